@@ -1,0 +1,77 @@
+using System.Data.Common;
+using LlmMarketplace.BuildingBlocks.Secrets;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace LlmMarketplace.BuildingBlocks.Storage;
+
+/// <summary>Opens connections to the configured database (SQLite file or PostgreSQL).</summary>
+public sealed class Database : IAsyncDisposable
+{
+    public const string SqliteFileName = "llm-marketplace.db";
+
+    private readonly NpgsqlDataSource? _npgsql;
+
+    public Database(StorageOptions options)
+    {
+        Provider = options.Provider;
+        switch (options.Provider)
+        {
+            case StorageProvider.Sqlite:
+                var raw = ResolveConnectionString(options.ConnectionString);
+                if (string.IsNullOrWhiteSpace(raw))
+                {
+                    Directory.CreateDirectory(options.DataDirectory);
+                    raw = new SqliteConnectionStringBuilder
+                    {
+                        DataSource = Path.Combine(options.DataDirectory, SqliteFileName),
+                        Mode = SqliteOpenMode.ReadWriteCreate,
+                        Cache = SqliteCacheMode.Private,
+                        Pooling = true,
+                    }.ToString();
+                }
+                ConnectionString = raw;
+                break;
+            case StorageProvider.Postgres:
+                var pg = ResolveConnectionString(options.ConnectionString)
+                    ?? throw new InvalidOperationException("Storage:ConnectionString must be set when Storage:Provider is postgres.");
+                var builder = new NpgsqlConnectionStringBuilder(pg) { MaxPoolSize = options.MaxPoolSize };
+                ConnectionString = builder.ConnectionString;
+                _npgsql = NpgsqlDataSource.Create(builder);
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown storage provider '{options.Provider}'.");
+        }
+    }
+
+    public StorageProvider Provider { get; }
+
+    public string ConnectionString { get; }
+
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        if (_npgsql is not null)
+        {
+            return await _npgsql.OpenConnectionAsync(cancellationToken);
+        }
+        var connection = new SqliteConnection(ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+
+    public ValueTask DisposeAsync() => _npgsql?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    private static string? ResolveConnectionString(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value) || !SecretReference.IsReference(value))
+        {
+            return value;
+        }
+        return SecretReference.TryResolve(value, out var secret, out var error)
+            ? secret
+            : throw new InvalidOperationException($"Storage:ConnectionString: {error}.");
+    }
+}

@@ -1,0 +1,438 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Claims;
+using LlmMarketplace.Gateway.Caching;
+using LlmMarketplace.Gateway.Configuration;
+using LlmMarketplace.Gateway.Errors;
+using LlmMarketplace.Gateway.Pipeline;
+using LlmMarketplace.Gateway.Providers;
+using LlmMarketplace.Gateway.Routing;
+using LlmMarketplace.Gateway.Streaming;
+using LlmMarketplace.Gateway.Telemetry;
+using LlmMarketplace.Gateway.Tokens;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace LlmMarketplace.Gateway.ChatCompletions;
+
+/// <summary><c>POST /v1/chat/completions</c>: parse, admit, cache, route, translate, stream, meter.</summary>
+internal sealed class ChatCompletionsHandler(
+    ModelRegistry registry,
+    ResponseCache cache,
+    TokenCounter tokens,
+    UpstreamDispatcher dispatcher,
+    GatewayMetrics metrics,
+    IEnumerable<IGatewayInterceptor> interceptors,
+    TimeProvider time,
+    ILogger<ChatCompletionsHandler> logger)
+{
+    private readonly IGatewayInterceptor[] _interceptors = interceptors.ToArray();
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var started = time.GetTimestamp();
+        var requestId = RequestId.Get(context);
+        context.Response.Headers[RequestId.HeaderName] = requestId;
+        var settings = registry.Settings;
+
+        using var body = await RequestBody.ReadAsync(context, settings.MaxRequestBodyBytes);
+        if (body is null)
+        {
+            await OpenAIErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge,
+                $"Request body too large: the limit is {settings.MaxRequestBodyBytes} bytes.", OpenAIErrors.InvalidRequest, null, "request_too_large");
+            return;
+        }
+        using var request = ChatRequest.Parse(body.Memory, out var parseError);
+        if (request is null)
+        {
+            await OpenAIErrors.InvalidRequestAsync(context, parseError!.Message, parseError.Param, parseError.Code);
+            return;
+        }
+        if (!registry.TryGet(request.Model, out var model))
+        {
+            await OpenAIErrors.ModelNotFoundAsync(context, request.Model);
+            return;
+        }
+        if (model.Config.Kind != ModelKind.Chat)
+        {
+            await OpenAIErrors.InvalidRequestAsync(context, $"The model `{model.Name}` is an embedding model and does not support chat completions.", "model", "model_not_supported");
+            return;
+        }
+
+        var call = new GatewayCall(requestId, "chat", model.Name, request.Stream, context.User, time.GetUtcNow(),
+            () => tokens.CountChatPrompt(model.Name, request.Messages, request.TryGet("tools", out var t) ? t : null));
+        try
+        {
+            await RunAsync(context, request, model, call, settings);
+        }
+        finally
+        {
+            call.Latency = time.GetElapsedTime(started);
+            if (call.Status == 0) call.Status = context.Response.StatusCode;
+            metrics.Duration("chat", call.Provider, model.Name, call.Status, call.Latency.TotalSeconds);
+        }
+    }
+
+    private async Task RunAsync(HttpContext context, ChatRequest request, RoutableModel model, GatewayCall call, GatewaySettings settings)
+    {
+        if (model.Config.ContextWindow is { } window)
+        {
+            var maxOut = request.TryGet("max_completion_tokens", out var mct) ? mct.GetInt64() : request.TryGet("max_tokens", out var mt) ? mt.GetInt64() : 0;
+            var prompt = call.EstimatedPromptTokens;
+            if (prompt + maxOut > window)
+            {
+                call.Status = 400;
+                await OpenAIErrors.InvalidRequestAsync(context,
+                    $"This model's maximum context length is {window} tokens. However, you requested {prompt + maxOut} tokens ({prompt} in the messages, {maxOut} in the completion). Please reduce the length of the messages or completion.",
+                    "messages", "context_length_exceeded");
+                return;
+            }
+        }
+
+        foreach (var interceptor in _interceptors)
+        {
+            if (await interceptor.BeforeAsync(call, context.RequestAborted) is { } rejection)
+            {
+                call.Status = rejection.Status;
+                ApplyInterceptorHeaders(context, call);
+                await OpenAIErrors.WriteAsync(context, rejection.Status, rejection.Message, rejection.Type, rejection.Param, rejection.Code);
+                await AfterAsync(call, context);
+                return;
+            }
+        }
+
+        var filter = RouteFilter.FromHeader(context.Request.Headers["x-gateway-route"].ToString())?.Merge(request.Route) ?? request.Route;
+        var ordered = Router.Order(model, filter);
+        if (call.AllowedDeployments is { } allowed)
+        {
+            ordered.RemoveAll(d => !Router.MatchesAny(d, allowed));
+        }
+        if (ordered.Count == 0)
+        {
+            call.Status = 400;
+            await OpenAIErrors.InvalidRequestAsync(context, $"No deployment of model '{model.Name}' matches the requested route.", "provider", "no_matching_deployment");
+            return;
+        }
+
+        var cacheEnabled = (model.Config.Cache ?? settings.Cache.Enabled);
+        var cacheControl = CacheControl.Parse(context.Request.Headers.CacheControl.ToString(), context.Request.Headers["x-gateway-cache-ttl"].ToString());
+        string? cacheKey = null;
+        if (cacheEnabled && !cacheControl.NoStore)
+        {
+            cacheKey = CacheKey.Compute("chat", model.Name, request.Root, request.Stream, request.IncludeUsage);
+            if (!cacheControl.NoCache && cache.TryGet(cacheKey, out var hit))
+            {
+                metrics.Cache("hit");
+                call.CacheStatus = "HIT";
+                await ServeFromCacheAsync(context, call, hit);
+                return;
+            }
+            metrics.Cache("miss");
+            call.CacheStatus = "MISS";
+        }
+        context.Response.Headers["x-cache"] = call.CacheStatus;
+
+        var ttl = cacheControl.Ttl ?? settings.Cache.DefaultTtl;
+        if (ttl > settings.Cache.MaxTtl) ttl = settings.Cache.MaxTtl;
+
+        await dispatcher.DispatchAsync(context, call, model, ordered, settings,
+            deployment => deployment.Provider.Adapter.CreateChatRequest(deployment, request),
+            (deployment, response, timer, ct) => request.Stream
+                ? StreamAsync(context, call, request, deployment, response, timer, cacheKey, ttl, ct)
+                : CompleteAsync(context, call, request, deployment, response, timer, cacheKey, ttl, ct));
+    }
+
+    private async ValueTask<AttemptOutcome> CompleteAsync(HttpContext context, GatewayCall call, ChatRequest request, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, string? cacheKey, TimeSpan ttl, CancellationToken ct)
+    {
+        timer.FirstByteReceived();
+        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+        var upstreamTime = timer.Elapsed;
+        var answer = deployment.Provider.Adapter.ReadChatResponse(bytes, request, deployment);
+        var responseBody = answer.Body;
+        TokenUsage usage;
+        if (answer.Usage is { } reported)
+        {
+            usage = reported;
+        }
+        else
+        {
+            usage = new TokenUsage(call.EstimatedPromptTokens, tokens.Count(call.Model, answer.CompletionText));
+            responseBody = UsageJson.WithUsage(responseBody, usage);
+        }
+        Meter(call, deployment, usage);
+        call.Status = 200;
+        call.TimeToFirstToken = timer.FirstByte;
+
+        SetSuccessHeaders(context, call, upstreamTime);
+        context.Response.Headers["x-gateway-cost"] = call.CostUsd.ToString("0.##########", CultureInfo.InvariantCulture);
+        await AfterAsync(call, context);
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = responseBody.Length;
+        await context.Response.Body.WriteAsync(responseBody, context.RequestAborted);
+
+        if (cacheKey is not null)
+        {
+            cache.Set(cacheKey, new CachedResponse(responseBody, false, deployment.Provider.Name, deployment.Id, usage, time.GetUtcNow() + ttl));
+        }
+        return AttemptOutcome.Done;
+    }
+
+    private async ValueTask<AttemptOutcome> StreamAsync(HttpContext context, GatewayCall call, ChatRequest request, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, string? cacheKey, TimeSpan ttl, CancellationToken ct)
+    {
+        var translator = deployment.Provider.Adapter.CreateStreamTranslator(request, deployment);
+        await using var upstream = await response.Content.ReadAsStreamAsync(ct);
+        using var sse = new SseReader(upstream);
+        var scratch = new ArrayBufferWriter<byte>(4096);
+        var recorded = cacheKey is null ? null : new ArrayBufferWriter<byte>(4096);
+        var completed = false;
+        var upstreamError = (UpstreamError?)null;
+
+        // Before the first byte goes to the client, a failure can still be retried elsewhere.
+        while (true)
+        {
+            if (!await sse.ReadAsync(timer.FirstByteToken))
+            {
+                if (!translator.OnEnd())
+                {
+                    return AttemptOutcome.Retry(new UpstreamError(502, "the upstream stream ended before its first event", OpenAIErrors.Api, null, "upstream_error"));
+                }
+                completed = true;
+                break;
+            }
+            var step = translator.OnEvent(sse.EventType, sse.Data, scratch);
+            if (step == StreamStep.Error)
+            {
+                return AttemptOutcome.Retry(translator.Error!);
+            }
+            if (step == StreamStep.Done)
+            {
+                completed = true;
+                break;
+            }
+            if (scratch.WrittenCount > 0)
+            {
+                break;
+            }
+        }
+        timer.FirstByteReceived();
+        call.TimeToFirstToken = timer.FirstByte;
+        metrics.FirstChunk(deployment.Provider.Name, call.Model, timer.FirstByte.TotalSeconds);
+
+        // Commit: from here on, failures end the stream with an error event.
+        call.Status = 200;
+        SetSuccessHeaders(context, call, timer.Elapsed);
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "text/event-stream; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["x-accel-buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        await context.Response.StartAsync(context.RequestAborted);
+        var output = context.Response.BodyWriter;
+        await WriteAsync(output, scratch, recorded, context.RequestAborted);
+
+        while (!completed)
+        {
+            bool more;
+            try
+            {
+                more = await sse.ReadAsync(ct);
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+            {
+                upstreamError = new UpstreamError(502, ex is OperationCanceledException ? "The upstream stream timed out before completion." : "The upstream connection was lost before the stream completed.", OpenAIErrors.Server, null, "stream_interrupted");
+                break;
+            }
+            if (!more)
+            {
+                if (translator.OnEnd())
+                {
+                    completed = true;
+                }
+                else
+                {
+                    upstreamError = new UpstreamError(502, "The upstream stream ended before completion.", OpenAIErrors.Server, null, "stream_interrupted");
+                }
+                break;
+            }
+            var step = translator.OnEvent(sse.EventType, sse.Data, scratch);
+            if (scratch.WrittenCount > 0)
+            {
+                await WriteAsync(output, scratch, recorded, context.RequestAborted);
+            }
+            if (step == StreamStep.Done)
+            {
+                completed = true;
+            }
+            else if (step == StreamStep.Error)
+            {
+                upstreamError = translator.Error;
+                break;
+            }
+        }
+
+        var usage = translator.Usage ?? new TokenUsage(call.EstimatedPromptTokens, tokens.Count(call.Model, translator.CompletionText));
+        Meter(call, deployment, usage);
+
+        if (!completed)
+        {
+            // Never a silent truncation: an error event and no [DONE].
+            Log.StreamInterrupted(logger, deployment.Id, upstreamError?.Message ?? "unknown");
+            deployment.Health.RecordFailure();
+            call.Status = 502;
+            Sse.WriteJson(scratch, upstreamError!, static (w, e) =>
+            {
+                w.WriteStartObject();
+                w.WriteStartObject("error"u8);
+                w.WriteString("message"u8, e.Message);
+                w.WriteString("type"u8, e.Type);
+                w.WriteNull("param"u8);
+                if (e.Code is null) w.WriteNull("code"u8); else w.WriteString("code"u8, e.Code);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            });
+            await AfterAsync(call, context);
+            await WriteAsync(output, scratch, null, context.RequestAborted);
+            return AttemptOutcome.Done;
+        }
+
+        if (request.IncludeUsage && !translator.UsageChunkWritten)
+        {
+            Sse.WriteJson(scratch, (translator, usage, model: translator.Model.Length > 0 ? translator.Model : deployment.Config.UpstreamModel), static (w, s) =>
+            {
+                w.WriteStartObject();
+                w.WriteString("id"u8, s.translator.Id);
+                w.WriteString("object"u8, "chat.completion.chunk"u8);
+                w.WriteNumber("created"u8, s.translator.Created);
+                w.WriteString("model"u8, s.model);
+                w.WriteStartArray("choices"u8);
+                w.WriteEndArray();
+                UsageJson.Write(w, s.usage);
+                w.WriteEndObject();
+            });
+        }
+        await AfterAsync(call, context);
+        scratch.Write(Sse.Done);
+        await WriteAsync(output, scratch, recorded, context.RequestAborted);
+
+        if (cacheKey is not null && recorded is not null)
+        {
+            cache.Set(cacheKey, new CachedResponse(recorded.WrittenSpan.ToArray(), true, deployment.Provider.Name, deployment.Id, usage, time.GetUtcNow() + ttl));
+        }
+        return AttemptOutcome.Done;
+    }
+
+    private static async ValueTask WriteAsync(System.IO.Pipelines.PipeWriter output, ArrayBufferWriter<byte> scratch, ArrayBufferWriter<byte>? recorded, CancellationToken ct)
+    {
+        if (scratch.WrittenCount == 0) return;
+        recorded?.Write(scratch.WrittenSpan);
+        output.Write(scratch.WrittenSpan);
+        scratch.ResetWrittenCount();
+        await output.FlushAsync(ct);
+    }
+
+    private async Task ServeFromCacheAsync(HttpContext context, GatewayCall call, CachedResponse hit)
+    {
+        call.Provider = hit.Provider;
+        call.Deployment = hit.Deployment;
+        call.Usage = hit.Usage;
+        call.CostUsd = 0;
+        call.Status = 200;
+        var headers = context.Response.Headers;
+        headers["x-cache"] = "HIT";
+        headers["x-gateway-provider"] = hit.Provider;
+        headers["x-gateway-deployment"] = hit.Deployment;
+        headers["x-gateway-attempts"] = "0";
+        headers["x-gateway-cost"] = "0";
+        await AfterAsync(call, context);
+        context.Response.StatusCode = 200;
+        if (hit.Stream)
+        {
+            context.Response.ContentType = "text/event-stream; charset=utf-8";
+            headers.CacheControl = "no-cache";
+        }
+        else
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = hit.Body.Length;
+        }
+        await context.Response.Body.WriteAsync(hit.Body, context.RequestAborted);
+    }
+
+    private void Meter(GatewayCall call, RoutableDeployment deployment, TokenUsage usage)
+    {
+        call.Usage = usage;
+        call.CostUsd = deployment.Config.Pricing.Cost(usage.PromptTokens, usage.CompletionTokens, usage.CachedTokens, usage.CacheWriteTokens);
+        metrics.Tokens("chat", deployment.Provider.Name, call.Model, usage.PromptTokens, usage.CompletionTokens);
+    }
+
+    private void SetSuccessHeaders(HttpContext context, GatewayCall call, TimeSpan upstreamTime)
+    {
+        var headers = context.Response.Headers;
+        headers["x-gateway-provider"] = call.Provider;
+        headers["x-gateway-deployment"] = call.Deployment;
+        headers["x-gateway-attempts"] = call.Attempts.ToString(CultureInfo.InvariantCulture);
+        ApplyInterceptorHeaders(context, call);
+        headers["server-timing"] = ServerTiming(context, upstreamTime);
+    }
+
+    private static string ServerTiming(HttpContext context, TimeSpan upstreamTime)
+    {
+        var sinceStart = context.Items.TryGetValue(GatewayTiming.ItemKey, out var s) && s is long start
+            ? Stopwatch.GetElapsedTime(start)
+            : upstreamTime;
+        var gateway = sinceStart - upstreamTime;
+        if (gateway < TimeSpan.Zero) gateway = TimeSpan.Zero;
+        return $"gateway;dur={AttemptTimer.Format(gateway)}, upstream;dur={AttemptTimer.Format(upstreamTime)}";
+    }
+
+    private static void ApplyInterceptorHeaders(HttpContext context, GatewayCall call)
+    {
+        foreach (var (name, value) in call.ResponseHeaders)
+        {
+            context.Response.Headers[name] = value;
+        }
+    }
+
+    private async Task AfterAsync(GatewayCall call, HttpContext context)
+    {
+        foreach (var interceptor in _interceptors)
+        {
+            await interceptor.AfterAsync(call, CancellationToken.None);
+        }
+    }
+}
+
+/// <summary>Marks when the gateway first saw a request, for <c>server-timing</c>.</summary>
+public static class GatewayTiming
+{
+    public const string ItemKey = "llmm.gateway.start";
+}
+
+/// <summary>Per-request cache control: <c>Cache-Control: no-cache</c> (skip lookup), <c>no-store</c> (skip entirely), <c>max-age=N</c> or <c>x-gateway-cache-ttl: N</c> (TTL in seconds).</summary>
+internal readonly record struct CacheControl(bool NoCache, bool NoStore, TimeSpan? Ttl)
+{
+    public static CacheControl Parse(string header, string ttlHeader)
+    {
+        bool noCache = false, noStore = false;
+        TimeSpan? ttl = null;
+        foreach (var raw in header.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (raw.Equals("no-cache", StringComparison.OrdinalIgnoreCase)) noCache = true;
+            else if (raw.Equals("no-store", StringComparison.OrdinalIgnoreCase)) noStore = true;
+            else if (raw.StartsWith("max-age=", StringComparison.OrdinalIgnoreCase) &&
+                     int.TryParse(raw.AsSpan(8), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
+            {
+                ttl = TimeSpan.FromSeconds(seconds);
+            }
+        }
+        if (int.TryParse(ttlHeader, NumberStyles.Integer, CultureInfo.InvariantCulture, out var t) && t >= 0)
+        {
+            ttl = TimeSpan.FromSeconds(t);
+        }
+        if (ttl == TimeSpan.Zero) noStore = true;
+        return new CacheControl(noCache, noStore, ttl);
+    }
+}

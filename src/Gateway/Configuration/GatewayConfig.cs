@@ -1,0 +1,130 @@
+namespace LlmMarketplace.Gateway.Configuration;
+
+/// <summary>Provider protocol families the gateway speaks.</summary>
+public enum ProviderType
+{
+    OpenAI,
+    AzureOpenAI,
+    Anthropic,
+    Gemini,
+}
+
+/// <summary>How a model chooses among its deployments.</summary>
+public enum RoutingMode
+{
+    Priority,
+    Weighted,
+    Latency,
+    Cost,
+    Hybrid,
+}
+
+/// <summary>What a model serves.</summary>
+public enum ModelKind
+{
+    Chat,
+    Embedding,
+}
+
+/// <summary>One upstream provider from the <c>Providers</c> section.</summary>
+public sealed record ProviderConfig(
+    string Name,
+    ProviderType Type,
+    Uri BaseUrl,
+    string? ApiKey,
+    string? ApiVersion,
+    IReadOnlyDictionary<string, string> Headers,
+    TimeSpan ConnectTimeout,
+    TimeSpan FirstByteTimeout,
+    TimeSpan TotalTimeout,
+    string? Region);
+
+/// <summary>Prices in USD per million tokens, plus an optional fee per request.</summary>
+public sealed record Pricing(decimal InputPerMTok, decimal OutputPerMTok, decimal? CachedInputPerMTok, decimal? CacheWritePerMTok, decimal PerRequest)
+{
+    public static readonly Pricing Free = new(0, 0, null, null, 0);
+
+    public decimal Cost(long promptTokens, long completionTokens, long cachedTokens, long cacheWriteTokens = 0)
+    {
+        var uncached = Math.Max(0, promptTokens - cachedTokens - cacheWriteTokens);
+        var cost = uncached * InputPerMTok
+            + cachedTokens * (CachedInputPerMTok ?? InputPerMTok)
+            + cacheWriteTokens * (CacheWritePerMTok ?? InputPerMTok)
+            + completionTokens * OutputPerMTok;
+        return cost / 1_000_000m + PerRequest;
+    }
+
+    public bool IsFree => InputPerMTok == 0 && OutputPerMTok == 0 && PerRequest == 0 && (CachedInputPerMTok ?? 0) == 0;
+}
+
+/// <summary>A deployment of a model on a provider.</summary>
+public sealed record DeploymentConfig(
+    string Id,
+    string Provider,
+    string UpstreamModel,
+    Pricing Pricing,
+    double Weight,
+    string? Region);
+
+/// <summary>Weights of the hybrid routing score.</summary>
+public sealed record HybridWeights(double Cost, double Performance, double Reliability)
+{
+    public static readonly HybridWeights Default = new(0.4, 0.4, 0.2);
+}
+
+/// <summary>A model clients name in <c>model</c>, routed to one of its deployments.</summary>
+public sealed record ModelConfig(
+    string Name,
+    ModelKind Kind,
+    RoutingMode Routing,
+    IReadOnlyList<DeploymentConfig> Deployments,
+    int? ContextWindow,
+    int? MaxOutputTokens,
+    bool? Cache,
+    double QualityTarget,
+    HybridWeights Hybrid,
+    string OwnedBy,
+    long Created);
+
+public sealed record CircuitBreakerSettings(int FailureThreshold, TimeSpan BreakDuration, int HalfOpenProbes)
+{
+    public static readonly CircuitBreakerSettings Default = new(5, TimeSpan.FromSeconds(60), 3);
+}
+
+public sealed record RetrySettings(int MaxAttemptsPerDeployment, TimeSpan BaseDelay, TimeSpan MaxDelay, TimeSpan MaxRetryAfter, int MaxTotalAttempts)
+{
+    public static readonly RetrySettings Default = new(2, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), 6);
+}
+
+public sealed record CacheSettings(bool Enabled, long MaxBytes, TimeSpan DefaultTtl, TimeSpan MaxTtl)
+{
+    public static readonly CacheSettings Default = new(false, 256L * 1024 * 1024, TimeSpan.FromMinutes(10), TimeSpan.FromDays(1));
+}
+
+/// <summary>The <c>Gateway</c> section: transport, resilience and cache settings.</summary>
+public sealed record GatewaySettings(
+    TimeSpan ConnectTimeout,
+    TimeSpan FirstByteTimeout,
+    TimeSpan TotalTimeout,
+    long MaxRequestBodyBytes,
+    RetrySettings Retry,
+    CircuitBreakerSettings CircuitBreaker,
+    CacheSettings Cache,
+    double LatencyEwmaAlpha)
+{
+    public static readonly GatewaySettings Default = new(
+        TimeSpan.FromSeconds(10),
+        TimeSpan.FromSeconds(120),
+        TimeSpan.FromMinutes(10),
+        16L * 1024 * 1024,
+        RetrySettings.Default,
+        CircuitBreakerSettings.Default,
+        CacheSettings.Default,
+        0.2);
+}
+
+/// <summary>The validated gateway configuration.</summary>
+public sealed record GatewayConfig(
+    IReadOnlyList<ProviderConfig> Providers,
+    IReadOnlyList<ModelConfig> Models,
+    GatewaySettings Settings);

@@ -1,0 +1,373 @@
+using System.Globalization;
+using LlmMarketplace.BuildingBlocks.Secrets;
+using LlmMarketplace.BuildingBlocks.Validation;
+using Microsoft.Extensions.Configuration;
+
+namespace LlmMarketplace.Gateway.Configuration;
+
+/// <summary>
+/// Reads and validates the <c>Providers</c>, <c>Models</c> and <c>Gateway</c> sections, reporting every
+/// problem with the path of the setting (for example <c>Models[0].Deployments[1].Provider</c>).
+/// </summary>
+public static class GatewayConfigReader
+{
+    private static readonly string[] ProviderKeys = ["Name", "Type", "BaseUrl", "ApiKey", "ApiVersion", "Headers", "ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "Region"];
+    private static readonly string[] ModelKeys = ["Name", "Kind", "Routing", "Deployments", "ContextWindow", "MaxOutputTokens", "Cache", "QualityTarget", "HybridWeights", "OwnedBy"];
+    private static readonly string[] DeploymentKeys = ["Provider", "Model", "InputPerMTok", "OutputPerMTok", "CachedInputPerMTok", "CacheWritePerMTok", "PerRequest", "Weight", "Region", "Id"];
+    private static readonly string[] GatewayKeys = ["ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "MaxRequestBodyBytes", "Retry", "CircuitBreaker", "Cache", "LatencyEwmaAlpha"];
+
+    public static GatewayConfig Read(IConfiguration configuration, ValidationErrors errors, bool resolveSecrets = true)
+    {
+        var settings = ReadSettings(configuration.GetSection("Gateway"), errors);
+        var providers = ReadProviders(configuration.GetSection("Providers"), settings, errors, resolveSecrets);
+        var models = ReadModels(configuration.GetSection("Models"), providers, errors);
+        return new GatewayConfig(providers, models, settings);
+    }
+
+    private static GatewaySettings ReadSettings(IConfigurationSection section, ValidationErrors errors)
+    {
+        var d = GatewaySettings.Default;
+        if (!section.Exists())
+        {
+            return d;
+        }
+        CheckKeys(section, "Gateway", GatewayKeys, errors);
+        var retry = section.GetSection("Retry");
+        CheckKeys(retry, "Gateway.Retry", ["MaxAttemptsPerDeployment", "BaseDelayMs", "MaxDelayMs", "MaxRetryAfterSeconds", "MaxTotalAttempts"], errors);
+        var breaker = section.GetSection("CircuitBreaker");
+        CheckKeys(breaker, "Gateway.CircuitBreaker", ["FailureThreshold", "BreakDurationSeconds", "HalfOpenProbes"], errors);
+        var cache = section.GetSection("Cache");
+        CheckKeys(cache, "Gateway.Cache", ["Enabled", "MaxSizeMb", "DefaultTtlSeconds", "MaxTtlSeconds"], errors);
+
+        return new GatewaySettings(
+            Seconds(section, "ConnectTimeoutSeconds", "Gateway", d.ConnectTimeout, errors),
+            Seconds(section, "FirstByteTimeoutSeconds", "Gateway", d.FirstByteTimeout, errors),
+            Seconds(section, "TotalTimeoutSeconds", "Gateway", d.TotalTimeout, errors),
+            Long(section, "MaxRequestBodyBytes", "Gateway", d.MaxRequestBodyBytes, 1024, long.MaxValue, errors),
+            new RetrySettings(
+                Int(retry, "MaxAttemptsPerDeployment", "Gateway.Retry", d.Retry.MaxAttemptsPerDeployment, 1, 10, errors),
+                TimeSpan.FromMilliseconds(Double(retry, "BaseDelayMs", "Gateway.Retry", d.Retry.BaseDelay.TotalMilliseconds, 0, 60_000, errors)),
+                TimeSpan.FromMilliseconds(Double(retry, "MaxDelayMs", "Gateway.Retry", d.Retry.MaxDelay.TotalMilliseconds, 0, 600_000, errors)),
+                TimeSpan.FromSeconds(Double(retry, "MaxRetryAfterSeconds", "Gateway.Retry", d.Retry.MaxRetryAfter.TotalSeconds, 0, 3600, errors)),
+                Int(retry, "MaxTotalAttempts", "Gateway.Retry", d.Retry.MaxTotalAttempts, 1, 50, errors)),
+            new CircuitBreakerSettings(
+                Int(breaker, "FailureThreshold", "Gateway.CircuitBreaker", d.CircuitBreaker.FailureThreshold, 1, 1000, errors),
+                Seconds(breaker, "BreakDurationSeconds", "Gateway.CircuitBreaker", d.CircuitBreaker.BreakDuration, errors),
+                Int(breaker, "HalfOpenProbes", "Gateway.CircuitBreaker", d.CircuitBreaker.HalfOpenProbes, 1, 100, errors)),
+            new CacheSettings(
+                Bool(cache, "Enabled", "Gateway.Cache", d.Cache.Enabled, errors),
+                (long)(Double(cache, "MaxSizeMb", "Gateway.Cache", d.Cache.MaxBytes / 1024.0 / 1024.0, 0.001, 1_000_000, errors) * 1024 * 1024),
+                Seconds(cache, "DefaultTtlSeconds", "Gateway.Cache", d.Cache.DefaultTtl, errors),
+                Seconds(cache, "MaxTtlSeconds", "Gateway.Cache", d.Cache.MaxTtl, errors)),
+            Double(section, "LatencyEwmaAlpha", "Gateway", d.LatencyEwmaAlpha, 0.001, 1, errors));
+    }
+
+    private static List<ProviderConfig> ReadProviders(IConfigurationSection section, GatewaySettings settings, ValidationErrors errors, bool resolveSecrets)
+    {
+        var result = new List<ProviderConfig>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (item, path) in Items(section, "Providers", errors))
+        {
+            CheckKeys(item, path, ProviderKeys, errors);
+            var name = item["Name"];
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                errors.Add($"{path}.Name", "is required");
+            }
+            else if (!names.Add(name))
+            {
+                errors.Add($"{path}.Name", $"'{name}' is used by another provider; names must be unique");
+            }
+
+            var type = ParseEnum<ProviderType>(item["Type"] ?? "openai", $"{path}.Type", errors, ("azure-openai", ProviderType.AzureOpenAI), ("azure", ProviderType.AzureOpenAI));
+
+            Uri? baseUrl = null;
+            var rawUrl = item["BaseUrl"];
+            if (string.IsNullOrWhiteSpace(rawUrl))
+            {
+                errors.Add($"{path}.BaseUrl", "is required");
+            }
+            else if (!Uri.TryCreate(rawUrl, UriKind.Absolute, out baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
+            {
+                errors.Add($"{path}.BaseUrl", $"'{rawUrl}' is not an absolute http or https URL");
+                baseUrl = null;
+            }
+            else if (!string.IsNullOrEmpty(baseUrl.UserInfo))
+            {
+                errors.Add($"{path}.BaseUrl", "must not carry credentials; use ApiKey with an 'env:NAME' reference");
+            }
+
+            string? apiKey = null;
+            var rawKey = item["ApiKey"];
+            if (!string.IsNullOrEmpty(rawKey))
+            {
+                if (!SecretReference.IsReference(rawKey))
+                {
+                    errors.Add($"{path}.ApiKey", "secrets must be references ('env:NAME' or 'file:PATH'), never literal values");
+                }
+                else if (resolveSecrets)
+                {
+                    if (SecretReference.TryResolve(rawKey, out var secret, out var error)) apiKey = secret;
+                    else errors.Add($"{path}.ApiKey", error!);
+                }
+            }
+
+            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var header in item.GetSection("Headers").GetChildren())
+            {
+                var value = header.Value ?? "";
+                if (SecretReference.IsReference(value) && resolveSecrets)
+                {
+                    if (SecretReference.TryResolve(value, out var secret, out var error)) value = secret!;
+                    else errors.Add($"{path}.Headers.{header.Key}", error!);
+                }
+                headers[header.Key] = value;
+            }
+
+            if (type == ProviderType.AzureOpenAI && string.IsNullOrWhiteSpace(item["ApiVersion"]))
+            {
+                // Azure requires api-version; default to a GA version rather than failing.
+            }
+
+            if (name is null || baseUrl is null)
+            {
+                continue;
+            }
+            result.Add(new ProviderConfig(
+                name,
+                type,
+                baseUrl,
+                apiKey,
+                item["ApiVersion"] ?? (type == ProviderType.AzureOpenAI ? "2024-10-21" : type == ProviderType.Anthropic ? "2023-06-01" : null),
+                headers,
+                Seconds(item, "ConnectTimeoutSeconds", path, settings.ConnectTimeout, errors),
+                Seconds(item, "FirstByteTimeoutSeconds", path, settings.FirstByteTimeout, errors),
+                Seconds(item, "TotalTimeoutSeconds", path, settings.TotalTimeout, errors),
+                item["Region"]));
+        }
+        return result;
+    }
+
+    private static List<ModelConfig> ReadModels(IConfigurationSection section, List<ProviderConfig> providers, ValidationErrors errors)
+    {
+        var result = new List<ModelConfig>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var providerNames = providers.ToDictionary(static p => p.Name, StringComparer.Ordinal);
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        foreach (var (item, path) in Items(section, "Models", errors))
+        {
+            CheckKeys(item, path, ModelKeys, errors);
+            var name = item["Name"];
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                errors.Add($"{path}.Name", "is required");
+            }
+            else if (!names.Add(name))
+            {
+                errors.Add($"{path}.Name", $"'{name}' is used by another model; names must be unique");
+            }
+            var kind = ParseEnum<ModelKind>(item["Kind"] ?? "chat", $"{path}.Kind", errors, ("embeddings", ModelKind.Embedding));
+            var routing = ParseEnum<RoutingMode>(item["Routing"] ?? "priority", $"{path}.Routing", errors);
+            var hybridSection = item.GetSection("HybridWeights");
+            CheckKeys(hybridSection, $"{path}.HybridWeights", ["Cost", "Performance", "Reliability"], errors);
+            var hybrid = new HybridWeights(
+                Double(hybridSection, "Cost", $"{path}.HybridWeights", HybridWeights.Default.Cost, 0, 1000, errors),
+                Double(hybridSection, "Performance", $"{path}.HybridWeights", HybridWeights.Default.Performance, 0, 1000, errors),
+                Double(hybridSection, "Reliability", $"{path}.HybridWeights", HybridWeights.Default.Reliability, 0, 1000, errors));
+            if (hybrid.Cost + hybrid.Performance + hybrid.Reliability <= 0)
+            {
+                errors.Add($"{path}.HybridWeights", "at least one weight must be positive");
+            }
+
+            var deployments = new List<DeploymentConfig>();
+            var deploymentIds = new HashSet<string>(StringComparer.Ordinal);
+            var deploymentsSection = item.GetSection("Deployments");
+            if (!deploymentsSection.GetChildren().Any())
+            {
+                errors.Add($"{path}.Deployments", "at least one deployment is required");
+            }
+            foreach (var (dep, dpath) in Items(deploymentsSection, $"{path}.Deployments", errors))
+            {
+                CheckKeys(dep, dpath, DeploymentKeys, errors);
+                var provider = dep["Provider"];
+                ProviderConfig? providerConfig = null;
+                if (string.IsNullOrWhiteSpace(provider))
+                {
+                    errors.Add($"{dpath}.Provider", "is required");
+                }
+                else if (!providerNames.TryGetValue(provider, out providerConfig))
+                {
+                    errors.Add($"{dpath}.Provider", $"'{provider}' is not a provider in the Providers section");
+                }
+                if (kind == ModelKind.Embedding && providerConfig?.Type == ProviderType.Anthropic)
+                {
+                    errors.Add($"{dpath}.Provider", "Anthropic has no embeddings API; an embedding model cannot be deployed on it");
+                }
+                var upstream = dep["Model"] ?? name;
+                var pricing = new Pricing(
+                    Money(dep, "InputPerMTok", dpath, 0, errors),
+                    Money(dep, "OutputPerMTok", dpath, 0, errors),
+                    dep["CachedInputPerMTok"] is null ? null : Money(dep, "CachedInputPerMTok", dpath, 0, errors),
+                    dep["CacheWritePerMTok"] is null ? null : Money(dep, "CacheWritePerMTok", dpath, 0, errors),
+                    Money(dep, "PerRequest", dpath, 0, errors));
+                var weight = Double(dep, "Weight", dpath, 1, 0, 1_000_000, errors);
+                var id = dep["Id"] ?? $"{provider}/{upstream}";
+                if (!deploymentIds.Add(id))
+                {
+                    errors.Add($"{dpath}.Id", $"'{id}' is used by another deployment of this model; set a distinct Id");
+                }
+                if (provider is not null && upstream is not null)
+                {
+                    deployments.Add(new DeploymentConfig(id, provider, upstream, pricing, weight, dep["Region"] ?? providerConfig?.Region));
+                }
+            }
+            if (routing == RoutingMode.Weighted && deployments.Count > 0 && deployments.All(static d => d.Weight <= 0))
+            {
+                errors.Add($"{path}.Deployments", "weighted routing needs at least one deployment with a positive Weight");
+            }
+
+            var contextWindow = item["ContextWindow"] is null ? (int?)null : Int(item, "ContextWindow", path, 0, 1, int.MaxValue, errors);
+            var maxOutput = item["MaxOutputTokens"] is null ? (int?)null : Int(item, "MaxOutputTokens", path, 0, 1, int.MaxValue, errors);
+            bool? cache = item["Cache"] is null ? null : Bool(item, "Cache", path, false, errors);
+            var quality = Double(item, "QualityTarget", path, 0.95, 0, 1, errors);
+            if (name is null)
+            {
+                continue;
+            }
+            result.Add(new ModelConfig(name, kind, routing, deployments, contextWindow, maxOutput, cache, quality, hybrid, item["OwnedBy"] ?? "llm-marketplace", created));
+        }
+        return result;
+    }
+
+    private static IEnumerable<(IConfigurationSection Item, string Path)> Items(IConfigurationSection section, string path, ValidationErrors errors)
+    {
+        if (section.Value is not null)
+        {
+            errors.Add(path, "must be a list");
+            yield break;
+        }
+        var children = section.GetChildren().ToList();
+        foreach (var child in children.OrderBy(static c => int.TryParse(c.Key, out var i) ? i : int.MaxValue))
+        {
+            if (!int.TryParse(child.Key, NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+            {
+                errors.Add($"{path}.{child.Key}", $"{path} must be a list, not a map");
+                continue;
+            }
+            yield return (child, $"{path}[{index}]");
+        }
+    }
+
+    private static void CheckKeys(IConfigurationSection section, string path, string[] allowed, ValidationErrors errors)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            if (!allowed.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+            {
+                errors.Add($"{path}.{child.Key}", $"is not a known setting (known: {string.Join(", ", allowed)})");
+            }
+        }
+    }
+
+    private static T ParseEnum<T>(string raw, string path, ValidationErrors errors, params (string Alias, T Value)[] aliases)
+        where T : struct, Enum
+    {
+        foreach (var (alias, value) in aliases)
+        {
+            if (string.Equals(alias, raw, StringComparison.OrdinalIgnoreCase)) return value;
+        }
+        if (Enum.TryParse<T>(raw.Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var parsed) && !int.TryParse(raw, out _))
+        {
+            return parsed;
+        }
+        var known = Enum.GetNames<T>().Select(static n => n.ToLowerInvariant()).Concat(aliases.Select(static a => a.Alias));
+        errors.Add(path, $"'{raw}' is not one of: {string.Join(", ", known)}");
+        return default;
+    }
+
+    private static double Double(IConfigurationSection s, string key, string path, double fallback, double min, double max, ValidationErrors errors)
+    {
+        var raw = s[key];
+        if (raw is null) return fallback;
+        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || double.IsNaN(v))
+        {
+            errors.Add($"{path}.{key}", $"'{raw}' is not a number");
+            return fallback;
+        }
+        if (v < min || v > max)
+        {
+            errors.Add($"{path}.{key}", $"{raw} is out of range [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]");
+            return fallback;
+        }
+        return v;
+    }
+
+    private static decimal Money(IConfigurationSection s, string key, string path, decimal fallback, ValidationErrors errors)
+    {
+        var raw = s[key];
+        if (raw is null) return fallback;
+        if (!decimal.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+        {
+            errors.Add($"{path}.{key}", $"'{raw}' is not a number");
+            return fallback;
+        }
+        if (v < 0)
+        {
+            errors.Add($"{path}.{key}", "a price cannot be negative");
+            return fallback;
+        }
+        return v;
+    }
+
+    private static int Int(IConfigurationSection s, string key, string path, int fallback, int min, int max, ValidationErrors errors)
+    {
+        var raw = s[key];
+        if (raw is null) return fallback;
+        if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
+        {
+            errors.Add($"{path}.{key}", $"'{raw}' is not a whole number");
+            return fallback;
+        }
+        if (v < min || v > max)
+        {
+            errors.Add($"{path}.{key}", $"{raw} is out of range [{min}, {max}]");
+            return fallback;
+        }
+        return v;
+    }
+
+    private static long Long(IConfigurationSection s, string key, string path, long fallback, long min, long max, ValidationErrors errors)
+    {
+        var raw = s[key];
+        if (raw is null) return fallback;
+        if (!long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
+        {
+            errors.Add($"{path}.{key}", $"'{raw}' is not a whole number");
+            return fallback;
+        }
+        if (v < min || v > max)
+        {
+            errors.Add($"{path}.{key}", $"{raw} is out of range [{min}, {max}]");
+            return fallback;
+        }
+        return v;
+    }
+
+    private static bool Bool(IConfigurationSection s, string key, string path, bool fallback, ValidationErrors errors)
+    {
+        var raw = s[key];
+        if (raw is null) return fallback;
+        if (!bool.TryParse(raw, out var v))
+        {
+            errors.Add($"{path}.{key}", $"'{raw}' is not true or false");
+            return fallback;
+        }
+        return v;
+    }
+
+    private static TimeSpan Seconds(IConfigurationSection s, string key, string path, TimeSpan fallback, ValidationErrors errors)
+    {
+        var v = Double(s, key, path, fallback.TotalSeconds, 0.001, 86_400 * 7, errors);
+        return TimeSpan.FromSeconds(v);
+    }
+}

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using LlmMarketplace.Gateway.ChatCompletions;
+
+namespace LlmMarketplace.Gateway.Embeddings;
+
+/// <summary>A parsed <c>POST /v1/embeddings</c> body.</summary>
+internal sealed class EmbeddingsRequest : IDisposable
+{
+    private EmbeddingsRequest(JsonDocument document, string model, IReadOnlyList<string>? texts, string encodingFormat, RouteFilter? route)
+    {
+        Document = document;
+        Model = model;
+        Texts = texts;
+        EncodingFormat = encodingFormat;
+        Route = route;
+    }
+
+    public JsonDocument Document { get; }
+
+    public JsonElement Root => Document.RootElement;
+
+    public string Model { get; }
+
+    /// <summary>The inputs as strings; null when the input is token arrays.</summary>
+    public IReadOnlyList<string>? Texts { get; }
+
+    public string EncodingFormat { get; }
+
+    public RouteFilter? Route { get; }
+
+    public static EmbeddingsRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            error = new RequestError($"We could not parse the JSON body of your request. ({ex.Message}) The OpenAI API expects a JSON payload.", null);
+            return null;
+        }
+        var root = document.RootElement;
+        error = Validate(root, out var model, out var texts, out var format, out var route);
+        if (error is not null)
+        {
+            document.Dispose();
+            return null;
+        }
+        return new EmbeddingsRequest(document, model!, texts, format, route);
+    }
+
+    private static RequestError? Validate(JsonElement root, out string? model, out List<string>? texts, out string format, out RouteFilter? route)
+    {
+        model = null;
+        texts = null;
+        format = "float";
+        route = null;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return new RequestError("The request body must be a JSON object.", null);
+        }
+        if (!root.TryGetProperty("model", out var m) || m.ValueKind != JsonValueKind.String || m.GetString() is not { Length: > 0 } name)
+        {
+            return new RequestError("you must provide a model parameter", "model");
+        }
+        model = name;
+        if (!root.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
+        {
+            return new RequestError("Missing required parameter: 'input'.", "input");
+        }
+        switch (input.ValueKind)
+        {
+            case JsonValueKind.String:
+                if (input.GetString()!.Length == 0)
+                {
+                    return new RequestError("'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.", "input");
+                }
+                texts = [input.GetString()!];
+                break;
+            case JsonValueKind.Array:
+                if (input.GetArrayLength() == 0)
+                {
+                    return new RequestError("'$.input' is invalid: an empty array.", "input");
+                }
+                if (input.GetArrayLength() > 2048)
+                {
+                    return new RequestError("'$.input' is invalid: at most 2048 inputs per request.", "input");
+                }
+                var first = input[0];
+                if (first.ValueKind == JsonValueKind.String)
+                {
+                    texts = [];
+                    foreach (var item in input.EnumerateArray())
+                    {
+                        if (item.ValueKind != JsonValueKind.String || item.GetString()!.Length == 0)
+                        {
+                            return new RequestError("'$.input' is invalid: every item must be a non-empty string.", "input");
+                        }
+                        texts.Add(item.GetString()!);
+                    }
+                }
+                else if (first.ValueKind is not (JsonValueKind.Number or JsonValueKind.Array))
+                {
+                    return new RequestError("'$.input' is invalid: expected a string, an array of strings, or token arrays.", "input");
+                }
+                break;
+            default:
+                return new RequestError($"Invalid type for 'input': expected a string or an array, but got {ChatRequest.Describe(input)} instead.", "input");
+        }
+        if (root.TryGetProperty("encoding_format", out var ef) && ef.ValueKind != JsonValueKind.Null)
+        {
+            if (ef.ValueKind != JsonValueKind.String || ef.GetString() is not ("float" or "base64"))
+            {
+                return new RequestError("Invalid value for 'encoding_format': expected 'float' or 'base64'.", "encoding_format");
+            }
+            format = ef.GetString()!;
+        }
+        if (root.TryGetProperty("provider", out var provider) && provider.ValueKind == JsonValueKind.Object)
+        {
+            route = RouteFilter.FromJson(provider);
+        }
+        return null;
+    }
+
+    public void Dispose() => Document.Dispose();
+}

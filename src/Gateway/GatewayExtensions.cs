@@ -1,0 +1,145 @@
+using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.BuildingBlocks.Validation;
+using LlmMarketplace.Gateway.Admin;
+using LlmMarketplace.Gateway.Caching;
+using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Configuration;
+using LlmMarketplace.Gateway.Embeddings;
+using LlmMarketplace.Gateway.Errors;
+using LlmMarketplace.Gateway.Models;
+using LlmMarketplace.Gateway.Pipeline;
+using LlmMarketplace.Gateway.Routing;
+using LlmMarketplace.Gateway.Telemetry;
+using LlmMarketplace.Gateway.Tokens;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+
+namespace LlmMarketplace.Gateway;
+
+/// <summary>Registers and maps the gateway module: the OpenAI-compatible data plane.</summary>
+public static class GatewayExtensions
+{
+    /// <summary>Reads and validates the gateway configuration (throwing <see cref="InvalidConfigurationException"/> with every error) and registers the module.</summary>
+    public static IHostApplicationBuilder AddGateway(this IHostApplicationBuilder builder)
+    {
+        var errors = new ValidationErrors();
+        var config = GatewayConfigReader.Read(builder.Configuration, errors);
+        if (!errors.IsEmpty)
+        {
+            throw new InvalidConfigurationException(errors);
+        }
+
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<TokenCounter>();
+        services.TryAddSingleton(sp =>
+        {
+            var registry = new ModelRegistry(sp.GetRequiredService<TimeProvider>());
+            registry.Apply(config);
+            return registry;
+        });
+        services.TryAddSingleton(sp =>
+        {
+            var cache = new ResponseCache(sp.GetRequiredService<TimeProvider>()) { MaxBytes = config.Settings.Cache.MaxBytes };
+            return cache;
+        });
+        services.TryAddSingleton<GatewayMetrics>();
+        services.TryAddSingleton<UpstreamDispatcher>();
+        services.TryAddSingleton<ChatCompletionsHandler>();
+        services.TryAddSingleton<EmbeddingsHandler>();
+        services.AddHostedService<GatewayConfigWatcher>();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapGatewayApi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1").RequireAuthorization(Policies.Authenticated).WithTags("Gateway");
+
+        v1.MapPost("/chat/completions", static (HttpContext context, ChatCompletionsHandler handler) => handler.HandleAsync(context))
+            .WithName("CreateChatCompletion")
+            .WithSummary("Creates a chat completion (OpenAI-compatible; streaming with stream=true).")
+            .Accepts<object>("application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces(StatusCodes.Status400BadRequest)
+            .Produces(StatusCodes.Status401Unauthorized)
+            .Produces(StatusCodes.Status404NotFound)
+            .Produces(StatusCodes.Status413PayloadTooLarge)
+            .Produces(StatusCodes.Status429TooManyRequests)
+            .Produces(StatusCodes.Status502BadGateway);
+
+        v1.MapPost("/embeddings", static (HttpContext context, EmbeddingsHandler handler) => handler.HandleAsync(context))
+            .WithName("CreateEmbedding")
+            .WithSummary("Creates embeddings (OpenAI-compatible).")
+            .Accepts<object>("application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .Produces(StatusCodes.Status400BadRequest)
+            .Produces(StatusCodes.Status404NotFound);
+
+        v1.MapGet("/models", static (HttpContext context, ModelRegistry registry) => ModelsApi.ListAsync(context, registry))
+            .WithName("ListModels")
+            .WithSummary("Lists the models the caller can use.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json");
+
+        v1.MapGet("/models/{id}", static (HttpContext context, string id, ModelRegistry registry) => ModelsApi.GetAsync(context, id, registry))
+            .WithName("RetrieveModel")
+            .WithSummary("Retrieves one model.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .Produces(StatusCodes.Status404NotFound);
+
+        // Anything else under /v1 answers in OpenAI's envelope, as OpenAI does.
+        app.Map("/v1/{**rest}", static (HttpContext context) =>
+                OpenAIErrors.WriteAsync(context, StatusCodes.Status404NotFound,
+                    $"Invalid URL ({context.Request.Method} {context.Request.Path})", OpenAIErrors.InvalidRequest, null, "unknown_url"))
+            .ExcludeFromDescription();
+
+        var admin = app.MapGroup("/api/v1/gateway").RequireAuthorization(Policies.Admin).WithTags("Gateway administration");
+        admin.MapGet("/deployments", static (ModelRegistry registry) => DeploymentsApi.List(registry))
+            .WithName("ListDeploymentHealth")
+            .WithSummary("Health of every deployment: circuit state, latency EWMA, success rate.");
+        admin.MapPost("/deployments/{model}/{deployment}/reset", static (string model, string deployment, ModelRegistry registry) => DeploymentsApi.Reset(model, deployment, registry))
+            .WithName("ResetDeploymentCircuit")
+            .WithSummary("Closes the circuit of a deployment.");
+        return app;
+    }
+
+}
+
+/// <summary>Applies configuration changes (a reloaded config file) to the running gateway when they validate.</summary>
+internal sealed class GatewayConfigWatcher(IConfiguration configuration, ModelRegistry registry, ILogger<GatewayConfigWatcher> logger) : IHostedService
+{
+    private IDisposable? _subscription;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Log.ConfigurationLoaded(logger, registry.Providers.Count, registry.Models.Count);
+        _subscription = ChangeToken.OnChange(configuration.GetReloadToken, Reload);
+        return Task.CompletedTask;
+    }
+
+    private void Reload()
+    {
+        var errors = new ValidationErrors();
+        var config = GatewayConfigReader.Read(configuration, errors);
+        if (!errors.IsEmpty)
+        {
+            foreach (var line in errors.Lines()) logger.LogError("Configuration change rejected: {Error}", line);
+            return;
+        }
+        registry.Apply(config);
+        Log.ConfigurationLoaded(logger, registry.Providers.Count, registry.Models.Count);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _subscription?.Dispose();
+        return Task.CompletedTask;
+    }
+}

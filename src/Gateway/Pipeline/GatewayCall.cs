@@ -1,0 +1,87 @@
+using System.Security.Claims;
+using LlmMarketplace.Gateway.Providers;
+
+namespace LlmMarketplace.Gateway.Pipeline;
+
+/// <summary>
+/// One call through the data plane, shared with interceptors (access control, limits, policy, metering)
+/// so they can admit or refuse it before routing and record it after.
+/// </summary>
+public sealed class GatewayCall
+{
+    private readonly Func<int> _estimatePromptTokens;
+    private int? _promptEstimate;
+
+    internal GatewayCall(string requestId, string operation, string model, bool stream, ClaimsPrincipal user, DateTimeOffset startedAt, Func<int> estimatePromptTokens)
+    {
+        RequestId = requestId;
+        Operation = operation;
+        Model = model;
+        Stream = stream;
+        User = user;
+        StartedAt = startedAt;
+        _estimatePromptTokens = estimatePromptTokens;
+    }
+
+    public string RequestId { get; }
+
+    /// <summary><c>chat</c> or <c>embeddings</c>.</summary>
+    public string Operation { get; }
+
+    /// <summary>The model name the client sent.</summary>
+    public string Model { get; }
+
+    public bool Stream { get; }
+
+    public ClaimsPrincipal User { get; }
+
+    public DateTimeOffset StartedAt { get; }
+
+    /// <summary>Prompt tokens estimated with the model's tokenizer; computed once, on first use.</summary>
+    public int EstimatedPromptTokens => _promptEstimate ??= _estimatePromptTokens();
+
+    /// <summary>Set by interceptors to narrow which deployments (ids or provider names) this call may use.</summary>
+    public IReadOnlyList<string>? AllowedDeployments { get; set; }
+
+    /// <summary>Free-form values interceptors hand to each other (for example the resolved key or subscription).</summary>
+    public IDictionary<string, object?> Items { get; } = new Dictionary<string, object?>(StringComparer.Ordinal);
+
+    public string? Provider { get; internal set; }
+
+    public string? Deployment { get; internal set; }
+
+    public string? UpstreamModel { get; internal set; }
+
+    public int Attempts { get; internal set; }
+
+    public TokenUsage Usage { get; internal set; }
+
+    public decimal CostUsd { get; internal set; }
+
+    /// <summary>The HTTP status the client got.</summary>
+    public int Status { get; internal set; }
+
+    /// <summary><c>HIT</c>, <c>MISS</c> or <c>BYPASS</c>.</summary>
+    public string CacheStatus { get; internal set; } = "BYPASS";
+
+    public TimeSpan Latency { get; internal set; }
+
+    public TimeSpan? TimeToFirstToken { get; internal set; }
+
+    /// <summary>Headers interceptors want on the response (for example rate-limit headers).</summary>
+    public IDictionary<string, string> ResponseHeaders { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>A refusal by an interceptor, answered in OpenAI's error envelope.</summary>
+public sealed record GatewayRejection(int Status, string Message, string Type, string? Code, string? Param = null);
+
+/// <summary>
+/// Runs around every data-plane call: <see cref="BeforeAsync"/> after the request is parsed and before routing,
+/// <see cref="AfterAsync"/> once the outcome is known and before the response completes.
+/// </summary>
+public interface IGatewayInterceptor
+{
+    ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken);
+
+    ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken);
+}

@@ -1,0 +1,459 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Embeddings;
+using LlmMarketplace.Gateway.Errors;
+using LlmMarketplace.Gateway.Routing;
+using LlmMarketplace.Gateway.Streaming;
+
+namespace LlmMarketplace.Gateway.Providers;
+
+/// <summary>
+/// Anthropic's Messages API (<c>POST {BaseUrl}/messages</c>, <c>x-api-key</c>, <c>anthropic-version</c>):
+/// requests, answers, streaming events and tool use translated both ways.
+/// </summary>
+internal sealed class AnthropicAdapter : IProviderAdapter
+{
+    public static readonly AnthropicAdapter Instance = new();
+
+    private const int DefaultMaxTokens = 4096;
+
+    public HttpRequestMessage CreateChatRequest(RoutableDeployment deployment, ChatRequest request)
+    {
+        var body = BuildRequest(request, deployment);
+        var message = new HttpRequestMessage(HttpMethod.Post, deployment.Provider.BasePath + "/messages")
+        {
+            Content = new ByteArrayContent(JsonNodes.ToUtf8(body)),
+        };
+        message.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        if (deployment.Provider.Config.ApiKey is { Length: > 0 } key)
+        {
+            message.Headers.TryAddWithoutValidation("x-api-key", key);
+        }
+        message.Headers.TryAddWithoutValidation("anthropic-version", deployment.Provider.Config.ApiVersion ?? "2023-06-01");
+        foreach (var (name, value) in deployment.Provider.Config.Headers)
+        {
+            message.Headers.TryAddWithoutValidation(name, value);
+        }
+        return message;
+    }
+
+    internal static JsonObject BuildRequest(ChatRequest request, RoutableDeployment deployment)
+    {
+        var root = request.Root;
+        var body = new JsonObject { ["model"] = deployment.Config.UpstreamModel };
+        var maxTokens = request.TryGet("max_completion_tokens", out var mct) ? mct.GetInt32()
+            : request.TryGet("max_tokens", out var mt) ? mt.GetInt32()
+            : DefaultMaxTokens;
+        body["max_tokens"] = maxTokens;
+
+        var system = new List<string>();
+        var messages = new JsonArray();
+        string? lastRole = null;
+        JsonArray? lastBlocks = null;
+        void Append(string role, JsonNode block)
+        {
+            if (role != lastRole || lastBlocks is null)
+            {
+                lastBlocks = [];
+                messages.Add(new JsonObject { ["role"] = role, ["content"] = lastBlocks });
+                lastRole = role;
+            }
+            lastBlocks.Add(block);
+        }
+
+        foreach (var message in request.Messages.EnumerateArray())
+        {
+            var role = message.GetProperty("role").GetString();
+            message.TryGetProperty("content", out var content);
+            switch (role)
+            {
+                case "system" or "developer":
+                    system.Add(TextOf(content));
+                    break;
+                case "user":
+                    foreach (var block in UserBlocks(content)) Append("user", block);
+                    break;
+                case "assistant":
+                    var text = TextOf(content);
+                    if (text.Length > 0) Append("assistant", new JsonObject { ["type"] = "text", ["text"] = text });
+                    if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                    {
+                        foreach (var call in calls.EnumerateArray())
+                        {
+                            var fn = call.GetProperty("function");
+                            Append("assistant", new JsonObject
+                            {
+                                ["type"] = "tool_use",
+                                ["id"] = call.TryGetProperty("id", out var id) ? id.GetString() : "toolu_" + Guid.NewGuid().ToString("N"),
+                                ["name"] = fn.GetProperty("name").GetString(),
+                                ["input"] = ParseArguments(fn.TryGetProperty("arguments", out var args) ? args.GetString() : null),
+                            });
+                        }
+                    }
+                    break;
+                case "tool" or "function":
+                    Append("user", new JsonObject
+                    {
+                        ["type"] = "tool_result",
+                        ["tool_use_id"] = message.TryGetProperty("tool_call_id", out var tid) ? tid.GetString() : message.TryGetProperty("name", out var n) ? n.GetString() : "",
+                        ["content"] = TextOf(content),
+                    });
+                    break;
+            }
+        }
+        if (system.Count > 0) body["system"] = string.Join("\n\n", system);
+        body["messages"] = messages;
+        if (request.Stream) body["stream"] = true;
+        if (request.TryGet("temperature", out var t)) body["temperature"] = Math.Min(1.0, t.GetDouble());
+        if (request.TryGet("top_p", out var tp)) body["top_p"] = tp.GetDouble();
+        if (request.TryGet("top_k", out var tk)) body["top_k"] = tk.GetInt32();
+        if (request.TryGet("stop", out var stop))
+        {
+            body["stop_sequences"] = stop.ValueKind == JsonValueKind.String
+                ? new JsonArray(stop.GetString())
+                : JsonNode.Parse(stop.GetRawText());
+        }
+        if (request.TryGet("user", out var user) && user.ValueKind == JsonValueKind.String)
+        {
+            body["metadata"] = new JsonObject { ["user_id"] = user.GetString() };
+        }
+        if (request.TryGet("tools", out var tools) && tools.GetArrayLength() > 0)
+        {
+            var list = new JsonArray();
+            foreach (var tool in tools.EnumerateArray())
+            {
+                if (!tool.TryGetProperty("function", out var fn)) continue;
+                var entry = new JsonObject
+                {
+                    ["name"] = fn.GetProperty("name").GetString(),
+                    ["input_schema"] = fn.TryGetProperty("parameters", out var p) ? JsonNode.Parse(p.GetRawText()) : new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() },
+                };
+                if (fn.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) entry["description"] = d.GetString();
+                list.Add(entry);
+            }
+            body["tools"] = list;
+            var disableParallel = request.TryGet("parallel_tool_calls", out var ptc) && ptc.ValueKind == JsonValueKind.False;
+            JsonObject? choice = null;
+            if (request.TryGet("tool_choice", out var tc))
+            {
+                choice = tc.ValueKind == JsonValueKind.String
+                    ? tc.GetString() switch
+                    {
+                        "required" => new JsonObject { ["type"] = "any" },
+                        "none" => new JsonObject { ["type"] = "none" },
+                        _ => new JsonObject { ["type"] = "auto" },
+                    }
+                    : new JsonObject { ["type"] = "tool", ["name"] = tc.GetProperty("function").GetProperty("name").GetString() };
+            }
+            if (disableParallel)
+            {
+                choice ??= new JsonObject { ["type"] = "auto" };
+                choice["disable_parallel_tool_use"] = true;
+            }
+            if (choice is not null) body["tool_choice"] = choice;
+        }
+        return body;
+    }
+
+    private static IEnumerable<JsonNode> UserBlocks(JsonElement content)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            yield return new JsonObject { ["type"] = "text", ["text"] = content.GetString() };
+            yield break;
+        }
+        if (content.ValueKind != JsonValueKind.Array) yield break;
+        foreach (var part in content.EnumerateArray())
+        {
+            var type = part.TryGetProperty("type", out var pt) ? pt.GetString() : null;
+            if (type == "text")
+            {
+                yield return new JsonObject { ["type"] = "text", ["text"] = part.GetProperty("text").GetString() };
+            }
+            else if (type == "image_url")
+            {
+                var url = part.GetProperty("image_url").GetProperty("url").GetString() ?? "";
+                if (url.StartsWith("data:", StringComparison.Ordinal) && url.IndexOf(";base64,", StringComparison.Ordinal) is var i and > 5)
+                {
+                    yield return new JsonObject
+                    {
+                        ["type"] = "image",
+                        ["source"] = new JsonObject { ["type"] = "base64", ["media_type"] = url[5..i], ["data"] = url[(i + 8)..] },
+                    };
+                }
+                else
+                {
+                    yield return new JsonObject { ["type"] = "image", ["source"] = new JsonObject { ["type"] = "url", ["url"] = url } };
+                }
+            }
+        }
+    }
+
+    internal static string TextOf(JsonElement content)
+    {
+        if (content.ValueKind == JsonValueKind.String) return content.GetString() ?? "";
+        if (content.ValueKind != JsonValueKind.Array) return "";
+        var parts = new List<string>();
+        foreach (var part in content.EnumerateArray())
+        {
+            if (part.ValueKind == JsonValueKind.String) parts.Add(part.GetString()!);
+            else if (part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String) parts.Add(text.GetString()!);
+        }
+        return string.Join("\n", parts);
+    }
+
+    internal static JsonNode ParseArguments(string? arguments)
+    {
+        if (string.IsNullOrWhiteSpace(arguments)) return new JsonObject();
+        try
+        {
+            return JsonNode.Parse(arguments) ?? new JsonObject();
+        }
+        catch (JsonException)
+        {
+            return new JsonObject();
+        }
+    }
+
+    internal static string MapStopReason(string? reason) => reason switch
+    {
+        "max_tokens" => "length",
+        "tool_use" => "tool_calls",
+        "refusal" => "content_filter",
+        _ => "stop",
+    };
+
+    internal static TokenUsage ReadUsage(JsonElement usage, TokenUsage? previous = null)
+    {
+        var input = UsageJson.Long(usage, "input_tokens");
+        var cacheRead = UsageJson.Long(usage, "cache_read_input_tokens");
+        var cacheWrite = UsageJson.Long(usage, "cache_creation_input_tokens");
+        var output = UsageJson.Long(usage, "output_tokens");
+        if (previous is { } p)
+        {
+            // message_delta carries cumulative output tokens and, on newer APIs, the input counts again.
+            return new TokenUsage(
+                input + cacheRead + cacheWrite > 0 ? input + cacheRead + cacheWrite : p.PromptTokens,
+                output > 0 ? output : p.CompletionTokens,
+                cacheRead > 0 ? cacheRead : p.CachedTokens,
+                cacheWrite > 0 ? cacheWrite : p.CacheWriteTokens);
+        }
+        return new TokenUsage(input + cacheRead + cacheWrite, output, cacheRead, cacheWrite);
+    }
+
+    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
+    {
+        var reader = new Utf8JsonReader(body);
+        using var document = JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        var text = new System.Text.StringBuilder();
+        var toolCalls = new List<(string Id, string Name, string Arguments)>();
+        if (root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var block in content.EnumerateArray())
+            {
+                var type = block.GetProperty("type").GetString();
+                if (type == "text") text.Append(block.GetProperty("text").GetString());
+                else if (type == "tool_use")
+                {
+                    toolCalls.Add((block.GetProperty("id").GetString()!, block.GetProperty("name").GetString()!, block.GetProperty("input").GetRawText()));
+                }
+            }
+        }
+        var usage = root.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object ? ReadUsage(u) : (TokenUsage?)null;
+        var finish = MapStopReason(root.TryGetProperty("stop_reason", out var sr) ? sr.GetString() : null);
+        var id = OpenAIAdapter.Str(root, "id") ?? Guid.NewGuid().ToString("N");
+        var model = OpenAIAdapter.Str(root, "model") ?? deployment.Config.UpstreamModel;
+        var buffer = new ArrayBufferWriter<byte>(512 + text.Length);
+        using (var w = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("id"u8, id.StartsWith("chatcmpl-", StringComparison.Ordinal) ? id : "chatcmpl-" + id);
+            w.WriteString("object"u8, "chat.completion"u8);
+            w.WriteNumber("created"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            w.WriteString("model"u8, model);
+            w.WriteStartArray("choices"u8);
+            w.WriteStartObject();
+            w.WriteNumber("index"u8, 0);
+            w.WriteStartObject("message"u8);
+            w.WriteString("role"u8, "assistant"u8);
+            if (text.Length == 0 && toolCalls.Count > 0) w.WriteNull("content"u8); else w.WriteString("content"u8, text.ToString());
+            w.WriteNull("refusal"u8);
+            if (toolCalls.Count > 0)
+            {
+                w.WriteStartArray("tool_calls"u8);
+                foreach (var (callId, name, arguments) in toolCalls)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id"u8, callId);
+                    w.WriteString("type"u8, "function"u8);
+                    w.WriteStartObject("function"u8);
+                    w.WriteString("name"u8, name);
+                    w.WriteString("arguments"u8, arguments);
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            w.WriteEndObject();
+            w.WriteNull("logprobs"u8);
+            w.WriteString("finish_reason"u8, finish);
+            w.WriteEndObject();
+            w.WriteEndArray();
+            if (usage is { } us) UsageJson.Write(w, us);
+            w.WriteNull("system_fingerprint"u8);
+            w.WriteEndObject();
+        }
+        foreach (var call in toolCalls) text.Append(call.Name).Append(call.Arguments);
+        return new UpstreamChatResponse(buffer.WrittenSpan.ToArray(), usage, text.ToString());
+    }
+
+    public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new AnthropicStreamTranslator(deployment.Config.UpstreamModel);
+
+    public HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request) =>
+        throw new NotSupportedException("Anthropic has no embeddings API.");
+
+    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) =>
+        throw new NotSupportedException("Anthropic has no embeddings API.");
+
+    public UpstreamError ReadError(int status, ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            using var document = JsonDocument.ParseValue(ref reader);
+            if (document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+            {
+                return FromAnthropicError(status, error);
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return new UpstreamError(status, $"The upstream provider answered HTTP {status}.", OpenAIErrors.TypeForStatus(status), null, null);
+    }
+
+    internal static UpstreamError FromAnthropicError(int status, JsonElement error)
+    {
+        var type = OpenAIAdapter.Str(error, "type");
+        var message = OpenAIAdapter.Str(error, "message") ?? $"The upstream provider answered HTTP {status}.";
+        return type switch
+        {
+            "invalid_request_error" => new UpstreamError(status, message, "invalid_request_error", null, null),
+            "authentication_error" => new UpstreamError(status, message, "authentication_error", null, "invalid_api_key"),
+            "permission_error" => new UpstreamError(status, message, "permission_error", null, null),
+            "not_found_error" => new UpstreamError(status, message, "invalid_request_error", null, "model_not_found"),
+            "rate_limit_error" => new UpstreamError(status, message, "rate_limit_exceeded", null, "rate_limit_exceeded"),
+            "overloaded_error" => new UpstreamError(status == 200 ? 529 : status, message, "api_error", null, "overloaded"),
+            _ => new UpstreamError(status, message, OpenAIErrors.TypeForStatus(status), null, type),
+        };
+    }
+}
+
+/// <summary>Anthropic stream events → OpenAI chunks.</summary>
+internal sealed class AnthropicStreamTranslator(string model) : ChunkTranslatorBase
+{
+    private readonly Dictionary<int, int> _toolIndexByBlock = [];
+    private bool _stopped;
+
+    public override StreamStep OnEvent(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        if (data.IsEmpty) return StreamStep.Continue;
+        var reader = new Utf8JsonReader(data);
+        using var document = JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        var type = eventType ?? OpenAIAdapter.Str(root, "type");
+        switch (type)
+        {
+            case "message_start":
+                var message = root.GetProperty("message");
+                Id = "chatcmpl-" + (OpenAIAdapter.Str(message, "id") ?? Guid.NewGuid().ToString("N"));
+                Model = OpenAIAdapter.Str(message, "model") ?? model;
+                if (message.TryGetProperty("usage", out var u)) Usage = AnthropicAdapter.ReadUsage(u);
+                WriteChunk(output, 0, 0, static (w, _) =>
+                {
+                    w.WriteString("role"u8, "assistant"u8);
+                    w.WriteString("content"u8, ""u8);
+                }, null);
+                break;
+            case "content_block_start":
+                var block = root.GetProperty("content_block");
+                var blockIndex = root.GetProperty("index").GetInt32();
+                if (OpenAIAdapter.Str(block, "type") == "tool_use")
+                {
+                    var toolIndex = _toolIndexByBlock.Count;
+                    _toolIndexByBlock[blockIndex] = toolIndex;
+                    var id = OpenAIAdapter.Str(block, "id") ?? "";
+                    var name = OpenAIAdapter.Str(block, "name") ?? "";
+                    Text.Append(name);
+                    WriteChunk(output, 0, (toolIndex, id, name), static (w, s) =>
+                    {
+                        w.WriteStartArray("tool_calls"u8);
+                        w.WriteStartObject();
+                        w.WriteNumber("index"u8, s.toolIndex);
+                        w.WriteString("id"u8, s.id);
+                        w.WriteString("type"u8, "function"u8);
+                        w.WriteStartObject("function"u8);
+                        w.WriteString("name"u8, s.name);
+                        w.WriteString("arguments"u8, ""u8);
+                        w.WriteEndObject();
+                        w.WriteEndObject();
+                        w.WriteEndArray();
+                    }, null);
+                }
+                else if (OpenAIAdapter.Str(block, "text") is { Length: > 0 } initial)
+                {
+                    WriteTextChunk(output, 0, initial);
+                }
+                break;
+            case "content_block_delta":
+                var delta = root.GetProperty("delta");
+                switch (OpenAIAdapter.Str(delta, "type"))
+                {
+                    case "text_delta":
+                        WriteTextChunk(output, 0, OpenAIAdapter.Str(delta, "text") ?? "");
+                        break;
+                    case "input_json_delta":
+                        var partial = OpenAIAdapter.Str(delta, "partial_json") ?? "";
+                        Text.Append(partial);
+                        var ti = _toolIndexByBlock.GetValueOrDefault(root.GetProperty("index").GetInt32());
+                        WriteChunk(output, 0, (ti, partial), static (w, s) =>
+                        {
+                            w.WriteStartArray("tool_calls"u8);
+                            w.WriteStartObject();
+                            w.WriteNumber("index"u8, s.ti);
+                            w.WriteStartObject("function"u8);
+                            w.WriteString("arguments"u8, s.partial);
+                            w.WriteEndObject();
+                            w.WriteEndObject();
+                            w.WriteEndArray();
+                        }, null);
+                        break;
+                }
+                break;
+            case "message_delta":
+                if (root.TryGetProperty("usage", out var du) && du.ValueKind == JsonValueKind.Object)
+                {
+                    Usage = AnthropicAdapter.ReadUsage(du, Usage);
+                }
+                if (root.TryGetProperty("delta", out var md) && OpenAIAdapter.Str(md, "stop_reason") is { } reason)
+                {
+                    WriteChunk(output, 0, 0, static (_, _) => { }, AnthropicAdapter.MapStopReason(reason));
+                }
+                break;
+            case "message_stop":
+                _stopped = true;
+                return StreamStep.Done;
+            case "error":
+                Error = root.TryGetProperty("error", out var error)
+                    ? AnthropicAdapter.FromAnthropicError(502, error)
+                    : new UpstreamError(502, "The upstream provider sent an error event.", "api_error", null, "upstream_error");
+                return StreamStep.Error;
+        }
+        return StreamStep.Continue;
+    }
+
+    public override bool OnEnd() => _stopped;
+}

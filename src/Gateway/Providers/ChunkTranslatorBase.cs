@@ -1,0 +1,67 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using LlmMarketplace.Gateway.Streaming;
+
+namespace LlmMarketplace.Gateway.Providers;
+
+/// <summary>Shared state and chunk writing for translators from non-OpenAI stream protocols.</summary>
+internal abstract class ChunkTranslatorBase : IChatStreamTranslator
+{
+    protected readonly StringBuilder Text = new();
+
+    public TokenUsage? Usage { get; protected set; }
+
+    public bool UsageChunkWritten => false;
+
+    public int CompletionLength => Text.Length;
+
+    public string CompletionText => Text.ToString();
+
+    public string Id { get; protected set; } = "chatcmpl-" + Guid.NewGuid().ToString("N");
+
+    public long Created { get; protected set; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    public string Model { get; protected set; } = "";
+
+    public UpstreamError? Error { get; protected set; }
+
+    public abstract StreamStep OnEvent(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output);
+
+    public abstract bool OnEnd();
+
+    /// <summary>Writes <c>{"id",…,"choices":[{"index":i,"delta":{…},"logprobs":null,"finish_reason":…}]}</c>.</summary>
+    protected void WriteChunk<TState>(IBufferWriter<byte> output, int index, TState state, Action<Utf8JsonWriter, TState> writeDelta, string? finishReason)
+    {
+        Sse.WriteJson(output, (self: this, index, state, writeDelta, finishReason), static (w, s) =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id"u8, s.self.Id);
+            w.WriteString("object"u8, "chat.completion.chunk"u8);
+            w.WriteNumber("created"u8, s.self.Created);
+            w.WriteString("model"u8, s.self.Model);
+            w.WriteNull("system_fingerprint"u8);
+            w.WriteStartArray("choices"u8);
+            w.WriteStartObject();
+            w.WriteNumber("index"u8, s.index);
+            w.WriteStartObject("delta"u8);
+            s.writeDelta(w, s.state);
+            w.WriteEndObject();
+            w.WriteNull("logprobs"u8);
+            if (s.finishReason is null) w.WriteNull("finish_reason"u8); else w.WriteString("finish_reason"u8, s.finishReason);
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    protected void WriteTextChunk(IBufferWriter<byte> output, int index, string text, bool withRole = false)
+    {
+        Text.Append(text);
+        WriteChunk(output, index, (text, withRole), static (w, s) =>
+        {
+            if (s.withRole) w.WriteString("role"u8, "assistant"u8);
+            w.WriteString("content"u8, s.text);
+        }, null);
+    }
+}

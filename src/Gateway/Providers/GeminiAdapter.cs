@@ -1,0 +1,464 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Embeddings;
+using LlmMarketplace.Gateway.Errors;
+using LlmMarketplace.Gateway.Routing;
+using LlmMarketplace.Gateway.Streaming;
+
+namespace LlmMarketplace.Gateway.Providers;
+
+/// <summary>
+/// Google Gemini (<c>{BaseUrl}/models/{model}:generateContent</c>, <c>:streamGenerateContent?alt=sse</c>,
+/// <c>:batchEmbedContents</c>, <c>x-goog-api-key</c>).
+/// </summary>
+internal sealed class GeminiAdapter : IProviderAdapter
+{
+    public static readonly GeminiAdapter Instance = new();
+
+    public HttpRequestMessage CreateChatRequest(RoutableDeployment deployment, ChatRequest request)
+    {
+        var op = request.Stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
+        return Create(deployment, $"{ModelPath(deployment)}{op}", BuildRequest(request));
+    }
+
+    public HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request)
+    {
+        var model = "models/" + deployment.Config.UpstreamModel;
+        var requests = new JsonArray();
+        foreach (var text in request.Texts ?? throw new NotSupportedException("Gemini embeddings take text input, not token arrays."))
+        {
+            var item = new JsonObject
+            {
+                ["model"] = model,
+                ["content"] = new JsonObject { ["parts"] = new JsonArray(new JsonObject { ["text"] = text }) },
+            };
+            if (request.Root.TryGetProperty("dimensions", out var dims) && dims.ValueKind == JsonValueKind.Number)
+            {
+                item["outputDimensionality"] = dims.GetInt32();
+            }
+            requests.Add(item);
+        }
+        return Create(deployment, $"{ModelPath(deployment)}:batchEmbedContents", new JsonObject { ["requests"] = requests });
+    }
+
+    private static string ModelPath(RoutableDeployment d) => $"{d.Provider.BasePath}/models/{Uri.EscapeDataString(d.Config.UpstreamModel)}";
+
+    private static HttpRequestMessage Create(RoutableDeployment deployment, string url, JsonObject body)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(JsonNodes.ToUtf8(body)) };
+        message.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        if (deployment.Provider.Config.ApiKey is { Length: > 0 } key)
+        {
+            message.Headers.TryAddWithoutValidation("x-goog-api-key", key);
+        }
+        foreach (var (name, value) in deployment.Provider.Config.Headers)
+        {
+            message.Headers.TryAddWithoutValidation(name, value);
+        }
+        return message;
+    }
+
+    internal static JsonObject BuildRequest(ChatRequest request)
+    {
+        var body = new JsonObject();
+        var system = new List<string>();
+        var contents = new JsonArray();
+        var toolNames = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? lastRole = null;
+        JsonArray? lastParts = null;
+        void Append(string role, JsonNode part)
+        {
+            if (role != lastRole || lastParts is null)
+            {
+                lastParts = [];
+                contents.Add(new JsonObject { ["role"] = role, ["parts"] = lastParts });
+                lastRole = role;
+            }
+            lastParts.Add(part);
+        }
+
+        foreach (var message in request.Messages.EnumerateArray())
+        {
+            var role = message.GetProperty("role").GetString();
+            message.TryGetProperty("content", out var content);
+            switch (role)
+            {
+                case "system" or "developer":
+                    system.Add(AnthropicAdapter.TextOf(content));
+                    break;
+                case "user":
+                    foreach (var part in UserParts(content)) Append("user", part);
+                    break;
+                case "assistant":
+                    var text = AnthropicAdapter.TextOf(content);
+                    if (text.Length > 0) Append("model", new JsonObject { ["text"] = text });
+                    if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                    {
+                        foreach (var call in calls.EnumerateArray())
+                        {
+                            var fn = call.GetProperty("function");
+                            var name = fn.GetProperty("name").GetString()!;
+                            if (call.TryGetProperty("id", out var id) && id.GetString() is { } callId) toolNames[callId] = name;
+                            Append("model", new JsonObject
+                            {
+                                ["functionCall"] = new JsonObject
+                                {
+                                    ["name"] = name,
+                                    ["args"] = AnthropicAdapter.ParseArguments(fn.TryGetProperty("arguments", out var a) ? a.GetString() : null),
+                                },
+                            });
+                        }
+                    }
+                    break;
+                case "tool" or "function":
+                    var toolCallId = message.TryGetProperty("tool_call_id", out var tid) ? tid.GetString() ?? "" : "";
+                    var toolName = toolNames.GetValueOrDefault(toolCallId) ?? (message.TryGetProperty("name", out var n) ? n.GetString() : null) ?? toolCallId;
+                    var result = AnthropicAdapter.TextOf(content);
+                    JsonNode response;
+                    try
+                    {
+                        response = JsonNode.Parse(result) is JsonObject o ? o : new JsonObject { ["content"] = result };
+                    }
+                    catch (JsonException)
+                    {
+                        response = new JsonObject { ["content"] = result };
+                    }
+                    Append("user", new JsonObject { ["functionResponse"] = new JsonObject { ["name"] = toolName, ["response"] = response } });
+                    break;
+            }
+        }
+        if (system.Count > 0)
+        {
+            body["systemInstruction"] = new JsonObject { ["parts"] = new JsonArray(new JsonObject { ["text"] = string.Join("\n\n", system) }) };
+        }
+        body["contents"] = contents;
+
+        var config = new JsonObject();
+        if (request.TryGet("temperature", out var t)) config["temperature"] = t.GetDouble();
+        if (request.TryGet("top_p", out var tp)) config["topP"] = tp.GetDouble();
+        if (request.TryGet("max_completion_tokens", out var mct)) config["maxOutputTokens"] = mct.GetInt32();
+        else if (request.TryGet("max_tokens", out var mt)) config["maxOutputTokens"] = mt.GetInt32();
+        if (request.N > 1) config["candidateCount"] = request.N;
+        if (request.TryGet("seed", out var seed)) config["seed"] = seed.GetInt64();
+        if (request.TryGet("presence_penalty", out var pp)) config["presencePenalty"] = pp.GetDouble();
+        if (request.TryGet("frequency_penalty", out var fp)) config["frequencyPenalty"] = fp.GetDouble();
+        if (request.TryGet("logprobs", out var lp) && lp.ValueKind == JsonValueKind.True)
+        {
+            config["responseLogprobs"] = true;
+            if (request.TryGet("top_logprobs", out var tlp)) config["logprobs"] = tlp.GetInt32();
+        }
+        if (request.TryGet("stop", out var stop))
+        {
+            config["stopSequences"] = stop.ValueKind == JsonValueKind.String ? new JsonArray(stop.GetString()) : JsonNode.Parse(stop.GetRawText());
+        }
+        if (request.TryGet("response_format", out var rf) && rf.TryGetProperty("type", out var rft))
+        {
+            switch (rft.GetString())
+            {
+                case "json_object":
+                    config["responseMimeType"] = "application/json";
+                    break;
+                case "json_schema":
+                    config["responseMimeType"] = "application/json";
+                    if (rf.TryGetProperty("json_schema", out var js) && js.TryGetProperty("schema", out var schema))
+                    {
+                        config["responseJsonSchema"] = JsonNode.Parse(schema.GetRawText());
+                    }
+                    break;
+            }
+        }
+        if (config.Count > 0) body["generationConfig"] = config;
+
+        if (request.TryGet("tools", out var tools) && tools.GetArrayLength() > 0)
+        {
+            var declarations = new JsonArray();
+            foreach (var tool in tools.EnumerateArray())
+            {
+                if (!tool.TryGetProperty("function", out var fn)) continue;
+                var declaration = new JsonObject { ["name"] = fn.GetProperty("name").GetString() };
+                if (fn.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) declaration["description"] = d.GetString();
+                if (fn.TryGetProperty("parameters", out var p)) declaration["parametersJsonSchema"] = JsonNode.Parse(p.GetRawText());
+                declarations.Add(declaration);
+            }
+            body["tools"] = new JsonArray(new JsonObject { ["functionDeclarations"] = declarations });
+            if (request.TryGet("tool_choice", out var tc))
+            {
+                var fcc = new JsonObject();
+                if (tc.ValueKind == JsonValueKind.String)
+                {
+                    fcc["mode"] = tc.GetString() switch { "required" => "ANY", "none" => "NONE", _ => "AUTO" };
+                }
+                else
+                {
+                    fcc["mode"] = "ANY";
+                    fcc["allowedFunctionNames"] = new JsonArray(tc.GetProperty("function").GetProperty("name").GetString());
+                }
+                body["toolConfig"] = new JsonObject { ["functionCallingConfig"] = fcc };
+            }
+        }
+        return body;
+    }
+
+    private static IEnumerable<JsonNode> UserParts(JsonElement content)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            yield return new JsonObject { ["text"] = content.GetString() };
+            yield break;
+        }
+        if (content.ValueKind != JsonValueKind.Array) yield break;
+        foreach (var part in content.EnumerateArray())
+        {
+            var type = part.TryGetProperty("type", out var pt) ? pt.GetString() : null;
+            if (type == "text")
+            {
+                yield return new JsonObject { ["text"] = part.GetProperty("text").GetString() };
+            }
+            else if (type == "image_url")
+            {
+                var url = part.GetProperty("image_url").GetProperty("url").GetString() ?? "";
+                if (url.StartsWith("data:", StringComparison.Ordinal) && url.IndexOf(";base64,", StringComparison.Ordinal) is var i and > 5)
+                {
+                    yield return new JsonObject { ["inlineData"] = new JsonObject { ["mimeType"] = url[5..i], ["data"] = url[(i + 8)..] } };
+                }
+                else
+                {
+                    yield return new JsonObject { ["fileData"] = new JsonObject { ["fileUri"] = url } };
+                }
+            }
+        }
+    }
+
+    internal static string MapFinishReason(string? reason, bool hasToolCalls) => hasToolCalls ? "tool_calls" : reason switch
+    {
+        "MAX_TOKENS" => "length",
+        "SAFETY" or "RECITATION" or "BLOCKLIST" or "PROHIBITED_CONTENT" or "SPII" => "content_filter",
+        _ => "stop",
+    };
+
+    internal static TokenUsage? ReadUsage(JsonElement root)
+    {
+        if (!root.TryGetProperty("usageMetadata", out var u) || u.ValueKind != JsonValueKind.Object) return null;
+        var thoughts = UsageJson.Long(u, "thoughtsTokenCount");
+        return new TokenUsage(
+            UsageJson.Long(u, "promptTokenCount"),
+            UsageJson.Long(u, "candidatesTokenCount") + thoughts,
+            UsageJson.Long(u, "cachedContentTokenCount"),
+            0,
+            thoughts);
+    }
+
+    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
+    {
+        var reader = new Utf8JsonReader(body);
+        using var document = JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        var allText = new System.Text.StringBuilder();
+        var usage = ReadUsage(root);
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("id"u8, "chatcmpl-" + (OpenAIAdapter.Str(root, "responseId") ?? Guid.NewGuid().ToString("N")));
+            w.WriteString("object"u8, "chat.completion"u8);
+            w.WriteNumber("created"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            w.WriteString("model"u8, OpenAIAdapter.Str(root, "modelVersion") ?? deployment.Config.UpstreamModel);
+            w.WriteStartArray("choices"u8);
+            if (root.TryGetProperty("candidates", out var candidates) && candidates.ValueKind == JsonValueKind.Array)
+            {
+                var i = 0;
+                foreach (var candidate in candidates.EnumerateArray())
+                {
+                    var text = new System.Text.StringBuilder();
+                    var calls = new List<(string Name, string Args)>();
+                    if (candidate.TryGetProperty("content", out var content) && content.TryGetProperty("parts", out var parts))
+                    {
+                        foreach (var part in parts.EnumerateArray())
+                        {
+                            if (part.TryGetProperty("thought", out var thought) && thought.ValueKind == JsonValueKind.True) continue;
+                            if (part.TryGetProperty("text", out var t)) text.Append(t.GetString());
+                            if (part.TryGetProperty("functionCall", out var fc))
+                            {
+                                calls.Add((fc.GetProperty("name").GetString()!, fc.TryGetProperty("args", out var args) ? args.GetRawText() : "{}"));
+                            }
+                        }
+                    }
+                    allText.Append(text);
+                    w.WriteStartObject();
+                    w.WriteNumber("index"u8, candidate.TryGetProperty("index", out var ix) && ix.TryGetInt32(out var ixv) ? ixv : i);
+                    w.WriteStartObject("message"u8);
+                    w.WriteString("role"u8, "assistant"u8);
+                    if (text.Length == 0 && calls.Count > 0) w.WriteNull("content"u8); else w.WriteString("content"u8, text.ToString());
+                    w.WriteNull("refusal"u8);
+                    if (calls.Count > 0)
+                    {
+                        w.WriteStartArray("tool_calls"u8);
+                        foreach (var (name, args) in calls)
+                        {
+                            allText.Append(name).Append(args);
+                            w.WriteStartObject();
+                            w.WriteString("id"u8, "call_" + Guid.NewGuid().ToString("N")[..24]);
+                            w.WriteString("type"u8, "function"u8);
+                            w.WriteStartObject("function"u8);
+                            w.WriteString("name"u8, name);
+                            w.WriteString("arguments"u8, args);
+                            w.WriteEndObject();
+                            w.WriteEndObject();
+                        }
+                        w.WriteEndArray();
+                    }
+                    w.WriteEndObject();
+                    w.WriteNull("logprobs"u8);
+                    w.WriteString("finish_reason"u8, MapFinishReason(OpenAIAdapter.Str(candidate, "finishReason"), calls.Count > 0));
+                    w.WriteEndObject();
+                    i++;
+                }
+            }
+            w.WriteEndArray();
+            if (usage is { } us) UsageJson.Write(w, us);
+            w.WriteNull("system_fingerprint"u8);
+            w.WriteEndObject();
+        }
+        return new UpstreamChatResponse(buffer.WrittenSpan.ToArray(), usage, allText.ToString());
+    }
+
+    public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new GeminiStreamTranslator(deployment.Config.UpstreamModel);
+
+    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
+    {
+        var reader = new Utf8JsonReader(body);
+        using var document = JsonDocument.ParseValue(ref reader);
+        var buffer = new ArrayBufferWriter<byte>(body.Length + 256);
+        using (var w = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("object"u8, "list"u8);
+            w.WriteStartArray("data"u8);
+            var i = 0;
+            foreach (var embedding in document.RootElement.GetProperty("embeddings").EnumerateArray())
+            {
+                w.WriteStartObject();
+                w.WriteString("object"u8, "embedding"u8);
+                w.WriteNumber("index"u8, i++);
+                w.WritePropertyName("embedding"u8);
+                EmbeddingEncoding.Write(w, embedding.GetProperty("values"), request.EncodingFormat);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteString("model"u8, deployment.Config.UpstreamModel);
+            w.WriteEndObject();
+        }
+        return new UpstreamEmbeddingsResponse(buffer.WrittenSpan.ToArray(), null);
+    }
+
+    public UpstreamError ReadError(int status, ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement.ValueKind == JsonValueKind.Array && document.RootElement.GetArrayLength() > 0 ? document.RootElement[0] : document.RootElement;
+            if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+            {
+                var message = OpenAIAdapter.Str(error, "message") ?? $"The upstream provider answered HTTP {status}.";
+                var gstatus = OpenAIAdapter.Str(error, "status");
+                return gstatus switch
+                {
+                    "RESOURCE_EXHAUSTED" => new UpstreamError(status, message, "rate_limit_exceeded", null, "rate_limit_exceeded"),
+                    "UNAUTHENTICATED" or "PERMISSION_DENIED" => new UpstreamError(status, message, "authentication_error", null, "invalid_api_key"),
+                    "NOT_FOUND" => new UpstreamError(status, message, "invalid_request_error", null, "model_not_found"),
+                    "INVALID_ARGUMENT" or "FAILED_PRECONDITION" => new UpstreamError(status, message, "invalid_request_error", null, null),
+                    _ => new UpstreamError(status, message, OpenAIErrors.TypeForStatus(status), null, gstatus?.ToLowerInvariant()),
+                };
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return new UpstreamError(status, $"The upstream provider answered HTTP {status}.", OpenAIErrors.TypeForStatus(status), null, null);
+    }
+}
+
+/// <summary>Gemini SSE (each event a GenerateContentResponse) → OpenAI chunks. The stream has no end marker; a finish reason marks completion.</summary>
+internal sealed class GeminiStreamTranslator(string model) : ChunkTranslatorBase
+{
+    private bool _started;
+    private bool _finished;
+    private int _toolIndex;
+
+    public override StreamStep OnEvent(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        if (data.IsEmpty) return StreamStep.Continue;
+        var reader = new Utf8JsonReader(data);
+        using var document = JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+        {
+            Error = new UpstreamError(502, OpenAIAdapter.Str(error, "message") ?? "The upstream provider sent an error event.", "api_error", null, "upstream_error");
+            return StreamStep.Error;
+        }
+        if (!_started)
+        {
+            _started = true;
+            Model = OpenAIAdapter.Str(root, "modelVersion") ?? model;
+            if (OpenAIAdapter.Str(root, "responseId") is { } rid) Id = "chatcmpl-" + rid;
+            WriteChunk(output, 0, 0, static (w, _) =>
+            {
+                w.WriteString("role"u8, "assistant"u8);
+                w.WriteString("content"u8, ""u8);
+            }, null);
+        }
+        if (GeminiAdapter.ReadUsage(root) is { } usage) Usage = usage;
+        if (root.TryGetProperty("candidates", out var candidates) && candidates.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var candidate in candidates.EnumerateArray())
+            {
+                var index = candidate.TryGetProperty("index", out var ix) && ix.TryGetInt32(out var ixv) ? ixv : 0;
+                var sawCall = false;
+                if (candidate.TryGetProperty("content", out var content) && content.TryGetProperty("parts", out var parts))
+                {
+                    foreach (var part in parts.EnumerateArray())
+                    {
+                        if (part.TryGetProperty("thought", out var thought) && thought.ValueKind == JsonValueKind.True) continue;
+                        if (part.TryGetProperty("text", out var t) && t.GetString() is { Length: > 0 } text)
+                        {
+                            WriteTextChunk(output, index, text);
+                        }
+                        if (part.TryGetProperty("functionCall", out var fc))
+                        {
+                            sawCall = true;
+                            var name = fc.GetProperty("name").GetString()!;
+                            var args = fc.TryGetProperty("args", out var a) ? a.GetRawText() : "{}";
+                            Text.Append(name).Append(args);
+                            var toolIndex = _toolIndex++;
+                            WriteChunk(output, index, (toolIndex, name, args), static (w, s) =>
+                            {
+                                w.WriteStartArray("tool_calls"u8);
+                                w.WriteStartObject();
+                                w.WriteNumber("index"u8, s.toolIndex);
+                                w.WriteString("id"u8, "call_" + Guid.NewGuid().ToString("N")[..24]);
+                                w.WriteString("type"u8, "function"u8);
+                                w.WriteStartObject("function"u8);
+                                w.WriteString("name"u8, s.name);
+                                w.WriteString("arguments"u8, s.args);
+                                w.WriteEndObject();
+                                w.WriteEndObject();
+                                w.WriteEndArray();
+                            }, null);
+                        }
+                    }
+                }
+                if (OpenAIAdapter.Str(candidate, "finishReason") is { } reason)
+                {
+                    _finished = true;
+                    WriteChunk(output, index, 0, static (_, _) => { }, GeminiAdapter.MapFinishReason(reason, sawCall || _toolIndex > 0));
+                }
+            }
+        }
+        return StreamStep.Continue;
+    }
+
+    public override bool OnEnd() => _finished;
+}

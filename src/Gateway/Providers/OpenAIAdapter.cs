@@ -1,0 +1,315 @@
+using System.Buffers;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Embeddings;
+using LlmMarketplace.Gateway.Routing;
+using LlmMarketplace.Gateway.Streaming;
+
+namespace LlmMarketplace.Gateway.Providers;
+
+/// <summary>
+/// OpenAI's protocol, spoken by OpenAI and by vLLM, Ollama, Groq, Together, Mistral and others.
+/// The client's body is forwarded with every field it sent (unknown ones included); only <c>model</c>
+/// and <c>stream_options</c> are rewritten, and the gateway's own <c>provider</c> extension is removed.
+/// </summary>
+internal class OpenAIAdapter : IProviderAdapter
+{
+    public static readonly OpenAIAdapter Instance = new();
+
+    protected static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
+
+    public virtual HttpRequestMessage CreateChatRequest(RoutableDeployment deployment, ChatRequest request)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Post, ChatUrl(deployment))
+        {
+            Content = JsonContent(RewriteBody(request.Root, deployment.Config.UpstreamModel, request.Stream)),
+            Version = System.Net.HttpVersion.Version11,
+        };
+        AddAuth(message, deployment.Provider);
+        return message;
+    }
+
+    public virtual HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Post, EmbeddingsUrl(deployment))
+        {
+            Content = JsonContent(RewriteBody(request.Root, deployment.Config.UpstreamModel, stream: false)),
+        };
+        AddAuth(message, deployment.Provider);
+        return message;
+    }
+
+    protected virtual string ChatUrl(RoutableDeployment d) => d.Provider.BasePath + "/chat/completions";
+
+    protected virtual string EmbeddingsUrl(RoutableDeployment d) => d.Provider.BasePath + "/embeddings";
+
+    protected virtual void AddAuth(HttpRequestMessage message, ProviderClient provider)
+    {
+        if (provider.Config.ApiKey is { Length: > 0 } key)
+        {
+            message.Headers.TryAddWithoutValidation("Authorization", "Bearer " + key);
+        }
+        AddExtraHeaders(message, provider);
+    }
+
+    protected static void AddExtraHeaders(HttpRequestMessage message, ProviderClient provider)
+    {
+        foreach (var (name, value) in provider.Config.Headers)
+        {
+            message.Headers.TryAddWithoutValidation(name, value);
+        }
+    }
+
+    protected static ByteArrayContent JsonContent(byte[] body)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = JsonContentType;
+        return content;
+    }
+
+    /// <summary>Copies the client's body, with the upstream model and (when streaming) usage requested.</summary>
+    internal static byte[] RewriteBody(JsonElement root, string upstreamModel, bool stream)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
+        {
+            writer.WriteStartObject();
+            JsonElement streamOptions = default;
+            foreach (var property in root.EnumerateObject())
+            {
+                if (property.NameEquals("model"u8))
+                {
+                    writer.WriteString("model"u8, upstreamModel);
+                }
+                else if (property.NameEquals("stream_options"u8))
+                {
+                    streamOptions = property.Value;
+                }
+                else if (property.NameEquals("provider"u8))
+                {
+                    // The gateway's routing extension; not for the upstream.
+                }
+                else
+                {
+                    property.WriteTo(writer);
+                }
+            }
+            if (stream)
+            {
+                writer.WriteStartObject("stream_options"u8);
+                if (streamOptions.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var option in streamOptions.EnumerateObject())
+                    {
+                        if (!option.NameEquals("include_usage"u8)) option.WriteTo(writer);
+                    }
+                }
+                writer.WriteBoolean("include_usage"u8, true);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public virtual UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
+    {
+        var bytes = body.ToArray();
+        using var document = JsonDocument.Parse(bytes);
+        var usage = UsageJson.ReadOpenAI(document.RootElement);
+        var text = usage is null ? CompletionTextOf(document.RootElement) : "";
+        return new UpstreamChatResponse(bytes, usage, text);
+    }
+
+    internal static string CompletionTextOf(JsonElement root)
+    {
+        var sb = new StringBuilder();
+        if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var choice in choices.EnumerateArray())
+            {
+                if (!choice.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object) continue;
+                if (message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                {
+                    sb.Append(content.GetString());
+                }
+                if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var call in calls.EnumerateArray())
+                    {
+                        if (call.TryGetProperty("function", out var fn))
+                        {
+                            if (fn.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String) sb.Append(n.GetString());
+                            if (fn.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.String) sb.Append(a.GetString());
+                        }
+                    }
+                }
+            }
+        }
+        return sb.ToString();
+    }
+
+    public virtual IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) =>
+        new OpenAIStreamTranslator(request.IncludeUsage);
+
+    public virtual UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
+    {
+        var bytes = body.ToArray();
+        using var document = JsonDocument.Parse(bytes);
+        TokenUsage? usage = null;
+        if (document.RootElement.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object)
+        {
+            usage = new TokenUsage(UsageJson.Long(u, "prompt_tokens"), 0);
+        }
+        return new UpstreamEmbeddingsResponse(bytes, usage);
+    }
+
+    public virtual UpstreamError ReadError(int status, ReadOnlySpan<byte> body) => ReadOpenAIError(status, body);
+
+    internal static UpstreamError ReadOpenAIError(int status, ReadOnlySpan<byte> body)
+    {
+        string? message = null, type = null, param = null, code = null;
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error))
+            {
+                if (error.ValueKind == JsonValueKind.Object)
+                {
+                    message = Str(error, "message");
+                    type = Str(error, "type");
+                    param = Str(error, "param");
+                    code = Str(error, "code");
+                }
+                else if (error.ValueKind == JsonValueKind.String)
+                {
+                    message = error.GetString();
+                }
+            }
+            else if (root.ValueKind == JsonValueKind.Object)
+            {
+                message = Str(root, "message") ?? Str(root, "detail");
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: fall through to a generic message; the raw body may hold anything, so it is not echoed.
+        }
+        return new UpstreamError(status, message ?? $"The upstream provider answered HTTP {status}.", type ?? Errors.OpenAIErrors.TypeForStatus(status), param, code);
+    }
+
+    internal static string? Str(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) ? v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Number => v.GetRawText(),
+            _ => null,
+        } : null;
+}
+
+/// <summary>Passes OpenAI chunks through byte for byte, noting usage and dropping the usage chunk the client did not ask for.</summary>
+internal sealed class OpenAIStreamTranslator(bool forwardUsage) : IChatStreamTranslator
+{
+    private readonly StringBuilder _text = new();
+
+    public TokenUsage? Usage { get; private set; }
+
+    public bool UsageChunkWritten { get; private set; }
+
+    public int CompletionLength => _text.Length;
+
+    public string CompletionText => _text.ToString();
+
+    public string Id { get; private set; } = "";
+
+    public long Created { get; private set; }
+
+    public string Model { get; private set; } = "";
+
+    public UpstreamError? Error { get; private set; }
+
+    private bool _done;
+
+    public StreamStep OnEvent(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        if (data.SequenceEqual("[DONE]"u8))
+        {
+            _done = true;
+            return StreamStep.Done;
+        }
+        if (data.IsEmpty)
+        {
+            return StreamStep.Continue;
+        }
+        var usageOnly = false;
+        try
+        {
+            var reader = new Utf8JsonReader(data);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return StreamStep.Continue;
+            }
+            if (root.TryGetProperty("error", out _) || eventType == "error")
+            {
+                Error = OpenAIAdapter.ReadOpenAIError(502, data);
+                return StreamStep.Error;
+            }
+            if (Id.Length == 0)
+            {
+                Id = OpenAIAdapter.Str(root, "id") ?? "";
+                Model = OpenAIAdapter.Str(root, "model") ?? "";
+                Created = root.TryGetProperty("created", out var c) && c.TryGetInt64(out var cv) ? cv : 0;
+            }
+            var usage = UsageJson.ReadOpenAI(root);
+            if (usage is not null)
+            {
+                Usage = usage;
+            }
+            var hasChoices = false;
+            if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var choice in choices.EnumerateArray())
+                {
+                    hasChoices = true;
+                    if (!choice.TryGetProperty("delta", out var delta) || delta.ValueKind != JsonValueKind.Object) continue;
+                    if (delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                    {
+                        _text.Append(content.GetString());
+                    }
+                    if (delta.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                    {
+                        foreach (var call in calls.EnumerateArray())
+                        {
+                            if (call.TryGetProperty("function", out var fn) && fn.ValueKind == JsonValueKind.Object)
+                            {
+                                if (fn.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String) _text.Append(n.GetString());
+                                if (fn.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.String) _text.Append(a.GetString());
+                            }
+                        }
+                    }
+                }
+            }
+            usageOnly = usage is not null && !hasChoices;
+        }
+        catch (JsonException)
+        {
+            Error = new UpstreamError(502, "The upstream provider sent a malformed stream event.", "api_error", null, "upstream_error");
+            return StreamStep.Error;
+        }
+        if (usageOnly && !forwardUsage)
+        {
+            return StreamStep.Continue;
+        }
+        UsageChunkWritten |= usageOnly;
+        Sse.WriteData(output, data);
+        return StreamStep.Continue;
+    }
+
+    public bool OnEnd() => _done;
+}

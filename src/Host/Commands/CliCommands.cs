@@ -1,0 +1,125 @@
+using System.CommandLine;
+using LlmMarketplace.BuildingBlocks.Storage;
+using LlmMarketplace.BuildingBlocks.Validation;
+using LlmMarketplace.Host.Hosting;
+
+namespace LlmMarketplace.Host.Commands;
+
+/// <summary>The command line: <c>serve</c>, <c>migrate</c>, <c>config check</c>.</summary>
+public static class CliCommands
+{
+    private static readonly Option<string?> ConfigOption = new("--config", "-c") { Description = "Configuration file (JSON or YAML)." };
+    private static readonly Option<string?> DataOption = new("--data", "-d") { Description = "Data directory (the embedded SQLite database lives here)." };
+    private static readonly Option<string?> UrlsOption = new("--urls") { Description = "URLs to listen on, e.g. http://127.0.0.1:8080 (default)." };
+
+    public static RootCommand Create()
+    {
+        var serve = new Command("serve", "Starts the marketplace: gateway, management API and portal.") { ConfigOption, UrlsOption, DataOption };
+        serve.SetAction(static (parse, ct) => ServeAsync(Settings(parse, withUrls: true), ct));
+
+        var migrate = new Command("migrate", "Applies database migrations and exits.") { ConfigOption, DataOption };
+        migrate.SetAction(static (parse, _) => Task.FromResult(Migrate(Settings(parse, withUrls: false))));
+
+        var check = new Command("check", "Validates the configuration and exits.") { ConfigOption, DataOption };
+        check.SetAction(static (parse, _) => Task.FromResult(Check(Settings(parse, withUrls: false))));
+        var config = new Command("config", "Configuration tools.") { check };
+
+        return new RootCommand("LLM Marketplace: publish, discover, consume and govern LLM services.") { serve, migrate, config };
+    }
+
+    private static HostSettings Settings(ParseResult parse, bool withUrls) => new()
+    {
+        ConfigFile = parse.GetValue(ConfigOption),
+        DataDirectory = parse.GetValue(DataOption),
+        Urls = withUrls ? parse.GetValue(UrlsOption) : null,
+    };
+
+    private static async Task<int> ServeAsync(HostSettings settings, CancellationToken cancellationToken)
+    {
+        WebApplication app;
+        try
+        {
+            app = MarketplaceApp.Build(settings);
+        }
+        catch (Exception ex) when (IsConfigurationProblem(ex))
+        {
+            return ReportConfigurationError(ex);
+        }
+        try
+        {
+            await app.RunAsync(cancellationToken);
+            return 0;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return 1;
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
+    }
+
+    private static int Migrate(HostSettings settings)
+    {
+        WebApplication app;
+        try
+        {
+            app = MarketplaceApp.Build(settings);
+        }
+        catch (Exception ex) when (IsConfigurationProblem(ex))
+        {
+            return ReportConfigurationError(ex);
+        }
+        using (app as IDisposable)
+        {
+            var database = app.Services.GetRequiredService<Database>();
+            var result = Migrator.Run(database, MigrationAssemblies.All);
+            if (!result.Successful)
+            {
+                Console.Error.WriteLine($"error: migration failed: {result.Error}");
+                return 1;
+            }
+            Console.WriteLine(result.Applied.Count == 0
+                ? $"{database.Provider}: the database is up to date."
+                : $"{database.Provider}: applied {result.Applied.Count} migration(s): {string.Join(", ", result.Applied)}");
+            return 0;
+        }
+    }
+
+    private static int Check(HostSettings settings)
+    {
+        try
+        {
+            using var app = MarketplaceApp.Build(settings) as IDisposable;
+            Console.WriteLine("The configuration is valid.");
+            return 0;
+        }
+        catch (Exception ex) when (IsConfigurationProblem(ex))
+        {
+            return ReportConfigurationError(ex);
+        }
+    }
+
+    private static bool IsConfigurationProblem(Exception ex) =>
+        ex is InvalidConfigurationException or InvalidDataException or FormatException
+        || ex.GetType().Name.Contains("Yaml", StringComparison.Ordinal);
+
+    private static int ReportConfigurationError(Exception ex)
+    {
+        if (ex is InvalidConfigurationException invalid)
+        {
+            Console.Error.WriteLine($"error: the configuration has {invalid.Errors.Count} problem(s):");
+            foreach (var line in invalid.Errors.Lines())
+            {
+                Console.Error.WriteLine($"  {line}");
+            }
+        }
+        else
+        {
+            Console.Error.WriteLine($"error: the configuration file could not be read: {ex.Message}{(ex.InnerException is { } inner ? " " + inner.Message : "")}");
+        }
+        return 2;
+    }
+}

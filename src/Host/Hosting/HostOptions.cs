@@ -1,0 +1,19 @@
+namespace LlmMarketplace.Host.Hosting;
+
+/// <summary>What the command line says about where the product runs.</summary>
+public sealed record HostSettings
+{
+    /// <summary>A JSON or YAML configuration file.</summary>
+    public string? ConfigFile { get; init; }
+
+    /// <summary>Kestrel URLs, e.g. <c>http://127.0.0.1:8080</c>.</summary>
+    public string? Urls { get; init; }
+
+    /// <summary>The data directory (the embedded database lives here).</summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>Settings that override everything else (used by tests and embedding hosts).</summary>
+    public IReadOnlyDictionary<string, string?>? Overrides { get; init; }
+
+    public string[] Args { get; init; } = [];
+}

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Globalization;
+using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.BuildingBlocks.Storage;
+using LlmMarketplace.Gateway;
+using LlmMarketplace.Gateway.ChatCompletions;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace LlmMarketplace.Host.Hosting;
+
+/// <summary>Composes the product: configuration, storage, security, telemetry and every module.</summary>
+public static class MarketplaceApp
+{
+    public static WebApplication Build(HostSettings settings)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = settings.Args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        MarketplaceConfiguration.Apply(builder.Configuration, settings);
+        builder.WebHost.UseKestrel(o => o.AddServerHeader = false);
+        builder.WebHost.UseUrls(settings.Urls ?? builder.Configuration["Urls"] ?? "http://127.0.0.1:8080");
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        if (builder.Configuration.GetSection("Logging").Exists())
+        {
+            builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        }
+        else
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
+        }
+
+        builder.AddStorage();
+        builder.AddSecurity();
+        builder.AddTelemetry();
+        builder.AddGateway();
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "LLM Marketplace";
+            doc.Info.Description = "OpenAI-compatible gateway (/v1) and management API (/api/v1).";
+            return Task.CompletedTask;
+        }));
+        builder.Services.AddHealthChecks()
+            .AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
+
+        var app = builder.Build();
+        app.UseGatewayTiming();
+        app.UseExceptionHandler(static b => b.Run(HandleExceptionAsync));
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = static _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = static c => c.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(Policies.Authenticated);
+        app.MapGatewayApi();
+        return app;
+    }
+
+    private static void UseGatewayTiming(this WebApplication app) =>
+        app.Use(static (context, next) =>
+        {
+            context.Items[GatewayTiming.ItemKey] = Stopwatch.GetTimestamp();
+            return next(context);
+        });
+
+    private static async Task HandleExceptionAsync(HttpContext context)
+    {
+        var feature = context.Features.Get<IExceptionHandlerFeature>();
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("LlmMarketplace.Host");
+        if (feature?.Error is { } error)
+        {
+            logger.LogError(error, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
+        }
+        if (OpenAIErrorWriter.IsDataPlane(context.Request.Path))
+        {
+            await OpenAIErrorWriter.WriteAsync(context, 500, "The server had an error while processing your request.", "server_error", null, null);
+            return;
+        }
+        await Results.Problem(statusCode: 500, title: "Internal error").ExecuteAsync(context);
+    }
+
+    private static void AddStorage(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(sp => new Database(sp.GetRequiredService<StorageOptions>()));
+        builder.Services.AddHostedService<MigrationService>();
+    }
+
+    private static void AddSecurity(this WebApplicationBuilder builder)
+    {
+        var masterKey = Environment.GetEnvironmentVariable(MarketplaceConfiguration.MasterKeyVariable);
+        builder.Services
+            .AddAuthentication(MarketplaceAuthenticationHandler.SchemeName)
+            .AddScheme<MarketplaceAuthenticationOptions, MarketplaceAuthenticationHandler>(
+                MarketplaceAuthenticationHandler.SchemeName,
+                o => o.MasterKey = string.IsNullOrWhiteSpace(masterKey) ? null : masterKey.Trim());
+        builder.Services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(Policies.Authenticated, p => p.RequireAuthenticatedUser())
+            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin));
+    }
+
+    private static void AddTelemetry(this WebApplicationBuilder builder)
+    {
+        var otlp = builder.Configuration["Telemetry:OtlpEndpoint"] ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT");
+        var otel = builder.Services.AddOpenTelemetry();
+        otel.WithMetrics(m =>
+        {
+            m.AddMeter(LlmMarketplace.Gateway.Telemetry.GatewayMetricsNames.Meter);
+            m.AddAspNetCoreInstrumentation();
+            m.AddPrometheusExporter();
+            if (!string.IsNullOrEmpty(otlp)) m.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
+        });
+        if (!string.IsNullOrEmpty(otlp))
+        {
+            otel.WithTracing(t =>
+            {
+                t.AddSource(LlmMarketplace.Gateway.Telemetry.GatewayMetricsNames.Meter);
+                t.AddAspNetCoreInstrumentation();
+                t.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
+            });
+        }
+    }
+}
+
+/// <summary>Applies migrations on start (the embedded default), and records the installation's identity.</summary>
+internal sealed class MigrationService(Database database, ILogger<MigrationService> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var result = Migrator.Run(database, MigrationAssemblies.All);
+        if (!result.Successful)
+        {
+            throw new InvalidOperationException($"Database migration failed: {result.Error}");
+        }
+        foreach (var script in result.Applied)
+        {
+            logger.LogInformation("Applied migration {Script}", script);
+        }
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = database.Provider == StorageProvider.Postgres
+            ? "INSERT INTO instance (id, created_at) SELECT @id, now() WHERE NOT EXISTS (SELECT 1 FROM instance)"
+            : "INSERT INTO instance (id, created_at) SELECT @id, @now WHERE NOT EXISTS (SELECT 1 FROM instance)";
+        var id = command.CreateParameter();
+        id.ParameterName = "@id";
+        id.Value = Guid.NewGuid().ToString("N");
+        command.Parameters.Add(id);
+        if (database.Provider != StorageProvider.Postgres)
+        {
+            var now = command.CreateParameter();
+            now.ParameterName = "@now";
+            now.Value = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+            command.Parameters.Add(now);
+        }
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>The assemblies that embed migrations.</summary>
+public static class MigrationAssemblies
+{
+    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly];
+}
+
+internal sealed class StorageHealthCheck(Database database) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var connection = await database.OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy($"{database.Provider} reachable");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return HealthCheckResult.Unhealthy($"{database.Provider} unreachable: {ex.GetType().Name}");
+        }
+    }
+}

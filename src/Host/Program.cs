@@ -1,0 +1,3 @@
+using LlmMarketplace.Host.Commands;
+
+return await CliCommands.Create().Parse(args).InvokeAsync();
