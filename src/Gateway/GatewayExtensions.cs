@@ -113,13 +113,15 @@ public static class GatewayExtensions
 }
 
 /// <summary>Applies configuration changes (a reloaded config file) to the running gateway when they validate.</summary>
-internal sealed class GatewayConfigWatcher(IConfiguration configuration, ModelRegistry registry, ILogger<GatewayConfigWatcher> logger) : IHostedService
+internal sealed class GatewayConfigWatcher(IConfiguration configuration, ModelRegistry registry, TokenCounter tokens, ILogger<GatewayConfigWatcher> logger) : IHostedService
 {
     private IDisposable? _subscription;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         Log.ConfigurationLoaded(logger, registry.Providers.Count, registry.Models.Count);
+        // Load the tokenizers' vocabularies off the request path.
+        _ = Task.Run(() => tokens.Count("gpt-4o", "warm up") + tokens.Count("gpt-4", "warm up"), CancellationToken.None);
         _subscription = ChangeToken.OnChange(configuration.GetReloadToken, Reload);
         return Task.CompletedTask;
     }

@@ -305,7 +305,7 @@ internal sealed class ChatCompletionsHandler(
                 w.WriteStartObject();
                 w.WriteString("id"u8, s.translator.Id);
                 w.WriteString("object"u8, "chat.completion.chunk"u8);
-                w.WriteNumber("created"u8, s.translator.Created);
+                w.WriteNumber("created"u8, s.translator.Created > 0 ? s.translator.Created : DateTimeOffset.UtcNow.ToUnixTimeSeconds());
                 w.WriteString("model"u8, s.model);
                 w.WriteStartArray("choices"u8);
                 w.WriteEndArray();

@@ -15,5 +15,8 @@ public sealed record HostSettings
     /// <summary>Settings that override everything else (used by tests and embedding hosts).</summary>
     public IReadOnlyDictionary<string, string?>? Overrides { get; init; }
 
+    /// <summary>The bootstrap admin credential; null reads <c>LLMM_MASTER_KEY</c> from the environment.</summary>
+    public string? MasterKey { get; init; }
+
     public string[] Args { get; init; } = [];
 }

@@ -44,7 +44,7 @@ public static class MarketplaceApp
         }
 
         builder.AddStorage();
-        builder.AddSecurity();
+        builder.AddSecurity(settings);
         builder.AddTelemetry();
         builder.AddGateway();
 
@@ -103,9 +103,9 @@ public static class MarketplaceApp
         builder.Services.AddHostedService<MigrationService>();
     }
 
-    private static void AddSecurity(this WebApplicationBuilder builder)
+    private static void AddSecurity(this WebApplicationBuilder builder, HostSettings settings)
     {
-        var masterKey = Environment.GetEnvironmentVariable(MarketplaceConfiguration.MasterKeyVariable);
+        var masterKey = settings.MasterKey ?? Environment.GetEnvironmentVariable(MarketplaceConfiguration.MasterKeyVariable);
         builder.Services
             .AddAuthentication(MarketplaceAuthenticationHandler.SchemeName)
             .AddScheme<MarketplaceAuthenticationOptions, MarketplaceAuthenticationHandler>(

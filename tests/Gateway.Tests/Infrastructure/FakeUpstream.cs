@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace LlmMarketplace.Gateway.Tests.Infrastructure;
+
+/// <summary>A request the fake upstream received.</summary>
+public sealed record ReceivedRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, string Body)
+{
+    public JsonElement Json => JsonDocument.Parse(Body).RootElement;
+}
+
+/// <summary>
+/// A real Kestrel server on loopback that plays an upstream provider (Anthropic, Gemini, Azure, or a faulty OpenAI),
+/// answering with a handler the test sets and recording every request.
+/// </summary>
+public sealed class FakeUpstream : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private Func<HttpContext, int, Task> _handler = static (ctx, _) => { ctx.Response.StatusCode = 500; return Task.CompletedTask; };
+    private int _count;
+
+    private FakeUpstream(WebApplication app)
+    {
+        _app = app;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseUrl = address.TrimEnd('/');
+    }
+
+    /// <summary><c>http://127.0.0.1:PORT</c>.</summary>
+    public string BaseUrl { get; }
+
+    public ConcurrentQueue<ReceivedRequest> Requests { get; } = new();
+
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Set when a request's connection was aborted by the gateway (client cancellation propagated).</summary>
+    public TaskCompletionSource Aborted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public static async Task<FakeUpstream> StartAsync(Func<HttpContext, int, Task>? handler = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        FakeUpstream? self = null;
+        app.Run(async context =>
+        {
+            var n = Interlocked.Increment(ref self!._count) - 1;
+            using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+            var body = await reader.ReadToEndAsync();
+            self.Requests.Enqueue(new ReceivedRequest(
+                context.Request.Method,
+                context.Request.Path + context.Request.QueryString,
+                context.Request.Headers.ToDictionary(static h => h.Key.ToLowerInvariant(), static h => h.Value.ToString()),
+                body));
+            context.RequestAborted.Register(() => self.Aborted.TrySetResult());
+            await self._handler(context, n);
+        });
+        await app.StartAsync();
+        self = new FakeUpstream(app);
+        if (handler is not null) self.Handle(handler);
+        return self;
+    }
+
+    /// <summary>Sets how the upstream answers; the int is the 0-based index of the request.</summary>
+    public void Handle(Func<HttpContext, int, Task> handler) => _handler = handler;
+
+    public static async Task Json(HttpContext context, string json, int status = 200)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(json);
+    }
+
+    /// <summary>Writes SSE events, flushing each.</summary>
+    public static async Task Sse(HttpContext context, IEnumerable<string> events, bool end = true)
+    {
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "text/event-stream";
+        foreach (var e in events)
+        {
+            await context.Response.WriteAsync(e + "\n\n");
+            await context.Response.Body.FlushAsync();
+        }
+        if (!end)
+        {
+            // Cut the connection mid-stream.
+            context.Abort();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

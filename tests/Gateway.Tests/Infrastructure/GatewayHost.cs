@@ -1,0 +1,74 @@
+using LlmMarketplace.Host.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmMarketplace.Gateway.Tests.Infrastructure;
+
+/// <summary>The real product host on a loopback port, with its own data directory and a master key.</summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    private readonly string _dataDirectory;
+
+    private GatewayHost(WebApplication app, string dataDirectory, string masterKey)
+    {
+        App = app;
+        _dataDirectory = dataDirectory;
+        MasterKey = masterKey;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address.TrimEnd('/') + "/");
+        Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", masterKey);
+    }
+
+    public WebApplication App { get; }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>The OpenAI base URL clients use: <c>http://127.0.0.1:PORT/v1</c>.</summary>
+    public Uri OpenAIBase => new(BaseAddress, "v1");
+
+    public string MasterKey { get; }
+
+    /// <summary>A client that sends the master key.</summary>
+    public HttpClient Client { get; }
+
+    public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
+
+    /// <summary>Starts the host with a YAML configuration (the text of the file).</summary>
+    public static async Task<GatewayHost> StartAsync(string yaml, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dataDirectory);
+        var configFile = Path.Combine(dataDirectory, "config.yaml");
+        await File.WriteAllTextAsync(configFile, yaml);
+        var masterKey = "mk-" + Guid.NewGuid().ToString("N");
+        var settings = new HostSettings
+        {
+            ConfigFile = configFile,
+            DataDirectory = dataDirectory,
+            Urls = "http://127.0.0.1:0",
+            Overrides = overrides,
+            MasterKey = masterKey,
+        };
+        var app = MarketplaceApp.Build(settings);
+        await app.StartAsync();
+        return new GatewayHost(app, dataDirectory, masterKey);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // SQLite may still hold the file briefly on some systems; the temp directory is disposable.
+        }
+    }
+}
