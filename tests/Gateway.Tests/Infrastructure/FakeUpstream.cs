@@ -56,11 +56,13 @@ public sealed class FakeUpstream : IAsyncDisposable
             var n = Interlocked.Increment(ref self!._count) - 1;
             using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
-            self.Requests.Enqueue(new ReceivedRequest(
+            var received = new ReceivedRequest(
                 context.Request.Method,
                 context.Request.Path + context.Request.QueryString,
                 context.Request.Headers.ToDictionary(static h => h.Key.ToLowerInvariant(), static h => h.Value.ToString()),
-                body));
+                body);
+            context.Items[typeof(ReceivedRequest)] = received;
+            self.Requests.Enqueue(received);
             context.RequestAborted.Register(() => self.Aborted.TrySetResult());
             await self._handler(context, n);
         });
@@ -69,6 +71,13 @@ public sealed class FakeUpstream : IAsyncDisposable
         if (handler is not null) self.Handle(handler);
         return self;
     }
+
+    /// <summary>The request being answered, as the fake received it.</summary>
+    public static ReceivedRequest Received(HttpContext context) => (ReceivedRequest)context.Items[typeof(ReceivedRequest)]!;
+
+    /// <summary>True when the request being answered asked for a stream.</summary>
+    public static bool WantsStream(HttpContext context) =>
+        Received(context).Body.Length > 0 && Received(context).Json.TryGetProperty("stream", out var s) && s.ValueKind == System.Text.Json.JsonValueKind.True;
 
     /// <summary>Sets how the upstream answers; the int is the 0-based index of the request.</summary>
     public void Handle(Func<HttpContext, int, Task> handler) => _handler = handler;

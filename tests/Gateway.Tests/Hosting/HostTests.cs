@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text.Json;
+using LlmMarketplace.Gateway.Tests.Infrastructure;
+
+namespace LlmMarketplace.Gateway.Tests.Hosting;
+
+/// <summary>Health, metrics and the OpenAPI document of the real host.</summary>
+public sealed class HostTests : IAsyncLifetime
+{
+    private FakeUpstream _upstream = null!;
+    private GatewayHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx,
+            """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"""));
+        _host = await GatewayHost.StartAsync(Configs.OpenAI(_upstream.BaseUrl + "/v1"));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Health_endpoints_answer_without_authentication()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _host.BaseAddress };
+        using var live = await anonymous.GetAsync("health/live");
+        using var ready = await anonymous.GetAsync("health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Metrics_need_a_credential_and_carry_genai_token_usage()
+    {
+        using var chat = await _host.Client.PostAsync("v1/chat/completions",
+            new StringContent("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"));
+        chat.EnsureSuccessStatusCode();
+
+        using var anonymous = new HttpClient { BaseAddress = _host.BaseAddress };
+        using var refused = await anonymous.GetAsync("metrics");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+
+        string text = "";
+        await Wait.UntilAsync(() =>
+        {
+            text = _host.Client.GetStringAsync("metrics").GetAwaiter().GetResult();
+            return text.Contains("gen_ai_client_token_usage", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(20), "token usage in /metrics");
+        Assert.Contains("gen_ai_client_operation_duration_seconds", text, StringComparison.Ordinal);
+        Assert.Contains("gateway_circuit_state", text, StringComparison.Ordinal);
+        Assert.Contains("gen_ai_request_model=\"gpt-4o-mini\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_openapi_document_lists_every_endpoint()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _host.BaseAddress };
+        var json = JsonDocument.Parse(await anonymous.GetStringAsync("openapi/v1.json")).RootElement;
+        var paths = json.GetProperty("paths").EnumerateObject().Select(static p => p.Name).ToList();
+
+        Assert.Contains("/v1/chat/completions", paths);
+        Assert.Contains("/v1/embeddings", paths);
+        Assert.Contains("/v1/models", paths);
+        Assert.Contains("/v1/models/{id}", paths);
+        Assert.Contains("/api/v1/gateway/deployments", paths);
+    }
+
+    [Fact]
+    public async Task Management_endpoints_refuse_anonymous_callers_with_problem_details()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _host.BaseAddress };
+        using var response = await anonymous.GetAsync("api/v1/gateway/deployments");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task The_admin_sees_deployment_health()
+    {
+        var json = JsonDocument.Parse(await _host.Client.GetStringAsync("api/v1/gateway/deployments")).RootElement;
+        var row = json.GetProperty("data").EnumerateArray().First(r => r.GetProperty("model").GetString() == "gpt-4o-mini");
+
+        Assert.Equal("upstream/gpt-4", row.GetProperty("deployment").GetString());
+        Assert.Equal("closed", row.GetProperty("circuit").GetString());
+    }
+}
