@@ -25,6 +25,21 @@ public static class Policies
 /// <summary>Claim types the marketplace puts on its principals.</summary>
 public static class MarketplaceClaims
 {
+    /// <summary>How the caller authenticated: <see cref="MasterKey"/>, <see cref="ApiKeyCredential"/>, <see cref="AccessToken"/>.</summary>
     public const string CredentialKind = "llmm:credential";
     public const string MasterKey = "master_key";
+    public const string ApiKeyCredential = "api_key";
+    public const string AccessToken = "access_token";
+
+    /// <summary>The user id (Governance) of the caller or of the key's owner.</summary>
+    public const string UserId = "llmm:user";
+
+    /// <summary>A team id the caller belongs to (repeated for several teams).</summary>
+    public const string TeamId = "llmm:team";
+
+    /// <summary>The app id of an API key that belongs to an app.</summary>
+    public const string AppId = "llmm:app";
+
+    /// <summary>The API key id.</summary>
+    public const string KeyId = "llmm:key";
 }
