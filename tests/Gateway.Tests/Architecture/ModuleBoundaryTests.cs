@@ -1,0 +1,40 @@
+using System.Reflection;
+
+namespace LlmMarketplace.Gateway.Tests.Architecture;
+
+/// <summary>Module boundaries, checked on the compiled assemblies rather than hoped for.</summary>
+public sealed class ModuleBoundaryTests
+{
+    /// <summary>Which of our assemblies each module may reference. The host composes everything; nothing references the host.</summary>
+    private static readonly Dictionary<string, string[]> Allowed = new(StringComparer.Ordinal)
+    {
+        ["LlmMarketplace.BuildingBlocks"] = [],
+        ["LlmMarketplace.Gateway"] = ["LlmMarketplace.BuildingBlocks"],
+    };
+
+    [Fact]
+    public void Modules_reference_only_what_their_boundary_allows()
+    {
+        var ours = Directory.GetFiles(AppContext.BaseDirectory, "LlmMarketplace.*.dll")
+            .Select(static f => Path.GetFileNameWithoutExtension(f))
+            .Where(static n => !n.EndsWith(".Tests", StringComparison.Ordinal))
+            .ToList();
+        Assert.Contains("LlmMarketplace.Gateway", ours);
+
+        var violations = new List<string>();
+        foreach (var name in ours)
+        {
+            var references = Assembly.Load(name).GetReferencedAssemblies()
+                .Select(static r => r.Name!)
+                .Where(static r => r.StartsWith("LlmMarketplace.", StringComparison.Ordinal) || r == "llm-marketplace")
+                .ToList();
+            if (!Allowed.TryGetValue(name, out var allowed))
+            {
+                violations.Add($"{name} has no declared boundary: add it to {nameof(Allowed)}");
+                continue;
+            }
+            violations.AddRange(references.Where(r => !allowed.Contains(r)).Select(r => $"{name} must not reference {r}"));
+        }
+        Assert.Empty(violations);
+    }
+}
