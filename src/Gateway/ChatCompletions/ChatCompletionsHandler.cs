@@ -63,6 +63,10 @@ internal sealed class ChatCompletionsHandler(
 
         var call = new GatewayCall(requestId, "chat", model.Name, request.Stream, context.User, time.GetUtcNow(),
             () => tokens.CountChatPrompt(model.Name, request.Messages, request.TryGet("tools", out var t) ? t : null));
+        using var activity = GatewayMetrics.ActivitySource.StartActivity("chat " + model.Name);
+        activity?.SetTag("gen_ai.operation.name", "chat");
+        activity?.SetTag("gen_ai.request.model", model.Name);
+        activity?.SetTag("gateway.request_id", requestId);
         try
         {
             await RunAsync(context, request, model, call, settings);
@@ -72,6 +76,9 @@ internal sealed class ChatCompletionsHandler(
             call.Latency = time.GetElapsedTime(started);
             if (call.Status == 0) call.Status = context.Response.StatusCode;
             metrics.Duration("chat", call.Provider, model.Name, call.Status, call.Latency.TotalSeconds);
+            activity?.SetTag("gen_ai.usage.input_tokens", call.Usage.PromptTokens);
+            activity?.SetTag("gen_ai.usage.output_tokens", call.Usage.CompletionTokens);
+            activity?.SetTag("http.response.status_code", call.Status);
         }
     }
 

@@ -169,6 +169,10 @@ internal sealed class UpstreamDispatcher(GatewayMetrics metrics, TimeProvider ti
     private async Task<AttemptOutcome> AttemptAsync(RoutableDeployment deployment, RequestFactory createRequest, SuccessHandler onSuccess, CancellationToken aborted)
     {
         var provider = deployment.Provider.Config;
+        using var activity = GatewayMetrics.ActivitySource.StartActivity("gateway.upstream_attempt", ActivityKind.Client);
+        activity?.SetTag("gen_ai.provider.name", provider.Name);
+        activity?.SetTag("gateway.deployment", deployment.Id);
+        activity?.SetTag("gen_ai.request.model", deployment.Config.UpstreamModel);
         using var totalCts = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         totalCts.CancelAfter(provider.TotalTimeout);
         using var firstByteCts = CancellationTokenSource.CreateLinkedTokenSource(totalCts.Token);
@@ -197,6 +201,7 @@ internal sealed class UpstreamDispatcher(GatewayMetrics metrics, TimeProvider ti
             timer.HeadersReceived();
 
             var status = (int)response.StatusCode;
+            activity?.SetTag("http.response.status_code", status);
             if (status is >= 200 and < 300)
             {
                 try
