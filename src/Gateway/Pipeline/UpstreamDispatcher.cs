@@ -93,6 +93,14 @@ internal sealed class UpstreamDispatcher(GatewayMetrics metrics, TimeProvider ti
                         return;
                 }
 
+                if (context.Response.HasStarted)
+                {
+                    // Bytes already reached the client: never retry after that.
+                    metrics.Attempt(deployment.Id, "failed_after_commit");
+                    deployment.Health.RecordFailure();
+                    return;
+                }
+
                 var wasOpen = deployment.Health.Circuit.State;
                 deployment.Health.RecordFailure();
                 metrics.Attempt(deployment.Id, "failure");
