@@ -42,7 +42,7 @@ public static class GatewayExtensions
         services.TryAddSingleton(sp =>
         {
             var registry = new ModelRegistry(sp.GetRequiredService<TimeProvider>());
-            registry.Apply(config);
+            registry.Apply(ModelSources.Merge(config, sp.GetServices<IModelSource>()));
             return registry;
         });
         services.TryAddSingleton(sp =>
@@ -113,9 +113,12 @@ public static class GatewayExtensions
 }
 
 /// <summary>Applies configuration changes (a reloaded config file) to the running gateway when they validate.</summary>
-internal sealed class GatewayConfigWatcher(IConfiguration configuration, ModelRegistry registry, TokenCounter tokens, ILogger<GatewayConfigWatcher> logger) : IHostedService
+internal sealed class GatewayConfigWatcher(IConfiguration configuration, ModelRegistry registry, TokenCounter tokens, IEnumerable<IModelSource> sources, ILogger<GatewayConfigWatcher> logger) : IHostedService
 {
+    private readonly IModelSource[] _sources = sources.ToArray();
+    private readonly List<IDisposable> _sourceSubscriptions = [];
     private IDisposable? _subscription;
+    private GatewayConfig? _config;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -123,7 +126,27 @@ internal sealed class GatewayConfigWatcher(IConfiguration configuration, ModelRe
         // Load the tokenizers' vocabularies off the request path.
         _ = Task.Run(() => tokens.Count("gpt-4o", "warm up") + tokens.Count("gpt-4", "warm up"), CancellationToken.None);
         _subscription = ChangeToken.OnChange(configuration.GetReloadToken, Reload);
+        foreach (var source in _sources)
+        {
+            _sourceSubscriptions.Add(ChangeToken.OnChange(source.GetChangeToken, ApplySources));
+        }
         return Task.CompletedTask;
+    }
+
+    /// <summary>A model source changed: apply the last valid configuration merged with the sources again.</summary>
+    private void ApplySources()
+    {
+        var config = Volatile.Read(ref _config);
+        if (config is null)
+        {
+            var errors = new ValidationErrors();
+            config = GatewayConfigReader.Read(configuration, errors);
+            if (!errors.IsEmpty) return;
+        }
+        lock (_sourceSubscriptions)
+        {
+            registry.Apply(ModelSources.Merge(config, _sources));
+        }
     }
 
     private void Reload()
@@ -135,13 +158,18 @@ internal sealed class GatewayConfigWatcher(IConfiguration configuration, ModelRe
             foreach (var line in errors.Lines()) logger.LogError("Configuration change rejected: {Error}", line);
             return;
         }
-        registry.Apply(config);
+        Volatile.Write(ref _config, config);
+        lock (_sourceSubscriptions)
+        {
+            registry.Apply(ModelSources.Merge(config, _sources));
+        }
         Log.ConfigurationLoaded(logger, registry.Providers.Count, registry.Models.Count);
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
         _subscription?.Dispose();
+        foreach (var s in _sourceSubscriptions) s.Dispose();
         return Task.CompletedTask;
     }
 }

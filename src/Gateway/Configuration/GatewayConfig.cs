@@ -84,7 +84,11 @@ public sealed record ModelConfig(
     double QualityTarget,
     HybridWeights Hybrid,
     string OwnedBy,
-    long Created);
+    long Created)
+{
+    /// <summary>Extra fields a model source adds to the model's <c>/v1/models</c> entry (for example catalog lifecycle and pricing).</summary>
+    public System.Text.Json.Nodes.JsonObject? Extensions { get; init; }
+}
 
 public sealed record CircuitBreakerSettings(int FailureThreshold, TimeSpan BreakDuration, int HalfOpenProbes)
 {

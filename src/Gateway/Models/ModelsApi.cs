@@ -50,6 +50,16 @@ internal static class ModelsApi
         writer.WriteString("owned_by"u8, model.Config.OwnedBy);
         writer.WriteString("kind"u8, model.Config.Kind == Configuration.ModelKind.Embedding ? "embedding" : "chat");
         if (model.Config.ContextWindow is { } window) writer.WriteNumber("context_length"u8, window);
+        if (model.Config.Extensions is { } extensions)
+        {
+            foreach (var (name, value) in extensions)
+            {
+                if (name is "id" or "object" or "created" or "owned_by" or "kind" or "context_length") continue;
+                writer.WritePropertyName(name);
+                if (value is null) writer.WriteNullValue();
+                else value.WriteTo(writer);
+            }
+        }
         writer.WriteEndObject();
     }
 }

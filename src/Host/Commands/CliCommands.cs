@@ -24,7 +24,12 @@ public static class CliCommands
         check.SetAction(static (parse, _) => Task.FromResult(Check(Settings(parse, withUrls: false))));
         var config = new Command("config", "Configuration tools.") { check };
 
-        return new RootCommand("LLM Marketplace: publish, discover, consume and govern LLM services.") { serve, migrate, config };
+        var importFile = new Argument<string>("FILE") { Description = "An OpenRouter models file ({\"data\": [...]}) or a models.dev file ({\"providers\": [...]})." };
+        var import = new Command("import", "Imports listings from a models file; re-importing updates, never duplicates.") { importFile, ConfigOption, DataOption };
+        import.SetAction((parse, ct) => CatalogCommands.ImportAsync(Settings(parse, withUrls: false), parse.GetValue(importFile)!, ct));
+        var catalog = new Command("catalog", "Catalog tools.") { import };
+
+        return new RootCommand("LLM Marketplace: publish, discover, consume and govern LLM services.") { serve, migrate, config, catalog };
     }
 
     private static HostSettings Settings(ParseResult parse, bool withUrls) => new()
@@ -102,11 +107,11 @@ public static class CliCommands
         }
     }
 
-    private static bool IsConfigurationProblem(Exception ex) =>
+    internal static bool IsConfigurationProblem(Exception ex) =>
         ex is InvalidConfigurationException or InvalidDataException or FormatException
         || ex.GetType().Name.Contains("Yaml", StringComparison.Ordinal);
 
-    private static int ReportConfigurationError(Exception ex)
+    internal static int ReportConfigurationError(Exception ex)
     {
         if (ex is InvalidConfigurationException invalid)
         {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Storage;
+using LlmMarketplace.Catalog;
 using LlmMarketplace.Gateway;
 using LlmMarketplace.Gateway.ChatCompletions;
 using Microsoft.AspNetCore.Diagnostics;
@@ -47,6 +48,7 @@ public static class MarketplaceApp
         builder.AddSecurity(settings);
         builder.AddTelemetry();
         builder.AddGateway();
+        builder.AddCatalog();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -69,6 +71,7 @@ public static class MarketplaceApp
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(Policies.Authenticated);
         app.MapGatewayApi();
+        app.MapCatalogApi();
         return app;
     }
 
@@ -179,7 +182,7 @@ internal sealed class MigrationService(Database database, ILogger<MigrationServi
 /// <summary>The assemblies that embed migrations.</summary>
 public static class MigrationAssemblies
 {
-    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly];
+    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly, typeof(CatalogExtensions).Assembly];
 }
 
 internal sealed class StorageHealthCheck(Database database) : IHealthCheck

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Configuration;
+
+namespace LlmMarketplace.Catalog;
+
+/// <summary>The <c>Catalog</c> configuration section.</summary>
+public sealed record CatalogOptions
+{
+    public const string SectionName = "Catalog";
+
+    /// <summary>Whether search, autocomplete and listing pages answer without credentials (default: authenticated callers only).</summary>
+    public bool PublicBrowsing { get; init; }
+
+    /// <summary>Development setting: allow <c>http://</c> loopback endpoints in listings and probes to loopback addresses.</summary>
+    public bool AllowLoopbackEndpoints { get; init; }
+
+    /// <summary>Allow endpoints and probes on private (RFC 1918, unique-local) and link-local addresses.</summary>
+    public bool AllowPrivateEndpoints { get; init; }
+
+    /// <summary>Approvals a version needs before it is published.</summary>
+    public int ApprovalLevels { get; init; } = 1;
+
+    /// <summary>Approvals a version needs when it may see confidential or restricted data.</summary>
+    public int ConfidentialApprovalLevels { get; init; } = 2;
+
+    /// <summary>Publisher teams whose versions are published without approval once their checks pass.</summary>
+    public IReadOnlyList<string> TrustedPublishers { get; init; } = [];
+
+    public int ProbeTimeoutSeconds { get; init; } = 10;
+
+    /// <summary>How often the in-memory catalog (index, routes) is reloaded from the database, for changes made by other replicas.</summary>
+    public int RefreshSeconds { get; init; } = 30;
+
+    public static CatalogOptions Read(IConfiguration configuration)
+    {
+        var s = configuration.GetSection(SectionName);
+        var o = new CatalogOptions();
+        return o with
+        {
+            PublicBrowsing = s.GetValue("PublicBrowsing", o.PublicBrowsing),
+            AllowLoopbackEndpoints = s.GetValue("AllowLoopbackEndpoints", o.AllowLoopbackEndpoints),
+            AllowPrivateEndpoints = s.GetValue("AllowPrivateEndpoints", o.AllowPrivateEndpoints),
+            ApprovalLevels = Math.Max(1, s.GetValue("ApprovalLevels", o.ApprovalLevels)),
+            ConfidentialApprovalLevels = Math.Max(1, s.GetValue("ConfidentialApprovalLevels", o.ConfidentialApprovalLevels)),
+            TrustedPublishers = s.GetSection("TrustedPublishers").GetChildren().Select(static c => c.Value).Where(static v => !string.IsNullOrWhiteSpace(v)).Select(static v => v!).ToList(),
+            ProbeTimeoutSeconds = Math.Clamp(s.GetValue("ProbeTimeoutSeconds", o.ProbeTimeoutSeconds), 1, 120),
+            RefreshSeconds = Math.Clamp(s.GetValue("RefreshSeconds", o.RefreshSeconds), 1, 3600),
+        };
+    }
+}

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using LlmMarketplace.Catalog.Listings;
+using LlmMarketplace.Catalog.Search;
+using LlmMarketplace.Catalog.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+
+namespace LlmMarketplace.Catalog;
+
+/// <summary>A routable version of a listing (published or deprecated).</summary>
+internal sealed record RoutableVersion(VersionRow Row, ListingSpec Spec, SemVer Version);
+
+/// <summary>A listing as the catalog serves it: the service, its current version (the newest published, else the newest deprecated) and every routable version.</summary>
+internal sealed record CatalogEntry(ServiceRow Service, RoutableVersion Current, IReadOnlyList<RoutableVersion> Routable, double Rating, long RatingCount);
+
+/// <summary>An immutable view of the routable catalog with its search index.</summary>
+internal sealed record CatalogSnapshot(IReadOnlyList<CatalogEntry> Entries, IReadOnlyDictionary<string, CatalogEntry> BySlug, IReadOnlyDictionary<string, CatalogEntry> ById, SearchIndex Index)
+{
+    public static readonly CatalogSnapshot Empty = new([], new Dictionary<string, CatalogEntry>(), new Dictionary<string, CatalogEntry>(), SearchIndex.Build([]));
+
+    /// <summary>Finds the version a gateway model name refers to: <c>slug</c> (current) or <c>slug@version</c>.</summary>
+    public bool TryResolveModel(string model, out CatalogEntry entry, out RoutableVersion version)
+    {
+        version = null!;
+        var at = model.LastIndexOf('@');
+        if (BySlug.TryGetValue(model, out entry!))
+        {
+            version = entry.Current;
+            return true;
+        }
+        if (at > 0 && BySlug.TryGetValue(model[..at], out entry!))
+        {
+            var wanted = model[(at + 1)..];
+            version = entry.Routable.FirstOrDefault(v => v.Row.Version == wanted)!;
+            return version is not null;
+        }
+        return false;
+    }
+}
+
+/// <summary>
+/// Holds the routable catalog in memory (search index and gateway routes), rebuilt from the database after every
+/// change and periodically (for changes made by other replicas), and signals the gateway when it changed.
+/// </summary>
+internal sealed class CatalogState(CatalogStore store, ILogger<CatalogState> logger)
+{
+    private readonly SemaphoreSlim _reloadLock = new(1, 1);
+    private CatalogSnapshot _snapshot = CatalogSnapshot.Empty;
+    private CancellationTokenSource _changed = new();
+
+    public CatalogSnapshot Current => Volatile.Read(ref _snapshot);
+
+    public IChangeToken GetChangeToken() => new CancellationChangeToken(Volatile.Read(ref _changed).Token);
+
+    public async Task ReloadAsync(CancellationToken ct)
+    {
+        await _reloadLock.WaitAsync(ct);
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            var (services, versions, ratings) = await store.LoadAllAsync(ct);
+            var ratingBy = ratings.ToDictionary(static r => r.ServiceId, StringComparer.Ordinal);
+            var versionsBy = versions.Where(static v => VersionStates.IsRoutable(v.State)).ToLookup(static v => v.ServiceId, StringComparer.Ordinal);
+            var entries = new List<CatalogEntry>();
+            foreach (var service in services)
+            {
+                var routable = new List<RoutableVersion>();
+                foreach (var v in versionsBy[service.Id])
+                {
+                    if (!SemVer.TryParse(v.Version, out var semver)) continue;
+                    routable.Add(new RoutableVersion(v, CatalogJson.Deserialize<ListingSpec>(v.Spec), semver));
+                }
+                if (routable.Count == 0) continue;
+                routable.Sort(static (a, b) => b.Version.CompareTo(a.Version));
+                var current = routable.FirstOrDefault(static v => v.Row.State == VersionStates.Published) ?? routable[0];
+                ratingBy.TryGetValue(service.Id, out var rating);
+                entries.Add(new CatalogEntry(service, current, routable, rating?.Average ?? 0, rating?.Count ?? 0));
+            }
+            var index = SearchIndex.Build(entries.Select(ToDocument));
+            var snapshot = new CatalogSnapshot(
+                entries,
+                entries.ToDictionary(static e => e.Service.Slug, StringComparer.Ordinal),
+                entries.ToDictionary(static e => e.Service.Id, StringComparer.Ordinal),
+                index);
+            var changed = !SameRoutes(_snapshot, snapshot);
+            Volatile.Write(ref _snapshot, snapshot);
+            Log.CatalogLoaded(logger, services.Count, entries.Count, index.TermCount, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            if (changed)
+            {
+                var old = Interlocked.Exchange(ref _changed, new CancellationTokenSource());
+                await old.CancelAsync();
+                old.Dispose();
+            }
+        }
+        finally
+        {
+            _reloadLock.Release();
+        }
+    }
+
+    private static bool SameRoutes(CatalogSnapshot a, CatalogSnapshot b)
+    {
+        if (a.Entries.Count != b.Entries.Count) return false;
+        foreach (var e in b.Entries)
+        {
+            if (!a.ById.TryGetValue(e.Service.Id, out var old) || old.Routable.Count != e.Routable.Count) return false;
+            for (var i = 0; i < e.Routable.Count; i++)
+            {
+                var x = old.Routable[i].Row;
+                var y = e.Routable[i].Row;
+                if (x.Id != y.Id || x.State != y.State || x.UpdatedAt != y.UpdatedAt) return false;
+            }
+        }
+        return true;
+    }
+
+    public static SearchDocument ToDocument(CatalogEntry entry)
+    {
+        var spec = entry.Current.Spec;
+        var deployments = spec.Deployments ?? [];
+        var regions = deployments.SelectMany(static d => new[] { d.Region, d.DataResidency }).Where(static r => !string.IsNullOrWhiteSpace(r)).Select(static r => r!).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        return new SearchDocument
+        {
+            Id = entry.Service.Id,
+            Slug = entry.Service.Slug,
+            Name = spec.Name ?? entry.Service.Name,
+            Description = spec.Description ?? "",
+            Tags = spec.Tags ?? [],
+            Publisher = spec.Publisher ?? entry.Service.Publisher,
+            Providers = deployments.Select(static d => d.Provider).Where(static p => !string.IsNullOrWhiteSpace(p)).Select(static p => p!).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
+            Category = spec.Category ?? "",
+            Kind = spec.Kind ?? ListingKinds.Chat,
+            InputModalities = spec.InputModalities ?? [],
+            OutputModalities = spec.OutputModalities ?? [],
+            InputPrice = spec.Pricing?.InputPerMTok,
+            OutputPrice = spec.Pricing?.OutputPerMTok,
+            ContextLength = spec.ContextLength,
+            Certifications = spec.Compliance?.Certifications ?? [],
+            Regions = regions,
+            Rating = Math.Round(entry.Rating, 2),
+            RatingCount = entry.RatingCount,
+            // Without usage data yet, popularity is how widely a model is served and rated.
+            Popularity = deployments.Count + (entry.RatingCount * entry.Rating),
+            Created = spec.Created ?? (DateTimeOffset.TryParse(entry.Service.CreatedAt, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var c) ? c.ToUnixTimeSeconds() : 0),
+            Version = entry.Current.Row.Version,
+            State = entry.Current.Row.State,
+        };
+    }
+}

@@ -1,0 +1,37 @@
+using System.Security.Claims;
+using LlmMarketplace.BuildingBlocks.Validation;
+using LlmMarketplace.Catalog.Listings;
+
+namespace LlmMarketplace.Catalog;
+
+/// <summary>A catalog step worth recording: publishing, approvals, lifecycle transitions, imports, reviews.</summary>
+public sealed record CatalogAuditEvent(string Action, string? ServiceId, string? Slug, string? Version, string Actor, string? Reason, DateTimeOffset At);
+
+/// <summary>
+/// Where the catalog sends its audit trail and notifications. The default does nothing; the governance module
+/// registers an implementation that appends to its tamper-evident audit log.
+/// </summary>
+public interface ICatalogAuditSink
+{
+    ValueTask RecordAsync(CatalogAuditEvent auditEvent, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The policy layer of listing validation (for example: which data classifications a team may publish, required
+/// certifications). Add problems to <c>errors</c> with the JSON path of the field. The default allows everything;
+/// the governance module registers its policies here.
+/// </summary>
+public interface ICatalogPublishPolicy
+{
+    ValueTask EvaluateAsync(ListingSpec listing, ClaimsPrincipal publisher, ValidationErrors errors, CancellationToken cancellationToken);
+}
+
+internal sealed class NoAuditSink : ICatalogAuditSink
+{
+    public ValueTask RecordAsync(CatalogAuditEvent auditEvent, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}
+
+internal sealed class AllowAllPublishPolicy : ICatalogPublishPolicy
+{
+    public ValueTask EvaluateAsync(ListingSpec listing, ClaimsPrincipal publisher, ValidationErrors errors, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}

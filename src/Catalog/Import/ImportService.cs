@@ -1,0 +1,112 @@
+using System.Globalization;
+using LlmMarketplace.Catalog.Listings;
+using LlmMarketplace.Catalog.Storage;
+using LlmMarketplace.BuildingBlocks.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace LlmMarketplace.Catalog.Import;
+
+/// <summary>What an import did.</summary>
+public sealed record ImportSummary(string Format, int Read, int Created, int Updated, int Unchanged, int Skipped, IReadOnlyList<string> Problems);
+
+/// <summary>
+/// Upserts imported listings by slug in one transaction: a new slug becomes a service with a published 1.0.0
+/// version; a known slug has its imported version's spec updated in place when it changed. Re-importing never
+/// duplicates.
+/// </summary>
+public sealed class ImportService
+{
+    private readonly Database _database;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ImportService> _logger;
+
+    public ImportService(Database database, TimeProvider time, ILogger<ImportService> logger)
+    {
+        _database = database;
+        _time = time;
+        _logger = logger;
+    }
+
+    public async Task<ImportSummary> ImportAsync(Stream file, string actor, IProgress<(int Done, int Total)>? progress, CancellationToken ct)
+    {
+        var (format, listings) = CatalogImporter.Read(file);
+        var now = _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+        int created = 0, updated = 0, unchanged = 0, skipped = 0;
+        var problems = new List<string>();
+        var source = "import:" + format;
+        await using var c = await _database.OpenAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var done = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var listing in listings)
+        {
+            done++;
+            if (listing.Slug is null || !seen.Add(listing.Slug))
+            {
+                skipped++;
+                problems.Add($"{listing.Slug ?? "(no id)"}: duplicate or missing id in the file");
+                continue;
+            }
+            var spec = CatalogJson.Serialize(listing);
+            var service = await CatalogStore.FindServiceAsync(c, tx, listing.Slug, ct);
+            if (service is null)
+            {
+                service = new ServiceRow
+                {
+                    Id = Guid.NewGuid().ToString("N"),
+                    Slug = listing.Slug,
+                    Name = listing.Name ?? listing.Slug,
+                    Publisher = listing.Publisher ?? "unknown",
+                    Source = source,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                };
+                await CatalogStore.InsertServiceAsync(c, tx, service, ct);
+                var version = NewVersion(service.Id, listing.Version ?? "1.0.0", spec, actor, now);
+                await CatalogStore.InsertVersionAsync(c, tx, version, ct);
+                await CatalogStore.InsertTransitionAsync(c, tx, version.Id, null, VersionStates.Published, actor, "imported from " + format, now, ct);
+                created++;
+            }
+            else
+            {
+                var version = await CatalogStore.FindVersionAsync(c, tx, service.Id, listing.Version ?? "1.0.0", ct);
+                if (version is null)
+                {
+                    version = NewVersion(service.Id, listing.Version ?? "1.0.0", spec, actor, now);
+                    await CatalogStore.InsertVersionAsync(c, tx, version, ct);
+                    await CatalogStore.InsertTransitionAsync(c, tx, version.Id, null, VersionStates.Published, actor, "imported from " + format, now, ct);
+                    updated++;
+                }
+                else if (version.Spec != spec)
+                {
+                    await CatalogStore.UpdateVersionSpecAsync(c, tx, version.Id, spec, now, ct);
+                    service.Name = listing.Name ?? service.Name;
+                    service.UpdatedAt = now;
+                    await CatalogStore.UpdateServiceAsync(c, tx, service, ct);
+                    updated++;
+                }
+                else
+                {
+                    unchanged++;
+                }
+            }
+            if (done % 50 == 0 || done == listings.Count) progress?.Report((done, listings.Count));
+        }
+        await tx.CommitAsync(ct);
+        Log.Imported(_logger, format, created, updated, unchanged);
+        return new ImportSummary(format, listings.Count, created, updated, unchanged, skipped, problems);
+    }
+
+    private static VersionRow NewVersion(string serviceId, string version, string spec, string actor, string now) => new()
+    {
+        Id = Guid.NewGuid().ToString("N"),
+        ServiceId = serviceId,
+        Version = version,
+        State = VersionStates.Published,
+        Spec = spec,
+        ApprovalsRequired = 0,
+        CreatedBy = actor,
+        CreatedAt = now,
+        UpdatedAt = now,
+    };
+}

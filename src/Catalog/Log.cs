@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace LlmMarketplace.Catalog;
+
+/// <summary>The catalog's log messages (event ids 3000–3099).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(3000, LogLevel.Information, "Catalog loaded: {Services} services, {Routable} routable, index of {Terms} terms built in {Milliseconds} ms")]
+    public static partial void CatalogLoaded(ILogger logger, int services, int routable, int terms, long milliseconds);
+
+    [LoggerMessage(3001, LogLevel.Information, "Catalog import ({Format}): {Created} created, {Updated} updated, {Unchanged} unchanged")]
+    public static partial void Imported(ILogger logger, string format, int created, int updated, int unchanged);
+
+    [LoggerMessage(3002, LogLevel.Information, "Version {Slug}@{Version} moved from {From} to {To}")]
+    public static partial void Transition(ILogger logger, string slug, string version, string from, string to);
+
+    [LoggerMessage(3003, LogLevel.Warning, "Catalog reload failed")]
+    public static partial void ReloadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3004, LogLevel.Information, "Checks of {Slug}@{Version}: {Outcome}")]
+    public static partial void Checked(ILogger logger, string slug, string version, string outcome);
+}

@@ -1,0 +1,32 @@
+using System.Globalization;
+using LlmMarketplace.Catalog.Listings;
+using LlmMarketplace.Gateway.Pipeline;
+
+namespace LlmMarketplace.Catalog.Routing;
+
+/// <summary>
+/// Adds <c>Deprecation</c> (RFC 9745), <c>Sunset</c> (RFC 8594) and a successor <c>Link</c> to gateway responses for
+/// deprecated listing versions.
+/// </summary>
+internal sealed class DeprecationInterceptor(CatalogState state) : IGatewayInterceptor
+{
+    public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
+    {
+        if (state.Current.TryResolveModel(call.Model, out _, out var version) && version.Row.State == VersionStates.Deprecated)
+        {
+            var deprecatedAt = DateTimeOffset.TryParse(version.Row.UpdatedAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : DateTimeOffset.UnixEpoch;
+            call.ResponseHeaders["Deprecation"] = "@" + deprecatedAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+            if (DateTimeOffset.TryParse(version.Row.SunsetAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var sunset))
+            {
+                call.ResponseHeaders["Sunset"] = sunset.ToUniversalTime().ToString("r", CultureInfo.InvariantCulture);
+            }
+            if (!string.IsNullOrEmpty(version.Row.Replacement))
+            {
+                call.ResponseHeaders["Link"] = $"</v1/models/{version.Row.Replacement}>; rel=\"successor-version\"";
+            }
+        }
+        return ValueTask.FromResult<GatewayRejection?>(null);
+    }
+
+    public ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}

@@ -1,0 +1,139 @@
+using System.Globalization;
+using LlmMarketplace.BuildingBlocks.Validation;
+using LlmMarketplace.Catalog.Listings;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace LlmMarketplace.Catalog.Search;
+
+/// <summary><c>GET /api/v1/search</c>, <c>/api/v1/autocomplete</c> and similar services over the in-memory index.</summary>
+internal static class SearchApi
+{
+    private static readonly HashSet<string> Parameters = new(StringComparer.Ordinal)
+    {
+        "q", "limit", "offset", "sort", "category", "tag", "tags", "kind", "modality", "provider", "minPrice", "maxPrice",
+        "minContext", "certification", "region", "minRating", "facets",
+    };
+
+    private static readonly Dictionary<string, SearchSort> Sorts = new(StringComparer.Ordinal)
+    {
+        ["relevance"] = SearchSort.Relevance,
+        ["price"] = SearchSort.Price,
+        ["-price"] = SearchSort.PriceDesc,
+        ["price_desc"] = SearchSort.PriceDesc,
+        ["popularity"] = SearchSort.Popularity,
+        ["newest"] = SearchSort.Newest,
+        ["rating"] = SearchSort.Rating,
+    };
+
+    public static Results<Ok<SearchResponse>, ValidationProblem> Search(HttpRequest request, CatalogState state)
+    {
+        var errors = new ValidationErrors();
+        var query = Parse(request.Query, errors);
+        if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary(), title: "Invalid search request");
+        var result = state.Current.Index.Search(query);
+        return TypedResults.Ok(new SearchResponse(result.Hits.Select(ToResult).ToList(), result.Facets, result.Total, query.Offset, query.Limit));
+    }
+
+    public static Results<Ok<AutocompleteResponse>, ValidationProblem> Autocomplete(string? q, int? limit, CatalogState state)
+    {
+        var errors = new ValidationErrors();
+        if (string.IsNullOrWhiteSpace(q)) errors.Add("q", "is required");
+        if (limit is < 1 or > 50) errors.Add("limit", "must be between 1 and 50");
+        if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary(), title: "Invalid autocomplete request");
+        var result = state.Current.Index.Search(new SearchQuery { Text = q, PrefixLast = true, Limit = limit ?? 8, Facets = false });
+        return TypedResults.Ok(new AutocompleteResponse(result.Hits.Select(static h => new Suggestion(h.Document.Id, h.Document.Slug, h.Document.Name, h.Score)).ToList()));
+    }
+
+    public static Results<Ok<SearchResponse>, ProblemHttpResult> Similar(string id, int? limit, CatalogState state)
+    {
+        var snapshot = state.Current;
+        var doc = snapshot.ById.TryGetValue(id, out var byId) ? snapshot.Index.Find(byId.Service.Id)
+            : snapshot.BySlug.TryGetValue(id, out var bySlug) ? snapshot.Index.Find(bySlug.Service.Id) : null;
+        if (doc is null) return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No routable listing '{id}'.");
+        var text = string.Join(' ', new[] { doc.Name[(doc.Name.IndexOf(':', StringComparison.Ordinal) + 1)..], string.Join(' ', doc.Tags), doc.Category, doc.Publisher });
+        var result = snapshot.Index.Search(new SearchQuery { Text = text, Kinds = [doc.Kind], ExcludeId = doc.Id, Limit = Math.Clamp(limit ?? 5, 1, 50), Facets = false });
+        return TypedResults.Ok(new SearchResponse(result.Hits.Select(ToResult).ToList(), new Dictionary<string, IReadOnlyDictionary<string, int>>(), result.Total, 0, limit ?? 5));
+    }
+
+    internal static SearchQuery Parse(IQueryCollection q, ValidationErrors errors)
+    {
+        foreach (var key in q.Keys)
+        {
+            if (!Parameters.Contains(key)) errors.Add(key, $"'{key}' is not a search parameter; use one of {string.Join(", ", Parameters.Order(StringComparer.Ordinal))}");
+        }
+        IReadOnlyList<string> List(string name) => q[name].SelectMany(static v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        decimal? Dec(string name)
+        {
+            var v = q[name].ToString();
+            if (v.Length == 0) return null;
+            if (decimal.TryParse(v, NumberStyles.Number, CultureInfo.InvariantCulture, out var d) && d >= 0) return d;
+            errors.Add(name, "must be a non-negative number (USD per 1M input tokens)");
+            return null;
+        }
+        int? Int(string name, int min, int max)
+        {
+            var v = q[name].ToString();
+            if (v.Length == 0) return null;
+            if (int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i >= min && i <= max) return i;
+            errors.Add(name, $"must be an integer between {min} and {max}");
+            return null;
+        }
+        var sortText = q["sort"].ToString();
+        var sort = SearchSort.Relevance;
+        if (sortText.Length > 0 && !Sorts.TryGetValue(sortText, out sort))
+        {
+            errors.Add("sort", $"'{sortText}' is not a sort field; use one of {string.Join(", ", Sorts.Keys)}");
+        }
+        var kinds = List("kind");
+        foreach (var k in kinds.Where(static k => !ListingKinds.All.Contains(k))) errors.Add("kind", $"'{k}' is not a kind ({string.Join(", ", ListingKinds.All)})");
+        double? minRating = null;
+        if (q["minRating"].ToString() is { Length: > 0 } mr)
+        {
+            if (double.TryParse(mr, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r is >= 0 and <= 5) minRating = r;
+            else errors.Add("minRating", "must be a number between 0 and 5");
+        }
+        var minPrice = Dec("minPrice");
+        var maxPrice = Dec("maxPrice");
+        if (minPrice > maxPrice) errors.Add("maxPrice", "must not be below minPrice");
+        var facetsText = q["facets"].ToString();
+        return new SearchQuery
+        {
+            Text = q["q"].ToString() is { Length: > 0 } text ? text[..Math.Min(text.Length, 500)] : null,
+            Categories = List("category"),
+            Tags = [.. List("tag"), .. List("tags")],
+            Kinds = kinds,
+            Modalities = List("modality"),
+            Providers = List("provider"),
+            Certifications = List("certification"),
+            Regions = List("region"),
+            MinPrice = minPrice,
+            MaxPrice = maxPrice,
+            MinContext = Int("minContext", 0, int.MaxValue),
+            MinRating = minRating,
+            Sort = sort,
+            Offset = Int("offset", 0, 100_000) ?? 0,
+            Limit = Int("limit", 0, 100) ?? 20,
+            Facets = facetsText is not ("false" or "0"),
+        };
+    }
+
+    private static SearchResultItem ToResult(SearchHit h)
+    {
+        var d = h.Document;
+        return new SearchResultItem(d.Id, d.Slug, d.Name, h.Score, d.Description.Length > 300 ? d.Description[..300] + "…" : d.Description,
+            d.Publisher, d.Category, d.Kind, d.Tags, d.InputModalities, d.OutputModalities, d.InputPrice, d.OutputPrice, d.ContextLength,
+            d.Providers, d.Certifications, d.Regions, d.Rating, d.RatingCount, d.Version, d.State);
+    }
+}
+
+internal sealed record SearchResponse(IReadOnlyList<SearchResultItem> Results, IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Facets, int Total, int Offset, int Limit);
+
+internal sealed record SearchResultItem(string Id, string Slug, string Name, double Score, string Description, string Publisher, string Category, string Kind,
+    IReadOnlyList<string> Tags, IReadOnlyList<string> InputModalities, IReadOnlyList<string> OutputModalities, decimal? InputPerMTok, decimal? OutputPerMTok,
+    int? ContextLength, IReadOnlyList<string> Providers, IReadOnlyList<string> Certifications, IReadOnlyList<string> Regions, double Rating, long RatingCount,
+    string Version, string State);
+
+internal sealed record AutocompleteResponse(IReadOnlyList<Suggestion> Suggestions);
+
+internal sealed record Suggestion(string Id, string Slug, string Name, double Score);
