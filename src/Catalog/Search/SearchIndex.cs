@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 
 namespace LlmMarketplace.Catalog.Search;
@@ -38,6 +38,14 @@ internal sealed class SearchIndex
     private readonly long[] _created;
     private readonly string[] _plainNames;
     private readonly FrozenDictionary<string, int> _byId;
+    private readonly ConcurrentBag<Scratch> _scratch = [];
+
+    /// <summary>Per-query accumulators, reused; entries a query touched are zeroed before it is returned.</summary>
+    private sealed class Scratch(int n)
+    {
+        public readonly double[] Scores = new double[Math.Max(n, 1)];
+        public readonly int[] Masks = new int[Math.Max(n, 1)];
+    }
 
     public static readonly IReadOnlyList<string> FacetNames = ["category", "kind", "provider", "modality", "tags", "certification", "region"];
 
@@ -157,8 +165,9 @@ internal sealed class SearchIndex
         double[]? scores = null;
         if (!string.IsNullOrWhiteSpace(query.Text))
         {
-            scores = ArrayPool<double>.Shared.Rent(Math.Max(n, 1));
-            var masks = ArrayPool<int>.Shared.Rent(Math.Max(n, 1));
+            var scratch = _scratch.TryTake(out var s0) ? s0 : new Scratch(n);
+            scores = scratch.Scores;
+            var masks = scratch.Masks;
             var touched = new List<int>();
             try
             {
@@ -212,8 +221,7 @@ internal sealed class SearchIndex
                     scores[d] = 0;
                     masks[d] = 0;
                 }
-                ArrayPool<double>.Shared.Return(scores);
-                ArrayPool<int>.Shared.Return(masks);
+                _scratch.Add(scratch);
             }
         }
         for (var d = 0; d < n; d++)
