@@ -3,7 +3,8 @@ using System.Text.RegularExpressions;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Catalog.Listings;
-using Microsoft.OpenApi.Readers;
+using Microsoft.OpenApi;
+using Microsoft.OpenApi.Reader;
 
 namespace LlmMarketplace.Catalog.Publishing;
 
@@ -146,23 +147,32 @@ internal static partial class ListingValidator
         }
     }
 
+    /// <summary>Parses the document with Microsoft.OpenApi's reader (OpenAPI 3.0 and 3.1, JSON) and reports its diagnostics with JSON paths.</summary>
     private static void CheckOpenApi(string document, ValidationErrors errors)
     {
+        var trimmed = document.TrimStart();
+        if (!trimmed.StartsWith('{'))
+        {
+            errors.Add("openApi", "send the OpenAPI document as JSON text");
+            return;
+        }
         try
         {
-            var doc = new OpenApiStringReader().Read(document, out var diagnostic);
-            foreach (var e in diagnostic.Errors)
+            var result = OpenApiDocument.Parse(document, OpenApiConstants.Json, new OpenApiReaderSettings());
+            var diagnostic = result.Diagnostic;
+            foreach (var e in diagnostic?.Errors ?? [])
             {
-                errors.Add(string.IsNullOrEmpty(e.Pointer) ? "openApi" : $"openApi{e.Pointer.Replace('/', '.')}", e.Message);
+                errors.Add(string.IsNullOrEmpty(e.Pointer) ? "openApi" : "openApi" + e.Pointer.TrimStart('#').Replace('/', '.'), e.Message);
             }
-            if (diagnostic.Errors.Count == 0)
+            if (diagnostic is { Errors.Count: 0 })
             {
-                if (diagnostic.SpecificationVersion == Microsoft.OpenApi.OpenApiSpecVersion.OpenApi2_0)
+                if (diagnostic.SpecificationVersion is not (OpenApiSpecVersion.OpenApi3_0 or OpenApiSpecVersion.OpenApi3_1))
                 {
                     errors.Add("openApi", "must be an OpenAPI 3.0 or 3.1 document");
                 }
-                if (doc.Paths is null || doc.Paths.Count == 0) errors.Add("openApi.paths", "the document describes no operations");
-                foreach (var server in doc.Servers ?? [])
+                var doc = result.Document;
+                if (doc?.Paths is null || doc.Paths.Count == 0) errors.Add("openApi.paths", "the document describes no operations");
+                foreach (var server in doc?.Servers ?? [])
                 {
                     if (Uri.TryCreate(server.Url, UriKind.Absolute, out var u) && !string.IsNullOrEmpty(u.UserInfo)) errors.Add("openApi.servers", "server URLs must not carry credentials");
                 }

@@ -82,7 +82,7 @@ internal sealed class CatalogStore(Database database)
 
     public static async Task<ServiceRow?> FindServiceAsync(DbConnection c, DbTransaction? tx, string idOrSlug, CancellationToken ct) =>
         await c.QuerySingleOrDefaultAsync<ServiceRow>(new CommandDefinition(
-            $"SELECT {ServiceColumns} FROM catalog_services WHERE id = @key OR slug = @key", new { key = idOrSlug }, tx, cancellationToken: ct));
+            $"SELECT {ServiceColumns} FROM catalog_services WHERE id = @key OR slug = @key", new { key = Uri.UnescapeDataString(idOrSlug) }, tx, cancellationToken: ct));
 
     public async Task<ServiceRow?> FindServiceAsync(string idOrSlug, CancellationToken ct)
     {
