@@ -29,7 +29,11 @@ public sealed class ImportService
 
     public async Task<ImportSummary> ImportAsync(Stream file, string actor, IProgress<(int Done, int Total)>? progress, CancellationToken ct)
     {
-        var (format, listings) = CatalogImporter.Read(file);
+        // Buffer first: request bodies allow only asynchronous reads, and the parser reads synchronously.
+        using var buffer = new MemoryStream();
+        await file.CopyToAsync(buffer, ct);
+        buffer.Position = 0;
+        var (format, listings) = CatalogImporter.Read(buffer);
         var now = _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
         int created = 0, updated = 0, unchanged = 0, skipped = 0;
         var problems = new List<string>();

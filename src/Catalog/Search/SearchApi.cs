@@ -48,6 +48,7 @@ internal static class SearchApi
     public static Results<Ok<SearchResponse>, ProblemHttpResult> Similar(string id, int? limit, CatalogState state)
     {
         var snapshot = state.Current;
+        id = Uri.UnescapeDataString(id);
         var doc = snapshot.ById.TryGetValue(id, out var byId) ? snapshot.Index.Find(byId.Service.Id)
             : snapshot.BySlug.TryGetValue(id, out var bySlug) ? snapshot.Index.Find(bySlug.Service.Id) : null;
         if (doc is null) return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No routable listing '{id}'.");
