@@ -10,6 +10,8 @@ public sealed class ModuleBoundaryTests
     {
         ["LlmMarketplace.BuildingBlocks"] = [],
         ["LlmMarketplace.Gateway"] = ["LlmMarketplace.BuildingBlocks"],
+        // The catalog feeds the gateway through its public IModelSource and IGatewayInterceptor seams.
+        ["LlmMarketplace.Catalog"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
     };
 
     [Fact]
