@@ -28,6 +28,7 @@ internal sealed class SearchIndex
     private readonly string[] _rawSorted;
     private readonly FrozenDictionary<int, int[]> _trigrams;
     private readonly ushort[] _lengths;
+    private readonly float[] _norms;
     private readonly float[] _avgLength = new float[FieldCount];
     private readonly Dictionary<string, Facet> _facets;
     private readonly double[] _price;
@@ -41,10 +42,11 @@ internal sealed class SearchIndex
     private readonly ConcurrentBag<Scratch> _scratch = [];
 
     /// <summary>Per-query accumulators, reused; entries a query touched are zeroed before it is returned.</summary>
-    private sealed class Scratch(int n)
+    private sealed class Scratch(int n, int terms)
     {
         public readonly double[] Scores = new double[Math.Max(n, 1)];
         public readonly int[] Masks = new int[Math.Max(n, 1)];
+        public readonly int[] TermHits = new int[Math.Max(terms, 1)];
     }
 
     public static readonly IReadOnlyList<string> FacetNames = ["category", "kind", "provider", "modality", "tags", "certification", "region"];
@@ -108,6 +110,11 @@ internal sealed class SearchIndex
             _plainNames[d] = PlainName(doc.Name);
         }
         for (var f = 0; f < FieldCount; f++) _avgLength[f] = n == 0 ? 1 : (float)Math.Max(1, totals[f] / n);
+        _norms = new float[n * FieldCount];
+        for (var i = 0; i < _norms.Length; i++)
+        {
+            _norms[i] = K1 * (1 - B + (B * _lengths[i] / _avgLength[i % FieldCount]));
+        }
 
         var termIds = new Dictionary<string, int>(postings.Count, StringComparer.Ordinal);
         _postings = new Posting[postings.Count][];
@@ -165,13 +172,13 @@ internal sealed class SearchIndex
         double[]? scores = null;
         if (!string.IsNullOrWhiteSpace(query.Text))
         {
-            var scratch = _scratch.TryTake(out var s0) ? s0 : new Scratch(n);
+            var scratch = _scratch.TryTake(out var s0) ? s0 : new Scratch(n, _rawSorted.Length);
             scores = scratch.Scores;
             var masks = scratch.Masks;
             var touched = new List<int>();
             try
             {
-                var queryTerms = Expand(query.Text, query.PrefixLast);
+                var queryTerms = Expand(query.Text, query.PrefixLast, scratch.TermHits);
                 var active = 0;
                 for (var qi = 0; qi < queryTerms.Count && qi < 30; qi++)
                 {
@@ -191,12 +198,12 @@ internal sealed class SearchIndex
                             }
                             var s = 0f;
                             var baseIndex = d * FieldCount;
-                            for (var f = 0; f < FieldCount; f++)
+                            var packed = p.Counts.Packed;
+                            for (var f = 0; packed != 0; f++, packed >>= 8)
                             {
-                                var tf = p.Counts[f];
+                                var tf = (float)(packed & 0xFF);
                                 if (tf == 0) continue;
-                                var norm = 1 - B + (B * _lengths[baseIndex + f] / _avgLength[f]);
-                                s += FieldWeights[f] * (tf * (K1 + 1) / (tf + (K1 * norm)));
+                                s += FieldWeights[f] * (tf * (K1 + 1) / (tf + _norms[baseIndex + f]));
                             }
                             scores[d] += idf * s;
                             masks[d] |= bit;
@@ -321,7 +328,7 @@ internal sealed class SearchIndex
     }
 
     /// <summary>For each query word, the index terms it reaches with a weight: exact, stem, fuzzy (edit distance) or prefix.</summary>
-    private List<List<(int Term, float Weight)>> Expand(string text, bool prefixLast)
+    private List<List<(int Term, float Weight)>> Expand(string text, bool prefixLast, int[] termHits)
     {
         var words = TextAnalyzer.RawTokens(text);
         // Sub-pieces are added by RawTokens after the whole token; keep whole tokens as query words and let pieces help only when the whole is unknown.
@@ -341,7 +348,7 @@ internal sealed class SearchIndex
                 var edits = TextAnalyzer.AllowedEdits(word.Length);
                 if (edits > 0)
                 {
-                    foreach (var (candidate, distance) in Fuzzy(word, edits))
+                    foreach (var (candidate, distance) in Fuzzy(word, edits, termHits))
                     {
                         var t = _rawToTerm[candidate];
                         var w = distance == 1 ? 0.8f : 0.6f;
@@ -373,28 +380,35 @@ internal sealed class SearchIndex
         }
     }
 
-    private List<(string Term, int Distance)> Fuzzy(string word, int maxEdits)
+    private List<(string Term, int Distance)> Fuzzy(string word, int maxEdits, int[] hits)
     {
         var grams = Trigrams(word).Distinct().ToArray();
-        var hits = new Dictionary<int, int>();
-        foreach (var g in grams)
-        {
-            if (!_trigrams.TryGetValue(g, out var list)) continue;
-            foreach (var i in list)
-            {
-                hits.TryGetValue(i, out var c);
-                hits[i] = c + 1;
-            }
-        }
         // Each edit destroys at most three trigrams.
         var needed = Math.Max(1, grams.Length - (3 * maxEdits));
+        var touched = new List<int>();
         var result = new List<(string, int)>();
-        foreach (var (i, count) in hits)
+        try
         {
-            if (count < needed) continue;
-            var term = _rawSorted[i];
-            var dist = TextAnalyzer.Distance(word, term, maxEdits);
-            if (dist <= maxEdits) result.Add((term, dist));
+            foreach (var g in grams)
+            {
+                if (!_trigrams.TryGetValue(g, out var list)) continue;
+                foreach (var i in list)
+                {
+                    if (hits[i]++ == 0) touched.Add(i);
+                }
+            }
+            foreach (var i in touched)
+            {
+                if (hits[i] < needed) continue;
+                var term = _rawSorted[i];
+                if (Math.Abs(term.Length - word.Length) > maxEdits) continue;
+                var dist = TextAnalyzer.Distance(word, term, maxEdits);
+                if (dist <= maxEdits) result.Add((term, dist));
+            }
+        }
+        finally
+        {
+            foreach (var i in touched) hits[i] = 0;
         }
         var best = result.Count == 0 ? 0 : result.Min(static r => r.Item2);
         return result.Where(r => r.Item2 == best).ToList();
@@ -411,35 +425,61 @@ internal sealed class SearchIndex
 
     private Func<int, bool>? CompileFilter(SearchQuery q)
     {
-        var checks = new List<Func<int, bool>>();
-        void Dim(string name, IReadOnlyList<string> values)
+        var filter = new Filter(this, q);
+        return filter.IsEmpty ? null : filter.Matches;
+    }
+
+    /// <summary>A compiled filter: facet values become document bitsets (from the facets' value → documents lists), numbers are compared in place.</summary>
+    private sealed class Filter
+    {
+        private readonly SearchIndex _index;
+        private readonly ulong[][] _sets;
+        private readonly double _minPrice;
+        private readonly double _maxPrice;
+        private readonly int _minContext;
+        private readonly double _minRating;
+        private readonly bool _prices;
+
+        public Filter(SearchIndex index, SearchQuery q)
         {
-            if (values.Count == 0) return;
-            var facet = _facets[name];
-            var ids = values.Select(v => facet.IdOf(v)).Where(static i => i >= 0).ToHashSet();
-            checks.Add(d => facet.HasAny(d, ids));
-        }
-        Dim("category", q.Categories);
-        Dim("kind", q.Kinds);
-        Dim("provider", q.Providers);
-        Dim("modality", q.Modalities);
-        Dim("tags", q.Tags);
-        Dim("certification", q.Certifications);
-        Dim("region", q.Regions);
-        if (q.MinPrice is { } min) checks.Add(d => !double.IsNaN(_inputPrice[d]) && _inputPrice[d] >= (double)min);
-        if (q.MaxPrice is { } max) checks.Add(d => !double.IsNaN(_inputPrice[d]) && _inputPrice[d] <= (double)max);
-        if (q.MinContext is { } ctx) checks.Add(d => _context[d] >= ctx);
-        if (q.MinRating is { } r) checks.Add(d => _rating[d] >= r);
-        if (checks.Count == 0) return null;
-        var array = checks.ToArray();
-        return d =>
-        {
-            foreach (var c in array)
+            _index = index;
+            var sets = new List<ulong[]>();
+            void Dim(string name, IReadOnlyList<string> values)
             {
-                if (!c(d)) return false;
+                if (values.Count == 0) return;
+                sets.Add(index._facets[name].DocumentsWithAny(values, index._docs.Length));
             }
-            return true;
-        };
+            Dim("category", q.Categories);
+            Dim("kind", q.Kinds);
+            Dim("provider", q.Providers);
+            Dim("modality", q.Modalities);
+            Dim("tags", q.Tags);
+            Dim("certification", q.Certifications);
+            Dim("region", q.Regions);
+            _sets = [.. sets];
+            _prices = q.MinPrice is not null || q.MaxPrice is not null;
+            _minPrice = (double?)q.MinPrice ?? double.NegativeInfinity;
+            _maxPrice = (double?)q.MaxPrice ?? double.PositiveInfinity;
+            _minContext = q.MinContext ?? 0;
+            _minRating = q.MinRating ?? double.NegativeInfinity;
+            IsEmpty = _sets.Length == 0 && !_prices && q.MinContext is null && q.MinRating is null;
+        }
+
+        public bool IsEmpty { get; }
+
+        public bool Matches(int d)
+        {
+            foreach (var set in _sets)
+            {
+                if ((set[d >> 6] & (1UL << (d & 63))) == 0) return false;
+            }
+            if (_prices)
+            {
+                var price = _index._inputPrice[d];
+                if (double.IsNaN(price) || price < _minPrice || price > _maxPrice) return false;
+            }
+            return _index._context[d] >= _minContext && _index._rating[d] >= _minRating;
+        }
     }
 
     private Dictionary<string, IReadOnlyDictionary<string, int>> CountFacets(List<int> matched)
@@ -464,6 +504,9 @@ internal sealed class SearchIndex
 
         public readonly byte this[int field] => field switch { 0 => _f0, 1 => _f1, 2 => _f2, _ => _f3 };
 
+        /// <summary>The four counts in one integer, field 0 in the lowest byte.</summary>
+        public readonly uint Packed => _f0 | ((uint)_f1 << 8) | ((uint)_f2 << 16) | ((uint)_f3 << 24);
+
         public void Increment(int field)
         {
             switch (field)
@@ -483,6 +526,8 @@ internal sealed class SearchIndex
         private readonly FrozenDictionary<string, int> _ids;
         private readonly int[] _offsets;
         private readonly int[] _refs;
+        private readonly int[] _valueOffsets;
+        private readonly int[] _valueDocs;
 
         private Facet(string[] values, FrozenDictionary<string, int> ids, int[] offsets, int[] refs)
         {
@@ -490,6 +535,33 @@ internal sealed class SearchIndex
             _ids = ids;
             _offsets = offsets;
             _refs = refs;
+            // Transpose: for each value, the documents that have it.
+            _valueOffsets = new int[values.Length + 1];
+            foreach (var r in refs) _valueOffsets[r + 1]++;
+            for (var i = 0; i < values.Length; i++) _valueOffsets[i + 1] += _valueOffsets[i];
+            _valueDocs = new int[refs.Length];
+            var fill = (int[])_valueOffsets.Clone();
+            for (var d = 0; d + 1 < offsets.Length; d++)
+            {
+                for (var i = offsets[d]; i < offsets[d + 1]; i++) _valueDocs[fill[refs[i]]++] = d;
+            }
+        }
+
+        /// <summary>A bitset of the documents having any of <paramref name="values"/> (unknown values match nothing).</summary>
+        public ulong[] DocumentsWithAny(IReadOnlyList<string> values, int count)
+        {
+            var set = new ulong[(count + 63) >> 6];
+            foreach (var value in values)
+            {
+                var id = IdOf(value);
+                if (id < 0) continue;
+                for (var i = _valueOffsets[id]; i < _valueOffsets[id + 1]; i++)
+                {
+                    var d = _valueDocs[i];
+                    set[d >> 6] |= 1UL << (d & 63);
+                }
+            }
+            return set;
         }
 
         public static Facet Build(SearchDocument[] docs, Func<SearchDocument, IReadOnlyList<string>> select)
@@ -533,16 +605,29 @@ internal sealed class SearchIndex
         public IReadOnlyDictionary<string, int> Count(List<int> docs, int top)
         {
             var counts = new int[_values.Length];
-            foreach (var d in docs)
+            var offsets = _offsets;
+            var refs = _refs;
+            foreach (var d in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(docs))
             {
-                for (var i = _offsets[d]; i < _offsets[d + 1]; i++) counts[_refs[i]]++;
+                var end = offsets[d + 1];
+                for (var i = offsets[d]; i < end; i++) counts[refs[i]]++;
             }
-            var result = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var i in Enumerable.Range(0, counts.Length).Where(i => counts[i] > 0).OrderByDescending(i => counts[i]).ThenBy(i => _values[i], StringComparer.Ordinal).Take(top))
+            // Keep the top values by count (ties by name) without sorting every value.
+            var best = new List<int>(top + 1);
+            for (var v = 0; v < counts.Length; v++)
             {
-                result[_values[i]] = counts[i];
+                if (counts[v] == 0) continue;
+                if (best.Count == top && !Better(v, best[^1])) continue;
+                var at = best.Count;
+                while (at > 0 && Better(v, best[at - 1])) at--;
+                best.Insert(at, v);
+                if (best.Count > top) best.RemoveAt(best.Count - 1);
             }
+            var result = new Dictionary<string, int>(best.Count, StringComparer.Ordinal);
+            foreach (var v in best) result[_values[v]] = counts[v];
             return result;
+
+            bool Better(int a, int b) => counts[a] != counts[b] ? counts[a] > counts[b] : string.CompareOrdinal(_values[a], _values[b]) < 0;
         }
     }
 }
