@@ -134,7 +134,8 @@ internal sealed class SearchIndex
         for (var i = 0; i < _rawSorted.Length; i++)
         {
             var term = _rawSorted[i];
-            if (term.Length < 3) continue;
+            // Typos are forgiven in words, not in numbers: "3.5" must not match "3.6", nor "4o" match "40".
+            if (term.Length < 4 || term.Any(char.IsDigit)) continue;
             foreach (var g in Trigrams(term))
             {
                 if (!trigrams.TryGetValue(g, out var list)) trigrams[g] = list = [];
@@ -345,7 +346,7 @@ internal sealed class SearchIndex
             }
             else
             {
-                var edits = TextAnalyzer.AllowedEdits(word.Length);
+                var edits = word.Any(char.IsDigit) ? 0 : TextAnalyzer.AllowedEdits(word.Length);
                 if (edits > 0)
                 {
                     foreach (var (candidate, distance) in Fuzzy(word, edits, termHits))

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LlmMarketplace.Catalog.Tests.Infrastructure;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 
@@ -59,11 +60,19 @@ public sealed class PublishingFlowTests
     private static Task<HttpResponseMessage> ChatAsync(GatewayHost host, string model) =>
         host.Client.PostAsJsonAsync("v1/chat/completions", new { model, messages = new[] { new { role = "user", content = "hello" } } });
 
-    [Fact]
-    public async Task A_listing_goes_from_draft_to_routable_to_deprecated_to_retired()
+    [Theory]
+    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    public async Task A_listing_goes_from_draft_to_routable_to_deprecated_to_retired(string provider)
     {
         await using var upstream = await StartUpstreamAsync();
-        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), DevelopmentCatalog);
+        var settings = new Dictionary<string, string?>(DevelopmentCatalog);
+        if (provider == "postgres")
+        {
+            await using var database = await TestDatabases.CreateAsync(provider);
+            settings["Storage:Provider"] = "postgres";
+            settings["Storage:ConnectionString"] = database.ConnectionString;
+        }
+        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), settings);
         var slug = "acme/tiny-" + Guid.NewGuid().ToString("N")[..8];
 
         var created = await JsonAsync(await host.Client.PostAsJsonAsync("api/v1/services", Listing(slug, upstream.BaseUrl + "/v1")), HttpStatusCode.Created);
