@@ -26,6 +26,9 @@ public static class CatalogExtensions
     /// <summary>Approvers: super_admin, admin, approver.</summary>
     public const string ApproverPolicy = "catalog_approver";
 
+    /// <summary>The catalog's meter name, for the telemetry pipeline.</summary>
+    public const string MeterName = CatalogMetrics.MeterName;
+
     public static IHostApplicationBuilder AddCatalog(this IHostApplicationBuilder builder)
     {
         var options = CatalogOptions.Read(builder.Configuration);
@@ -33,10 +36,12 @@ public static class CatalogExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(options);
         services.TryAddSingleton<CatalogStore>();
+        services.TryAddSingleton<CatalogMetrics>();
         services.TryAddSingleton<CatalogState>();
         services.TryAddSingleton<ServiceChecker>();
         services.TryAddSingleton<PublishingService>();
-        services.TryAddSingleton<ImportService>();
+        services.TryAddSingleton(static sp => new ImportService(sp.GetRequiredService<BuildingBlocks.Storage.Database>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ImportService>>(), sp.GetRequiredService<CatalogMetrics>()));
         services.TryAddSingleton<ICatalogAuditSink, NoAuditSink>();
         services.TryAddSingleton<ICatalogPublishPolicy, AllowAllPublishPolicy>();
         services.AddSingleton<IModelSource, CatalogModelSource>();

@@ -19,12 +19,19 @@ public sealed class ImportService
     private readonly Database _database;
     private readonly TimeProvider _time;
     private readonly ILogger<ImportService> _logger;
+    private readonly Action<string, int>? _imported;
 
     public ImportService(Database database, TimeProvider time, ILogger<ImportService> logger)
+        : this(database, time, logger, null)
+    {
+    }
+
+    internal ImportService(Database database, TimeProvider time, ILogger<ImportService> logger, CatalogMetrics? metrics)
     {
         _database = database;
         _time = time;
         _logger = logger;
+        _imported = metrics is null ? null : metrics.Imported;
     }
 
     public async Task<ImportSummary> ImportAsync(Stream file, string actor, IProgress<(int Done, int Total)>? progress, CancellationToken ct)
@@ -98,6 +105,7 @@ public sealed class ImportService
         }
         await tx.CommitAsync(ct);
         Log.Imported(_logger, format, created, updated, unchanged);
+        _imported?.Invoke(format, created + updated);
         return new ImportSummary(format, listings.Count, created, updated, unchanged, skipped, problems);
     }
 

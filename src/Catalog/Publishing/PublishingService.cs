@@ -29,6 +29,7 @@ internal sealed class PublishingService(
     ServiceChecker checker,
     ICatalogPublishPolicy policy,
     ICatalogAuditSink audit,
+    CatalogMetrics metrics,
     TimeProvider time,
     ILogger<PublishingService> logger)
 {
@@ -115,6 +116,7 @@ internal sealed class PublishingService(
         }
         await tx.CommitAsync(ct);
         Log.Transition(logger, service.Slug, row.Version, row.State, trusted && checks.Passed ? VersionStates.Published : VersionStates.PendingApproval);
+        metrics.Transition(trusted && checks.Passed ? VersionStates.Published : VersionStates.PendingApproval);
         await audit.RecordAsync(new CatalogAuditEvent("catalog.version.submitted", service.Id, service.Slug, row.Version, actor, checks.Passed ? "checks passed" : "checks failed", time.GetUtcNow()), ct);
         await state.ReloadAsync(ct);
         return new Outcome.Ok(await DescribeVersionAsync(service, (await store.FindVersionAsync(row.Id, ct))!, ct));
@@ -158,6 +160,7 @@ internal sealed class PublishingService(
         if (to != VersionStates.PendingApproval)
         {
             Log.Transition(logger, service.Slug, row.Version, VersionStates.PendingApproval, to);
+            metrics.Transition(to);
             await state.ReloadAsync(ct);
         }
         return new Outcome.Ok(await DescribeVersionAsync(service, (await store.FindVersionAsync(row.Id, ct))!, ct));
@@ -201,6 +204,7 @@ internal sealed class PublishingService(
         }
         await tx.CommitAsync(ct);
         Log.Transition(logger, service.Slug, row.Version, row.State, to);
+        metrics.Transition(to);
         await audit.RecordAsync(new CatalogAuditEvent("catalog.version." + to, service.Id, service.Slug, row.Version, actor, reason, time.GetUtcNow()), ct);
         await state.ReloadAsync(ct);
         return new Outcome.Ok(await DescribeVersionAsync(service, (await store.FindVersionAsync(row.Id, ct))!, ct));

@@ -15,15 +15,16 @@ namespace LlmMarketplace.Catalog.Routing;
 /// </summary>
 internal sealed class CatalogModelSource(CatalogState state) : IModelSource
 {
-    private ModelSourceSnapshot? _cache;
-    private CatalogSnapshot? _cachedFor;
+    private Cached? _cache;
+
+    private sealed record Cached(CatalogSnapshot For, ModelSourceSnapshot Models);
 
     public IChangeToken GetChangeToken() => state.GetChangeToken();
 
     public ModelSourceSnapshot GetModels()
     {
         var snapshot = state.Current;
-        if (ReferenceEquals(snapshot, _cachedFor) && _cache is not null) return _cache;
+        if (Volatile.Read(ref _cache) is { } cached && ReferenceEquals(cached.For, snapshot)) return cached.Models;
         var providers = new Dictionary<string, ProviderConfig>(StringComparer.Ordinal);
         var models = new List<ModelConfig>();
         foreach (var entry in snapshot.Entries)
@@ -40,8 +41,7 @@ internal sealed class CatalogModelSource(CatalogState state) : IModelSource
             }
         }
         var result = new ModelSourceSnapshot([.. providers.Values], models);
-        _cache = result;
-        _cachedFor = snapshot;
+        Volatile.Write(ref _cache, new Cached(snapshot, result));
         return result;
     }
 

@@ -26,12 +26,14 @@ internal static class SearchApi
         ["rating"] = SearchSort.Rating,
     };
 
-    public static Results<Ok<SearchResponse>, ValidationProblem> Search(HttpRequest request, CatalogState state)
+    public static Results<Ok<SearchResponse>, ValidationProblem> Search(HttpRequest request, CatalogState state, CatalogMetrics metrics)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var errors = new ValidationErrors();
         var query = Parse(request.Query, errors);
         if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary(), title: "Invalid search request");
         var result = state.Current.Index.Search(query);
+        metrics.Searched("search", System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return TypedResults.Ok(new SearchResponse(result.Hits.Select(ToResult).ToList(), result.Facets, result.Total, query.Offset, query.Limit));
     }
 

@@ -127,6 +127,7 @@ public static class MarketplaceApp
         otel.WithMetrics(m =>
         {
             m.AddMeter(LlmMarketplace.Gateway.Telemetry.GatewayMetricsNames.Meter);
+            m.AddMeter(CatalogExtensions.MeterName);
             m.AddAspNetCoreInstrumentation();
             m.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(otlp)) m.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
