@@ -16,10 +16,10 @@ internal static class CacheKey
         "messages", "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "response_format",
         "temperature", "top_p", "top_k", "n", "stop", "seed", "max_tokens", "max_completion_tokens", "logprobs", "top_logprobs",
         "presence_penalty", "frequency_penalty", "logit_bias", "reasoning_effort", "modalities", "audio", "prediction", "verbosity",
-        "input", "encoding_format", "dimensions",
+        "input", "encoding_format", "dimensions", "provider",
     ];
 
-    public static string Compute(string operation, string model, JsonElement root, bool stream, bool includeUsage)
+    public static string Compute(string operation, string model, JsonElement root, bool stream, bool includeUsage, string? route = null)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -29,6 +29,7 @@ internal static class CacheKey
             writer.WriteString("model", model);
             writer.WriteBoolean("stream", stream);
             writer.WriteBoolean("usage", includeUsage);
+            if (!string.IsNullOrEmpty(route)) writer.WriteString("route", route);
             foreach (var field in Fields)
             {
                 if (root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null)
@@ -66,7 +67,9 @@ internal static class CacheKey
                 writer.WriteStringValue(NormalizeWhitespace(value.GetString()!));
                 break;
             case JsonValueKind.Number:
-                writer.WriteNumberValue(value.GetDouble());
+                // Integers keep every digit (large seeds); other numbers compare by value (1.0 == 1).
+                if (value.TryGetInt64(out var whole)) writer.WriteNumberValue(whole);
+                else writer.WriteNumberValue(value.GetDouble());
                 break;
             default:
                 value.WriteTo(writer);

@@ -110,8 +110,8 @@ internal sealed class ChatCompletionsHandler(
             }
         }
 
-        var filter = RouteFilter.FromHeader(context.Request.Headers["x-gateway-route"].ToString())?.Merge(request.Route) ?? request.Route;
-        var ordered = Router.Order(model, filter);
+        var headerRoute = RouteFilter.FromHeader(context.Request.Headers["x-gateway-route"].ToString());
+        var ordered = Router.Order(model, request.Route, headerRoute);
         if (call.AllowedDeployments is { } allowed)
         {
             ordered.RemoveAll(d => !Router.MatchesAny(d, allowed));
@@ -128,7 +128,7 @@ internal sealed class ChatCompletionsHandler(
         string? cacheKey = null;
         if (cacheEnabled && !cacheControl.NoStore)
         {
-            cacheKey = CacheKey.Compute("chat", model.Name, request.Root, request.Stream, request.IncludeUsage);
+            cacheKey = CacheKey.Compute("chat", model.Name, request.Root, request.Stream, request.IncludeUsage, context.Request.Headers["x-gateway-route"].ToString());
             if (!cacheControl.NoCache && cache.TryGet(cacheKey, out var hit))
             {
                 metrics.Cache("hit");

@@ -201,12 +201,4 @@ internal sealed record RouteFilter(IReadOnlyList<string>? Only, IReadOnlyList<st
                 : null;
         return new RouteFilter(Read(provider, "only"), Read(provider, "ignore"), Read(provider, "order"));
     }
-
-    public RouteFilter Merge(RouteFilter? other)
-    {
-        if (other is null) return this;
-        IReadOnlyList<string>? only = Only is null ? other.Only : other.Only is null ? Only : Only.Intersect(other.Only).ToList();
-        IReadOnlyList<string>? ignore = Ignore is null ? other.Ignore : other.Ignore is null ? Ignore : Ignore.Concat(other.Ignore).ToList();
-        return new RouteFilter(only, ignore, Order ?? other.Order);
-    }
 }

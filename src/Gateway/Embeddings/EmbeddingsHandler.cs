@@ -83,8 +83,8 @@ internal sealed class EmbeddingsHandler(
             }
         }
 
-        var filter = RouteFilter.FromHeader(context.Request.Headers["x-gateway-route"].ToString())?.Merge(request.Route) ?? request.Route;
-        var ordered = Router.Order(model, filter);
+        var headerRoute = RouteFilter.FromHeader(context.Request.Headers["x-gateway-route"].ToString());
+        var ordered = Router.Order(model, request.Route, headerRoute);
         if (call.AllowedDeployments is { } allowed)
         {
             ordered.RemoveAll(d => !Router.MatchesAny(d, allowed));
@@ -105,7 +105,7 @@ internal sealed class EmbeddingsHandler(
         string? cacheKey = null;
         if (cacheEnabled && !cacheControl.NoStore)
         {
-            cacheKey = CacheKey.Compute("embeddings", model.Name, request.Root, false, false);
+            cacheKey = CacheKey.Compute("embeddings", model.Name, request.Root, false, false, context.Request.Headers["x-gateway-route"].ToString());
             if (!cacheControl.NoCache && cache.TryGet(cacheKey, out var hit))
             {
                 metrics.Cache("hit");

@@ -73,11 +73,21 @@ internal sealed class UpstreamDispatcher(GatewayMetrics metrics, TimeProvider ti
                 call.Deployment = deployment.Id;
                 call.UpstreamModel = deployment.Config.UpstreamModel;
 
-                var outcome = await AttemptAsync(deployment, createRequest, onSuccess, aborted);
+                AttemptOutcome outcome;
+                try
+                {
+                    outcome = await AttemptAsync(deployment, call, createRequest, onSuccess, aborted);
+                }
+                catch
+                {
+                    // A bug or an unexpected fault: give a half-open probe slot back before the error surfaces.
+                    deployment.Health.Circuit.RecordAbandoned();
+                    throw;
+                }
                 switch (outcome.Kind)
                 {
                     case AttemptKind.Done:
-                        metrics.Attempt(deployment.Id, "success");
+                        metrics.Attempt(deployment.Id, EndedInFailure(call) ? "failed_after_commit" : "success");
                         return;
                     case AttemptKind.ClientError:
                         metrics.Attempt(deployment.Id, "client_error");
@@ -174,7 +184,13 @@ internal sealed class UpstreamDispatcher(GatewayMetrics metrics, TimeProvider ti
             OpenAIErrors.Api, null, lastError.Code ?? (status == 504 ? "upstream_timeout" : "upstream_error"));
     }
 
-    private async Task<AttemptOutcome> AttemptAsync(RoutableDeployment deployment, RequestFactory createRequest, SuccessHandler onSuccess, CancellationToken aborted)
+    /// <summary>
+    /// A committed stream that then failed (cut, timed out, or an error event) still ends <see cref="AttemptKind.Done"/>, with a 5xx
+    /// status; the handler records that failure on the deployment's health, so it must not count as a success as well.
+    /// </summary>
+    private static bool EndedInFailure(GatewayCall call) => call.Status >= 500;
+
+    private async Task<AttemptOutcome> AttemptAsync(RoutableDeployment deployment, GatewayCall call, RequestFactory createRequest, SuccessHandler onSuccess, CancellationToken aborted)
     {
         var provider = deployment.Provider.Config;
         using var activity = GatewayMetrics.ActivitySource.StartActivity("gateway.upstream_attempt", ActivityKind.Client);
@@ -215,7 +231,7 @@ internal sealed class UpstreamDispatcher(GatewayMetrics metrics, TimeProvider ti
                 try
                 {
                     var outcome = await onSuccess(deployment, response, timer, totalCts.Token);
-                    if (outcome.Kind == AttemptKind.Done)
+                    if (outcome.Kind == AttemptKind.Done && !EndedInFailure(call))
                     {
                         deployment.Health.RecordSuccess(timer.FirstByte);
                     }

@@ -245,6 +245,19 @@ internal sealed class AnthropicAdapter : IProviderAdapter
 
     public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
     {
+        try
+        {
+            return TranslateChatResponse(body, request, deployment);
+        }
+        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
+            throw new JsonException("The upstream answer is not in the expected shape.", ex);
+        }
+    }
+
+    private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
+    {
         var reader = new Utf8JsonReader(body);
         using var document = JsonDocument.ParseValue(ref reader);
         var root = document.RootElement;
@@ -324,7 +337,7 @@ internal sealed class AnthropicAdapter : IProviderAdapter
         {
             var reader = new Utf8JsonReader(body);
             using var document = JsonDocument.ParseValue(ref reader);
-            if (document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
             {
                 return FromAnthropicError(status, error);
             }
@@ -358,7 +371,7 @@ internal sealed class AnthropicStreamTranslator(string model) : ChunkTranslatorB
     private readonly Dictionary<int, int> _toolIndexByBlock = [];
     private bool _stopped;
 
-    public override StreamStep OnEvent(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    protected override StreamStep Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         if (data.IsEmpty) return StreamStep.Continue;
         var reader = new Utf8JsonReader(data);

@@ -26,7 +26,25 @@ internal abstract class ChunkTranslatorBase : IChatStreamTranslator
 
     public UpstreamError? Error { get; protected set; }
 
-    public abstract StreamStep OnEvent(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output);
+    public StreamStep OnEvent(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        try
+        {
+            return Translate(eventType, data, output);
+        }
+        catch (Exception ex) when (IsMalformed(ex))
+        {
+            // An event we cannot read must end the stream with an error event, never truncate it silently.
+            Error = new UpstreamError(502, "The upstream provider sent a malformed stream event.", "api_error", null, "upstream_error");
+            return StreamStep.Error;
+        }
+    }
+
+    /// <summary>Handles one upstream event; throws (see <see cref="IsMalformed"/>) on an event not in the expected shape.</summary>
+    protected abstract StreamStep Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output);
+
+    /// <summary>True for what reading upstream JSON of an unexpected shape throws: bad JSON, a missing property, a value of the wrong kind or range.</summary>
+    internal static bool IsMalformed(Exception ex) => ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException;
 
     public abstract bool OnEnd();
 

@@ -252,6 +252,19 @@ internal sealed class GeminiAdapter : IProviderAdapter
 
     public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
     {
+        try
+        {
+            return TranslateChatResponse(body, request, deployment);
+        }
+        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
+            throw new JsonException("The upstream answer is not in the expected shape.", ex);
+        }
+    }
+
+    private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
+    {
         var reader = new Utf8JsonReader(body);
         using var document = JsonDocument.ParseValue(ref reader);
         var root = document.RootElement;
@@ -328,6 +341,19 @@ internal sealed class GeminiAdapter : IProviderAdapter
 
     public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
     {
+        try
+        {
+            return TranslateEmbeddingsResponse(body, request, deployment);
+        }
+        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
+            throw new JsonException("The upstream answer is not in the expected shape.", ex);
+        }
+    }
+
+    private static UpstreamEmbeddingsResponse TranslateEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
+    {
         var reader = new Utf8JsonReader(body);
         using var document = JsonDocument.ParseValue(ref reader);
         var buffer = new ArrayBufferWriter<byte>(body.Length + 256);
@@ -360,7 +386,7 @@ internal sealed class GeminiAdapter : IProviderAdapter
             var reader = new Utf8JsonReader(body);
             using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement.ValueKind == JsonValueKind.Array && document.RootElement.GetArrayLength() > 0 ? document.RootElement[0] : document.RootElement;
-            if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
             {
                 var message = OpenAIAdapter.Str(error, "message") ?? $"The upstream provider answered HTTP {status}.";
                 var gstatus = OpenAIAdapter.Str(error, "status");
@@ -388,7 +414,7 @@ internal sealed class GeminiStreamTranslator(string model) : ChunkTranslatorBase
     private bool _finished;
     private int _toolIndex;
 
-    public override StreamStep OnEvent(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    protected override StreamStep Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         if (data.IsEmpty) return StreamStep.Continue;
         var reader = new Utf8JsonReader(data);

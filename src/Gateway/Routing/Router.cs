@@ -6,18 +6,18 @@ namespace LlmMarketplace.Gateway.Routing;
 /// <summary>Orders a model's deployments for one request according to its routing mode and the request's narrowing.</summary>
 internal static class Router
 {
-    public static List<RoutableDeployment> Order(RoutableModel model, RouteFilter? filter)
+    /// <summary>Orders the deployments; a deployment must pass every given filter (the body's <c>provider</c> and the <c>x-gateway-route</c> header).</summary>
+    public static List<RoutableDeployment> Order(RoutableModel model, RouteFilter? filter, RouteFilter? additional = null)
     {
         var candidates = new List<RoutableDeployment>(model.Deployments.Count);
         foreach (var d in model.Deployments)
         {
-            if (filter is not null)
+            if (Passes(d, filter) && Passes(d, additional))
             {
-                if (filter.Only is { Count: > 0 } only && !only.Any(o => Matches(d, o))) continue;
-                if (filter.Ignore is { Count: > 0 } ignore && ignore.Any(o => Matches(d, o))) continue;
+                candidates.Add(d);
             }
-            candidates.Add(d);
         }
+        var order = additional?.Order is { Count: > 0 } ? additional.Order : filter?.Order;
         if (candidates.Count <= 1)
         {
             return candidates;
@@ -40,7 +40,7 @@ internal static class Router
                 break;
         }
 
-        if (filter?.Order is { Count: > 0 } order)
+        if (order is { Count: > 0 })
         {
             // Stable: listed deployments first in the listed order, the rest after in routing order.
             var ranked = candidates
@@ -79,6 +79,14 @@ internal static class Router
             .OrderByDescending(static x => x.key)
             .ToList();
         for (var i = 0; i < keyed.Count; i++) candidates[i] = keyed[i].d;
+    }
+
+    private static bool Passes(RoutableDeployment d, RouteFilter? filter)
+    {
+        if (filter is null) return true;
+        if (filter.Only is { Count: > 0 } only && !MatchesAny(d, only)) return false;
+        if (filter.Ignore is { Count: > 0 } ignore && MatchesAny(d, ignore)) return false;
+        return true;
     }
 
     public static bool MatchesAny(RoutableDeployment d, IReadOnlyList<string> names)

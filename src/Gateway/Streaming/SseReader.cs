@@ -92,13 +92,14 @@ internal sealed class SseReader(Stream stream) : IDisposable
             }
             if (line.IsEmpty)
             {
-                if (any)
+                _start = pos;
+                if (hasData || eventType is not null)
                 {
-                    _start = pos;
                     EventType = eventType;
                     return true;
                 }
-                _start = pos;
+                // A block of only comments (keep-alives such as ": ping") or unknown fields is no event.
+                any = false;
                 continue;
             }
             any = true;
