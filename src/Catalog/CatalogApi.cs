@@ -26,17 +26,28 @@ internal static class CatalogApi
         return problem ?? ToResult(await publishing.AddVersionAsync(id, spec!, user, ct));
     }
 
-    public static async Task<IResult> GetServiceAsync(string id, CatalogStore store, PublishingService publishing, CancellationToken ct)
+    public static async Task<IResult> GetServiceAsync(string id, CatalogStore store, PublishingService publishing, ClaimsPrincipal user, CancellationToken ct)
     {
         var service = await store.FindServiceAsync(id, ct);
-        return service is null ? NotFound($"service '{id}'") : TypedResults.Ok(await publishing.DescribeAsync(service, ct));
+        if (service is null) return NotFound($"service '{id}'");
+        var view = await publishing.DescribeAsync(service, ct);
+        if (!MaySeeUnpublished(user, service))
+        {
+            // Drafts and versions under review are for their publisher and the approvers.
+            view = view with { Versions = view.Versions.Where(static v => v.State is VersionStates.Published or VersionStates.Deprecated or VersionStates.Retired).ToList() };
+            if (view.Versions.Count == 0) return NotFound($"service '{id}'");
+        }
+        return TypedResults.Ok(view);
     }
 
-    public static async Task<IResult> GetVersionAsync(string id, string version, CatalogStore store, PublishingService publishing, CancellationToken ct)
+    private static bool MaySeeUnpublished(ClaimsPrincipal user, ServiceRow service) => Caller.IsApprover(user) || Caller.MayPublishFor(user, service.Publisher);
+
+    public static async Task<IResult> GetVersionAsync(string id, string version, CatalogStore store, PublishingService publishing, ClaimsPrincipal user, CancellationToken ct)
     {
         var service = await store.FindServiceAsync(id, ct);
         if (service is null) return NotFound($"service '{id}'");
         var row = (await store.VersionsAsync(service.Id, ct)).FirstOrDefault(v => v.Version == version);
+        if (row is not null && row.State is VersionStates.Draft or VersionStates.PendingApproval && !MaySeeUnpublished(user, service)) row = null;
         return row is null ? NotFound($"version {version} of '{service.Slug}'") : TypedResults.Ok(await publishing.DescribeVersionAsync(service, row, ct));
     }
 
