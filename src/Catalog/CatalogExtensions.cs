@@ -37,6 +37,7 @@ public static class CatalogExtensions
         services.TryAddSingleton(options);
         services.TryAddSingleton<CatalogStore>();
         services.TryAddSingleton<CatalogMetrics>();
+        services.TryAddSingleton<EmbeddingClient>();
         services.TryAddSingleton<CatalogState>();
         services.TryAddSingleton<ServiceChecker>();
         services.TryAddSingleton<PublishingService>();
@@ -61,7 +62,7 @@ public static class CatalogExtensions
         var browse = app.MapGroup("/api/v1").WithTags("Catalog discovery");
         if (options.PublicBrowsing) browse.AllowAnonymous();
         else browse.RequireAuthorization(Policies.Authenticated);
-        browse.MapGet("/search", SearchApi.Search).WithName("SearchCatalog")
+        browse.MapGet("/search", SearchApi.SearchAsync).WithName("SearchCatalog")
             .WithSummary("Full-text search (BM25, typo tolerant) with filters, sorts, facets and paging.");
         browse.MapGet("/autocomplete", SearchApi.Autocomplete).WithName("AutocompleteCatalog")
             .WithSummary("Listing suggestions for what the user is typing (prefix and fuzzy).");

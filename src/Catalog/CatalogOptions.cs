@@ -30,6 +30,15 @@ public sealed record CatalogOptions
     /// <summary>How often the in-memory catalog (index, routes) is reloaded from the database, for changes made by other replicas.</summary>
     public int RefreshSeconds { get; init; } = 30;
 
+    /// <summary>Hybrid search: base URL of an OpenAI-compatible embeddings endpoint (<c>Catalog:Embeddings:BaseUrl</c>); off when empty.</summary>
+    public string? EmbeddingBaseUrl { get; init; }
+
+    /// <summary>The embedding model to ask for (<c>Catalog:Embeddings:Model</c>).</summary>
+    public string? EmbeddingModel { get; init; }
+
+    /// <summary>A reference (<c>env:NAME</c>) to the endpoint's API key (<c>Catalog:Embeddings:ApiKey</c>).</summary>
+    public string? EmbeddingApiKey { get; init; }
+
     public static CatalogOptions Read(IConfiguration configuration)
     {
         var s = configuration.GetSection(SectionName);
@@ -44,6 +53,9 @@ public sealed record CatalogOptions
             TrustedPublishers = s.GetSection("TrustedPublishers").GetChildren().Select(static c => c.Value).Where(static v => !string.IsNullOrWhiteSpace(v)).Select(static v => v!).ToList(),
             ProbeTimeoutSeconds = Math.Clamp(s.GetValue("ProbeTimeoutSeconds", o.ProbeTimeoutSeconds), 1, 120),
             RefreshSeconds = Math.Clamp(s.GetValue("RefreshSeconds", o.RefreshSeconds), 1, 3600),
+            EmbeddingBaseUrl = s["Embeddings:BaseUrl"],
+            EmbeddingModel = s["Embeddings:Model"],
+            EmbeddingApiKey = s["Embeddings:ApiKey"],
         };
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Search;
 using LlmMarketplace.Catalog.Storage;
@@ -42,8 +43,10 @@ internal sealed record CatalogSnapshot(IReadOnlyList<CatalogEntry> Entries, IRea
 /// Holds the routable catalog in memory (search index and gateway routes), rebuilt from the database after every
 /// change and periodically (for changes made by other replicas), and signals the gateway when it changed.
 /// </summary>
-internal sealed class CatalogState(CatalogStore store, ILogger<CatalogState> logger)
+internal sealed class CatalogState(CatalogStore store, EmbeddingClient embeddings, TimeProvider time, ILogger<CatalogState> logger)
 {
+    public EmbeddingClient Embeddings => embeddings;
+
     private readonly SemaphoreSlim _reloadLock = new(1, 1);
     private CatalogSnapshot _snapshot = CatalogSnapshot.Empty;
     private CancellationTokenSource _changed = new();
@@ -76,7 +79,8 @@ internal sealed class CatalogState(CatalogStore store, ILogger<CatalogState> log
                 ratingBy.TryGetValue(service.Id, out var rating);
                 entries.Add(new CatalogEntry(service, current, routable, rating?.Average ?? 0, rating?.Count ?? 0));
             }
-            var index = SearchIndex.Build(entries.Select(ToDocument));
+            var docs = entries.Select(ToDocument).ToList();
+            var index = embeddings.Enabled ? SearchIndex.Build(docs, await VectorsAsync(entries, ct)) : SearchIndex.Build(docs);
             var snapshot = new CatalogSnapshot(
                 entries,
                 entries.ToDictionary(static e => e.Service.Slug, StringComparer.Ordinal),
@@ -97,6 +101,35 @@ internal sealed class CatalogState(CatalogStore store, ILogger<CatalogState> log
             _reloadLock.Release();
         }
     }
+
+    /// <summary>Embeddings of the current versions: stored ones, and for versions published since, computed now (in batches) and stored.</summary>
+    private async Task<List<float[]?>> VectorsAsync(List<CatalogEntry> entries, CancellationToken ct)
+    {
+        var model = embeddings.Model!;
+        var stored = await store.EmbeddingsAsync(model, ct);
+        var missing = entries.Where(e => !stored.ContainsKey(e.Current.Row.Id)).ToList();
+        foreach (var batch in missing.Chunk(64))
+        {
+            try
+            {
+                var vectors = await embeddings.EmbedAsync(batch.Select(static e => EmbeddingText(e.Current.Spec)).ToList(), TimeSpan.FromSeconds(30), ct);
+                if (vectors is null) break;
+                var rows = batch.Select((e, i) => (e.Current.Row.Id, EmbeddingClient.Encode(vectors[i]))).ToList();
+                await store.InsertEmbeddingsAsync(model, rows, time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture), ct);
+                foreach (var (id, vector) in rows) stored[id] = vector;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException && !ct.IsCancellationRequested)
+            {
+                Log.EmbeddingFailed(logger, ex);
+                break;
+            }
+        }
+        return entries.Select(e => stored.TryGetValue(e.Current.Row.Id, out var v) ? EmbeddingClient.Decode(v) : null).ToList();
+    }
+
+    /// <summary>What a listing's embedding represents: its name, tags, category and description.</summary>
+    public static string EmbeddingText(ListingSpec spec) =>
+        $"{spec.Name}\n{string.Join(", ", spec.Tags ?? [])}\n{spec.Category}\n{spec.Description}";
 
     private static bool SameRoutes(CatalogSnapshot a, CatalogSnapshot b)
     {

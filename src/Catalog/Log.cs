@@ -17,6 +17,12 @@ internal static partial class Log
     [LoggerMessage(3003, LogLevel.Warning, "Catalog reload failed")]
     public static partial void ReloadFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(3005, LogLevel.Warning, "Computing listing embeddings failed; hybrid search uses the listings embedded so far")]
+    public static partial void EmbeddingFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3006, LogLevel.Warning, "Embedding the search query failed; answering with text ranking only")]
+    public static partial void QueryEmbeddingFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(3004, LogLevel.Information, "Checks of {Slug}@{Version}: {Outcome}")]
     public static partial void Checked(ILogger logger, string slug, string version, string outcome);
 }

@@ -3,6 +3,7 @@ using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Catalog.Listings;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Catalog.Search;
 
@@ -26,13 +27,28 @@ internal static class SearchApi
         ["rating"] = SearchSort.Rating,
     };
 
-    public static Results<Ok<SearchResponse>, ValidationProblem> Search(HttpRequest request, CatalogState state, CatalogMetrics metrics)
+    public static async Task<Results<Ok<SearchResponse>, ValidationProblem>> SearchAsync(HttpRequest request, CatalogState state, CatalogMetrics metrics, ILoggerFactory loggers, CancellationToken ct)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var errors = new ValidationErrors();
         var query = Parse(request.Query, errors);
         if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary(), title: "Invalid search request");
-        var result = state.Current.Index.Search(query);
+        var index = state.Current.Index;
+        SearchResult? result = null;
+        if (query.Text is not null && query.Sort == SearchSort.Relevance && state.Embeddings.Enabled && index.HasVectors)
+        {
+            try
+            {
+                // The query is embedded here; listings were embedded when published.
+                var vector = await state.Embeddings.EmbedAsync([query.Text], TimeSpan.FromSeconds(2), ct);
+                if (vector is not null) result = index.SearchHybrid(query, vector[0]);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !ct.IsCancellationRequested)
+            {
+                Log.QueryEmbeddingFailed(loggers.CreateLogger("LlmMarketplace.Catalog"), ex);
+            }
+        }
+        result ??= index.Search(query);
         metrics.Searched("search", System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return TypedResults.Ok(new SearchResponse(result.Hits.Select(ToResult).ToList(), result.Facets, result.Total, query.Offset, query.Limit));
     }

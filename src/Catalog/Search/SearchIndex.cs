@@ -51,9 +51,12 @@ internal sealed class SearchIndex
 
     public static readonly IReadOnlyList<string> FacetNames = ["category", "kind", "provider", "modality", "tags", "certification", "region"];
 
-    private SearchIndex(SearchDocument[] docs)
+    private readonly float[]?[] _vectors;
+
+    private SearchIndex(SearchDocument[] docs, float[]?[]? vectors)
     {
         _docs = docs;
+        _vectors = vectors ?? new float[]?[docs.Length];
         var n = docs.Length;
         _lengths = new ushort[n * FieldCount];
         _price = new double[n];
@@ -157,7 +160,47 @@ internal sealed class SearchIndex
         };
     }
 
-    public static SearchIndex Build(IEnumerable<SearchDocument> documents) => new(documents.ToArray());
+    public static SearchIndex Build(IEnumerable<SearchDocument> documents) => new(documents.ToArray(), null);
+
+    /// <summary>An index whose documents may carry unit-length embedding vectors (computed when their version was published) for hybrid ranking.</summary>
+    public static SearchIndex Build(IReadOnlyList<SearchDocument> documents, IReadOnlyList<float[]?> vectors) => new([.. documents], [.. vectors]);
+
+    public bool HasVectors => _vectors.Any(static v => v is not null);
+
+    /// <summary>
+    /// Hybrid ranking: the text ranking and the vector-similarity ranking (cosine against the query's embedding, among
+    /// documents passing the filters) fused by reciprocal rank fusion, score = Σ 1/(k + rank), k = 60.
+    /// </summary>
+    public SearchResult SearchHybrid(SearchQuery query, float[] queryVector, int window = 200)
+    {
+        const double K = 60;
+        var text = Search(query with { Offset = 0, Limit = window });
+        var filter = CompileFilter(query);
+        var byVector = new List<(int Doc, double Similarity)>();
+        for (var d = 0; d < _docs.Length; d++)
+        {
+            var v = _vectors[d];
+            if (v is null || v.Length != queryVector.Length || (filter is not null && !filter(d)) || _docs[d].Id == query.ExcludeId) continue;
+            var sim = 0.0;
+            for (var i = 0; i < v.Length; i++) sim += v[i] * queryVector[i];
+            byVector.Add((d, sim));
+        }
+        byVector.Sort(static (a, b) => b.Similarity.CompareTo(a.Similarity));
+        var fused = new Dictionary<string, (SearchDocument Doc, double Score)>(StringComparer.Ordinal);
+        for (var r = 0; r < text.Hits.Count; r++)
+        {
+            var doc = text.Hits[r].Document;
+            fused[doc.Id] = (doc, 1 / (K + r + 1));
+        }
+        for (var r = 0; r < Math.Min(window, byVector.Count); r++)
+        {
+            var doc = _docs[byVector[r].Doc];
+            fused[doc.Id] = fused.TryGetValue(doc.Id, out var f) ? (doc, f.Score + (1 / (K + r + 1))) : (doc, 1 / (K + r + 1));
+        }
+        var hits = fused.Values.OrderByDescending(static f => f.Score).ThenBy(static f => f.Doc.Id, StringComparer.Ordinal)
+            .Skip(Math.Max(0, query.Offset)).Take(query.Limit).Select(static f => new SearchHit(f.Doc, Math.Round(f.Score, 6))).ToList();
+        return new SearchResult(hits, Math.Max(text.Total, fused.Count), text.Facets);
+    }
 
     public int Count => _docs.Length;
 

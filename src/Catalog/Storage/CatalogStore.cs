@@ -177,6 +177,27 @@ internal sealed class CatalogStore(Database database)
         return await ApprovalsAsync(c, null, versionId, ct);
     }
 
+    public async Task<Dictionary<string, string>> EmbeddingsAsync(string model, CancellationToken ct)
+    {
+        await using var c = await database.OpenAsync(ct);
+        var rows = await c.QueryAsync<(string, string)>(new CommandDefinition(
+            "SELECT version_id, vector FROM catalog_embeddings WHERE model = @model", new { model }, cancellationToken: ct));
+        return rows.ToDictionary(static r => r.Item1, static r => r.Item2, StringComparer.Ordinal);
+    }
+
+    public async Task InsertEmbeddingsAsync(string model, IReadOnlyList<(string VersionId, string Vector)> rows, string at, CancellationToken ct)
+    {
+        await using var c = await database.OpenAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        foreach (var (versionId, vector) in rows)
+        {
+            await c.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO catalog_embeddings (version_id, model, vector, created_at) VALUES (@versionId, @model, @vector, @at) ON CONFLICT (version_id, model) DO UPDATE SET vector = excluded.vector, created_at = excluded.created_at",
+                new { versionId, model, vector, at }, tx, cancellationToken: ct));
+        }
+        await tx.CommitAsync(ct);
+    }
+
     public async Task UpsertReviewAsync(string serviceId, string userId, int stars, string? text, string at, CancellationToken ct)
     {
         await using var c = await database.OpenAsync(ct);
