@@ -39,22 +39,39 @@ internal static class CatalogCommands
             {
                 await using var stream = File.OpenRead(file);
                 var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-                summary = await console.Progress()
-                    .AutoClear(false)
-                    .HideCompleted(false)
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                    .StartAsync(async ctx =>
+                if (!console.Profile.Capabilities.Interactive)
+                {
+                    // Redirected output (CI, logs): a plain line per quarter instead of a redrawn bar.
+                    var lastQuarter = -1;
+                    var plain = new SyncProgress(p =>
                     {
-                        var task = ctx.AddTask($"Importing {Path.GetFileName(file)}", maxValue: 1);
-                        var progress = new SyncProgress(p =>
-                        {
-                            task.MaxValue = Math.Max(1, p.Total);
-                            task.Value = p.Done;
-                        });
-                        var result = await importer.ImportAsync(stream, "cli", progress, ct);
-                        task.Value = task.MaxValue;
-                        return result;
+                        var quarter = p.Total == 0 ? 4 : p.Done * 4 / p.Total;
+                        if (quarter == lastQuarter) return;
+                        lastQuarter = quarter;
+                        Console.Error.WriteLine($"Importing {Path.GetFileName(file)}: {p.Done}/{p.Total}");
                     });
+                    summary = await importer.ImportAsync(stream, "cli", plain, ct);
+                }
+                else
+                {
+                    summary = await console.Progress()
+                        .AutoClear(false)
+                        .HideCompleted(false)
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                        .StartAsync(async ctx =>
+                        {
+                            var task = ctx.AddTask($"Importing {Path.GetFileName(file)}", maxValue: 1);
+                            var progress = new SyncProgress(p =>
+                            {
+                                task.MaxValue = Math.Max(1, p.Total);
+                                task.Value = p.Done;
+                            });
+                            var result = await importer.ImportAsync(stream, "cli", progress, ct);
+                            task.Value = task.MaxValue;
+                            ctx.Refresh();
+                            return result;
+                        });
+                }
             }
             catch (InvalidDataException ex)
             {
