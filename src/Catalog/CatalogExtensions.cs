@@ -47,6 +47,8 @@ public static class CatalogExtensions
         services.TryAddSingleton<ICatalogPublishPolicy, AllowAllPublishPolicy>();
         services.AddSingleton<IModelSource, CatalogModelSource>();
         services.AddSingleton<IGatewayInterceptor, DeprecationInterceptor>();
+        services.TryAddSingleton<UsageTracker>();
+        services.AddSingleton<IGatewayInterceptor>(static sp => sp.GetRequiredService<UsageTracker>());
         services.AddHostedService<CatalogLoader>();
         services.AddAuthorizationBuilder()
             .AddPolicy(PublisherPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(static c =>
@@ -72,6 +74,10 @@ public static class CatalogExtensions
             .WithSummary("A version: listing, checks, approvals and transition history.");
         browse.MapGet("/services/{id}/similar", SearchApi.Similar).WithName("SimilarServices")
             .WithSummary("Listings similar to this one.");
+        browse.MapGet("/trending", SearchApi.Trending).WithName("TrendingServices")
+            .WithSummary("Listings by successful gateway calls in the last 24 hours.");
+        browse.MapGet("/recommendations", SearchApi.Recommendations).WithName("RecommendedServices")
+            .WithSummary("Listings similar to what the caller's teams use, else trending ones.");
         browse.MapGet("/services/{id}/reviews", CatalogApi.ReviewsAsync).WithName("ListReviews")
             .WithSummary("Ratings and reviews of a service.");
 

@@ -75,6 +75,44 @@ internal static class SearchApi
         return TypedResults.Ok(new SearchResponse(result.Hits.Select(ToResult).ToList(), new Dictionary<string, IReadOnlyDictionary<string, int>>(), result.Total, 0, limit ?? 5));
     }
 
+    public static Ok<TrendingResponse> Trending(int? limit, CatalogState state, UsageTracker usage)
+    {
+        var snapshot = state.Current;
+        var items = usage.Trending(Math.Clamp(limit ?? 10, 1, 100))
+            .Where(t => snapshot.ById.ContainsKey(t.ServiceId))
+            .Select(t => new TrendingItem(t.ServiceId, snapshot.ById[t.ServiceId].Service.Slug, snapshot.ById[t.ServiceId].Current.Spec.Name ?? "", t.Calls))
+            .ToList();
+        return TypedResults.Ok(new TrendingResponse(items));
+    }
+
+    /// <summary>For each listing the caller's teams use (most used first), similar listings they do not use yet; trending ones when the teams use nothing.</summary>
+    public static Ok<AutocompleteResponse> Recommendations(int? limit, System.Security.Claims.ClaimsPrincipal user, CatalogState state, UsageTracker usage)
+    {
+        var max = Math.Clamp(limit ?? 5, 1, 50);
+        var snapshot = state.Current;
+        var used = usage.UsedBy(user.FindAll(BuildingBlocks.Security.MarketplaceClaims.TeamId).Select(static c => c.Value)).ToHashSet(StringComparer.Ordinal);
+        var picks = new List<Suggestion>();
+        foreach (var id in used)
+        {
+            var doc = snapshot.Index.Find(id);
+            if (doc is null) continue;
+            var text = string.Join(' ', doc.Name[(doc.Name.IndexOf(':', StringComparison.Ordinal) + 1)..], string.Join(' ', doc.Tags), doc.Category);
+            foreach (var hit in snapshot.Index.Search(new SearchQuery { Text = text, Kinds = [doc.Kind], Limit = max + used.Count, Facets = false }).Hits)
+            {
+                if (used.Contains(hit.Document.Id) || picks.Any(p => p.Id == hit.Document.Id)) continue;
+                picks.Add(new Suggestion(hit.Document.Id, hit.Document.Slug, hit.Document.Name, hit.Score));
+                if (picks.Count >= max) break;
+            }
+            if (picks.Count >= max) break;
+        }
+        if (picks.Count == 0)
+        {
+            picks = usage.Trending(max).Where(t => snapshot.ById.ContainsKey(t.ServiceId))
+                .Select(t => new Suggestion(t.ServiceId, snapshot.ById[t.ServiceId].Service.Slug, snapshot.ById[t.ServiceId].Current.Spec.Name ?? "", t.Calls)).ToList();
+        }
+        return TypedResults.Ok(new AutocompleteResponse(picks));
+    }
+
     internal static SearchQuery Parse(IQueryCollection q, ValidationErrors errors)
     {
         foreach (var key in q.Keys)
@@ -152,6 +190,10 @@ internal sealed record SearchResultItem(string Id, string Slug, string Name, dou
     IReadOnlyList<string> Tags, IReadOnlyList<string> InputModalities, IReadOnlyList<string> OutputModalities, decimal? InputPerMTok, decimal? OutputPerMTok,
     int? ContextLength, IReadOnlyList<string> Providers, IReadOnlyList<string> Certifications, IReadOnlyList<string> Regions, double Rating, long RatingCount,
     string Version, string State);
+
+internal sealed record TrendingResponse(IReadOnlyList<TrendingItem> Results);
+
+internal sealed record TrendingItem(string Id, string Slug, string Name, long Calls);
 
 internal sealed record AutocompleteResponse(IReadOnlyList<Suggestion> Suggestions);
 
