@@ -45,6 +45,7 @@ public static class GatewayExtensions
             registry.Apply(config);
             return registry;
         });
+        services.TryAddSingleton<IGatewayModelCatalog>(static sp => sp.GetRequiredService<ModelRegistry>());
         services.TryAddSingleton(sp =>
         {
             var cache = new ResponseCache(sp.GetRequiredService<TimeProvider>()) { MaxBytes = config.Settings.Cache.MaxBytes };

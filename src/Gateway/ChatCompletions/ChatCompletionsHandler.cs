@@ -75,6 +75,8 @@ internal sealed class ChatCompletionsHandler(
         {
             call.Latency = time.GetElapsedTime(started);
             if (call.Status == 0) call.Status = context.Response.StatusCode;
+            // Paths that answered without the interceptors (upstream failures, refusals) still close the call for them.
+            await AfterAsync(call, context);
             metrics.Duration("chat", call.Provider, model.Name, call.Status, call.Latency.TotalSeconds);
             activity?.SetTag("gen_ai.usage.input_tokens", call.Usage.PromptTokens);
             activity?.SetTag("gen_ai.usage.output_tokens", call.Usage.CompletionTokens);
@@ -307,7 +309,7 @@ internal sealed class ChatCompletionsHandler(
 
         if (request.IncludeUsage && !translator.UsageChunkWritten)
         {
-            Sse.WriteJson(scratch, (translator, usage, model: translator.Model.Length > 0 ? translator.Model : deployment.Config.UpstreamModel), static (w, s) =>
+            Sse.WriteJson(scratch, (translator, usage, model: translator.Model.Length > 0 ? translator.Model : deployment.Config.UpstreamModel, cost: call.CostUsd), static (w, s) =>
             {
                 w.WriteStartObject();
                 w.WriteString("id"u8, s.translator.Id);
@@ -316,7 +318,7 @@ internal sealed class ChatCompletionsHandler(
                 w.WriteString("model"u8, s.model);
                 w.WriteStartArray("choices"u8);
                 w.WriteEndArray();
-                UsageJson.Write(w, s.usage);
+                UsageJson.Write(w, s.usage, cost: s.cost);
                 w.WriteEndObject();
             });
         }
@@ -405,6 +407,9 @@ internal sealed class ChatCompletionsHandler(
 
     private async Task AfterAsync(GatewayCall call, HttpContext context)
     {
+        if (call.AfterRan) return;
+        call.AfterRan = true;
+        if (call.Status == 0) call.Status = context.Response.StatusCode;
         foreach (var interceptor in _interceptors)
         {
             await interceptor.AfterAsync(call, CancellationToken.None);

@@ -65,6 +65,7 @@ internal sealed class EmbeddingsHandler(
         {
             call.Latency = time.GetElapsedTime(started);
             if (call.Status == 0) call.Status = context.Response.StatusCode;
+            await AfterAsync(call);
             metrics.Duration("embeddings", call.Provider, model.Name, call.Status, call.Latency.TotalSeconds);
         }
     }
@@ -171,6 +172,8 @@ internal sealed class EmbeddingsHandler(
 
     private async Task AfterAsync(GatewayCall call)
     {
+        if (call.AfterRan) return;
+        call.AfterRan = true;
         foreach (var interceptor in _interceptors)
         {
             await interceptor.AfterAsync(call, CancellationToken.None);

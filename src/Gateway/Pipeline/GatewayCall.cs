@@ -68,6 +68,9 @@ public sealed class GatewayCall
 
     public TimeSpan? TimeToFirstToken { get; internal set; }
 
+    /// <summary>True once the interceptors' <c>AfterAsync</c> ran (they run exactly once per call).</summary>
+    internal bool AfterRan { get; set; }
+
     /// <summary>Headers interceptors want on the response (for example rate-limit headers).</summary>
     public IDictionary<string, string> ResponseHeaders { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 }

@@ -24,7 +24,7 @@ internal sealed record RoutableModel(ModelConfig Config, IReadOnlyList<RoutableD
 /// The models the gateway serves, as an immutable snapshot swapped atomically when configuration changes.
 /// Provider clients and deployment health survive a swap when their configuration is unchanged.
 /// </summary>
-internal sealed class ModelRegistry(TimeProvider time) : IDisposable
+internal sealed class ModelRegistry(TimeProvider time) : IDisposable, Pipeline.IGatewayModelCatalog
 {
     private readonly ConcurrentDictionary<string, DeploymentHealth> _health = new(StringComparer.Ordinal);
     private readonly Lock _applyLock = new();
@@ -37,6 +37,12 @@ internal sealed class ModelRegistry(TimeProvider time) : IDisposable
     public IReadOnlyCollection<ProviderClient> Providers => _snapshot.Providers.Values;
 
     public bool TryGet(string name, out RoutableModel model) => _snapshot.Models.TryGetValue(name, out model!);
+
+    public bool TryGetModel(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ModelConfig? model)
+    {
+        model = _snapshot.Models.TryGetValue(name, out var routable) ? routable.Config : null;
+        return model is not null;
+    }
 
     public IEnumerable<DeploymentHealth> Health => _health.Values;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using LlmMarketplace.Access;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Gateway;
@@ -47,6 +48,7 @@ public static class MarketplaceApp
         builder.AddSecurity(settings);
         builder.AddTelemetry();
         builder.AddGateway();
+        builder.AddAccess();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -69,6 +71,7 @@ public static class MarketplaceApp
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(Policies.Authenticated);
         app.MapGatewayApi();
+        app.MapAccessApi();
         return app;
     }
 
@@ -124,6 +127,7 @@ public static class MarketplaceApp
         otel.WithMetrics(m =>
         {
             m.AddMeter(LlmMarketplace.Gateway.Telemetry.GatewayMetricsNames.Meter);
+            m.AddMeter(AccessModule.MeterName);
             m.AddAspNetCoreInstrumentation();
             m.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(otlp)) m.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
@@ -179,7 +183,7 @@ internal sealed class MigrationService(Database database, ILogger<MigrationServi
 /// <summary>The assemblies that embed migrations.</summary>
 public static class MigrationAssemblies
 {
-    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly];
+    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly, typeof(AccessExtensions).Assembly];
 }
 
 internal sealed class StorageHealthCheck(Database database) : IHealthCheck
