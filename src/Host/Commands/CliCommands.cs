@@ -24,7 +24,9 @@ public static class CliCommands
         check.SetAction(static (parse, _) => Task.FromResult(Check(Settings(parse, withUrls: false))));
         var config = new Command("config", "Configuration tools.") { check };
 
-        return new RootCommand("LLM Marketplace: publish, discover, consume and govern LLM services.") { serve, migrate, config };
+        var keys = KeysCommands.Create(ConfigOption, DataOption, static parse => Settings(parse, withUrls: false));
+
+        return new RootCommand("LLM Marketplace: publish, discover, consume and govern LLM services.") { serve, migrate, config, keys };
     }
 
     private static HostSettings Settings(ParseResult parse, bool withUrls) => new()
