@@ -127,6 +127,26 @@ public sealed class RateLimitTests : IAsyncLifetime
         Assert.Equal(99, full.RemainingRequests);
     }
 
+    [Fact]
+    public async Task Every_refusal_is_counted_in_metrics_by_reason()
+    {
+        var key = await CreateKeyAsync(_host, new { name = "metered-refusals", rpm = 1, models = new[] { "free-model" } });
+        using var client = ClientWithKey(_host, key.GetProperty("key").GetString()!);
+        using (var ok = await ChatAsync(client, "free-model")) Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        using (var limited = await ChatAsync(client, "free-model")) Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        using (var scoped = await ChatAsync(client, "gpt-4o-mini")) Assert.Equal(HttpStatusCode.Forbidden, scoped.StatusCode);
+        using (var badClient = ClientWithKey(_host, "llmm-unknown"))
+        using (var unknown = await ChatAsync(badClient)) Assert.Equal(HttpStatusCode.Unauthorized, unknown.StatusCode);
+
+        var text = "";
+        await Wait.UntilAsync(() =>
+        {
+            text = _host.Client.GetStringAsync("metrics").GetAwaiter().GetResult();
+            return new[] { "rate_limit_exceeded", "model_not_allowed", "invalid_api_key" }
+                .All(reason => text.Split('\n').Any(l => l.StartsWith("llmm_access_refusals", StringComparison.Ordinal) && l.Contains($"reason=\"{reason}\"", StringComparison.Ordinal)));
+        }, TimeSpan.FromSeconds(20), "refusals in /metrics");
+    }
+
     [Theory]
     [InlineData(20, "20ms")]
     [InlineData(1000, "1s")]
