@@ -73,7 +73,8 @@ internal sealed class KeyService(AccessStore store, AccessDirectory directory, I
         var role = request.Role ?? Roles.ServiceAccount;
         if (!Roles.All.Contains(role)) errors.Add("role", $"role must be one of {string.Join(", ", Roles.All)}.");
         else if (role == Roles.SuperAdmin && !caller.IsSuperAdmin) errors.Add("role", "Only a super admin can create a super_admin key.");
-        else if (role == Roles.Admin && !caller.IsAdmin) errors.Add("role", "Only an admin can create an admin key.");
+        else if (!caller.IsAdmin && role is not (Roles.ServiceAccount or Roles.Viewer)) errors.Add("role", $"Only an admin can create a key with the role '{role}'.");
+        if (request.Direct == true && !caller.IsAdmin) errors.Add("direct", "Only an admin can give a key direct access to models that require a subscription.");
         if (request.Models is { } list)
         {
             if (list.Length == 0) errors.Add("models", "models must name at least one model, or be omitted for every model.");

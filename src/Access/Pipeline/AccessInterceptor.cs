@@ -105,12 +105,19 @@ internal sealed class AccessInterceptor(
         }
 
         // Rate limits: key, app, team, plan.
-        state.EstimatedTokens = call.EstimatedPromptTokens;
         var buckets = new List<(string, RateLimit)>(4);
         if (key is not null) AddBucket(buckets, "key:" + key.Id, key.Row.Rpm, key.Row.Tpm);
         if (state.AppId is { } appId && snapshot.Apps.TryGetValue(appId, out var app)) AddBucket(buckets, "app:" + appId, app.Rpm, app.Tpm);
         if (state.TeamId is { } teamId && snapshot.Teams.TryGetValue(teamId, out var team)) AddBucket(buckets, "team:" + teamId, team.Rpm, team.Tpm);
         if (plan is not null && state.SubscriptionId is { } subId) AddBucket(buckets, "subscription:" + subId, plan.Rpm, plan.Tpm);
+
+        var budgetLimits = BudgetLimitsFor(snapshot, state, plan);
+        var deploymentLimited = options.DeploymentLimits.Count > 0;
+        // Tokenizing the prompt costs time: only when a token limit or a budget needs the estimate.
+        if (budgetLimits.Count > 0 || deploymentLimited || buckets.Exists(static b => b.Item2.Tpm is not null))
+        {
+            state.EstimatedTokens = call.EstimatedPromptTokens;
+        }
 
         RateLimitDecision? shown = null;
         foreach (var (bucket, limit) in buckets)
@@ -126,7 +133,7 @@ internal sealed class AccessInterceptor(
             shown ??= decision;
         }
 
-        if (options.DeploymentLimits.Count > 0 && models.TryGetModel(call.Model, out var model))
+        if (deploymentLimited && models.TryGetModel(call.Model, out var model))
         {
             var admitted = new List<string>();
             RateLimitDecision? refused = null;
@@ -164,7 +171,6 @@ internal sealed class AccessInterceptor(
         }
 
         // Budgets and quotas: key, app, team, user, and the plan's token quota.
-        var budgetLimits = BudgetLimitsFor(snapshot, state, plan);
         if (budgetLimits.Count > 0)
         {
             var (estimatedUsd, free) = Estimate(call.Model, state.EstimatedTokens);
@@ -195,7 +201,7 @@ internal sealed class AccessInterceptor(
         var actualTokens = call.Usage.TotalTokens;
         if (state.Admitted)
         {
-            var delta = call.Usage.PromptTokens + call.Usage.CompletionTokens - state.EstimatedTokens;
+            var delta = actualTokens - state.EstimatedTokens;
             foreach (var (bucket, limit) in state.Buckets)
             {
                 limits.AdjustTokens(bucket, limit, delta);
