@@ -95,7 +95,7 @@ internal sealed class AccessInterceptor(
         PlanRow? plan = null;
         if (subscriptions.RequiresSubscription(call.Model))
         {
-            var active = FindSubscription(snapshot, state.AppId, call.Model, out plan);
+            var active = FindSubscription(snapshot, state.AppId, call.Model, time, out plan);
             if (active is null && !privileged)
             {
                 metrics.Refused("subscription_required");
@@ -241,13 +241,13 @@ internal sealed class AccessInterceptor(
         });
     }
 
-    private static SubscriptionRow? FindSubscription(AccessSnapshot snapshot, string? appId, string model, out PlanRow? plan)
+    private static SubscriptionRow? FindSubscription(AccessSnapshot snapshot, string? appId, string model, TimeProvider time, out PlanRow? plan)
     {
         plan = null;
         if (appId is null || !snapshot.SubscriptionsByApp.TryGetValue(appId, out var subs)) return null;
         foreach (var sub in subs)
         {
-            if (sub.Status == SubscriptionStatus.Active && snapshot.Plans.TryGetValue(sub.PlanId, out var p) && p.Model == model)
+            if (PlansApi.EffectiveStatus(sub, time) == SubscriptionStatus.Active && snapshot.Plans.TryGetValue(sub.PlanId, out var p) && p.Model == model)
             {
                 plan = p;
                 return sub;

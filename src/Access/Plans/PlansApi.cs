@@ -27,9 +27,9 @@ public sealed record CreatePlanRequest
 
 public sealed record PlanDto(string Id, string Name, string Model, long? Rpm, long? Tpm, long? TokenQuota, string QuotaPeriod, decimal PriceUsd, bool RequiresApproval, DateTimeOffset CreatedAt);
 
-public sealed record CreateSubscriptionRequest(string? App, string? Plan);
+public sealed record CreateSubscriptionRequest(string? App, string? Plan, DateTimeOffset? ExpiresAt = null);
 
-public sealed record SubscriptionDto(string Id, string AppId, string PlanId, string Model, string Status, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+public sealed record SubscriptionDto(string Id, string AppId, string PlanId, string Model, string Status, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ExpiresAt);
 
 /// <summary><c>/api/v1/plans</c> and <c>/api/v1/subscriptions</c>: what a model offers and who subscribed.</summary>
 internal static class PlansApi
@@ -98,6 +98,7 @@ internal static class PlansApi
         if (app is not null && plan is not null && snapshot.SubscriptionsByApp.TryGetValue(app.Id, out var subs) &&
             subs.Any(s => s.PlanId == plan.Id && s.Status is SubscriptionStatus.Submitted or SubscriptionStatus.Active or SubscriptionStatus.Suspended))
             errors.Add("plan", "The app already has a subscription to this plan.");
+        if (request.ExpiresAt is { } expires && expires <= time.GetUtcNow()) errors.Add("expiresAt", "expiresAt must be in the future.");
         if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary());
         if (!caller.CanManageTeam(app!.TeamId)) return TypedResults.Forbid();
 
@@ -110,16 +111,17 @@ internal static class PlansApi
             Status = plan.RequiresApproval == 1 ? SubscriptionStatus.Submitted : SubscriptionStatus.Active,
             CreatedAtMs = now,
             UpdatedAtMs = now,
+            ExpiresAtMs = request.ExpiresAt?.ToUnixTimeMilliseconds(),
         };
         await using (var connection = await store.OpenAsync(cancellationToken))
         {
             await connection.ExecuteAsync(new CommandDefinition("""
                 INSERT INTO access_subscriptions (id, app_id, plan_id, status, created_at_ms, updated_at_ms, expires_at_ms)
-                VALUES (@Id, @AppId, @PlanId, @Status, @CreatedAtMs, @UpdatedAtMs, NULL)
+                VALUES (@Id, @AppId, @PlanId, @Status, @CreatedAtMs, @UpdatedAtMs, @ExpiresAtMs)
                 """, row, cancellationToken: cancellationToken));
         }
         await directory.ReloadAsync(cancellationToken);
-        return TypedResults.Created($"/api/v1/subscriptions/{row.Id}", ToDto(row, directory.Current));
+        return TypedResults.Created($"/api/v1/subscriptions/{row.Id}", ToDto(row, directory.Current, time));
     }
 
     public static async Task<Results<Ok<SubscriptionDto>, NotFound, ValidationProblem, ForbidHttpResult>> TransitionAsync(
@@ -142,10 +144,10 @@ internal static class PlansApi
             _ => caller.IsAdmin,
         };
         if (!allowed) return TypedResults.Forbid();
-        if (!transition.From.Contains(sub.Status))
+        if (!transition.From.Contains(EffectiveStatus(sub, time)))
         {
             var errors = new ValidationErrors();
-            errors.Add("status", $"A {sub.Status} subscription cannot be {action}d; {action} applies to {string.Join(" or ", transition.From)} subscriptions.");
+            errors.Add("status", $"A {EffectiveStatus(sub, time)} subscription cannot be {action}d; {action} applies to {string.Join(" or ", transition.From)} subscriptions.");
             return TypedResults.ValidationProblem(errors.ToDictionary());
         }
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -156,22 +158,29 @@ internal static class PlansApi
                 new { to = transition.To, now, id, from = sub.Status }, cancellationToken: cancellationToken));
         }
         await directory.ReloadAsync(cancellationToken);
-        return TypedResults.Ok(ToDto(directory.Current.Subscriptions[id], directory.Current));
+        return TypedResults.Ok(ToDto(directory.Current.Subscriptions[id], directory.Current, time));
     }
 
-    public static Ok<ListResponse<SubscriptionDto>> ListSubscriptions(string? app, string? status, ClaimsPrincipal user, AccessDirectory directory)
+    public static Ok<ListResponse<SubscriptionDto>> ListSubscriptions(string? app, string? status, ClaimsPrincipal user, AccessDirectory directory, TimeProvider time)
     {
         var caller = new Caller(user);
         var snapshot = directory.Current;
         var subs = snapshot.Subscriptions.Values
-            .Where(s => caller.CanSeeTeam(snapshot.Apps.GetValueOrDefault(s.AppId)?.TeamId) && (app is null || s.AppId == app) && (status is null || s.Status == status))
-            .OrderByDescending(static s => s.CreatedAtMs).Select(s => ToDto(s, snapshot)).ToList();
+            .Where(s => caller.CanSeeTeam(snapshot.Apps.GetValueOrDefault(s.AppId)?.TeamId) && (app is null || s.AppId == app) && (status is null || EffectiveStatus(s, time) == status))
+            .OrderByDescending(static s => s.CreatedAtMs).Select(s => ToDto(s, snapshot, time)).ToList();
         return TypedResults.Ok(new ListResponse<SubscriptionDto>(subs, subs.Count));
     }
 
     private static PlanDto ToDto(PlanRow p) => new(p.Id, p.Name, p.Model, p.Rpm, p.Tpm, p.TokenQuota, p.QuotaPeriod, p.PriceUsd, p.RequiresApproval == 1, DateTimeOffset.FromUnixTimeMilliseconds(p.CreatedAtMs));
 
-    private static SubscriptionDto ToDto(SubscriptionRow s, AccessSnapshot snapshot) => new(
-        s.Id, s.AppId, s.PlanId, snapshot.Plans.GetValueOrDefault(s.PlanId)?.Model ?? "", s.Status,
-        DateTimeOffset.FromUnixTimeMilliseconds(s.CreatedAtMs), DateTimeOffset.FromUnixTimeMilliseconds(s.UpdatedAtMs));
+    /// <summary>The stored status, except that a subscription past its expiry is <c>expired</c>.</summary>
+    internal static string EffectiveStatus(SubscriptionRow s, TimeProvider time) =>
+        s.ExpiresAtMs is { } e && e <= time.GetUtcNow().ToUnixTimeMilliseconds() && s.Status is SubscriptionStatus.Active or SubscriptionStatus.Submitted or SubscriptionStatus.Suspended
+            ? SubscriptionStatus.Expired
+            : s.Status;
+
+    private static SubscriptionDto ToDto(SubscriptionRow s, AccessSnapshot snapshot, TimeProvider time) => new(
+        s.Id, s.AppId, s.PlanId, snapshot.Plans.GetValueOrDefault(s.PlanId)?.Model ?? "", EffectiveStatus(s, time),
+        DateTimeOffset.FromUnixTimeMilliseconds(s.CreatedAtMs), DateTimeOffset.FromUnixTimeMilliseconds(s.UpdatedAtMs),
+        s.ExpiresAtMs is { } e ? DateTimeOffset.FromUnixTimeMilliseconds(e) : null);
 }

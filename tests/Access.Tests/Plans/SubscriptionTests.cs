@@ -93,6 +93,24 @@ public sealed class SubscriptionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_subscription_past_its_expiry_is_expired_and_no_longer_admits()
+    {
+        var team = await PostJsonAsync(_host.Client, "api/v1/teams", new { name = "expiry-" + Guid.NewGuid().ToString("N") });
+        var app = await PostJsonAsync(_host.Client, "api/v1/apps", new { name = "trial", team = team.GetProperty("id").GetString() });
+        var plan = await PostJsonAsync(_host.Client, "api/v1/plans", new { name = "trial-" + Guid.NewGuid().ToString("N"), model = "gpt-4o-mini" });
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(2);
+        var sub = await PostJsonAsync(_host.Client, "api/v1/subscriptions", new { app = app.GetProperty("id").GetString(), plan = plan.GetProperty("id").GetString(), expiresAt });
+        var key = await CreateKeyAsync(_host, new { name = "trial-key", app = app.GetProperty("id").GetString(), direct = false });
+        using var client = ClientWithKey(_host, key.GetProperty("key").GetString()!);
+        using (var ok = await ChatAsync(client)) Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        await Wait.UntilAsync(() => DateTimeOffset.UtcNow > expiresAt, TimeSpan.FromSeconds(10), "the subscription's expiry");
+        await AssertRefusedAsync(client);
+        var listed = await GetJsonAsync(_host.Client, $"api/v1/subscriptions?app={app.GetProperty("id").GetString()}");
+        Assert.Equal("expired", listed.GetProperty("data")[0].GetProperty("status").GetString());
+        Assert.Equal(sub.GetProperty("id").GetString(), listed.GetProperty("data")[0].GetProperty("id").GetString());
+    }
+
+    [Fact]
     public async Task Plan_validation_lists_every_error()
     {
         using var response = await _host.Client.PostAsJsonAsync("api/v1/plans", new { model = "no-such-model", rpm = -1, tokenQuota = 0, quotaPeriod = "yearly", priceUsd = -3 });
