@@ -86,7 +86,10 @@ public static class AccessExtensions
             .WithName("CreateBudget").WithSummary("Sets a USD and/or token budget on a key, app, team or user for a calendar period.")
             .RequireAuthorization(Policies.Admin);
         api.MapGet("/budgets", static (System.Security.Claims.ClaimsPrincipal user, BudgetService budgets) =>
-                TypedResults.Ok(new ListResponse<BudgetDto>(budgets.List(new Caller(user)).ToList(), budgets.List(new Caller(user)).LongCount())))
+            {
+                var list = budgets.List(new Caller(user)).ToList();
+                return TypedResults.Ok(new ListResponse<BudgetDto>(list, list.Count));
+            })
             .WithName("ListBudgets").WithSummary("Lists budgets with their spend in the current period.");
         api.MapDelete("/budgets/{id}", static async Task<Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.NoContent, Microsoft.AspNetCore.Http.HttpResults.NotFound>> (string id, BudgetService budgets, CancellationToken ct) =>
                 await budgets.DeleteAsync(id, ct) ? TypedResults.NoContent() : TypedResults.NotFound())

@@ -30,9 +30,6 @@ internal sealed class AccessDirectory(AccessStore store, Budgets.BudgetLedger le
 
     public AccessSnapshot Current => _snapshot;
 
-    /// <summary>Raised after each reload with the new snapshot.</summary>
-    public event Action<AccessSnapshot>? Reloaded;
-
     public async Task ReloadAsync(CancellationToken cancellationToken = default)
     {
         await _reload.WaitAsync(cancellationToken);
@@ -53,7 +50,6 @@ internal sealed class AccessDirectory(AccessStore store, Budgets.BudgetLedger le
                 }
             }
             _snapshot = snapshot;
-            Reloaded?.Invoke(snapshot);
         }
         finally
         {
