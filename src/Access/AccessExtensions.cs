@@ -64,26 +64,27 @@ public static class AccessExtensions
     {
         var api = app.MapGroup("/api/v1").RequireAuthorization(Policies.Authenticated).WithTags("Access");
 
-        api.MapPost("/keys", KeysApi.CreateAsync).WithName("CreateApiKey")
+        api.MapPost("/keys", KeysApi.CreateAsync).WithName("CreateApiKey").Accepts<CreateKeyRequest>("application/json")
             .WithSummary("Creates an API key; the secret is in the response once and never again.");
         api.MapGet("/keys", KeysApi.ListAsync).WithName("ListApiKeys").WithSummary("Lists API keys (admins: all; members: their teams').");
         api.MapGet("/keys/{id}", KeysApi.GetAsync).WithName("GetApiKey").WithSummary("Reads one API key (never its secret).");
         api.MapDelete("/keys/{id}", KeysApi.RevokeAsync).WithName("RevokeApiKey").WithSummary("Revokes an API key at once.");
-        api.MapPost("/keys/{id}/rotate", KeysApi.RotateAsync).WithName("RotateApiKey")
+        api.MapPost("/keys/{id}/rotate", KeysApi.RotateAsync).WithName("RotateApiKey").Accepts<RotateKeyRequest>("application/json")
             .WithSummary("Gives a key a new secret; the old one keeps working for overlapSeconds.");
 
-        api.MapPost("/teams", TeamsApi.CreateTeamAsync).WithName("CreateTeam").WithSummary("Creates a team.")
+        api.MapPost("/teams", TeamsApi.CreateTeamAsync).WithName("CreateTeam").Accepts<CreateTeamRequest>("application/json").WithSummary("Creates a team.")
             .RequireAuthorization(Policies.Admin);
         api.MapGet("/teams", TeamsApi.ListTeams).WithName("ListTeams").WithSummary("Lists teams (admins: all; members: theirs).");
-        api.MapPost("/apps", TeamsApi.CreateAppAsync).WithName("CreateApp").WithSummary("Creates a consumer application in a team.");
+        api.MapPost("/apps", TeamsApi.CreateAppAsync).WithName("CreateApp").Accepts<CreateAppRequest>("application/json").WithSummary("Creates a consumer application in a team.");
         api.MapGet("/apps", TeamsApi.ListApps).WithName("ListApps").WithSummary("Lists apps (admins: all; members: their teams').");
 
-        api.MapPost("/budgets", static async Task<Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.Created<BudgetDto>, Microsoft.AspNetCore.Http.HttpResults.ValidationProblem>> (CreateBudgetRequest request, BudgetService budgets, CancellationToken ct) =>
+        api.MapPost("/budgets", static async Task<Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.Created<BudgetDto>, Microsoft.AspNetCore.Http.HttpResults.ValidationProblem>> (JsonBody<CreateBudgetRequest> body, BudgetService budgets, CancellationToken ct) =>
             {
-                var (budget, errors) = await budgets.CreateAsync(request, ct);
+                if (!body.IsValid) return body.Problem();
+                var (budget, errors) = await budgets.CreateAsync(body.Value, ct);
                 return budget is null ? TypedResults.ValidationProblem(errors.ToDictionary()) : TypedResults.Created($"/api/v1/budgets/{budget.Id}", budget);
             })
-            .WithName("CreateBudget").WithSummary("Sets a USD and/or token budget on a key, app, team or user for a calendar period.")
+            .WithName("CreateBudget").Accepts<CreateBudgetRequest>("application/json").WithSummary("Sets a USD and/or token budget on a key, app, team or user for a calendar period.")
             .RequireAuthorization(Policies.Admin);
         api.MapGet("/budgets", static (System.Security.Claims.ClaimsPrincipal user, BudgetService budgets) =>
             {
@@ -96,11 +97,11 @@ public static class AccessExtensions
             .WithName("DeleteBudget").WithSummary("Removes a budget.")
             .RequireAuthorization(Policies.Admin);
 
-        api.MapPost("/plans", PlansApi.CreatePlanAsync).WithName("CreatePlan")
+        api.MapPost("/plans", PlansApi.CreatePlanAsync).WithName("CreatePlan").Accepts<CreatePlanRequest>("application/json")
             .WithSummary("Offers a plan (limits, token quota, price, approval) on a model; the model then requires a subscription for non-direct keys.")
             .RequireAuthorization(Policies.Admin);
         api.MapGet("/plans", PlansApi.ListPlans).WithName("ListPlans").WithSummary("Lists plans, optionally of one model.");
-        api.MapPost("/subscriptions", PlansApi.SubscribeAsync).WithName("CreateSubscription")
+        api.MapPost("/subscriptions", PlansApi.SubscribeAsync).WithName("CreateSubscription").Accepts<CreateSubscriptionRequest>("application/json")
             .WithSummary("Subscribes an app to a plan: active at once, or submitted when the plan requires approval.");
         api.MapGet("/subscriptions", PlansApi.ListSubscriptions).WithName("ListSubscriptions").WithSummary("Lists subscriptions.");
         api.MapPost("/subscriptions/{id}/{action}", PlansApi.TransitionAsync).WithName("ChangeSubscription")

@@ -6,15 +6,19 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmMarketplace.Access.Keys;
 
-public sealed record RotateKeyRequest(long? OverlapSeconds);
+public sealed record RotateKeyRequest
+{
+    public long? OverlapSeconds { get; init; }
+}
 
 /// <summary><c>/api/v1/keys</c>: create (the secret is shown once), list, read, revoke and rotate API keys.</summary>
 internal static class KeysApi
 {
     public static async Task<Results<Created<KeyDto>, ValidationProblem, ForbidHttpResult>> CreateAsync(
-        CreateKeyRequest request, ClaimsPrincipal user, KeyService keys, CancellationToken cancellationToken)
+        JsonBody<CreateKeyRequest> body, ClaimsPrincipal user, KeyService keys, CancellationToken cancellationToken)
     {
-        var (key, errors, forbidden) = await keys.CreateAsync(request, new Caller(user), cancellationToken);
+        if (!body.IsValid) return body.Problem();
+        var (key, errors, forbidden) = await keys.CreateAsync(body.Value, new Caller(user), cancellationToken);
         if (forbidden) return TypedResults.Forbid();
         if (key is null) return TypedResults.ValidationProblem(errors.ToDictionary());
         return TypedResults.Created($"/api/v1/keys/{key.Id}", key);
@@ -51,10 +55,11 @@ internal static class KeysApi
     }
 
     public static async Task<Results<Ok<KeyDto>, NotFound, ForbidHttpResult, ValidationProblem>> RotateAsync(
-        string id, RotateKeyRequest? request, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, CancellationToken cancellationToken)
+        string id, JsonBody<RotateKeyRequest> body, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, CancellationToken cancellationToken)
     {
+        if (!body.IsValid) return body.Problem();
         var caller = new Caller(user);
-        var overlap = request?.OverlapSeconds ?? 0;
+        var overlap = body.Value.OverlapSeconds ?? 0;
         if (overlap is < 0 or > 30L * 24 * 3600)
         {
             var errors = new ValidationErrors();

@@ -27,7 +27,12 @@ public sealed record CreatePlanRequest
 
 public sealed record PlanDto(string Id, string Name, string Model, long? Rpm, long? Tpm, long? TokenQuota, string QuotaPeriod, decimal PriceUsd, bool RequiresApproval, DateTimeOffset CreatedAt);
 
-public sealed record CreateSubscriptionRequest(string? App, string? Plan, DateTimeOffset? ExpiresAt = null);
+public sealed record CreateSubscriptionRequest
+{
+    public string? App { get; init; }
+    public string? Plan { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
+}
 
 public sealed record SubscriptionDto(string Id, string AppId, string PlanId, string Model, string Status, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ExpiresAt);
 
@@ -35,8 +40,10 @@ public sealed record SubscriptionDto(string Id, string AppId, string PlanId, str
 internal static class PlansApi
 {
     public static async Task<Results<Created<PlanDto>, ValidationProblem>> CreatePlanAsync(
-        CreatePlanRequest request, AccessStore store, AccessDirectory directory, IGatewayModelCatalog models, TimeProvider time, CancellationToken cancellationToken)
+        JsonBody<CreatePlanRequest> body, AccessStore store, AccessDirectory directory, IGatewayModelCatalog models, TimeProvider time, CancellationToken cancellationToken)
     {
+        if (!body.IsValid) return body.Problem();
+        var request = body.Value;
         var errors = new ValidationErrors();
         if (string.IsNullOrWhiteSpace(request.Name)) errors.Add("name", "A name is required.");
         if (string.IsNullOrWhiteSpace(request.Model)) errors.Add("model", "The model the plan is offered on is required.");
@@ -84,8 +91,10 @@ internal static class PlansApi
     }
 
     public static async Task<Results<Created<SubscriptionDto>, ValidationProblem, ForbidHttpResult>> SubscribeAsync(
-        CreateSubscriptionRequest request, ClaimsPrincipal user, AccessStore store, AccessDirectory directory, TimeProvider time, CancellationToken cancellationToken)
+        JsonBody<CreateSubscriptionRequest> body, ClaimsPrincipal user, AccessStore store, AccessDirectory directory, TimeProvider time, CancellationToken cancellationToken)
     {
+        if (!body.IsValid) return body.Problem();
+        var request = body.Value;
         var caller = new Caller(user);
         var errors = new ValidationErrors();
         var snapshot = directory.Current;

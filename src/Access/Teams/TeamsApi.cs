@@ -8,11 +8,22 @@ using System.Security.Claims;
 
 namespace LlmMarketplace.Access.Teams;
 
-public sealed record CreateTeamRequest(string? Name, long? Rpm, long? Tpm);
+public sealed record CreateTeamRequest
+{
+    public string? Name { get; init; }
+    public long? Rpm { get; init; }
+    public long? Tpm { get; init; }
+}
 
 public sealed record TeamDto(string Id, string Name, long? Rpm, long? Tpm, DateTimeOffset CreatedAt);
 
-public sealed record CreateAppRequest(string? Name, string? Team, long? Rpm, long? Tpm);
+public sealed record CreateAppRequest
+{
+    public string? Name { get; init; }
+    public string? Team { get; init; }
+    public long? Rpm { get; init; }
+    public long? Tpm { get; init; }
+}
 
 public sealed record AppDto(string Id, string Name, string TeamId, long? Rpm, long? Tpm, DateTimeOffset CreatedAt);
 
@@ -22,8 +33,10 @@ public sealed record ListResponse<T>(IReadOnlyList<T> Data, long Total);
 internal static class TeamsApi
 {
     public static async Task<Results<Created<TeamDto>, ValidationProblem, ProblemHttpResult>> CreateTeamAsync(
-        CreateTeamRequest request, AccessStore store, AccessDirectory directory, TimeProvider time, CancellationToken cancellationToken)
+        JsonBody<CreateTeamRequest> body, AccessStore store, AccessDirectory directory, TimeProvider time, CancellationToken cancellationToken)
     {
+        if (!body.IsValid) return body.Problem();
+        var request = body.Value;
         var errors = new ValidationErrors();
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name)) errors.Add("name", "A name is required.");
@@ -50,8 +63,10 @@ internal static class TeamsApi
     }
 
     public static async Task<Results<Created<AppDto>, ValidationProblem, ForbidHttpResult>> CreateAppAsync(
-        CreateAppRequest request, ClaimsPrincipal user, AccessStore store, AccessDirectory directory, TimeProvider time, CancellationToken cancellationToken)
+        JsonBody<CreateAppRequest> body, ClaimsPrincipal user, AccessStore store, AccessDirectory directory, TimeProvider time, CancellationToken cancellationToken)
     {
+        if (!body.IsValid) return body.Problem();
+        var request = body.Value;
         var caller = new Caller(user);
         var errors = new ValidationErrors();
         var name = request.Name?.Trim();

@@ -162,6 +162,19 @@ public sealed class ApiKeyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Bodies_of_the_wrong_shape_are_problem_details_naming_the_field()
+    {
+        using var wrongType = await _host.Client.PostAsync("api/v1/keys", new StringContent("""{"name":"x","rpm":"lots"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
+        var errors = JsonDocument.Parse(await wrongType.Content.ReadAsStringAsync()).RootElement.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("rpm", out _), errors.ToString());
+
+        using var notJson = await _host.Client.PostAsync("api/v1/teams", new StringContent("{name:", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
+        Assert.Equal("application/problem+json", notJson.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task An_api_key_cannot_mint_keys_and_sees_only_its_team()
     {
         var a = await CreateKeyAsync(_host, new { name = "a", team = "team-a-" + Guid.NewGuid().ToString("N") });
