@@ -87,10 +87,15 @@ internal static class KeysCommands
 
     private static async Task<int> WithServicesAsync(HostSettings settings, Func<IServiceProvider, Task<int>> action)
     {
+        // Standard output carries the command's result (the key's JSON): only warnings and errors are logged.
+        var overrides = new Dictionary<string, string?>(settings.Overrides ?? new Dictionary<string, string?>(), StringComparer.OrdinalIgnoreCase)
+        {
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
         WebApplication app;
         try
         {
-            app = MarketplaceApp.Build(settings);
+            app = MarketplaceApp.Build(settings with { Overrides = overrides });
         }
         catch (Exception ex) when (ex is LlmMarketplace.BuildingBlocks.Validation.InvalidConfigurationException or InvalidDataException or FormatException)
         {
