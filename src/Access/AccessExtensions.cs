@@ -57,6 +57,7 @@ public static class AccessExtensions
         services.AddHostedService<AccessDirectoryRefresher>();
         services.AddSingleton<ICredentialValidator, ApiKeyValidator>();
         services.AddSingleton<IGatewayInterceptor, AccessInterceptor>();
+        services.AddSingleton<IModelVisibility, KeyModelVisibility>();
         return builder;
     }
 

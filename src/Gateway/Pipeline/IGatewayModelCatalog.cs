@@ -8,3 +8,9 @@ public interface IGatewayModelCatalog
 {
     bool TryGetModel(string name, [NotNullWhen(true)] out ModelConfig? model);
 }
+
+/// <summary>Hides models a caller may not use from <c>/v1/models</c> (for example those outside an API key's scope).</summary>
+public interface IModelVisibility
+{
+    bool IsVisible(System.Security.Claims.ClaimsPrincipal user, string model);
+}

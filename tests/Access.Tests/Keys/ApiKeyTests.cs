@@ -120,6 +120,13 @@ public sealed class ApiKeyTests : IAsyncLifetime
         var error = await ErrorAsync(outside);
         Assert.Equal("permission_error", error.GetProperty("type").GetString());
         Assert.Equal("model_not_allowed", error.GetProperty("code").GetString());
+
+        // The key's model list shows only its models; the master key sees them all.
+        var listed = await GetJsonAsync(client, "v1/models");
+        Assert.Equal(["free-model"], listed.GetProperty("data").EnumerateArray().Select(static m => m.GetProperty("id").GetString()!).ToArray());
+        using (var hidden = await client.GetAsync("v1/models/gpt-4o-mini")) Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
+        var all = await GetJsonAsync(_host.Client, "v1/models");
+        Assert.Contains("gpt-4o-mini", all.GetProperty("data").EnumerateArray().Select(static m => m.GetProperty("id").GetString()));
     }
 
     [Fact]
