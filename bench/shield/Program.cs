@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using LlmMarketplace.Shield.Detection;
+using LlmMarketplace.Shield.Detection.Training;
+
+// The shield's training and benchmark program.
+//   train  [--data FILE]  trains the classifier on the training split and writes src/Shield/Detection/Model/injection.model
+//   report [--data FILE]  evaluates the shipped (embedded) classifier on the held-out split, measures the inline cost
+//                          and writes bench/results/shield.md
+var root = RepositoryRoot();
+var command = args.Length > 0 ? args[0] : "report";
+var data = Option(args, "--data") ?? Path.GetFullPath(Path.Combine(root, "..", "shared", "data", "injection", "dev.jsonl"));
+if (!File.Exists(data))
+{
+    Console.Error.WriteLine($"The evaluation set was not found at {data}; pass --data FILE.");
+    return 2;
+}
+var rows = InjectionDataset.Read(data);
+var (train, test) = InjectionDataset.Split(rows);
+Console.WriteLine($"{rows.Count} prompts: {train.Count} for training, {test.Count} held out");
+
+switch (command)
+{
+    case "train":
+    {
+        var watch = Stopwatch.StartNew();
+        var model = InjectionTrainer.Train(train, new LogisticRegression.Options(), Console.WriteLine);
+        var path = Path.Combine(root, "src", "Shield", "Detection", "Model", "injection.model");
+        await using (var file = File.Create(path))
+        {
+            model.Write(file);
+        }
+        Console.WriteLine($"trained in {watch.Elapsed.TotalSeconds:0.0}s, wrote {path} ({new FileInfo(path).Length / 1024} KiB)");
+        for (var h = 0; h < InjectionFeatures.HeuristicCount; h++) Console.WriteLine($"  heuristic {InjectionFeatures.HeuristicNames[h]}: attack {model.Attack.HeuristicWeights[h]:0.00}, jailbreak {model.Kind.HeuristicWeights[h]:0.00}");
+        Console.WriteLine($"  bias {model.Attack.Bias:0.00}");
+        var heldOut = InjectionEvaluation.Run(model, test);
+        Print("held-out", heldOut);
+        foreach (var (source, (total, detected)) in heldOut.BySource.OrderBy(static kv => kv.Key, StringComparer.Ordinal)) Console.WriteLine($"  {source}: {detected}/{total}");
+        Print("training", InjectionEvaluation.Run(model, train));
+        if (args.Contains("--errors"))
+        {
+            foreach (var row in test)
+            {
+                var (attack, _) = model.Score(row.Text);
+                if ((attack >= model.Threshold) != row.IsAttack)
+                {
+                    Console.WriteLine($"{(row.IsAttack ? "MISS" : "FP  ")} {attack:0.00} {row.Source.Split(':')[^1]} | {row.Text[..Math.Min(160, row.Text.Length)].ReplaceLineEndings(" ")}");
+                }
+            }
+        }
+        return 0;
+    }
+    case "report":
+    {
+        var scanner = ShieldScanner.CreateDefault();
+        var evaluation = InjectionEvaluation.Run(scanner.Model, test);
+        Print("held-out", evaluation);
+        var latency = MeasureLatency(scanner, test);
+        var report = Report(evaluation, latency, train.Count, test.Count, scanner.Model.Threshold);
+        var path = Path.Combine(root, "bench", "results", "shield.md");
+        await File.WriteAllTextAsync(path, report);
+        Console.WriteLine(report);
+        Console.WriteLine($"wrote {path}");
+        return 0;
+    }
+    default:
+        Console.Error.WriteLine($"Unknown command '{command}': use train or report.");
+        return 2;
+}
+
+static void Print(string name, InjectionEvaluation e) =>
+    Console.WriteLine($"{name}: detection {e.DetectionRate:P1} ({e.Detected}/{e.Attacks}), FP benign {e.FalsePositiveRate:P1} ({e.BenignFlagged}/{e.Benign}), FP hard {e.HardFalsePositiveRate:P1} ({e.HardFlagged}/{e.Hard})");
+
+static string? Option(string[] args, string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+static string RepositoryRoot()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LlmMarketplace.slnx"))) dir = dir.Parent;
+    return dir?.FullName ?? throw new InvalidOperationException("Run from inside the repository (LlmMarketplace.slnx not found).");
+}
+
+static Dictionary<string, (double P50, double P99, double Max)> MeasureLatency(ShieldScanner scanner, List<LabelledPrompt> test)
+{
+    // 2,000-character prompts made of held-out texts (attacks and benign), with personal data and a secret mixed in.
+    var prompts = new List<string>();
+    var pieces = test.Select(static r => r.Text).ToList();
+    var random = new Random(7);
+    for (var i = 0; i < 200; i++)
+    {
+        var sb = new StringBuilder();
+        if (i % 4 == 0) sb.Append("Contact jane.doe@example.com or +44 20 7946 0958, card 4111 1111 1111 1111, key sk-proj-abcDEF1234567890abcdef1234. ");
+        while (sb.Length < 2000) sb.Append(pieces[random.Next(pieces.Count)]).Append(' ');
+        prompts.Add(sb.ToString(0, 2000));
+    }
+    var results = new Dictionary<string, (double, double, double)>(StringComparer.Ordinal);
+    foreach (var (name, groups) in new[] { ("all detectors", ScanGroups.All), ("injection classifier only", new ScanGroups(true, false, false)), ("personal data and secrets only", new ScanGroups(false, true, true)) })
+    {
+        for (var i = 0; i < 2000; i++) scanner.Scan(prompts[i % prompts.Count], groups); // warm-up (tiered JIT)
+        var samples = new double[20_000];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            scanner.Scan(prompts[i % prompts.Count], groups);
+            samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        Array.Sort(samples);
+        results[name] = (samples[samples.Length / 2], samples[(int)(samples.Length * 0.99)], samples[^1]);
+    }
+    return results;
+}
+
+static string Report(InjectionEvaluation e, Dictionary<string, (double P50, double P99, double Max)> latency, int trainCount, int testCount, float threshold)
+{
+    var c = CultureInfo.InvariantCulture;
+    var sb = new StringBuilder();
+    sb.AppendLine("# Shield: injection and jailbreak detection, inline cost");
+    sb.AppendLine();
+    sb.AppendLine("Regenerate with `bench/shield/train` (retrains, then reports) or `dotnet run --project bench/shield -c Release -- report` (reports on the shipped model).");
+    sb.AppendLine();
+    sb.AppendLine(c, $"Data: `../shared/data/injection/dev.jsonl`, split stratified by label and \"hard\" with seed {InjectionDataset.Seed}: {trainCount} prompts for training, {testCount} held out. Figures below are on the held-out part only. Decision threshold {threshold:0.000} (chosen on out-of-fold scores of the training part).");
+    sb.AppendLine();
+    sb.AppendLine("| measure | value | target |");
+    sb.AppendLine("| --- | --- | --- |");
+    sb.AppendLine(c, $"| detection rate on attacks (injection + jailbreak) | {e.DetectionRate * 100:0.0}% ({e.Detected}/{e.Attacks}) | ≥ 90% |");
+    sb.AppendLine(c, $"| false positives on benign prompts | {e.FalsePositiveRate * 100:0.0}% ({e.BenignFlagged}/{e.Benign}) | ≤ 5% |");
+    sb.AppendLine(c, $"| false positives on hard benign prompts | {e.HardFalsePositiveRate * 100:0.0}% ({e.HardFlagged}/{e.Hard}) | ≤ 15% |");
+    sb.AppendLine();
+    sb.AppendLine("## By source (held-out)");
+    sb.AppendLine();
+    sb.AppendLine("| label · source | prompts | flagged |");
+    sb.AppendLine("| --- | --- | --- |");
+    foreach (var (source, (total, detected)) in e.BySource.OrderBy(static kv => kv.Key, StringComparer.Ordinal))
+    {
+        sb.AppendLine(c, $"| {source} | {total} | {detected} ({100.0 * detected / total:0}%) |");
+    }
+    sb.AppendLine();
+    sb.AppendLine("## Inline cost, 2,000-character prompts");
+    sb.AppendLine();
+    sb.AppendLine(c, $"One thread, {Environment.ProcessorCount} cores shared with other work, .NET {Environment.Version}, 20,000 scans after 2,000 warm-up scans per row. Target: p99 ≤ 1 ms.");
+    sb.AppendLine();
+    sb.AppendLine("| detectors | p50 | p99 | max |");
+    sb.AppendLine("| --- | --- | --- | --- |");
+    foreach (var (name, (p50, p99, max)) in latency)
+    {
+        sb.AppendLine(c, $"| {name} | {p50:0.000} ms | {p99:0.000} ms | {max:0.000} ms |");
+    }
+    sb.AppendLine();
+    sb.AppendLine("## Caveats");
+    sb.AppendLine();
+    sb.AppendLine("- The held-out part comes from the same sources as the training part; attacks of other styles will score lower. The heuristic signals (instruction override, persona switch, no-restrictions, prompt leak, dual responses, adversarial suffixes...) are there to carry over to them.");
+    sb.AppendLine("- BIPIA injected instructions read as ordinary requests out of context; they are the weakest group by design of the data.");
+    return sb.ToString();
+}
