@@ -10,6 +10,7 @@ public sealed class ModuleBoundaryTests
     {
         ["LlmMarketplace.BuildingBlocks"] = [],
         ["LlmMarketplace.Gateway"] = ["LlmMarketplace.BuildingBlocks"],
+        ["LlmMarketplace.Shield"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
     };
 
     [Fact]
