@@ -66,6 +66,17 @@ switch (command)
         Console.WriteLine($"wrote {path}");
         return 0;
     }
+    case "classify":
+    {
+        // One prompt per line on standard input: prints the attack probability, the type and the prompt.
+        var scanner = ShieldScanner.CreateDefault();
+        while (Console.ReadLine() is { } line)
+        {
+            var (attack, jailbreak) = scanner.Model.Score(line);
+            Console.WriteLine($"{attack:0.00} {(attack >= scanner.Model.Threshold ? (jailbreak >= 0.5 ? "jailbreak" : "injection") : "-")} | {line[..Math.Min(100, line.Length)]}");
+        }
+        return 0;
+    }
     case "probe":
     {
         var scanner = ShieldScanner.CreateDefault();

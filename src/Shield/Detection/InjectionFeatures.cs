@@ -41,6 +41,16 @@ internal static partial class InjectionFeatures
     [GeneratedRegex(@"\b(?:ignore|disregard|forget|skip|override|bypass|neglect)\s+(?:[\w'\-]+[\s,]+){0,4}(?:instructions?|rules|directions|guidelines|prompts?|programming|directives|constraints|context|orders)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex OverrideRegex();
 
+    // The same move in other languages: a classifier trained on English n-grams cannot see these, a signal can.
+    [GeneratedRegex(@"\b(?:ignorier(?:e|en)?|vergiss|vergessen sie|missachte)\b.{0,40}?\b(?:anweisungen|instruktionen|regeln|vorgaben)\b|\b(?:ignora|olvida|omite|ignore|esque[cç]a|dimentica)\b.{0,40}?\b(?:instrucciones|reglas|instru[cç][oõ]es|regras|istruzioni|regole)\b|\b(?:ignorez|oubliez|oublie)\b.{0,40}?\b(?:instructions|r[eè]gles|consignes)\b|\b(?:игнорируй|забудь|проигнорируй)\b.{0,40}?\b(?:инструкции|правила|указания)\b|(?:忽略|无视|忘记|忘掉|無視|忘れ).{0,20}?(?:指令|指示|规则|規則|提示|命令|ルール)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex OverrideOtherLanguagesRegex();
+
+    [GeneratedRegex(@"\b(?:stop (?:\w+ing)\b.{0,40}?\binstead|instead,? (?:just )?(?:say|print|output|write|respond with|reply with)|(?:say|print|output|write) (?:exactly )?[""'“]?i have been pwned|do not (?:follow|obey) (?:the|your|any) (?:previous|above|original|system)|(?:previous|above|prior|original|old) (?:rules|instructions|directives) (?:are|is) (?:now )?(?:void|null|cancell?ed|obsolete|revoked|invalid|no longer))|\bsystem override\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex GoalHijackRegex();
+
+    [GeneratedRegex(@"\bsystemprompt\b|\bprompt (?:système|systeme|del sistema|do sistema|di sistema)\b|系统提示|システムプロンプト|системн\w* (?:промпт|подсказк\w*)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex SystemPromptOtherLanguagesRegex();
+
     [GeneratedRegex(@"\b(?:you are now|from now on|you will now|act as|pretend (?:to be|you are)|role-?play as|you will be|simulate|stay in character|new persona|switch to)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex PersonaRegex();
 
@@ -80,11 +90,12 @@ internal static partial class InjectionFeatures
     /// <summary>Fills <paramref name="heuristics"/> (length <see cref="HeuristicCount"/>) with 0/1 signals.</summary>
     public static void Heuristics(ReadOnlySpan<char> text, Span<float> heuristics)
     {
-        heuristics[0] = OverrideRegex().IsMatch(text) ? 1 : 0;
+        // One signal per move, whatever the language or wording, so what is learned from English examples carries over.
+        heuristics[0] = OverrideRegex().IsMatch(text) || OverrideOtherLanguagesRegex().IsMatch(text) || GoalHijackRegex().IsMatch(text) ? 1 : 0;
         heuristics[1] = PersonaRegex().IsMatch(text) ? 1 : 0;
         heuristics[2] = KnownJailbreakRegex().IsMatch(text) ? 1 : 0;
         heuristics[3] = NoRestrictionsRegex().IsMatch(text) ? 1 : 0;
-        heuristics[4] = PromptLeakRegex().IsMatch(text) ? 1 : 0;
+        heuristics[4] = PromptLeakRegex().IsMatch(text) || SystemPromptOtherLanguagesRegex().IsMatch(text) ? 1 : 0;
         heuristics[5] = NeverRefuseRegex().IsMatch(text) ? 1 : 0;
         heuristics[6] = PolicyRegex().IsMatch(text) ? 1 : 0;
         heuristics[7] = DualResponseRegex().IsMatch(text) ? 1 : 0;
