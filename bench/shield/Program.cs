@@ -8,8 +8,10 @@ using LlmMarketplace.Shield.Detection.Training;
 //   train  [--data FILE]  trains the classifier on the training split and writes src/Shield/Detection/Model/injection.model
 //   report [--data FILE]  evaluates the shipped (embedded) classifier on the held-out split, measures the inline cost
 //                          and writes bench/results/shield.md
-const int Rounds = 7;
-const int SamplesPerRound = 10_000;
+//   classify               scores prompts read from standard input, one per line (for trying attacks of other styles)
+//   probe, parts           the slowest prompts of the set, and the cost of heuristics vs hashed features
+const int Rounds = 15;
+const int SamplesPerRound = 5_000;
 var root = RepositoryRoot();
 var command = args.Length > 0 ? args[0] : "report";
 var data = Option(args, "--data") ?? Path.GetFullPath(Path.Combine(root, "..", "shared", "data", "injection", "dev.jsonl"));
@@ -74,6 +76,27 @@ switch (command)
         {
             var (attack, jailbreak) = scanner.Model.Score(line);
             Console.WriteLine($"{attack:0.00} {(attack >= scanner.Model.Threshold ? (jailbreak >= 0.5 ? "jailbreak" : "injection") : "-")} | {line[..Math.Min(100, line.Length)]}");
+        }
+        return 0;
+    }
+    case "parts":
+    {
+        var text = string.Concat(test.Select(static r => r.Text))[..2000];
+        Span<float> h = stackalloc float[InjectionFeatures.HeuristicCount];
+        for (var round = 0; round < 3; round++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            for (var i = 0; i < 5000; i++) InjectionFeatures.Heuristics(text, h);
+            var heuristics = Stopwatch.GetElapsedTime(start).TotalMilliseconds / 5000;
+            start = Stopwatch.GetTimestamp();
+            for (var i = 0; i < 5000; i++)
+            {
+                InjectionFeatures.Hashed(text, out var idx, out var val);
+                System.Buffers.ArrayPool<int>.Shared.Return(idx);
+                System.Buffers.ArrayPool<float>.Shared.Return(val);
+            }
+            var hashed = Stopwatch.GetElapsedTime(start).TotalMilliseconds / 5000;
+            Console.WriteLine($"heuristics {heuristics:0.0000} ms, hashed {hashed:0.0000} ms");
         }
         return 0;
     }
@@ -198,6 +221,8 @@ static string Report(InjectionEvaluation e, Dictionary<string, (double P50, doub
     sb.AppendLine("## Caveats");
     sb.AppendLine();
     sb.AppendLine("- The held-out part comes from the same sources as the training part; attacks of other styles will score lower. The heuristic signals (instruction override, persona switch, no-restrictions, prompt leak, dual responses, adversarial suffixes...) are there to carry over to them.");
+    sb.AppendLine("- Latency: a scan is single-threaded CPU work with no allocation on the hot path beyond the findings list. Tails of several milliseconds are the scheduler's time slices on a machine whose load average is many times its core count (the rounds run back to back); the quietest rounds show the intrinsic cost. Re-run on an idle machine for a clean p99.");
+    sb.AppendLine("- Known misses of other styles (tried with `classify`): the \"grandmother\" exploit and other purely narrative jailbreaks score low; questions *about* prompt injection can score near the threshold.");
     sb.AppendLine("- BIPIA injected instructions read as ordinary requests out of context; they are the weakest group by design of the data.");
     return sb.ToString();
 }

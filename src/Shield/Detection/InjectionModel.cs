@@ -45,11 +45,21 @@ internal sealed class InjectionModel
 {
     private const string Magic = "LLMMSHD1";
 
+    // Both heads' hashed weights side by side: one cache line per feature instead of two (the dot products are
+    // bound by random reads into megabyte-sized arrays).
+    private readonly float[] _pairs;
+
     public InjectionModel(LinearHead attack, LinearHead kind, float threshold)
     {
         Attack = attack;
         Kind = kind;
         Threshold = threshold;
+        _pairs = new float[InjectionFeatures.HashSize * 2];
+        for (var i = 0; i < InjectionFeatures.HashSize; i++)
+        {
+            _pairs[2 * i] = attack.Weights[i];
+            _pairs[2 * i + 1] = kind.Weights[i];
+        }
     }
 
     public LinearHead Attack { get; }
@@ -68,9 +78,21 @@ internal sealed class InjectionModel
         var n = InjectionFeatures.Hashed(text, out var indices, out var values);
         try
         {
-            var attack = LinearHead.Sigmoid(Attack.Margin(indices.AsSpan(0, n), values.AsSpan(0, n), heuristics));
-            var jailbreak = LinearHead.Sigmoid(Kind.Margin(indices.AsSpan(0, n), values.AsSpan(0, n), heuristics));
-            return (attack, jailbreak);
+            var attack = Attack.Bias;
+            var kind = Kind.Bias;
+            var pairs = _pairs;
+            for (var k = 0; k < n; k++)
+            {
+                var at = indices[k] * 2;
+                attack += pairs[at] * values[k];
+                kind += pairs[at + 1] * values[k];
+            }
+            for (var k = 0; k < heuristics.Length; k++)
+            {
+                attack += Attack.HeuristicWeights[k] * heuristics[k];
+                kind += Kind.HeuristicWeights[k] * heuristics[k];
+            }
+            return (LinearHead.Sigmoid(attack), LinearHead.Sigmoid(kind));
         }
         finally
         {
