@@ -13,6 +13,7 @@ using LlmMarketplace.Shield.Detection.Training;
 const int Rounds = 15;
 const int SamplesPerRound = 5_000;
 var root = RepositoryRoot();
+ThreadCpu.Probe();
 var command = args.Length > 0 ? args[0] : "report";
 var data = Option(args, "--data") ?? Path.GetFullPath(Path.Combine(root, "..", "shared", "data", "injection", "dev.jsonl"));
 if (!File.Exists(data))
@@ -154,29 +155,42 @@ static Dictionary<string, (double P50, double P99, double Max)> MeasureLatency(S
         while (sb.Length < 2000) sb.Append(pieces[random.Next(pieces.Count)]).Append(' ');
         prompts.Add(sb.ToString(0, 2000));
     }
-    // The machine is shared: measure in rounds and keep the quietest round (lowest p99) next to the median round.
+    // The machine is shared: measure in rounds, wall-clock and the thread's own CPU time (which excludes the time
+    // the scheduler gives to other processes), and keep the quietest round next to the median round.
     var results = new Dictionary<string, (double, double, double)>(StringComparer.Ordinal);
     foreach (var (name, groups) in new[] { ("all detectors", ScanGroups.All), ("injection classifier only", new ScanGroups(true, false, false)), ("personal data and secrets only", new ScanGroups(false, true, true)) })
     {
         for (var i = 0; i < 2000; i++) scanner.Scan(prompts[i % prompts.Count], groups); // warm-up (tiered JIT)
-        var rounds = new List<(double P50, double P99, double Max)>();
+        var wall = new List<(double P50, double P99, double Max)>();
+        var cpu = new List<(double P50, double P99, double Max)>();
         for (var round = 0; round < Rounds; round++)
         {
-            var samples = new double[SamplesPerRound];
-            for (var i = 0; i < samples.Length; i++)
+            var wallSamples = new double[SamplesPerRound];
+            var cpuSamples = new double[SamplesPerRound];
+            for (var i = 0; i < wallSamples.Length; i++)
             {
+                var cpuStart = ThreadCpu.Now();
                 var start = Stopwatch.GetTimestamp();
                 scanner.Scan(prompts[i % prompts.Count], groups);
-                samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                wallSamples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                cpuSamples[i] = (ThreadCpu.Now() - cpuStart) / 1e6;
             }
-            Array.Sort(samples);
-            rounds.Add((samples[samples.Length / 2], samples[(int)(samples.Length * 0.99)], samples[^1]));
+            wall.Add(Percentiles(wallSamples));
+            cpu.Add(Percentiles(cpuSamples));
         }
-        var ordered = rounds.OrderBy(static r => r.P99).ToList();
-        results[name + " (quietest round)"] = ordered[0];
-        results[name + " (median round)"] = ordered[ordered.Count / 2];
+        var orderedWall = wall.OrderBy(static r => r.P99).ToList();
+        var orderedCpu = cpu.OrderBy(static r => r.P99).ToList();
+        results[name + ", wall clock, quietest round"] = orderedWall[0];
+        results[name + ", wall clock, median round"] = orderedWall[orderedWall.Count / 2];
+        if (ThreadCpu.Available) results[name + ", thread CPU time, median round"] = orderedCpu[orderedCpu.Count / 2];
     }
     return results;
+}
+
+static (double P50, double P99, double Max) Percentiles(double[] samples)
+{
+    Array.Sort(samples);
+    return (samples[samples.Length / 2], samples[(int)(samples.Length * 0.99)], samples[^1]);
 }
 
 static string LoadAverage() =>
@@ -209,9 +223,9 @@ static string Report(InjectionEvaluation e, Dictionary<string, (double P50, doub
     sb.AppendLine();
     sb.AppendLine("## Inline cost, 2,000-character prompts");
     sb.AppendLine();
-    sb.AppendLine(c, $"One thread, {Environment.ProcessorCount} cores shared with other work (1-minute load average {LoadAverage()} at the end of the run), .NET {Environment.Version}. Per detector set: 2,000 warm-up scans, then {Rounds} rounds of {SamplesPerRound:N0} timed scans over 200 prompts of 2,000 characters built from held-out texts (a quarter with personal data and a key mixed in); the quietest round (lowest p99) and the median round are shown. Target: p99 ≤ 1 ms.");
+    sb.AppendLine(c, $"One thread, {Environment.ProcessorCount} cores shared with other work (1-minute load average {LoadAverage()} at the end of the run), .NET {Environment.Version}. Per detector set: 2,000 warm-up scans, then {Rounds} rounds of {SamplesPerRound:N0} timed scans over 200 prompts of 2,000 characters built from held-out texts (a quarter with personal data and a key mixed in); wall clock for the quietest round (lowest p99) and the median round, and the thread's own CPU time per scan (what the scan costs, without the time the scheduler hands to other processes) for the median round. Target: p99 ≤ 1 ms.");
     sb.AppendLine();
-    sb.AppendLine("| detectors | p50 | p99 | max |");
+    sb.AppendLine("| detectors, measure | p50 | p99 | max |");
     sb.AppendLine("| --- | --- | --- | --- |");
     foreach (var (name, (p50, p99, max)) in latency)
     {
@@ -221,8 +235,49 @@ static string Report(InjectionEvaluation e, Dictionary<string, (double P50, doub
     sb.AppendLine("## Caveats");
     sb.AppendLine();
     sb.AppendLine("- The held-out part comes from the same sources as the training part; attacks of other styles will score lower. The heuristic signals (instruction override, persona switch, no-restrictions, prompt leak, dual responses, adversarial suffixes...) are there to carry over to them.");
-    sb.AppendLine("- Latency: a scan is single-threaded CPU work with no allocation on the hot path beyond the findings list. Tails of several milliseconds are the scheduler's time slices on a machine whose load average is many times its core count (the rounds run back to back); the quietest rounds show the intrinsic cost. Re-run on an idle machine for a clean p99.");
+    sb.AppendLine("- Latency: a scan is single-threaded CPU work with no allocation on the hot path beyond the findings list. Tails of several milliseconds are the scheduler's time slices on a machine whose load average is many times its core count (the rounds run back to back); the thread CPU time rows show the intrinsic cost. Re-run on an idle machine for a clean wall-clock p99.");
     sb.AppendLine("- Known misses of other styles (tried with `classify`): the \"grandmother\" exploit and other purely narrative jailbreaks score low; questions *about* prompt injection can score near the threshold.");
     sb.AppendLine("- BIPIA injected instructions read as ordinary requests out of context; they are the weakest group by design of the data.");
     return sb.ToString();
+}
+
+/// <summary>The calling thread's CPU time in nanoseconds (Linux <c>CLOCK_THREAD_CPUTIME_ID</c>); 0 elsewhere.</summary>
+internal static partial class ThreadCpu
+{
+    private const int ClockThreadCpuTimeId = 3;
+
+    public static bool Available { get; private set; }
+
+    public static void Probe()
+    {
+        try
+        {
+            Available = OperatingSystem.IsLinux() && clock_gettime(ClockThreadCpuTimeId, out _) == 0;
+        }
+        catch (DllNotFoundException)
+        {
+            Available = false;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            Available = false;
+        }
+    }
+
+    public static long Now()
+    {
+        if (!Available) return 0;
+        clock_gettime(ClockThreadCpuTimeId, out var t);
+        return t.Seconds * 1_000_000_000 + t.Nanoseconds;
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int clock_gettime(int clock, out TimeSpec time);
 }
