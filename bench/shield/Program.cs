@@ -10,6 +10,7 @@ using LlmMarketplace.Shield.Detection.Training;
 //                          and writes bench/results/shield.md
 //   classify               scores prompts read from standard input, one per line (for trying attacks of other styles)
 //   probe, parts           the slowest prompts of the set, and the cost of heuristics vs hashed features
+//   adversarial            scan times on inputs built to make backtracking regexes slow
 const int Rounds = 15;
 const int SamplesPerRound = 5_000;
 var root = RepositoryRoot();
@@ -98,6 +99,30 @@ switch (command)
             }
             var hashed = Stopwatch.GetElapsedTime(start).TotalMilliseconds / 5000;
             Console.WriteLine($"heuristics {heuristics:0.0000} ms, hashed {hashed:0.0000} ms");
+        }
+        return 0;
+    }
+    case "adversarial":
+    {
+        // Inputs built to make backtracking regexes slow: every detector must stay linear-ish on them.
+        var scanner = ShieldScanner.CreateDefault();
+        var inputs = new (string Name, string Text)[]
+        {
+            ("dotted labels", "a@" + string.Concat(Enumerable.Repeat("a.", 5000)) + "-"),
+            ("digit groups", string.Concat(Enumerable.Repeat("1 2-3 ", 3000))),
+            ("colons", string.Concat(Enumerable.Repeat("1:", 5000))),
+            ("dots", string.Concat(Enumerable.Repeat("1.", 5000))),
+            ("url credentials", "x://" + string.Concat(Enumerable.Repeat("a:b", 3000))),
+            ("jwt-like", "eyJ" + string.Concat(Enumerable.Repeat("a.", 5000))),
+            ("pem start", "-----BEGIN PRIVATE KEY-----" + new string('A', 10000)),
+            ("letters", new string('a', 10000)),
+            ("IBAN-like", "GB" + string.Concat(Enumerable.Repeat("12 ", 4000))),
+        };
+        foreach (var (name, text) in inputs)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var findings = scanner.Scan(text, ScanGroups.All);
+            Console.WriteLine($"{name}: {text.Length} chars, {findings.Count} findings, {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0.0} ms");
         }
         return 0;
     }
