@@ -41,12 +41,12 @@ public sealed class GatewayCall
     /// <summary>Prompt tokens estimated with the model's tokenizer; computed once, on first use.</summary>
     public int EstimatedPromptTokens => _promptEstimate ??= _estimatePromptTokens();
 
-    /// <summary>The parsed request body the client sent (for chat, the OpenAI chat request); valid for the duration of the call.</summary>
+    /// <summary>The parsed request body the client sent (the OpenAI chat or embeddings request); valid for the duration of the call.</summary>
     public JsonElement Request { get; internal set; }
 
     /// <summary>
     /// Set by an interceptor in <see cref="IGatewayInterceptor.BeforeAsync"/> to forward a rewritten body instead of the
-    /// client's (same wire format, model and stream flag; for example with personal data redacted). Chat only.
+    /// client's (same wire format, model and stream flag; for example with personal data redacted).
     /// </summary>
     public ReadOnlyMemory<byte>? ReplacementBody { get; set; }
 

@@ -27,9 +27,11 @@ internal sealed class ShieldInterceptor(
 
     public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
     {
-        if (call.Operation != "chat" || call.Request.ValueKind != JsonValueKind.Object) return ValueTask.FromResult<GatewayRejection?>(null);
+        if (call.Request.ValueKind != JsonValueKind.Object) return ValueTask.FromResult<GatewayRejection?>(null);
         var modes = resolver.Resolve(call);
-        if (modes.AllOff || !call.Request.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        if (modes.AllOff) return ValueTask.FromResult<GatewayRejection?>(null);
+        if (call.Operation == "embeddings") return ValueTask.FromResult(Embeddings(call, modes));
+        if (call.Operation != "chat" || !call.Request.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
         {
             return ValueTask.FromResult<GatewayRejection?>(null);
         }
@@ -69,6 +71,57 @@ internal sealed class ShieldInterceptor(
             call.ReplacementBody = RedactRequest(call.Request, scanned, modes);
         }
         return ValueTask.FromResult<GatewayRejection?>(null);
+    }
+
+    /// <summary>Embeddings inputs (a string or an array of strings) are scanned for personal data and secrets; injection does not apply.</summary>
+    private GatewayRejection? Embeddings(GatewayCall call, ShieldModes modes)
+    {
+        var groups = new ScanGroups(false, modes.Pii != ShieldMode.Off, modes.Secrets != ShieldMode.Off);
+        if (!groups.Any || !call.Request.TryGetProperty("input", out var input)) return null;
+        var started = Stopwatch.GetTimestamp();
+        var scanned = new List<(int? Index, string Text, List<Finding> Findings)>();
+        if (input.ValueKind == JsonValueKind.String)
+        {
+            var text = input.GetString()!;
+            var findings = scanner.Scan(text, groups);
+            if (findings.Count > 0) scanned.Add((null, text, findings));
+        }
+        else if (input.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in input.EnumerateArray())
+            {
+                if (item.ValueKind == JsonValueKind.String)
+                {
+                    var text = item.GetString()!;
+                    var findings = scanner.Scan(text, groups);
+                    if (findings.Count > 0) scanned.Add((i, text, findings));
+                }
+                i++;
+            }
+        }
+        metrics.Scanned("prompt", Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (scanned.Count == 0) return null;
+
+        var all = scanned.SelectMany(static s => s.Findings).ToList();
+        var action = Decide(all, modes);
+        Record(call, "prompt", all, modes, action);
+        if (action == ShieldMode.Block)
+        {
+            return Rejection("request", all, modes) with { Param = "input" };
+        }
+        if (action == ShieldMode.Redact)
+        {
+            var root = JsonNode.Parse(call.Request.GetRawText())!;
+            foreach (var (index, text, findings) in scanned)
+            {
+                var redacted = ShieldScanner.Redact(text, findings.Where(f => modes.For(FindingTypes.GroupOf(f.Type)) == ShieldMode.Redact));
+                if (index is { } i) root["input"]![i] = redacted;
+                else root["input"] = redacted;
+            }
+            call.ReplacementBody = Serialize(root);
+        }
+        return null;
     }
 
     public ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken) => ValueTask.CompletedTask;

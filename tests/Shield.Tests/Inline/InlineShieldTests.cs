@@ -16,6 +16,11 @@ public sealed class InlineShieldTests : IAsyncLifetime
     {
         _upstream = await FakeUpstream.StartAsync(async (ctx, _) =>
         {
+            if (ctx.Request.Path.Value!.EndsWith("/embeddings", StringComparison.Ordinal))
+            {
+                await FakeUpstream.Json(ctx, """{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5,0.25]},{"object":"embedding","index":1,"embedding":[0.5,0.25]}],"model":"e","usage":{"prompt_tokens":3,"total_tokens":3}}""");
+                return;
+            }
             if (FakeUpstream.WantsStream(ctx))
             {
                 await FakeUpstream.Sse(ctx,
@@ -50,6 +55,12 @@ public sealed class InlineShieldTests : IAsyncLifetime
                 Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
               - Name: monitored-model
                 Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
+              - Name: redacting-embeddings
+                Kind: embedding
+                Deployments: [{"{"} Provider: upstream, Model: e {"}"}]
+              - Name: blocking-embeddings
+                Kind: embedding
+                Deployments: [{"{"} Provider: upstream, Model: e {"}"}]
             Shield:
               Scopes:
                 - Model: redacting-model
@@ -62,6 +73,10 @@ public sealed class InlineShieldTests : IAsyncLifetime
                 - Model: monitored-model
                   Injection: monitor
                   Pii: monitor
+                - Model: redacting-embeddings
+                  Pii: redact
+                - Model: blocking-embeddings
+                  Secrets: block
             """);
     }
 
@@ -198,5 +213,38 @@ public sealed class InlineShieldTests : IAsyncLifetime
         Assert.Equal("content_blocked", error.GetProperty("code").GetString());
         Assert.Contains("us_ssn", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain("6789", body, StringComparison.Ordinal);
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> EmbedAsync(string model, object input)
+    {
+        var body = JsonSerializer.Serialize(new { model, input });
+        using var response = await _host.Client.PostAsync("v1/embeddings", new StringContent(body, Encoding.UTF8, "application/json"));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Embeddings_inputs_are_redacted_item_by_item()
+    {
+        var marker = Marker();
+        var (status, _) = await EmbedAsync("redacting-embeddings", new[] { $"{marker} ticket from jane.doe@example.com", "no personal data here" });
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var input = Received(marker).Json.GetProperty("input");
+        Assert.Equal($"{marker} ticket from [EMAIL]", input[0].GetString());
+        Assert.Equal("no personal data here", input[1].GetString());
+    }
+
+    [Fact]
+    public async Task Embeddings_with_a_blocked_finding_never_reach_the_upstream()
+    {
+        var before = _upstream.Count;
+        var (status, body) = await EmbedAsync("blocking-embeddings", "deploy with ghp_1234567890abcdefghijABCDEFGHIJ123456");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        var error = JsonDocument.Parse(body).RootElement.GetProperty("error");
+        Assert.Equal("content_blocked", error.GetProperty("code").GetString());
+        Assert.Equal("input", error.GetProperty("param").GetString());
+        Assert.DoesNotContain("ghp_", body, StringComparison.Ordinal);
+        Assert.Equal(before, _upstream.Count);
     }
 }
