@@ -63,6 +63,7 @@ internal sealed class ChatCompletionsHandler(
 
         var call = new GatewayCall(requestId, "chat", model.Name, request.Stream, context.User, time.GetUtcNow(),
             () => tokens.CountChatPrompt(model.Name, request.Messages, request.TryGet("tools", out var t) ? t : null));
+        call.Request = request.Root;
         using var activity = GatewayMetrics.ActivitySource.StartActivity("chat " + model.Name);
         activity?.SetTag("gen_ai.operation.name", "chat");
         activity?.SetTag("gen_ai.request.model", model.Name);
@@ -111,6 +112,12 @@ internal sealed class ChatCompletionsHandler(
                 return;
             }
         }
+
+        // An interceptor may forward a rewritten body (for example with personal data redacted).
+        using var rewritten = call.ReplacementBody is { } replacement
+            ? ChatRequest.Parse(replacement, out var rewriteError) ?? throw new InvalidOperationException("An interceptor's replacement body is not a valid chat request: " + rewriteError!.Message)
+            : null;
+        if (rewritten is not null) request = rewritten;
 
         var headerRoute = RouteFilter.FromHeader(context.Request.Headers["x-gateway-route"].ToString());
         var ordered = Router.Order(model, request.Route, headerRoute);
@@ -171,8 +178,21 @@ internal sealed class ChatCompletionsHandler(
             responseBody = UsageJson.WithUsage(responseBody, usage);
         }
         Meter(call, deployment, usage);
-        call.Status = 200;
         call.TimeToFirstToken = timer.FirstByte;
+        foreach (var interceptor in _interceptors)
+        {
+            var inspection = await interceptor.InspectCompletionAsync(call, responseBody, ct);
+            if (inspection.Rejection is { } refused)
+            {
+                call.Status = refused.Status;
+                ApplyInterceptorHeaders(context, call);
+                await AfterAsync(call, context);
+                await OpenAIErrors.WriteAsync(context, refused.Status, refused.Message, refused.Type, refused.Param, refused.Code);
+                return AttemptOutcome.Done;
+            }
+            if (inspection.ReplacementBody is { } replaced) responseBody = replaced;
+        }
+        call.Status = 200;
 
         SetSuccessHeaders(context, call, upstreamTime);
         context.Response.Headers["x-gateway-cost"] = call.CostUsd.ToString("0.##########", CultureInfo.InvariantCulture);

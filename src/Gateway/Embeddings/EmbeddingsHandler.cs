@@ -57,6 +57,7 @@ internal sealed class EmbeddingsHandler(
 
         var call = new GatewayCall(requestId, "embeddings", model.Name, false, context.User, time.GetUtcNow(),
             () => tokens.CountEmbeddingInput(model.Name, request.Texts, request.Root.GetProperty("input")));
+        call.Request = request.Root;
         try
         {
             await RunAsync(context, request, model, call, settings);
@@ -83,6 +84,12 @@ internal sealed class EmbeddingsHandler(
                 return;
             }
         }
+
+        // An interceptor may forward a rewritten body (for example with personal data redacted).
+        using var rewritten = call.ReplacementBody is { } replacement
+            ? EmbeddingsRequest.Parse(replacement, out var rewriteError) ?? throw new InvalidOperationException("An interceptor's replacement body is not a valid embeddings request: " + rewriteError!.Message)
+            : null;
+        if (rewritten is not null) request = rewritten;
 
         var headerRoute = RouteFilter.FromHeader(context.Request.Headers["x-gateway-route"].ToString());
         var ordered = Router.Order(model, request.Route, headerRoute);

@@ -5,6 +5,7 @@ using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Gateway;
 using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Shield;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -49,6 +50,7 @@ public static class MarketplaceApp
         builder.AddTelemetry();
         builder.AddGateway();
         builder.AddAccess();
+        builder.AddShield();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -72,6 +74,7 @@ public static class MarketplaceApp
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(Policies.Authenticated);
         app.MapGatewayApi();
         app.MapAccessApi();
+        app.MapShieldApi();
         return app;
     }
 
@@ -128,6 +131,7 @@ public static class MarketplaceApp
         {
             m.AddMeter(LlmMarketplace.Gateway.Telemetry.GatewayMetricsNames.Meter);
             m.AddMeter(AccessModule.MeterName);
+            m.AddMeter(ShieldExtensions.MeterName);
             m.AddAspNetCoreInstrumentation();
             m.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(otlp)) m.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));

@@ -11,6 +11,7 @@ public sealed class ModuleBoundaryTests
         ["LlmMarketplace.BuildingBlocks"] = [],
         ["LlmMarketplace.Gateway"] = ["LlmMarketplace.BuildingBlocks"],
         ["LlmMarketplace.Access"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
+        ["LlmMarketplace.Shield"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
     };
 
     [Fact]
