@@ -4,6 +4,7 @@ using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Gateway;
 using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Governance;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -47,6 +48,7 @@ public static class MarketplaceApp
         builder.AddSecurity(settings);
         builder.AddTelemetry();
         builder.AddGateway();
+        builder.AddGovernance();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -69,6 +71,7 @@ public static class MarketplaceApp
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(Policies.Authenticated);
         app.MapGatewayApi();
+        app.MapGovernanceApi();
         return app;
     }
 
@@ -114,7 +117,10 @@ public static class MarketplaceApp
         builder.Services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(Policies.Authenticated, p => p.RequireAuthenticatedUser())
-            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin));
+            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin))
+            .AddPolicy(Policies.SuperAdmin, p => p.RequireRole(Roles.SuperAdmin))
+            .AddPolicy(Policies.Approver, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin, Roles.Approver))
+            .AddPolicy(Policies.Viewer, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin, Roles.Approver, Roles.Viewer));
     }
 
     private static void AddTelemetry(this WebApplicationBuilder builder)
@@ -179,7 +185,7 @@ internal sealed class MigrationService(Database database, ILogger<MigrationServi
 /// <summary>The assemblies that embed migrations.</summary>
 public static class MigrationAssemblies
 {
-    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly];
+    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly, typeof(GovernanceExtensions).Assembly];
 }
 
 internal sealed class StorageHealthCheck(Database database) : IHealthCheck

@@ -1,0 +1,27 @@
+using System.Diagnostics.Metrics;
+
+namespace LlmMarketplace.Governance.Telemetry;
+
+/// <summary>Governance's meter: logins, lockouts, policy decisions and audit appends.</summary>
+internal sealed class GovernanceMetrics
+{
+    public const string MeterName = "LlmMarketplace.Governance";
+
+    private readonly Counter<long> _logins;
+    private readonly Counter<long> _policyDecisions;
+    private readonly Counter<long> _auditAppends;
+
+    public GovernanceMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _logins = meter.CreateCounter<long>("llmm.governance.logins", "{login}", "Login attempts by outcome.");
+        _policyDecisions = meter.CreateCounter<long>("llmm.governance.policy.decisions", "{decision}", "Policy decisions on gateway calls.");
+        _auditAppends = meter.CreateCounter<long>("llmm.governance.audit.appends", "{entry}", "Entries appended to the audit trail.");
+    }
+
+    public void Login(string outcome) => _logins.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void PolicyDecision(string outcome) => _policyDecisions.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void AuditAppended() => _auditAppends.Add(1);
+}
