@@ -48,6 +48,7 @@ public static class GovernanceExtensions
         services.TryAddSingleton<PolicyEngine>();
         services.TryAddSingleton<IPolicyDecisions>(static sp => sp.GetRequiredService<PolicyEngine>());
         services.AddSingleton<IGatewayInterceptor, PolicyInterceptor>();
+        services.TryAddSingleton(static _ => new BootstrapConsole(Console.Out));
         services.AddHostedService<GovernanceStartup>();
         return builder;
     }

@@ -14,7 +14,7 @@ namespace LlmMarketplace.Governance.Identity;
 /// </summary>
 internal sealed class GovernanceStartup(
     UserStore users, PasswordHasher hasher, TokenService tokens, ServiceTokenValidator serviceTokens, PolicyEngine policies,
-    IAuditLog audit, TimeProvider time, IOptionsMonitor<MarketplaceAuthenticationOptions> authentication, ILogger<GovernanceStartup> logger) : IHostedService
+    IAuditLog audit, TimeProvider time, IOptionsMonitor<MarketplaceAuthenticationOptions> authentication, BootstrapConsole console, ILogger<GovernanceStartup> logger) : IHostedService
 {
     public const string BootstrapUsername = "admin";
 
@@ -55,16 +55,22 @@ internal sealed class GovernanceStartup(
         await audit.AppendAsync(new AuditEntry { Action = "user.created", TargetType = "user", TargetId = admin.Id, After = UsersApi.Snapshot(admin) }, cancellationToken);
         Log.BootstrapAdminCreated(logger, BootstrapUsername);
         // Printed once, to the console only (never to the log pipeline), as the first-run instructions.
-        Console.WriteLine();
-        Console.WriteLine("==================================================================");
-        Console.WriteLine(" First run: an administrator account was created.");
-        Console.WriteLine($"   user name:          {BootstrapUsername}");
-        Console.WriteLine($"   one-time password:  {password}");
-        Console.WriteLine(" It is shown only now. Set a new password before first use:");
-        Console.WriteLine("   POST /api/v1/auth/password {username, currentPassword, newPassword}");
-        Console.WriteLine("==================================================================");
-        Console.WriteLine();
+        console.Writer.WriteLine();
+        console.Writer.WriteLine("==================================================================");
+        console.Writer.WriteLine(" First run: an administrator account was created.");
+        console.Writer.WriteLine($"   user name:          {BootstrapUsername}");
+        console.Writer.WriteLine($"   one-time password:  {password}");
+        console.Writer.WriteLine(" It is shown only now. Set a new password before first use:");
+        console.Writer.WriteLine("   POST /api/v1/auth/password {username, currentPassword, newPassword}");
+        console.Writer.WriteLine("==================================================================");
+        console.Writer.WriteLine();
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Where the first-run password is printed: the console (tests substitute a writer).</summary>
+public sealed class BootstrapConsole(TextWriter writer)
+{
+    public TextWriter Writer { get; } = writer;
 }

@@ -44,6 +44,7 @@ public static class MarketplaceApp
             builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
         }
 
+        settings.ConfigureServices?.Invoke(builder.Services);
         builder.AddStorage();
         builder.AddSecurity(settings);
         builder.AddTelemetry();

@@ -10,6 +10,7 @@ public sealed class ModuleBoundaryTests
     {
         ["LlmMarketplace.BuildingBlocks"] = [],
         ["LlmMarketplace.Gateway"] = ["LlmMarketplace.BuildingBlocks"],
+        ["LlmMarketplace.Governance"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
     };
 
     [Fact]
