@@ -17,11 +17,14 @@ public sealed class LoginTests
     private static async Task<JsonElement> AuditAsync(Gateway.Tests.Infrastructure.GatewayHost host, string query) =>
         (await host.Client.GetFromJsonAsync<JsonElement>("api/v1/audit?" + query)).GetProperty("data");
 
-    [Fact]
-    public async Task Five_wrong_passwords_lock_the_account_until_the_timeout_or_an_admin_unlock()
+    [Theory]
+    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    public async Task Five_wrong_passwords_lock_the_account_until_the_timeout_or_an_admin_unlock(string provider)
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        await using var host = await Gov.StartAsync(time: time, overrides: new Dictionary<string, string?> { ["Governance:LockoutMinutes"] = "15" });
+        var overrides = await Databases.FreshAsync(provider);
+        overrides["Governance:LockoutMinutes"] = "15";
+        await using var host = await Gov.StartAsync(time: time, overrides: overrides);
         var (id, username) = await Gov.CreateUserAsync(host, Roles.Viewer);
 
         for (var i = 0; i < 5; i++)
@@ -58,11 +61,14 @@ public sealed class LoginTests
         Assert.Equal(1, (await AuditAsync(host, $"action=user.unlocked&targetId={id}")).GetArrayLength());
     }
 
-    [Fact]
-    public async Task An_access_token_expires_on_the_clock_and_a_refresh_token_rotates()
+    [Theory]
+    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    public async Task An_access_token_expires_on_the_clock_and_a_refresh_token_rotates(string provider)
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        await using var host = await Gov.StartAsync(time: time, overrides: new Dictionary<string, string?> { ["Governance:AccessTokenMinutes"] = "15" });
+        var overrides = await Databases.FreshAsync(provider);
+        overrides["Governance:AccessTokenMinutes"] = "15";
+        await using var host = await Gov.StartAsync(time: time, overrides: overrides);
         var (id, username) = await Gov.CreateUserAsync(host, Roles.Viewer, teams: ["team-a"]);
         var tokens = await Gov.TokensAsync(host, username);
         using var client = Gov.WithToken(host, tokens.GetProperty("accessToken").GetString()!);
@@ -172,10 +178,11 @@ public sealed class LoginTests
         Assert.Equal("127.0.0.1", entry.GetProperty("ip").GetString());
     }
 
-    [Fact]
-    public async Task Service_account_tokens_authenticate_until_the_account_is_deleted()
+    [Theory]
+    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    public async Task Service_account_tokens_authenticate_until_the_account_is_deleted(string provider)
     {
-        await using var host = await Gov.StartAsync();
+        await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
         using var created = await host.Client.PostAsJsonAsync("api/v1/service-accounts", new { name = Gov.Unique("ci"), teams = new[] { new { id = "team-ci" } } });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var body = await Gov.JsonAsync(created);

@@ -9,10 +9,11 @@ namespace LlmMarketplace.Governance.Tests.PersonalData;
 /// <summary>Export everything stored about a person; erase them without breaking the audit chain.</summary>
 public sealed class PersonalDataTests
 {
-    [Fact]
-    public async Task Export_contains_the_account_sessions_and_audit_entries_and_erasure_keeps_the_chain_intact()
+    [Theory]
+    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    public async Task Export_contains_the_account_sessions_and_audit_entries_and_erasure_keeps_the_chain_intact(string provider)
     {
-        await using var host = await Gov.StartAsync();
+        await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
         var (id, username) = await Gov.CreateUserAsync(host, Roles.Viewer, ["team-p"]);
         await Gov.TokensAsync(host, username);
         (await Gov.LoginAsync(host, username, "wrong password here")).Dispose();

@@ -172,10 +172,11 @@ public sealed class PolicyGatewayTests : IAsyncLifetime
         Assert.Equal(0, audit.GetProperty("total").GetInt64());
     }
 
-    [Fact]
-    public async Task Policies_are_versioned_and_each_change_is_audited_and_applied_at_once()
+    [Theory]
+    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    public async Task Policies_are_versioned_and_each_change_is_audited_and_applied_at_once(string provider)
     {
-        await using var host = await Gov.StartAsync(Config);
+        await using var host = await Gov.StartAsync(Config, overrides: await Databases.FreshAsync(provider));
         var id = await CreatePolicyAsync(host, "name: models\nscope: global\nrules:\n  models: {deny: [gpt-4]}\n");
         using (var denied = await ChatAsync(host.Client, "gpt-4")) Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
 
