@@ -43,6 +43,7 @@ public static class GovernanceExtensions
         services.TryAddSingleton<TokenService>();
         services.TryAddSingleton<Authenticator>();
         services.TryAddSingleton<ServiceTokenValidator>();
+        services.TryAddSingleton<OidcSignIn>();
         services.AddSingleton<ICredentialValidator, AccessTokenValidator>();
         services.AddSingleton<ICredentialValidator>(static sp => sp.GetRequiredService<ServiceTokenValidator>());
         services.TryAddSingleton<PolicyEngine>();
@@ -64,6 +65,10 @@ public static class GovernanceExtensions
         if (o.PasswordMinLength is < 8 or > 128) errors.Add($"{s}:PasswordMinLength", "must be between 8 and 128");
         if (o.Argon2MemoryKib is < 1024 or > 1024 * 1024) errors.Add($"{s}:Argon2MemoryKib", "must be between 1024 and 1048576");
         if (o.Argon2Iterations is < 1 or > 20) errors.Add($"{s}:Argon2Iterations", "must be between 1 and 20");
+        if (!string.IsNullOrWhiteSpace(o.Oidc.Authority) && !Uri.TryCreate(o.Oidc.Authority, UriKind.Absolute, out _)) errors.Add($"{s}:Oidc:Authority", "must be an absolute URL (the issuer)");
+        if (!string.IsNullOrWhiteSpace(o.Oidc.Authority) && string.IsNullOrWhiteSpace(o.Oidc.ClientId)) errors.Add($"{s}:Oidc:ClientId", "is required when Oidc:Authority is set");
+        if (o.Oidc.ClientSecret is { Length: > 0 } secret && !LlmMarketplace.BuildingBlocks.Secrets.SecretReference.IsReference(secret)) errors.Add($"{s}:Oidc:ClientSecret", "must be a reference (env:NAME or file:PATH), never the secret itself");
+        foreach (var role in o.Oidc.DefaultRoles.Where(static r => !Roles.All.Contains(r) || r == Roles.SuperAdmin)) errors.Add($"{s}:Oidc:DefaultRoles", $"'{role}' is not a role that can be given by default");
         if (Classifications.Rank(o.DefaultClassification) is null) errors.Add($"{s}:DefaultClassification", $"must be one of {string.Join(", ", Classifications.Levels)}");
         if (!errors.IsEmpty) throw new InvalidConfigurationException(errors);
     }
@@ -81,6 +86,12 @@ public static class GovernanceExtensions
             .WithSummary("Ends the session of the access token used.");
         auth.MapGet("/me", AuthApi.Me).RequireAuthorization(AuthPolicies.Authenticated).WithName("GetCurrentPrincipal")
             .WithSummary("Who the caller is: id, roles, teams and credential kind.");
+        auth.MapGet("/oidc/login", OidcApi.LoginAsync).AllowAnonymous().WithName("OidcLogin")
+            .WithSummary("Starts OpenID Connect sign-in (authorization code with PKCE): redirects to the identity provider.");
+        auth.MapGet("/oidc/callback", OidcApi.CallbackAsync).AllowAnonymous().WithName("OidcCallback")
+            .WithSummary("Where the identity provider returns; exchanges the code and answers with marketplace tokens.");
+        auth.MapPost("/oidc/token", OidcApi.TokenAsync).AllowAnonymous().WithName("OidcExchangeIdToken")
+            .WithSummary("Exchanges an id token of the configured identity provider for marketplace tokens.");
         auth.MapGet("/me/export", UsersApi.ExportMeAsync).RequireAuthorization(AuthPolicies.Authenticated).WithName("ExportMyPersonalData")
             .WithSummary("Everything stored about the calling user, as JSON.");
 

@@ -29,4 +29,34 @@ public sealed record GovernanceOptions
 
     /// <summary>The data classification of a gateway call that sends no <c>x-data-classification</c> header.</summary>
     public string DefaultClassification { get; init; } = "internal";
+
+    /// <summary>Optional OpenID Connect sign-in; off unless <c>Authority</c> is set.</summary>
+    public OidcOptions Oidc { get; init; } = new();
+}
+
+/// <summary>The <c>Governance:Oidc</c> section: sign-in with an external identity provider.</summary>
+public sealed record OidcOptions
+{
+    /// <summary>The issuer URL; its <c>/.well-known/openid-configuration</c> names the endpoints and signing keys.</summary>
+    public string? Authority { get; init; }
+
+    /// <summary>The client id registered at the provider; id tokens must be issued to it (audience).</summary>
+    public string? ClientId { get; init; }
+
+    /// <summary>A reference (<c>env:NAME</c>, <c>file:PATH</c>) to the client secret, for confidential clients.</summary>
+    public string? ClientSecret { get; init; }
+
+    /// <summary>Where the provider sends the browser back: this instance's <c>/api/v1/auth/oidc/callback</c>.</summary>
+    public string? RedirectUri { get; init; }
+
+    /// <summary>The id-token claim holding role names (mapped to marketplace roles; super_admin is never taken from it).</summary>
+    public string RoleClaim { get; init; } = "roles";
+
+    /// <summary>The id-token claim holding team ids.</summary>
+    public string TeamClaim { get; init; } = "groups";
+
+    /// <summary>Roles given to a user signing in for the first time when the token names none.</summary>
+    public IReadOnlyList<string> DefaultRoles { get; init; } = [];
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Authority) && !string.IsNullOrWhiteSpace(ClientId);
 }

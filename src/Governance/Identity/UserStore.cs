@@ -54,6 +54,10 @@ internal sealed class UserStore(Database database)
 
     public Task<UserRecord?> FindByUsernameAsync(string username, CancellationToken ct) => FindAsync("username = @value", username, ct);
 
+    /// <summary>The user linked to an external identity (issuer and subject joined by a space).</summary>
+    public Task<UserRecord?> FindByExternalAsync(string issuer, string subject, CancellationToken ct) =>
+        FindAsync("oidc_issuer || ' ' || oidc_subject = @value", issuer + " " + subject, ct);
+
     private async Task<UserRecord?> FindAsync(string where, string value, CancellationToken ct)
     {
         await using var c = await database.OpenAsync(ct);

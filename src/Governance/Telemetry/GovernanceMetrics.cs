@@ -2,10 +2,16 @@ using System.Diagnostics.Metrics;
 
 namespace LlmMarketplace.Governance.Telemetry;
 
+/// <summary>Names the host needs to export the module's telemetry.</summary>
+public static class GovernanceTelemetry
+{
+    public const string MeterName = "LlmMarketplace.Governance";
+}
+
 /// <summary>Governance's meter: logins, lockouts, policy decisions and audit appends.</summary>
 internal sealed class GovernanceMetrics
 {
-    public const string MeterName = "LlmMarketplace.Governance";
+    public const string MeterName = GovernanceTelemetry.MeterName;
 
     private readonly Counter<long> _logins;
     private readonly Counter<long> _policyDecisions;

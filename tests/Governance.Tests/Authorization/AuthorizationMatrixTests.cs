@@ -49,6 +49,9 @@ public sealed class AuthorizationMatrixTests
         ["POST /api/v1/auth/login"] = Access.Public,
         ["POST /api/v1/auth/password"] = Access.Public,
         ["POST /api/v1/auth/refresh"] = Access.Public,
+        ["GET /api/v1/auth/oidc/login"] = Access.Public,
+        ["GET /api/v1/auth/oidc/callback"] = Access.Public,
+        ["POST /api/v1/auth/oidc/token"] = Access.Public,
         ["POST /api/v1/auth/logout"] = Access.Authenticated,
         ["GET /api/v1/auth/me"] = Access.Authenticated,
         ["GET /api/v1/auth/me/export"] = Access.Authenticated,
@@ -179,7 +182,7 @@ public sealed class AuthorizationMatrixTests
         }
         Assert.Empty(undeclared);
         Assert.Equal(
-            ["/api/v1/auth/login", "/api/v1/auth/password", "/api/v1/auth/refresh", "/health/live", "/health/ready"],
+            ["/api/v1/auth/login", "/api/v1/auth/oidc/callback", "/api/v1/auth/oidc/login", "/api/v1/auth/oidc/token", "/api/v1/auth/password", "/api/v1/auth/refresh", "/health/live", "/health/ready"],
             anonymous.Order(StringComparer.Ordinal).ToArray());
 
         using var client = Gov.Anonymous(host);
