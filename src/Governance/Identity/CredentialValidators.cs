@@ -28,9 +28,21 @@ internal sealed class ServiceTokenValidator(UserStore users) : ICredentialValida
         {
             return ValueTask.FromResult(CredentialResult.NotRecognised);
         }
-        return ValueTask.FromResult(_principals.TryGetValue(TokenService.HashToken(credential), out var principal)
-            ? CredentialResult.Success(principal)
-            : CredentialResult.Fail("The service-account token is invalid or revoked.", "invalid_token"));
+        var hash = TokenService.HashToken(credential);
+        return _principals.TryGetValue(hash, out var principal)
+            ? ValueTask.FromResult(CredentialResult.Success(principal))
+            : ValidateMissAsync(hash, cancellationToken);
+    }
+
+    /// <summary>A token another replica issued after this one loaded its index: one look-up, then a reload.</summary>
+    private async ValueTask<CredentialResult> ValidateMissAsync(string hash, CancellationToken cancellationToken)
+    {
+        if (await users.IsLiveServiceTokenAsync(hash, cancellationToken))
+        {
+            await ReloadAsync(cancellationToken);
+            if (_principals.TryGetValue(hash, out var principal)) return CredentialResult.Success(principal);
+        }
+        return CredentialResult.Fail("The service-account token is invalid or revoked.", "invalid_token");
     }
 
     public async Task ReloadAsync(CancellationToken cancellationToken)

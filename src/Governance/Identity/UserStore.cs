@@ -242,6 +242,14 @@ internal sealed class UserStore(Database database)
             new { id, userId, tokenHash, now }, cancellationToken: ct));
     }
 
+    public async Task<bool> IsLiveServiceTokenAsync(string tokenHash, CancellationToken ct)
+    {
+        await using var c = await database.OpenAsync(ct);
+        return await c.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM gov_service_tokens t JOIN gov_users u ON u.id = t.user_id WHERE t.token_hash = @tokenHash AND t.revoked_at IS NULL AND u.disabled = 0",
+            new { tokenHash }, cancellationToken: ct)) > 0;
+    }
+
     public async Task<IReadOnlyList<(string TokenHash, string UserId)>> LiveServiceTokensAsync(CancellationToken ct)
     {
         await using var c = await database.OpenAsync(ct);

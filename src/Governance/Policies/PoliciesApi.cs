@@ -126,14 +126,16 @@ internal static class PoliciesApi
         return TypedResults.NoContent();
     }
 
-    public static async Task<IResult> ReloadAsync(HttpContext context, PolicyEngine engine, IAuditLog audit)
+    public static async Task<IResult> ReloadAsync(HttpContext context, PolicyEngine engine, GovernanceOptions options, IAuditLog audit)
     {
         await engine.ReloadAsync(context.RequestAborted);
         var snapshot = engine.Snapshot;
         await audit.AppendAsync(AuditEntry.ForRequest(context, "policy.reloaded", "policy", null) with { Outcome = snapshot.Fault is null ? "success" : "failure" }, context.RequestAborted);
         return snapshot.Fault is null
             ? TypedResults.Ok(new { policies = snapshot.All.Count })
-            : TypedResults.Problem("The stored policies could not be compiled; gateway calls are " + (engine is null ? "" : "refused unless Governance:PolicyFailOpen is set") + ".", statusCode: 409, title: "Policies faulted");
+            : TypedResults.Problem(
+                "The stored policies could not be compiled; gateway calls are " + (options.PolicyFailOpen ? "let through unchecked (Governance:PolicyFailOpen)." : "refused until they are fixed (fail-closed)."),
+                statusCode: StatusCodes.Status409Conflict, title: "Policies faulted");
     }
 
     public static IResult DryRun(DryRunRequest? body, PolicyEngine engine, IDeploymentDirectory deployments)
