@@ -167,16 +167,14 @@ internal sealed class Authenticator(UserStore users, PasswordHasher hasher, Gove
         }
         if (!hasher.Verify(password, user.PasswordHash))
         {
-            // A lock that has run out starts the count afresh.
-            var attempts = (int)(user.LockedUntil is not null ? 0 : user.FailedAttempts) + 1;
-            long? lockedUntil = attempts >= options.MaxFailedLogins ? (now + TimeSpan.FromMinutes(options.LockoutMinutes)).ToUnixTimeMilliseconds() : null;
-            await users.RecordFailedLoginAsync(user.Id, lockedUntil is null ? attempts : 0, lockedUntil, ct);
+            var (attempts, lockedUntil) = await users.RecordFailedLoginAsync(user.Id, options.MaxFailedLogins, now.ToUnixTimeMilliseconds(),
+                (now + TimeSpan.FromMinutes(options.LockoutMinutes)).ToUnixTimeMilliseconds(), ct);
             metrics.Login("invalid_password");
             Log.LoginFailed(logger, user.Id, "invalid_password");
             await audit.AppendAsync(AuthApi.Entry(context, action, user.Id, "failure", new JsonObject { ["reason"] = "invalid_credentials", ["failedAttempts"] = attempts }), ct);
             if (lockedUntil is not null)
             {
-                Log.AccountLocked(logger, user.Id, attempts);
+                Log.AccountLocked(logger, user.Id, (int)attempts);
                 await audit.AppendAsync(AuthApi.Entry(context, "user.locked", user.Id, "success", new JsonObject { ["lockedUntil"] = lockedUntil, ["failedAttempts"] = attempts }), ct);
             }
             return Fail(StatusCodes.Status401Unauthorized, "Invalid credentials", "The user name or password is wrong.", "invalid_credentials");

@@ -133,10 +133,28 @@ internal sealed class UserStore(Database database)
         }
     }
 
-    public async Task RecordFailedLoginAsync(string userId, int attempts, long? lockedUntil, CancellationToken ct)
+    /// <summary>
+    /// Counts a failed login atomically (concurrent attempts are all counted; a lock that has run out starts the count
+    /// afresh) and locks the account when the count reaches <paramref name="maxAttempts"/>. Returns the count and the lock's end.
+    /// </summary>
+    public async Task<(long Attempts, long? LockedUntil)> RecordFailedLoginAsync(string userId, int maxAttempts, long now, long lockUntil, CancellationToken ct)
     {
         await using var c = await database.OpenAsync(ct);
-        await c.ExecuteAsync(new CommandDefinition("UPDATE gov_users SET failed_attempts = @attempts, locked_until = @lockedUntil WHERE id = @userId", new { userId, attempts, lockedUntil }, cancellationToken: ct));
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var attempts = await c.ExecuteScalarAsync<long>(new CommandDefinition(
+            """
+            UPDATE gov_users SET failed_attempts = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_attempts + 1 END, locked_until = NULL
+            WHERE id = @userId AND (locked_until IS NULL OR locked_until <= @now)
+            RETURNING failed_attempts
+            """, new { userId, now }, tx, cancellationToken: ct));
+        long? lockedUntil = null;
+        if (attempts >= maxAttempts)
+        {
+            await c.ExecuteAsync(new CommandDefinition("UPDATE gov_users SET failed_attempts = 0, locked_until = @lockUntil WHERE id = @userId", new { userId, lockUntil }, tx, cancellationToken: ct));
+            lockedUntil = lockUntil;
+        }
+        await tx.CommitAsync(ct);
+        return (attempts, lockedUntil);
     }
 
     public async Task RecordLoginAsync(string userId, long now, CancellationToken ct)
