@@ -61,6 +61,19 @@ public sealed class LoginTests
         Assert.Equal(1, (await AuditAsync(host, $"action=user.unlocked&targetId={id}")).GetArrayLength());
     }
 
+    [Fact]
+    public async Task Concurrent_wrong_passwords_cannot_slip_past_the_lockout()
+    {
+        await using var host = await Gov.StartAsync();
+        var (id, username) = await Gov.CreateUserAsync(host, Roles.Viewer);
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Gov.LoginAsync(host, username, "guess number " + i)));
+        Assert.All(responses, static r => Assert.True(r.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Locked));
+        foreach (var r in responses) r.Dispose();
+        using var correct = await Gov.LoginAsync(host, username, Gov.Password);
+        Assert.Equal(HttpStatusCode.Locked, correct.StatusCode);
+        Assert.True((await host.Client.GetFromJsonAsync<JsonElement>($"api/v1/users/{id}")).GetProperty("locked").GetBoolean());
+    }
+
     [Theory]
     [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
     public async Task An_access_token_expires_on_the_clock_and_a_refresh_token_rotates(string provider)
