@@ -65,6 +65,14 @@ internal static class AuthApi
         var now = time.GetUtcNow();
         var hash = TokenService.HashToken(body.RefreshToken);
         var session = await users.FindSessionByRefreshAsync(hash, context.RequestAborted);
+        if (session is null && await users.FindSessionByPreviousRefreshAsync(hash, context.RequestAborted) is { } stolen)
+        {
+            // A rotated-away refresh token came back: someone holds a copy. End the whole session for both holders.
+            await users.RevokeSessionsAsync(stolen.Id, null, now.ToUnixTimeMilliseconds(), context.RequestAborted);
+            tokens.MarkRevoked(stolen.Id, stolen.ExpiresAt);
+            await audit.AppendAsync(Entry(context, "auth.refresh", stolen.UserId, "failure", new JsonObject { ["reason"] = "refresh_token_reused", ["session"] = stolen.Id }), context.RequestAborted);
+            return Problem(StatusCodes.Status401Unauthorized, "Invalid refresh token", "This refresh token was already used; the session has been ended. Log in again.", "refresh_token_reused");
+        }
         var user = session is null ? null : await users.FindByIdAsync(session.UserId, context.RequestAborted);
         string? reason = session switch
         {

@@ -216,6 +216,15 @@ internal sealed class UserStore(Database database)
             new { refreshHash }, cancellationToken: ct));
     }
 
+    /// <summary>The session whose previous (rotated-away) refresh token this is: its reuse means the token was stolen.</summary>
+    public async Task<SessionRecord?> FindSessionByPreviousRefreshAsync(string refreshHash, CancellationToken ct)
+    {
+        await using var c = await database.OpenAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<SessionRecord>(new CommandDefinition(
+            "SELECT id AS Id, user_id AS UserId, refresh_hash AS RefreshHash, created_at AS CreatedAt, expires_at AS ExpiresAt, revoked_at AS RevokedAt, ip AS Ip FROM gov_sessions WHERE previous_refresh_hash = @refreshHash",
+            new { refreshHash }, cancellationToken: ct));
+    }
+
     public async Task<IReadOnlyList<SessionRecord>> SessionsOfAsync(string userId, CancellationToken ct)
     {
         await using var c = await database.OpenAsync(ct);
@@ -229,7 +238,7 @@ internal sealed class UserStore(Database database)
     {
         await using var c = await database.OpenAsync(ct);
         return await c.ExecuteAsync(new CommandDefinition(
-            "UPDATE gov_sessions SET refresh_hash = @newHash, expires_at = @expiresAt WHERE id = @sessionId AND refresh_hash = @oldHash AND revoked_at IS NULL",
+            "UPDATE gov_sessions SET refresh_hash = @newHash, previous_refresh_hash = @oldHash, expires_at = @expiresAt WHERE id = @sessionId AND refresh_hash = @oldHash AND revoked_at IS NULL",
             new { sessionId, oldHash, newHash, expiresAt }, cancellationToken: ct)) == 1;
     }
 

@@ -107,9 +107,16 @@ public sealed class LoginTests
         {
             Assert.Equal(HttpStatusCode.OK, (await renewed.GetAsync("api/v1/auth/me")).StatusCode);
         }
-        // The old refresh token was rotated away.
+        // The old refresh token was rotated away; its reuse means a copy leaked, so the whole session ends.
         using var reused = await anonymous.PostAsJsonAsync("api/v1/auth/refresh", new { refreshToken });
         Assert.Equal(HttpStatusCode.Unauthorized, reused.StatusCode);
+        Assert.Equal("refresh_token_reused", (await Gov.JsonAsync(reused)).GetProperty("code").GetString());
+        using (var renewed = Gov.WithToken(host, pair.GetProperty("accessToken").GetString()!))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await renewed.GetAsync("api/v1/auth/me")).StatusCode);
+        }
+        using var successor = await anonymous.PostAsJsonAsync("api/v1/auth/refresh", new { refreshToken = pair.GetProperty("refreshToken").GetString() });
+        Assert.Equal(HttpStatusCode.Unauthorized, successor.StatusCode);
     }
 
     [Fact]

@@ -34,12 +34,14 @@ CREATE TABLE gov_sessions (
     id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES gov_users(id),
     refresh_hash TEXT NOT NULL UNIQUE,
+    previous_refresh_hash TEXT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     revoked_at BIGINT NULL,
     ip TEXT NULL
 );
 CREATE INDEX gov_sessions_user ON gov_sessions (user_id);
+CREATE INDEX gov_sessions_previous ON gov_sessions (previous_refresh_hash);
 
 CREATE TABLE gov_service_tokens (
     id TEXT PRIMARY KEY,
