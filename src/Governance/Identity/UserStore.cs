@@ -76,13 +76,21 @@ internal sealed class UserStore(Database database)
         return users;
     }
 
+    /// <summary>Loads roles and teams of many users in two queries.</summary>
     private static async Task LoadRelationsAsync(System.Data.Common.DbConnection c, IReadOnlyList<UserRecord> users, CancellationToken ct)
     {
+        if (users.Count == 0) return;
+        var ids = users.Select(static u => u.Id).ToArray();
+        // Dapper expands a list into IN (...) on SQLite, and sends a native array to PostgreSQL.
+        var match = c is Microsoft.Data.Sqlite.SqliteConnection ? "IN @ids" : "= ANY(@ids)";
+        var roles = (await c.QueryAsync<(string UserId, string Role)>(new CommandDefinition(
+            $"SELECT user_id, role FROM gov_user_roles WHERE user_id {match} ORDER BY role", new { ids }, cancellationToken: ct))).ToLookup(static r => r.UserId);
+        var teams = (await c.QueryAsync<(string UserId, string Id, string? Name)>(new CommandDefinition(
+            $"SELECT user_id, team_id, team_name FROM gov_user_teams WHERE user_id {match} ORDER BY team_id", new { ids }, cancellationToken: ct))).ToLookup(static t => t.UserId);
         foreach (var user in users)
         {
-            user.Roles = (await c.QueryAsync<string>(new CommandDefinition("SELECT role FROM gov_user_roles WHERE user_id = @id ORDER BY role", new { id = user.Id }, cancellationToken: ct))).AsList();
-            user.Teams = (await c.QueryAsync<(string Id, string? Name)>(new CommandDefinition("SELECT team_id, team_name FROM gov_user_teams WHERE user_id = @id ORDER BY team_id", new { id = user.Id }, cancellationToken: ct)))
-                .Select(static t => new TeamMembership(t.Id, t.Name)).ToList();
+            user.Roles = roles[user.Id].Select(static r => r.Role).ToList();
+            user.Teams = teams[user.Id].Select(static t => new TeamMembership(t.Id, t.Name)).ToList();
         }
     }
 
