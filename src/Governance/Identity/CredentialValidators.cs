@@ -5,10 +5,21 @@ using LlmMarketplace.BuildingBlocks.Security;
 namespace LlmMarketplace.Governance.Identity;
 
 /// <summary>Accepts the module's access tokens (JWTs) in the single authentication scheme.</summary>
-internal sealed class AccessTokenValidator(TokenService tokens) : ICredentialValidator
+internal sealed class AccessTokenValidator(TokenService tokens, Telemetry.GovernanceMetrics metrics) : ICredentialValidator
 {
-    public async ValueTask<CredentialResult> ValidateAsync(string credential, CancellationToken cancellationToken) =>
-        TokenService.LooksLikeJwt(credential) ? await tokens.ValidateAsync(credential) : CredentialResult.NotRecognised;
+    public async ValueTask<CredentialResult> ValidateAsync(string credential, CancellationToken cancellationToken)
+    {
+        if (!TokenService.LooksLikeJwt(credential))
+        {
+            return CredentialResult.NotRecognised;
+        }
+        var result = await tokens.ValidateAsync(credential);
+        if (result.Failure is not null)
+        {
+            metrics.TokenRejected(result.FailureCode ?? "invalid_token");
+        }
+        return result;
+    }
 }
 
 /// <summary>
