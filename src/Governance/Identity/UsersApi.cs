@@ -71,7 +71,7 @@ internal static partial class UsersApi
         return TypedResults.Created($"/api/v1/users/{user.Id}", new CreatedUser(UserDto.From(user, time.GetUtcNow()), oneTime));
     }
 
-    public static async Task<IResult> SetRolesAsync(HttpContext context, string id, SetRolesRequest? body, UserStore users, IAuditLog audit, TimeProvider time)
+    public static async Task<IResult> SetRolesAsync(HttpContext context, string id, SetRolesRequest? body, UserStore users, TokenService tokens, ServiceTokenValidator serviceTokens, IAuditLog audit, TimeProvider time)
     {
         var errors = new ValidationErrors();
         if (body?.Roles is null) errors.Add("roles", "is required (an empty list removes every role)");
@@ -85,6 +85,16 @@ internal static partial class UsersApi
             return AuthApi.Problem(StatusCodes.Status403Forbidden, "Forbidden", "Only a super_admin can grant or remove super_admin.", "insufficient_permissions");
         }
         await users.SetRolesAsync(id, roles, context.RequestAborted);
+        if (user.Roles.Except(roles, StringComparer.Ordinal).Any())
+        {
+            // A removed role takes effect at once: the user's sessions end and service tokens are re-read.
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach (var sid in await users.RevokeSessionsAsync(null, id, now, context.RequestAborted))
+            {
+                tokens.MarkRevoked(sid, now + (long)tokens.RefreshLifetime.TotalMilliseconds);
+            }
+        }
+        await serviceTokens.ReloadAsync(context.RequestAborted);
         var before = Snapshot(user);
         user.Roles = roles;
         await audit.AppendAsync(AuditEntry.ForRequest(context, "user.roles_changed", "user", id) with { Before = before, After = Snapshot(user) }, context.RequestAborted);

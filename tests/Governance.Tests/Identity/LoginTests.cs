@@ -198,6 +198,19 @@ public sealed class LoginTests
         Assert.Equal("127.0.0.1", entry.GetProperty("ip").GetString());
     }
 
+    [Fact]
+    public async Task Removing_a_role_takes_effect_at_once()
+    {
+        await using var host = await Gov.StartAsync();
+        var (id, username) = await Gov.CreateUserAsync(host, Roles.Admin);
+        using var client = Gov.WithToken(host, (await Gov.TokensAsync(host, username)).GetProperty("accessToken").GetString()!);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("api/v1/users")).StatusCode);
+        using (var demote = await host.Client.PutAsJsonAsync($"api/v1/users/{id}/roles", new { roles = new[] { "viewer" } })) Assert.Equal(HttpStatusCode.OK, demote.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("api/v1/users")).StatusCode);
+        using var again = Gov.WithToken(host, (await Gov.TokensAsync(host, username)).GetProperty("accessToken").GetString()!);
+        Assert.Equal(HttpStatusCode.Forbidden, (await again.GetAsync("api/v1/users")).StatusCode);
+    }
+
     [Theory]
     [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
     public async Task Service_account_tokens_authenticate_until_the_account_is_deleted(string provider)
