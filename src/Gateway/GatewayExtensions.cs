@@ -51,6 +51,7 @@ public static class GatewayExtensions
             var cache = new ResponseCache(sp.GetRequiredService<TimeProvider>()) { MaxBytes = config.Settings.Cache.MaxBytes };
             return cache;
         });
+        services.TryAddSingleton<IDeploymentDirectory>(static sp => sp.GetRequiredService<ModelRegistry>());
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<UpstreamDispatcher>();
         services.TryAddSingleton<ChatCompletionsHandler>();

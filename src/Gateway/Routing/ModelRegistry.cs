@@ -14,6 +14,13 @@ internal sealed record RoutableDeployment(DeploymentConfig Config, ProviderClien
     public decimal BlendedPrice => Config.Pricing.InputPerMTok + Config.Pricing.OutputPerMTok + (Config.Pricing.PerRequest * 1000m);
 }
 
+/// <summary>Read-only view of the configured models' deployments (id, provider, region) for other modules, such as policy.</summary>
+public interface IDeploymentDirectory
+{
+    /// <summary>The deployments of a model, or null when the gateway does not serve it.</summary>
+    IReadOnlyList<DeploymentConfig>? DeploymentsOf(string model);
+}
+
 /// <summary>A model clients can name, with its deployments.</summary>
 internal sealed record RoutableModel(ModelConfig Config, IReadOnlyList<RoutableDeployment> Deployments)
 {
@@ -24,7 +31,7 @@ internal sealed record RoutableModel(ModelConfig Config, IReadOnlyList<RoutableD
 /// The models the gateway serves, as an immutable snapshot swapped atomically when configuration changes.
 /// Provider clients and deployment health survive a swap when their configuration is unchanged.
 /// </summary>
-internal sealed class ModelRegistry(TimeProvider time) : IDisposable, Pipeline.IGatewayModelCatalog
+internal sealed class ModelRegistry(TimeProvider time) : IDisposable, Pipeline.IGatewayModelCatalog, IDeploymentDirectory
 {
     private readonly ConcurrentDictionary<string, DeploymentHealth> _health = new(StringComparer.Ordinal);
     private readonly Lock _applyLock = new();
@@ -45,6 +52,9 @@ internal sealed class ModelRegistry(TimeProvider time) : IDisposable, Pipeline.I
     }
 
     public IEnumerable<DeploymentHealth> Health => _health.Values;
+
+    public IReadOnlyList<DeploymentConfig>? DeploymentsOf(string model) =>
+        _snapshot.Models.TryGetValue(model, out var m) ? m.Config.Deployments : null;
 
     public bool TryGetHealth(string deploymentId, out DeploymentHealth health) => _health.TryGetValue(deploymentId, out health!);
 

@@ -6,6 +6,7 @@ using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Gateway;
 using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Shield;
+using LlmMarketplace.Governance;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -45,11 +46,13 @@ public static class MarketplaceApp
             builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
         }
 
+        settings.ConfigureServices?.Invoke(builder.Services);
         builder.AddStorage();
         builder.AddSecurity(settings);
         builder.AddTelemetry();
         builder.AddGateway();
         builder.AddAccess();
+        builder.AddGovernance();
         builder.AddShield();
 
         builder.Services.AddProblemDetails();
@@ -74,6 +77,7 @@ public static class MarketplaceApp
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(Policies.Authenticated);
         app.MapGatewayApi();
         app.MapAccessApi();
+        app.MapGovernanceApi();
         app.MapShieldApi();
         return app;
     }
@@ -120,7 +124,10 @@ public static class MarketplaceApp
         builder.Services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(Policies.Authenticated, p => p.RequireAuthenticatedUser())
-            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin));
+            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin))
+            .AddPolicy(Policies.SuperAdmin, p => p.RequireRole(Roles.SuperAdmin))
+            .AddPolicy(Policies.Approver, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin, Roles.Approver))
+            .AddPolicy(Policies.Viewer, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin, Roles.Approver, Roles.Viewer));
     }
 
     private static void AddTelemetry(this WebApplicationBuilder builder)
@@ -132,6 +139,7 @@ public static class MarketplaceApp
             m.AddMeter(LlmMarketplace.Gateway.Telemetry.GatewayMetricsNames.Meter);
             m.AddMeter(AccessModule.MeterName);
             m.AddMeter(ShieldExtensions.MeterName);
+            m.AddMeter(LlmMarketplace.Governance.Telemetry.GovernanceTelemetry.MeterName);
             m.AddAspNetCoreInstrumentation();
             m.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(otlp)) m.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
@@ -187,7 +195,7 @@ internal sealed class MigrationService(Database database, ILogger<MigrationServi
 /// <summary>The assemblies that embed migrations.</summary>
 public static class MigrationAssemblies
 {
-    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly, typeof(AccessExtensions).Assembly];
+    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly, typeof(AccessExtensions).Assembly, typeof(GovernanceExtensions).Assembly];
 }
 
 internal sealed class StorageHealthCheck(Database database) : IHealthCheck

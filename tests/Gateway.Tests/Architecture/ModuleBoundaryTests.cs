@@ -12,6 +12,7 @@ public sealed class ModuleBoundaryTests
         ["LlmMarketplace.Gateway"] = ["LlmMarketplace.BuildingBlocks"],
         ["LlmMarketplace.Access"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
         ["LlmMarketplace.Shield"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
+        ["LlmMarketplace.Governance"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
     };
 
     [Fact]
