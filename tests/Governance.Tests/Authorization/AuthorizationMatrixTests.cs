@@ -85,6 +85,29 @@ public sealed class AuthorizationMatrixTests
         ["GET /api/v1/secrets"] = Access.Admin,
         ["PUT /api/v1/secrets/{name}"] = Access.Admin,
         ["DELETE /api/v1/secrets/{name}"] = Access.Admin,
+
+        // Access: any caller acts within its own teams (ownership is checked inside); admins manage everything.
+        ["POST /api/v1/keys"] = Access.Authenticated,
+        ["GET /api/v1/keys"] = Access.Authenticated,
+        ["GET /api/v1/keys/{id}"] = Access.Authenticated,
+        ["DELETE /api/v1/keys/{id}"] = Access.Authenticated,
+        ["POST /api/v1/keys/{id}/rotate"] = Access.Authenticated,
+        ["POST /api/v1/teams"] = Access.Admin,
+        ["GET /api/v1/teams"] = Access.Authenticated,
+        ["POST /api/v1/apps"] = Access.Authenticated,
+        ["GET /api/v1/apps"] = Access.Authenticated,
+        ["POST /api/v1/budgets"] = Access.Admin,
+        ["GET /api/v1/budgets"] = Access.Authenticated,
+        ["DELETE /api/v1/budgets/{id}"] = Access.Admin,
+        ["POST /api/v1/plans"] = Access.Admin,
+        ["GET /api/v1/plans"] = Access.Authenticated,
+        ["POST /api/v1/subscriptions"] = Access.Authenticated,
+        ["GET /api/v1/subscriptions"] = Access.Authenticated,
+        ["POST /api/v1/subscriptions/{id}/{action}"] = Access.Authenticated,
+        ["GET /api/v1/usage"] = Access.Authenticated,
+
+        // Shield
+        ["POST /api/v1/shield/scan"] = Access.Authenticated,
     };
 
     private static readonly (string Role, Access Level)[] RoleLevels =
