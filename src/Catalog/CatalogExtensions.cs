@@ -82,7 +82,7 @@ public static class CatalogExtensions
             .WithSummary("Ratings and reviews of a service.");
 
         var publish = app.MapGroup("/api/v1/services").WithTags("Catalog publishing").RequireAuthorization(PublisherPolicy);
-        publish.MapPost("/", CatalogApi.CreateServiceAsync).WithName("CreateService")
+        publish.MapPost("", CatalogApi.CreateServiceAsync).WithName("CreateService")
             .WithSummary("Creates a service with its first version (draft).").Accepts<Listings.ListingSpec>("application/json");
         publish.MapPost("/{id}/versions", CatalogApi.AddVersionAsync).WithName("CreateServiceVersion")
             .WithSummary("Adds a version (draft) to a service.").Accepts<Listings.ListingSpec>("application/json");
@@ -98,7 +98,7 @@ public static class CatalogExtensions
             .RequireAuthorization(Policies.Authenticated);
 
         var approvals = app.MapGroup("/api/v1/approvals").WithTags("Catalog approvals").RequireAuthorization(ApproverPolicy);
-        approvals.MapGet("/", CatalogApi.PendingApprovalsAsync).WithName("ListPendingApprovals")
+        approvals.MapGet("", CatalogApi.PendingApprovalsAsync).WithName("ListPendingApprovals")
             .WithSummary("Versions waiting for approval, with their check results.");
         approvals.MapPost("/{versionId}/approve", static (string versionId, HttpRequest request, PublishingService p, System.Security.Claims.ClaimsPrincipal user, CancellationToken ct) =>
                 CatalogApi.DecideAsync(versionId, true, request, p, user, ct))

@@ -45,11 +45,13 @@ public static class GatewayExtensions
             registry.Apply(ModelSources.Merge(config, sp.GetServices<IModelSource>()));
             return registry;
         });
+        services.TryAddSingleton<IGatewayModelCatalog>(static sp => sp.GetRequiredService<ModelRegistry>());
         services.TryAddSingleton(sp =>
         {
             var cache = new ResponseCache(sp.GetRequiredService<TimeProvider>()) { MaxBytes = config.Settings.Cache.MaxBytes };
             return cache;
         });
+        services.TryAddSingleton<IDeploymentDirectory>(static sp => sp.GetRequiredService<ModelRegistry>());
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<UpstreamDispatcher>();
         services.TryAddSingleton<ChatCompletionsHandler>();

@@ -20,6 +20,15 @@ public static class Policies
 
     /// <summary>Operators: super_admin and admin.</summary>
     public const string Admin = "admin";
+
+    /// <summary>Only super_admin (granting super_admin, erasing people).</summary>
+    public const string SuperAdmin = "super_admin_only";
+
+    /// <summary>Approvers and operators: approver, admin, super_admin.</summary>
+    public const string Approver = "approver";
+
+    /// <summary>Read access to management data: viewer, approver, admin, super_admin.</summary>
+    public const string Viewer = "viewer";
 }
 
 /// <summary>Claim types the marketplace puts on its principals.</summary>

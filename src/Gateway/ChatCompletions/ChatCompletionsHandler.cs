@@ -63,6 +63,7 @@ internal sealed class ChatCompletionsHandler(
 
         var call = new GatewayCall(requestId, "chat", model.Name, request.Stream, context.User, time.GetUtcNow(),
             () => tokens.CountChatPrompt(model.Name, request.Messages, request.TryGet("tools", out var t) ? t : null));
+        call.Request = request.Root;
         using var activity = GatewayMetrics.ActivitySource.StartActivity("chat " + model.Name);
         activity?.SetTag("gen_ai.operation.name", "chat");
         activity?.SetTag("gen_ai.request.model", model.Name);
@@ -75,6 +76,8 @@ internal sealed class ChatCompletionsHandler(
         {
             call.Latency = time.GetElapsedTime(started);
             if (call.Status == 0) call.Status = context.Response.StatusCode;
+            // Paths that answered without the interceptors (upstream failures, refusals) still close the call for them.
+            await AfterAsync(call, context);
             metrics.Duration("chat", call.Provider, model.Name, call.Status, call.Latency.TotalSeconds);
             activity?.SetTag("gen_ai.usage.input_tokens", call.Usage.PromptTokens);
             activity?.SetTag("gen_ai.usage.output_tokens", call.Usage.CompletionTokens);
@@ -109,6 +112,12 @@ internal sealed class ChatCompletionsHandler(
                 return;
             }
         }
+
+        // An interceptor may forward a rewritten body (for example with personal data redacted).
+        using var rewritten = call.ReplacementBody is { } replacement
+            ? ChatRequest.Parse(replacement, out var rewriteError) ?? throw new InvalidOperationException("An interceptor's replacement body is not a valid chat request: " + rewriteError!.Message)
+            : null;
+        if (rewritten is not null) request = rewritten;
 
         var headerRoute = RouteFilter.FromHeader(context.Request.Headers["x-gateway-route"].ToString());
         var ordered = Router.Order(model, request.Route, headerRoute);
@@ -169,8 +178,21 @@ internal sealed class ChatCompletionsHandler(
             responseBody = UsageJson.WithUsage(responseBody, usage);
         }
         Meter(call, deployment, usage);
-        call.Status = 200;
         call.TimeToFirstToken = timer.FirstByte;
+        foreach (var interceptor in _interceptors)
+        {
+            var inspection = await interceptor.InspectCompletionAsync(call, responseBody, ct);
+            if (inspection.Rejection is { } refused)
+            {
+                call.Status = refused.Status;
+                ApplyInterceptorHeaders(context, call);
+                await AfterAsync(call, context);
+                await OpenAIErrors.WriteAsync(context, refused.Status, refused.Message, refused.Type, refused.Param, refused.Code);
+                return AttemptOutcome.Done;
+            }
+            if (inspection.ReplacementBody is { } replaced) responseBody = replaced;
+        }
+        call.Status = 200;
 
         SetSuccessHeaders(context, call, upstreamTime);
         context.Response.Headers["x-gateway-cost"] = call.CostUsd.ToString("0.##########", CultureInfo.InvariantCulture);
@@ -307,7 +329,7 @@ internal sealed class ChatCompletionsHandler(
 
         if (request.IncludeUsage && !translator.UsageChunkWritten)
         {
-            Sse.WriteJson(scratch, (translator, usage, model: translator.Model.Length > 0 ? translator.Model : deployment.Config.UpstreamModel), static (w, s) =>
+            Sse.WriteJson(scratch, (translator, usage, model: translator.Model.Length > 0 ? translator.Model : deployment.Config.UpstreamModel, cost: call.CostUsd), static (w, s) =>
             {
                 w.WriteStartObject();
                 w.WriteString("id"u8, s.translator.Id);
@@ -316,7 +338,7 @@ internal sealed class ChatCompletionsHandler(
                 w.WriteString("model"u8, s.model);
                 w.WriteStartArray("choices"u8);
                 w.WriteEndArray();
-                UsageJson.Write(w, s.usage);
+                UsageJson.Write(w, s.usage, cost: s.cost);
                 w.WriteEndObject();
             });
         }
@@ -405,6 +427,9 @@ internal sealed class ChatCompletionsHandler(
 
     private async Task AfterAsync(GatewayCall call, HttpContext context)
     {
+        if (call.AfterRan) return;
+        call.AfterRan = true;
+        if (call.Status == 0) call.Status = context.Response.StatusCode;
         foreach (var interceptor in _interceptors)
         {
             await interceptor.AfterAsync(call, CancellationToken.None);

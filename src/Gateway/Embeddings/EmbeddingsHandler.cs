@@ -57,6 +57,7 @@ internal sealed class EmbeddingsHandler(
 
         var call = new GatewayCall(requestId, "embeddings", model.Name, false, context.User, time.GetUtcNow(),
             () => tokens.CountEmbeddingInput(model.Name, request.Texts, request.Root.GetProperty("input")));
+        call.Request = request.Root;
         try
         {
             await RunAsync(context, request, model, call, settings);
@@ -65,6 +66,7 @@ internal sealed class EmbeddingsHandler(
         {
             call.Latency = time.GetElapsedTime(started);
             if (call.Status == 0) call.Status = context.Response.StatusCode;
+            await AfterAsync(call);
             metrics.Duration("embeddings", call.Provider, model.Name, call.Status, call.Latency.TotalSeconds);
         }
     }
@@ -82,6 +84,12 @@ internal sealed class EmbeddingsHandler(
                 return;
             }
         }
+
+        // An interceptor may forward a rewritten body (for example with personal data redacted).
+        using var rewritten = call.ReplacementBody is { } replacement
+            ? EmbeddingsRequest.Parse(replacement, out var rewriteError) ?? throw new InvalidOperationException("An interceptor's replacement body is not a valid embeddings request: " + rewriteError!.Message)
+            : null;
+        if (rewritten is not null) request = rewritten;
 
         var headerRoute = RouteFilter.FromHeader(context.Request.Headers["x-gateway-route"].ToString());
         var ordered = Router.Order(model, request.Route, headerRoute);
@@ -171,6 +179,8 @@ internal sealed class EmbeddingsHandler(
 
     private async Task AfterAsync(GatewayCall call)
     {
+        if (call.AfterRan) return;
+        call.AfterRan = true;
         foreach (var interceptor in _interceptors)
         {
             await interceptor.AfterAsync(call, CancellationToken.None);

@@ -4,6 +4,7 @@ using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Gateway.Streaming;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMarketplace.Gateway.Models;
 
@@ -20,6 +21,7 @@ internal static class ModelsApi
         writer.WriteStartArray("data"u8);
         foreach (var model in registry.Models.OrderBy(static m => m.Name, StringComparer.Ordinal))
         {
+            if (!Visible(context, model.Name)) continue;
             Write(writer, model);
         }
         writer.WriteEndArray();
@@ -30,7 +32,7 @@ internal static class ModelsApi
     public static async Task GetAsync(HttpContext context, string id, ModelRegistry registry)
     {
         context.Response.Headers[RequestId.HeaderName] = RequestId.Get(context);
-        if (!registry.TryGet(id, out var model))
+        if (!registry.TryGet(id, out var model) || !Visible(context, id))
         {
             await OpenAIErrors.WriteAsync(context, StatusCodes.Status404NotFound, $"The model '{id}' does not exist", OpenAIErrors.InvalidRequest, "model", "model_not_found");
             return;
@@ -39,6 +41,15 @@ internal static class ModelsApi
         await using var writer = new Utf8JsonWriter(context.Response.BodyWriter, JsonDefaults.WriterOptions);
         Write(writer, model);
         await writer.FlushAsync(context.RequestAborted);
+    }
+
+    private static bool Visible(HttpContext context, string model)
+    {
+        foreach (var visibility in context.RequestServices.GetServices<IModelVisibility>())
+        {
+            if (!visibility.IsVisible(context.User, model)) return false;
+        }
+        return true;
     }
 
     private static void Write(Utf8JsonWriter writer, RoutableModel model)

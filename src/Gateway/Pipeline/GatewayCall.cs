@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using System.Text.Json;
 using LlmMarketplace.Gateway.Providers;
 
 namespace LlmMarketplace.Gateway.Pipeline;
@@ -40,6 +41,15 @@ public sealed class GatewayCall
     /// <summary>Prompt tokens estimated with the model's tokenizer; computed once, on first use.</summary>
     public int EstimatedPromptTokens => _promptEstimate ??= _estimatePromptTokens();
 
+    /// <summary>The parsed request body the client sent (the OpenAI chat or embeddings request); valid for the duration of the call.</summary>
+    public JsonElement Request { get; internal set; }
+
+    /// <summary>
+    /// Set by an interceptor in <see cref="IGatewayInterceptor.BeforeAsync"/> to forward a rewritten body instead of the
+    /// client's (same wire format, model and stream flag; for example with personal data redacted).
+    /// </summary>
+    public ReadOnlyMemory<byte>? ReplacementBody { get; set; }
+
     /// <summary>Set by interceptors to narrow which deployments (ids or provider names) this call may use.</summary>
     public IReadOnlyList<string>? AllowedDeployments { get; set; }
 
@@ -68,6 +78,9 @@ public sealed class GatewayCall
 
     public TimeSpan? TimeToFirstToken { get; internal set; }
 
+    /// <summary>True once the interceptors' <c>AfterAsync</c> ran (they run exactly once per call).</summary>
+    internal bool AfterRan { get; set; }
+
     /// <summary>Headers interceptors want on the response (for example rate-limit headers).</summary>
     public IDictionary<string, string> ResponseHeaders { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 }
@@ -84,4 +97,13 @@ public interface IGatewayInterceptor
     ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken);
 
     ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Inspects a non-streamed chat completion (OpenAI format) before it is sent, after usage is metered: may refuse it
+    /// or replace its body. Streamed completions are not inspected.
+    /// </summary>
+    ValueTask<CompletionInspection> InspectCompletionAsync(GatewayCall call, ReadOnlyMemory<byte> body, CancellationToken cancellationToken) => default;
 }
+
+/// <summary>The verdict of <see cref="IGatewayInterceptor.InspectCompletionAsync"/>: nothing (pass), a refusal, or a replacement body.</summary>
+public readonly record struct CompletionInspection(GatewayRejection? Rejection, byte[]? ReplacementBody);

@@ -152,7 +152,7 @@ internal class OpenAIAdapter : IProviderAdapter
     }
 
     public virtual IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) =>
-        new OpenAIStreamTranslator(request.IncludeUsage);
+        new OpenAIStreamTranslator(request.IncludeUsage, deployment.Config.Pricing);
 
     public virtual UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
     {
@@ -212,7 +212,7 @@ internal class OpenAIAdapter : IProviderAdapter
 }
 
 /// <summary>Passes OpenAI chunks through byte for byte, noting usage and dropping the usage chunk the client did not ask for.</summary>
-internal sealed class OpenAIStreamTranslator(bool forwardUsage) : IChatStreamTranslator
+internal sealed class OpenAIStreamTranslator(bool forwardUsage, Configuration.Pricing? pricing = null) : IChatStreamTranslator
 {
     private readonly StringBuilder _text = new();
 
@@ -296,6 +296,15 @@ internal sealed class OpenAIStreamTranslator(bool forwardUsage) : IChatStreamTra
                 }
             }
             usageOnly = usage is not null && !hasChoices;
+            if (usageOnly && forwardUsage && pricing is not null)
+            {
+                // The final usage chunk carries the call's cost as an extension (usage.cost, USD).
+                var u = usage!.Value;
+                UsageChunkWritten = true;
+                Sse.WriteJson(output, (root, cost: pricing.Cost(u.PromptTokens, u.CompletionTokens, u.CachedTokens, u.CacheWriteTokens)),
+                    static (w, s) => UsageJson.WriteChunkWithCost(w, s.root, s.cost));
+                return StreamStep.Continue;
+            }
         }
         catch (JsonException)
         {

@@ -32,7 +32,7 @@ internal static class UsageJson
     public static long Long(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var l) ? l : 0;
 
-    public static void Write(Utf8JsonWriter writer, TokenUsage usage, bool embeddings = false)
+    public static void Write(Utf8JsonWriter writer, TokenUsage usage, bool embeddings = false, decimal? cost = null)
     {
         writer.WriteStartObject("usage"u8);
         writer.WriteNumber("prompt_tokens"u8, usage.PromptTokens);
@@ -49,6 +49,33 @@ internal static class UsageJson
             writer.WriteStartObject("completion_tokens_details"u8);
             writer.WriteNumber("reasoning_tokens"u8, usage.ReasoningTokens);
             writer.WriteEndObject();
+        }
+        if (cost is { } c)
+        {
+            // The cost extension OpenRouter uses: USD of this call at the deployment's prices.
+            writer.WriteNumber("cost"u8, c);
+        }
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Copies a stream chunk, adding <c>usage.cost</c> (USD) to its usage object.</summary>
+    public static void WriteChunkWithCost(Utf8JsonWriter writer, JsonElement chunk, decimal cost)
+    {
+        writer.WriteStartObject();
+        foreach (var property in chunk.EnumerateObject())
+        {
+            if (property.NameEquals("usage"u8) && property.Value.ValueKind == JsonValueKind.Object)
+            {
+                writer.WriteStartObject("usage"u8);
+                foreach (var field in property.Value.EnumerateObject())
+                {
+                    if (!field.NameEquals("cost"u8)) field.WriteTo(writer);
+                }
+                writer.WriteNumber("cost"u8, cost);
+                writer.WriteEndObject();
+                continue;
+            }
+            property.WriteTo(writer);
         }
         writer.WriteEndObject();
     }

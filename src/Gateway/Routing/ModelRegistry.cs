@@ -14,6 +14,13 @@ internal sealed record RoutableDeployment(DeploymentConfig Config, ProviderClien
     public decimal BlendedPrice => Config.Pricing.InputPerMTok + Config.Pricing.OutputPerMTok + (Config.Pricing.PerRequest * 1000m);
 }
 
+/// <summary>Read-only view of the configured models' deployments (id, provider, region) for other modules, such as policy.</summary>
+public interface IDeploymentDirectory
+{
+    /// <summary>The deployments of a model, or null when the gateway does not serve it.</summary>
+    IReadOnlyList<DeploymentConfig>? DeploymentsOf(string model);
+}
+
 /// <summary>A model clients can name, with its deployments.</summary>
 internal sealed record RoutableModel(ModelConfig Config, IReadOnlyList<RoutableDeployment> Deployments)
 {
@@ -24,7 +31,7 @@ internal sealed record RoutableModel(ModelConfig Config, IReadOnlyList<RoutableD
 /// The models the gateway serves, as an immutable snapshot swapped atomically when configuration changes.
 /// Provider clients and deployment health survive a swap when their configuration is unchanged.
 /// </summary>
-internal sealed class ModelRegistry(TimeProvider time) : IDisposable
+internal sealed class ModelRegistry(TimeProvider time) : IDisposable, Pipeline.IGatewayModelCatalog, IDeploymentDirectory
 {
     private readonly ConcurrentDictionary<string, DeploymentHealth> _health = new(StringComparer.Ordinal);
     private readonly Lock _applyLock = new();
@@ -38,7 +45,16 @@ internal sealed class ModelRegistry(TimeProvider time) : IDisposable
 
     public bool TryGet(string name, out RoutableModel model) => _snapshot.Models.TryGetValue(name, out model!);
 
+    public bool TryGetModel(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ModelConfig? model)
+    {
+        model = _snapshot.Models.TryGetValue(name, out var routable) ? routable.Config : null;
+        return model is not null;
+    }
+
     public IEnumerable<DeploymentHealth> Health => _health.Values;
+
+    public IReadOnlyList<DeploymentConfig>? DeploymentsOf(string model) =>
+        _snapshot.Models.TryGetValue(model, out var m) ? m.Config.Deployments : null;
 
     public bool TryGetHealth(string deploymentId, out DeploymentHealth health) => _health.TryGetValue(deploymentId, out health!);
 

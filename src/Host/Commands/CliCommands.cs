@@ -29,7 +29,13 @@ public static class CliCommands
         import.SetAction((parse, ct) => CatalogCommands.ImportAsync(Settings(parse, withUrls: false), parse.GetValue(importFile)!, ct));
         var catalog = new Command("catalog", "Catalog tools.") { import };
 
-        return new RootCommand("LLM Marketplace: publish, discover, consume and govern LLM services.") { serve, migrate, config, catalog };
+        var keys = KeysCommands.Create(ConfigOption, DataOption, static parse => Settings(parse, withUrls: false));
+
+        var verify = new Command("verify", "Verifies the audit trail's hash chain; exits 1 and names the first broken link if it was tampered with.") { ConfigOption, DataOption };
+        verify.SetAction(static (parse, ct) => VerifyAuditAsync(Settings(parse, withUrls: false), ct));
+        var audit = new Command("audit", "Audit trail tools.") { verify };
+
+        return new RootCommand("LLM Marketplace: publish, discover, consume and govern LLM services.") { serve, migrate, config, keys, audit, catalog };
     }
 
     private static HostSettings Settings(ParseResult parse, bool withUrls) => new()
@@ -90,6 +96,29 @@ public static class CliCommands
                 ? $"{database.Provider}: the database is up to date."
                 : $"{database.Provider}: applied {result.Applied.Count} migration(s): {string.Join(", ", result.Applied)}");
             return 0;
+        }
+    }
+
+    private static async Task<int> VerifyAuditAsync(HostSettings settings, CancellationToken cancellationToken)
+    {
+        WebApplication app;
+        try
+        {
+            app = MarketplaceApp.Build(settings);
+        }
+        catch (Exception ex) when (IsConfigurationProblem(ex))
+        {
+            return ReportConfigurationError(ex);
+        }
+        await using (app)
+        {
+            var result = Migrator.Run(app.Services.GetRequiredService<Database>(), MigrationAssemblies.All);
+            if (!result.Successful)
+            {
+                await Console.Error.WriteLineAsync($"error: migration failed: {result.Error}");
+                return 1;
+            }
+            return await LlmMarketplace.Governance.Audit.AuditCli.VerifyAsync(app.Services, Console.Out, Console.Error, cancellationToken);
         }
     }
 

@@ -18,5 +18,8 @@ public sealed record HostSettings
     /// <summary>The bootstrap admin credential; null reads <c>LLMM_MASTER_KEY</c> from the environment.</summary>
     public string? MasterKey { get; init; }
 
+    /// <summary>Registers services before the modules do (tests use it to inject a fake clock); modules register with TryAdd.</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
+
     public string[] Args { get; init; } = [];
 }

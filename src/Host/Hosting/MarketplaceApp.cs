@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
+using LlmMarketplace.Access;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Catalog;
 using LlmMarketplace.Gateway;
 using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Shield;
+using LlmMarketplace.Governance;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -44,10 +47,14 @@ public static class MarketplaceApp
             builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
         }
 
+        settings.ConfigureServices?.Invoke(builder.Services);
         builder.AddStorage();
         builder.AddSecurity(settings);
         builder.AddTelemetry();
         builder.AddGateway();
+        builder.AddAccess();
+        builder.AddGovernance();
+        builder.AddShield();
         builder.AddCatalog();
 
         builder.Services.AddProblemDetails();
@@ -71,6 +78,9 @@ public static class MarketplaceApp
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(Policies.Authenticated);
         app.MapGatewayApi();
+        app.MapAccessApi();
+        app.MapGovernanceApi();
+        app.MapShieldApi();
         app.MapCatalogApi();
         return app;
     }
@@ -117,7 +127,10 @@ public static class MarketplaceApp
         builder.Services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(Policies.Authenticated, p => p.RequireAuthenticatedUser())
-            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin));
+            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin))
+            .AddPolicy(Policies.SuperAdmin, p => p.RequireRole(Roles.SuperAdmin))
+            .AddPolicy(Policies.Approver, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin, Roles.Approver))
+            .AddPolicy(Policies.Viewer, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin, Roles.Approver, Roles.Viewer));
     }
 
     private static void AddTelemetry(this WebApplicationBuilder builder)
@@ -127,6 +140,9 @@ public static class MarketplaceApp
         otel.WithMetrics(m =>
         {
             m.AddMeter(LlmMarketplace.Gateway.Telemetry.GatewayMetricsNames.Meter);
+            m.AddMeter(AccessModule.MeterName);
+            m.AddMeter(ShieldExtensions.MeterName);
+            m.AddMeter(LlmMarketplace.Governance.Telemetry.GovernanceTelemetry.MeterName);
             m.AddMeter(CatalogExtensions.MeterName);
             m.AddAspNetCoreInstrumentation();
             m.AddPrometheusExporter();
@@ -183,7 +199,7 @@ internal sealed class MigrationService(Database database, ILogger<MigrationServi
 /// <summary>The assemblies that embed migrations.</summary>
 public static class MigrationAssemblies
 {
-    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly, typeof(CatalogExtensions).Assembly];
+    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly, typeof(AccessExtensions).Assembly, typeof(GovernanceExtensions).Assembly, typeof(CatalogExtensions).Assembly];
 }
 
 internal sealed class StorageHealthCheck(Database database) : IHealthCheck

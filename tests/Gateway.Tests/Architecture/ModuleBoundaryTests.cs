@@ -12,6 +12,9 @@ public sealed class ModuleBoundaryTests
         ["LlmMarketplace.Gateway"] = ["LlmMarketplace.BuildingBlocks"],
         // The catalog feeds the gateway through its public IModelSource and IGatewayInterceptor seams.
         ["LlmMarketplace.Catalog"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
+        ["LlmMarketplace.Access"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
+        ["LlmMarketplace.Shield"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
+        ["LlmMarketplace.Governance"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
     };
 
     [Fact]

@@ -110,7 +110,8 @@ public sealed class PassThroughTests : IAsyncLifetime
         }
         Assert.DoesNotContain("\"usage\"", textWithout, StringComparison.Ordinal);
         Assert.EndsWith("data: [DONE]\n\n", textWithout, StringComparison.Ordinal);
-        Assert.Contains(UsageChunk + "\n\n", textWith, StringComparison.Ordinal);
+        // The usage chunk is forwarded with the call's cost added as an extension: (7 × 0.15 + 2 × 0.60) per 1M tokens.
+        Assert.Contains(UsageChunk.Replace("\"total_tokens\":9}", "\"total_tokens\":9,\"cost\":0.00000225}", StringComparison.Ordinal) + "\n\n", textWith, StringComparison.Ordinal);
         Assert.EndsWith("data: [DONE]\n\n", textWith, StringComparison.Ordinal);
         // Chunks are forwarded byte for byte.
         Assert.Contains("""data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}""" + "\n\n", textWithout, StringComparison.Ordinal);

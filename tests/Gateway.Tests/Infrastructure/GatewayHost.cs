@@ -37,7 +37,7 @@ public sealed class GatewayHost : IAsyncDisposable
     public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
     /// <summary>Starts the host with a YAML configuration (the text of the file).</summary>
-    public static async Task<GatewayHost> StartAsync(string yaml, IReadOnlyDictionary<string, string?>? overrides = null)
+    public static async Task<GatewayHost> StartAsync(string yaml, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
@@ -51,6 +51,7 @@ public sealed class GatewayHost : IAsyncDisposable
             Urls = "http://127.0.0.1:0",
             Overrides = overrides,
             MasterKey = masterKey,
+            ConfigureServices = configureServices,
         };
         var app = MarketplaceApp.Build(settings);
         await app.StartAsync();

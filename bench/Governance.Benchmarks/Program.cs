@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(LlmMarketplace.Governance.Benchmarks.PolicyEvaluationBenchmarks).Assembly).Run(args);

@@ -1,0 +1,169 @@
+using LlmMarketplace.Access.Budgets;
+using LlmMarketplace.Access.Keys;
+using LlmMarketplace.Access.Limits;
+using LlmMarketplace.Access.Metering;
+using LlmMarketplace.Access.Pipeline;
+using LlmMarketplace.Access.Plans;
+using LlmMarketplace.Access.Storage;
+using LlmMarketplace.Access.Teams;
+using LlmMarketplace.Access.Telemetry;
+using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.BuildingBlocks.Validation;
+using LlmMarketplace.Gateway.Pipeline;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace LlmMarketplace.Access;
+
+/// <summary>Registers and maps the Access module: teams, apps, keys, plans, limits, budgets and metering.</summary>
+public static class AccessExtensions
+{
+    public static IHostApplicationBuilder AddAccess(this IHostApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(AccessOptions.SectionName).Get<AccessOptions>() ?? new AccessOptions();
+        var errors = new ValidationErrors();
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(options.TimeZone, out _))
+            errors.Add("Access:TimeZone", $"Unknown time zone '{options.TimeZone}'; set an IANA id such as UTC or Europe/Paris.");
+        if (options.AlertThreshold is <= 0 or > 1) errors.Add("Access:AlertThreshold", "Set a fraction in (0, 1], e.g. 0.8.");
+        if (options.MaxBatchSize < 1) errors.Add("Access:MaxBatchSize", "Set a positive number of records.");
+        if (options.RefreshInterval <= TimeSpan.Zero) errors.Add("Access:RefreshInterval", "Set a positive interval, e.g. 00:00:05.");
+        foreach (var (id, limit) in options.DeploymentLimits)
+        {
+            if (limit.Rpm is <= 0) errors.Add($"Access:DeploymentLimits:{id}:Rpm", "Set a positive number of requests per minute.");
+            if (limit.Tpm is <= 0) errors.Add($"Access:DeploymentLimits:{id}:Tpm", "Set a positive number of tokens per minute.");
+        }
+        if (!errors.IsEmpty) throw new InvalidConfigurationException(errors);
+
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(options);
+        services.TryAddSingleton<AccessMetrics>();
+        services.TryAddSingleton<AccessEvents>();
+        services.TryAddSingleton<AccessStore>();
+        services.TryAddSingleton<BudgetLedger>();
+        services.TryAddSingleton<AccessDirectory>();
+        services.TryAddSingleton<IRateLimitStore, InMemoryRateLimitStore>();
+        services.TryAddSingleton<ISubscriptionRequirement, PlanSubscriptionRequirement>();
+        services.TryAddSingleton<KeyService>();
+        services.TryAddSingleton<BudgetService>();
+        services.TryAddSingleton<UsageWriter>();
+        services.AddHostedService(static sp => sp.GetRequiredService<UsageWriter>());
+        services.AddHostedService<AccessDirectoryRefresher>();
+        services.AddSingleton<ICredentialValidator, ApiKeyValidator>();
+        services.AddSingleton<IGatewayInterceptor, AccessInterceptor>();
+        services.AddSingleton<IModelVisibility, KeyModelVisibility>();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapAccessApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1").RequireAuthorization(Policies.Authenticated).WithTags("Access");
+
+        api.MapPost("/keys", KeysApi.CreateAsync).WithName("CreateApiKey").Accepts<CreateKeyRequest>("application/json")
+            .WithSummary("Creates an API key; the secret is in the response once and never again.");
+        api.MapGet("/keys", KeysApi.ListAsync).WithName("ListApiKeys").WithSummary("Lists API keys (admins: all; members: their teams').");
+        api.MapGet("/keys/{id}", KeysApi.GetAsync).WithName("GetApiKey").WithSummary("Reads one API key (never its secret).");
+        api.MapDelete("/keys/{id}", KeysApi.RevokeAsync).WithName("RevokeApiKey").WithSummary("Revokes an API key at once.");
+        api.MapPost("/keys/{id}/rotate", KeysApi.RotateAsync).WithName("RotateApiKey").Accepts<RotateKeyRequest>("application/json")
+            .WithSummary("Gives a key a new secret; the old one keeps working for overlapSeconds.");
+
+        api.MapPost("/teams", TeamsApi.CreateTeamAsync).WithName("CreateTeam").Accepts<CreateTeamRequest>("application/json").WithSummary("Creates a team.")
+            .RequireAuthorization(Policies.Admin);
+        api.MapGet("/teams", TeamsApi.ListTeams).WithName("ListTeams").WithSummary("Lists teams (admins: all; members: theirs).");
+        api.MapPost("/apps", TeamsApi.CreateAppAsync).WithName("CreateApp").Accepts<CreateAppRequest>("application/json").WithSummary("Creates a consumer application in a team.");
+        api.MapGet("/apps", TeamsApi.ListApps).WithName("ListApps").WithSummary("Lists apps (admins: all; members: their teams').");
+
+        api.MapPost("/budgets", static async Task<Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.Created<BudgetDto>, Microsoft.AspNetCore.Http.HttpResults.ValidationProblem>> (JsonBody<CreateBudgetRequest> body, BudgetService budgets, CancellationToken ct) =>
+            {
+                if (!body.IsValid) return body.Problem();
+                var (budget, errors) = await budgets.CreateAsync(body.Value, ct);
+                return budget is null ? TypedResults.ValidationProblem(errors.ToDictionary()) : TypedResults.Created($"/api/v1/budgets/{budget.Id}", budget);
+            })
+            .WithName("CreateBudget").Accepts<CreateBudgetRequest>("application/json").WithSummary("Sets a USD and/or token budget on a key, app, team or user for a calendar period.")
+            .RequireAuthorization(Policies.Admin);
+        api.MapGet("/budgets", static (System.Security.Claims.ClaimsPrincipal user, BudgetService budgets) =>
+            {
+                var list = budgets.List(new Caller(user)).ToList();
+                return TypedResults.Ok(new ListResponse<BudgetDto>(list, list.Count));
+            })
+            .WithName("ListBudgets").WithSummary("Lists budgets with their spend in the current period.");
+        api.MapDelete("/budgets/{id}", static async Task<Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.NoContent, Microsoft.AspNetCore.Http.HttpResults.NotFound>> (string id, BudgetService budgets, CancellationToken ct) =>
+                await budgets.DeleteAsync(id, ct) ? TypedResults.NoContent() : TypedResults.NotFound())
+            .WithName("DeleteBudget").WithSummary("Removes a budget.")
+            .RequireAuthorization(Policies.Admin);
+
+        api.MapPost("/plans", PlansApi.CreatePlanAsync).WithName("CreatePlan").Accepts<CreatePlanRequest>("application/json")
+            .WithSummary("Offers a plan (limits, token quota, price, approval) on a model; the model then requires a subscription for non-direct keys.")
+            .RequireAuthorization(Policies.Admin);
+        api.MapGet("/plans", PlansApi.ListPlans).WithName("ListPlans").WithSummary("Lists plans, optionally of one model.");
+        api.MapPost("/subscriptions", PlansApi.SubscribeAsync).WithName("CreateSubscription").Accepts<CreateSubscriptionRequest>("application/json")
+            .WithSummary("Subscribes an app to a plan: active at once, or submitted when the plan requires approval.");
+        api.MapGet("/subscriptions", PlansApi.ListSubscriptions).WithName("ListSubscriptions").WithSummary("Lists subscriptions.");
+        api.MapPost("/subscriptions/{id}/{action}", PlansApi.TransitionAsync).WithName("ChangeSubscription")
+            .WithSummary("approve | reject | suspend | resume | cancel a subscription.");
+
+        api.MapGet("/usage", UsageApi.GetAsync).WithName("GetUsage")
+            .WithSummary("Usage records newest first (filters: from, to, teamId, appId, keyId, userId, model, requestId; limit ≤ 10000, offset), groupBy=day|model|app, format=csv.")
+            .Produces<UsagePage<UsageDto>>()
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv");
+        return app;
+    }
+}
+
+/// <summary>Loads the access directory before the server takes requests, then refreshes it on an interval.</summary>
+internal sealed class AccessDirectoryRefresher(AccessDirectory directory, AccessOptions options, TimeProvider time, ILogger<AccessDirectoryRefresher> logger) : IHostedService, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _loop;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await directory.ReloadAsync(cancellationToken);
+        var s = directory.Current;
+        Log.DirectoryLoaded(logger, s.KeysById.Count, s.Teams.Count, s.Apps.Count, s.Budgets.Count, s.Plans.Count);
+        _loop = RefreshAsync(_stopping.Token);
+    }
+
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(options.RefreshInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    await directory.ReloadAsync(cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.RefreshFailed(logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        if (_loop is not null) await _loop.WaitAsync(cancellationToken);
+    }
+
+    public void Dispose() => _stopping.Dispose();
+}
+
+/// <summary>Public names of the module's telemetry, for the host's exporters.</summary>
+public static class AccessModule
+{
+    public const string MeterName = Telemetry.AccessMetrics.MeterName;
+}

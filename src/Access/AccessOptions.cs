@@ -1,0 +1,30 @@
+namespace LlmMarketplace.Access;
+
+/// <summary>The <c>Access</c> configuration section.</summary>
+public sealed record AccessOptions
+{
+    public const string SectionName = "Access";
+
+    /// <summary>IANA time zone in which budget and quota periods are calendar-aligned (default UTC).</summary>
+    public string TimeZone { get; init; } = "UTC";
+
+    /// <summary>Fraction of a budget at which an alert event is emitted (default 0.8).</summary>
+    public double AlertThreshold { get; init; } = 0.8;
+
+    /// <summary>How often the in-memory key, plan and budget directory is reloaded to pick up changes made elsewhere (the CLI, another replica).</summary>
+    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most usage records committed in one transaction.</summary>
+    public int MaxBatchSize { get; init; } = 512;
+
+    /// <summary>Rate limits per deployment id (<c>model/provider</c> or the configured id): requests and tokens per minute.</summary>
+    public Dictionary<string, DeploymentLimit> DeploymentLimits { get; init; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>Requests and tokens per minute a deployment accepts from the whole gateway.</summary>
+public sealed record DeploymentLimit
+{
+    public int? Rpm { get; init; }
+
+    public int? Tpm { get; init; }
+}

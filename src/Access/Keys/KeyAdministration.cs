@@ -1,0 +1,40 @@
+using System.Security.Claims;
+using LlmMarketplace.Access.Teams;
+using LlmMarketplace.BuildingBlocks.Security;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmMarketplace.Access.Keys;
+
+/// <summary>Key administration for the command line: works on the storage directly, as a super admin.</summary>
+public static class KeyAdministration
+{
+    private static readonly Caller Operator = new(new ClaimsPrincipal(new ClaimsIdentity(
+        [new Claim(ClaimTypes.NameIdentifier, "cli"), new Claim(ClaimTypes.Role, Roles.SuperAdmin)], "cli")));
+
+    public static async Task<(KeyDto? Key, IReadOnlyList<string> Errors)> CreateAsync(IServiceProvider services, CreateKeyRequest request, CancellationToken cancellationToken)
+    {
+        await services.GetRequiredService<AccessDirectory>().ReloadAsync(cancellationToken);
+        var (key, errors, _) = await services.GetRequiredService<KeyService>().CreateAsync(request, Operator, cancellationToken);
+        return (key, errors.Lines().ToList());
+    }
+
+    public static async Task<IReadOnlyList<KeyDto>> ListAsync(IServiceProvider services, bool includeRevoked, CancellationToken cancellationToken)
+    {
+        var directory = services.GetRequiredService<AccessDirectory>();
+        await directory.ReloadAsync(cancellationToken);
+        var keys = services.GetRequiredService<KeyService>();
+        var now = services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+        var rows = (await keys.AllRowsAsync(cancellationToken)).Where(r => includeRevoked || r.RevokedAtMs is null || r.RevokedAtMs > now);
+        return keys.List(Operator, directory.Current, rows).ToList();
+    }
+
+    /// <summary>Revokes a key; null when no key has that id.</summary>
+    public static async Task<KeyDto?> RevokeAsync(IServiceProvider services, string id, CancellationToken cancellationToken)
+    {
+        var directory = services.GetRequiredService<AccessDirectory>();
+        await directory.ReloadAsync(cancellationToken);
+        var keys = services.GetRequiredService<KeyService>();
+        var row = await keys.RevokeAsync(id, "cli", cancellationToken);
+        return row is null ? null : keys.ToDto(row, directory.Current);
+    }
+}

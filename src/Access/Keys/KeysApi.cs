@@ -1,0 +1,76 @@
+using System.Security.Claims;
+using LlmMarketplace.Access.Teams;
+using LlmMarketplace.BuildingBlocks.Validation;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace LlmMarketplace.Access.Keys;
+
+public sealed record RotateKeyRequest
+{
+    public long? OverlapSeconds { get; init; }
+}
+
+/// <summary><c>/api/v1/keys</c>: create (the secret is shown once), list, read, revoke and rotate API keys.</summary>
+internal static class KeysApi
+{
+    public static async Task<Results<Created<KeyDto>, ValidationProblem, ForbidHttpResult>> CreateAsync(
+        JsonBody<CreateKeyRequest> body, ClaimsPrincipal user, KeyService keys, CancellationToken cancellationToken)
+    {
+        if (!body.IsValid) return body.Problem();
+        var (key, errors, forbidden) = await keys.CreateAsync(body.Value, new Caller(user), cancellationToken);
+        if (forbidden) return TypedResults.Forbid();
+        if (key is null) return TypedResults.ValidationProblem(errors.ToDictionary());
+        return TypedResults.Created($"/api/v1/keys/{key.Id}", key);
+    }
+
+    public static async Task<Ok<ListResponse<KeyDto>>> ListAsync(string? team, string? app, bool? includeRevoked, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var caller = new Caller(user);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var snapshot = directory.Current;
+        var teamId = team is null ? null : snapshot.FindTeam(team)?.Id ?? team;
+        var rows = (await keys.AllRowsAsync(cancellationToken))
+            .Where(r => (includeRevoked == true || r.RevokedAtMs is null || r.RevokedAtMs > now)
+                && (teamId is null || r.TeamId == teamId) && (app is null || r.AppId == app));
+        var list = keys.List(caller, snapshot, rows).ToList();
+        return TypedResults.Ok(new ListResponse<KeyDto>(list, list.Count));
+    }
+
+    public static async Task<Results<Ok<KeyDto>, NotFound>> GetAsync(string id, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, CancellationToken cancellationToken)
+    {
+        var row = await keys.FindRowAsync(id, cancellationToken);
+        if (row is null || !new Caller(user).CanSeeTeam(row.TeamId)) return TypedResults.NotFound();
+        return TypedResults.Ok(keys.ToDto(row, directory.Current));
+    }
+
+    public static async Task<Results<Ok<KeyDto>, NotFound, ForbidHttpResult>> RevokeAsync(string id, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, CancellationToken cancellationToken)
+    {
+        var caller = new Caller(user);
+        var row = await keys.FindRowAsync(id, cancellationToken);
+        if (row is null || !caller.CanSeeTeam(row.TeamId)) return TypedResults.NotFound();
+        if (!caller.CanManageTeam(row.TeamId)) return TypedResults.Forbid();
+        var revoked = await keys.RevokeAsync(id, caller.Actor, cancellationToken);
+        return TypedResults.Ok(keys.ToDto(revoked!, directory.Current));
+    }
+
+    public static async Task<Results<Ok<KeyDto>, NotFound, ForbidHttpResult, ValidationProblem>> RotateAsync(
+        string id, JsonBody<RotateKeyRequest> body, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, CancellationToken cancellationToken)
+    {
+        if (!body.IsValid) return body.Problem();
+        var caller = new Caller(user);
+        var overlap = body.Value.OverlapSeconds ?? 0;
+        if (overlap is < 0 or > 30L * 24 * 3600)
+        {
+            var errors = new ValidationErrors();
+            errors.Add("overlapSeconds", "overlapSeconds must be between 0 and 2592000 (30 days).");
+            return TypedResults.ValidationProblem(errors.ToDictionary());
+        }
+        var row = await keys.FindRowAsync(id, cancellationToken);
+        if (row is null || !caller.CanSeeTeam(row.TeamId)) return TypedResults.NotFound();
+        if (!caller.CanManageTeam(row.TeamId)) return TypedResults.Forbid();
+        var rotated = await keys.RotateAsync(id, TimeSpan.FromSeconds(overlap), cancellationToken);
+        if (rotated is not { } r) return TypedResults.NotFound();
+        return TypedResults.Ok(keys.ToDto(r.Row, directory.Current) with { Key = r.Secret });
+    }
+}

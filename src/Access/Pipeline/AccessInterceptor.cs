@@ -1,0 +1,341 @@
+using System.Globalization;
+using LlmMarketplace.Access.Budgets;
+using LlmMarketplace.Access.Keys;
+using LlmMarketplace.Access.Limits;
+using LlmMarketplace.Access.Metering;
+using LlmMarketplace.Access.Plans;
+using LlmMarketplace.Access.Storage;
+using LlmMarketplace.Access.Telemetry;
+using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.Gateway.Pipeline;
+
+namespace LlmMarketplace.Access.Pipeline;
+
+/// <summary>
+/// Access on the data plane: resolves the caller (key, app, team, user) from memory, checks the key's model scope and
+/// subscriptions, takes from the rate-limit buckets and reserves against budgets before the call; after it, reconciles
+/// limits and budgets with the actual usage and writes the usage record durably before the response completes.
+/// </summary>
+internal sealed class AccessInterceptor(
+    AccessDirectory directory,
+    IRateLimitStore limits,
+    BudgetLedger budgets,
+    UsageWriter usage,
+    ISubscriptionRequirement subscriptions,
+    IGatewayModelCatalog models,
+    AccessOptions options,
+    AccessMetrics metrics,
+    TimeProvider time) : IGatewayInterceptor
+{
+    private const string ItemKey = "llmm.access";
+
+    private sealed class CallState
+    {
+        public KeyEntry? Key;
+        public string? TeamId;
+        public string? AppId;
+        public string? UserId;
+        public string? SubscriptionId;
+        public long EstimatedTokens;
+        public readonly List<(string Bucket, RateLimit Limit)> Buckets = [];
+        public readonly List<(string Deployment, RateLimit Limit)> DeploymentBuckets = [];
+        public BudgetReservation? Reservation;
+        public bool Admitted;
+    }
+
+    public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
+    {
+        var state = Resolve(call, out var rejection);
+        call.Items[ItemKey] = state;
+        if (rejection is not null)
+        {
+            return ValueTask.FromResult<GatewayRejection?>(rejection);
+        }
+        return ValueTask.FromResult(Admit(call, state));
+    }
+
+    private CallState Resolve(GatewayCall call, out GatewayRejection? rejection)
+    {
+        rejection = null;
+        var user = call.User;
+        var snapshot = directory.Current;
+        var state = new CallState
+        {
+            TeamId = user.FindFirst(MarketplaceClaims.TeamId)?.Value,
+            AppId = user.FindFirst(MarketplaceClaims.AppId)?.Value,
+            UserId = user.FindFirst(MarketplaceClaims.UserId)?.Value,
+        };
+        if (user.FindFirst(MarketplaceClaims.KeyId)?.Value is { } keyId && user.HasClaim(MarketplaceClaims.CredentialKind, MarketplaceClaims.ApiKeyCredential))
+        {
+            if (!snapshot.KeysById.TryGetValue(keyId, out var key) || !key.IsActive(time.GetUtcNow()))
+            {
+                metrics.Refused("invalid_api_key");
+                rejection = new GatewayRejection(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key");
+                return state;
+            }
+            state.Key = key;
+            state.TeamId = key.Row.TeamId;
+            state.AppId = key.Row.AppId;
+            state.UserId = key.Row.UserId;
+        }
+        return state;
+    }
+
+    private GatewayRejection? Admit(GatewayCall call, CallState state)
+    {
+        var snapshot = directory.Current;
+        var key = state.Key;
+        if (key?.Models is { } allowed && !allowed.Contains(call.Model))
+        {
+            metrics.Refused("model_not_allowed");
+            return new GatewayRejection(403, $"This API key is not allowed to use the model `{call.Model}`.", "permission_error", "model_not_allowed", "model");
+        }
+
+        var privileged = call.User.IsInRole(Roles.SuperAdmin) || call.User.IsInRole(Roles.Admin) || key?.Row.Direct == 1;
+        PlanRow? plan = null;
+        if (subscriptions.RequiresSubscription(call.Model))
+        {
+            var active = FindSubscription(snapshot, state.AppId, call.Model, time, out plan);
+            if (active is null && !privileged)
+            {
+                metrics.Refused("subscription_required");
+                return new GatewayRejection(403, $"The model `{call.Model}` requires an active subscription to one of its plans for your app.", "permission_error", "subscription_required", "model");
+            }
+            state.SubscriptionId = active?.Id;
+        }
+
+        // Rate limits: key, app, team, plan.
+        var buckets = new List<(string, RateLimit)>(4);
+        if (key is not null) AddBucket(buckets, "key:" + key.Id, key.Row.Rpm, key.Row.Tpm);
+        if (state.AppId is { } appId && snapshot.Apps.TryGetValue(appId, out var app)) AddBucket(buckets, "app:" + appId, app.Rpm, app.Tpm);
+        if (state.TeamId is { } teamId && snapshot.Teams.TryGetValue(teamId, out var team)) AddBucket(buckets, "team:" + teamId, team.Rpm, team.Tpm);
+        if (plan is not null && state.SubscriptionId is { } subId) AddBucket(buckets, "subscription:" + subId, plan.Rpm, plan.Tpm);
+
+        var budgetLimits = BudgetLimitsFor(snapshot, state, plan);
+        var deploymentLimited = options.DeploymentLimits.Count > 0;
+        // Tokenizing the prompt costs time: only when a token limit or a budget needs the estimate.
+        if (budgetLimits.Count > 0 || deploymentLimited || buckets.Exists(static b => b.Item2.Tpm is not null))
+        {
+            state.EstimatedTokens = call.EstimatedPromptTokens;
+        }
+
+        RateLimitDecision? shown = null;
+        foreach (var (bucket, limit) in buckets)
+        {
+            var decision = limits.TryAcquire(bucket, limit, state.EstimatedTokens);
+            if (!decision.Allowed)
+            {
+                ReleaseBuckets(state);
+                SetRateHeaders(call, decision);
+                return RateLimited(call, decision, bucket);
+            }
+            state.Buckets.Add((bucket, limit));
+            shown ??= decision;
+        }
+
+        if (deploymentLimited && models.TryGetModel(call.Model, out var model))
+        {
+            var admitted = new List<string>();
+            RateLimitDecision? refused = null;
+            var any = false;
+            foreach (var deployment in model.Deployments)
+            {
+                if (!options.DeploymentLimits.TryGetValue(deployment.Id, out var dl))
+                {
+                    admitted.Add(deployment.Id);
+                    continue;
+                }
+                any = true;
+                var limit = new RateLimit(dl.Rpm, dl.Tpm);
+                var decision = limits.TryAcquire("deployment:" + deployment.Id, limit, state.EstimatedTokens);
+                if (decision.Allowed)
+                {
+                    admitted.Add(deployment.Id);
+                    state.DeploymentBuckets.Add((deployment.Id, limit));
+                }
+                else
+                {
+                    refused = decision;
+                }
+            }
+            if (any)
+            {
+                if (admitted.Count == 0)
+                {
+                    ReleaseBuckets(state);
+                    SetRateHeaders(call, refused!.Value);
+                    return RateLimited(call, refused.Value, "deployment");
+                }
+                call.AllowedDeployments = call.AllowedDeployments is { } narrowed ? narrowed.Intersect(admitted).ToList() : admitted;
+            }
+        }
+
+        // Budgets and quotas: key, app, team, user, and the plan's token quota.
+        if (budgetLimits.Count > 0)
+        {
+            var (estimatedUsd, free) = Estimate(call.Model, state.EstimatedTokens);
+            state.Reservation = budgets.TryReserve(budgetLimits, estimatedUsd, state.EstimatedTokens, free, out var exhausted, out var resetsAt);
+            if (state.Reservation is null)
+            {
+                ReleaseBuckets(state);
+                metrics.Refused("insufficient_quota");
+                call.ResponseHeaders["x-should-retry"] = "false";
+                var what = exhausted!.Scope == "subscription" ? "your plan's token quota" : $"the {exhausted.Period} budget of this {exhausted.Scope}";
+                return new GatewayRejection(429,
+                    $"You exceeded your current quota: {what} is used up until {resetsAt.ToString("yyyy-MM-ddTHH:mm:ssK", CultureInfo.InvariantCulture)}.",
+                    "insufficient_quota", "insufficient_quota");
+            }
+        }
+
+        if (shown is { } headers)
+        {
+            SetRateHeaders(call, headers);
+        }
+        state.Admitted = true;
+        return null;
+    }
+
+    public async ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken)
+    {
+        var state = call.Items.TryGetValue(ItemKey, out var s) && s is CallState cs ? cs : Resolve(call, out _);
+        var actualTokens = call.Usage.TotalTokens;
+        if (state.Admitted)
+        {
+            var delta = actualTokens - state.EstimatedTokens;
+            foreach (var (bucket, limit) in state.Buckets)
+            {
+                limits.AdjustTokens(bucket, limit, delta);
+            }
+            foreach (var (deployment, limit) in state.DeploymentBuckets)
+            {
+                if (deployment == call.Deployment) limits.AdjustTokens("deployment:" + deployment, limit, delta);
+                else limits.Release("deployment:" + deployment, limit, state.EstimatedTokens);
+            }
+            budgets.Settle(state.Reservation, null, call.CostUsd, actualTokens);
+        }
+
+        var latency = call.Latency > TimeSpan.Zero ? call.Latency : time.GetUtcNow() - call.StartedAt;
+        await usage.WriteAsync(new UsageRow
+        {
+            RequestId = call.RequestId,
+            AtMs = call.StartedAt.ToUnixTimeMilliseconds(),
+            Operation = call.Operation,
+            KeyId = state.Key?.Id,
+            AppId = state.AppId,
+            TeamId = state.TeamId,
+            UserId = state.UserId,
+            SubscriptionId = state.SubscriptionId,
+            Model = call.Model,
+            Provider = call.Provider,
+            Deployment = call.Deployment,
+            PromptTokens = call.Usage.PromptTokens,
+            CompletionTokens = call.Usage.CompletionTokens,
+            CachedTokens = call.Usage.CachedTokens,
+            ReasoningTokens = call.Usage.ReasoningTokens,
+            CostUsd = call.CostUsd,
+            LatencyMs = latency.TotalMilliseconds,
+            TtftMs = call.TimeToFirstToken?.TotalMilliseconds,
+            Status = call.Status,
+            Cache = call.CacheStatus,
+            Stream = call.Stream ? 1 : 0,
+        });
+    }
+
+    private static SubscriptionRow? FindSubscription(AccessSnapshot snapshot, string? appId, string model, TimeProvider time, out PlanRow? plan)
+    {
+        plan = null;
+        if (appId is null || !snapshot.SubscriptionsByApp.TryGetValue(appId, out var subs)) return null;
+        foreach (var sub in subs)
+        {
+            if (PlansApi.EffectiveStatus(sub, time) == SubscriptionStatus.Active && snapshot.Plans.TryGetValue(sub.PlanId, out var p) && p.Model == model)
+            {
+                plan = p;
+                return sub;
+            }
+        }
+        return null;
+    }
+
+    private static List<BudgetLimit> BudgetLimitsFor(AccessSnapshot snapshot, CallState state, PlanRow? plan)
+    {
+        var result = new List<BudgetLimit>();
+        void Add(string scope, string? id)
+        {
+            if (id is null || !snapshot.BudgetsByScope.TryGetValue(AccessSnapshot.ScopeKey(scope, id), out var rows)) return;
+            foreach (var b in rows) result.Add(ToLimit(b));
+        }
+        Add("key", state.Key?.Id);
+        Add("app", state.AppId);
+        Add("team", state.TeamId);
+        Add("user", state.UserId);
+        if (plan?.TokenQuota is { } quota && state.SubscriptionId is { } subId)
+        {
+            result.Add(QuotaLimit(snapshot.Subscriptions[subId], plan, quota));
+        }
+        return result;
+    }
+
+    internal static BudgetLimit QuotaLimit(SubscriptionRow sub, PlanRow plan, long quota) =>
+        new("quota:" + sub.Id, "subscription", sub.Id, null, quota, plan.QuotaPeriod, 0.8);
+
+    internal static BudgetLimit ToLimit(BudgetRow b) => new(b.Id, b.Scope, b.ScopeId, b.LimitUsd, b.LimitTokens, b.Period, b.AlertThreshold);
+
+    /// <summary>The estimated prompt at the dearest deployment's input price plus its per-request fee; free when every deployment is free.</summary>
+    private (decimal Usd, bool Free) Estimate(string modelName, long promptTokens)
+    {
+        if (!models.TryGetModel(modelName, out var model) || model.Deployments.Count == 0) return (0m, false);
+        var free = true;
+        var max = 0m;
+        foreach (var d in model.Deployments)
+        {
+            free &= d.Pricing.IsFree;
+            var cost = d.Pricing.Cost(promptTokens, 0, 0);
+            if (cost > max) max = cost;
+        }
+        return (max, free);
+    }
+
+    private void ReleaseBuckets(CallState state)
+    {
+        foreach (var (bucket, limit) in state.Buckets) limits.Release(bucket, limit, state.EstimatedTokens);
+        foreach (var (deployment, limit) in state.DeploymentBuckets) limits.Release("deployment:" + deployment, limit, state.EstimatedTokens);
+        state.Buckets.Clear();
+        state.DeploymentBuckets.Clear();
+    }
+
+    private static void AddBucket(List<(string, RateLimit)> buckets, string key, long? rpm, long? tpm)
+    {
+        if (rpm is not null || tpm is not null) buckets.Add((key, new RateLimit(rpm, tpm)));
+    }
+
+    private GatewayRejection RateLimited(GatewayCall call, RateLimitDecision decision, string bucket)
+    {
+        metrics.Refused("rate_limit_exceeded");
+        var retry = decision.RetryAfter;
+        call.ResponseHeaders["retry-after"] = Math.Max(1, (long)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        call.ResponseHeaders["retry-after-ms"] = ((long)Math.Ceiling(retry.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
+        var scope = bucket.Split(':')[0];
+        var requests = decision.Exceeded == "requests";
+        var limit = requests ? decision.Limit.Rpm : decision.Limit.Tpm;
+        var message = string.Create(CultureInfo.InvariantCulture,
+            $"Rate limit reached for {(requests ? "requests per minute (RPM)" : "tokens per minute (TPM)")} on this {scope}: Limit {limit}. Please try again in {RateLimitDuration.Format(retry)}.");
+        return new GatewayRejection(429, message, requests ? "requests" : "tokens", "rate_limit_exceeded");
+    }
+
+    private static void SetRateHeaders(GatewayCall call, RateLimitDecision decision)
+    {
+        var h = call.ResponseHeaders;
+        if (decision.Limit.Rpm is { } rpm)
+        {
+            h["x-ratelimit-limit-requests"] = rpm.ToString(CultureInfo.InvariantCulture);
+            h["x-ratelimit-remaining-requests"] = decision.RemainingRequests.ToString(CultureInfo.InvariantCulture);
+            h["x-ratelimit-reset-requests"] = RateLimitDuration.Format(decision.ResetRequests);
+        }
+        if (decision.Limit.Tpm is { } tpm)
+        {
+            h["x-ratelimit-limit-tokens"] = tpm.ToString(CultureInfo.InvariantCulture);
+            h["x-ratelimit-remaining-tokens"] = decision.RemainingTokens.ToString(CultureInfo.InvariantCulture);
+            h["x-ratelimit-reset-tokens"] = RateLimitDuration.Format(decision.ResetTokens);
+        }
+    }
+}

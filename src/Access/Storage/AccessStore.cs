@@ -1,0 +1,139 @@
+using System.Data.Common;
+using System.Text;
+using Dapper;
+using LlmMarketplace.BuildingBlocks.Storage;
+
+namespace LlmMarketplace.Access.Storage;
+
+/// <summary>The Access module's tables, through Dapper and plain SQL that both SQLite and PostgreSQL accept.</summary>
+internal sealed class AccessStore(Database database)
+{
+    static AccessStore() => DefaultTypeMap.MatchNamesWithUnderscores = true;
+
+    public Database Database => database;
+
+    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default) => database.OpenAsync(cancellationToken);
+
+    public async Task<DirectoryData> LoadDirectoryAsync(long nowMs, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var teams = (await connection.QueryAsync<TeamRow>(new CommandDefinition("SELECT * FROM access_teams", cancellationToken: cancellationToken))).AsList();
+        var apps = (await connection.QueryAsync<AppRow>(new CommandDefinition("SELECT * FROM access_apps", cancellationToken: cancellationToken))).AsList();
+        var keys = (await connection.QueryAsync<KeyRow>(new CommandDefinition(
+            "SELECT * FROM access_keys WHERE revoked_at_ms IS NULL OR revoked_at_ms > @nowMs", new { nowMs }, cancellationToken: cancellationToken))).AsList();
+        var budgets = (await connection.QueryAsync<BudgetRow>(new CommandDefinition("SELECT * FROM access_budgets", cancellationToken: cancellationToken))).AsList();
+        var plans = (await connection.QueryAsync<PlanRow>(new CommandDefinition("SELECT * FROM access_plans", cancellationToken: cancellationToken))).AsList();
+        var subscriptions = (await connection.QueryAsync<SubscriptionRow>(new CommandDefinition("SELECT * FROM access_subscriptions", cancellationToken: cancellationToken))).AsList();
+        return new DirectoryData(teams, apps, keys, budgets, plans, subscriptions);
+    }
+
+    public async Task<SpendRow> SpendSinceAsync(string column, string scopeId, long sinceMs, CancellationToken cancellationToken)
+    {
+        // column is one of a fixed set, never user input.
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleAsync<SpendRow>(new CommandDefinition(
+            $"SELECT SUM(cost_usd) AS cost, SUM(prompt_tokens + completion_tokens) AS tokens FROM access_usage WHERE {column} = @scopeId AND at_ms >= @sinceMs",
+            new { scopeId, sinceMs }, cancellationToken: cancellationToken));
+    }
+
+    public const string InsertUsageSql = """
+        INSERT INTO access_usage (request_id, at_ms, operation, key_id, app_id, team_id, user_id, subscription_id, model, provider, deployment,
+            prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, status, cache, stream)
+        VALUES (@RequestId, @AtMs, @Operation, @KeyId, @AppId, @TeamId, @UserId, @SubscriptionId, @Model, @Provider, @Deployment,
+            @PromptTokens, @CompletionTokens, @CachedTokens, @ReasoningTokens, @CostUsd, @LatencyMs, @TtftMs, @Status, @Cache, @Stream)
+        """;
+
+    public async Task InsertUsageBatchAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var row in rows)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(InsertUsageSql, row, transaction, cancellationToken: cancellationToken));
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<(IReadOnlyList<UsageRow> Rows, long Total)> QueryUsageAsync(UsageFilter filter, int limit, int offset, CancellationToken cancellationToken)
+    {
+        var (where, parameters) = Where(filter);
+        parameters.Add("limit", limit);
+        parameters.Add("offset", offset);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM access_usage{where}", parameters, cancellationToken: cancellationToken));
+        var rows = (await connection.QueryAsync<UsageRow>(new CommandDefinition(
+            $"SELECT * FROM access_usage{where} ORDER BY at_ms DESC, seq DESC LIMIT @limit OFFSET @offset", parameters, cancellationToken: cancellationToken))).AsList();
+        return (rows, total);
+    }
+
+    /// <summary>Streams the rows a filter selects (for grouping), oldest first.</summary>
+    public async IAsyncEnumerable<UsageRow> ScanUsageAsync(UsageFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var (where, parameters) = Where(filter);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = connection.QueryUnbufferedAsync<UsageRow>(
+            $"SELECT at_ms, model, app_id, team_id, key_id, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, status FROM access_usage{where} ORDER BY at_ms",
+            parameters);
+        await foreach (var row in rows.WithCancellation(cancellationToken))
+        {
+            yield return row;
+        }
+    }
+
+    private static (string Where, DynamicParameters Parameters) Where(UsageFilter filter)
+    {
+        var sql = new StringBuilder();
+        var parameters = new DynamicParameters();
+        void Add(string condition, string name, object? value)
+        {
+            if (value is null) return;
+            sql.Append(sql.Length == 0 ? " WHERE " : " AND ").Append(condition);
+            parameters.Add(name, value);
+        }
+        Add("key_id = @keyId", "keyId", filter.KeyId);
+        Add("app_id = @appId", "appId", filter.AppId);
+        Add("team_id = @teamId", "teamId", filter.TeamId);
+        Add("user_id = @userId", "userId", filter.UserId);
+        Add("model = @model", "model", filter.Model);
+        Add("request_id = @requestId", "requestId", filter.RequestId);
+        Add("at_ms >= @fromMs", "fromMs", filter.FromMs);
+        Add("at_ms < @toMs", "toMs", filter.ToMs);
+        if (filter.TeamIds is { } teams)
+        {
+            // A member's view: only the teams in their claims.
+            sql.Append(sql.Length == 0 ? " WHERE " : " AND ").Append("team_id IN (");
+            for (var i = 0; i < teams.Count; i++)
+            {
+                if (i > 0) sql.Append(", ");
+                sql.Append("@team").Append(i);
+                parameters.Add("team" + i, teams[i]);
+            }
+            if (teams.Count == 0) sql.Append("NULL");
+            sql.Append(')');
+        }
+        return (sql.ToString(), parameters);
+    }
+}
+
+internal sealed record DirectoryData(
+    IReadOnlyList<TeamRow> Teams,
+    IReadOnlyList<AppRow> Apps,
+    IReadOnlyList<KeyRow> Keys,
+    IReadOnlyList<BudgetRow> Budgets,
+    IReadOnlyList<PlanRow> Plans,
+    IReadOnlyList<SubscriptionRow> Subscriptions);
+
+internal sealed record UsageFilter
+{
+    public string? KeyId { get; init; }
+    public string? AppId { get; init; }
+    public string? TeamId { get; init; }
+    public string? UserId { get; init; }
+    public string? Model { get; init; }
+    public string? RequestId { get; init; }
+    public long? FromMs { get; init; }
+    public long? ToMs { get; init; }
+
+    /// <summary>When set, only usage of these teams (a non-admin caller's view).</summary>
+    public IReadOnlyList<string>? TeamIds { get; init; }
+}

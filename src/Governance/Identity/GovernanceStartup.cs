@@ -1,0 +1,76 @@
+using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.Governance.Policies;
+using LlmMarketplace.Governance.Telemetry;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LlmMarketplace.Governance.Identity;
+
+/// <summary>
+/// On start (after migrations): loads service tokens, revoked sessions and policies into memory, and on the first run
+/// without <c>LLMM_MASTER_KEY</c> creates an administrator whose one-time password is printed once to the console.
+/// </summary>
+internal sealed class GovernanceStartup(
+    UserStore users, PasswordHasher hasher, TokenService tokens, ServiceTokenValidator serviceTokens, PolicyEngine policies,
+    IAuditLog audit, TimeProvider time, IOptionsMonitor<MarketplaceAuthenticationOptions> authentication, BootstrapConsole console, ILogger<GovernanceStartup> logger) : IHostedService
+{
+    public const string BootstrapUsername = "admin";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var (id, expires) in await users.RevokedSessionsAsync(now, cancellationToken))
+        {
+            tokens.MarkRevoked(id, expires);
+        }
+        await serviceTokens.ReloadAsync(cancellationToken);
+        await policies.ReloadAsync(cancellationToken);
+
+        var masterKey = authentication.Get(MarketplaceAuthenticationHandler.SchemeName).MasterKey;
+        if (masterKey is null && !await users.AnyUserAsync(cancellationToken))
+        {
+            await CreateBootstrapAdminAsync(now, cancellationToken);
+        }
+    }
+
+    private async Task CreateBootstrapAdminAsync(long now, CancellationToken cancellationToken)
+    {
+        var password = PasswordPolicy.Generate();
+        var admin = new UserRecord
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            Username = BootstrapUsername,
+            Kind = UserKinds.User,
+            PasswordHash = hasher.Hash(password),
+            MustChangePassword = 1,
+            CreatedAt = now,
+            Roles = [Roles.SuperAdmin],
+        };
+        if (!await users.InsertAsync(admin, cancellationToken))
+        {
+            return; // another replica made it
+        }
+        await audit.AppendAsync(new AuditEntry { Action = "user.created", TargetType = "user", TargetId = admin.Id, After = UsersApi.Snapshot(admin) }, cancellationToken);
+        Log.BootstrapAdminCreated(logger, BootstrapUsername);
+        // Printed once, to the console only (never to the log pipeline), as the first-run instructions.
+        console.Writer.WriteLine();
+        console.Writer.WriteLine("==================================================================");
+        console.Writer.WriteLine(" First run: an administrator account was created.");
+        console.Writer.WriteLine($"   user name:          {BootstrapUsername}");
+        console.Writer.WriteLine($"   one-time password:  {password}");
+        console.Writer.WriteLine(" It is shown only now. Set a new password before first use:");
+        console.Writer.WriteLine("   POST /api/v1/auth/password {username, currentPassword, newPassword}");
+        console.Writer.WriteLine("==================================================================");
+        console.Writer.WriteLine();
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Where the first-run password is printed: the console (tests substitute a writer).</summary>
+public sealed class BootstrapConsole(TextWriter writer)
+{
+    public TextWriter Writer { get; } = writer;
+}

@@ -1,0 +1,94 @@
+using Dapper;
+using LlmMarketplace.BuildingBlocks.Policy;
+using LlmMarketplace.BuildingBlocks.Storage;
+using LlmMarketplace.BuildingBlocks.Validation;
+using LlmMarketplace.Governance.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace LlmMarketplace.Governance.Policies;
+
+/// <summary>
+/// Holds the compiled policy snapshot and rebuilds it from the database when policies change. If stored policies
+/// cannot be compiled, the snapshot is faulted: gateway calls are refused (fail-closed) unless
+/// <c>Governance:PolicyFailOpen</c> is set.
+/// </summary>
+internal sealed class PolicyEngine(Database database, GovernanceOptions options, ILogger<PolicyEngine> logger) : IPolicyDecisions
+{
+    private volatile PolicySnapshot _snapshot = PolicySnapshot.Empty;
+    private readonly SemaphoreSlim _reload = new(1, 1);
+
+    public PolicySnapshot Snapshot => _snapshot;
+
+    public int DefaultClassificationRank { get; } = Classifications.Rank(options.DefaultClassification) ?? 1;
+
+    public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        await _reload.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await database.OpenAsync(cancellationToken);
+            var rows = await connection.QueryAsync<(string Id, long Version, string Document)>(new CommandDefinition(
+                """
+                SELECT p.id, v.version, v.document FROM gov_policies p
+                JOIN gov_policy_versions v ON v.policy_id = p.id AND v.version = p.current_version
+                WHERE p.enabled = 1 AND p.deleted_at IS NULL
+                ORDER BY p.name
+                """, cancellationToken: cancellationToken));
+            var compiled = new List<CompiledPolicy>();
+            foreach (var (id, version, text) in rows)
+            {
+                var errors = new ValidationErrors();
+                var doc = PolicyDocumentParser.Validate(PolicyDocumentParser.ReadText(text, errors), errors)
+                    ?? throw new InvalidDataException($"Stored policy {id} v{version} does not validate: {errors}");
+                compiled.Add(new CompiledPolicy(id, (int)version, doc));
+            }
+            _snapshot = new PolicySnapshot(compiled);
+            Log.PoliciesCompiled(logger, compiled.Count);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or System.Data.Common.DbException)
+        {
+            _snapshot = new PolicySnapshot([], ex);
+            Log.PoliciesFaulted(logger, ex, options.PolicyFailOpen ? "fail-open" : "fail-closed");
+        }
+        finally
+        {
+            _reload.Release();
+        }
+    }
+
+    public ContentDecision Content(IReadOnlyList<string> teamIds, string? appId)
+    {
+        var applicable = _snapshot.Applicable(teamIds, appId);
+        var pii = PiiHandling.Unspecified;
+        var terms = new List<string>();
+        var reasons = new List<string>();
+        foreach (var p in applicable)
+        {
+            if (p.Pii > pii) pii = p.Pii;
+            terms.AddRange(p.BlockList);
+            if (p.Pii != PiiHandling.Unspecified || p.BlockList.Count > 0) reasons.Add(p.Because);
+        }
+        return new ContentDecision(pii, terms.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), reasons);
+    }
+
+    public ListingDecision EvaluateListing(ListingFacts listing)
+    {
+        var reasons = new List<string>();
+        foreach (var p in _snapshot.Applicable([], null))
+        {
+            if (p.ListingsDeny.Matches(listing.Slug) || p.ModelsDeny.Matches(listing.Slug)) reasons.Add($"listing '{listing.Slug}' is denied by {p.Because}");
+            if (!p.ListingsAllow.IsEmpty && !p.ListingsAllow.Matches(listing.Slug)) reasons.Add($"listing '{listing.Slug}' is not among the listings allowed by {p.Because}");
+            if (listing.Provider is { } provider && (p.ProvidersDeny.Matches(provider) || (!p.ProvidersAllow.IsEmpty && !p.ProvidersAllow.Matches(provider))))
+            {
+                reasons.Add($"provider '{provider}' is not allowed by {p.Because}");
+            }
+            if (p.Regions is { } regions && !listing.Regions.Any(regions.Contains))
+            {
+                reasons.Add($"the listing is deployed in none of the regions {string.Join(", ", regions)} required by {p.Because}");
+            }
+            var missing = p.RequiredCertifications.Where(c => !listing.Certifications.Contains(c, StringComparer.OrdinalIgnoreCase)).ToList();
+            if (missing.Count > 0) reasons.Add($"the listing lacks the certifications {string.Join(", ", missing)} required by {p.Because}");
+        }
+        return new ListingDecision(reasons.Count == 0, reasons);
+    }
+}

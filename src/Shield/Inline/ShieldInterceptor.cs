@@ -1,0 +1,270 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmMarketplace.Gateway.Pipeline;
+using LlmMarketplace.Shield.Configuration;
+using LlmMarketplace.Shield.Detection;
+using LlmMarketplace.Shield.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace LlmMarketplace.Shield.Inline;
+
+/// <summary>
+/// The shield on the gateway path. Before the call it scans every message of a chat request (injection on user and
+/// tool messages, personal data and secrets on all) and, per the modes of the call's scope, monitors, redacts (the
+/// gateway then forwards the rewritten body) or blocks. After a non-streamed completion it scans the answer for
+/// personal data and secrets the same way. Streams are not scanned after the call.
+/// </summary>
+internal sealed class ShieldInterceptor(
+    ShieldScanner scanner,
+    IShieldModeResolver resolver,
+    ShieldSettings settings,
+    ShieldMetrics metrics,
+    ILogger<ShieldInterceptor> logger) : IGatewayInterceptor
+{
+    public const string FindingsItem = "shield.findings";
+    public const string BlockedCode = "content_blocked";
+
+    public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
+    {
+        if (call.Request.ValueKind != JsonValueKind.Object) return ValueTask.FromResult<GatewayRejection?>(null);
+        var modes = resolver.Resolve(call);
+        if (modes.AllOff) return ValueTask.FromResult<GatewayRejection?>(null);
+        if (call.Operation == "embeddings") return ValueTask.FromResult(Embeddings(call, modes));
+        if (call.Operation != "chat" || !call.Request.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        {
+            return ValueTask.FromResult<GatewayRejection?>(null);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var scanned = new List<(Segment Segment, List<Finding> Findings)>();
+        var index = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            var role = message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+            var groups = new ScanGroups(
+                modes.Injection != ShieldMode.Off && role is "user" or "tool" or "function",
+                modes.Pii != ShieldMode.Off,
+                modes.Secrets != ShieldMode.Off);
+            if (groups.Any)
+            {
+                foreach (var segment in Segments(message, index))
+                {
+                    var findings = scanner.Scan(segment.Text, groups);
+                    if (findings.Count > 0) scanned.Add((segment, findings));
+                }
+            }
+            index++;
+        }
+        metrics.Scanned("prompt", Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (scanned.Count == 0) return ValueTask.FromResult<GatewayRejection?>(null);
+
+        var all = scanned.SelectMany(static s => s.Findings).ToList();
+        var action = Decide(all, modes);
+        Record(call, "prompt", all, modes, action);
+        if (action == ShieldMode.Block)
+        {
+            return ValueTask.FromResult<GatewayRejection?>(Rejection("request", all, modes));
+        }
+        if (action == ShieldMode.Redact)
+        {
+            call.ReplacementBody = RedactRequest(call.Request, scanned, modes);
+        }
+        return ValueTask.FromResult<GatewayRejection?>(null);
+    }
+
+    /// <summary>Embeddings inputs (a string or an array of strings) are scanned for personal data and secrets; injection does not apply.</summary>
+    private GatewayRejection? Embeddings(GatewayCall call, ShieldModes modes)
+    {
+        var groups = new ScanGroups(false, modes.Pii != ShieldMode.Off, modes.Secrets != ShieldMode.Off);
+        if (!groups.Any || !call.Request.TryGetProperty("input", out var input)) return null;
+        var started = Stopwatch.GetTimestamp();
+        var scanned = new List<(int? Index, string Text, List<Finding> Findings)>();
+        if (input.ValueKind == JsonValueKind.String)
+        {
+            var text = input.GetString()!;
+            var findings = scanner.Scan(text, groups);
+            if (findings.Count > 0) scanned.Add((null, text, findings));
+        }
+        else if (input.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in input.EnumerateArray())
+            {
+                if (item.ValueKind == JsonValueKind.String)
+                {
+                    var text = item.GetString()!;
+                    var findings = scanner.Scan(text, groups);
+                    if (findings.Count > 0) scanned.Add((i, text, findings));
+                }
+                i++;
+            }
+        }
+        metrics.Scanned("prompt", Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (scanned.Count == 0) return null;
+
+        var all = scanned.SelectMany(static s => s.Findings).ToList();
+        var action = Decide(all, modes);
+        Record(call, "prompt", all, modes, action);
+        if (action == ShieldMode.Block)
+        {
+            return Rejection("request", all, modes) with { Param = "input" };
+        }
+        if (action == ShieldMode.Redact)
+        {
+            var root = JsonNode.Parse(call.Request.GetRawText())!;
+            foreach (var (index, text, findings) in scanned)
+            {
+                var redacted = ShieldScanner.Redact(text, findings.Where(f => modes.For(FindingTypes.GroupOf(f.Type)) == ShieldMode.Redact));
+                if (index is { } i) root["input"]![i] = redacted;
+                else root["input"] = redacted;
+            }
+            call.ReplacementBody = Serialize(root);
+        }
+        return null;
+    }
+
+    public ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask<CompletionInspection> InspectCompletionAsync(GatewayCall call, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        if (!settings.ScanCompletions) return default;
+        var modes = resolver.Resolve(call);
+        if (modes.Pii == ShieldMode.Off && modes.Secrets == ShieldMode.Off) return default;
+        var groups = new ScanGroups(false, modes.Pii != ShieldMode.Off, modes.Secrets != ShieldMode.Off);
+
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(body.Span);
+        }
+        catch (JsonException)
+        {
+            return default;
+        }
+        if (root?["choices"] is not JsonArray choices) return default;
+
+        var started = Stopwatch.GetTimestamp();
+        var all = new List<Finding>();
+        var redactions = new List<(JsonObject Message, string Text, List<Finding> Findings)>();
+        foreach (var choice in choices)
+        {
+            if (choice?["message"] is JsonObject message && message["content"] is JsonValue content && content.TryGetValue<string>(out var text))
+            {
+                var findings = scanner.Scan(text, groups);
+                if (findings.Count == 0) continue;
+                all.AddRange(findings);
+                redactions.Add((message, text, findings));
+            }
+        }
+        metrics.Scanned("completion", Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (all.Count == 0) return default;
+
+        var action = Decide(all, modes);
+        Record(call, "completion", all, modes, action);
+        if (action == ShieldMode.Block)
+        {
+            return ValueTask.FromResult(new CompletionInspection(Rejection("response", all, modes), null));
+        }
+        if (action == ShieldMode.Redact)
+        {
+            foreach (var (message, text, findings) in redactions)
+            {
+                message["content"] = ShieldScanner.Redact(text, findings.Where(f => modes.For(FindingTypes.GroupOf(f.Type)) == ShieldMode.Redact));
+            }
+            return ValueTask.FromResult(new CompletionInspection(null, Serialize(root)));
+        }
+        return default;
+    }
+
+    /// <summary>The strongest action any finding calls for: block over redact over monitor.</summary>
+    private static ShieldMode Decide(List<Finding> findings, ShieldModes modes)
+    {
+        var action = ShieldMode.Off;
+        foreach (var f in findings)
+        {
+            var mode = modes.For(FindingTypes.GroupOf(f.Type));
+            if (mode > action) action = mode;
+        }
+        return action;
+    }
+
+    private void Record(GatewayCall call, string direction, List<Finding> findings, ShieldModes modes, ShieldMode action)
+    {
+        foreach (var f in findings)
+        {
+            metrics.Finding(f.Type, direction, Action(modes.For(FindingTypes.GroupOf(f.Type))));
+        }
+        var types = string.Join(",", findings.Select(static f => f.Type).Distinct());
+        call.Items[FindingsItem] = call.Items.TryGetValue(FindingsItem, out var previous) && previous is string p ? p + "," + types : types;
+        Log.Findings(logger, direction, call.RequestId, call.Model, types, Action(action));
+    }
+
+    private static string Action(ShieldMode mode) => mode switch
+    {
+        ShieldMode.Block => "block",
+        ShieldMode.Redact => "redact",
+        ShieldMode.Monitor => "monitor",
+        _ => "none",
+    };
+
+    /// <summary>Names the blocking finding types only; the sensitive text is never echoed.</summary>
+    private static GatewayRejection Rejection(string what, List<Finding> findings, ShieldModes modes)
+    {
+        var types = findings.Where(f => modes.For(FindingTypes.GroupOf(f.Type)) == ShieldMode.Block).Select(static f => f.Type).Distinct().ToList();
+        var message = what == "request"
+            ? $"The request was blocked by the content shield: it contains {string.Join(", ", types)}."
+            : $"The response was blocked by the content shield: it contains {string.Join(", ", types)}.";
+        return new GatewayRejection(400, message, "invalid_request_error", BlockedCode, what == "request" ? "messages" : null);
+    }
+
+    /// <summary>A text of a message: its string content, or one text part of its content array.</summary>
+    private readonly record struct Segment(int Message, int? Part, string Text);
+
+    private static IEnumerable<Segment> Segments(JsonElement message, int index)
+    {
+        if (!message.TryGetProperty("content", out var content)) yield break;
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            yield return new Segment(index, null, content.GetString()!);
+        }
+        else if (content.ValueKind == JsonValueKind.Array)
+        {
+            var part = 0;
+            foreach (var item in content.EnumerateArray())
+            {
+                if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
+                {
+                    yield return new Segment(index, part, text.GetString()!);
+                }
+                part++;
+            }
+        }
+    }
+
+    private static byte[] RedactRequest(JsonElement request, List<(Segment Segment, List<Finding> Findings)> scanned, ShieldModes modes)
+    {
+        var root = JsonNode.Parse(request.GetRawText())!;
+        var messages = root["messages"]!.AsArray();
+        foreach (var (segment, findings) in scanned)
+        {
+            var redactable = findings.Where(f => modes.For(FindingTypes.GroupOf(f.Type)) == ShieldMode.Redact).ToList();
+            if (redactable.Count == 0) continue;
+            var redacted = ShieldScanner.Redact(segment.Text, redactable);
+            var message = messages[segment.Message]!.AsObject();
+            if (segment.Part is { } part) message["content"]![part]!["text"] = redacted;
+            else message["content"] = redacted;
+        }
+        return Serialize(root);
+    }
+
+    private static byte[] Serialize(JsonNode node)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            node.WriteTo(writer);
+        }
+        return stream.ToArray();
+    }
+}

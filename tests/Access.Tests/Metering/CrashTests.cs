@@ -1,0 +1,202 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using LlmMarketplace.Gateway.Tests.Infrastructure;
+using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
+
+namespace LlmMarketplace.Access.Tests.Metering;
+
+/// <summary>The real program under load, killed with SIGKILL and restarted: every call that got a 200 has exactly one usage record.</summary>
+public sealed class CrashTests
+{
+    private sealed class Program(string config, string data, string masterKey) : IAsyncDisposable
+    {
+        public Process? Process { get; private set; }
+
+        public Uri BaseAddress { get; private set; } = null!;
+
+        public ConcurrentQueue<string> Output { get; } = new();
+
+        public async Task<int> RunCliAsync(params string[] args)
+        {
+            using var process = System.Diagnostics.Process.Start(Info(args))!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await Wait.ForAsync(process.WaitForExitAsync(), TimeSpan.FromSeconds(60), "the command to exit");
+            Output.Enqueue(await stdout);
+            Output.Enqueue(await stderr);
+            return process.ExitCode;
+        }
+
+        public async Task StartAsync()
+        {
+            var port = TestPaths.FreePort();
+            BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+            Process = System.Diagnostics.Process.Start(Info(["serve", "--urls", $"http://127.0.0.1:{port}"]))!;
+            Process.OutputDataReceived += (_, e) => { if (e.Data is not null) Output.Enqueue(e.Data); };
+            Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Output.Enqueue(e.Data); };
+            Process.BeginOutputReadLine();
+            Process.BeginErrorReadLine();
+            using var probe = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (true)
+            {
+                Assert.False(Process.HasExited, "the server exited: " + string.Join('\n', Output));
+                try
+                {
+                    using var ready = await probe.GetAsync("health/ready");
+                    if (ready.StatusCode == HttpStatusCode.OK) return;
+                }
+                catch (HttpRequestException)
+                {
+                    // not listening yet
+                }
+                catch (TaskCanceledException)
+                {
+                    // not answering yet
+                }
+                Assert.True(DateTime.UtcNow < deadline, "the server did not become ready: " + string.Join('\n', Output));
+                await Task.Delay(50);
+            }
+        }
+
+        public async Task KillAsync()
+        {
+            Process!.Kill(); // SIGKILL: no shutdown, no flush
+            await Process.WaitForExitAsync();
+            Process.Dispose();
+            Process = null;
+        }
+
+        private ProcessStartInfo Info(IEnumerable<string> args)
+        {
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "llm-marketplace.dll"));
+            foreach (var a in args) info.ArgumentList.Add(a);
+            info.ArgumentList.Add("--config");
+            info.ArgumentList.Add(config);
+            info.ArgumentList.Add("--data");
+            info.ArgumentList.Add(data);
+            foreach (var key in info.Environment.Keys.Where(static k => k.StartsWith("LLMM_", StringComparison.Ordinal)).ToList()) info.Environment.Remove(key);
+            info.Environment["LLMM_MASTER_KEY"] = masterKey;
+            return info;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Process is { HasExited: false } p)
+            {
+                p.Kill();
+                await p.WaitForExitAsync();
+            }
+            Process?.Dispose();
+        }
+    }
+
+    /// <summary>The JSON object the command printed (log lines may precede it).</summary>
+    private static string JsonOf(IEnumerable<string> output)
+    {
+        var text = string.Join('\n', output);
+        var start = text.IndexOf("\n{", StringComparison.Ordinal) is var i and >= 0 ? i + 1 : text.IndexOf('{', StringComparison.Ordinal);
+        return text[start..(text.LastIndexOf('}') + 1)];
+    }
+
+    [Fact]
+    public async Task Every_200_has_exactly_one_usage_record_after_SIGKILL_and_restart()
+    {
+        await using var upstream = await OpenAIUpstreamAsync(new Usage(20, 10));
+        var dir = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var config = Path.Combine(dir, "config.yaml");
+        await File.WriteAllTextAsync(config, Config(upstream.BaseUrl + "/v1"));
+        var masterKey = "mk-" + Guid.NewGuid().ToString("N");
+        await using var program = new Program(config, Path.Combine(dir, "data"), masterKey);
+
+        // The key comes from the command line, on the same storage.
+        Assert.Equal(0, await program.RunCliAsync("keys", "create", "--name", "crash-load", "--team", "crash"));
+        var created = JsonDocument.Parse(JsonOf(program.Output)).RootElement;
+        var keyId = created.GetProperty("id").GetString()!;
+        var secret = created.GetProperty("key").GetString()!;
+
+        await program.StartAsync();
+        var answered = new ConcurrentBag<string>();
+        using var stop = new CancellationTokenSource();
+        var workers = Enumerable.Range(0, 6).Select(w => Task.Run(async () =>
+        {
+            using var client = new HttpClient { BaseAddress = program.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var id = $"crash-{w}-{i}-{Guid.NewGuid():N}";
+                try
+                {
+                    using var response = await ChatAsync(client, stream: i % 3 == 0, requestId: id);
+                    var body = await response.Content.ReadAsStringAsync();
+                    // A streamed 200 counts once the stream ended with [DONE]: an answer the client got in full.
+                    if (response.StatusCode == HttpStatusCode.OK && (i % 3 != 0 || body.Contains("[DONE]", StringComparison.Ordinal))) answered.Add(id);
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+                {
+                    return; // the server is gone
+                }
+            }
+        })).ToArray();
+
+        await Wait.UntilAsync(() => answered.Count >= 150, TimeSpan.FromSeconds(120), "150 answered calls under load");
+        await program.KillAsync();
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+        var got200 = answered.ToHashSet(StringComparer.Ordinal);
+
+        await program.StartAsync();
+        using var admin = new HttpClient { BaseAddress = program.BaseAddress };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", masterKey);
+        var page = JsonDocument.Parse(await admin.GetStringAsync($"api/v1/usage?keyId={keyId}&limit=10000")).RootElement;
+        var recorded = page.GetProperty("data").EnumerateArray().Select(static u => u.GetProperty("requestId").GetString()!).ToList();
+        Assert.Equal(recorded.Count, recorded.Distinct(StringComparer.Ordinal).Count());
+        var missing = got200.Where(id => !recorded.Contains(id, StringComparer.Ordinal)).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} of {got200.Count} answered calls have no usage record, e.g. {missing.FirstOrDefault()}");
+
+        // And the restarted server still knows the key (loaded into memory at start).
+        using var client = new HttpClient { BaseAddress = program.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        using var after = await ChatAsync(client);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_keys_command_creates_lists_and_revokes_on_the_configured_storage()
+    {
+        await using var upstream = await OpenAIUpstreamAsync(new Usage(1, 1));
+        var dir = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var config = Path.Combine(dir, "config.yaml");
+        await File.WriteAllTextAsync(config, Config(upstream.BaseUrl + "/v1"));
+        await using var program = new Program(config, Path.Combine(dir, "data"), "mk-" + Guid.NewGuid().ToString("N"));
+
+        Assert.Equal(0, await program.RunCliAsync("keys", "create", "--name", "cli-key", "--rpm", "60", "--model", "gpt-4o-mini"));
+        var created = JsonDocument.Parse(JsonOf(program.Output)).RootElement;
+        var id = created.GetProperty("id").GetString()!;
+        Assert.StartsWith("llmm-", created.GetProperty("key").GetString(), StringComparison.Ordinal);
+        program.Output.Clear();
+
+        Assert.Equal(0, await program.RunCliAsync("keys", "list"));
+        var listing = string.Join('\n', program.Output);
+        Assert.Contains(id, listing, StringComparison.Ordinal);
+        Assert.DoesNotContain(created.GetProperty("key").GetString()!, listing, StringComparison.Ordinal);
+        program.Output.Clear();
+
+        Assert.Equal(0, await program.RunCliAsync("keys", "revoke", id));
+        Assert.Equal(1, await program.RunCliAsync("keys", "revoke", "key_nope"));
+        program.Output.Clear();
+        Assert.Equal(0, await program.RunCliAsync("keys", "list", "--all"));
+        Assert.Contains("revoked", string.Join('\n', program.Output), StringComparison.Ordinal);
+
+        Assert.Equal(1, await program.RunCliAsync("keys", "create", "--name", "bad", "--rpm", "0", "--model", "nope"));
+        var errors = string.Join('\n', program.Output);
+        Assert.Contains("rpm", errors, StringComparison.Ordinal);
+        Assert.Contains("models[0]", errors, StringComparison.Ordinal);
+    }
+}
