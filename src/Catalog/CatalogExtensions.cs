@@ -43,7 +43,8 @@ public static class CatalogExtensions
         services.TryAddSingleton<PublishingService>();
         services.TryAddSingleton(static sp => new ImportService(sp.GetRequiredService<BuildingBlocks.Storage.Database>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ImportService>>(), sp.GetRequiredService<CatalogMetrics>()));
-        services.TryAddSingleton<ICatalogAuditSink, NoAuditSink>();
+        // The platform audit trail when the governance module is present (resolved lazily, whatever the registration order).
+        services.TryAddSingleton<ICatalogAuditSink>(static sp => sp.GetService<BuildingBlocks.Audit.IAuditLog>() is { } log ? new AuditLogCatalogSink(log) : new NoAuditSink());
         services.TryAddSingleton<ICatalogPublishPolicy, AllowAllPublishPolicy>();
         services.AddSingleton<IModelSource, CatalogModelSource>();
         services.AddSingleton<IGatewayInterceptor, DeprecationInterceptor>();

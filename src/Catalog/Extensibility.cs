@@ -35,3 +35,23 @@ internal sealed class AllowAllPublishPolicy : ICatalogPublishPolicy
 {
     public ValueTask EvaluateAsync(ListingSpec listing, ClaimsPrincipal publisher, ValidationErrors errors, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
+
+/// <summary>Writes catalog steps into the platform audit trail (<see cref="BuildingBlocks.Audit.IAuditLog"/>) when one is registered.</summary>
+internal sealed class AuditLogCatalogSink(BuildingBlocks.Audit.IAuditLog log) : ICatalogAuditSink
+{
+    public async ValueTask RecordAsync(CatalogAuditEvent auditEvent, CancellationToken cancellationToken)
+    {
+        var (kind, id) = auditEvent.Actor.IndexOf(':', StringComparison.Ordinal) is var colon and > 0
+            ? (auditEvent.Actor[..colon], auditEvent.Actor[(colon + 1)..])
+            : (auditEvent.Actor == "master_key" ? BuildingBlocks.Security.MarketplaceClaims.MasterKey : "system", auditEvent.Actor == "master_key" ? "master-key" : auditEvent.Actor);
+        await log.AppendAsync(new BuildingBlocks.Audit.AuditEntry
+        {
+            Action = auditEvent.Action,
+            ActorId = id,
+            ActorKind = kind switch { "user" => BuildingBlocks.Security.MarketplaceClaims.AccessToken, "key" => BuildingBlocks.Security.MarketplaceClaims.ApiKeyCredential, _ => kind },
+            TargetType = auditEvent.Version is null ? "catalog_service" : "catalog_version",
+            TargetId = auditEvent.Version is null ? auditEvent.ServiceId : $"{auditEvent.ServiceId}@{auditEvent.Version}",
+            After = new System.Text.Json.Nodes.JsonObject { ["slug"] = auditEvent.Slug, ["version"] = auditEvent.Version, ["reason"] = auditEvent.Reason },
+        }, cancellationToken);
+    }
+}

@@ -99,6 +99,10 @@ public sealed class PublishingFlowTests
         var approved = await JsonAsync(await host.Client.PostAsJsonAsync($"api/v1/approvals/{versionId}/approve", new { reason = "checks look good" }), HttpStatusCode.OK);
         Assert.Equal("published", approved.GetProperty("state").GetString());
         Assert.Equal(["draft", "pending_approval", "published"], approved.GetProperty("history").EnumerateArray().Select(static h => h.GetProperty("to").GetString()!).ToArray());
+        // Every step is in the platform audit trail.
+        var audit = await host.Client.GetStringAsync("api/v1/audit?limit=100");
+        Assert.Contains("catalog.version.approved", audit, StringComparison.Ordinal);
+        Assert.Contains("catalog.version.submitted", audit, StringComparison.Ordinal);
 
         // Routable under its slug, listed in /v1/models with its lifecycle and deployments.
         await Wait.UntilAsync(() => ChatAsync(host, slug).Result.StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(10), "the published listing to become routable");
