@@ -18,10 +18,11 @@ public sealed class AccessAuditTests
 
     private static string[] Actions(JsonElement[] entries) => entries.Select(static e => e.GetProperty("action").GetString()!).ToArray();
 
-    [Fact]
-    public async Task Creating_and_revoking_a_key_are_audited_with_the_actor_and_the_chain_stays_intact()
+    [Theory]
+    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    public async Task Creating_and_revoking_a_key_are_audited_with_the_actor_and_the_chain_stays_intact(string provider)
     {
-        await using var host = await Gov.StartAsync();
+        await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
         var (adminId, adminName) = await Gov.CreateUserAsync(host, Roles.Admin);
         var tokens = await Gov.TokensAsync(host, adminName);
         using var admin = Gov.WithToken(host, tokens.GetProperty("accessToken").GetString()!);
