@@ -1,3 +1,4 @@
+using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Keys;
 using LlmMarketplace.Access.Limits;
@@ -79,11 +80,13 @@ public static class AccessExtensions
         api.MapPost("/apps", TeamsApi.CreateAppAsync).WithName("CreateApp").Accepts<CreateAppRequest>("application/json").WithSummary("Creates a consumer application in a team.");
         api.MapGet("/apps", TeamsApi.ListApps).WithName("ListApps").WithSummary("Lists apps (admins: all; members: their teams').");
 
-        api.MapPost("/budgets", static async Task<Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.Created<BudgetDto>, Microsoft.AspNetCore.Http.HttpResults.ValidationProblem>> (JsonBody<CreateBudgetRequest> body, BudgetService budgets, CancellationToken ct) =>
+        api.MapPost("/budgets", static async Task<Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.Created<BudgetDto>, Microsoft.AspNetCore.Http.HttpResults.ValidationProblem>> (JsonBody<CreateBudgetRequest> body, BudgetService budgets, HttpContext context, CancellationToken ct) =>
             {
                 if (!body.IsValid) return body.Problem();
                 var (budget, errors) = await budgets.CreateAsync(body.Value, ct);
-                return budget is null ? TypedResults.ValidationProblem(errors.ToDictionary()) : TypedResults.Created($"/api/v1/budgets/{budget.Id}", budget);
+                if (budget is null) return TypedResults.ValidationProblem(errors.ToDictionary());
+                await AccessAudit.RecordAsync(context, "budget.created", "budget", budget.Id, after: budget);
+                return TypedResults.Created($"/api/v1/budgets/{budget.Id}", budget);
             })
             .WithName("CreateBudget").Accepts<CreateBudgetRequest>("application/json").WithSummary("Sets a USD and/or token budget on a key, app, team or user for a calendar period.")
             .RequireAuthorization(Policies.Admin);
@@ -93,8 +96,13 @@ public static class AccessExtensions
                 return TypedResults.Ok(new ListResponse<BudgetDto>(list, list.Count));
             })
             .WithName("ListBudgets").WithSummary("Lists budgets with their spend in the current period.");
-        api.MapDelete("/budgets/{id}", static async Task<Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.NoContent, Microsoft.AspNetCore.Http.HttpResults.NotFound>> (string id, BudgetService budgets, CancellationToken ct) =>
-                await budgets.DeleteAsync(id, ct) ? TypedResults.NoContent() : TypedResults.NotFound())
+        api.MapDelete("/budgets/{id}", static async Task<Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.NoContent, Microsoft.AspNetCore.Http.HttpResults.NotFound>> (string id, BudgetService budgets, AccessDirectory directory, HttpContext context, CancellationToken ct) =>
+            {
+                var before = directory.Current.Budgets.FirstOrDefault(b => b.Id == id) is { } row ? budgets.ToDto(row) : null;
+                if (!await budgets.DeleteAsync(id, ct)) return TypedResults.NotFound();
+                await AccessAudit.RecordAsync(context, "budget.deleted", "budget", id, before);
+                return TypedResults.NoContent();
+            })
             .WithName("DeleteBudget").WithSummary("Removes a budget.")
             .RequireAuthorization(Policies.Admin);
 

@@ -41,7 +41,8 @@ public static class ShieldExtensions
             return scanner;
         });
         services.TryAddSingleton<ShieldMetrics>();
-        services.TryAddSingleton<IShieldModeResolver, ConfigShieldModeResolver>();
+        services.TryAddSingleton<ConfigShieldModeResolver>();
+        services.TryAddSingleton<IShieldModeResolver, PolicyShieldModeResolver>();
         services.AddSingleton<IGatewayInterceptor, ShieldInterceptor>();
         return builder;
     }

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Teams;
 using LlmMarketplace.BuildingBlocks.Security;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,6 +16,7 @@ public static class KeyAdministration
     {
         await services.GetRequiredService<AccessDirectory>().ReloadAsync(cancellationToken);
         var (key, errors, _) = await services.GetRequiredService<KeyService>().CreateAsync(request, Operator, cancellationToken);
+        if (key is not null) await AccessAudit.RecordAsync(services, "cli", "key.created", "api_key", key.Id, null, key, cancellationToken);
         return (key, errors.Lines().ToList());
     }
 
@@ -34,7 +36,11 @@ public static class KeyAdministration
         var directory = services.GetRequiredService<AccessDirectory>();
         await directory.ReloadAsync(cancellationToken);
         var keys = services.GetRequiredService<KeyService>();
+        var existing = await keys.FindRowAsync(id, cancellationToken);
         var row = await keys.RevokeAsync(id, "cli", cancellationToken);
-        return row is null ? null : keys.ToDto(row, directory.Current);
+        if (row is null) return null;
+        var after = keys.ToDto(row, directory.Current);
+        await AccessAudit.RecordAsync(services, "cli", "key.revoked", "api_key", id, existing is null ? null : keys.ToDto(existing, directory.Current), after, cancellationToken);
+        return after;
     }
 }

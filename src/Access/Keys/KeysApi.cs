@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Teams;
 using LlmMarketplace.BuildingBlocks.Validation;
 using Microsoft.AspNetCore.Http;
@@ -15,12 +16,13 @@ public sealed record RotateKeyRequest
 internal static class KeysApi
 {
     public static async Task<Results<Created<KeyDto>, ValidationProblem, ForbidHttpResult>> CreateAsync(
-        JsonBody<CreateKeyRequest> body, ClaimsPrincipal user, KeyService keys, CancellationToken cancellationToken)
+        JsonBody<CreateKeyRequest> body, ClaimsPrincipal user, KeyService keys, HttpContext context, CancellationToken cancellationToken)
     {
         if (!body.IsValid) return body.Problem();
         var (key, errors, forbidden) = await keys.CreateAsync(body.Value, new Caller(user), cancellationToken);
         if (forbidden) return TypedResults.Forbid();
         if (key is null) return TypedResults.ValidationProblem(errors.ToDictionary());
+        await AccessAudit.RecordAsync(context, "key.created", "api_key", key.Id, after: key);
         return TypedResults.Created($"/api/v1/keys/{key.Id}", key);
     }
 
@@ -44,18 +46,21 @@ internal static class KeysApi
         return TypedResults.Ok(keys.ToDto(row, directory.Current));
     }
 
-    public static async Task<Results<Ok<KeyDto>, NotFound, ForbidHttpResult>> RevokeAsync(string id, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<KeyDto>, NotFound, ForbidHttpResult>> RevokeAsync(string id, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, HttpContext context, CancellationToken cancellationToken)
     {
         var caller = new Caller(user);
         var row = await keys.FindRowAsync(id, cancellationToken);
         if (row is null || !caller.CanSeeTeam(row.TeamId)) return TypedResults.NotFound();
         if (!caller.CanManageTeam(row.TeamId)) return TypedResults.Forbid();
+        var before = keys.ToDto(row, directory.Current);
         var revoked = await keys.RevokeAsync(id, caller.Actor, cancellationToken);
-        return TypedResults.Ok(keys.ToDto(revoked!, directory.Current));
+        var after = keys.ToDto(revoked!, directory.Current);
+        await AccessAudit.RecordAsync(context, "key.revoked", "api_key", id, before, after);
+        return TypedResults.Ok(after);
     }
 
     public static async Task<Results<Ok<KeyDto>, NotFound, ForbidHttpResult, ValidationProblem>> RotateAsync(
-        string id, JsonBody<RotateKeyRequest> body, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, CancellationToken cancellationToken)
+        string id, JsonBody<RotateKeyRequest> body, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, HttpContext context, CancellationToken cancellationToken)
     {
         if (!body.IsValid) return body.Problem();
         var caller = new Caller(user);
@@ -69,8 +74,11 @@ internal static class KeysApi
         var row = await keys.FindRowAsync(id, cancellationToken);
         if (row is null || !caller.CanSeeTeam(row.TeamId)) return TypedResults.NotFound();
         if (!caller.CanManageTeam(row.TeamId)) return TypedResults.Forbid();
+        var before = keys.ToDto(row, directory.Current);
         var rotated = await keys.RotateAsync(id, TimeSpan.FromSeconds(overlap), cancellationToken);
         if (rotated is not { } r) return TypedResults.NotFound();
-        return TypedResults.Ok(keys.ToDto(r.Row, directory.Current) with { Key = r.Secret });
+        var after = keys.ToDto(r.Row, directory.Current);
+        await AccessAudit.RecordAsync(context, "key.rotated", "api_key", id, before, after with { Key = null });
+        return TypedResults.Ok(after with { Key = r.Secret });
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Dapper;
+using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Keys;
 using LlmMarketplace.Access.Storage;
@@ -40,7 +41,7 @@ public sealed record SubscriptionDto(string Id, string AppId, string PlanId, str
 internal static class PlansApi
 {
     public static async Task<Results<Created<PlanDto>, ValidationProblem>> CreatePlanAsync(
-        JsonBody<CreatePlanRequest> body, AccessStore store, AccessDirectory directory, IGatewayModelCatalog models, TimeProvider time, CancellationToken cancellationToken)
+        JsonBody<CreatePlanRequest> body, AccessStore store, AccessDirectory directory, IGatewayModelCatalog models, TimeProvider time, HttpContext context, CancellationToken cancellationToken)
     {
         if (!body.IsValid) return body.Problem();
         var request = body.Value;
@@ -80,6 +81,7 @@ internal static class PlansApi
                 """, row, cancellationToken: cancellationToken));
         }
         await directory.ReloadAsync(cancellationToken);
+        await AccessAudit.RecordAsync(context, "plan.created", "plan", row.Id, after: ToDto(row));
         return TypedResults.Created($"/api/v1/plans/{row.Id}", ToDto(row));
     }
 
@@ -91,7 +93,7 @@ internal static class PlansApi
     }
 
     public static async Task<Results<Created<SubscriptionDto>, ValidationProblem, ForbidHttpResult>> SubscribeAsync(
-        JsonBody<CreateSubscriptionRequest> body, ClaimsPrincipal user, AccessStore store, AccessDirectory directory, TimeProvider time, CancellationToken cancellationToken)
+        JsonBody<CreateSubscriptionRequest> body, ClaimsPrincipal user, AccessStore store, AccessDirectory directory, TimeProvider time, HttpContext context, CancellationToken cancellationToken)
     {
         if (!body.IsValid) return body.Problem();
         var request = body.Value;
@@ -130,11 +132,13 @@ internal static class PlansApi
                 """, row, cancellationToken: cancellationToken));
         }
         await directory.ReloadAsync(cancellationToken);
-        return TypedResults.Created($"/api/v1/subscriptions/{row.Id}", ToDto(row, directory.Current, time));
+        var created = ToDto(row, directory.Current, time);
+        await AccessAudit.RecordAsync(context, "subscription.created", "subscription", row.Id, after: created);
+        return TypedResults.Created($"/api/v1/subscriptions/{row.Id}", created);
     }
 
     public static async Task<Results<Ok<SubscriptionDto>, NotFound, ValidationProblem, ForbidHttpResult>> TransitionAsync(
-        string id, string action, ClaimsPrincipal user, AccessStore store, AccessDirectory directory, TimeProvider time, CancellationToken cancellationToken)
+        string id, string action, ClaimsPrincipal user, AccessStore store, AccessDirectory directory, TimeProvider time, HttpContext context, CancellationToken cancellationToken)
     {
         var caller = new Caller(user);
         var snapshot = directory.Current;
@@ -159,15 +163,19 @@ internal static class PlansApi
             errors.Add("status", $"A {EffectiveStatus(sub, time)} subscription cannot be {action}d; {action} applies to {string.Join(" or ", transition.From)} subscriptions.");
             return TypedResults.ValidationProblem(errors.ToDictionary());
         }
+        var before = ToDto(sub, snapshot, time);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        int changed;
         await using (var connection = await store.OpenAsync(cancellationToken))
         {
-            await connection.ExecuteAsync(new CommandDefinition(
+            changed = await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE access_subscriptions SET status = @to, updated_at_ms = @now WHERE id = @id AND status = @from",
                 new { to = transition.To, now, id, from = sub.Status }, cancellationToken: cancellationToken));
         }
         await directory.ReloadAsync(cancellationToken);
-        return TypedResults.Ok(ToDto(directory.Current.Subscriptions[id], directory.Current, time));
+        var after = ToDto(directory.Current.Subscriptions[id], directory.Current, time);
+        if (changed > 0) await AccessAudit.RecordAsync(context, "subscription." + action, "subscription", id, before, after);
+        return TypedResults.Ok(after);
     }
 
     public static Ok<ListResponse<SubscriptionDto>> ListSubscriptions(string? app, string? status, ClaimsPrincipal user, AccessDirectory directory, TimeProvider time)

@@ -1,4 +1,5 @@
 using Dapper;
+using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Keys;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.BuildingBlocks.Validation;
@@ -33,7 +34,7 @@ public sealed record ListResponse<T>(IReadOnlyList<T> Data, long Total);
 internal static class TeamsApi
 {
     public static async Task<Results<Created<TeamDto>, ValidationProblem, ProblemHttpResult>> CreateTeamAsync(
-        JsonBody<CreateTeamRequest> body, AccessStore store, AccessDirectory directory, TimeProvider time, CancellationToken cancellationToken)
+        JsonBody<CreateTeamRequest> body, AccessStore store, AccessDirectory directory, TimeProvider time, HttpContext context, CancellationToken cancellationToken)
     {
         if (!body.IsValid) return body.Problem();
         var request = body.Value;
@@ -52,6 +53,7 @@ internal static class TeamsApi
                 "INSERT INTO access_teams (id, name, rpm, tpm, created_at_ms) VALUES (@Id, @Name, @Rpm, @Tpm, @CreatedAtMs)", row, cancellationToken: cancellationToken));
         }
         await directory.ReloadAsync(cancellationToken);
+        await AccessAudit.RecordAsync(context, "team.created", "team", row.Id, after: ToDto(row));
         return TypedResults.Created($"/api/v1/teams/{row.Id}", ToDto(row));
     }
 
@@ -63,7 +65,7 @@ internal static class TeamsApi
     }
 
     public static async Task<Results<Created<AppDto>, ValidationProblem, ForbidHttpResult>> CreateAppAsync(
-        JsonBody<CreateAppRequest> body, ClaimsPrincipal user, AccessStore store, AccessDirectory directory, TimeProvider time, CancellationToken cancellationToken)
+        JsonBody<CreateAppRequest> body, ClaimsPrincipal user, AccessStore store, AccessDirectory directory, TimeProvider time, HttpContext context, CancellationToken cancellationToken)
     {
         if (!body.IsValid) return body.Problem();
         var request = body.Value;
@@ -89,6 +91,7 @@ internal static class TeamsApi
                 "INSERT INTO access_apps (id, team_id, name, rpm, tpm, created_at_ms) VALUES (@Id, @TeamId, @Name, @Rpm, @Tpm, @CreatedAtMs)", row, cancellationToken: cancellationToken));
         }
         await directory.ReloadAsync(cancellationToken);
+        await AccessAudit.RecordAsync(context, "app.created", "app", row.Id, after: ToDto(row));
         return TypedResults.Created($"/api/v1/apps/{row.Id}", ToDto(row));
     }
 

@@ -14,7 +14,14 @@ public enum PiiHandling
 }
 
 /// <summary>The content rules that apply to a caller's scope (global, its teams, its app), merged strictest first.</summary>
-public sealed record ContentDecision(PiiHandling Pii, IReadOnlyList<string> BlockedTerms, IReadOnlyList<string> Reasons);
+public sealed record ContentDecision(PiiHandling Pii, IReadOnlyList<string> BlockedTerms, IReadOnlyList<string> Reasons)
+{
+    /// <summary>The policy that set <see cref="Pii"/> (<c>policy 'name': reason</c>), when one did.</summary>
+    public string? PiiSource { get; init; }
+
+    /// <summary>For each term of <see cref="BlockedTerms"/>, the policy that lists it (<c>policy 'name': reason</c>).</summary>
+    public IReadOnlyDictionary<string, string>? TermSources { get; init; }
+}
 
 /// <summary>
 /// Read-only view of the policy engine for other modules (the shield, the catalog): answered from the

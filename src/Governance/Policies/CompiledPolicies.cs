@@ -84,7 +84,11 @@ internal sealed class CompiledPolicy(string id, int version, PolicyDocument doc)
 /// <summary>A sample or real gateway request as the engine sees it.</summary>
 public sealed record PolicyRequest(string Model, IReadOnlyList<string> Teams, string? App, string? Classification);
 
-/// <summary>The engine's answer: allowed or not, why, and where the call may be routed.</summary>
+/// <summary>
+/// The engine's answer: allowed or not, why, and where the call may be routed. <see cref="Pii"/> and
+/// <see cref="BlockedTerms"/> are enforced by the shield; <see cref="BudgetCapUsd"/> is informational only (no call is
+/// refused for it; Access budgets enforce spend).
+/// </summary>
 public sealed record PolicyDecision(
     bool Allowed,
     string? Code,

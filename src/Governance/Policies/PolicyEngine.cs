@@ -60,15 +60,22 @@ internal sealed class PolicyEngine(Database database, GovernanceOptions options,
     {
         var applicable = _snapshot.Applicable(teamIds, appId);
         var pii = PiiHandling.Unspecified;
+        string? piiSource = null;
         var terms = new List<string>();
         var reasons = new List<string>();
+        Dictionary<string, string>? sources = null;
         foreach (var p in applicable)
         {
-            if (p.Pii > pii) pii = p.Pii;
+            if (p.Pii > pii)
+            {
+                pii = p.Pii;
+                piiSource = p.Because;
+            }
             terms.AddRange(p.BlockList);
+            foreach (var term in p.BlockList) (sources ??= new(StringComparer.OrdinalIgnoreCase)).TryAdd(term, p.Because);
             if (p.Pii != PiiHandling.Unspecified || p.BlockList.Count > 0) reasons.Add(p.Because);
         }
-        return new ContentDecision(pii, terms.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), reasons);
+        return new ContentDecision(pii, terms.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), reasons) { PiiSource = piiSource, TermSources = sources };
     }
 
     public ListingDecision EvaluateListing(ListingFacts listing)

@@ -26,7 +26,13 @@ public sealed record ShieldModes(ShieldMode Injection, ShieldMode Pii, ShieldMod
 {
     public static readonly ShieldModes Off = new(ShieldMode.Off, ShieldMode.Off, ShieldMode.Off);
 
-    public bool AllOff => Injection == ShieldMode.Off && Pii == ShieldMode.Off && Secrets == ShieldMode.Off;
+    public bool AllOff => Injection == ShieldMode.Off && Pii == ShieldMode.Off && Secrets == ShieldMode.Off && BlockedTerms.Count == 0;
+
+    /// <summary>Terms a prompt may not contain (a policy's content block list); a match refuses the call.</summary>
+    public IReadOnlyList<BlockedTerm> BlockedTerms { get; init; } = [];
+
+    /// <summary>Why <see cref="Pii"/> has its mode when a policy set it (<c>policy 'name': reason</c>), for refusals.</summary>
+    public string? PiiBecause { get; init; }
 
     public ShieldMode For(DetectorGroup group) => group switch
     {
@@ -35,6 +41,9 @@ public sealed record ShieldModes(ShieldMode Injection, ShieldMode Pii, ShieldMod
         _ => Secrets,
     };
 }
+
+/// <summary>A blocked term and the policy that blocks it (<c>policy 'name': reason</c>).</summary>
+public sealed record BlockedTerm(string Term, string Because);
 
 /// <summary>Modes for calls of a model and/or a team; unset groups inherit from less specific scopes and the defaults.</summary>
 public sealed record ShieldScope(string? Model, string? Team, ShieldMode? Injection, ShieldMode? Pii, ShieldMode? Secrets)

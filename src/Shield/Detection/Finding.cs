@@ -16,6 +16,9 @@ public static class FindingTypes
     public const string IpAddress = "ip_address";
     public const string Secret = "secret";
 
+    /// <summary>A term of a policy's content block list (gateway path only; not a detector, not in <see cref="All"/>).</summary>
+    public const string BlockedTerm = "blocked_term";
+
     public static readonly IReadOnlyList<string> All = [PromptInjection, Jailbreak, Email, Phone, CreditCard, Iban, UsSsn, IpAddress, Secret];
 
     public static DetectorGroup GroupOf(string type) => type switch

@@ -24,12 +24,14 @@ internal sealed class ShieldInterceptor(
 {
     public const string FindingsItem = "shield.findings";
     public const string BlockedCode = "content_blocked";
+    public const string PolicyBlockedCode = "content_blocked_by_policy";
 
     public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
     {
         if (call.Request.ValueKind != JsonValueKind.Object) return ValueTask.FromResult<GatewayRejection?>(null);
         var modes = resolver.Resolve(call);
         if (modes.AllOff) return ValueTask.FromResult<GatewayRejection?>(null);
+        if (modes.BlockedTerms.Count > 0 && BlockListRejection(call, modes) is { } refused) return ValueTask.FromResult<GatewayRejection?>(refused);
         if (call.Operation == "embeddings") return ValueTask.FromResult(Embeddings(call, modes));
         if (call.Operation != "chat" || !call.Request.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
         {
@@ -71,6 +73,54 @@ internal sealed class ShieldInterceptor(
             call.ReplacementBody = RedactRequest(call.Request, scanned, modes);
         }
         return ValueTask.FromResult<GatewayRejection?>(null);
+    }
+
+    /// <summary>
+    /// A policy's content block list: any message text (every role) or embeddings input containing a listed term,
+    /// case-insensitively, refuses the call with 403 naming the policy (never the text).
+    /// </summary>
+    private GatewayRejection? BlockListRejection(GatewayCall call, ShieldModes modes)
+    {
+        var texts = new List<string>();
+        string param;
+        if (call.Operation == "embeddings")
+        {
+            param = "input";
+            if (!call.Request.TryGetProperty("input", out var input)) return null;
+            if (input.ValueKind == JsonValueKind.String) texts.Add(input.GetString()!);
+            else if (input.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in input.EnumerateArray())
+                {
+                    if (item.ValueKind == JsonValueKind.String) texts.Add(item.GetString()!);
+                }
+            }
+        }
+        else
+        {
+            param = "messages";
+            if (!call.Request.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array) return null;
+            var index = 0;
+            foreach (var message in messages.EnumerateArray())
+            {
+                foreach (var segment in Segments(message, index)) texts.Add(segment.Text);
+                index++;
+            }
+        }
+        foreach (var term in modes.BlockedTerms)
+        {
+            foreach (var text in texts)
+            {
+                if (text.Contains(term.Term, StringComparison.OrdinalIgnoreCase))
+                {
+                    metrics.Finding(FindingTypes.BlockedTerm, "prompt", "block");
+                    call.Items[FindingsItem] = call.Items.TryGetValue(FindingsItem, out var previous) && previous is string p ? p + "," + FindingTypes.BlockedTerm : FindingTypes.BlockedTerm;
+                    Log.Findings(logger, "prompt", call.RequestId, call.Model, FindingTypes.BlockedTerm, "block");
+                    return new GatewayRejection(403, $"Refused by policy: the request contains a term blocked by {term.Because}.", "permission_error", PolicyBlockedCode, param);
+                }
+            }
+        }
+        return null;
     }
 
     /// <summary>Embeddings inputs (a string or an array of strings) are scanned for personal data and secrets; injection does not apply.</summary>
@@ -215,6 +265,10 @@ internal sealed class ShieldInterceptor(
         var message = what == "request"
             ? $"The request was blocked by the content shield: it contains {string.Join(", ", types)}."
             : $"The response was blocked by the content shield: it contains {string.Join(", ", types)}.";
+        if (modes.PiiBecause is { } because && modes.Pii == ShieldMode.Block && findings.Any(f => FindingTypes.GroupOf(f.Type) == DetectorGroup.Pii))
+        {
+            message = message[..^1] + $" (personal data is blocked by {because}).";
+        }
         return new GatewayRejection(400, message, "invalid_request_error", BlockedCode, what == "request" ? "messages" : null);
     }
 

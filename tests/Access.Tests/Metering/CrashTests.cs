@@ -174,7 +174,8 @@ public sealed class CrashTests
         Directory.CreateDirectory(dir);
         var config = Path.Combine(dir, "config.yaml");
         await File.WriteAllTextAsync(config, Config(upstream.BaseUrl + "/v1"));
-        await using var program = new Program(config, Path.Combine(dir, "data"), "mk-" + Guid.NewGuid().ToString("N"));
+        var masterKey = "mk-" + Guid.NewGuid().ToString("N");
+        await using var program = new Program(config, Path.Combine(dir, "data"), masterKey);
 
         Assert.Equal(0, await program.RunCliAsync("keys", "create", "--name", "cli-key", "--rpm", "60", "--model", "gpt-4o-mini"));
         var created = JsonDocument.Parse(JsonOf(program.Output)).RootElement;
@@ -198,5 +199,16 @@ public sealed class CrashTests
         var errors = string.Join('\n', program.Output);
         Assert.Contains("rpm", errors, StringComparison.Ordinal);
         Assert.Contains("models[0]", errors, StringComparison.Ordinal);
+
+        // The commands left their audit entries (actor "cli"), without the secret, on an intact chain.
+        await program.StartAsync();
+        using var admin = new HttpClient { BaseAddress = program.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", masterKey);
+        var audit = await GetJsonAsync(admin, $"api/v1/audit?targetId={id}&order=asc");
+        var entries = audit.GetProperty("data").EnumerateArray().ToList();
+        Assert.Equal(["key.created", "key.revoked"], entries.Select(static e => e.GetProperty("action").GetString()!).ToArray());
+        Assert.All(entries, static e => Assert.Equal("cli", e.GetProperty("actorId").GetString()));
+        Assert.DoesNotContain(created.GetProperty("key").GetString()!, audit.GetRawText(), StringComparison.Ordinal);
+        Assert.True((await GetJsonAsync(admin, "api/v1/audit/verify")).GetProperty("intact").GetBoolean());
     }
 }

@@ -1,0 +1,184 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using LlmMarketplace.Gateway.Tests.Infrastructure;
+
+namespace LlmMarketplace.Shield.Tests.Inline;
+
+/// <summary>
+/// The policy engine's content rules drive the shield on the gateway path: PII handling per team (redact, block,
+/// allow) over the configured modes, and content block lists refused naming the policy. Callers are real API keys of
+/// real teams; the policies are stored through the API.
+/// </summary>
+public sealed class PolicyShieldTests : IAsyncLifetime
+{
+    private FakeUpstream _upstream = null!;
+    private GatewayHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx,
+            """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"""));
+        _host = await GatewayHost.StartAsync($"""
+            Providers:
+              - Name: upstream
+                Type: openai
+                BaseUrl: {_upstream.BaseUrl}/v1
+            Models:
+              - Name: plain-model
+                Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
+              - Name: config-redacting-model
+                Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
+            Shield:
+              Scopes:
+                - Model: config-redacting-model
+                  Pii: redact
+            """);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    /// <summary>A new team with its own API key; returns the team id and a client calling with that key.</summary>
+    private async Task<(string TeamId, HttpClient Client)> TeamCallerAsync()
+    {
+        using var team = await _host.Client.PostAsJsonAsync("api/v1/teams", new { name = "team-" + Guid.NewGuid().ToString("N")[..10] });
+        Assert.Equal(HttpStatusCode.Created, team.StatusCode);
+        var teamId = (await team.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        using var key = await _host.Client.PostAsJsonAsync("api/v1/keys", new { name = "caller", team = teamId });
+        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
+        var secret = (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        var client = new HttpClient { BaseAddress = _host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        return (teamId, client);
+    }
+
+    private async Task<string> PolicyAsync(string yaml)
+    {
+        using var response = await _host.Client.PostAsync("api/v1/policies", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> ChatAsync(HttpClient client, string model, string content)
+    {
+        var body = JsonSerializer.Serialize(new { model, messages = new[] { new { role = "system", content = "Be brief." }, new { role = "user", content } } });
+        using var response = await client.PostAsync("v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private string? Forwarded(string marker) =>
+        _upstream.Requests.SingleOrDefault(r => r.Body.Contains(marker, StringComparison.Ordinal))?.Json.GetProperty("messages")[1].GetProperty("content").GetString();
+
+    private static string Marker() => "marker" + Guid.NewGuid().ToString("N")[..12].Replace('0', 'x');
+
+    private static string Name(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..8];
+
+    [Fact]
+    public async Task A_team_policy_with_pii_redact_redacts_that_teams_prompts_only()
+    {
+        var (teamId, member) = await TeamCallerAsync();
+        var (_, outsider) = await TeamCallerAsync();
+        using (member)
+        using (outsider)
+        {
+            await PolicyAsync($"name: {Name("redact-pii")}\nscope: team\nteam: {teamId}\nrules:\n  pii: redact\n");
+
+            var marker = Marker();
+            var (status, body) = await ChatAsync(member, "plain-model", $"{marker} mail jane.doe@example.com");
+            Assert.True(status == HttpStatusCode.OK, body);
+            Assert.Equal($"{marker} mail [EMAIL]", Forwarded(marker));
+
+            // No policy for the other team and no configured scope for the model: forwarded unchanged.
+            var other = Marker();
+            (status, body) = await ChatAsync(outsider, "plain-model", $"{other} mail jane.doe@example.com");
+            Assert.True(status == HttpStatusCode.OK, body);
+            Assert.Equal($"{other} mail jane.doe@example.com", Forwarded(other));
+        }
+    }
+
+    [Fact]
+    public async Task A_team_policy_with_pii_block_refuses_that_teams_prompts_naming_the_policy()
+    {
+        var (teamId, member) = await TeamCallerAsync();
+        using (member)
+        {
+            var name = Name("block-pii");
+            await PolicyAsync($"name: {name}\nscope: team\nteam: {teamId}\nreason: no personal data leaves the team\nrules:\n  pii: block\n");
+
+            var marker = Marker();
+            var (status, body) = await ChatAsync(member, "plain-model", $"{marker} my card is 4111 1111 1111 1111");
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            var error = JsonDocument.Parse(body).RootElement.GetProperty("error");
+            Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+            Assert.Equal("content_blocked", error.GetProperty("code").GetString());
+            Assert.Equal("messages", error.GetProperty("param").GetString());
+            Assert.Contains("credit_card", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.Contains($"policy '{name}'", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("4111", body, StringComparison.Ordinal);
+            Assert.Null(Forwarded(marker));
+
+            // The same team may still send text without personal data.
+            var clean = Marker();
+            (status, body) = await ChatAsync(member, "plain-model", $"{clean} what is a haiku?");
+            Assert.True(status == HttpStatusCode.OK, body);
+        }
+    }
+
+    [Fact]
+    public async Task A_block_list_term_is_refused_with_403_naming_the_policy_and_never_reaches_the_upstream()
+    {
+        var (teamId, member) = await TeamCallerAsync();
+        var (_, outsider) = await TeamCallerAsync();
+        using (member)
+        using (outsider)
+        {
+            var name = Name("falcon");
+            await PolicyAsync($"name: {name}\nscope: team\nteam: {teamId}\nreason: the project is confidential\nrules:\n  content:\n    blockList: [\"project falcon\"]\n");
+
+            var marker = Marker();
+            var (status, body) = await ChatAsync(member, "plain-model", $"{marker} Summarise the status of PROJECT Falcon for me.");
+            Assert.Equal(HttpStatusCode.Forbidden, status);
+            var error = JsonDocument.Parse(body).RootElement.GetProperty("error");
+            Assert.Equal(["code", "message", "param", "type"], error.EnumerateObject().Select(static p => p.Name).Order(StringComparer.Ordinal).ToArray());
+            Assert.Equal("permission_error", error.GetProperty("type").GetString());
+            Assert.Equal("content_blocked_by_policy", error.GetProperty("code").GetString());
+            Assert.Contains($"policy '{name}': the project is confidential", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.Null(Forwarded(marker));
+
+            // Another team is not bound by this team's block list.
+            var other = Marker();
+            (status, body) = await ChatAsync(outsider, "plain-model", $"{other} Summarise the status of project falcon.");
+            Assert.True(status == HttpStatusCode.OK, body);
+            Assert.NotNull(Forwarded(other));
+        }
+    }
+
+    [Fact]
+    public async Task Configured_modes_apply_when_no_policy_speaks_and_a_policy_overrides_them_when_one_does()
+    {
+        var (teamId, allowed) = await TeamCallerAsync();
+        var (_, unpoliced) = await TeamCallerAsync();
+        using (allowed)
+        using (unpoliced)
+        {
+            // No policy: the configured scope of the model redacts.
+            var marker = Marker();
+            var (status, body) = await ChatAsync(unpoliced, "config-redacting-model", $"{marker} call 415-555-2671");
+            Assert.True(status == HttpStatusCode.OK, body);
+            Assert.Equal($"{marker} call [PHONE]", Forwarded(marker));
+
+            // Policy over configuration: pii allow lets this team's personal data through on the same model.
+            await PolicyAsync($"name: {Name("allow-pii")}\nscope: team\nteam: {teamId}\nrules:\n  pii: allow\n");
+            var passed = Marker();
+            (status, body) = await ChatAsync(allowed, "config-redacting-model", $"{passed} call 415-555-2671");
+            Assert.True(status == HttpStatusCode.OK, body);
+            Assert.Equal($"{passed} call 415-555-2671", Forwarded(passed));
+        }
+    }
+}
