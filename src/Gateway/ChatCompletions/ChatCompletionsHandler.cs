@@ -68,6 +68,15 @@ internal sealed class ChatCompletionsHandler(
         activity?.SetTag("gen_ai.operation.name", "chat");
         activity?.SetTag("gen_ai.request.model", model.Name);
         activity?.SetTag("gateway.request_id", requestId);
+        // An error answered anywhere below (refusals, context overflow, upstream failures) is recorded before its first byte leaves,
+        // so a client that got an answer always finds its usage record.
+        context.Response.OnStarting(static state =>
+        {
+            var (self, ctx, c, start, clock) = ((ChatCompletionsHandler, HttpContext, GatewayCall, long, TimeProvider))state;
+            if (ctx.Response.StatusCode < 400 || c.AfterRan) return Task.CompletedTask;
+            c.Latency = clock.GetElapsedTime(start);
+            return self.AfterAsync(c, ctx);
+        }, (this, context, call, started, time));
         try
         {
             await RunAsync(context, request, model, call, settings);

@@ -58,6 +58,15 @@ internal sealed class EmbeddingsHandler(
         var call = new GatewayCall(requestId, "embeddings", model.Name, false, context.User, time.GetUtcNow(),
             () => tokens.CountEmbeddingInput(model.Name, request.Texts, request.Root.GetProperty("input")));
         call.Request = request.Root;
+        // An error answered anywhere below (refusals, context overflow, upstream failures) is recorded before its first byte leaves,
+        // so a client that got an answer always finds its usage record.
+        context.Response.OnStarting(static state =>
+        {
+            var (self, ctx, c, start, clock) = ((EmbeddingsHandler, HttpContext, GatewayCall, long, TimeProvider))state;
+            if (ctx.Response.StatusCode < 400 || c.AfterRan) return Task.CompletedTask;
+            c.Latency = clock.GetElapsedTime(start);
+            return self.AfterStartingAsync(c, ctx);
+        }, (this, context, call, started, time));
         try
         {
             await RunAsync(context, request, model, call, settings);
@@ -175,6 +184,12 @@ internal sealed class EmbeddingsHandler(
                 }
                 return AttemptOutcome.Done;
             });
+    }
+
+    private Task AfterStartingAsync(GatewayCall call, HttpContext context)
+    {
+        if (call.Status == 0) call.Status = context.Response.StatusCode;
+        return AfterAsync(call);
     }
 
     private async Task AfterAsync(GatewayCall call)
