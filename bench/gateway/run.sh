@@ -1,0 +1,532 @@
+#!/usr/bin/env bash
+# Gateway benchmark: the upstream (nginx returning a fixed OpenAI chat completion)
+# measured directly, through LLM Marketplace, and through Portkey's open-source
+# gateway, all with wrk in one run, on loopback only. Writes bench/results/gateway.md.
+#
+# Usage: bench/gateway/run.sh            (see bench/README.md for the knobs)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+cd "$ROOT"
+
+# ---------------------------------------------------------------- knobs
+THREADS=${BENCH_THREADS:-2}                   # wrk threads (-t)
+SAT_CONNECTIONS=${BENCH_SAT_CONNECTIONS:-64}  # saturation run (-c)
+SAT_DURATION=${BENCH_SAT_DURATION:-10}        # seconds
+LAT_CONNECTIONS=${BENCH_LAT_CONNECTIONS:-8}   # fixed-concurrency latency run (-c)
+LAT_DURATION=${BENCH_LAT_DURATION:-10}
+RATES=${BENCH_RATES:-2000 1000}               # fixed-rate latency runs, requests/s in total each
+RATE_CONNECTIONS=${BENCH_RATE_CONNECTIONS:-32}
+RATE_DURATION=${BENCH_RATE_DURATION:-10}
+WARMUP_DURATION=${BENCH_WARMUP_DURATION:-5}   # unmeasured load before each target's runs
+WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-5}           # wrk --timeout, seconds
+MEM_REQUESTS_1=${BENCH_MEM_REQUESTS_1:-100000}   # RSS checkpoint 1 (requests to our gateway)
+MEM_REQUESTS_2=${BENCH_MEM_REQUESTS_2:-1000000}  # RSS checkpoint 2
+MEM_MAX_SECONDS=${BENCH_MEM_MAX_SECONDS:-120}    # cap on load time spent reaching checkpoint 2
+PORTKEY_VERSION=${BENCH_PORTKEY_VERSION:-1.15.2}
+SKIP_PORTKEY=${BENCH_SKIP_PORTKEY:-0}
+SKIP_GATEWAY=${BENCH_SKIP_GATEWAY:-0}
+SKIP_BUILD=${BENCH_SKIP_BUILD:-0}             # reuse an earlier publish in bench/.work/gateway
+WORK=${BENCH_WORK_DIR:-bench/.work}           # gitignored
+RESULTS=${BENCH_RESULTS:-bench/results/gateway.md}
+
+LUA=bench/gateway/chat.lua
+PRELOAD=bench/gateway/loopback-only.cjs
+RUN_DIR=$WORK/gateway-run
+LOGS=$RUN_DIR/logs
+
+# Loopback only: no proxy may sit between any client and server here.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+
+# ---------------------------------------------------------------- cleanup
+PIDS=()
+POLICY_RC_CREATED=0
+stop_pid() {
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  if [ "$POLICY_RC_CREATED" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- tools
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
+missing=()
+[ -x "$NGINX_BIN" ] || missing+=(nginx)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} (Debian packages)"
+  # Keep the package from starting a system nginx on port 80.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    POLICY_RC_CREATED=1
+  fi
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
+  if [ "$POLICY_RC_CREATED" = 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; POLICY_RC_CREATED=0; fi
+fi
+if [ "$SKIP_PORTKEY" != 1 ]; then command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed for Portkey (or set BENCH_SKIP_PORTKEY=1)"; fi
+if [ "$SKIP_GATEWAY" != 1 ]; then command -v dotnet >/dev/null || die "dotnet is needed (or set BENCH_SKIP_GATEWAY=1)"; fi
+
+rm -rf "$RUN_DIR"
+mkdir -p "$RUN_DIR" "$LOGS" "$(dirname "$RESULTS")"
+
+# ---------------------------------------------------------------- helpers
+USED_PORTS=" "
+free_port() {
+  local p i
+  for i in $(seq 1 200); do
+    p=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
+    case "$USED_PORTS" in *" $p "*) continue ;; esac
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      USED_PORTS="$USED_PORTS$p "
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+
+# wait_ready NAME PID URL DEADLINE_SECONDS: poll URL until it answers 200.
+wait_ready() {
+  local name=$1 pid=$2 url=$3 deadline=$(( SECONDS + $4 )) code
+  while :; do
+    kill -0 "$pid" 2>/dev/null || die "$name exited during startup (see $LOGS/$name.log)"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)
+    [ "$code" = 200 ] && return 0
+    [ $SECONDS -ge $deadline ] && die "$name not ready at $url after $4 s (last status $code; see $LOGS/$name.log)"
+    sleep 0.2
+  done
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+mib() { calc "$1 / 1024" 0; }
+
+declare -A M          # M[label.key] = value parsed from chat.lua's BENCH line
+declare -A SENT       # SENT[target] = responses wrk counted for that target so far
+declare -A URL AUTH PKHOST
+ISSUES=()
+
+# run_wrk TARGET LABEL CONNECTIONS SECONDS RATE(0=none) TALLY(0/1)
+run_wrk() {
+  local target=$1 label=$2 conns=$3 dur=$4 rate=$5 tally=$6 out line kv
+  out=$LOGS/wrk-$label.txt
+  WRK_AUTH=${AUTH[$target]} WRK_PORTKEY_HOST=${PKHOST[$target]} WRK_THREADS=$THREADS \
+  WRK_RATE=$rate WRK_TALLY=$tally \
+    timeout $(( dur + 30 )) wrk -t"$THREADS" -c"$conns" -d"${dur}s" --timeout "${WRK_TIMEOUT}s" --latency \
+      -s "$LUA" "${URL[$target]}" >"$out" 2>&1 || die "wrk failed for $label (see $out)"
+  line=$(grep '^BENCH ' "$out" || true)
+  [ -n "$line" ] || die "no result line from wrk for $label (see $out)"
+  for kv in ${line#BENCH }; do M[$label.${kv%%=*}]=${kv#*=}; done
+  SENT[$target]=$(( ${SENT[$target]:-0} + ${M[$label.requests]} ))
+  if [ "$tally" = 1 ]; then
+    M[$label.statuses]=$(sed -n 's/^STATUSES //p' "$out")
+    M[$label.sample]=$(sed -n 's/^SAMPLE //p' "$out" | head -1)
+  fi
+}
+
+# check_run TARGET LABEL: on errors or non-2xx, record them and tally status codes.
+check_run() {
+  local target=$1 label=$2 k bad=0 detail=""
+  for k in err_connect err_read err_write err_timeout non2xx; do
+    if [ "${M[$label.$k]}" != 0 ]; then bad=1; detail="$detail $k=${M[$label.$k]}"; fi
+  done
+  [ $bad = 1 ] || return 0
+  log "$label: errors:$detail; tallying status codes for 3 s"
+  run_wrk "$target" "$label-tally" "$SAT_CONNECTIONS" 3 0 1
+  ISSUES+=("$label: ${M[$label.requests]} responses,$detail. Status tally over a further 3 s run: ${M[$label-tally.statuses]:-none}${M[$label-tally.sample]:+; first non-200: ${M[$label-tally.sample]}}")
+}
+
+# smoke TARGET: one request with curl; must be 200 and carry the usage object.
+smoke() {
+  local target=$1 body code
+  local -a h=(-H 'Content-Type: application/json')
+  [ -n "${AUTH[$target]}" ] && h+=(-H "Authorization: Bearer ${AUTH[$target]}")
+  [ -n "${PKHOST[$target]}" ] && h+=(-H 'x-portkey-provider: openai' -H "x-portkey-custom-host: ${PKHOST[$target]}")
+  body=$(curl -s --max-time 10 -w '\n%{http_code}' -X POST "${h[@]}" \
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}' "${URL[$target]}" || true)
+  code=${body##*$'\n'}
+  body=${body%$'\n'*}
+  if [ "$code" != 200 ] || [[ "$body" != *'"usage"'* ]]; then
+    die "$target: smoke request returned HTTP $code: ${body:0:500}"
+  fi
+  SENT[$target]=$(( ${SENT[$target]:-0} + 1 ))
+}
+
+# measure TARGET: saturation, fixed concurrency, fixed rate.
+measure() {
+  local t=$1
+  log "$t: saturation ${SAT_DURATION}s at -c$SAT_CONNECTIONS"
+  run_wrk "$t" "$t-sat" "$SAT_CONNECTIONS" "$SAT_DURATION" 0 0; check_run "$t" "$t-sat"
+  log "$t: fixed concurrency ${LAT_DURATION}s at -c$LAT_CONNECTIONS"
+  run_wrk "$t" "$t-lat" "$LAT_CONNECTIONS" "$LAT_DURATION" 0 0; check_run "$t" "$t-lat"
+  local r
+  for r in $RATES; do
+    log "$t: fixed rate $r req/s for ${RATE_DURATION}s at -c$RATE_CONNECTIONS"
+    run_wrk "$t" "$t-rate$r" "$RATE_CONNECTIONS" "$RATE_DURATION" "$r" 0; check_run "$t" "$t-rate$r"
+  done
+  log "$t: ${M[$t-sat.rps]} req/s saturated; p50/p99 ${M[$t-lat.p50_ms]}/${M[$t-lat.p99_ms]} ms at -c$LAT_CONNECTIONS"
+}
+
+# load_until TARGET TOTAL MAX_SECONDS: load in chunks of whole seconds until wrk has
+# counted about TOTAL responses for TARGET (or MAX_SECONDS of load have passed). Each
+# chunk is paced at remaining/seconds, which saturates the target until the last one.
+load_until() {
+  local t=$1 total=$2 max=$3 spent=0 n=0 est=0 d rate remaining label
+  while [ "${SENT[$t]:-0}" -lt $(( total * 99 / 100 )) ] && [ $spent -lt "$max" ]; do
+    remaining=$(( total - ${SENT[$t]:-0} ))
+    if [ "$est" = 0 ]; then d=1; else d=$(( (remaining + est - 1) / est )); fi
+    [ "$d" -gt 30 ] && d=30
+    [ $(( spent + d )) -gt "$max" ] && d=$(( max - spent ))
+    rate=$(( (remaining + d - 1) / d ))
+    n=$(( n + 1 )); label="$t-load$total-$n"
+    run_wrk "$t" "$label" "$SAT_CONNECTIONS" "$d" "$rate" 0; check_run "$t" "$label"
+    # Only a chunk that fell short of its pace tells the target's capacity.
+    if [ "${M[$label.rps]%.*}" -lt $(( rate * 95 / 100 )) ] || [ "$est" = 0 ]; then
+      est=${M[$label.rps]%.*}
+      [ "$est" -gt 0 ] || est=1
+    fi
+    spent=$(( spent + d ))
+  done
+}
+
+# ---------------------------------------------------------------- upstream: nginx
+COMPLETION='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
+NGINX_PORT=$(free_port)
+NGINX_DIR=$(cd "$RUN_DIR" && pwd)/nginx
+mkdir -p "$NGINX_DIR/tmp"
+cat >"$NGINX_DIR/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $NGINX_DIR/nginx.pid;
+error_log $NGINX_DIR/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  keepalive_timeout 75s;
+  client_body_temp_path $NGINX_DIR/tmp/body;
+  proxy_temp_path $NGINX_DIR/tmp/proxy;
+  fastcgi_temp_path $NGINX_DIR/tmp/fastcgi;
+  uwsgi_temp_path $NGINX_DIR/tmp/uwsgi;
+  scgi_temp_path $NGINX_DIR/tmp/scgi;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location = /v1/chat/completions {
+      default_type application/json;
+      return 200 '$COMPLETION';
+    }
+    location / { return 404; }
+  }
+}
+EOF
+log "starting nginx on 127.0.0.1:$NGINX_PORT"
+"$NGINX_BIN" -p "$NGINX_DIR/" -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/error.log" >"$LOGS/nginx.log" 2>&1 &
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
+deadline=$(( SECONDS + 10 ))
+until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -X POST -d '{}' "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" || true)" = 200 ]; do
+  kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited: $(cat "$LOGS/nginx.log" "$NGINX_DIR/error.log" 2>/dev/null)"
+  [ $SECONDS -ge $deadline ] && die "nginx not ready"
+  sleep 0.1
+done
+UPSTREAM_BASE=http://127.0.0.1:$NGINX_PORT/v1
+URL[direct]=$UPSTREAM_BASE/chat/completions; AUTH[direct]=""; PKHOST[direct]=""
+
+# ---------------------------------------------------------------- build / install
+if [ "$SKIP_GATEWAY" != 1 ]; then
+  if [ "$SKIP_BUILD" != 1 ] || [ ! -f "$WORK/gateway/llm-marketplace.dll" ]; then
+    log "publishing the gateway (Release) to $WORK/gateway"
+    # No build servers left behind to use CPU during the measurements.
+    dotnet publish src/Host/Host.csproj -c Release -o "$WORK/gateway" --nologo -nodeReuse:false \
+      -p:UseSharedCompilation=false >"$LOGS/publish.log" 2>&1 \
+      || { tail -30 "$LOGS/publish.log" >&2; die "dotnet publish failed (see $LOGS/publish.log)"; }
+  fi
+fi
+if [ "$SKIP_PORTKEY" != 1 ]; then
+  PK_DIR=$WORK/portkey
+  PK_PKG=$PK_DIR/node_modules/@portkey-ai/gateway
+  have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$PK_PKG/package.json" 2>/dev/null | head -1 || true)
+  if [ "$have" != "$PORTKEY_VERSION" ]; then
+    log "installing @portkey-ai/gateway@$PORTKEY_VERSION into $PK_DIR"
+    mkdir -p "$PK_DIR"
+    printf '{ "name": "bench-portkey", "private": true, "dependencies": { "@portkey-ai/gateway": "%s" } }\n' "$PORTKEY_VERSION" >"$PK_DIR/package.json"
+    (cd "$PK_DIR" && npm install --no-audit --no-fund --no-package-lock --ignore-scripts --loglevel=error) >"$LOGS/npm.log" 2>&1 \
+      || { tail -30 "$LOGS/npm.log" >&2; die "npm install failed (see $LOGS/npm.log)"; }
+  fi
+fi
+
+# How busy the machine is before the run: other processes' CPU use skews every number.
+cpu_sample() { awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
+read -r total0 idle0 < <(cpu_sample); sleep 2; read -r total1 idle1 < <(cpu_sample)
+BUSY_START=$(calc "100 * (1 - ($idle1 - $idle0) / ($total1 - $total0))" 0)
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ "$BUSY_START" -gt 15 ]; then
+  log "warning: the CPUs were ${BUSY_START}% busy before the run; the numbers will be skewed"
+fi
+# CPU time used during the measurements by processes this script did not start: the
+# machine's user+system time minus this script's own (children included once reaped)
+# and nginx's (still running when it is read).
+cpu_jiffies() { awk '/^cpu / { print $2 + $3 + $4, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+proc_cpu() { awk '{ s = 0; for (i = 14; i <= 17; i++) s += $i; print s }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+read -r BUSY_J0 TOTAL_J0 < <(cpu_jiffies)
+SELF_J0=$(proc_cpu $$)
+
+# ---------------------------------------------------------------- 1. upstream directly
+log "direct: warm-up ${WARMUP_DURATION}s"
+smoke direct
+run_wrk direct direct-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
+measure direct
+
+# ---------------------------------------------------------------- 2. LLM Marketplace
+if [ "$SKIP_GATEWAY" != 1 ]; then
+  GW_PORT=$(free_port)
+  GW_DATA=$RUN_DIR/gateway-data
+  mkdir -p "$GW_DATA"
+  cat >"$RUN_DIR/gateway.yaml" <<EOF
+Providers:
+  - Name: nginx
+    Type: openai
+    BaseUrl: $UPSTREAM_BASE
+Models:
+  - Name: gpt-4o-mini
+    Deployments:
+      - Provider: nginx
+        Model: gpt-4o-mini
+        InputPerMTok: 0.15
+        OutputPerMTok: 0.60
+Logging:
+  LogLevel:
+    Default: Warning
+EOF
+  MASTER_KEY=bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  log "starting LLM Marketplace on 127.0.0.1:$GW_PORT"
+  LLMM_MASTER_KEY=$MASTER_KEY \
+    dotnet "$WORK/gateway/llm-marketplace.dll" serve --config "$RUN_DIR/gateway.yaml" \
+      --urls "http://127.0.0.1:$GW_PORT" --data "$GW_DATA" >"$LOGS/gateway.log" 2>&1 &
+  GW_PID=$!
+  PIDS+=("$GW_PID")
+  wait_ready gateway "$GW_PID" "http://127.0.0.1:$GW_PORT/health/ready" 60
+  URL[ours]=http://127.0.0.1:$GW_PORT/v1/chat/completions; AUTH[ours]=$MASTER_KEY; PKHOST[ours]=""
+  GW_RSS_IDLE=$(rss_kb "$GW_PID")
+  smoke ours
+  log "ours: load until $MEM_REQUESTS_1 requests (this is also the warm-up)"
+  load_until ours "$MEM_REQUESTS_1" "$MEM_MAX_SECONDS"
+  GW_N1=${SENT[ours]}; GW_RSS1=$(rss_kb "$GW_PID"); GW_HWM1=$(hwm_kb "$GW_PID")
+  measure ours
+  log "ours: load until $MEM_REQUESTS_2 requests (at most ${MEM_MAX_SECONDS}s)"
+  load_until ours "$MEM_REQUESTS_2" "$MEM_MAX_SECONDS"
+  GW_N2=${SENT[ours]}; GW_RSS2=$(rss_kb "$GW_PID"); GW_HWM2=$(hwm_kb "$GW_PID")
+  GW_DATA_SIZE=$(du -sh "$GW_DATA" | cut -f1)
+  stop_pid "$GW_PID"
+fi
+
+# ---------------------------------------------------------------- 3. Portkey
+if [ "$SKIP_PORTKEY" != 1 ]; then
+  PK_PORT=$(free_port)
+  log "starting Portkey gateway $PORTKEY_VERSION on 127.0.0.1:$PK_PORT"
+  NODE_ENV=production node --require "./$PRELOAD" "$PK_PKG/build/start-server.js" --port="$PK_PORT" --headless \
+    >"$LOGS/portkey.log" 2>&1 &
+  PK_PID=$!
+  PIDS+=("$PK_PID")
+  wait_ready portkey "$PK_PID" "http://127.0.0.1:$PK_PORT/" 60
+  URL[portkey]=http://127.0.0.1:$PK_PORT/v1/chat/completions; AUTH[portkey]=sk-bench-unused; PKHOST[portkey]=$UPSTREAM_BASE
+  PK_RSS_IDLE=$(rss_kb "$PK_PID")
+  smoke portkey
+  log "portkey: warm-up ${WARMUP_DURATION}s"
+  run_wrk portkey portkey-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
+  measure portkey
+  PK_N=${SENT[portkey]}; PK_RSS=$(rss_kb "$PK_PID"); PK_HWM=$(hwm_kb "$PK_PID")
+  stop_pid "$PK_PID"
+fi
+
+# ---------------------------------------------------------------- report
+TARGETS=(direct)
+[ "$SKIP_GATEWAY" != 1 ] && TARGETS+=(ours)
+[ "$SKIP_PORTKEY" != 1 ] && TARGETS+=(portkey)
+declare -A NAME=([direct]="nginx upstream (direct)" [ours]="LLM Marketplace" [portkey]="Portkey gateway $PORTKEY_VERSION")
+
+added() { # added LABEL KEY -> value minus the direct run's value, or "—" for direct
+  local t=${1%%-*} kind=${1#*-}
+  if [ "$t" = direct ]; then echo "—"; else calc "${M[$1.$2]} - ${M[direct-$kind.$2]}" 3; fi
+}
+ratio() { if [ -n "${M[$1]:-}" ] && [ -n "${M[$2]:-}" ]; then calc "${M[$1]} / ${M[$2]}" 2; else echo "n/a"; fi; }
+errs() { local l=$1; echo $(( ${M[$l.err_connect]} + ${M[$l.err_read]} + ${M[$l.err_write]} + ${M[$l.err_timeout]} + ${M[$l.non2xx]} )); }
+
+GIT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git status --porcelain -- src 2>/dev/null)" ]; then GIT_REV="$GIT_REV (with uncommitted changes under src/)"; fi
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+MEM_TOTAL=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+WRK_BASE="wrk -t$THREADS --timeout ${WRK_TIMEOUT}s --latency -s $LUA"
+
+read -r BUSY_J1 TOTAL_J1 < <(cpu_jiffies)
+SELF_J1=$(proc_cpu $$)
+NGINX_J=$(proc_cpu "$NGINX_PID")
+for pid in $(pgrep -P "$NGINX_PID" || true); do NGINX_J=$(( NGINX_J + $(proc_cpu "$pid") )); done
+FOREIGN_PCT=$(calc "100 * (($BUSY_J1 - $BUSY_J0) - ($SELF_J1 - $SELF_J0) - $NGINX_J) / ($TOTAL_J1 - $TOTAL_J0)" 0)
+[ "$FOREIGN_PCT" -lt 0 ] && FOREIGN_PCT=0
+if [ "$FOREIGN_PCT" -gt 10 ]; then
+  log "warning: other processes used ${FOREIGN_PCT}% of the CPUs during the measurements; the numbers are skewed"
+fi
+
+TMP_RESULTS=$RUN_DIR/gateway.md
+{
+  echo "# Gateway benchmark"
+  echo
+  echo "Generated by \`bench/gateway/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') in $SECONDS s, LLM Marketplace at commit $GIT_REV."
+  echo
+  echo "## Setup"
+  echo
+  echo "- Machine: $(nproc) CPUs (nproc), $CPU, $MEM_TOTAL RAM, Linux $(uname -r)."
+  echo "  Client, upstream and gateway share these CPUs, so every number includes that contention."
+  echo "  Before the run the CPUs were ${BUSY_START}% busy over 2 s (load average $LOADAVG_START); during the"
+  echo "  measurements, processes this run did not start used ${FOREIGN_PCT}% of the CPUs' time."
+  if [ "$BUSY_START" -gt 15 ] || [ "$FOREIGN_PCT" -gt 10 ]; then
+    echo "  **Other processes were using the CPUs during this run: treat these numbers as skewed.**"
+  fi
+  echo "- Upstream: $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //'), 1 worker, access log off, answering"
+  echo "  \`POST /v1/chat/completions\` with a fixed ${#COMPLETION}-byte chat completion (with \`usage\`) via \`return 200\`."
+  [ "$SKIP_GATEWAY" != 1 ] && echo "- LLM Marketplace: \`dotnet publish -c Release\`, .NET $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ { v = $2 } END { print v }'), defaults (server GC), one model with one OpenAI-type deployment on the upstream, master key auth, log level Warning (set in its YAML config), SQLite data dir."
+  [ "$SKIP_PORTKEY" != 1 ] && echo "- Portkey: \`@portkey-ai/gateway@$PORTKEY_VERSION\` from npm, \`build/start-server.js --headless\`, \`NODE_ENV=production\`, node $(node --version), routed with \`x-portkey-provider: openai\` + \`x-portkey-custom-host: http://127.0.0.1:PORT/v1\`."
+  echo "- Client: $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }'), script \`$LUA\` posting \`{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}\` over keep-alive HTTP/1.1."
+  echo "- Order: upstream, then LLM Marketplace, then Portkey; each gateway runs alone (the other is stopped) and"
+  echo "  gets an unmeasured warm-up (${WARMUP_DURATION} s at -c$SAT_CONNECTIONS for the upstream and Portkey; the first memory checkpoint's load for LLM Marketplace)."
+  echo
+  echo "Exact wrk parameters (PORT is random per run):"
+  echo
+  echo '```'
+  printf '%-22s%s\n' "saturation:" "$WRK_BASE -c$SAT_CONNECTIONS -d${SAT_DURATION}s URL"
+  printf '%-22s%s\n' "fixed concurrency:" "$WRK_BASE -c$LAT_CONNECTIONS -d${LAT_DURATION}s URL"
+  for r in $RATES; do
+    printf '%-22s%s\n' "fixed rate $r/s:" "WRK_RATE=$r $WRK_BASE -c$RATE_CONNECTIONS -d${RATE_DURATION}s URL"
+  done
+  echo "URL = http://127.0.0.1:PORT/v1/chat/completions"
+  echo "environment for chat.lua: WRK_THREADS=$THREADS; LLM Marketplace: WRK_AUTH=<master key>;"
+  echo "Portkey: WRK_AUTH=<any>, WRK_PORTKEY_HOST=http://127.0.0.1:NGINX_PORT/v1"
+  echo '```'
+  echo
+  echo "## Throughput at saturation (-c$SAT_CONNECTIONS, ${SAT_DURATION} s)"
+  echo
+  echo "| Target | Requests/s | p50 ms | p99 ms | Errors / non-2xx |"
+  echo "| --- | ---: | ---: | ---: | ---: |"
+  for t in "${TARGETS[@]}"; do
+    l=$t-sat
+    echo "| ${NAME[$t]} | $(calc "${M[$l.rps]}" 0) | ${M[$l.p50_ms]} | ${M[$l.p99_ms]} | $(errs "$l") |"
+  done
+  echo
+  echo "## Latency at fixed concurrency (-c$LAT_CONNECTIONS, ${LAT_DURATION} s)"
+  echo
+  echo "Added = gateway minus the direct upstream at the same percentile. Each target runs as fast as it"
+  echo "can here, so the direct run pushes several times the gateways' request rate through the same CPUs;"
+  echo "its tail (p99) carries that extra contention, which can make an added p99 small or even negative."
+  echo "The fixed-rate tables below compare the targets at the same request rate."
+  echo
+  echo "| Target | Requests/s | p50 ms | p99 ms | Added p50 ms | Added p99 ms | Errors / non-2xx |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for t in "${TARGETS[@]}"; do
+    l=$t-lat
+    echo "| ${NAME[$t]} | $(calc "${M[$l.rps]}" 0) | ${M[$l.p50_ms]} | ${M[$l.p99_ms]} | $(added "$l" p50_ms) | $(added "$l" p99_ms) | $(errs "$l") |"
+  done
+  echo
+  for r in $RATES; do
+    echo "## Latency at a fixed rate (target $r req/s, -c$RATE_CONNECTIONS, ${RATE_DURATION} s)"
+    echo
+    echo "| Target | Achieved req/s | p50 ms | p99 ms | p99.9 ms | Added p50 ms | Added p99 ms | Errors / non-2xx |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for t in "${TARGETS[@]}"; do
+      l=$t-rate$r
+      mark=""
+      if awk "BEGIN { exit !(${M[$l.rps]} < 0.95 * $r) }"; then mark=" (target not reached)"; fi
+      echo "| ${NAME[$t]} | $(calc "${M[$l.rps]}" 0)$mark | ${M[$l.p50_ms]} | ${M[$l.p99_ms]} | ${M[$l.p999_ms]} | $(added "$l" p50_ms) | $(added "$l" p99_ms) | $(errs "$l") |"
+    done
+    echo
+  done
+  echo "wrk2 (a constant-throughput wrk) is not packaged in Debian 12, so the fixed rate comes from"
+  echo "\`chat.lua\` pacing plain wrk: its \`delay()\` hands every request a send slot on a fixed schedule"
+  echo "(${RATE_CONNECTIONS} connections, so the slots are not held up by slow responses). wrk still times each request"
+  echo "from when it is written, not from its scheduled slot, so unlike wrk2 this does not correct for"
+  echo "coordinated omission: a target that cannot keep up shows a lower achieved rate (marked \"target not"
+  echo "reached\"), and its latency is then the latency at its own saturation, not at the target rate."
+  echo
+  if [ "$SKIP_GATEWAY" != 1 ] && [ "$SKIP_PORTKEY" != 1 ]; then
+    echo "## Ratios (LLM Marketplace / Portkey)"
+    echo
+    echo "| Measure | Ratio |"
+    echo "| --- | ---: |"
+    echo "| Throughput at saturation | $(ratio ours-sat.rps portkey-sat.rps)x |"
+    echo "| Throughput at -c$LAT_CONNECTIONS | $(ratio ours-lat.rps portkey-lat.rps)x |"
+    echo "| p50 latency at -c$LAT_CONNECTIONS (lower is better) | $(ratio ours-lat.p50_ms portkey-lat.p50_ms)x |"
+    echo "| p99 latency at -c$LAT_CONNECTIONS (lower is better) | $(ratio ours-lat.p99_ms portkey-lat.p99_ms)x |"
+    for r in $RATES; do
+      echo "| p50 latency at $r req/s target (lower is better) | $(ratio "ours-rate$r.p50_ms" "portkey-rate$r.p50_ms")x |"
+      echo "| p99 latency at $r req/s target (lower is better) | $(ratio "ours-rate$r.p99_ms" "portkey-rate$r.p99_ms")x |"
+    done
+    echo
+  fi
+  echo "## Resident memory (VmRSS from /proc/PID/status)"
+  echo
+  echo "Requests are the responses wrk counted for that process (warm-up and all runs included)."
+  echo
+  echo "| Process | After | Requests | VmRSS MiB | Peak (VmHWM) MiB |"
+  echo "| --- | --- | ---: | ---: | ---: |"
+  if [ "$SKIP_GATEWAY" != 1 ]; then
+    echo "| LLM Marketplace | startup (idle) | 0 | $(mib "$GW_RSS_IDLE") | — |"
+    echo "| LLM Marketplace | checkpoint 1 (target $MEM_REQUESTS_1) | $GW_N1 | $(mib "$GW_RSS1") | $(mib "$GW_HWM1") |"
+    echo "| LLM Marketplace | checkpoint 2 (target $MEM_REQUESTS_2, at most ${MEM_MAX_SECONDS} s of load) | $GW_N2 | $(mib "$GW_RSS2") | $(mib "$GW_HWM2") |"
+  fi
+  if [ "$SKIP_PORTKEY" != 1 ]; then
+    echo "| Portkey | startup (idle) | 0 | $(mib "$PK_RSS_IDLE") | — |"
+    echo "| Portkey | end of its runs | $PK_N | $(mib "$PK_RSS") | $(mib "$PK_HWM") |"
+  fi
+  [ "$SKIP_GATEWAY" != 1 ] && { echo; echo "LLM Marketplace's data directory (SQLite) was $GW_DATA_SIZE after $GW_N2 requests."; }
+  echo
+  echo "## Errors"
+  echo
+  if [ ${#ISSUES[@]} -eq 0 ]; then
+    echo "wrk: none; every run finished with no socket errors, no timeouts and only 2xx responses."
+  else
+    for i in "${ISSUES[@]}"; do echo "- $i"; done
+  fi
+  if [ "$SKIP_GATEWAY" != 1 ]; then
+    n=$(grep -cE ' (fail|crit): ' "$LOGS/gateway.log" || true)
+    echo
+    if [ "$n" = 0 ]; then
+      echo "LLM Marketplace's log: no fail or crit lines."
+    else
+      echo "LLM Marketplace's log: $n fail/crit lines; the first 5, without stack traces:"
+      echo
+      echo '```'
+      grep -m5 -E ' (fail|crit): ' "$LOGS/gateway.log" | sed -e 's/ \{2,\}at .*//' -e "s#$ROOT/##g" | cut -c1-400
+      echo '```'
+    fi
+  fi
+} >"$TMP_RESULTS"
+
+cp "$TMP_RESULTS" "$RESULTS"
+echo
+cat "$RESULTS"
+echo
+log "wrote $RESULTS (raw wrk output in $LOGS)"
