@@ -8,6 +8,7 @@ using LlmMarketplace.Gateway;
 using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Shield;
 using LlmMarketplace.Governance;
+using LlmMarketplace.Insights;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -56,6 +57,7 @@ public static class MarketplaceApp
         builder.AddGovernance();
         builder.AddShield();
         builder.AddCatalog();
+        builder.AddInsights();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -82,6 +84,7 @@ public static class MarketplaceApp
         app.MapGovernanceApi();
         app.MapShieldApi();
         app.MapCatalogApi();
+        app.MapInsightsApi();
         return app;
     }
 
@@ -199,7 +202,7 @@ internal sealed class MigrationService(Database database, ILogger<MigrationServi
 /// <summary>The assemblies that embed migrations.</summary>
 public static class MigrationAssemblies
 {
-    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly, typeof(AccessExtensions).Assembly, typeof(GovernanceExtensions).Assembly, typeof(CatalogExtensions).Assembly];
+    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly, typeof(AccessExtensions).Assembly, typeof(GovernanceExtensions).Assembly, typeof(CatalogExtensions).Assembly, typeof(InsightsExtensions).Assembly];
 }
 
 internal sealed class StorageHealthCheck(Database database) : IHealthCheck

