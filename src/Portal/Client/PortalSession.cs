@@ -47,6 +47,7 @@ internal sealed class PortalSession(ProtectedSessionStorage storage)
             // Stored by an earlier process whose keys are gone: sign in again.
             await storage.DeleteAsync(StorageKey);
         }
+        Changed?.Invoke();
     }
 
     public async Task SetAsync(SessionState? state)
