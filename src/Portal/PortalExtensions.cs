@@ -36,6 +36,9 @@ public static class PortalExtensions
         var manifest = Path.Combine(AppContext.BaseDirectory, PortalAssets.RuntimeManifestFileName);
         if (!File.Exists(manifest) || builder.Environment is not IWebHostEnvironment web) return;
         builder.Configuration[WebHostDefaults.StaticWebAssetsKey] = manifest;
+        // Serve only the assets the manifest lists, as published output does: no catch-all {**path:file} fallback
+        // route, which would sit outside the portal's endpoint conventions (anonymous, not in the API document).
+        builder.Configuration["DisableStaticAssetNotFoundRuntimeFallback"] ??= "true";
         StaticWebAssetsLoader.UseStaticWebAssets(web, builder.Configuration);
     }
 
