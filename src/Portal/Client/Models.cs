@@ -67,3 +67,11 @@ public sealed record Policy(string Id, string Name, string Scope, string? ScopeI
     JsonNode? Document, IReadOnlyList<PolicyVersion>? Versions);
 
 public sealed record PolicyVersion(int Version, DateTimeOffset CreatedAt, string CreatedBy, string Format, JsonNode Document);
+
+public sealed record AuditEntry(long Seq, string At, string Action, string Outcome, string ActorId, string ActorKind, string? TargetType, string? TargetId,
+    string? Ip, JsonNode? Before, JsonNode? After, string PrevHash, string Hash);
+
+public sealed record AuditVerification(bool Intact, long Checked, long? FirstBrokenSeq, string? Reason, string? HeadHash);
+
+public sealed record DeploymentHealth(string Model, string Deployment, string Provider, string UpstreamModel, string? Region, string Circuit,
+    int ConsecutiveFailures, double LatencyEwmaMs, double SuccessRate, long Requests, long Failures);
