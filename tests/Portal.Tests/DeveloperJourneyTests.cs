@@ -75,6 +75,13 @@ public sealed class DeveloperJourneyTests
         await page.GetByRole(AriaRole.Link, new() { Name = "Usage and cost" }).ClickAsync();
         await Expect(page.GetByTestId("usage-row").Filter(new() { HasText = slug })).ToContainTextAsync("11 / 7");
         await Expect(page.GetByTestId("total-requests")).ToHaveTextAsync("1");
+        await Expect(page.GetByRole(AriaRole.Img, new() { Name = "Cost by model" }).Locator("svg")).ToBeVisibleAsync();
         await shots.TakeAsync(page, "usage");
+
+        // And exports it as CSV.
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Export CSV" }).ClickAsync());
+        var csv = await File.ReadAllTextAsync(await download.PathAsync());
+        Assert.Contains(slug, csv, StringComparison.Ordinal);
+        Assert.StartsWith("requestId,", csv, StringComparison.Ordinal);
     }
 }
