@@ -40,4 +40,22 @@ public sealed class SignInTests
         await page.GotoAsync("/apps");
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
     }
+
+    [Fact]
+    public async Task The_master_key_signs_in_as_super_admin_so_a_fresh_installation_can_create_its_people()
+    {
+        await using var market = await Marketplace.StartAsync();
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync(market.Host.BaseAddress);
+        await page.GotoAsync("/login");
+        await page.GetByLabel("API key or token").FillAsync(market.Host.MasterKey);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in with the key" }).ClickAsync();
+        await Expect(page.GetByTestId("signed-in-as")).Not.ToBeEmptyAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Users and roles" }).ClickAsync();
+        await page.GetByLabel("New user name").FillAsync("first-admin");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create user" }).ClickAsync();
+        await Expect(page.GetByText("One-time password")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("user-row").Filter(new() { HasText = "first-admin" })).ToBeVisibleAsync();
+        await new Screenshots("sign-in").TakeAsync(page, "master-key-users");
+    }
 }
