@@ -20,6 +20,7 @@ public static class PortalExtensions
         UseBuildOutputAssets(builder);
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<PortalHttp>();
         builder.Services.TryAddScoped<PortalSession>();
         builder.Services.TryAddScoped<PortalApi>();
