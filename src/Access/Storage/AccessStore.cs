@@ -27,13 +27,15 @@ internal sealed class AccessStore(Database database)
         return new DirectoryData(teams, apps, keys, budgets, plans, subscriptions);
     }
 
-    public async Task<SpendRow> SpendSinceAsync(string column, string scopeId, long sinceMs, CancellationToken cancellationToken)
+    /// <summary>Spend in [<paramref name="fromMs"/>, <paramref name="toMs"/>) of one scope (<paramref name="column"/> = <paramref name="scopeId"/>), or of every call when <paramref name="column"/> is null.</summary>
+    public async Task<SpendRow> SpendBetweenAsync(string? column, string scopeId, long fromMs, long toMs, CancellationToken cancellationToken)
     {
         // column is one of a fixed set, never user input.
+        var where = column is null ? "" : $"{column} = @scopeId AND ";
         await using var connection = await database.OpenAsync(cancellationToken);
         return await connection.QuerySingleAsync<SpendRow>(new CommandDefinition(
-            $"SELECT SUM(cost_usd) AS cost, SUM(prompt_tokens + completion_tokens) AS tokens FROM access_usage WHERE {column} = @scopeId AND at_ms >= @sinceMs",
-            new { scopeId, sinceMs }, cancellationToken: cancellationToken));
+            $"SELECT SUM(cost_usd) AS cost, SUM(prompt_tokens + completion_tokens) AS tokens FROM access_usage WHERE {where}at_ms >= @fromMs AND at_ms < @toMs",
+            new { scopeId, fromMs, toMs }, cancellationToken: cancellationToken));
     }
 
     public const string InsertUsageSql = """
