@@ -253,6 +253,8 @@ internal sealed class AccessInterceptor(
             Model = call.Model,
             Provider = call.Provider,
             Deployment = call.Deployment,
+            Listing = call.Listing,
+            ListingVersion = call.ListingVersion,
             PromptTokens = call.Usage.PromptTokens,
             CompletionTokens = call.Usage.CompletionTokens,
             CachedTokens = call.Usage.CachedTokens,

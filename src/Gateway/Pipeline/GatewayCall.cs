@@ -56,6 +56,12 @@ public sealed class GatewayCall
     /// <summary>Free-form values interceptors hand to each other (for example the resolved key or subscription).</summary>
     public IDictionary<string, object?> Items { get; } = new Dictionary<string, object?>(StringComparer.Ordinal);
 
+    /// <summary>The catalog listing (its slug) the model resolves to, when it came from the catalog; set by the catalog's interceptor.</summary>
+    public string? Listing { get; set; }
+
+    /// <summary>The version of <see cref="Listing"/> the call was routed to.</summary>
+    public string? ListingVersion { get; set; }
+
     public string? Provider { get; internal set; }
 
     public string? Deployment { get; internal set; }
