@@ -97,6 +97,29 @@ internal sealed class AccessInterceptor(
             state.TeamId = key.Row.TeamId;
             state.AppId = key.Row.AppId;
             state.UserId = key.Row.UserId;
+            if (call.Project is { } project && project != key.Row.TeamId
+                && !(key.Row.TeamId is { } teamId && snapshot.Teams.TryGetValue(teamId, out var team) && team.Name == project))
+            {
+                metrics.Refused("team_not_allowed");
+                rejection = new GatewayRejection(403, $"This API key does not belong to the project (team) `{project}` named in OpenAI-Project.", "permission_error", "team_not_allowed");
+            }
+        }
+        else if (call.Project is { } project)
+        {
+            // A person in several teams names the team the call is for; without the header, their first team.
+            if (user.HasClaim(MarketplaceClaims.TeamId, project))
+            {
+                state.TeamId = project;
+            }
+            else if (!user.IsInRole(Roles.SuperAdmin) && !user.IsInRole(Roles.Admin))
+            {
+                metrics.Refused("team_not_allowed");
+                rejection = new GatewayRejection(403, $"You are not a member of the project (team) `{project}` named in OpenAI-Project.", "permission_error", "team_not_allowed");
+            }
+            else
+            {
+                state.TeamId = project;
+            }
         }
         return state;
     }
@@ -306,7 +329,7 @@ internal sealed class AccessInterceptor(
     private void AddPolicyCaps(List<BudgetLimit> limits, GatewayCall call, CallState state)
     {
         if (Policies is not { } policies) return;
-        IReadOnlyList<string> teams = state.Key is not null
+        IReadOnlyList<string> teams = state.Key is not null || call.Project is not null
             ? (state.TeamId is { } t ? [t] : [])
             : call.User.FindAll(MarketplaceClaims.TeamId).Select(static c => c.Value).ToList();
         foreach (var cap in policies.BudgetCaps(teams, state.AppId))

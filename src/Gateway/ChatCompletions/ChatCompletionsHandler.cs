@@ -64,6 +64,7 @@ internal sealed class ChatCompletionsHandler(
         var call = new GatewayCall(requestId, "chat", model.Name, request.Stream, context.User, time.GetUtcNow(),
             () => tokens.CountChatPrompt(model.Name, request.Messages, request.TryGet("tools", out var t) ? t : null));
         call.Request = request.Root;
+        call.Project = ProjectHeader(context);
         using var activity = GatewayMetrics.ActivitySource.StartActivity("chat " + model.Name);
         activity?.SetTag("gen_ai.operation.name", "chat");
         activity?.SetTag("gen_ai.request.model", model.Name);
@@ -407,6 +408,10 @@ internal sealed class ChatCompletionsHandler(
         }
         await context.Response.Body.WriteAsync(hit.Body, context.RequestAborted);
     }
+
+    /// <summary>The <c>OpenAI-Project</c> header (sent by OpenAI's SDKs when a project is set), trimmed; null when absent.</summary>
+    internal static string? ProjectHeader(HttpContext context) =>
+        context.Request.Headers["OpenAI-Project"].ToString().Trim() is { Length: > 0 } project ? project : null;
 
     private void Meter(GatewayCall call, RoutableDeployment deployment, TokenUsage usage)
     {
