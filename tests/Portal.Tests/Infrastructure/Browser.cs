@@ -31,6 +31,9 @@ public sealed class Browser : IAsyncDisposable
         {
             throw new InvalidOperationException($"Chromium is not at {ExecutablePath}: install the Debian package 'chromium' (scripts/test.sh does) or set {ExecutableVariable}.");
         }
+        // Generous deadlines for the auto-waiting expectations: the machine may be busy with other test runs
+        // (password hashing and first renders slow down); a passing expectation returns as soon as it holds.
+        Assertions.SetDefaultExpectTimeout(30_000);
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -50,7 +53,7 @@ public sealed class Browser : IAsyncDisposable
             ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
             Permissions = ["clipboard-read", "clipboard-write"],
         });
-        context.SetDefaultTimeout(20_000);
+        context.SetDefaultTimeout(30_000);
         return await context.NewPageAsync();
     }
 
