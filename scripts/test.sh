@@ -8,6 +8,8 @@
 #   LLMM_TEST_POSTGRES      Npgsql connection string of a throwaway PostgreSQL on 127.0.0.1
 #                           (superuser "postgres", database "llmm_test")
 #   LLMM_TEST_REDIS         "127.0.0.1:PORT" of a throwaway Redis
+#   LLMM_TEST_CHROMIUM      the Chromium executable the portal's Playwright tests drive (Debian package chromium)
+#   LLMM_TEST_RESULTS       the results directory; the portal tests save screenshots under portal-screenshots/ there
 # Each is unset when that thing could not be had; tests that need it should skip or fail then.
 #
 # Knobs:
@@ -115,6 +117,23 @@ ensure_node_modules() {
   [[ -d $dir/node_modules/openai ]] || die "tests/node lacks openai after npm"
   export LLMM_TEST_NODE_MODULES="$dir/node_modules"
   log "LLMM_TEST_NODE_MODULES=$LLMM_TEST_NODE_MODULES"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Chromium for the portal's end-to-end tests (Playwright drives it; no browser download).
+# ---------------------------------------------------------------------------------------------
+ensure_chromium() {
+  local exe="${LLMM_TEST_CHROMIUM:-}"
+  if [[ -z $exe ]]; then
+    exe="$(command -v chromium || true)"
+    if [[ -z $exe ]]; then
+      apt_install chromium || die "Chromium is needed by the portal tests and could not be installed"
+      exe="$(command -v chromium || true)"
+    fi
+  fi
+  [[ -n $exe && -x $exe ]] || die "no Chromium executable (install the Debian package chromium or set LLMM_TEST_CHROMIUM)"
+  export LLMM_TEST_CHROMIUM="$exe"
+  log "LLMM_TEST_CHROMIUM=$LLMM_TEST_CHROMIUM"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -260,6 +279,8 @@ run_dotnet_tests() {
   local results="${LLMM_TEST_RESULTS:-$root/TestResults/test-sh}" rc=0 line
   rm -rf "$results"
   mkdir -p "$results"
+  results="$(cd "$results" && pwd)"
+  export LLMM_TEST_RESULTS="$results"
   log "dotnet test LlmMarketplace.slnx -c Release $*"
   dotnet test LlmMarketplace.slnx -c Release \
     --logger trx --logger "console;verbosity=minimal" --results-directory "$results" "$@" || rc=$?
@@ -276,5 +297,6 @@ run_dotnet_tests() {
 
 ensure_node
 ensure_node_modules
+ensure_chromium
 start_distributed
 run_dotnet_tests "$@"

@@ -9,6 +9,7 @@ using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Shield;
 using LlmMarketplace.Governance;
 using LlmMarketplace.Insights;
+using LlmMarketplace.Portal;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -58,6 +59,7 @@ public static class MarketplaceApp
         builder.AddShield();
         builder.AddCatalog();
         builder.AddInsights();
+        builder.AddPortal();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -85,6 +87,7 @@ public static class MarketplaceApp
         app.MapShieldApi();
         app.MapCatalogApi();
         app.MapInsightsApi();
+        app.MapPortal();
         return app;
     }
 

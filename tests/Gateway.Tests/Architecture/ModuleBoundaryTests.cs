@@ -17,6 +17,8 @@ public sealed class ModuleBoundaryTests
         ["LlmMarketplace.Governance"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
         // Insights reads usage through Access's public interfaces.
         ["LlmMarketplace.Insights"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Access"],
+        // The portal talks to the modules only through their HTTP API, as any client does.
+        ["LlmMarketplace.Portal"] = [],
     };
 
     [Fact]

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Globalization;
+using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.Portal.Tests.Infrastructure;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace LlmMarketplace.Portal.Tests;
+
+/// <summary>The catalog page on the real 364-model OpenRouter catalog: shareable searches, comparison, accessibility basics.</summary>
+public sealed class CatalogPageTests(ITestOutputHelper output)
+{
+    private static string OpenRouterFile => Path.GetFullPath(Path.Combine(TestPaths.RepositoryRoot, "..", "shared", "data", "openrouter-models.json"));
+
+    /// <summary>Every visible form control without an accessible name (label, aria-label or aria-labelledby), as "tag#id".</summary>
+    private const string UnlabelledControls = """
+        () => [...document.querySelectorAll('input, select, textarea')]
+          .filter(e => e.type !== 'hidden' && e.offsetParent !== null)
+          .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
+          .map(e => e.tagName.toLowerCase() + '#' + (e.id || '?') + '[' + (e.type || '') + ']')
+        """;
+
+    [Fact]
+    public async Task The_real_catalog_opens_from_a_shared_search_address_compares_services_and_is_usable_by_keyboard()
+    {
+        await using var market = await Marketplace.StartAsync();
+        using (var file = File.OpenRead(OpenRouterFile))
+        using (var content = new StreamContent(file))
+        {
+            content.Headers.ContentType = new("application/json");
+            using var imported = await market.Host.Client.PostAsync("api/v1/catalog/import", content);
+            Assert.True(imported.IsSuccessStatusCode, await imported.Content.ReadAsStringAsync());
+        }
+        var team = await market.CreateTeamAsync("team-" + Guid.NewGuid().ToString("N")[..6]);
+        await market.CreateUserAsync("dev", "correct horse battery staple", [], team);
+
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync(market.Host.BaseAddress);
+        var shots = new Screenshots("catalog");
+        await PublishingJourneyTests.SignInAsync(page, "dev", "correct horse battery staple");
+
+        // First render of the full catalog, measured (reported, not asserted: speed lives in bench/).
+        var watch = Stopwatch.StartNew();
+        await page.GotoAsync("/");
+        await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("364 services");
+        await Expect(page.GetByTestId("result-card")).ToHaveCountAsync(24);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"catalog page, 364 services: first render with results in {watch.ElapsedMilliseconds} ms"));
+        await shots.TakeAsync(page, "all");
+        Assert.Empty(await page.EvaluateAsync<string[]>(UnlabelledControls));
+
+        // A search address opens with its results, so it can be shared and bookmarked.
+        watch.Restart();
+        await page.GotoAsync("/?q=claude");
+        var cards = page.GetByTestId("result-card");
+        await Expect(cards.First).ToContainTextAsync("Claude");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"catalog page, ?q=claude: first render with results in {watch.ElapsedMilliseconds} ms"));
+        await Expect(cards.First).ToContainTextAsync("anthropic");
+        await Expect(page.GetByTestId("result-count")).Not.ToHaveTextAsync("364 services");
+
+        // Facets narrow the results and land in the address too.
+        await page.GetByRole(AriaRole.Group, new() { Name = "Modalities" }).GetByText("image", new() { Exact = false }).First.ClickAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("modality=image"));
+
+        // Two services side by side.
+        await page.GotoAsync("/?q=claude");
+        var names = (await cards.Locator("a.mud-link").AllInnerTextsAsync()).Take(2).ToList();
+        await cards.Nth(0).GetByLabel("Compare").CheckAsync();
+        await cards.Nth(1).GetByLabel("Compare").CheckAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Compare (2)" }).ClickAsync();
+        var table = page.GetByTestId("compare-table");
+        foreach (var name in names) await Expect(table).ToContainTextAsync(name);
+        await Expect(table).ToContainTextAsync("Input price / 1M");
+        await shots.TakeAsync(page, "compare");
+
+        // Keyboard only: the skip link is the first stop in the tab order, and from it the search is reachable and
+        // usable without a mouse.
+        await page.GotoAsync("/");
+        await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("364 services");
+        Assert.Equal("Skip to content", await page.EvaluateAsync<string>(
+            "() => document.querySelector('a[href], button:not([disabled]), input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex=\"-1\"])').textContent"));
+        await page.GetByRole(AriaRole.Link, new() { Name = "Skip to content" }).FocusAsync();
+        var search = page.GetByLabel("Search the catalog");
+        for (var i = 0; i < 40 && !await search.EvaluateAsync<bool>("e => e === document.activeElement"); i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+        }
+        await Expect(search).ToBeFocusedAsync();
+        await page.Keyboard.TypeAsync("gemini");
+        await Expect(page.GetByText("Search for “gemini”")).ToBeVisibleAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"\?q=gemini"));
+        await Expect(cards.First).ToContainTextAsync("Gemini");
+        await shots.TakeAsync(page, "keyboard-search");
+    }
+
+    [Fact]
+    public async Task Every_form_control_of_the_main_pages_has_an_accessible_name()
+    {
+        await using var market = await Marketplace.StartAsync();
+        var team = await market.CreateTeamAsync("team-" + Guid.NewGuid().ToString("N")[..6]);
+        await market.CreateUserAsync("root", "guard the gates carefully", ["admin"], team);
+        var slug = "acme/zephyr-" + Guid.NewGuid().ToString("N")[..6];
+        await market.PublishAsync(slug, "Acme Zephyr Chat", team);
+        await market.CreatePlanAsync(slug, "starter");
+
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync(market.Host.BaseAddress);
+        await page.GotoAsync("/login");
+        await Expect(page.GetByLabel("User name")).ToBeVisibleAsync();
+        Assert.Empty(await page.EvaluateAsync<string[]>(UnlabelledControls));
+        await PublishingJourneyTests.SignInAsync(page, "root", "guard the gates carefully");
+        var pages = new (string Path, string Heading)[]
+        {
+            ("/services/" + slug, "Acme Zephyr Chat"), ("/apps", "My apps and keys"), ("/usage", "Usage and cost"), ("/publish", "Publish a service"),
+            ("/approvals", "Approvals"), ("/admin/users", "Users and roles"), ("/admin/teams", "Teams"), ("/admin/policies", "Policies"),
+            ("/admin/audit", "Audit log"), ("/admin/deployments", "Providers and deployments"),
+        };
+        foreach (var (path, heading) in pages)
+        {
+            await page.GotoAsync(path);
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Name = heading, Level = 1 })).ToBeVisibleAsync();
+            await Expect(page.GetByRole(AriaRole.Progressbar)).ToHaveCountAsync(0);
+            var unlabelled = await page.EvaluateAsync<string[]>(UnlabelledControls);
+            Assert.True(unlabelled.Length == 0, $"{path}: unlabelled controls {string.Join(", ", unlabelled)}");
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using System.Text.RegularExpressions;
+using LlmMarketplace.Portal.Tests.Infrastructure;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace LlmMarketplace.Portal.Tests;
+
+/// <summary>End to end in headless Chromium through the real host and a real upstream on loopback.</summary>
+public sealed class DeveloperJourneyTests
+{
+    [Fact]
+    public async Task A_developer_signs_in_finds_a_service_subscribes_creates_a_key_chats_in_the_playground_and_sees_the_call_in_usage()
+    {
+        await using var market = await Marketplace.StartAsync();
+        var team = await market.CreateTeamAsync("team-dev-" + Guid.NewGuid().ToString("N")[..6]);
+        var publisher = await market.CreateTeamAsync("acme-" + Guid.NewGuid().ToString("N")[..6]);
+        await market.CreateUserAsync("dev", "correct horse battery staple", [], team);
+        var slug = "acme/zephyr-" + Guid.NewGuid().ToString("N")[..6];
+        await market.PublishAsync(slug, "Acme Zephyr Chat", publisher);
+        await market.CreatePlanAsync(slug, "starter");
+
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync(market.Host.BaseAddress);
+        var shots = new Screenshots("developer");
+
+        // Signs in.
+        await page.GotoAsync("/");
+        await Expect(page).ToHaveURLAsync(new Regex("/login"));
+        await page.GetByLabel("User name").FillAsync("dev");
+        await page.GetByLabel("Password").FillAsync("correct horse battery staple");
+        await shots.TakeAsync(page, "sign-in");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await Expect(page.GetByTestId("signed-in-as")).ToHaveTextAsync("dev");
+
+        // Searches with autocomplete; the search lands in the address.
+        await page.GetByLabel("Search the catalog").FillAsync("zephyr");
+        await page.GetByText("Search for “zephyr”").ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex(@"\?q=zephyr"));
+        var card = page.GetByTestId("result-card").Filter(new() { HasText = "Acme Zephyr Chat" });
+        await Expect(card).ToContainTextAsync("$2 / $6");
+        await Expect(card).ToContainTextAsync("32.8K tokens");
+        await shots.TakeAsync(page, "search");
+
+        // Opens the service: its markdown description is rendered.
+        await card.GetByRole(AriaRole.Link, new() { Name = "Acme Zephyr Chat", Exact = true }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Acme Zephyr Chat", Level = 1 })).ToBeVisibleAsync();
+        await Expect(page.Locator(".llmm-markdown strong").First).ToHaveTextAsync("tiny");
+
+        // Subscribes a new app to the plan.
+        await page.GetByLabel("New app name").FillAsync("chat-app");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Subscribe" }).ClickAsync();
+        await Expect(page.GetByTestId("subscription-status")).ToContainTextAsync("chat-app: starter · active");
+        await shots.TakeAsync(page, "subscribed");
+
+        // Creates a key for the app: shown once.
+        await page.GetByRole(AriaRole.Link, new() { Name = "My apps and keys" }).ClickAsync();
+        await page.GetByLabel("Key name").FillAsync("laptop");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        var secretField = page.GetByLabel("New API key");
+        await Expect(secretField).Not.ToHaveValueAsync("");
+        var secret = await secretField.InputValueAsync();
+        await Expect(page.GetByTestId("key-row").Filter(new() { HasText = "laptop" })).ToContainTextAsync("active");
+        await shots.TakeAsync(page, "key-created");
+
+        // Runs the playground with that key: the answer streams in, with tokens and cost.
+        await page.GotoAsync("/services/" + slug);
+        await page.GetByLabel("API key").FillAsync(secret);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
+        await Expect(page.GetByTestId("playground-output")).ToHaveTextAsync(Marketplace.Answer);
+        await Expect(page.GetByTestId("playground-usage")).ToContainTextAsync("Tokens: 11 in, 7 out");
+        await Expect(page.GetByTestId("playground-usage")).ToContainTextAsync("Cost: $0.000064");
+        await shots.TakeAsync(page, "playground");
+
+        // Sees the call in usage.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Usage and cost" }).ClickAsync();
+        await Expect(page.GetByTestId("usage-row").Filter(new() { HasText = slug })).ToContainTextAsync("11 / 7");
+        await Expect(page.GetByTestId("total-requests")).ToHaveTextAsync("1");
+        await Expect(page.GetByRole(AriaRole.Img, new() { Name = "Cost by model" }).Locator("svg")).ToBeVisibleAsync();
+        await shots.TakeAsync(page, "usage");
+
+        // And exports it as CSV.
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Export CSV" }).ClickAsync());
+        var csv = await File.ReadAllTextAsync(await download.PathAsync());
+        Assert.Contains(slug, csv, StringComparison.Ordinal);
+        Assert.StartsWith("requestId,", csv, StringComparison.Ordinal);
+    }
+}
