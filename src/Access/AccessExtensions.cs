@@ -8,6 +8,7 @@ using LlmMarketplace.Access.Plans;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Teams;
 using LlmMarketplace.Access.Telemetry;
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Pipeline;
@@ -49,7 +50,12 @@ public static class AccessExtensions
         services.TryAddSingleton<AccessStore>();
         services.TryAddSingleton<BudgetLedger>();
         services.TryAddSingleton<AccessDirectory>();
-        services.TryAddSingleton<IRateLimitStore, InMemoryRateLimitStore>();
+        services.TryAddSingleton<InMemoryRateLimitStore>();
+        // With Redis (Redis:Configuration), buckets and budget counters are shared by every replica.
+        services.TryAddSingleton<IRateLimitStore>(static sp => sp.GetService<SharedStateGuard>() is { } guard
+            ? new RedisRateLimitStore(guard, sp.GetRequiredService<InMemoryRateLimitStore>())
+            : sp.GetRequiredService<InMemoryRateLimitStore>());
+        if (DistributedExtensions.ReadOptions(builder.Configuration).IsConfigured) services.TryAddSingleton<RedisBudgetCounters>();
         services.TryAddSingleton<ISubscriptionRequirement, PlanSubscriptionRequirement>();
         services.TryAddSingleton<KeyService>();
         services.TryAddSingleton<BudgetService>();
@@ -125,14 +131,15 @@ public static class AccessExtensions
 }
 
 /// <summary>Loads the access directory before the server takes requests, then refreshes it on an interval.</summary>
-internal sealed class AccessDirectoryRefresher(AccessDirectory directory, AccessOptions options, TimeProvider time, ILogger<AccessDirectoryRefresher> logger) : IHostedService, IDisposable
+internal sealed class AccessDirectoryRefresher(AccessDirectory directory, AccessOptions options, TimeProvider time, ILogger<AccessDirectoryRefresher> logger, IInvalidationBus? bus = null) : IHostedService, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await directory.ReloadAsync(cancellationToken);
+        bus?.Subscribe(AccessDirectory.Topic, directory.RefreshAsync);
+        await directory.RefreshAsync(cancellationToken);
         var s = directory.Current;
         Log.DirectoryLoaded(logger, s.KeysById.Count, s.Teams.Count, s.Apps.Count, s.Budgets.Count, s.Plans.Count);
         _loop = RefreshAsync(_stopping.Token);
@@ -147,7 +154,7 @@ internal sealed class AccessDirectoryRefresher(AccessDirectory directory, Access
             {
                 try
                 {
-                    await directory.ReloadAsync(cancellationToken);
+                    await directory.RefreshAsync(cancellationToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

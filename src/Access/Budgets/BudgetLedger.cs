@@ -32,16 +32,21 @@ public sealed class AccessEvents
 internal sealed record BudgetLimit(string Id, string Scope, string ScopeId, decimal? LimitUsd, long? LimitTokens, string Period, double AlertThreshold);
 
 /// <summary>What a call reserved, to settle with the actual usage after it.</summary>
-internal sealed class BudgetReservation(List<(BudgetLedger.Counter Counter, BudgetLimit Limit, decimal Usd, long Tokens)> items)
+internal sealed class BudgetReservation(List<BudgetReservation.Item> items)
 {
-    public List<(BudgetLedger.Counter Counter, BudgetLimit Limit, decimal Usd, long Tokens)> Items { get; } = items;
+    /// <summary>One counter's reservation; <paramref name="SharedPeriod"/> is set when it was made in Redis (the period's start).</summary>
+    internal readonly record struct Item(BudgetLedger.Counter Counter, BudgetLimit Limit, decimal Usd, long Tokens, DateTimeOffset? SharedPeriod);
+
+    public List<Item> Items { get; } = items;
 }
 
 /// <summary>
 /// Spend and token counters per budget and period, in memory. A call reserves its estimated cost before it runs and
-/// settles the actual cost after, so admitted spend exceeds a budget by at most the calls in flight.
+/// settles the actual cost after, so admitted spend exceeds a budget by at most the calls in flight. With Redis the
+/// counters are shared by every replica (<see cref="RedisBudgetCounters"/>); the in-memory ones are the fallback.
 /// </summary>
-internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, AccessEvents events, AccessMetrics metrics, ILogger<BudgetLedger> logger)
+internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, AccessEvents events, AccessMetrics metrics, ILogger<BudgetLedger> logger,
+    RedisBudgetCounters? shared = null)
 {
     private readonly TimeProvider _time = time;
 
@@ -65,23 +70,32 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
     public (decimal Usd, long Tokens, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd) Spent(BudgetLimit limit)
     {
         var counter = Get(limit);
+        (decimal, long, DateTimeOffset, DateTimeOffset) local;
         lock (counter.Gate)
         {
             Roll(counter, limit, _time.GetUtcNow());
-            return (counter.SpentUsd, counter.SpentTokens, counter.PeriodStart, counter.PeriodEnd);
+            local = (counter.SpentUsd, counter.SpentTokens, counter.PeriodStart, counter.PeriodEnd);
         }
+        if (shared?.Spent(limit, local.Item3) is { } spent)
+        {
+            return (spent.Usd, spent.Tokens, local.Item3, local.Item4);
+        }
+        return local;
     }
 
     /// <summary>Seeds a budget's counter with the spend already recorded in the current period (at start, or when it is created).</summary>
     public async Task SeedAsync(AccessStore store, BudgetLimit limit, string usageColumn, CancellationToken cancellationToken)
     {
-        if (_counters.ContainsKey(limit.Id)) return;
         var now = _time.GetUtcNow();
         var start = BudgetPeriod.Start(limit.Period, now, Zone);
+        // The shared counter is (re-)seeded whenever Redis lacks it: a new period, a new budget, or a Redis that lost its data.
+        var seedShared = shared is not null && shared.Exists(limit, start) == false;
+        if (_counters.ContainsKey(limit.Id) && !seedShared) return;
         var spend = await store.SpendSinceAsync(usageColumn, limit.ScopeId, start.ToUnixTimeMilliseconds(), cancellationToken);
         var counter = new Counter { PeriodStart = start, PeriodEnd = BudgetPeriod.End(limit.Period, now, Zone), SpentUsd = spend.Cost ?? 0, SpentTokens = spend.Tokens ?? 0 };
         counter.Alerted = Crossed(counter, limit);
         _counters.TryAdd(limit.Id, counter);
+        if (seedShared) shared!.Seed(limit, counter.PeriodStart, counter.PeriodEnd, counter.SpentUsd, counter.SpentTokens, counter.Alerted);
     }
 
     /// <summary>Reserves the estimate against every limit, or nothing; returns the first limit that is exhausted.</summary>
@@ -90,36 +104,55 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
         exhausted = null;
         resetsAt = default;
         var now = _time.GetUtcNow();
-        var taken = new List<(Counter, BudgetLimit, decimal, long)>(limits.Count);
+        var taken = new List<BudgetReservation.Item>(limits.Count);
         foreach (var limit in limits)
         {
             var counter = Get(limit);
             var usd = free || limit.LimitUsd is null ? 0m : estimatedUsd;
             var tokens = limit.LimitTokens is null ? 0L : estimatedTokens;
+            DateTimeOffset periodStart, periodEnd;
             lock (counter.Gate)
             {
                 Roll(counter, limit, now);
-                var overUsd = !free && limit.LimitUsd is { } maxUsd && counter.SpentUsd + counter.ReservedUsd >= maxUsd;
-                var overTokens = limit.LimitTokens is { } maxTokens && counter.SpentTokens + counter.ReservedTokens >= maxTokens;
-                if (overUsd || overTokens)
-                {
-                    exhausted = limit;
-                    resetsAt = counter.PeriodEnd;
-                }
-                else
-                {
-                    counter.ReservedUsd += usd;
-                    counter.ReservedTokens += tokens;
-                    taken.Add((counter, limit, usd, tokens));
-                }
+                periodStart = counter.PeriodStart;
+                periodEnd = counter.PeriodEnd;
             }
-            if (exhausted is not null)
+            bool reserved;
+            try
             {
+                var viaShared = shared is not null;
+                reserved = shared?.TryReserve(free ? limit with { LimitUsd = null } : limit, periodStart, usd, tokens, () => { viaShared = false; return null; })
+                    ?? ReserveLocally(counter, limit, now, usd, tokens, free);
+                if (reserved) taken.Add(new BudgetReservation.Item(counter, limit, usd, tokens, viaShared ? periodStart : null));
+            }
+            catch (BuildingBlocks.Distributed.SharedStateUnavailableException)
+            {
+                Settle(new BudgetReservation(taken), null, 0, 0);
+                throw;
+            }
+            if (!reserved)
+            {
+                exhausted = limit;
+                resetsAt = periodEnd;
                 Settle(new BudgetReservation(taken), null, 0, 0);
                 return null;
             }
         }
         return new BudgetReservation(taken);
+    }
+
+    private bool ReserveLocally(Counter counter, BudgetLimit limit, DateTimeOffset now, decimal usd, long tokens, bool free)
+    {
+        lock (counter.Gate)
+        {
+            Roll(counter, limit, now);
+            var overUsd = !free && limit.LimitUsd is { } maxUsd && counter.SpentUsd + counter.ReservedUsd >= maxUsd;
+            var overTokens = limit.LimitTokens is { } maxTokens && counter.SpentTokens + counter.ReservedTokens >= maxTokens;
+            if (overUsd || overTokens) return false;
+            counter.ReservedUsd += usd;
+            counter.ReservedTokens += tokens;
+            return true;
+        }
     }
 
     /// <summary>Releases a reservation and books the actual usage (null reservation: book only).</summary>
@@ -128,27 +161,49 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
         var now = _time.GetUtcNow();
         if (reservation is not null)
         {
-            foreach (var (counter, limit, usd, tokens) in reservation.Items)
+            foreach (var (counter, limit, usd, tokens, sharedPeriod) in reservation.Items)
             {
-                Book(counter, limit, now, usd, tokens, actualUsd, actualTokens);
+                Book(counter, limit, now, usd, tokens, actualUsd, actualTokens, sharedPeriod);
             }
         }
         if (bookOnly is not null)
         {
             foreach (var limit in bookOnly)
             {
-                Book(Get(limit), limit, now, 0, 0, actualUsd, actualTokens);
+                Book(Get(limit), limit, now, 0, 0, actualUsd, actualTokens, null);
             }
         }
     }
 
-    private void Book(Counter counter, BudgetLimit limit, DateTimeOffset now, decimal reservedUsd, long reservedTokens, decimal actualUsd, long actualTokens)
+    private void Book(Counter counter, BudgetLimit limit, DateTimeOffset now, decimal reservedUsd, long reservedTokens, decimal actualUsd, long actualTokens,
+        DateTimeOffset? sharedPeriod)
     {
         BudgetAlert? alert = null;
+        if (sharedPeriod is { } period && shared?.Settle(limit, period, reservedUsd, reservedTokens, actualUsd, actualTokens) is { } booked)
+        {
+            // Booked in Redis; the local counter follows along as the fallback's starting point. The alert fires once across replicas.
+            lock (counter.Gate)
+            {
+                Roll(counter, limit, now);
+                counter.SpentUsd += actualUsd;
+                counter.SpentTokens += actualTokens;
+                if (booked.Crossed)
+                {
+                    counter.Alerted = true;
+                    alert = new BudgetAlert(limit.Id, limit.Scope, limit.ScopeId, limit.Period, period, limit.LimitUsd, booked.Usd,
+                        limit.LimitTokens, booked.Tokens, limit.AlertThreshold, now);
+                }
+            }
+            Raise(alert, limit);
+            return;
+        }
         lock (counter.Gate)
         {
-            counter.ReservedUsd = Math.Max(0, counter.ReservedUsd - reservedUsd);
-            counter.ReservedTokens = Math.Max(0, counter.ReservedTokens - reservedTokens);
+            if (sharedPeriod is null)
+            {
+                counter.ReservedUsd = Math.Max(0, counter.ReservedUsd - reservedUsd);
+                counter.ReservedTokens = Math.Max(0, counter.ReservedTokens - reservedTokens);
+            }
             Roll(counter, limit, now);
             counter.SpentUsd += actualUsd;
             counter.SpentTokens += actualTokens;
@@ -159,6 +214,11 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
                     limit.LimitTokens, counter.SpentTokens, limit.AlertThreshold, now);
             }
         }
+        Raise(alert, limit);
+    }
+
+    private void Raise(BudgetAlert? alert, BudgetLimit limit)
+    {
         if (alert is not null)
         {
             metrics.Alert(limit.Scope);

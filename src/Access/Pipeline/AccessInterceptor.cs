@@ -6,6 +6,7 @@ using LlmMarketplace.Access.Metering;
 using LlmMarketplace.Access.Plans;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Pipeline;
 
@@ -51,7 +52,20 @@ internal sealed class AccessInterceptor(
         {
             return ValueTask.FromResult<GatewayRejection?>(rejection);
         }
-        return ValueTask.FromResult(Admit(call, state));
+        try
+        {
+            return ValueTask.FromResult(Admit(call, state));
+        }
+        catch (SharedStateUnavailableException)
+        {
+            // Redis:FailureMode closed: without the shared limits no replica may admit the call.
+            ReleaseBuckets(state);
+            metrics.Refused("shared_limits_unavailable");
+            call.ResponseHeaders["retry-after"] = "1";
+            return ValueTask.FromResult<GatewayRejection?>(new GatewayRejection(429,
+                "Rate limits and budgets are shared by every gateway replica, and their store (Redis) is unreachable, so the request was not admitted. Please try again shortly.",
+                "requests", "rate_limit_exceeded"));
+        }
     }
 
     private CallState Resolve(GatewayCall call, out GatewayRejection? rejection)

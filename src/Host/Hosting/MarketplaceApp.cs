@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using LlmMarketplace.Access;
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Catalog;
@@ -52,6 +53,7 @@ public static class MarketplaceApp
         builder.AddStorage();
         builder.AddSecurity(settings);
         builder.AddTelemetry();
+        builder.AddDistributed();
         builder.AddGateway();
         builder.AddAccess();
         builder.AddGovernance();
@@ -147,6 +149,7 @@ public static class MarketplaceApp
             m.AddMeter(ShieldExtensions.MeterName);
             m.AddMeter(LlmMarketplace.Governance.Telemetry.GovernanceTelemetry.MeterName);
             m.AddMeter(CatalogExtensions.MeterName);
+            m.AddMeter(LlmMarketplace.BuildingBlocks.Distributed.Telemetry.DistributedMetrics.MeterName);
             m.AddAspNetCoreInstrumentation();
             m.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(otlp)) m.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
