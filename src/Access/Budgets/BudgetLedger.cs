@@ -101,8 +101,17 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
     /// <summary>Reserves the estimate against every limit, or nothing; returns the first limit that is exhausted.</summary>
     public BudgetReservation? TryReserve(IReadOnlyList<BudgetLimit> limits, decimal estimatedUsd, long estimatedTokens, bool free, out BudgetLimit? exhausted, out DateTimeOffset resetsAt)
     {
-        exhausted = null;
-        resetsAt = default;
+        // Local counters complete synchronously; with Redis the hot path uses TryReserveAsync.
+        var result = TryReserveAsync(limits, estimatedUsd, estimatedTokens, free).AsTask().GetAwaiter().GetResult();
+        exhausted = result.Exhausted;
+        resetsAt = result.ResetsAt;
+        return result.Reservation;
+    }
+
+    /// <summary>Reserves the estimate against every limit, or nothing; names the first limit that is exhausted.</summary>
+    public async ValueTask<(BudgetReservation? Reservation, BudgetLimit? Exhausted, DateTimeOffset ResetsAt)> TryReserveAsync(
+        IReadOnlyList<BudgetLimit> limits, decimal estimatedUsd, long estimatedTokens, bool free)
+    {
         var now = _time.GetUtcNow();
         var taken = new List<BudgetReservation.Item>(limits.Count);
         foreach (var limit in limits)
@@ -121,24 +130,23 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
             try
             {
                 var viaShared = shared is not null;
-                reserved = shared?.TryReserve(free ? limit with { LimitUsd = null } : limit, periodStart, usd, tokens, () => { viaShared = false; return null; })
-                    ?? ReserveLocally(counter, limit, now, usd, tokens, free);
+                var sharedResult = shared is null ? null
+                    : await shared.TryReserveAsync(free ? limit with { LimitUsd = null } : limit, periodStart, usd, tokens, () => { viaShared = false; return null; });
+                reserved = sharedResult ?? ReserveLocally(counter, limit, now, usd, tokens, free);
                 if (reserved) taken.Add(new BudgetReservation.Item(counter, limit, usd, tokens, viaShared ? periodStart : null));
             }
             catch (BuildingBlocks.Distributed.SharedStateUnavailableException)
             {
-                Settle(new BudgetReservation(taken), null, 0, 0);
+                await SettleAsync(new BudgetReservation(taken), null, 0, 0);
                 throw;
             }
             if (!reserved)
             {
-                exhausted = limit;
-                resetsAt = periodEnd;
-                Settle(new BudgetReservation(taken), null, 0, 0);
-                return null;
+                await SettleAsync(new BudgetReservation(taken), null, 0, 0);
+                return (null, limit, periodEnd);
             }
         }
-        return new BudgetReservation(taken);
+        return (new BudgetReservation(taken), null, default);
     }
 
     private bool ReserveLocally(Counter counter, BudgetLimit limit, DateTimeOffset now, decimal usd, long tokens, bool free)
@@ -155,31 +163,35 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
         }
     }
 
+    /// <summary>The synchronous form, for local counters (which complete synchronously).</summary>
+    public void Settle(BudgetReservation? reservation, IReadOnlyList<BudgetLimit>? bookOnly, decimal actualUsd, long actualTokens) =>
+        SettleAsync(reservation, bookOnly, actualUsd, actualTokens).AsTask().GetAwaiter().GetResult();
+
     /// <summary>Releases a reservation and books the actual usage (null reservation: book only).</summary>
-    public void Settle(BudgetReservation? reservation, IReadOnlyList<BudgetLimit>? bookOnly, decimal actualUsd, long actualTokens)
+    public async ValueTask SettleAsync(BudgetReservation? reservation, IReadOnlyList<BudgetLimit>? bookOnly, decimal actualUsd, long actualTokens)
     {
         var now = _time.GetUtcNow();
         if (reservation is not null)
         {
             foreach (var (counter, limit, usd, tokens, sharedPeriod) in reservation.Items)
             {
-                Book(counter, limit, now, usd, tokens, actualUsd, actualTokens, sharedPeriod);
+                await BookAsync(counter, limit, now, usd, tokens, actualUsd, actualTokens, sharedPeriod);
             }
         }
         if (bookOnly is not null)
         {
             foreach (var limit in bookOnly)
             {
-                Book(Get(limit), limit, now, 0, 0, actualUsd, actualTokens, null);
+                await BookAsync(Get(limit), limit, now, 0, 0, actualUsd, actualTokens, null);
             }
         }
     }
 
-    private void Book(Counter counter, BudgetLimit limit, DateTimeOffset now, decimal reservedUsd, long reservedTokens, decimal actualUsd, long actualTokens,
+    private async ValueTask BookAsync(Counter counter, BudgetLimit limit, DateTimeOffset now, decimal reservedUsd, long reservedTokens, decimal actualUsd, long actualTokens,
         DateTimeOffset? sharedPeriod)
     {
         BudgetAlert? alert = null;
-        if (sharedPeriod is { } period && shared?.Settle(limit, period, reservedUsd, reservedTokens, actualUsd, actualTokens) is { } booked)
+        if (sharedPeriod is { } period && shared is not null && await shared.SettleAsync(limit, period, reservedUsd, reservedTokens, actualUsd, actualTokens) is { } booked)
         {
             // Booked in Redis; the local counter follows along as the fallback's starting point. The alert fires once across replicas.
             lock (counter.Gate)

@@ -92,27 +92,27 @@ internal sealed class RedisBudgetCounters(SharedStateGuard guard)
     }
 
     /// <summary>Reserves against the shared counter: true reserved, false exhausted, null no shared counter (count locally). Throws under fail-closed.</summary>
-    public bool? TryReserve(BudgetLimit limit, DateTimeOffset periodStart, decimal usd, long tokens, Func<bool?> local) =>
-        guard.Run(Use, db =>
+    public ValueTask<bool?> TryReserveAsync(BudgetLimit limit, DateTimeOffset periodStart, decimal usd, long tokens, Func<bool?> local) =>
+        guard.RunAsync(Use, async db =>
         {
             var key = Key(limit, periodStart);
-            var result = (long)db.ScriptEvaluate(ReserveScript, [key, Reservations(key)],
+            var result = (long)await db.ScriptEvaluateAsync(ReserveScript, [key, Reservations(key)],
                 [limit.LimitUsd is { } maxUsd ? Text(maxUsd) : "-1", limit.LimitTokens ?? -1, Text(usd), tokens, (long)ReservationExpiry.TotalMilliseconds]);
             return result switch { 1 => true, 0 => (bool?)false, _ => local() };
         }, local);
 
     /// <summary>Releases the reservation and books the spend; null when nothing could be booked in Redis (the caller books locally).</summary>
-    public (bool Crossed, decimal Usd, long Tokens)? Settle(BudgetLimit limit, DateTimeOffset periodStart, decimal reservedUsd, long reservedTokens, decimal usd, long tokens)
+    public async ValueTask<(bool Crossed, decimal Usd, long Tokens)?> SettleAsync(BudgetLimit limit, DateTimeOffset periodStart, decimal reservedUsd, long reservedTokens, decimal usd, long tokens)
     {
         try
         {
-            return guard.Run<(bool, decimal, long)?>(Use, db =>
+            return await guard.RunAsync<(bool, decimal, long)?>(Use, async db =>
             {
                 var key = Key(limit, periodStart);
                 var alertUsd = limit.LimitUsd is { } max && max > 0 ? Text(max * (decimal)limit.AlertThreshold) : "-1";
                 var alertTokens = limit.LimitTokens is { } maxTokens && maxTokens > 0 ? (maxTokens * limit.AlertThreshold).ToString("R", CultureInfo.InvariantCulture) : "-1";
-                var r = (RedisResult[])db.ScriptEvaluate(SettleScript, [key, Reservations(key)],
-                    [Text(reservedUsd), reservedTokens, Text(usd), tokens, alertUsd, alertTokens])!;
+                var r = (RedisResult[])(await db.ScriptEvaluateAsync(SettleScript, [key, Reservations(key)],
+                    [Text(reservedUsd), reservedTokens, Text(usd), tokens, alertUsd, alertTokens]))!;
                 if ((long)r[0] == 0) return null;
                 return ((long)r[1] == 1, decimal.Parse((string)r[2]!, NumberStyles.Float, CultureInfo.InvariantCulture), long.Parse((string)r[3]!, CultureInfo.InvariantCulture));
             }, static () => null);

@@ -71,24 +71,23 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
         return {allowed, tostring(r), tostring(k), tostring(retry), exceeded}
         """;
 
-    public RateLimitDecision TryAcquire(string key, RateLimit limit, long tokens) =>
-        guard.Run(Use, db => Decide(Evaluate(db, key, limit, tokens, "0"), limit), () => local.TryAcquire(key, limit, tokens));
+    public ValueTask<RateLimitDecision> TryAcquireAsync(string key, RateLimit limit, long tokens) =>
+        guard.RunAsync(Use, async db => Decide(await EvaluateAsync(db, key, limit, tokens, "0"), limit), () => local.TryAcquire(key, limit, tokens));
 
-    public void Release(string key, RateLimit limit, long tokens) =>
-        BestEffort(db => Evaluate(db, key, limit, tokens, "1"), () => local.Release(key, limit, tokens));
+    public ValueTask ReleaseAsync(string key, RateLimit limit, long tokens) =>
+        BestEffortAsync(db => EvaluateAsync(db, key, limit, tokens, "1"), () => local.Release(key, limit, tokens));
 
-    public void AdjustTokens(string key, RateLimit limit, long delta)
-    {
-        if (limit.Tpm is null || delta == 0) return;
-        BestEffort(db => Evaluate(db, key, limit, delta, "2"), () => local.AdjustTokens(key, limit, delta));
-    }
+    public ValueTask AdjustTokensAsync(string key, RateLimit limit, long delta) =>
+        limit.Tpm is null || delta == 0
+            ? ValueTask.CompletedTask
+            : BestEffortAsync(db => EvaluateAsync(db, key, limit, delta, "2"), () => local.AdjustTokens(key, limit, delta));
 
     /// <summary>Giving back never refuses a call: under fail-closed a give-back that cannot reach Redis is dropped.</summary>
-    private void BestEffort(Action<IDatabase> shared, Action fallback)
+    private async ValueTask BestEffortAsync(Func<IDatabase, Task<RedisResult[]>> shared, Action fallback)
     {
         try
         {
-            guard.Run(Use, shared, fallback);
+            await guard.RunAsync(Use, async db => { await shared(db); return true; }, () => { fallback(); return true; });
         }
         catch (SharedStateUnavailableException)
         {
@@ -96,9 +95,9 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
         }
     }
 
-    private RedisResult[] Evaluate(IDatabase db, string key, RateLimit limit, long tokens, string op) =>
-        (RedisResult[])db.ScriptEvaluate(Script, [guard.Redis.Key("rl:" + key)],
-            [limit.Rpm ?? -1, limit.Tpm ?? -1, tokens, op])!;
+    private async Task<RedisResult[]> EvaluateAsync(IDatabase db, string key, RateLimit limit, long tokens, string op) =>
+        (RedisResult[])(await db.ScriptEvaluateAsync(Script, [guard.Redis.Key("rl:" + key)],
+            [limit.Rpm ?? -1, limit.Tpm ?? -1, tokens, op]))!;
 
     private static RateLimitDecision Decide(RedisResult[] result, RateLimit limit)
     {

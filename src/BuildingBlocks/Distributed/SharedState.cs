@@ -44,6 +44,25 @@ public sealed class SharedStateGuard(RedisConnection redis, DistributedMetrics m
         }
     }
 
+    /// <summary>The asynchronous form, for the hot path: a replica under load must not block threads on Redis.</summary>
+    public async ValueTask<T> RunAsync<T>(string use, Func<IDatabase, Task<T>> shared, Func<T> local)
+    {
+        if (!redis.IsConnected)
+        {
+            return Fail(use, new RedisException("Not connected to Redis."), local);
+        }
+        try
+        {
+            var result = await shared(redis.Database);
+            Succeeded(use);
+            return result;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return Fail(use, ex, local);
+        }
+    }
+
     public void Run(string use, Action<IDatabase> shared, Action local) =>
         Run<bool>(use, db => { shared(db); return true; }, () => { local(); return true; });
 
