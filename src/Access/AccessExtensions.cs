@@ -35,6 +35,7 @@ public static class AccessExtensions
         if (options.AlertThreshold is <= 0 or > 1) errors.Add("Access:AlertThreshold", "Set a fraction in (0, 1], e.g. 0.8.");
         if (options.MaxBatchSize < 1) errors.Add("Access:MaxBatchSize", "Set a positive number of records.");
         if (options.RefreshInterval <= TimeSpan.Zero) errors.Add("Access:RefreshInterval", "Set a positive interval, e.g. 00:00:05.");
+        if (options.SpoolRetryInterval <= TimeSpan.Zero) errors.Add("Access:SpoolRetryInterval", "Set a positive interval, e.g. 00:00:05.");
         foreach (var (id, limit) in options.DeploymentLimits)
         {
             if (limit.Rpm is <= 0) errors.Add($"Access:DeploymentLimits:{id}:Rpm", "Set a positive number of requests per minute.");
@@ -59,6 +60,8 @@ public static class AccessExtensions
         services.TryAddSingleton<ISubscriptionRequirement, PlanSubscriptionRequirement>();
         services.TryAddSingleton<KeyService>();
         services.TryAddSingleton<BudgetService>();
+        services.TryAddSingleton<UsageSpool>();
+        services.AddHostedService<UsageSpoolDelivery>();
         services.TryAddSingleton<UsageWriter>();
         services.AddHostedService(static sp => sp.GetRequiredService<UsageWriter>());
         services.AddHostedService<AccessDirectoryRefresher>();

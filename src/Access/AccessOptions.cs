@@ -14,6 +14,9 @@ public sealed record AccessOptions
     /// <summary>How often the in-memory key, plan and budget directory is reloaded to pick up changes made elsewhere (the CLI, another replica).</summary>
     public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often usage kept on local disk (the database was unavailable) is offered to the database again (default 5 s).</summary>
+    public TimeSpan SpoolRetryInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Most usage records committed in one transaction.</summary>
     public int MaxBatchSize { get; init; } = 512;
 

@@ -231,6 +231,7 @@ internal sealed class AccessInterceptor(
         var latency = call.Latency > TimeSpan.Zero ? call.Latency : time.GetUtcNow() - call.StartedAt;
         await usage.WriteAsync(new UsageRow
         {
+            RecordId = Guid.CreateVersion7(call.StartedAt).ToString("N"),
             RequestId = call.RequestId,
             AtMs = call.StartedAt.ToUnixTimeMilliseconds(),
             Operation = call.Operation,

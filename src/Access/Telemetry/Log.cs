@@ -22,4 +22,16 @@ internal static partial class Log
 
     [LoggerMessage(4005, LogLevel.Warning, "Budget {BudgetId} ({Scope} {ScopeId}) crossed {Percent:0}% of its {Period} limit")]
     public static partial void BudgetAlert(ILogger logger, string budgetId, string scope, string scopeId, double percent, string period);
+
+    [LoggerMessage(4006, LogLevel.Warning, "Usage batch of {Count} record(s) could not be kept on local disk either")]
+    public static partial void UsageSpoolFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(4007, LogLevel.Information, "Delivered {Count} usage record(s) kept on local disk while the database was unavailable")]
+    public static partial void SpoolDelivered(ILogger logger, int count);
+
+    [LoggerMessage(4008, LogLevel.Warning, "Skipped an incomplete line of the usage spool (a write cut short by a crash)")]
+    public static partial void SpoolLineSkipped(ILogger logger);
+
+    [LoggerMessage(4009, LogLevel.Debug, "Usage kept on local disk is not delivered yet: {Error}")]
+    public static partial void SpoolDeliveryFailed(ILogger logger, string error);
 }

@@ -222,7 +222,11 @@ internal sealed class StorageHealthCheck(Database database) : IHealthCheck
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return HealthCheckResult.Unhealthy($"{database.Provider} unreachable: {ex.GetType().Name}");
+            // A shared PostgreSQL down is down for every replica: they keep serving known keys from memory and keep usage
+            // on local disk, so readiness says degraded rather than taking every replica out of the load balancer.
+            return database.Provider == StorageProvider.Postgres
+                ? HealthCheckResult.Degraded($"{database.Provider} unreachable: {ex.GetType().Name}; serving known keys from memory, usage kept on local disk")
+                : HealthCheckResult.Unhealthy($"{database.Provider} unreachable: {ex.GetType().Name}");
         }
     }
 }
