@@ -130,6 +130,39 @@ public sealed class ReplicaTests
         }
     }
 
+    [Fact]
+    public async Task A_policy_created_on_one_replica_is_enforced_by_all_within_one_second()
+    {
+        await using var upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
+        await using var shared = await DistributedKit.CreateSharedAsync();
+        var replicas = await DistributedKit.StartReplicasAsync(3, Config(upstream.BaseUrl + "/v1"), shared);
+        try
+        {
+            var clients = replicas.Select(static r => r.Client).ToArray();
+            await UntilAllAsync(clients, HttpStatusCode.OK, TimeSpan.FromSeconds(5), "every replica to serve the model");
+            const string policy = """
+                name: no-mini
+                scope: global
+                reason: retired on every replica
+                rules:
+                  models:
+                    deny: ["gpt-4o-mini"]
+                """;
+            using (var response = await replicas[0].Client.PostAsync("api/v1/policies", new StringContent(policy, System.Text.Encoding.UTF8, "application/yaml")))
+            {
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            }
+            // Policies have no periodic refresh: only the invalidation message can reach the other replicas.
+            await UntilAllAsync(clients, HttpStatusCode.Forbidden, TimeSpan.FromSeconds(1), "the new policy to be enforced by every replica");
+            using var refused = await ChatAsync(replicas[2].Client);
+            Assert.Contains("retired on every replica", (await ErrorAsync(refused)).GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var replica in replicas) await replica.DisposeAsync();
+        }
+    }
+
     /// <summary>Polls every client until each answers <paramref name="status"/> (null: anything but 401) or the deadline passes.</summary>
     internal static async Task UntilAllAsync(HttpClient[] clients, HttpStatusCode? status, TimeSpan timeout, string what, string model = "gpt-4o-mini")
     {
