@@ -163,6 +163,51 @@ public sealed class ReplicaTests
         }
     }
 
+    [Fact]
+    public async Task An_answer_cached_by_one_replica_is_a_hit_on_the_others()
+    {
+        await using var upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
+        await using var shared = await DistributedKit.CreateSharedAsync();
+        var replicas = await DistributedKit.StartReplicasAsync(3, Config(upstream.BaseUrl + "/v1"), shared,
+            new Dictionary<string, string?> { ["Gateway:Cache:Enabled"] = "true" });
+        try
+        {
+            var content = "cached everywhere " + Guid.NewGuid().ToString("N");
+            string first;
+            using (var miss = await ChatAsync(replicas[0].Client, content: content))
+            {
+                Assert.Equal(HttpStatusCode.OK, miss.StatusCode);
+                Assert.Equal("MISS", Header(miss, "x-cache"));
+                first = await miss.Content.ReadAsStringAsync();
+            }
+            Assert.Equal(1, upstream.Count);
+            // The shared write happens after the answer: wait for the other replicas to see it.
+            foreach (var replica in replicas.Skip(1))
+            {
+                var deadline = Stopwatch.StartNew();
+                while (true)
+                {
+                    using var response = await ChatAsync(replica.Client, content: content);
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                    if (Header(response, "x-cache") == "HIT")
+                    {
+                        Assert.Equal(first, await response.Content.ReadAsStringAsync());
+                        break;
+                    }
+                    Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(5), "the cached answer did not reach the other replica");
+                }
+            }
+            // Only misses went upstream: the first call, and any the write had not reached yet.
+            Assert.True(upstream.Count <= 3, $"{upstream.Count} upstream calls");
+            using var again = await ChatAsync(replicas[2].Client, content: content);
+            Assert.Equal("HIT", Header(again, "x-cache"));
+        }
+        finally
+        {
+            foreach (var replica in replicas) await replica.DisposeAsync();
+        }
+    }
+
     /// <summary>Polls every client until each answers <paramref name="status"/> (null: anything but 401) or the deadline passes.</summary>
     internal static async Task UntilAllAsync(HttpClient[] clients, HttpStatusCode? status, TimeSpan timeout, string what, string model = "gpt-4o-mini")
     {
