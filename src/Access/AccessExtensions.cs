@@ -35,6 +35,7 @@ public static class AccessExtensions
         if (options.AlertThreshold is <= 0 or > 1) errors.Add("Access:AlertThreshold", "Set a fraction in (0, 1], e.g. 0.8.");
         if (options.MaxBatchSize < 1) errors.Add("Access:MaxBatchSize", "Set a positive number of records.");
         if (options.RefreshInterval <= TimeSpan.Zero) errors.Add("Access:RefreshInterval", "Set a positive interval, e.g. 00:00:05.");
+        if (options.UsageStreamClaimAfter <= TimeSpan.Zero) errors.Add("Access:UsageStreamClaimAfter", "Set a positive interval, e.g. 00:00:30.");
         if (options.SpoolRetryInterval <= TimeSpan.Zero) errors.Add("Access:SpoolRetryInterval", "Set a positive interval, e.g. 00:00:05.");
         foreach (var (id, limit) in options.DeploymentLimits)
         {
@@ -56,7 +57,15 @@ public static class AccessExtensions
         services.TryAddSingleton<IRateLimitStore>(static sp => sp.GetService<SharedStateGuard>() is { } guard
             ? new RedisRateLimitStore(guard, sp.GetRequiredService<InMemoryRateLimitStore>())
             : sp.GetRequiredService<InMemoryRateLimitStore>());
-        if (DistributedExtensions.ReadOptions(builder.Configuration).IsConfigured) services.TryAddSingleton<RedisBudgetCounters>();
+        if (DistributedExtensions.ReadOptions(builder.Configuration).IsConfigured)
+        {
+            services.TryAddSingleton<RedisBudgetCounters>();
+            if (options.UsageStream)
+            {
+                services.TryAddSingleton<UsageStream>();
+                services.AddHostedService<UsageStreamConsumer>();
+            }
+        }
         services.TryAddSingleton<ISubscriptionRequirement, PlanSubscriptionRequirement>();
         services.TryAddSingleton<KeyService>();
         services.TryAddSingleton<BudgetService>();

@@ -11,8 +11,10 @@ namespace LlmMarketplace.Access.Metering;
 /// writer takes everything queued and commits it in a single transaction, so concurrent requests share one fsync.
 /// When the database cannot take a batch, the batch goes to the <see cref="UsageSpool"/> on local disk instead and is
 /// delivered when the database returns: the calls complete, and nothing is lost.
+/// With Redis, batches go to the usage stream first (<see cref="UsageStream"/>), whose consumers write them to the database.
 /// </summary>
-internal sealed class UsageWriter(AccessStore store, UsageSpool spool, AccessMetrics metrics, AccessOptions options, ILogger<UsageWriter> logger) : BackgroundService
+internal sealed class UsageWriter(AccessStore store, UsageSpool spool, AccessMetrics metrics, AccessOptions options, ILogger<UsageWriter> logger,
+    UsageStream? stream = null) : BackgroundService
 {
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -41,6 +43,13 @@ internal sealed class UsageWriter(AccessStore store, UsageSpool spool, AccessMet
             {
                 batch.Add(next);
                 rows.Add(next.Row);
+            }
+            if (stream is not null && await stream.TryAppendAsync(rows))
+            {
+                foreach (var p in batch) p.Committed.TrySetResult();
+                batch.Clear();
+                rows.Clear();
+                continue;
             }
             try
             {

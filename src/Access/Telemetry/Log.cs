@@ -34,4 +34,7 @@ internal static partial class Log
 
     [LoggerMessage(4009, LogLevel.Debug, "Usage kept on local disk is not delivered yet: {Error}")]
     public static partial void SpoolDeliveryFailed(ILogger logger, string error);
+
+    [LoggerMessage(4010, LogLevel.Warning, "The usage stream consumer could not write a batch ({Error}); it retries")]
+    public static partial void UsageStreamFailed(ILogger logger, string error);
 }

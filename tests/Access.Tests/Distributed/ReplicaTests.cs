@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.Json;
 using LlmMarketplace.Access.Tests.Infrastructure;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
@@ -81,8 +82,16 @@ public sealed class ReplicaTests
             Assert.Equal(admitted + probes, upstream.Count);
 
             // Every call (admitted or refused) has exactly one usage record, whichever replica served it.
-            var records = await UsageOfKeyAsync(replicas[1], key.GetProperty("id").GetString()!);
-            var ours = records.Where(static r => r.GetProperty("requestId").GetString()!.StartsWith("dist-", StringComparison.Ordinal)).ToArray();
+            // Usage goes through the usage stream: it reaches the database shortly after the calls.
+            JsonElement[] ours = [];
+            var deadline = Stopwatch.StartNew();
+            while (true)
+            {
+                var records = await UsageOfKeyAsync(replicas[1], key.GetProperty("id").GetString()!);
+                ours = records.Where(static r => r.GetProperty("requestId").GetString()!.StartsWith("dist-", StringComparison.Ordinal)).ToArray();
+                if (ours.Length >= calls || deadline.Elapsed > TimeSpan.FromSeconds(10)) break;
+                await Task.Delay(50);
+            }
             Assert.Equal(calls, ours.Length);
             Assert.Equal(calls, ours.Select(static r => r.GetProperty("requestId").GetString()).Distinct().Count());
             Assert.Equal(admitted, ours.Count(static r => r.GetProperty("status").GetInt32() == 200));
