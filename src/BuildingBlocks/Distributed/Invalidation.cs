@@ -37,14 +37,34 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly RedisChannel _channel;
+    private bool _subscribed;
 
     public RedisInvalidationBus(RedisConnection redis, ILogger<RedisInvalidationBus> logger)
     {
         _redis = redis;
         _logger = logger;
         _channel = redis.Channel("invalidate");
-        // Subscriptions are restored by the multiplexer after a reconnect.
-        redis.Multiplexer.GetSubscriber().Subscribe(_channel).OnMessage(OnMessageAsync);
+        // A replica starts while Redis is down (fail-open): it subscribes once Redis is reachable. The multiplexer
+        // restores a subscription it holds after every later reconnect.
+        redis.Multiplexer.ConnectionRestored += (_, _) => TrySubscribe();
+        TrySubscribe();
+    }
+
+    private void TrySubscribe()
+    {
+        lock (_gate)
+        {
+            if (_subscribed) return;
+            try
+            {
+                _redis.Multiplexer.GetSubscriber().Subscribe(_channel).OnMessage(OnMessageAsync);
+                _subscribed = true;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                DistributedLog.NotSubscribed(_logger, ex);
+            }
+        }
     }
 
     public async Task PublishAsync(string topic)

@@ -44,6 +44,9 @@ public static partial class DistributedLog
     [LoggerMessage(9004, LogLevel.Warning, "Reloading {Topic} after another replica's change failed")]
     public static partial void InvalidationFailed(ILogger logger, string topic, Exception exception);
 
+    [LoggerMessage(9006, LogLevel.Warning, "Could not subscribe to the other replicas' change messages; subscribing again when Redis is reachable")]
+    public static partial void NotSubscribed(ILogger logger, Exception exception);
+
     [LoggerMessage(9005, LogLevel.Information, "Shared state in Redis ({Endpoints}), failure mode {Mode}")]
     public static partial void Configured(ILogger logger, string endpoints, RedisFailureMode mode);
 }
