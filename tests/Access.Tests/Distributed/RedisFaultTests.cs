@@ -78,6 +78,32 @@ public sealed class RedisFaultTests
         Assert.Equal(2, upstream.Count);
     }
 
+    [Fact]
+    public async Task Replicas_that_start_while_Redis_is_down_serve_and_share_changes_once_it_is_up()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await redis.StopAsync();
+        await using var upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
+        await using var shared = await DistributedKit.CreateSharedAsync(redis.Configuration);
+        var replicas = await DistributedKit.StartReplicasAsync(2, Config(upstream.BaseUrl + "/v1"), shared);
+        try
+        {
+            Assert.Equal("Degraded", await ReadyAsync(replicas[1], HttpStatusCode.OK));
+            await redis.StartAgainAsync();
+            foreach (var replica in replicas) await UntilReadyAsync(replica, "Healthy");
+
+            // The refresh interval is 10 minutes: the key reaches the other replica only by the invalidation message.
+            var key = await CreateKeyAsync(replicas[0], new { name = "late-redis" });
+            var clients = replicas.Select(r => ClientWithKey(r, key.GetProperty("key").GetString()!)).ToArray();
+            await ReplicaTests.UntilAllAsync(clients, HttpStatusCode.OK, TimeSpan.FromSeconds(1), "the key to reach both replicas");
+            foreach (var client in clients) client.Dispose();
+        }
+        finally
+        {
+            foreach (var replica in replicas) await replica.DisposeAsync();
+        }
+    }
+
     private static async Task<string> ReadyAsync(GatewayHost host, HttpStatusCode expected)
     {
         using var response = await host.Client.GetAsync("health/ready");
