@@ -10,7 +10,8 @@
 #   LLMM_TEST_REDIS         "127.0.0.1:PORT" of a throwaway Redis
 #   LLMM_TEST_CHROMIUM      the Chromium executable the portal's Playwright tests drive (Debian package chromium)
 #   LLMM_TEST_RESULTS       the results directory; the portal tests save screenshots under portal-screenshots/ there
-# Each is unset when that thing could not be had; tests that need it should skip or fail then.
+# Each is unset when that thing could not be had; tests that need it fail then (they never skip). .ci/run
+# sets LLMM_TEST_DISTRIBUTED=1, so in CI a missing PostgreSQL or Redis fails the run at once.
 #
 # Knobs:
 #   LLMM_TEST_DISTRIBUTED=0  do not start PostgreSQL and Redis

@@ -8,6 +8,7 @@ using LlmMarketplace.Access.Plans;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Teams;
 using LlmMarketplace.Access.Telemetry;
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Pipeline;
@@ -34,6 +35,8 @@ public static class AccessExtensions
         if (options.AlertThreshold is <= 0 or > 1) errors.Add("Access:AlertThreshold", "Set a fraction in (0, 1], e.g. 0.8.");
         if (options.MaxBatchSize < 1) errors.Add("Access:MaxBatchSize", "Set a positive number of records.");
         if (options.RefreshInterval <= TimeSpan.Zero) errors.Add("Access:RefreshInterval", "Set a positive interval, e.g. 00:00:05.");
+        if (options.UsageStreamClaimAfter <= TimeSpan.Zero) errors.Add("Access:UsageStreamClaimAfter", "Set a positive interval, e.g. 00:00:30.");
+        if (options.SpoolRetryInterval <= TimeSpan.Zero) errors.Add("Access:SpoolRetryInterval", "Set a positive interval, e.g. 00:00:05.");
         foreach (var (id, limit) in options.DeploymentLimits)
         {
             if (limit.Rpm is <= 0) errors.Add($"Access:DeploymentLimits:{id}:Rpm", "Set a positive number of requests per minute.");
@@ -49,10 +52,25 @@ public static class AccessExtensions
         services.TryAddSingleton<AccessStore>();
         services.TryAddSingleton<BudgetLedger>();
         services.TryAddSingleton<AccessDirectory>();
-        services.TryAddSingleton<IRateLimitStore, InMemoryRateLimitStore>();
+        services.TryAddSingleton<InMemoryRateLimitStore>();
+        // With Redis (Redis:Configuration), buckets and budget counters are shared by every replica.
+        services.TryAddSingleton<IRateLimitStore>(static sp => sp.GetService<SharedStateGuard>() is { } guard
+            ? new RedisRateLimitStore(guard, sp.GetRequiredService<InMemoryRateLimitStore>())
+            : sp.GetRequiredService<InMemoryRateLimitStore>());
+        if (DistributedExtensions.ReadOptions(builder.Configuration).IsConfigured)
+        {
+            services.TryAddSingleton<RedisBudgetCounters>();
+            if (options.UsageStream)
+            {
+                services.TryAddSingleton<UsageStream>();
+                services.AddHostedService<UsageStreamConsumer>();
+            }
+        }
         services.TryAddSingleton<ISubscriptionRequirement, PlanSubscriptionRequirement>();
         services.TryAddSingleton<KeyService>();
         services.TryAddSingleton<BudgetService>();
+        services.TryAddSingleton<UsageSpool>();
+        services.AddHostedService<UsageSpoolDelivery>();
         services.TryAddSingleton<UsageWriter>();
         services.AddHostedService(static sp => sp.GetRequiredService<UsageWriter>());
         services.AddHostedService<AccessDirectoryRefresher>();
@@ -126,14 +144,15 @@ public static class AccessExtensions
 }
 
 /// <summary>Loads the access directory before the server takes requests, then refreshes it on an interval.</summary>
-internal sealed class AccessDirectoryRefresher(AccessDirectory directory, AccessOptions options, TimeProvider time, ILogger<AccessDirectoryRefresher> logger) : IHostedService, IDisposable
+internal sealed class AccessDirectoryRefresher(AccessDirectory directory, AccessOptions options, TimeProvider time, ILogger<AccessDirectoryRefresher> logger, IInvalidationBus? bus = null) : IHostedService, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await directory.ReloadAsync(cancellationToken);
+        bus?.Subscribe(AccessDirectory.Topic, directory.RefreshAsync);
+        await directory.RefreshAsync(cancellationToken);
         var s = directory.Current;
         Log.DirectoryLoaded(logger, s.KeysById.Count, s.Teams.Count, s.Apps.Count, s.Budgets.Count, s.Plans.Count);
         _loop = RefreshAsync(_stopping.Token);
@@ -148,7 +167,7 @@ internal sealed class AccessDirectoryRefresher(AccessDirectory directory, Access
             {
                 try
                 {
-                    await directory.ReloadAsync(cancellationToken);
+                    await directory.RefreshAsync(cancellationToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

@@ -14,6 +14,15 @@ public sealed record AccessOptions
     /// <summary>How often the in-memory key, plan and budget directory is reloaded to pick up changes made elsewhere (the CLI, another replica).</summary>
     public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often usage kept on local disk (the database was unavailable) is offered to the database again (default 5 s).</summary>
+    public TimeSpan SpoolRetryInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>With Redis: usage goes through the usage stream (a Redis Stream written to the database in batches by a consumer group); false writes it directly.</summary>
+    public bool UsageStream { get; init; } = true;
+
+    /// <summary>How long an entry of the usage stream may stay read but unwritten by a consumer (a replica that died) before another takes it over.</summary>
+    public TimeSpan UsageStreamClaimAfter { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Most usage records committed in one transaction.</summary>
     public int MaxBatchSize { get; init; } = 512;
 

@@ -48,7 +48,13 @@ public static class GatewayExtensions
         services.TryAddSingleton<IGatewayModelCatalog>(static sp => sp.GetRequiredService<ModelRegistry>());
         services.TryAddSingleton(sp =>
         {
-            var cache = new ResponseCache(sp.GetRequiredService<TimeProvider>()) { MaxBytes = config.Settings.Cache.MaxBytes };
+            var cache = new ResponseCache(sp.GetRequiredService<TimeProvider>())
+            {
+                MaxBytes = config.Settings.Cache.MaxBytes,
+                Shared = sp.GetService<BuildingBlocks.Distributed.RedisConnection>() is { } redis
+                    ? new SharedResponseCache(redis, sp.GetRequiredService<BuildingBlocks.Distributed.Telemetry.DistributedMetrics>())
+                    : null,
+            };
             return cache;
         });
         services.TryAddSingleton<IDeploymentDirectory>(static sp => sp.GetRequiredService<ModelRegistry>());

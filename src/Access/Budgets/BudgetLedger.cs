@@ -36,16 +36,21 @@ internal sealed record BudgetLimit(string Id, string Scope, string ScopeId, deci
 }
 
 /// <summary>What a call reserved, to settle with the actual usage after it.</summary>
-internal sealed class BudgetReservation(List<(BudgetLedger.Counter Counter, BudgetLimit Limit, decimal Usd, long Tokens)> items)
+internal sealed class BudgetReservation(List<BudgetReservation.Item> items)
 {
-    public List<(BudgetLedger.Counter Counter, BudgetLimit Limit, decimal Usd, long Tokens)> Items { get; } = items;
+    /// <summary>One counter's reservation; <paramref name="SharedPeriod"/> is set when it was made in Redis (the period's start).</summary>
+    internal readonly record struct Item(BudgetLedger.Counter Counter, BudgetLimit Limit, decimal Usd, long Tokens, DateTimeOffset? SharedPeriod);
+
+    public List<Item> Items { get; } = items;
 }
 
 /// <summary>
 /// Spend and token counters per budget and period, in memory. A call reserves its estimated cost before it runs and
-/// settles the actual cost after, so admitted spend exceeds a budget by at most the calls in flight.
+/// settles the actual cost after, so admitted spend exceeds a budget by at most the calls in flight. With Redis the
+/// counters are shared by every replica (<see cref="RedisBudgetCounters"/>); the in-memory ones are the fallback.
 /// </summary>
-internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, AccessEvents events, AccessMetrics metrics, ILogger<BudgetLedger> logger)
+internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, AccessEvents events, AccessMetrics metrics, ILogger<BudgetLedger> logger,
+    RedisBudgetCounters? shared = null)
 {
     private readonly TimeProvider _time = time;
 
@@ -71,23 +76,32 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
     public (decimal Usd, long Tokens, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd) Spent(BudgetLimit limit)
     {
         var counter = Get(limit);
+        (decimal, long, DateTimeOffset, DateTimeOffset) local;
         lock (counter.Gate)
         {
             Roll(counter, limit, _time.GetUtcNow());
-            return (counter.SpentUsd, counter.SpentTokens, counter.PeriodStart, counter.PeriodEnd);
+            local = (counter.SpentUsd, counter.SpentTokens, counter.PeriodStart, counter.PeriodEnd);
         }
+        if (shared?.Spent(limit, local.Item3) is { } spent)
+        {
+            return (spent.Usd, spent.Tokens, local.Item3, local.Item4);
+        }
+        return local;
     }
 
     /// <summary>Seeds a budget's counter with the spend already recorded in the current period (at start, or when it is created).</summary>
     public async Task SeedAsync(AccessStore store, BudgetLimit limit, string? usageColumn, CancellationToken cancellationToken)
     {
-        if (_counters.ContainsKey(limit.Id)) return;
         var now = _time.GetUtcNow();
         var start = BudgetPeriod.Start(limit.Period, now, Zone);
+        // The shared counter is (re-)seeded whenever Redis lacks it: a new period, a new budget, or a Redis that lost its data.
+        var seedShared = shared is not null && shared.Exists(limit, start) == false;
+        if (_counters.ContainsKey(limit.Id) && !seedShared) return;
         var spend = await store.SpendBetweenAsync(usageColumn, limit.ScopeId, start.ToUnixTimeMilliseconds(), long.MaxValue, cancellationToken);
         var counter = new Counter { PeriodStart = start, PeriodEnd = BudgetPeriod.End(limit.Period, now, Zone), SpentUsd = spend.Cost ?? 0, SpentTokens = spend.Tokens ?? 0 };
         counter.Alerted = Crossed(counter, limit);
         if (_counters.TryAdd(limit.Id, counter)) _seeded.TryAdd(limit.Id, 0);
+        if (seedShared) shared!.Seed(limit, counter.PeriodStart, counter.PeriodEnd, counter.SpentUsd, counter.SpentTokens, counter.Alerted);
     }
 
     /// <summary>
@@ -135,68 +149,121 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
     /// <summary>Reserves the estimate against every limit, or nothing; returns the first limit that is exhausted.</summary>
     public BudgetReservation? TryReserve(IReadOnlyList<BudgetLimit> limits, decimal estimatedUsd, long estimatedTokens, bool free, out BudgetLimit? exhausted, out DateTimeOffset resetsAt)
     {
-        exhausted = null;
-        resetsAt = default;
+        // Local counters complete synchronously; with Redis the hot path uses TryReserveAsync.
+        var result = TryReserveAsync(limits, estimatedUsd, estimatedTokens, free).AsTask().GetAwaiter().GetResult();
+        exhausted = result.Exhausted;
+        resetsAt = result.ResetsAt;
+        return result.Reservation;
+    }
+
+    /// <summary>Reserves the estimate against every limit, or nothing; names the first limit that is exhausted.</summary>
+    public async ValueTask<(BudgetReservation? Reservation, BudgetLimit? Exhausted, DateTimeOffset ResetsAt)> TryReserveAsync(
+        IReadOnlyList<BudgetLimit> limits, decimal estimatedUsd, long estimatedTokens, bool free)
+    {
         var now = _time.GetUtcNow();
-        var taken = new List<(Counter, BudgetLimit, decimal, long)>(limits.Count);
+        var taken = new List<BudgetReservation.Item>(limits.Count);
         foreach (var limit in limits)
         {
             var counter = Get(limit);
             var usd = free || limit.LimitUsd is null ? 0m : estimatedUsd;
             var tokens = limit.LimitTokens is null ? 0L : estimatedTokens;
+            DateTimeOffset periodStart, periodEnd;
             lock (counter.Gate)
             {
                 Roll(counter, limit, now);
-                var overUsd = !free && limit.LimitUsd is { } maxUsd && counter.SpentUsd + counter.ReservedUsd >= maxUsd;
-                var overTokens = limit.LimitTokens is { } maxTokens && counter.SpentTokens + counter.ReservedTokens >= maxTokens;
-                if (overUsd || overTokens)
-                {
-                    exhausted = limit;
-                    resetsAt = counter.PeriodEnd;
-                }
-                else
-                {
-                    counter.ReservedUsd += usd;
-                    counter.ReservedTokens += tokens;
-                    taken.Add((counter, limit, usd, tokens));
-                }
+                periodStart = counter.PeriodStart;
+                periodEnd = counter.PeriodEnd;
             }
-            if (exhausted is not null)
+            bool reserved;
+            try
             {
-                Settle(new BudgetReservation(taken), null, 0, 0);
-                return null;
+                var viaShared = shared is not null;
+                var sharedResult = shared is null ? null
+                    : await shared.TryReserveAsync(free ? limit with { LimitUsd = null } : limit, periodStart, usd, tokens, () => { viaShared = false; return null; });
+                reserved = sharedResult ?? ReserveLocally(counter, limit, now, usd, tokens, free);
+                if (reserved) taken.Add(new BudgetReservation.Item(counter, limit, usd, tokens, viaShared ? periodStart : null));
+            }
+            catch (BuildingBlocks.Distributed.SharedStateUnavailableException)
+            {
+                await SettleAsync(new BudgetReservation(taken), null, 0, 0);
+                throw;
+            }
+            if (!reserved)
+            {
+                await SettleAsync(new BudgetReservation(taken), null, 0, 0);
+                return (null, limit, periodEnd);
             }
         }
-        return new BudgetReservation(taken);
+        return (new BudgetReservation(taken), null, default);
     }
 
+    private bool ReserveLocally(Counter counter, BudgetLimit limit, DateTimeOffset now, decimal usd, long tokens, bool free)
+    {
+        lock (counter.Gate)
+        {
+            Roll(counter, limit, now);
+            var overUsd = !free && limit.LimitUsd is { } maxUsd && counter.SpentUsd + counter.ReservedUsd >= maxUsd;
+            var overTokens = limit.LimitTokens is { } maxTokens && counter.SpentTokens + counter.ReservedTokens >= maxTokens;
+            if (overUsd || overTokens) return false;
+            counter.ReservedUsd += usd;
+            counter.ReservedTokens += tokens;
+            return true;
+        }
+    }
+
+    /// <summary>The synchronous form, for local counters (which complete synchronously).</summary>
+    public void Settle(BudgetReservation? reservation, IReadOnlyList<BudgetLimit>? bookOnly, decimal actualUsd, long actualTokens) =>
+        SettleAsync(reservation, bookOnly, actualUsd, actualTokens).AsTask().GetAwaiter().GetResult();
+
     /// <summary>Releases a reservation and books the actual usage (null reservation: book only).</summary>
-    public void Settle(BudgetReservation? reservation, IReadOnlyList<BudgetLimit>? bookOnly, decimal actualUsd, long actualTokens)
+    public async ValueTask SettleAsync(BudgetReservation? reservation, IReadOnlyList<BudgetLimit>? bookOnly, decimal actualUsd, long actualTokens)
     {
         var now = _time.GetUtcNow();
         if (reservation is not null)
         {
-            foreach (var (counter, limit, usd, tokens) in reservation.Items)
+            foreach (var (counter, limit, usd, tokens, sharedPeriod) in reservation.Items)
             {
-                Book(counter, limit, now, usd, tokens, actualUsd, actualTokens);
+                await BookAsync(counter, limit, now, usd, tokens, actualUsd, actualTokens, sharedPeriod);
             }
         }
         if (bookOnly is not null)
         {
             foreach (var limit in bookOnly)
             {
-                Book(Get(limit), limit, now, 0, 0, actualUsd, actualTokens);
+                await BookAsync(Get(limit), limit, now, 0, 0, actualUsd, actualTokens, null);
             }
         }
     }
 
-    private void Book(Counter counter, BudgetLimit limit, DateTimeOffset now, decimal reservedUsd, long reservedTokens, decimal actualUsd, long actualTokens)
+    private async ValueTask BookAsync(Counter counter, BudgetLimit limit, DateTimeOffset now, decimal reservedUsd, long reservedTokens, decimal actualUsd, long actualTokens,
+        DateTimeOffset? sharedPeriod)
     {
         BudgetAlert? alert = null;
+        if (sharedPeriod is { } period && shared is not null && await shared.SettleAsync(limit, period, reservedUsd, reservedTokens, actualUsd, actualTokens) is { } booked)
+        {
+            // Booked in Redis; the local counter follows along as the fallback's starting point. The alert fires once across replicas.
+            lock (counter.Gate)
+            {
+                Roll(counter, limit, now);
+                counter.SpentUsd += actualUsd;
+                counter.SpentTokens += actualTokens;
+                if (booked.Crossed)
+                {
+                    counter.Alerted = true;
+                    alert = new BudgetAlert(limit.Id, limit.Scope, limit.ScopeId, limit.Period, period, limit.LimitUsd, booked.Usd,
+                        limit.LimitTokens, booked.Tokens, limit.AlertThreshold, now);
+                }
+            }
+            Raise(alert, limit);
+            return;
+        }
         lock (counter.Gate)
         {
-            counter.ReservedUsd = Math.Max(0, counter.ReservedUsd - reservedUsd);
-            counter.ReservedTokens = Math.Max(0, counter.ReservedTokens - reservedTokens);
+            if (sharedPeriod is null)
+            {
+                counter.ReservedUsd = Math.Max(0, counter.ReservedUsd - reservedUsd);
+                counter.ReservedTokens = Math.Max(0, counter.ReservedTokens - reservedTokens);
+            }
             Roll(counter, limit, now);
             counter.SpentUsd += actualUsd;
             counter.SpentTokens += actualTokens;
@@ -207,6 +274,11 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
                     limit.LimitTokens, counter.SpentTokens, limit.AlertThreshold, now);
             }
         }
+        Raise(alert, limit);
+    }
+
+    private void Raise(BudgetAlert? alert, BudgetLimit limit)
+    {
         if (alert is not null)
         {
             metrics.Alert(limit.Scope);

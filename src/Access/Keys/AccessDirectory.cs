@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Security.Claims;
 using System.Text.Json;
 using LlmMarketplace.Access.Storage;
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Access.Keys;
@@ -23,14 +24,25 @@ internal sealed record KeyEntry(
 /// Everything the hot path needs (keys by hash, teams, apps, budgets, plans, subscriptions), as an immutable snapshot
 /// swapped atomically after every change and on a refresh interval. No request touches the database for it.
 /// </summary>
-internal sealed class AccessDirectory(AccessStore store, Budgets.BudgetLedger ledger, TimeProvider time)
+internal sealed class AccessDirectory(AccessStore store, Budgets.BudgetLedger ledger, TimeProvider time, IInvalidationBus? bus = null)
 {
+    /// <summary>The invalidation topic of keys, teams, apps, budgets, plans and subscriptions.</summary>
+    public const string Topic = "access";
+
     private volatile AccessSnapshot _snapshot = AccessSnapshot.Empty;
     private readonly SemaphoreSlim _reload = new(1, 1);
 
     public AccessSnapshot Current => _snapshot;
 
+    /// <summary>Reloads after a change made here, and tells the other replicas to reload too (a revoked key is refused everywhere at once).</summary>
     public async Task ReloadAsync(CancellationToken cancellationToken = default)
+    {
+        await RefreshAsync(cancellationToken);
+        if (bus is not null) await bus.PublishAsync(Topic);
+    }
+
+    /// <summary>Reloads from the database without telling anyone (the periodic refresh, another replica's message).</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken = default)
     {
         await _reload.WaitAsync(cancellationToken);
         try

@@ -27,19 +27,33 @@ public readonly record struct RateLimitDecision(
 public interface IRateLimitStore
 {
     /// <summary>Takes one request and <paramref name="tokens"/> tokens from both buckets of <paramref name="key"/>, or nothing.</summary>
-    RateLimitDecision TryAcquire(string key, RateLimit limit, long tokens);
+    ValueTask<RateLimitDecision> TryAcquireAsync(string key, RateLimit limit, long tokens);
 
-    /// <summary>Gives back what <see cref="TryAcquire"/> took (a later bucket refused the call).</summary>
-    void Release(string key, RateLimit limit, long tokens);
+    /// <summary>Gives back what <see cref="TryAcquireAsync"/> took (a later bucket refused the call).</summary>
+    ValueTask ReleaseAsync(string key, RateLimit limit, long tokens);
 
     /// <summary>Reconciles the token bucket with the actual usage: positive takes more, negative gives back.</summary>
-    void AdjustTokens(string key, RateLimit limit, long delta);
+    ValueTask AdjustTokensAsync(string key, RateLimit limit, long delta);
 }
 
 /// <summary>In-process token buckets refilled continuously at limit/60 per second.</summary>
 internal sealed class InMemoryRateLimitStore(TimeProvider time) : IRateLimitStore
 {
     private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
+
+    public ValueTask<RateLimitDecision> TryAcquireAsync(string key, RateLimit limit, long tokens) => ValueTask.FromResult(TryAcquire(key, limit, tokens));
+
+    public ValueTask ReleaseAsync(string key, RateLimit limit, long tokens)
+    {
+        Release(key, limit, tokens);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask AdjustTokensAsync(string key, RateLimit limit, long delta)
+    {
+        AdjustTokens(key, limit, delta);
+        return ValueTask.CompletedTask;
+    }
 
     private sealed class Bucket
     {

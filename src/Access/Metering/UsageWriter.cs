@@ -9,8 +9,12 @@ namespace LlmMarketplace.Access.Metering;
 /// <summary>
 /// Writes usage records durably with group commit: callers enqueue a record and await its commit; one background
 /// writer takes everything queued and commits it in a single transaction, so concurrent requests share one fsync.
+/// When the database cannot take a batch, the batch goes to the <see cref="UsageSpool"/> on local disk instead and is
+/// delivered when the database returns: the calls complete, and nothing is lost.
+/// With Redis, batches go to the usage stream first (<see cref="UsageStream"/>), whose consumers write them to the database.
 /// </summary>
-internal sealed class UsageWriter(AccessStore store, AccessMetrics metrics, AccessOptions options, ILogger<UsageWriter> logger) : BackgroundService
+internal sealed class UsageWriter(AccessStore store, UsageSpool spool, AccessMetrics metrics, AccessOptions options, ILogger<UsageWriter> logger,
+    UsageStream? stream = null) : BackgroundService
 {
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -40,6 +44,13 @@ internal sealed class UsageWriter(AccessStore store, AccessMetrics metrics, Acce
                 batch.Add(next);
                 rows.Add(next.Row);
             }
+            if (stream is not null && await stream.TryAppendAsync(rows))
+            {
+                foreach (var p in batch) p.Committed.TrySetResult();
+                batch.Clear();
+                rows.Clear();
+                continue;
+            }
             try
             {
                 await store.InsertUsageBatchAsync(rows, CancellationToken.None);
@@ -49,7 +60,16 @@ internal sealed class UsageWriter(AccessStore store, AccessMetrics metrics, Acce
             catch (Exception ex)
             {
                 Log.UsageCommitFailed(logger, rows.Count, ex);
-                foreach (var p in batch) p.Committed.TrySetException(ex);
+                try
+                {
+                    spool.Append(rows);
+                    foreach (var p in batch) p.Committed.TrySetResult();
+                }
+                catch (Exception spoolError) when (spoolError is IOException or UnauthorizedAccessException)
+                {
+                    Log.UsageSpoolFailed(logger, rows.Count, spoolError);
+                    foreach (var p in batch) p.Committed.TrySetException(ex);
+                }
             }
             batch.Clear();
             rows.Clear();

@@ -6,6 +6,7 @@ using LlmMarketplace.Access.Metering;
 using LlmMarketplace.Access.Plans;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Policy;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Pipeline;
@@ -63,15 +64,28 @@ internal sealed class AccessInterceptor(
         public bool Admitted;
     }
 
-    public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
+    public async ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
     {
         var state = Resolve(call, out var rejection);
         call.Items[ItemKey] = state;
         if (rejection is not null)
         {
-            return ValueTask.FromResult<GatewayRejection?>(rejection);
+            return rejection;
         }
-        return ValueTask.FromResult(Admit(call, state));
+        try
+        {
+            return await AdmitAsync(call, state);
+        }
+        catch (SharedStateUnavailableException)
+        {
+            // Redis:FailureMode closed: without the shared limits no replica may admit the call.
+            await ReleaseBucketsAsync(state);
+            metrics.Refused("shared_limits_unavailable");
+            call.ResponseHeaders["retry-after"] = "1";
+            return new GatewayRejection(429,
+                "Rate limits and budgets are shared by every gateway replica, and their store (Redis) is unreachable, so the request was not admitted. Please try again shortly.",
+                "requests", "rate_limit_exceeded");
+        }
     }
 
     private CallState Resolve(GatewayCall call, out GatewayRejection? rejection)
@@ -124,7 +138,7 @@ internal sealed class AccessInterceptor(
         return state;
     }
 
-    private GatewayRejection? Admit(GatewayCall call, CallState state)
+    private async ValueTask<GatewayRejection?> AdmitAsync(GatewayCall call, CallState state)
     {
         var snapshot = directory.Current;
         var key = state.Key;
@@ -166,10 +180,10 @@ internal sealed class AccessInterceptor(
         RateLimitDecision? shown = null;
         foreach (var (bucket, limit) in buckets)
         {
-            var decision = limits.TryAcquire(bucket, limit, state.EstimatedTokens);
+            var decision = await limits.TryAcquireAsync(bucket, limit, state.EstimatedTokens);
             if (!decision.Allowed)
             {
-                ReleaseBuckets(state);
+                await ReleaseBucketsAsync(state);
                 SetRateHeaders(call, decision);
                 return RateLimited(call, decision, bucket);
             }
@@ -191,7 +205,7 @@ internal sealed class AccessInterceptor(
                 }
                 any = true;
                 var limit = new RateLimit(dl.Rpm, dl.Tpm);
-                var decision = limits.TryAcquire("deployment:" + deployment.Id, limit, state.EstimatedTokens);
+                var decision = await limits.TryAcquireAsync("deployment:" + deployment.Id, limit, state.EstimatedTokens);
                 if (decision.Allowed)
                 {
                     admitted.Add(deployment.Id);
@@ -206,7 +220,7 @@ internal sealed class AccessInterceptor(
             {
                 if (admitted.Count == 0)
                 {
-                    ReleaseBuckets(state);
+                    await ReleaseBucketsAsync(state);
                     SetRateHeaders(call, refused!.Value);
                     return RateLimited(call, refused.Value, "deployment");
                 }
@@ -218,10 +232,10 @@ internal sealed class AccessInterceptor(
         if (budgetLimits.Count > 0)
         {
             var (estimatedUsd, free) = Estimate(call.Model, state.EstimatedTokens);
-            state.Reservation = budgets.TryReserve(budgetLimits, estimatedUsd, state.EstimatedTokens, free, out var exhausted, out var resetsAt);
+            (state.Reservation, var exhausted, var resetsAt) = await budgets.TryReserveAsync(budgetLimits, estimatedUsd, state.EstimatedTokens, free);
             if (state.Reservation is null)
             {
-                ReleaseBuckets(state);
+                await ReleaseBucketsAsync(state);
                 metrics.Refused("insufficient_quota");
                 call.ResponseHeaders["x-should-retry"] = "false";
                 var what = exhausted!.Scope switch
@@ -252,19 +266,20 @@ internal sealed class AccessInterceptor(
             var delta = actualTokens - state.EstimatedTokens;
             foreach (var (bucket, limit) in state.Buckets)
             {
-                limits.AdjustTokens(bucket, limit, delta);
+                await limits.AdjustTokensAsync(bucket, limit, delta);
             }
             foreach (var (deployment, limit) in state.DeploymentBuckets)
             {
-                if (deployment == call.Deployment) limits.AdjustTokens("deployment:" + deployment, limit, delta);
-                else limits.Release("deployment:" + deployment, limit, state.EstimatedTokens);
+                if (deployment == call.Deployment) await limits.AdjustTokensAsync("deployment:" + deployment, limit, delta);
+                else await limits.ReleaseAsync("deployment:" + deployment, limit, state.EstimatedTokens);
             }
-            budgets.Settle(state.Reservation, null, call.CostUsd, actualTokens);
+            await budgets.SettleAsync(state.Reservation, null, call.CostUsd, actualTokens);
         }
 
         var latency = call.Latency > TimeSpan.Zero ? call.Latency : time.GetUtcNow() - call.StartedAt;
         await usage.WriteAsync(new UsageRow
         {
+            RecordId = Guid.CreateVersion7(call.StartedAt).ToString("N"),
             RequestId = call.RequestId,
             AtMs = call.StartedAt.ToUnixTimeMilliseconds(),
             Operation = call.Operation,
@@ -374,10 +389,10 @@ internal sealed class AccessInterceptor(
         return (max, free);
     }
 
-    private void ReleaseBuckets(CallState state)
+    private async ValueTask ReleaseBucketsAsync(CallState state)
     {
-        foreach (var (bucket, limit) in state.Buckets) limits.Release(bucket, limit, state.EstimatedTokens);
-        foreach (var (deployment, limit) in state.DeploymentBuckets) limits.Release("deployment:" + deployment, limit, state.EstimatedTokens);
+        foreach (var (bucket, limit) in state.Buckets) await limits.ReleaseAsync(bucket, limit, state.EstimatedTokens);
+        foreach (var (deployment, limit) in state.DeploymentBuckets) await limits.ReleaseAsync("deployment:" + deployment, limit, state.EstimatedTokens);
         state.Buckets.Clear();
         state.DeploymentBuckets.Clear();
     }

@@ -40,9 +40,10 @@ internal sealed class AccessStore(Database database)
 
     public const string InsertUsageSql = """
         INSERT INTO access_usage (request_id, at_ms, operation, key_id, app_id, team_id, user_id, subscription_id, model, provider, deployment,
-            listing, listing_version, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, status, cache, stream)
+            listing, listing_version, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, status, cache, stream, record_id)
         VALUES (@RequestId, @AtMs, @Operation, @KeyId, @AppId, @TeamId, @UserId, @SubscriptionId, @Model, @Provider, @Deployment,
-            @Listing, @ListingVersion, @PromptTokens, @CompletionTokens, @CachedTokens, @ReasoningTokens, @CostUsd, @LatencyMs, @TtftMs, @Status, @Cache, @Stream)
+            @Listing, @ListingVersion, @PromptTokens, @CompletionTokens, @CachedTokens, @ReasoningTokens, @CostUsd, @LatencyMs, @TtftMs, @Status, @Cache, @Stream, @RecordId)
+        ON CONFLICT (record_id) DO NOTHING
         """;
 
     public async Task InsertUsageBatchAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken)

@@ -106,6 +106,9 @@ internal sealed class UsageRow
     public long Status { get; set; }
     public string Cache { get; set; } = "";
     public long Stream { get; set; }
+
+    /// <summary>This record's own id (the same on every delivery attempt), so that it is stored once.</summary>
+    public string? RecordId { get; set; }
 }
 
 internal sealed class SpendRow

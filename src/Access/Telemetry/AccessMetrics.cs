@@ -11,6 +11,7 @@ internal sealed class AccessMetrics
     private readonly Counter<long> _records;
     private readonly Histogram<long> _batch;
     private readonly Counter<long> _alerts;
+    private readonly Counter<long> _spooled;
 
     public AccessMetrics(IMeterFactory meterFactory)
     {
@@ -19,6 +20,7 @@ internal sealed class AccessMetrics
         _records = meter.CreateCounter<long>("llmm.access.usage.records", "{record}", "Usage records committed.");
         _batch = meter.CreateHistogram<long>("llmm.access.usage.batch_size", "{record}", "Usage records per group commit.");
         _alerts = meter.CreateCounter<long>("llmm.access.budget.alerts", "{alert}", "Budget alert thresholds crossed.");
+        _spooled = meter.CreateCounter<long>("llmm.access.usage.spooled", "{record}", "Usage records kept on local disk because the database could not take them.");
     }
 
     public void Refused(string reason) => _refusals.Add(1, new KeyValuePair<string, object?>("reason", reason));
@@ -28,6 +30,8 @@ internal sealed class AccessMetrics
         _records.Add(count);
         _batch.Record(count);
     }
+
+    public void Spooled(int count) => _spooled.Add(count);
 
     public void Alert(string scope) => _alerts.Add(1, new KeyValuePair<string, object?>("scope", scope));
 }

@@ -25,4 +25,19 @@ internal static partial class Log
 
     [LoggerMessage(4006, LogLevel.Warning, "Could not read the spend already recorded for budget {BudgetId}; it counts from now and is read again on its next use")]
     public static partial void BudgetSeedFailed(ILogger logger, Exception exception, string budgetId);
+
+    [LoggerMessage(4007, LogLevel.Warning, "Usage batch of {Count} record(s) could not be kept on local disk either")]
+    public static partial void UsageSpoolFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(4008, LogLevel.Information, "Delivered {Count} usage record(s) kept on local disk while the database was unavailable")]
+    public static partial void SpoolDelivered(ILogger logger, int count);
+
+    [LoggerMessage(4009, LogLevel.Warning, "Skipped an incomplete line of the usage spool (a write cut short by a crash)")]
+    public static partial void SpoolLineSkipped(ILogger logger);
+
+    [LoggerMessage(4010, LogLevel.Debug, "Usage kept on local disk is not delivered yet: {Error}")]
+    public static partial void SpoolDeliveryFailed(ILogger logger, string error);
+
+    [LoggerMessage(4011, LogLevel.Warning, "The usage stream consumer could not write a batch ({Error}); it retries")]
+    public static partial void UsageStreamFailed(ILogger logger, string error);
 }

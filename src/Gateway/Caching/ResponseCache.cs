@@ -18,6 +18,18 @@ internal sealed class ResponseCache(TimeProvider time)
 
     public long MaxBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>The cache shared by every replica (Redis), when configured; this one stays in front of it.</summary>
+    public SharedResponseCache? Shared { get; init; }
+
+    /// <summary>This replica's entry, else the shared one (kept here too for its remaining lifetime).</summary>
+    public async ValueTask<CachedResponse?> GetAsync(string key)
+    {
+        if (TryGet(key, out var local)) return local;
+        if (Shared is null || await Shared.GetAsync(key) is not { } shared || shared.Expires <= time.GetUtcNow()) return null;
+        SetLocal(key, shared);
+        return shared;
+    }
+
     public long Size
     {
         get { lock (_lock) return _size; }
@@ -49,6 +61,13 @@ internal sealed class ResponseCache(TimeProvider time)
     }
 
     public void Set(string key, CachedResponse response)
+    {
+        SetLocal(key, response);
+        // Shared in the background: the answer has been sent already, and a failed write is only a later miss.
+        if (Shared is { } shared) _ = shared.SetAsync(key, response);
+    }
+
+    private void SetLocal(string key, CachedResponse response)
     {
         if (response.Size > MaxBytes)
         {

@@ -148,7 +148,7 @@ internal sealed class ChatCompletionsHandler(
         if (cacheEnabled && !cacheControl.NoStore)
         {
             cacheKey = CacheKey.Compute("chat", model.Name, request.Root, request.Stream, request.IncludeUsage, context.Request.Headers["x-gateway-route"].ToString());
-            if (!cacheControl.NoCache && cache.TryGet(cacheKey, out var hit))
+            if (!cacheControl.NoCache && await cache.GetAsync(cacheKey) is { } hit)
             {
                 metrics.Cache("hit");
                 call.CacheStatus = "HIT";

@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Distributed;
 using System.Collections.Concurrent;
 using System.Security.Claims;
 using LlmMarketplace.BuildingBlocks.Security;
@@ -26,8 +27,11 @@ internal sealed class AccessTokenValidator(TokenService tokens, Telemetry.Govern
 /// Accepts service-account tokens (<c>llmm_sa_...</c>) from an in-memory index of their SHA-256 hashes, refreshed
 /// whenever a service account or token changes.
 /// </summary>
-internal sealed class ServiceTokenValidator(UserStore users) : ICredentialValidator
+internal sealed class ServiceTokenValidator(UserStore users, IInvalidationBus? bus = null) : ICredentialValidator
 {
+    /// <summary>The invalidation topic of service tokens and revoked sessions.</summary>
+    public const string Topic = "identity";
+
     public const string CredentialKind = "service_token";
 
     private volatile IReadOnlyDictionary<string, ClaimsPrincipal> _principals = new Dictionary<string, ClaimsPrincipal>();
@@ -50,13 +54,21 @@ internal sealed class ServiceTokenValidator(UserStore users) : ICredentialValida
     {
         if (await users.IsLiveServiceTokenAsync(hash, cancellationToken))
         {
-            await ReloadAsync(cancellationToken);
+            await RefreshAsync(cancellationToken);
             if (_principals.TryGetValue(hash, out var principal)) return CredentialResult.Success(principal);
         }
         return CredentialResult.Fail("The service-account token is invalid or revoked.", "invalid_token");
     }
 
+    /// <summary>Reloads after a change made here (a token issued or revoked, a user disabled) and tells the other replicas.</summary>
     public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        await RefreshAsync(cancellationToken);
+        if (bus is not null) await bus.PublishAsync(Topic);
+    }
+
+    /// <summary>Reloads from the database without telling anyone.</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         await _reload.WaitAsync(cancellationToken);
         try

@@ -1,4 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Policies;
 using LlmMarketplace.Governance.Telemetry;
@@ -14,25 +15,38 @@ namespace LlmMarketplace.Governance.Identity;
 /// </summary>
 internal sealed class GovernanceStartup(
     UserStore users, PasswordHasher hasher, TokenService tokens, ServiceTokenValidator serviceTokens, PolicyEngine policies,
-    IAuditLog audit, TimeProvider time, IOptionsMonitor<MarketplaceAuthenticationOptions> authentication, BootstrapConsole console, ILogger<GovernanceStartup> logger) : IHostedService
+    IAuditLog audit, TimeProvider time, IOptionsMonitor<MarketplaceAuthenticationOptions> authentication, BootstrapConsole console, ILogger<GovernanceStartup> logger,
+    IInvalidationBus? bus = null) : IHostedService
 {
     public const string BootstrapUsername = "admin";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        // Changes made on other replicas: policies recompiled, tokens and sessions revoked.
+        bus?.Subscribe(PolicyEngine.Topic, policies.RefreshAsync);
+        bus?.Subscribe(ServiceTokenValidator.Topic, RefreshIdentityAsync);
         foreach (var (id, expires) in await users.RevokedSessionsAsync(now, cancellationToken))
         {
-            tokens.MarkRevoked(id, expires);
+            tokens.Remember(id, expires);
         }
-        await serviceTokens.ReloadAsync(cancellationToken);
-        await policies.ReloadAsync(cancellationToken);
+        await serviceTokens.RefreshAsync(cancellationToken);
+        await policies.RefreshAsync(cancellationToken);
 
         var masterKey = authentication.Get(MarketplaceAuthenticationHandler.SchemeName).MasterKey;
         if (masterKey is null && !await users.AnyUserAsync(cancellationToken))
         {
             await CreateBootstrapAdminAsync(now, cancellationToken);
         }
+    }
+
+    private async Task RefreshIdentityAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (id, expires) in await users.RevokedSessionsAsync(time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken))
+        {
+            tokens.Remember(id, expires);
+        }
+        await serviceTokens.RefreshAsync(cancellationToken);
     }
 
     private async Task CreateBootstrapAdminAsync(long now, CancellationToken cancellationToken)

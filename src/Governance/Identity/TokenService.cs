@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Distributed;
 using System.Collections.Concurrent;
 using System.Security.Claims;
 using System.Security.Cryptography;
@@ -33,8 +34,11 @@ internal sealed class TokenService
     private readonly TokenValidationParameters _parameters;
     private readonly ConcurrentDictionary<string, long> _revokedSessions = new(StringComparer.Ordinal);
 
-    public TokenService(GovernanceOptions options, TimeProvider time, KeyRing keys)
+    private readonly IInvalidationBus? _bus;
+
+    public TokenService(GovernanceOptions options, TimeProvider time, KeyRing keys, IInvalidationBus? bus = null)
     {
+        _bus = bus;
         _options = options;
         _time = time;
         _key = new SymmetricSecurityKey(keys.TokenSigningKey) { KeyId = "llmm-1" };
@@ -118,6 +122,14 @@ internal sealed class TokenService
     }
 
     public void MarkRevoked(string sessionId, long expiresAtMs)
+    {
+        Remember(sessionId, expiresAtMs);
+        // The other replicas re-read the revoked sessions (already committed) from the database.
+        _bus?.PublishAsync(ServiceTokenValidator.Topic);
+    }
+
+    /// <summary>Records a revocation made elsewhere (at start, or another replica's) without announcing it.</summary>
+    public void Remember(string sessionId, long expiresAtMs)
     {
         _revokedSessions[sessionId] = expiresAtMs;
         // Forget revocations whose sessions have expired anyway.

@@ -1,4 +1,5 @@
 using Dapper;
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Policy;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.BuildingBlocks.Validation;
@@ -12,8 +13,12 @@ namespace LlmMarketplace.Governance.Policies;
 /// cannot be compiled, the snapshot is faulted: gateway calls are refused (fail-closed) unless
 /// <c>Governance:PolicyFailOpen</c> is set.
 /// </summary>
-internal sealed class PolicyEngine(Database database, GovernanceOptions options, IEnumerable<IPolicyChangeListener> listeners, ILogger<PolicyEngine> logger) : IPolicyDecisions
+internal sealed class PolicyEngine(Database database, GovernanceOptions options, IEnumerable<IPolicyChangeListener> listeners, ILogger<PolicyEngine> logger,
+    IInvalidationBus? bus = null) : IPolicyDecisions
 {
+    /// <summary>The invalidation topic of policies: a change on one replica recompiles them on every replica.</summary>
+    public const string Topic = "policies";
+
     private volatile PolicySnapshot _snapshot = PolicySnapshot.Empty;
     private readonly SemaphoreSlim _reload = new(1, 1);
 
@@ -21,7 +26,15 @@ internal sealed class PolicyEngine(Database database, GovernanceOptions options,
 
     public int DefaultClassificationRank { get; } = Classifications.Rank(options.DefaultClassification) ?? 1;
 
+    /// <summary>Recompiles after a change made here and tells the other replicas to do the same.</summary>
     public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        await RefreshAsync(cancellationToken);
+        if (bus is not null) await bus.PublishAsync(Topic);
+    }
+
+    /// <summary>Recompiles from the database without telling anyone (start, another replica's message).</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         await _reload.WaitAsync(cancellationToken);
         try

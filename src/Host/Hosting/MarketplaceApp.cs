@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using LlmMarketplace.Access;
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Catalog;
@@ -53,6 +54,7 @@ public static class MarketplaceApp
         builder.AddStorage();
         builder.AddSecurity(settings);
         builder.AddTelemetry();
+        builder.AddDistributed();
         builder.AddGateway();
         builder.AddAccess();
         builder.AddGovernance();
@@ -150,6 +152,7 @@ public static class MarketplaceApp
             m.AddMeter(ShieldExtensions.MeterName);
             m.AddMeter(LlmMarketplace.Governance.Telemetry.GovernanceTelemetry.MeterName);
             m.AddMeter(CatalogExtensions.MeterName);
+            m.AddMeter(LlmMarketplace.BuildingBlocks.Distributed.Telemetry.DistributedMetrics.MeterName);
             m.AddAspNetCoreInstrumentation();
             m.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(otlp)) m.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
@@ -222,7 +225,11 @@ internal sealed class StorageHealthCheck(Database database) : IHealthCheck
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return HealthCheckResult.Unhealthy($"{database.Provider} unreachable: {ex.GetType().Name}");
+            // A shared PostgreSQL down is down for every replica: they keep serving known keys from memory and keep usage
+            // on local disk, so readiness says degraded rather than taking every replica out of the load balancer.
+            return database.Provider == StorageProvider.Postgres
+                ? HealthCheckResult.Degraded($"{database.Provider} unreachable: {ex.GetType().Name}; serving known keys from memory, usage kept on local disk")
+                : HealthCheckResult.Unhealthy($"{database.Provider} unreachable: {ex.GetType().Name}");
         }
     }
 }

@@ -1,13 +1,19 @@
 using System.Net;
 using LlmMarketplace.Access.Budgets;
+using LlmMarketplace.Access.Tests.Infrastructure;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Budgets;
 
 /// <summary>Budgets through the real host: hard stop with insufficient_quota, free models pass, the in-flight bound with parallel clients.</summary>
-public sealed class BudgetHttpTests : IAsyncLifetime
+public class BudgetHttpTests : IAsyncLifetime
 {
+    private IAsyncDisposable? _storage;
+
+    /// <summary>The storage these tests run on; <see cref="BudgetHttpTestsOnPostgres"/> runs them all again on PostgreSQL.</summary>
+    protected virtual string Provider => "sqlite";
+
     // 1000 prompt + 1000 completion tokens at 1 and 2 USD per 1M: 0.003 USD a call.
     private const decimal CallCost = 0.003m;
     private FakeUpstream _upstream = null!;
@@ -16,13 +22,23 @@ public sealed class BudgetHttpTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _upstream = await OpenAIUpstreamAsync(new Usage(1000, 1000));
-        _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl + "/v1"));
+        _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl + "/v1"), await StorageAsync());
+    }
+
+    private async Task<Dictionary<string, string?>?> StorageAsync()
+    {
+        if (Provider == "sqlite") return null;
+        var (overrides, storage) = await StorageProviders.CreateAsync(Provider);
+        _storage = storage;
+        overrides.Remove("Storage:DataDirectory");
+        return overrides;
     }
 
     public async Task DisposeAsync()
     {
         await _host.DisposeAsync();
         await _upstream.DisposeAsync();
+        if (_storage is not null) await _storage.DisposeAsync();
     }
 
     [Fact]
@@ -99,4 +115,10 @@ public sealed class BudgetHttpTests : IAsyncLifetime
             Assert.True(errors.TryGetProperty(field, out _), $"missing error for {field}: {errors}");
         }
     }
+}
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class BudgetHttpTestsOnPostgres : BudgetHttpTests
+{
+    protected override string Provider => "postgres";
 }

@@ -3,8 +3,8 @@ using Npgsql;
 namespace LlmMarketplace.Access.Tests.Infrastructure;
 
 /// <summary>
-/// The storages every storage test runs on: SQLite always, PostgreSQL too when <c>LLMM_TEST_POSTGRES</c> holds a
-/// connection string (each test gets a fresh database).
+/// The storages every storage test runs on: SQLite and PostgreSQL (<c>LLMM_TEST_POSTGRES</c>, required; each test gets a
+/// fresh database).
 /// </summary>
 public static class StorageProviders
 {
@@ -12,9 +12,8 @@ public static class StorageProviders
     {
         get
         {
-            var data = new TheoryData<string> { "sqlite" };
-            if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("LLMM_TEST_POSTGRES"))) data.Add("postgres");
-            return data;
+            // PostgreSQL always: without LLMM_TEST_POSTGRES its runs fail and say so (they never skip).
+            return new TheoryData<string> { "sqlite", "postgres" };
         }
     }
 
@@ -32,7 +31,7 @@ public static class StorageProviders
                 await Task.CompletedTask;
             }));
         }
-        var admin = Environment.GetEnvironmentVariable("LLMM_TEST_POSTGRES")!;
+        var admin = DistributedKit.Postgres;
         var name = "llmm_test_" + Guid.NewGuid().ToString("N");
         await using (var connection = new NpgsqlConnection(admin))
         {

@@ -8,21 +8,36 @@ using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 namespace LlmMarketplace.Access.Tests.Keys;
 
 /// <summary>API keys through the real host: shown once, stored hashed, authenticated from memory, scoped, expired, revoked, rotated.</summary>
-public sealed class ApiKeyTests : IAsyncLifetime
+public class ApiKeyTests : IAsyncLifetime
 {
+    private IAsyncDisposable? _storage;
+
+    /// <summary>The storage these tests run on; <see cref="ApiKeyTestsOnPostgres"/> runs them all again on PostgreSQL.</summary>
+    protected virtual string Provider => "sqlite";
+
     private FakeUpstream _upstream = null!;
     private GatewayHost _host = null!;
 
     public async Task InitializeAsync()
     {
         _upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
-        _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl + "/v1"));
+        _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl + "/v1"), await StorageAsync());
+    }
+
+    private async Task<Dictionary<string, string?>?> StorageAsync()
+    {
+        if (Provider == "sqlite") return null;
+        var (overrides, storage) = await StorageProviders.CreateAsync(Provider);
+        _storage = storage;
+        overrides.Remove("Storage:DataDirectory");
+        return overrides;
     }
 
     public async Task DisposeAsync()
     {
         await _host.DisposeAsync();
         await _upstream.DisposeAsync();
+        if (_storage is not null) await _storage.DisposeAsync();
     }
 
     [Fact]
@@ -45,14 +60,23 @@ public sealed class ApiKeyTests : IAsyncLifetime
 
         // The database holds the SHA-256 of the secret, not the secret.
         var database = Path.Combine(_host.Service<LlmMarketplace.BuildingBlocks.Storage.StorageOptions>().DataDirectory, "llm-marketplace.db");
-        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database}"))
+        await using (var connection = await _host.Service<LlmMarketplace.BuildingBlocks.Storage.Database>().OpenAsync())
         {
-            await connection.OpenAsync();
             await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT hash FROM access_keys WHERE id = $id";
-            command.Parameters.AddWithValue("$id", id);
+            command.CommandText = "SELECT hash FROM access_keys WHERE id = @id";
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@id";
+            parameter.Value = id;
+            command.Parameters.Add(parameter);
             var hash = (string)(await command.ExecuteScalarAsync())!;
             Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret))), hash);
+            // The secret is nowhere in the table, in any column.
+            command.CommandText = "SELECT COUNT(*) FROM access_keys WHERE hash = @secret OR name = @secret OR id = @secret";
+            var secretParameter = command.CreateParameter();
+            secretParameter.ParameterName = "@secret";
+            secretParameter.Value = secret;
+            command.Parameters.Add(secretParameter);
+            Assert.Equal(0L, Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture));
         }
         foreach (var file in new[] { database, database + "-wal" }.Where(File.Exists))
         {
@@ -198,4 +222,10 @@ public sealed class ApiKeyTests : IAsyncLifetime
         using var createTeam = await client.PostAsJsonAsync("api/v1/teams", new { name = "x" });
         Assert.Equal(HttpStatusCode.Forbidden, createTeam.StatusCode);
     }
+}
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class ApiKeyTestsOnPostgres : ApiKeyTests
+{
+    protected override string Provider => "postgres";
 }

@@ -1,26 +1,42 @@
 using System.Net;
 using System.Text.Json;
+using LlmMarketplace.Access.Tests.Infrastructure;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Metering;
 
 /// <summary><c>GET /api/v1/usage</c>: one record per request, newest first, paging, filters, grouping, CSV, and team visibility.</summary>
-public sealed class UsageApiTests : IAsyncLifetime
+public class UsageApiTests : IAsyncLifetime
 {
+    private IAsyncDisposable? _storage;
+
+    /// <summary>The storage these tests run on; <see cref="UsageApiTestsOnPostgres"/> runs them all again on PostgreSQL.</summary>
+    protected virtual string Provider => "sqlite";
+
     private FakeUpstream _upstream = null!;
     private GatewayHost _host = null!;
 
     public async Task InitializeAsync()
     {
         _upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
-        _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl + "/v1"));
+        _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl + "/v1"), await StorageAsync());
+    }
+
+    private async Task<Dictionary<string, string?>?> StorageAsync()
+    {
+        if (Provider == "sqlite") return null;
+        var (overrides, storage) = await StorageProviders.CreateAsync(Provider);
+        _storage = storage;
+        overrides.Remove("Storage:DataDirectory");
+        return overrides;
     }
 
     public async Task DisposeAsync()
     {
         await _host.DisposeAsync();
         await _upstream.DisposeAsync();
+        if (_storage is not null) await _storage.DisposeAsync();
     }
 
     [Fact]
@@ -101,4 +117,10 @@ public sealed class UsageApiTests : IAsyncLifetime
         var otherTeam = await GetJsonAsync(clientA, $"api/v1/usage?keyId={b.GetProperty("id").GetString()}");
         Assert.Equal(0, otherTeam.GetProperty("total").GetInt64());
     }
+}
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class UsageApiTestsOnPostgres : UsageApiTests
+{
+    protected override string Provider => "postgres";
 }

@@ -1,27 +1,43 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using LlmMarketplace.Access.Tests.Infrastructure;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Plans;
 
 /// <summary>Plans on a model, subscriptions through their states, and the data plane admitting only under an active one.</summary>
-public sealed class SubscriptionTests : IAsyncLifetime
+public class SubscriptionTests : IAsyncLifetime
 {
+    private IAsyncDisposable? _storage;
+
+    /// <summary>The storage these tests run on; <see cref="SubscriptionTestsOnPostgres"/> runs them all again on PostgreSQL.</summary>
+    protected virtual string Provider => "sqlite";
+
     private FakeUpstream _upstream = null!;
     private GatewayHost _host = null!;
 
     public async Task InitializeAsync()
     {
         _upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
-        _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl + "/v1"));
+        _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl + "/v1"), await StorageAsync());
+    }
+
+    private async Task<Dictionary<string, string?>?> StorageAsync()
+    {
+        if (Provider == "sqlite") return null;
+        var (overrides, storage) = await StorageProviders.CreateAsync(Provider);
+        _storage = storage;
+        overrides.Remove("Storage:DataDirectory");
+        return overrides;
     }
 
     public async Task DisposeAsync()
     {
         await _host.DisposeAsync();
         await _upstream.DisposeAsync();
+        if (_storage is not null) await _storage.DisposeAsync();
     }
 
     [Fact]
@@ -130,4 +146,10 @@ public sealed class SubscriptionTests : IAsyncLifetime
         Assert.Equal("permission_error", error.GetProperty("type").GetString());
         Assert.Equal("subscription_required", error.GetProperty("code").GetString());
     }
+}
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class SubscriptionTestsOnPostgres : SubscriptionTests
+{
+    protected override string Provider => "postgres";
 }

@@ -4,13 +4,13 @@ using Npgsql;
 
 namespace LlmMarketplace.Catalog.Tests.Infrastructure;
 
-/// <summary>Fresh, migrated databases: a SQLite file always, and a new PostgreSQL database when <c>LLMM_TEST_POSTGRES</c> is set.</summary>
+/// <summary>Fresh, migrated databases: a SQLite file and a new PostgreSQL database (<c>LLMM_TEST_POSTGRES</c>, required: without it the PostgreSQL runs fail, never skip).</summary>
 public static class TestDatabases
 {
     public static IEnumerable<object[]> Providers()
     {
         yield return ["sqlite"];
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("LLMM_TEST_POSTGRES"))) yield return ["postgres"];
+        yield return ["postgres"];
     }
 
     public static async Task<Database> CreateAsync(string provider)
@@ -18,7 +18,8 @@ public static class TestDatabases
         StorageOptions options;
         if (provider == "postgres")
         {
-            var admin = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable("LLMM_TEST_POSTGRES"));
+            var admin = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable("LLMM_TEST_POSTGRES") is { Length: > 0 } cs ? cs
+                : throw new InvalidOperationException("LLMM_TEST_POSTGRES is not set: this test runs on PostgreSQL too. Run the tests with scripts/test.sh, which starts PostgreSQL and sets it."));
             var name = "llmm_catalog_" + Guid.NewGuid().ToString("N");
             await using (var connection = new NpgsqlConnection(admin.ConnectionString))
             {

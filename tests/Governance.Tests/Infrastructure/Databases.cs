@@ -2,16 +2,14 @@ using Npgsql;
 
 namespace LlmMarketplace.Governance.Tests.Infrastructure;
 
-/// <summary>The databases storage tests run against: SQLite always, PostgreSQL when <c>LLMM_TEST_POSTGRES</c> holds a connection string.</summary>
+/// <summary>The databases storage tests run against: SQLite and PostgreSQL (<c>LLMM_TEST_POSTGRES</c>, required: without it the PostgreSQL runs fail, never skip).</summary>
 public static class Databases
 {
     public static string? Postgres => Environment.GetEnvironmentVariable("LLMM_TEST_POSTGRES") is { Length: > 0 } cs ? cs : null;
 
     public static TheoryData<string> Providers()
     {
-        var data = new TheoryData<string> { "sqlite" };
-        if (Postgres is not null) data.Add("postgres");
-        return data;
+        return new TheoryData<string> { "sqlite", "postgres" };
     }
 
     /// <summary>Configuration overrides for a fresh, empty database of the provider.</summary>
@@ -21,14 +19,15 @@ public static class Databases
         {
             return new Dictionary<string, string?>();
         }
+        var postgres = Postgres ?? throw new InvalidOperationException("LLMM_TEST_POSTGRES is not set: this test runs on PostgreSQL too. Run the tests with scripts/test.sh, which starts PostgreSQL and sets it.");
         var name = "llmm_gov_" + Guid.NewGuid().ToString("N")[..12];
-        await using (var admin = new NpgsqlConnection(Postgres))
+        await using (var admin = new NpgsqlConnection(postgres))
         {
             await admin.OpenAsync();
             await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
             await create.ExecuteNonQueryAsync();
         }
-        var builder = new NpgsqlConnectionStringBuilder(Postgres) { Database = name };
+        var builder = new NpgsqlConnectionStringBuilder(postgres) { Database = name };
         return new Dictionary<string, string?>
         {
             ["Storage:Provider"] = "postgres",

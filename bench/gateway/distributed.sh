@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Distributed gateway benchmark: LLM Marketplace as 1, 2 and 3 replicas on one PostgreSQL and Redis, behind an
+# nginx load balancer, under the same total load, next to the embedded default (one process, SQLite, no Redis)
+# behind the same load balancer. Calls use an API key with a rate limit and a budget, so every call takes from the
+# shared buckets and budget counters and writes a usage record. Loopback only. Writes bench/results/gateway-distributed.md.
+#
+# Usage: bench/gateway/distributed.sh   (knobs: BENCH_* variables below)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+cd "$ROOT"
+
+THREADS=${BENCH_THREADS:-2}
+SAT_CONNECTIONS=${BENCH_SAT_CONNECTIONS:-64}
+SAT_DURATION=${BENCH_SAT_DURATION:-10}
+RATE=${BENCH_RATE:-500}                       # fixed total rate for the latency run, requests/s
+RATE_CONNECTIONS=${BENCH_RATE_CONNECTIONS:-32}
+RATE_DURATION=${BENCH_RATE_DURATION:-10}
+WARMUP_DURATION=${BENCH_WARMUP_DURATION:-5}
+REPLICAS=${BENCH_REPLICAS:-1 2 3}
+SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
+WORK=${BENCH_WORK_DIR:-bench/.work}
+RESULTS=${BENCH_RESULTS:-bench/results/gateway-distributed.md}
+LUA=bench/gateway/chat.lua
+RUN_DIR=$(mkdir -p "$WORK" && cd "$WORK" && pwd)/distributed-run
+LOGS=$RUN_DIR/logs
+
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+
+PIDS=()
+PG_BIN=""; PG_DATA=""; PG_USER=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "$PG_DATA" ] && [ -f "$PG_DATA/postmaster.pid" ]; then "${PG_USER[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for tool in nginx wrk curl redis-server dotnet python3; do command -v "$tool" >/dev/null || die "$tool is needed (Debian packages nginx wrk curl redis-server; the .NET SDK)"; done
+for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V); do [ -x "$d/initdb" ] && PG_BIN=$d; done
+[ -n "$PG_BIN" ] || die "PostgreSQL server programs are needed (Debian package postgresql-15)"
+
+rm -rf "$RUN_DIR"; mkdir -p "$RUN_DIR" "$LOGS" "$(dirname "$RESULTS")"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_http() { # URL SECONDS [method]
+  local deadline=$(( SECONDS + $2 ))
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 ${3:+-X $3 -d '{}'} "$1" || true)" = 200 ]; do
+    [ $SECONDS -ge $deadline ] && die "$1 not ready after $2 s"
+    sleep 0.2
+  done
+}
+
+# ---------------------------------------------------------------- upstream (nginx, fixed completion)
+COMPLETION='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
+nginx_conf() { # DIR BODY-OF-HTTP-BLOCK
+  mkdir -p "$1/tmp"
+  cat >"$1/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  client_body_temp_path $1/tmp/body;
+  proxy_temp_path $1/tmp/proxy;
+  fastcgi_temp_path $1/tmp/fastcgi;
+  uwsgi_temp_path $1/tmp/uwsgi;
+  scgi_temp_path $1/tmp/scgi;
+$2
+}
+EOF
+}
+UP_PORT=$(free_port)
+nginx_conf "$RUN_DIR/upstream" "  server { listen 127.0.0.1:$UP_PORT; location = /v1/chat/completions { default_type application/json; return 200 '$COMPLETION'; } }"
+nginx -p "$RUN_DIR/upstream/" -c "$RUN_DIR/upstream/nginx.conf" >"$LOGS/upstream.log" 2>&1 & PIDS+=($!)
+wait_http "http://127.0.0.1:$UP_PORT/v1/chat/completions" 10 POST
+
+# ---------------------------------------------------------------- PostgreSQL and Redis
+PG_DIR=$RUN_DIR/postgres; mkdir -p "$PG_DIR"; PG_DATA=$PG_DIR/data
+if [ "$(id -u)" -eq 0 ]; then chown postgres: "$PG_DIR"; PG_USER=(runuser -u postgres --); fi
+PG_PORT=$(free_port)
+"${PG_USER[@]}" "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --no-locale >"$LOGS/initdb.log" 2>&1 || die "initdb failed"
+"${PG_USER[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/server.log" -w -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DIR -c max_connections=300" start >/dev/null
+psql_q() { "${PG_USER[@]}" "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -qAt "$@"; }
+REDIS_PORT=$(free_port)
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly yes --appendfsync everysec --dir "$RUN_DIR" >"$LOGS/redis.log" 2>&1 & PIDS+=($!)
+
+# ---------------------------------------------------------------- build
+if [ "$SKIP_BUILD" != 1 ] || [ ! -f "$WORK/gateway/llm-marketplace.dll" ]; then
+  log "publishing the gateway (Release) to $WORK/gateway"
+  dotnet publish src/Host/Host.csproj -c Release -o "$WORK/gateway" --nologo -nodeReuse:false -p:UseSharedCompilation=false >"$LOGS/publish.log" 2>&1 \
+    || { tail -30 "$LOGS/publish.log" >&2; die "dotnet publish failed"; }
+fi
+cat >"$RUN_DIR/gateway.yaml" <<EOF
+Providers:
+  - Name: nginx
+    Type: openai
+    BaseUrl: http://127.0.0.1:$UP_PORT/v1
+Models:
+  - Name: gpt-4o-mini
+    Deployments:
+      - Provider: nginx
+        Model: gpt-4o-mini
+        InputPerMTok: 0.15
+        OutputPerMTok: 0.60
+Logging:
+  LogLevel:
+    Default: Warning
+EOF
+MASTER_KEY=bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+
+declare -A R   # R[case.key]
+run_wrk() { # URL KEY LABEL CONNECTIONS SECONDS RATE
+  local out=$LOGS/wrk-$3.txt line kv
+  WRK_AUTH=$2 WRK_THREADS=$THREADS WRK_RATE=$6 WRK_TALLY=0 timeout $(( $5 + 30 )) \
+    wrk -t"$THREADS" -c"$4" -d"$5s" --timeout 5s --latency -s "$LUA" "$1" >"$out" 2>&1 || die "wrk failed for $3"
+  line=$(grep '^BENCH ' "$out") || die "no BENCH line for $3"
+  for kv in ${line#BENCH }; do R[$3.${kv%%=*}]=${kv#*=}; done
+}
+
+# The upstream alone, at the same loads: the base for the added latency.
+run_wrk "http://127.0.0.1:$UP_PORT/v1/chat/completions" "" direct-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0
+run_wrk "http://127.0.0.1:$UP_PORT/v1/chat/completions" "" direct-rate "$RATE_CONNECTIONS" "$RATE_DURATION" "$RATE"
+
+CASES=()
+run_case() { # NAME REPLICAS PROVIDER
+  local name=$1 n=$2 provider=$3 i port ports=() env=() lb dir key keyid db before after commits0 commits1 total0 total1
+  log "$name: $n replica(s) on $provider"
+  if [ "$provider" = postgres ]; then
+    db=bench_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+    psql_q -d postgres -c "CREATE DATABASE $db"
+    env=(LLMM__Storage__Provider=postgres "LLMM__Storage__ConnectionString=Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$db"
+      LLMM__Redis__Configuration=127.0.0.1:$REDIS_PORT LLMM__Redis__KeyPrefix=$db:)
+  fi
+  local pids=()
+  for i in $(seq 1 "$n"); do
+    port=$(free_port); ports+=("$port"); dir=$RUN_DIR/$name-data$i; mkdir -p "$dir"
+    env "${env[@]}" LLMM_MASTER_KEY=$MASTER_KEY dotnet "$WORK/gateway/llm-marketplace.dll" serve --config "$RUN_DIR/gateway.yaml" \
+      --urls "http://127.0.0.1:$port" --data "$dir" >"$LOGS/$name-$i.log" 2>&1 & pids+=($!); PIDS+=($!)
+    # The first replica migrates the database; the others start on it.
+    [ "$i" = 1 ] && wait_http "http://127.0.0.1:$port/health/ready" 90
+  done
+  for port in "${ports[@]}"; do wait_http "http://127.0.0.1:$port/health/ready" 90; done
+  lb=$(free_port)
+  local servers=""; for port in "${ports[@]}"; do servers="$servers server 127.0.0.1:$port;"; done
+  nginx_conf "$RUN_DIR/lb-$name" "  upstream replicas { $servers keepalive 128; }
+  server { listen 127.0.0.1:$lb; location / { proxy_pass http://replicas; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+  nginx -p "$RUN_DIR/lb-$name/" -c "$RUN_DIR/lb-$name/nginx.conf" >"$LOGS/lb-$name.log" 2>&1 & pids+=($!); PIDS+=($!)
+  wait_http "http://127.0.0.1:$lb/health/live" 10
+  key=$(curl -s -H "Authorization: Bearer $MASTER_KEY" -H 'Content-Type: application/json' \
+    -d '{"name":"bench","rpm":100000000,"tpm":1000000000,"budgetUsd":1000000,"budgetPeriod":"monthly"}' "http://127.0.0.1:$lb/api/v1/keys")
+  keyid=$(printf '%s' "$key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  key=$(printf '%s' "$key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+  # Let the key reach every replica (invalidation message; the embedded one has one replica).
+  for port in "${ports[@]}"; do
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+      -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}' "http://127.0.0.1:$port/v1/chat/completions")" = 200 ]; do sleep 0.1; done
+  done
+  local url=http://127.0.0.1:$lb/v1/chat/completions
+  usage_total() { curl -s -H "Authorization: Bearer $MASTER_KEY" "http://127.0.0.1:$lb/api/v1/usage?keyId=$keyid&limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
+  run_wrk "$url" "$key" "$name-warmup" "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0
+  sleep 2
+  total0=$(usage_total); [ "$provider" = postgres ] && commits0=$(psql_q -d postgres -c "SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'")
+  run_wrk "$url" "$key" "$name-sat" "$SAT_CONNECTIONS" "$SAT_DURATION" 0
+  sleep 2   # the usage stream drains
+  total1=$(usage_total); [ "$provider" = postgres ] && commits1=$(psql_q -d postgres -c "SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'")
+  R[$name.rows_per_s]=$(calc "($total1 - $total0) / ${R[$name-sat.duration_s]}" 0)
+  R[$name.commits_per_s]=$([ "$provider" = postgres ] && calc "($commits1 - $commits0) / (${R[$name-sat.duration_s]} + 2)" 0 || echo "n/a")
+  run_wrk "$url" "$key" "$name-rate" "$RATE_CONNECTIONS" "$RATE_DURATION" "$RATE"
+  if [ "$provider" = postgres ]; then R[$name.desc]="$n × LLM Marketplace on PostgreSQL + Redis"; else R[$name.desc]="1 × LLM Marketplace, embedded (SQLite, no Redis)"; fi
+  CASES+=("$name")
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+
+run_case embedded 1 sqlite
+for n in $REPLICAS; do run_case "replicas$n" "$n" postgres; done
+
+{
+  echo "# Gateway benchmark: replicas on PostgreSQL and Redis"
+  echo
+  echo "Generated by \`bench/gateway/distributed.sh\` on $(date -u '+%Y-%m-%d %H:%M') UTC, LLM Marketplace at commit $(git rev-parse --short HEAD)."
+  echo
+  echo "- Machine: $(nproc) CPUs; client (wrk), load balancer (nginx), upstream (nginx), every replica, PostgreSQL"
+  echo "  $("$PG_BIN/postgres" --version | sed -n 's/.*(PostgreSQL) \([0-9.]*\).*/\1/p') and Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') share them: more replicas on the same CPUs add"
+  echo "  coordination, not capacity. The numbers compare configurations on one machine; they are not a scaling curve."
+  echo "- Every case runs behind the same nginx load balancer (keep-alive to the replicas). Calls use an API key with a"
+  echo "  rate limit and a budget (taken from Redis in the distributed cases) and each writes a usage record (through the"
+  echo "  Redis usage stream and its consumer group in the distributed cases, group commit to SQLite in the embedded one)."
+  echo "- Saturation: \`wrk -t$THREADS -c$SAT_CONNECTIONS -d${SAT_DURATION}s\`; latency at the same total load: \`WRK_RATE=$RATE wrk -t$THREADS -c$RATE_CONNECTIONS -d${RATE_DURATION}s\`,"
+  echo "  added latency = p99 through the gateway minus p99 of the upstream alone at that rate (${R[direct-rate.p99_ms]} ms)."
+  echo "- DB writes/s: usage rows stored per second during the saturation run, and PostgreSQL commits per second"
+  echo "  (\`pg_stat_database.xact_commit\`). Where usage rows/s is below requests/s, the usage stream holds the rest"
+  echo "  and its consumers write it once the load stops: the database write rate, not the calls, is the limit there."
+  echo
+  echo "| Configuration | Requests/s (saturation) | p99 ms (saturation) | p99 added ms at $RATE req/s | usage rows/s | PostgreSQL commits/s | errors |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for c in "${CASES[@]}"; do
+    errors=$(( ${R[$c-sat.err_connect]} + ${R[$c-sat.err_read]} + ${R[$c-sat.err_timeout]} + ${R[$c-sat.non2xx]} + ${R[$c-rate.non2xx]} ))
+    echo "| ${R[$c.desc]} | $(calc "${R[$c-sat.rps]}" 0) | ${R[$c-sat.p99_ms]} | $(calc "${R[$c-rate.p99_ms]} - ${R[direct-rate.p99_ms]}" 3) | ${R[$c.rows_per_s]} | ${R[$c.commits_per_s]} | $errors |"
+  done
+} >"$RESULTS"
+log "wrote $RESULTS"
+cat "$RESULTS"

@@ -1,0 +1,114 @@
+using System.Text.Json;
+using LlmMarketplace.Access.Storage;
+using LlmMarketplace.Access.Telemetry;
+using LlmMarketplace.BuildingBlocks.Distributed;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace LlmMarketplace.Access.Metering;
+
+/// <summary>
+/// The usage event stream (a Redis Stream): each replica appends its usage records there before the calls complete,
+/// and a consumer group (one consumer per replica) writes them to the database in batches, each record once (by its
+/// record id). Entries a dead replica had read but not written are claimed by the others after
+/// <c>Access:UsageStreamClaimAfter</c>. When Redis cannot take a batch the writer falls back to the database, then to the spool.
+/// </summary>
+internal sealed class UsageStream(RedisConnection redis)
+{
+    public const string Group = "usage-writers";
+
+    public RedisKey Key { get; } = redis.Key("usage");
+
+    public RedisConnection Redis => redis;
+
+    /// <summary>Appends the records; false when Redis cannot take them (the caller writes them another way).</summary>
+    public async Task<bool> TryAppendAsync(IReadOnlyList<UsageRow> rows)
+    {
+        if (!redis.IsConnected) return false;
+        try
+        {
+            var db = redis.Database;
+            await Task.WhenAll(rows.Select(row => db.StreamAddAsync(Key, "r", JsonSerializer.Serialize(row, UsageSpoolJson.Default.UsageRow))));
+            return true;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>This replica's consumer in the usage stream's group: reads batches, writes them to the database, acknowledges and deletes them.</summary>
+internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store, AccessOptions options, AccessMetrics metrics, TimeProvider time, ILogger<UsageStreamConsumer> logger)
+    : BackgroundService
+{
+    private readonly string _consumer = Environment.MachineName + "-" + Guid.NewGuid().ToString("N")[..12];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var db = stream.Redis.Database;
+        var groupReady = false;
+        var lastClaim = 0L;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var idle = TimeSpan.FromMilliseconds(50);
+            try
+            {
+                if (!groupReady)
+                {
+                    try
+                    {
+                        await db.StreamCreateConsumerGroupAsync(stream.Key, UsageStream.Group, "0-0", createStream: true);
+                    }
+                    catch (RedisServerException ex) when (ex.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
+                    {
+                        // another replica made it
+                    }
+                    groupReady = true;
+                }
+                // First what this consumer read but did not write (a database failure), then new entries.
+                var entries = await db.StreamReadGroupAsync(stream.Key, UsageStream.Group, _consumer, "0", options.MaxBatchSize);
+                if (entries.Length == 0) entries = await db.StreamReadGroupAsync(stream.Key, UsageStream.Group, _consumer, ">", options.MaxBatchSize);
+                if (entries.Length == 0 && time.GetElapsedTime(lastClaim) > options.UsageStreamClaimAfter / 2)
+                {
+                    lastClaim = time.GetTimestamp();
+                    // Entries of a replica that died after reading them.
+                    var claimed = await db.StreamAutoClaimAsync(stream.Key, UsageStream.Group, _consumer, (long)options.UsageStreamClaimAfter.TotalMilliseconds, "0-0", options.MaxBatchSize);
+                    entries = claimed.ClaimedEntries;
+                }
+                if (entries.Length > 0)
+                {
+                    var rows = new List<UsageRow>(entries.Length);
+                    foreach (var entry in entries)
+                    {
+                        if (entry.IsNull) continue;
+                        var json = (string?)entry["r"];
+                        if (json is not null && JsonSerializer.Deserialize(json, UsageSpoolJson.Default.UsageRow) is { } row) rows.Add(row);
+                    }
+                    await store.InsertUsageBatchAsync(rows, stoppingToken);
+                    metrics.Committed(rows.Count);
+                    var ids = entries.Select(static e => e.Id).ToArray();
+                    await db.StreamAcknowledgeAsync(stream.Key, UsageStream.Group, ids);
+                    await db.StreamDeleteAsync(stream.Key, ids);
+                    continue;
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Redis or the database is away: the entries stay pending and are read again.
+                Log.UsageStreamFailed(logger, ex.GetType().Name);
+                idle = TimeSpan.FromSeconds(1);
+                if (ex is RedisServerException { Message: var m } && m.Contains("NOGROUP", StringComparison.Ordinal)) groupReady = false;
+            }
+            try
+            {
+                await Task.Delay(idle, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}
