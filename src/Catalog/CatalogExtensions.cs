@@ -47,6 +47,7 @@ public static class CatalogExtensions
         services.TryAddSingleton<ICatalogAuditSink>(static sp => sp.GetService<BuildingBlocks.Audit.IAuditLog>() is { } log ? new AuditLogCatalogSink(log) : new NoAuditSink());
         services.TryAddSingleton<ICatalogPublishPolicy, AllowAllPublishPolicy>();
         services.AddSingleton<IModelSource, CatalogModelSource>();
+        services.TryAddSingleton<BuildingBlocks.Catalog.IListingDirectory, CatalogListingDirectory>();
         services.AddSingleton<IGatewayInterceptor, DeprecationInterceptor>();
         services.TryAddSingleton<UsageTracker>();
         services.AddSingleton<IGatewayInterceptor>(static sp => sp.GetRequiredService<UsageTracker>());

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
 using Microsoft.Extensions.Hosting;
@@ -10,7 +11,7 @@ namespace LlmMarketplace.Access.Metering;
 /// Writes usage records durably with group commit: callers enqueue a record and await its commit; one background
 /// writer takes everything queued and commits it in a single transaction, so concurrent requests share one fsync.
 /// </summary>
-internal sealed class UsageWriter(AccessStore store, AccessMetrics metrics, AccessOptions options, ILogger<UsageWriter> logger) : BackgroundService
+internal sealed class UsageWriter(AccessStore store, AccessMetrics metrics, AccessOptions options, AccessEvents events, ILogger<UsageWriter> logger) : BackgroundService
 {
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -45,6 +46,7 @@ internal sealed class UsageWriter(AccessStore store, AccessMetrics metrics, Acce
                 await store.InsertUsageBatchAsync(rows, CancellationToken.None);
                 metrics.Committed(rows.Count);
                 foreach (var p in batch) p.Committed.TrySetResult();
+                events.RaiseUsageCommitted();
             }
             catch (Exception ex)
             {

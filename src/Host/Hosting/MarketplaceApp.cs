@@ -147,6 +147,7 @@ public static class MarketplaceApp
             m.AddMeter(ShieldExtensions.MeterName);
             m.AddMeter(LlmMarketplace.Governance.Telemetry.GovernanceTelemetry.MeterName);
             m.AddMeter(CatalogExtensions.MeterName);
+            m.AddMeter(InsightsExtensions.MeterName);
             m.AddAspNetCoreInstrumentation();
             m.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(otlp)) m.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
