@@ -1,6 +1,7 @@
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Insights.Analytics;
+using LlmMarketplace.Insights.Sla;
 using LlmMarketplace.Insights.Storage;
 using LlmMarketplace.Insights.Telemetry;
 using Microsoft.AspNetCore.Builder;
@@ -29,6 +30,9 @@ public static class InsightsExtensions
         if (options.GapTimeout < TimeSpan.Zero) errors.Add("Insights:GapTimeout", "Set a non-negative interval, e.g. 00:00:30.");
         if (options.MinuteRetention < TimeSpan.FromHours(1)) errors.Add("Insights:MinuteRetention", "Keep minute buckets at least an hour, e.g. 2.00:00:00.");
         if (options.HourRetention < TimeSpan.FromDays(1)) errors.Add("Insights:HourRetention", "Keep hour buckets at least a day, e.g. 90.00:00:00.");
+        if (options.SlaWindow < TimeSpan.FromMinutes(1)) errors.Add("Insights:SlaWindow", "Set a window of at least a minute, e.g. 01:00:00.");
+        if (options.SlaEvaluationInterval < TimeSpan.Zero) errors.Add("Insights:SlaEvaluationInterval", "Set a non-negative interval, e.g. 00:00:30.");
+        if (options.SlaMinRequests < 1) errors.Add("Insights:SlaMinRequests", "Set a positive number of requests, e.g. 20.");
         if (options.DayRetention < TimeSpan.Zero) errors.Add("Insights:DayRetention", "Set zero (for ever) or a positive interval.");
         if (!errors.IsEmpty) throw new InvalidConfigurationException(errors);
 
@@ -38,6 +42,8 @@ public static class InsightsExtensions
         services.TryAddSingleton<InsightsMetrics>();
         services.TryAddSingleton<InsightsStore>();
         services.TryAddSingleton<AnalyticsQuery>();
+        services.TryAddSingleton<SlaTracker>();
+        services.AddSingleton<IUsageObserver>(static sp => sp.GetRequiredService<SlaTracker>());
         services.TryAddSingleton<RollupWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<RollupWorker>());
         return builder;
@@ -53,6 +59,12 @@ public static class InsightsExtensions
             .WithSummary("The top N teams, apps, keys, models, listings, deployments or providers over a range; JSON or CSV.");
         analytics.MapGet("/summary", AnalyticsApi.SummaryAsync).WithName("GetAnalyticsSummary")
             .WithSummary("Totals and percentiles over a range; JSON or CSV.");
+
+        var sla = endpoints.MapGroup("/api/v1/sla").RequireAuthorization(Policies.Authenticated).WithTags("SLA");
+        sla.MapGet("", SlaApi.StatusAsync).WithName("GetSlaStatus")
+            .WithSummary("Each listing version's p95 latency and uptime per deployment over the SLA window, against its targets.");
+        sla.MapGet("/violations", SlaApi.ViolationsAsync).WithName("ListSlaViolations")
+            .WithSummary("Recorded SLA violations, newest first (open=true: only those still open).");
         return endpoints;
     }
 }

@@ -22,4 +22,13 @@ public sealed record InsightsOptions
 
     /// <summary>How long day buckets are kept; zero keeps them for ever.</summary>
     public TimeSpan DayRetention { get; init; } = TimeSpan.Zero;
+
+    /// <summary>The rolling window SLA measurements cover.</summary>
+    public TimeSpan SlaWindow { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>How often SLAs are evaluated (after new usage was rolled up).</summary>
+    public TimeSpan SlaEvaluationInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Fewer requests than this in the window are not judged against an SLA.</summary>
+    public int SlaMinRequests { get; init; } = 20;
 }

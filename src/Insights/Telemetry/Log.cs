@@ -19,4 +19,10 @@ internal static partial class Log
 
     [LoggerMessage(7005, LogLevel.Information, "Pruned {Count} rollup rows of granularity {Granularity}")]
     public static partial void Pruned(ILogger logger, int count, string granularity);
+
+    [LoggerMessage(7010, LogLevel.Warning, "SLA violated: {Listing} on {Deployment}, {Target} measured {Measured} against {Objective}")]
+    public static partial void SlaViolated(ILogger logger, string listing, string deployment, string target, double measured, double objective);
+
+    [LoggerMessage(7011, LogLevel.Information, "SLA violation resolved: {Listing} on {Deployment}, {Target}")]
+    public static partial void SlaResolved(ILogger logger, string listing, string deployment, string target);
 }
