@@ -26,7 +26,8 @@ internal sealed class ChatCompletionsHandler(
     GatewayMetrics metrics,
     IEnumerable<IGatewayInterceptor> interceptors,
     TimeProvider time,
-    ILogger<ChatCompletionsHandler> logger)
+    ILogger<ChatCompletionsHandler> logger,
+    IGatewayControl? control = null)
 {
     private readonly IGatewayInterceptor[] _interceptors = interceptors.ToArray();
 
@@ -141,7 +142,7 @@ internal sealed class ChatCompletionsHandler(
             return;
         }
 
-        var cacheEnabled = (model.Config.Cache ?? settings.Cache.Enabled);
+        var cacheEnabled = control?.CacheOverride(model.Name) ?? model.Config.Cache ?? settings.Cache.Enabled;
         var cacheControl = CacheControl.Parse(context.Request.Headers.CacheControl.ToString(), context.Request.Headers["x-gateway-cache-ttl"].ToString());
         string? cacheKey = null;
         if (cacheEnabled && !cacheControl.NoStore)

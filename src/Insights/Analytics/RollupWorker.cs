@@ -29,6 +29,9 @@ internal sealed class RollupWorker(
     InsightsMetrics metrics,
     TimeProvider time,
     ILogger<RollupWorker> logger,
+    Events.EventsOutWorker eventsOut,
+    Events.EventsOptions eventsOptions,
+    Events.EventLog eventLog,
     IListingDirectory? listings = null) : BackgroundService
 {
     public const string CursorName = "rollups";
@@ -41,6 +44,9 @@ internal sealed class RollupWorker(
 
     /// <summary>The position rolled up to (the highest sequence number applied), as last seen by this replica.</summary>
     public long Position { get; private set; }
+
+    /// <summary>The position up to which observers (SLA, detectors) have seen usage on this replica.</summary>
+    public long ObservedPosition { get; private set; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -91,17 +97,23 @@ internal sealed class RollupWorker(
             var next = batch[^1].Seq;
             var cells = RollupBuilder.Build(batch, ListingOf);
             var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var applied = await store.AdvanceAsync(CursorName, cursor, next, nowMs,
-                (connection, transaction) => InsightsStore.MergeRollupsAsync(connection, transaction, cells, cancellationToken), cancellationToken);
+            var withUsageEvents = eventsOptions.IncludeUsage && await eventsOut.HasSinksAsync(cancellationToken);
+            var applied = await store.AdvanceAsync(CursorName, cursor, next, nowMs, async (connection, transaction) =>
+            {
+                await InsightsStore.MergeRollupsAsync(connection, transaction, cells, cancellationToken);
+                if (withUsageEvents) await Events.EventsOutWorker.AppendUsageAsync(connection, transaction, batch, cancellationToken);
+            }, cancellationToken);
             if (!applied)
             {
                 Log.CursorMoved(logger, CursorName);
                 return 0;
             }
             Position = next;
+            if (withUsageEvents) eventLog.SignalAppended();
             metrics.RolledUp(batch.Count);
             Log.RolledUp(logger, batch.Count, next);
             foreach (var observer in _observers) await observer.ObserveAsync(batch, cancellationToken);
+            ObservedPosition = next;
             return batch.Count;
         }
         finally

@@ -129,6 +129,13 @@ public sealed class AuthorizationMatrixTests
         ["POST /api/v1/approvals/{versionId}/approve"] = Access.Approver,
         ["POST /api/v1/approvals/{versionId}/reject"] = Access.Approver,
         ["POST /api/v1/catalog/import"] = Access.Admin,
+
+        // Insights: analytics (admins and viewers see everything, others their teams), SLA
+        ["GET /api/v1/analytics/timeseries"] = Access.Authenticated,
+        ["GET /api/v1/analytics/breakdown"] = Access.Authenticated,
+        ["GET /api/v1/analytics/summary"] = Access.Authenticated,
+        ["GET /api/v1/sla"] = Access.Authenticated,
+        ["GET /api/v1/sla/violations"] = Access.Authenticated,
     };
 
     private static readonly (string Role, Access Level)[] RoleLevels =
