@@ -136,6 +136,15 @@ public sealed class AuthorizationMatrixTests
         ["GET /api/v1/analytics/summary"] = Access.Authenticated,
         ["GET /api/v1/sla"] = Access.Authenticated,
         ["GET /api/v1/sla/violations"] = Access.Authenticated,
+        // Insights: alerts (viewers read; admins act and manage webhooks)
+        ["GET /api/v1/alerts"] = Access.Viewer,
+        ["GET /api/v1/alerts/{id}"] = Access.Viewer,
+        ["POST /api/v1/alerts/{id}/acknowledge"] = Access.Admin,
+        ["POST /api/v1/alerts/{id}/resolve"] = Access.Admin,
+        ["POST /api/v1/alerts/webhooks"] = Access.Admin,
+        ["GET /api/v1/alerts/webhooks"] = Access.Admin,
+        ["DELETE /api/v1/alerts/webhooks/{id}"] = Access.Admin,
+        ["GET /api/v1/alerts/webhooks/{id}/deliveries"] = Access.Admin,
     };
 
     private static readonly (string Role, Access Level)[] RoleLevels =
