@@ -20,6 +20,7 @@ internal sealed class IncidentDetectors(AlertService alerts, AlertOptions option
     : IUsageObserver, IHostedService
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly SemaphoreSlim _evaluating = new(1, 1);
     private readonly Dictionary<string, Series> _deployments = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Series> _models = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Series> _providers = new(StringComparer.Ordinal);
@@ -135,6 +136,20 @@ internal sealed class IncidentDetectors(AlertService alerts, AlertOptions option
 
     /// <summary>Judges every scope now: opens alerts for conditions that hold, resolves those that cleared.</summary>
     public async Task EvaluateAsync(CancellationToken cancellationToken)
+    {
+        // One evaluation at a time (usage batches and the ticker both evaluate): they share the firing set.
+        await _evaluating.WaitAsync(cancellationToken);
+        try
+        {
+            await EvaluateCoreAsync(cancellationToken);
+        }
+        finally
+        {
+            _evaluating.Release();
+        }
+    }
+
+    private async Task EvaluateCoreAsync(CancellationToken cancellationToken)
     {
         var signals = new List<AlertSignal>();
         var cleared = new List<string>();

@@ -95,6 +95,8 @@ internal sealed class AnalyticsQuery(InsightsStore store)
     {
         var result = new Dictionary<(long, string), Aggregate>();
         if (parts.Count == 0 || filter.TeamScope is { Count: 0 }) return result;
+        // Without filters, scope or grouping, the per-bucket totals answer with one row per bucket.
+        var table = groupColumn is null && filter.Equal.Count == 0 && filter.TeamScope is null ? "insights_rollup_totals" : "insights_rollups";
         var (where, parameters) = Where(parts, filter);
         var group = groupColumn ?? "''";
         var bucket = byBucket ? "bucket_ms" : "CAST(0 AS BIGINT)";
@@ -103,7 +105,7 @@ internal sealed class AnalyticsQuery(InsightsStore store)
             SELECT {bucket} AS bucket, {group} AS grp, {Sum("requests")}, {Sum("prompt_tokens")}, {Sum("completion_tokens")},
                 {Sum("cached_tokens")}, COALESCE(SUM(cost_usd), 0) AS cost_usd, {Sum("errors_client")}, {Sum("errors_rate_limited")},
                 {Sum("errors_server")}, {Sum("cache_hits")}
-            FROM insights_rollups WHERE {where}{(groupBy.Length > 0 ? " GROUP BY " + groupBy : "")}
+            FROM {table} WHERE {where}{(groupBy.Length > 0 ? " GROUP BY " + groupBy : "")}
             """;
         await using (var connection = await store.OpenAsync(cancellationToken))
         {
@@ -135,7 +137,7 @@ internal sealed class AnalyticsQuery(InsightsStore store)
         await using (var connection = await store.OpenAsync(cancellationToken))
         {
             var rows = connection.QueryUnbufferedAsync<SketchRow>(
-                $"SELECT {bucket} AS bucket, {group} AS grp, latency_sketch, ttft_sketch FROM insights_rollups WHERE {sketchWhere}", parameters);
+                $"SELECT {bucket} AS bucket, {group} AS grp, latency_sketch, ttft_sketch FROM {table} WHERE {sketchWhere}", parameters);
             await foreach (var row in rows.WithCancellation(cancellationToken))
             {
                 if (!result.TryGetValue((row.Bucket, row.Grp ?? ""), out var aggregate)) continue;

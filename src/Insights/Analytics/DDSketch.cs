@@ -19,7 +19,11 @@ internal sealed class DDSketch
     private static readonly double Gamma = (1 + RelativeAccuracy) / (1 - RelativeAccuracy);
     private static readonly double LogGamma = Math.Log(Gamma);
 
-    private readonly SortedDictionary<int, long> _bins = [];
+    // Dense counts for the bin indexes [_offset, _offset + _counts.Length); merging is an array add, no allocation.
+    private long[] _counts = [];
+    private int _offset;
+    private int _minIndex = int.MaxValue;
+    private int _maxIndex = int.MinValue;
 
     public long Count { get; private set; }
 
@@ -33,6 +37,17 @@ internal sealed class DDSketch
 
     public bool IsEmpty => Count == 0;
 
+    /// <summary>How many bins hold values.</summary>
+    public int BinCount
+    {
+        get
+        {
+            var n = 0;
+            for (var i = _minIndex; i <= _maxIndex; i++) if (_counts[i - _offset] != 0) n++;
+            return n;
+        }
+    }
+
     public void Add(double value)
     {
         if (double.IsNaN(value) || value < 0) return;
@@ -42,9 +57,7 @@ internal sealed class DDSketch
         }
         else
         {
-            var index = (int)Math.Ceiling(Math.Log(value) / LogGamma);
-            _bins[index] = _bins.GetValueOrDefault(index) + 1;
-            CollapseIfNeeded();
+            AddToBin((int)Math.Ceiling(Math.Log(value) / LogGamma), 1);
         }
         Count++;
         Sum += value;
@@ -55,13 +68,16 @@ internal sealed class DDSketch
     public void Merge(DDSketch other)
     {
         if (other.IsEmpty) return;
-        foreach (var (index, count) in other._bins) _bins[index] = _bins.GetValueOrDefault(index) + count;
+        for (var i = other._minIndex; i <= other._maxIndex; i++)
+        {
+            var c = other._counts[i - other._offset];
+            if (c != 0) AddToBin(i, c);
+        }
         ZeroCount += other.ZeroCount;
         Count += other.Count;
         Sum += other.Sum;
         Min = Math.Min(Min, other.Min);
         Max = Math.Max(Max, other.Max);
-        CollapseIfNeeded();
     }
 
     /// <summary>The value at quantile <paramref name="q"/> in [0, 1], or null when the sketch is empty.</summary>
@@ -73,9 +89,9 @@ internal sealed class DDSketch
         var rank = q * (Count - 1);
         double seen = ZeroCount;
         if (seen > rank) return Math.Max(0, Min);
-        foreach (var (index, count) in _bins)
+        for (var index = _minIndex; index <= _maxIndex; index++)
         {
-            seen += count;
+            seen += _counts[index - _offset];
             if (seen > rank)
             {
                 var value = 2 * Math.Pow(Gamma, index) / (Gamma + 1);
@@ -85,24 +101,65 @@ internal sealed class DDSketch
         return Max;
     }
 
-    private void CollapseIfNeeded()
+    /// <summary>Adds to a bin; past <see cref="MaxBins"/> the lowest bins are collapsed into the lowest one kept.</summary>
+    private void AddToBin(int index, long count)
     {
-        while (_bins.Count > MaxBins)
+        if (index > _maxIndex && _maxIndex != int.MinValue && index - _minIndex + 1 > MaxBins)
         {
-            using var e = _bins.GetEnumerator();
-            e.MoveNext();
-            var (lowest, lowCount) = e.Current;
-            e.MoveNext();
-            var next = e.Current.Key;
-            _bins.Remove(lowest);
-            _bins[next] += lowCount;
+            CollapseBelow(index - MaxBins + 1);
         }
+        else if (_maxIndex != int.MinValue && index < _maxIndex - MaxBins + 1)
+        {
+            index = _maxIndex - MaxBins + 1;
+        }
+        if (_counts.Length == 0)
+        {
+            _counts = new long[64];
+            _offset = index - 32;
+        }
+        else if (index < _offset || index >= _offset + _counts.Length)
+        {
+            var low = Math.Min(index, _minIndex);
+            var high = Math.Max(index, _maxIndex);
+            var length = Math.Max(_counts.Length * 2, high - low + 1 + 32);
+            var grown = new long[length];
+            var newOffset = low - ((length - (high - low + 1)) / 2);
+            Array.Copy(_counts, _minIndex - _offset, grown, _minIndex - newOffset, _maxIndex - _minIndex + 1);
+            _counts = grown;
+            _offset = newOffset;
+        }
+        _counts[index - _offset] += count;
+        if (index < _minIndex) _minIndex = index;
+        if (index > _maxIndex) _maxIndex = index;
+    }
+
+    private void CollapseBelow(int lowestKept)
+    {
+        if (_minIndex >= lowestKept) return;
+        long folded = 0;
+        for (var i = _minIndex; i < lowestKept && i <= _maxIndex; i++)
+        {
+            folded += _counts[i - _offset];
+            _counts[i - _offset] = 0;
+        }
+        if (lowestKept > _maxIndex)
+        {
+            // Everything collapses into the new lowest bin; the caller then adds the new one above it.
+            _minIndex = int.MaxValue;
+            _maxIndex = int.MinValue;
+            _counts = [];
+            if (folded != 0) AddToBin(lowestKept, folded);
+            return;
+        }
+        _counts[lowestKept - _offset] += folded;
+        _minIndex = lowestKept;
     }
 
     /// <summary>A compact binary form: version, count of zeros, sum, min, max, then bins as delta-encoded varints.</summary>
     public byte[] ToBytes()
     {
-        var buffer = new byte[1 + 10 + 8 * 3 + 5 + (_bins.Count * 15)];
+        var bins = BinCount;
+        var buffer = new byte[1 + 10 + 8 * 3 + 5 + (bins * 15)];
         var at = 0;
         buffer[at++] = FormatVersion;
         at += WriteVarint(buffer.AsSpan(at), (ulong)ZeroCount);
@@ -112,10 +169,12 @@ internal sealed class DDSketch
         at += 8;
         BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(at), Count == 0 ? 0 : Max);
         at += 8;
-        at += WriteVarint(buffer.AsSpan(at), (ulong)_bins.Count);
+        at += WriteVarint(buffer.AsSpan(at), (ulong)bins);
         var previous = 0;
-        foreach (var (index, count) in _bins)
+        for (var index = _minIndex; index <= _maxIndex; index++)
         {
+            var count = _counts[index - _offset];
+            if (count == 0) continue;
             var delta = index - previous;
             at += WriteVarint(buffer.AsSpan(at), (ulong)((delta << 1) ^ (delta >> 31)));
             at += WriteVarint(buffer.AsSpan(at), (ulong)count);
@@ -152,7 +211,7 @@ internal sealed class DDSketch
             var zig = (uint)ReadVarint(bytes, ref at);
             index += (int)(zig >> 1) ^ -(int)(zig & 1);
             var c = (long)ReadVarint(bytes, ref at);
-            _bins[index] = _bins.GetValueOrDefault(index) + c;
+            AddToBin(index, c);
             count += c;
         }
         if (count == 0) return;
@@ -161,7 +220,6 @@ internal sealed class DDSketch
         Sum += sum;
         Min = Math.Min(Min, min);
         Max = Math.Max(Max, max);
-        CollapseIfNeeded();
     }
 
     private static int WriteVarint(Span<byte> span, ulong value)

@@ -86,6 +86,18 @@ internal sealed class RollupCell
 /// <summary>Folds usage records into rollup cells for every granularity.</summary>
 internal static class RollupBuilder
 {
+    /// <summary>The cells summed over every dimension, per bucket.</summary>
+    public static Dictionary<(string Granularity, long BucketMs), RollupCell> Totals(IReadOnlyDictionary<RollupKey, RollupCell> cells)
+    {
+        var totals = new Dictionary<(string, long), RollupCell>();
+        foreach (var (key, cell) in cells)
+        {
+            if (!totals.TryGetValue((key.Granularity, key.BucketMs), out var total)) totals[(key.Granularity, key.BucketMs)] = total = new RollupCell();
+            total.Merge(cell);
+        }
+        return totals;
+    }
+
     public static Dictionary<RollupKey, RollupCell> Build(IEnumerable<UsageEvent> events, Func<string, string?> listingOf)
     {
         var cells = new Dictionary<RollupKey, RollupCell>();

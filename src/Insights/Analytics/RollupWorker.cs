@@ -96,11 +96,13 @@ internal sealed class RollupWorker(
             if (batch.Count == 0) return 0;
             var next = batch[^1].Seq;
             var cells = RollupBuilder.Build(batch, ListingOf);
+            var totals = RollupBuilder.Totals(cells);
             var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
             var withUsageEvents = eventsOptions.IncludeUsage && await eventsOut.HasSinksAsync(cancellationToken);
             var applied = await store.AdvanceAsync(CursorName, cursor, next, nowMs, async (connection, transaction) =>
             {
                 await InsightsStore.MergeRollupsAsync(connection, transaction, cells, cancellationToken);
+                await InsightsStore.MergeTotalsAsync(connection, transaction, totals, cancellationToken);
                 if (withUsageEvents) await Events.EventsOutWorker.AppendUsageAsync(connection, transaction, batch, cancellationToken);
             }, cancellationToken);
             if (!applied)

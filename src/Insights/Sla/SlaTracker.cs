@@ -55,13 +55,11 @@ internal sealed class SlaTracker(
     InsightsMetrics metrics,
     TimeProvider time,
     ILogger<SlaTracker> logger,
+    Events.EventLog events,
     IListingDirectory? listings = null) : IUsageObserver
 {
     private long _lastEvaluationTimestamp;
     private bool _evaluated;
-
-    /// <summary>Raised for every violation opened or resolved (events out subscribe to it).</summary>
-    public event Action<SlaViolation>? Changed;
 
     public async ValueTask ObserveAsync(IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken)
     {
@@ -78,7 +76,7 @@ internal sealed class SlaTracker(
         var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         var fromMs = Granularity.Floor(nowMs - (long)options.SlaWindow.TotalMilliseconds, Granularity.Minute);
         await using var connection = await store.OpenAsync(cancellationToken);
-        var sql = "SELECT listing, deployment, requests, errors_server, latency_sketch FROM insights_rollups WHERE granularity = 'm' AND bucket_ms >= @fromMs AND listing <> ''";
+        var sql = "SELECT listing, deployment, requests, errors_server, latency_sketch FROM insights_rollups WHERE granularity = 'm' AND bucket_ms >= @fromMs AND listing <> '' AND deployment <> ''";
         if (listingFilter is not null) sql += " AND (listing = @listingFilter OR listing LIKE @prefix)";
         var rows = connection.QueryUnbufferedAsync<Row>(sql, new { fromMs, listingFilter, prefix = listingFilter + "@%" });
         var groups = new Dictionary<(string, string), (long Requests, long Errors, DDSketch Latency)>();
@@ -164,7 +162,7 @@ internal sealed class SlaTracker(
                     """, row, cancellationToken: cancellationToken));
                 metrics.SlaViolation(m.Listing, target);
                 Log.SlaViolated(logger, m.Listing, m.Deployment, target, measured, objective.Value);
-                Changed?.Invoke(row.ToDto());
+                await PublishAsync("sla.violated", row.ToDto(), cancellationToken);
             }
         }
         // Open violations of listings without traffic in the window any more are over.
@@ -177,8 +175,11 @@ internal sealed class SlaTracker(
             "UPDATE insights_sla_violations SET resolved_ms = @nowMs WHERE id = @id", new { nowMs, id = row.Id }, cancellationToken: cancellationToken));
         row.ResolvedMs = nowMs;
         Log.SlaResolved(logger, row.Listing, row.Deployment, row.Target);
-        Changed?.Invoke(row.ToDto());
+        await PublishAsync("sla.resolved", row.ToDto(), cancellationToken);
     }
+
+    private Task PublishAsync(string type, SlaViolation violation, CancellationToken cancellationToken) =>
+        events.AppendAsync(type, System.Text.Json.JsonSerializer.SerializeToElement(violation, InsightsJson.Options), cancellationToken);
 
     public async Task<IReadOnlyList<SlaViolation>> ViolationsAsync(string? listing, bool openOnly, int limit, CancellationToken cancellationToken)
     {

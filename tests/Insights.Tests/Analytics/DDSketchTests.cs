@@ -72,4 +72,21 @@ public sealed class DDSketchTests
         Assert.Equal(0, back.Quantile(0.5));
         Assert.Equal(10, back.Quantile(1));
     }
+
+    [Fact]
+    public void Past_the_bin_limit_the_lowest_values_collapse_and_the_high_quantiles_stay_accurate()
+    {
+        // Values over 60 orders of magnitude need ~7,000 bins at 1%; the sketch keeps 2,048.
+        var values = Enumerable.Range(0, 6000).Select(static i => Math.Pow(10, (i / 100.0) - 3)).ToList();
+        var sketch = new DDSketch();
+        foreach (var v in values) sketch.Add(v);
+        var back = DDSketch.FromBytes(sketch.ToBytes());
+        Assert.Equal(values.Count, back.Count);
+        Assert.True(back.BinCount <= DDSketch.MaxBins, $"{back.BinCount} bins");
+        foreach (var q in new[] { 0.9, 0.99 })
+        {
+            var exact = values[(int)Math.Floor(q * (values.Count - 1))];
+            Assert.True(Math.Abs(back.Quantile(q)!.Value - exact) <= DDSketch.RelativeAccuracy * exact, $"q={q}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.Insights.Tests.Infrastructure;
 using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
 
 namespace LlmMarketplace.Insights.Tests.Sla;
@@ -17,6 +18,7 @@ public sealed class SlaTests
             ["Insights:SlaEvaluationInterval"] = "00:00:00",
             ["Insights:SlaMinRequests"] = "10",
             ["Catalog:AllowLoopbackEndpoints"] = "true",
+            ["Insights:Events:BatchDelay"] = "00:00:00.100",
         });
         var slug = "acme/sla-" + Guid.NewGuid().ToString("N")[..8];
         var created = await PostJsonAsync(host.Client, "api/v1/services", new
@@ -38,6 +40,8 @@ public sealed class SlaTests
         var submitted = await PostJsonAsync(host.Client, $"api/v1/services/{serviceId}/versions/1.0.0/submit", new { }, HttpStatusCode.OK);
         await PostJsonAsync(host.Client, $"api/v1/approvals/{submitted.GetProperty("id").GetString()}/approve", new { reason = "ok" }, HttpStatusCode.OK);
         await Wait.UntilAsync(() => ChatAsync(host.Client, slug).Result == HttpStatusCode.OK, TimeSpan.FromSeconds(10), "the listing to become routable");
+        await using var receiver = await WebhookReceiver.StartAsync("sla-secret-0123456789", failFirst: 0);
+        await PostJsonAsync(host.Client, "api/v1/alerts/webhooks", new { url = receiver.Url, kinds = new[] { "events" }, secret = receiver.Secret });
 
         for (var i = 0; i < 20; i++)
         {
@@ -51,6 +55,9 @@ public sealed class SlaTests
         Assert.Equal(99.9, targets["uptime_percent"].GetProperty("objective").GetDouble());
         Assert.True(targets["uptime_percent"].GetProperty("measured").GetDouble() < 90);
         Assert.True(targets["p95_latency_ms"].GetProperty("measured").GetDouble() > 0.001);
+
+        // Emitted as events.
+        await Wait.UntilAsync(() => receiver.Events.Where(static e => e.GetProperty("type").GetString() == "sla.violated").Select(static e => e.GetProperty("id").GetString()).Distinct().Count() == 2, TimeSpan.FromSeconds(30), "two sla.violated events");
 
         var status = await GetJsonAsync(host.Client, $"api/v1/sla?listing={Uri.EscapeDataString(slug)}");
         var measurement = Assert.Single(status.GetProperty("data").EnumerateArray());
