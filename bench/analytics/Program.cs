@@ -179,7 +179,7 @@ static async Task<(long Day, long Hour, long Minute)> GenerateRollupsAsync(Datab
         var active = combos.OrderBy(_ => random.Next()).Take(40).ToList();
         minuteRows += await InsertAsync(connection, "m", endMinute - (mi * 60_000L), active, requestsPerDay, 1.0 / 1440 * combos.Count / 40, pools, random);
     }
-    // Per-bucket totals (what the rollup worker writes beside the rows): sums, and a sketch merged over every model.
+    // Per-bucket totals and per-dimension sums (what the rollup worker writes beside the rows), with a sketch merged over every model.
     foreach (var g in new[] { "d", "h", "m" })
     {
         var total = new DDSketch();
@@ -204,6 +204,17 @@ static async Task<(long Day, long Hour, long Minute)> GenerateRollupsAsync(Datab
         gp.Value = g;
         command.Parameters.Add(gp);
         await command.ExecuteNonQueryAsync();
+        foreach (var (dimension, column) in new[] { ("team", "team_id"), ("app", "app_id"), ("key", "key_id"), ("model", "model"), ("listing", "listing"), ("deployment", "deployment"), ("provider", "provider") })
+        {
+            command.CommandText = $"""
+                INSERT OR REPLACE INTO insights_rollup_dimensions (granularity, bucket_ms, dimension, value, requests, prompt_tokens, completion_tokens, cached_tokens, cost_usd,
+                    errors_client, errors_rate_limited, errors_server, cache_hits, latency_sketch, ttft_sketch)
+                SELECT granularity, bucket_ms, '{dimension}', {column}, SUM(requests), SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens), SUM(cost_usd),
+                    SUM(errors_client), SUM(errors_rate_limited), SUM(errors_server), SUM(cache_hits), $sketch, $sketch
+                FROM insights_rollups WHERE granularity = $g GROUP BY granularity, bucket_ms, {column}
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
         await transaction.CommitAsync();
     }
     return (dayRows, hourRows, minuteRows);

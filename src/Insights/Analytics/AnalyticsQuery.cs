@@ -95,9 +95,30 @@ internal sealed class AnalyticsQuery(InsightsStore store)
     {
         var result = new Dictionary<(long, string), Aggregate>();
         if (parts.Count == 0 || filter.TeamScope is { Count: 0 }) return result;
-        // Without filters, scope or grouping, the per-bucket totals answer with one row per bucket.
-        var table = groupColumn is null && filter.Equal.Count == 0 && filter.TeamScope is null ? "insights_rollup_totals" : "insights_rollups";
+        // Without filters, scope or grouping, the per-bucket totals answer with one row per bucket; grouped by one
+        // dimension and filtered at most on that one, the per-dimension sums do; anything else reads the combinations.
+        var dimension = groupColumn is null ? null : Dimensions.Columns.First(c => c.Value == groupColumn).Key;
+        string table;
+        if (groupColumn is null && filter.Equal.Count == 0 && filter.TeamScope is null)
+        {
+            table = "insights_rollup_totals";
+        }
+        else if (dimension is not null && filter.TeamScope is null && filter.Equal.Keys.All(k => k == dimension))
+        {
+            table = "insights_rollup_dimensions";
+            filter = filter with { Equal = filter.Equal.ToDictionary(static e => "value", static e => e.Value) };
+            groupColumn = "value";
+        }
+        else
+        {
+            table = "insights_rollups";
+        }
         var (where, parameters) = Where(parts, filter);
+        if (table == "insights_rollup_dimensions")
+        {
+            where += " AND dimension = @dimension";
+            parameters.Add("dimension", dimension);
+        }
         var group = groupColumn ?? "''";
         var bucket = byBucket ? "bucket_ms" : "CAST(0 AS BIGINT)";
         var groupBy = string.Join(", ", new[] { byBucket ? "bucket_ms" : null, groupColumn }.OfType<string>());
@@ -166,7 +187,7 @@ internal sealed class AnalyticsQuery(InsightsStore store)
         foreach (var (dimension, value) in filter.Equal)
         {
             // Column names come from the fixed dimension table, never from the request.
-            sb.Append($" AND {Dimensions.Columns[dimension]} = @eq_{dimension}");
+            sb.Append($" AND {(dimension == "value" ? "value" : Dimensions.Columns[dimension])} = @eq_{dimension}");
             p.Add($"eq_{dimension}", value);
         }
         if (filter.TeamScope is { } scope)

@@ -98,6 +98,23 @@ internal static class RollupBuilder
         return totals;
     }
 
+    /// <summary>The cells summed per value of each single dimension, per bucket.</summary>
+    public static Dictionary<(string Granularity, long BucketMs, string Dimension, string Value), RollupCell> ByDimension(IReadOnlyDictionary<RollupKey, RollupCell> cells)
+    {
+        var result = new Dictionary<(string, long, string, string), RollupCell>();
+        foreach (var (key, cell) in cells)
+        {
+            var d = key.Dimensions;
+            foreach (var (dimension, value) in new[] { ("team", d.Team), ("app", d.App), ("key", d.Key), ("model", d.Model), ("listing", d.Listing), ("deployment", d.Deployment), ("provider", d.Provider) })
+            {
+                var k = (key.Granularity, key.BucketMs, dimension, value);
+                if (!result.TryGetValue(k, out var sum)) result[k] = sum = new RollupCell();
+                sum.Merge(cell);
+            }
+        }
+        return result;
+    }
+
     public static Dictionary<RollupKey, RollupCell> Build(IEnumerable<UsageEvent> events, Func<string, string?> listingOf)
     {
         var cells = new Dictionary<RollupKey, RollupCell>();

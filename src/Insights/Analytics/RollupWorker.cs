@@ -97,12 +97,14 @@ internal sealed class RollupWorker(
             var next = batch[^1].Seq;
             var cells = RollupBuilder.Build(batch, ListingOf);
             var totals = RollupBuilder.Totals(cells);
+            var byDimension = RollupBuilder.ByDimension(cells);
             var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
             var withUsageEvents = eventsOptions.IncludeUsage && await eventsOut.HasSinksAsync(cancellationToken);
             var applied = await store.AdvanceAsync(CursorName, cursor, next, nowMs, async (connection, transaction) =>
             {
                 await InsightsStore.MergeRollupsAsync(connection, transaction, cells, cancellationToken);
                 await InsightsStore.MergeTotalsAsync(connection, transaction, totals, cancellationToken);
+                await InsightsStore.MergeDimensionsAsync(connection, transaction, byDimension, cancellationToken);
                 if (withUsageEvents) await Events.EventsOutWorker.AppendUsageAsync(connection, transaction, batch, cancellationToken);
             }, cancellationToken);
             if (!applied)

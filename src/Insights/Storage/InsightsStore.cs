@@ -150,6 +150,56 @@ internal sealed class InsightsStore(Database database)
         }
     }
 
+    /// <summary>Merges per-dimension sums into their stored rows (inside the caller's transaction).</summary>
+    public static async Task MergeDimensionsAsync(DbConnection connection, DbTransaction transaction,
+        IReadOnlyDictionary<(string Granularity, long BucketMs, string Dimension, string Value), RollupCell> cells, CancellationToken cancellationToken)
+    {
+        foreach (var ((granularity, bucketMs, dimension, value), cell) in cells)
+        {
+            var existing = await connection.QuerySingleOrDefaultAsync<RollupRow>(new CommandDefinition(
+                "SELECT * FROM insights_rollup_dimensions WHERE dimension = @dimension AND granularity = @granularity AND bucket_ms = @bucketMs AND value = @value",
+                new { granularity, bucketMs, dimension, value }, transaction, cancellationToken: cancellationToken));
+            var merged = cell;
+            if (existing is not null)
+            {
+                merged = existing.ToCell();
+                merged.Merge(cell);
+            }
+            var p = new
+            {
+                Granularity = granularity,
+                BucketMs = bucketMs,
+                Dimension = dimension,
+                Value = value,
+                merged.Requests,
+                merged.PromptTokens,
+                merged.CompletionTokens,
+                merged.CachedTokens,
+                merged.CostUsd,
+                merged.ErrorsClient,
+                merged.ErrorsRateLimited,
+                merged.ErrorsServer,
+                merged.CacheHits,
+                LatencySketch = merged.Latency.ToBytes(),
+                TtftSketch = merged.Ttft.ToBytes(),
+            };
+            var sql = existing is null
+                ? """
+                  INSERT INTO insights_rollup_dimensions (granularity, bucket_ms, dimension, value, requests, prompt_tokens, completion_tokens, cached_tokens, cost_usd,
+                      errors_client, errors_rate_limited, errors_server, cache_hits, latency_sketch, ttft_sketch)
+                  VALUES (@Granularity, @BucketMs, @Dimension, @Value, @Requests, @PromptTokens, @CompletionTokens, @CachedTokens, @CostUsd,
+                      @ErrorsClient, @ErrorsRateLimited, @ErrorsServer, @CacheHits, @LatencySketch, @TtftSketch)
+                  """
+                : """
+                  UPDATE insights_rollup_dimensions SET requests = @Requests, prompt_tokens = @PromptTokens, completion_tokens = @CompletionTokens,
+                      cached_tokens = @CachedTokens, cost_usd = @CostUsd, errors_client = @ErrorsClient, errors_rate_limited = @ErrorsRateLimited,
+                      errors_server = @ErrorsServer, cache_hits = @CacheHits, latency_sketch = @LatencySketch, ttft_sketch = @TtftSketch
+                  WHERE dimension = @Dimension AND granularity = @Granularity AND bucket_ms = @BucketMs AND value = @Value
+                  """;
+            await connection.ExecuteAsync(new CommandDefinition(sql, p, transaction, cancellationToken: cancellationToken));
+        }
+    }
+
     /// <summary>Deletes rollup rows of a granularity older than a time (retention).</summary>
     public async Task<int> PruneAsync(string granularity, long beforeMs, CancellationToken cancellationToken)
     {
@@ -158,6 +208,8 @@ internal sealed class InsightsStore(Database database)
             "DELETE FROM insights_rollups WHERE granularity = @granularity AND bucket_ms < @beforeMs", new { granularity, beforeMs }, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM insights_rollup_totals WHERE granularity = @granularity AND bucket_ms < @beforeMs", new { granularity, beforeMs }, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM insights_rollup_dimensions WHERE granularity = @granularity AND bucket_ms < @beforeMs", new { granularity, beforeMs }, cancellationToken: cancellationToken));
         return pruned;
     }
 }
