@@ -39,7 +39,10 @@ public sealed record AlertOptions
     /// <summary>Raise an alert when a budget crosses its alert threshold.</summary>
     public bool BudgetAlerts { get; init; } = true;
 
-    /// <summary>Open the circuit of a deployment with a high error rate (routing fails over to the model's other deployments).</summary>
+    /// <summary>
+    /// Open the circuit of a deployment with a high error rate, so routing fails over to the model's other deployments
+    /// (only when each model it serves has another deployment available).
+    /// </summary>
     public bool OpenCircuitOnErrors { get; init; } = true;
 
     /// <summary>Turn the response cache on for a model while its cost spikes.</summary>

@@ -227,8 +227,9 @@ internal sealed class AlertService(
     private List<string> Respond(AlertSignal signal)
     {
         var actions = new List<string>();
+        // Only where it fails over: opening the circuit of a model's last available deployment would turn errors into outages.
         if (signal.Type == AlertTypes.ErrorRate && options.OpenCircuitOnErrors && signal.Scope.StartsWith("deployment:", StringComparison.Ordinal)
-            && control.OpenCircuit(ScopeValue(signal.Scope)))
+            && control.HasFailover(ScopeValue(signal.Scope)) && control.OpenCircuit(ScopeValue(signal.Scope)))
         {
             actions.Add("circuit_opened");
             Log.ResponseTaken(logger, "circuit_opened", signal.Scope);

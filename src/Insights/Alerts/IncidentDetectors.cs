@@ -101,11 +101,14 @@ internal sealed class IncidentDetectors(AlertService alerts, AlertOptions option
 
     public async ValueTask ObserveAsync(IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken)
     {
+        // Records from long ago (a backlog being rolled up) are history, not incidents.
+        var oldestMs = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)Math.Max(options.ErrorRateWindow.TotalMilliseconds, options.UnavailableWindow.TotalMilliseconds) - 600_000;
         await _lock.WaitAsync(cancellationToken);
         try
         {
             foreach (var e in batch)
             {
+                if (e.AtMs < oldestMs) continue;
                 var minute = Granularity.Floor(e.AtMs, Granularity.Minute);
                 var serverError = e.Status >= 500;
                 if (e.Deployment is { Length: > 0 } deployment)

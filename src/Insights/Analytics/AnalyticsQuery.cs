@@ -113,7 +113,7 @@ internal sealed class AnalyticsQuery(InsightsStore store)
         {
             table = "insights_rollups";
         }
-        var (where, parameters) = Where(parts, filter);
+        var (where, parameters) = Where(parts, filter, InList);
         if (table == "insights_rollup_dimensions")
         {
             where += " AND dimension = @dimension";
@@ -152,7 +152,7 @@ internal sealed class AnalyticsQuery(InsightsStore store)
         var sketchWhere = where;
         if (sketchGroups is not null && groupColumn is not null)
         {
-            sketchWhere += $" AND {groupColumn} IN @sketchGroups";
+            sketchWhere += " AND " + InList(groupColumn, "sketchGroups");
             parameters.Add("sketchGroups", sketchGroups.ToArray());
         }
         await using (var connection = await store.OpenAsync(cancellationToken))
@@ -169,9 +169,16 @@ internal sealed class AnalyticsQuery(InsightsStore store)
         return result;
     }
 
+    /// <summary>
+    /// A membership test for an array parameter: PostgreSQL takes the array as one parameter (<c>= ANY</c>); for SQLite
+    /// Dapper expands <c>IN @name</c> into one parameter per element.
+    /// </summary>
+    private string InList(string column, string parameter) =>
+        store.Database.Provider == BuildingBlocks.Storage.StorageProvider.Postgres ? $"{column} = ANY(@{parameter})" : $"{column} IN @{parameter}";
+
     private static string Sum(string column) => $"CAST(COALESCE(SUM({column}), 0) AS BIGINT) AS {column}";
 
-    private static (string Where, DynamicParameters Parameters) Where(IReadOnlyList<RangePart> parts, AnalyticsFilter filter)
+    private static (string Where, DynamicParameters Parameters) Where(IReadOnlyList<RangePart> parts, AnalyticsFilter filter, Func<string, string, string> InList)
     {
         var p = new DynamicParameters();
         var sb = new StringBuilder("(");
@@ -192,7 +199,7 @@ internal sealed class AnalyticsQuery(InsightsStore store)
         }
         if (filter.TeamScope is { } scope)
         {
-            sb.Append(" AND team_id IN @teamScope");
+            sb.Append(" AND " + InList("team_id", "teamScope"));
             p.Add("teamScope", scope.ToArray());
         }
         return (sb.ToString(), p);

@@ -33,7 +33,7 @@ public sealed class DetectorTests
         public int CompletionTokens = 10;
     }
 
-    private static async Task<(GatewayHost Host, FakeUpstream Upstream, FakeTimeProvider Time, Pattern Pattern)> StartAsync(Dictionary<string, string?> overrides)
+    private static async Task<(GatewayHost Host, FakeUpstream Upstream, FakeTimeProvider Time, Pattern Pattern)> StartAsync(Dictionary<string, string?> overrides, FakeUpstream? standby = null)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 10, 0, 1, TimeSpan.Zero));
         var pattern = new Pattern();
@@ -51,7 +51,29 @@ public sealed class DetectorTests
                 + completion.ToString(CultureInfo.InvariantCulture) + ",\"total_tokens\":" + (10 + completion).ToString(CultureInfo.InvariantCulture) + "}}");
         });
         overrides["Insights:Alerts:EvaluationInterval"] = "00:00:10";
-        var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1", extra: GatewaySettings), overrides, services => services.AddSingleton<TimeProvider>(time));
+        var config = standby is null ? Configs.OpenAI(upstream.BaseUrl + "/v1", extra: GatewaySettings) : $"""
+            Providers:
+              - Name: upstream
+                Type: openai
+                BaseUrl: {upstream.BaseUrl}/v1
+              - Name: standby
+                Type: openai
+                BaseUrl: {standby.BaseUrl}/v1
+            Models:
+              - Name: gpt-4o-mini
+                Routing: priority
+                Deployments:
+                  - Provider: upstream
+                    Model: gpt-4
+                    InputPerMTok: 0.15
+                    OutputPerMTok: 0.60
+                  - Provider: standby
+                    Model: gpt-4
+                    InputPerMTok: 0.15
+                    OutputPerMTok: 0.60
+            {GatewaySettings}
+            """;
+        var host = await GatewayHost.StartAsync(config, overrides, services => services.AddSingleton<TimeProvider>(time));
         return (host, upstream, time, pattern);
     }
 
@@ -71,13 +93,15 @@ public sealed class DetectorTests
     private static async Task<string> CircuitAsync(GatewayHost host)
     {
         var deployments = await GetJsonAsync(host.Client, "api/v1/gateway/deployments");
-        return deployments.GetProperty("data").EnumerateArray().Single(d => d.GetProperty("model").GetString() == "gpt-4o-mini").GetProperty("circuit").GetString()!;
+        return deployments.GetProperty("data").EnumerateArray().Single(d => d.GetProperty("model").GetString() == "gpt-4o-mini" && d.GetProperty("deployment").GetString() == "upstream/gpt-4")
+            .GetProperty("circuit").GetString()!;
     }
 
     [Fact]
     public async Task A_high_error_rate_fires_once_opens_the_circuit_and_resolves_when_calls_succeed_again()
     {
-        var (host, upstream, time, pattern) = await StartAsync(new() { ["Insights:Alerts:ErrorRateMinRequests"] = "10" });
+        await using var standby = await UpstreamAsync();
+        var (host, upstream, time, pattern) = await StartAsync(new() { ["Insights:Alerts:ErrorRateMinRequests"] = "10" }, standby);
         await using var _ = upstream;
         await using var __ = host;
 
@@ -97,6 +121,10 @@ public sealed class DetectorTests
         Assert.InRange(alert.GetProperty("value").GetDouble(), 2.0 / 21, 5.0 / 24);
         Assert.Contains("circuit_opened", alert.GetProperty("actions").EnumerateArray().Select(static a => a.GetString()));
         Assert.Equal("open", await CircuitAsync(host));
+        // Calls fail over to the standby deployment.
+        var before = standby.Count;
+        Assert.Equal(HttpStatusCode.OK, await ChatAsync(host.Client, prompt: "after the circuit opened"));
+        Assert.Equal(before + 1, standby.Count);
 
         // While it holds, evaluations count on the same alert instead of opening new ones.
         var id = alert.GetProperty("id").GetString()!;
