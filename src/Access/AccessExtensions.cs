@@ -72,6 +72,7 @@ public static class AccessExtensions
         services.TryAddSingleton<UsageSpool>();
         services.AddHostedService<UsageSpoolDelivery>();
         services.TryAddSingleton<UsageWriter>();
+        services.TryAddSingleton<IUsageFeed, UsageFeed>();
         services.AddHostedService(static sp => sp.GetRequiredService<UsageWriter>());
         services.AddHostedService<AccessDirectoryRefresher>();
         services.AddSingleton<ICredentialValidator, ApiKeyValidator>();

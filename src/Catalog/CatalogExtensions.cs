@@ -49,6 +49,7 @@ public static class CatalogExtensions
         services.TryAddSingleton<ICatalogPublishPolicy>(static sp => sp.GetService<BuildingBlocks.Policy.IPolicyDecisions>() is { } decisions
             ? new PolicyPublishPolicy(decisions) : new AllowAllPublishPolicy());
         services.AddSingleton<IModelSource, CatalogModelSource>();
+        services.TryAddSingleton<BuildingBlocks.Catalog.IListingDirectory, CatalogListingDirectory>();
         services.AddSingleton<IGatewayInterceptor, DeprecationInterceptor>();
         services.TryAddSingleton<UsageTracker>();
         services.AddSingleton<IGatewayInterceptor>(static sp => sp.GetRequiredService<UsageTracker>());

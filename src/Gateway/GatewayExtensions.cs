@@ -58,6 +58,7 @@ public static class GatewayExtensions
             return cache;
         });
         services.TryAddSingleton<IDeploymentDirectory>(static sp => sp.GetRequiredService<ModelRegistry>());
+        services.TryAddSingleton<IGatewayControl, GatewayControl>();
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<UpstreamDispatcher>();
         services.TryAddSingleton<ChatCompletionsHandler>();

@@ -26,6 +26,11 @@ public sealed class AccessEvents
     public event Action<BudgetAlert>? BudgetAlert;
 
     internal void Raise(BudgetAlert alert) => BudgetAlert?.Invoke(alert);
+
+    /// <summary>Raised after a batch of usage records is committed (readers of <see cref="Metering.IUsageFeed"/> wake on it).</summary>
+    public event Action? UsageCommitted;
+
+    internal void RaiseUsageCommitted() => UsageCommitted?.Invoke();
 }
 
 /// <summary>A limit to reserve against: a budget (USD and/or tokens) or a plan's token quota.</summary>

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
 using Microsoft.Extensions.Hosting;
@@ -13,7 +14,7 @@ namespace LlmMarketplace.Access.Metering;
 /// delivered when the database returns: the calls complete, and nothing is lost.
 /// With Redis, batches go to the usage stream first (<see cref="UsageStream"/>), whose consumers write them to the database.
 /// </summary>
-internal sealed class UsageWriter(AccessStore store, UsageSpool spool, AccessMetrics metrics, AccessOptions options, ILogger<UsageWriter> logger,
+internal sealed class UsageWriter(AccessStore store, UsageSpool spool, AccessMetrics metrics, AccessOptions options, AccessEvents events, ILogger<UsageWriter> logger,
     UsageStream? stream = null) : BackgroundService
 {
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
@@ -56,6 +57,7 @@ internal sealed class UsageWriter(AccessStore store, UsageSpool spool, AccessMet
                 await store.InsertUsageBatchAsync(rows, CancellationToken.None);
                 metrics.Committed(rows.Count);
                 foreach (var p in batch) p.Committed.TrySetResult();
+                events.RaiseUsageCommitted();
             }
             catch (Exception ex)
             {

@@ -26,7 +26,8 @@ internal sealed class ChatCompletionsHandler(
     GatewayMetrics metrics,
     IEnumerable<IGatewayInterceptor> interceptors,
     TimeProvider time,
-    ILogger<ChatCompletionsHandler> logger)
+    ILogger<ChatCompletionsHandler> logger,
+    IGatewayControl? control = null)
 {
     private readonly IGatewayInterceptor[] _interceptors = interceptors.ToArray();
 
@@ -113,8 +114,10 @@ internal sealed class ChatCompletionsHandler(
 
         foreach (var interceptor in _interceptors)
         {
+            using var interceptorSpan = GatewayMetrics.ActivitySource.StartActivity(InterceptorSpanName(interceptor));
             if (await interceptor.BeforeAsync(call, context.RequestAborted) is { } rejection)
             {
+                interceptorSpan?.SetTag("gateway.rejected", rejection.Status);
                 call.Status = rejection.Status;
                 ApplyInterceptorHeaders(context, call);
                 await OpenAIErrors.WriteAsync(context, rejection.Status, rejection.Message, rejection.Type, rejection.Param, rejection.Code);
@@ -129,12 +132,15 @@ internal sealed class ChatCompletionsHandler(
             : null;
         if (rewritten is not null) request = rewritten;
 
+        var routingSpan = GatewayMetrics.ActivitySource.StartActivity("gateway.routing");
         var headerRoute = RouteFilter.FromHeader(context.Request.Headers["x-gateway-route"].ToString());
         var ordered = Router.Order(model, request.Route, headerRoute);
         if (call.AllowedDeployments is { } allowed)
         {
             ordered.RemoveAll(d => !Router.MatchesAny(d, allowed));
         }
+        routingSpan?.SetTag("gateway.candidates", ordered.Count);
+        routingSpan?.Dispose();
         if (ordered.Count == 0)
         {
             call.Status = 400;
@@ -142,17 +148,21 @@ internal sealed class ChatCompletionsHandler(
             return;
         }
 
-        var cacheEnabled = (model.Config.Cache ?? settings.Cache.Enabled);
+        var cacheEnabled = control?.CacheOverride(model.Name) ?? model.Config.Cache ?? settings.Cache.Enabled;
         var cacheControl = CacheControl.Parse(context.Request.Headers.CacheControl.ToString(), context.Request.Headers["x-gateway-cache-ttl"].ToString());
         string? cacheKey = null;
         if (cacheEnabled && !cacheControl.NoStore)
         {
             cacheKey = CacheKey.Compute("chat", model.Name, request.Root, request.Stream, request.IncludeUsage, context.Request.Headers["x-gateway-route"].ToString());
-            if (!cacheControl.NoCache && await cache.GetAsync(cacheKey) is { } hit)
+            var cacheSpan = GatewayMetrics.ActivitySource.StartActivity("gateway.cache");
+            var hit = cacheControl.NoCache ? null : await cache.GetAsync(cacheKey);
+            cacheSpan?.SetTag("gateway.cache", hit is not null ? "HIT" : "MISS");
+            cacheSpan?.Dispose();
+            if (hit is not null)
             {
                 metrics.Cache("hit");
                 call.CacheStatus = "HIT";
-                await ServeFromCacheAsync(context, call, hit);
+                await ServeFromCacheAsync(context, call, hit!);
                 return;
             }
             metrics.Cache("miss");
@@ -446,6 +456,16 @@ internal sealed class ChatCompletionsHandler(
         {
             context.Response.Headers[name] = value;
         }
+    }
+
+    /// <summary>The span of an interceptor's admission step: auth (Access), policy (Governance), shield, or its type.</summary>
+    private static string InterceptorSpanName(IGatewayInterceptor interceptor)
+    {
+        var name = interceptor.GetType().Name;
+        if (name.StartsWith("Access", StringComparison.Ordinal)) return "gateway.auth";
+        if (name.Contains("Policy", StringComparison.Ordinal)) return "gateway.policy";
+        if (name.Contains("Shield", StringComparison.Ordinal)) return "gateway.shield";
+        return "gateway.interceptor " + name;
     }
 
     private async Task AfterAsync(GatewayCall call, HttpContext context)

@@ -13,8 +13,10 @@ namespace LlmMarketplace.Governance.Audit;
 /// database (SQLite's write lock taken at BEGIN IMMEDIATE, PostgreSQL's transaction-scoped advisory lock),
 /// so two appends can never chain to the same predecessor.
 /// </summary>
-internal sealed class AuditLog(Database database, TimeProvider time, GovernanceMetrics metrics) : IAuditLog
+internal sealed class AuditLog(Database database, TimeProvider time, GovernanceMetrics metrics, IEnumerable<IAuditObserver> observers) : IAuditLog
 {
+    private readonly IAuditObserver[] _observers = [.. observers];
+
     private const long PostgresLockKey = 0x6c6c6d6d_61756474; // "llmmaudt"
     private const string Columns = "seq AS Seq, at_ms AS AtMs, action AS Action, outcome AS Outcome, actor_id AS ActorId, actor_kind AS ActorKind, target_type AS TargetType, target_id AS TargetId, ip AS Ip, before_json AS BeforeJson, after_json AS AfterJson, prev_hash AS PrevHash, hash AS Hash";
 
@@ -55,6 +57,10 @@ internal sealed class AuditLog(Database database, TimeProvider time, GovernanceM
                 """, record, transaction, cancellationToken: cancellationToken));
             await transaction.CommitAsync(cancellationToken);
             metrics.AuditAppended();
+            foreach (var observer in _observers)
+            {
+                await observer.AppendedAsync(entry, record.Seq, DateTimeOffset.FromUnixTimeMilliseconds(record.AtMs), cancellationToken);
+            }
             return record.Seq;
         }
         finally

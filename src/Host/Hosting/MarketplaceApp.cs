@@ -153,6 +153,7 @@ public static class MarketplaceApp
             m.AddMeter(LlmMarketplace.Governance.Telemetry.GovernanceTelemetry.MeterName);
             m.AddMeter(CatalogExtensions.MeterName);
             m.AddMeter(LlmMarketplace.BuildingBlocks.Distributed.Telemetry.DistributedMetrics.MeterName);
+            m.AddMeter(InsightsExtensions.MeterName);
             m.AddAspNetCoreInstrumentation();
             m.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(otlp)) m.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));

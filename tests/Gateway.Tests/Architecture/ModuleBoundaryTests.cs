@@ -15,7 +15,7 @@ public sealed class ModuleBoundaryTests
         ["LlmMarketplace.Access"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
         ["LlmMarketplace.Shield"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
         ["LlmMarketplace.Governance"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
-        // Insights reads usage through Access's public interfaces.
+        // Insights reads usage through Access's public IUsageFeed and acts on the gateway through IGatewayControl.
         ["LlmMarketplace.Insights"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Access"],
         // The portal talks to the modules only through their HTTP API, as any client does.
         ["LlmMarketplace.Portal"] = [],

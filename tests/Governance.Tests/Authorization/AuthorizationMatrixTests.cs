@@ -129,6 +129,22 @@ public sealed class AuthorizationMatrixTests
         ["POST /api/v1/approvals/{versionId}/approve"] = Access.Approver,
         ["POST /api/v1/approvals/{versionId}/reject"] = Access.Approver,
         ["POST /api/v1/catalog/import"] = Access.Admin,
+
+        // Insights: analytics (admins and viewers see everything, others their teams), SLA
+        ["GET /api/v1/analytics/timeseries"] = Access.Authenticated,
+        ["GET /api/v1/analytics/breakdown"] = Access.Authenticated,
+        ["GET /api/v1/analytics/summary"] = Access.Authenticated,
+        ["GET /api/v1/sla"] = Access.Authenticated,
+        ["GET /api/v1/sla/violations"] = Access.Authenticated,
+        // Insights: alerts (viewers read; admins act and manage webhooks)
+        ["GET /api/v1/alerts"] = Access.Viewer,
+        ["GET /api/v1/alerts/{id}"] = Access.Viewer,
+        ["POST /api/v1/alerts/{id}/acknowledge"] = Access.Admin,
+        ["POST /api/v1/alerts/{id}/resolve"] = Access.Admin,
+        ["POST /api/v1/alerts/webhooks"] = Access.Admin,
+        ["GET /api/v1/alerts/webhooks"] = Access.Admin,
+        ["DELETE /api/v1/alerts/webhooks/{id}"] = Access.Admin,
+        ["GET /api/v1/alerts/webhooks/{id}/deliveries"] = Access.Admin,
     };
 
     private static readonly (string Role, Access Level)[] RoleLevels =

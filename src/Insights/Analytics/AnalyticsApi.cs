@@ -1,0 +1,252 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text;
+using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.BuildingBlocks.Validation;
+using Microsoft.AspNetCore.Http;
+
+namespace LlmMarketplace.Insights.Analytics;
+
+/// <summary>One row of analytics: a time bucket and/or a group with its sums, error classes and percentiles.</summary>
+public sealed record AnalyticsRow(
+    DateTimeOffset? Time,
+    string? Group,
+    long Requests,
+    long PromptTokens,
+    long CompletionTokens,
+    long TotalTokens,
+    long CachedTokens,
+    decimal CostUsd,
+    long ErrorsClient,
+    long ErrorsRateLimited,
+    long ErrorsServer,
+    long Errors,
+    double ErrorRate,
+    long CacheHits,
+    double? LatencyP50Ms,
+    double? LatencyP95Ms,
+    double? LatencyP99Ms,
+    double? TtftP50Ms,
+    double? TtftP95Ms,
+    double? TtftP99Ms);
+
+/// <summary>The answer of the analytics endpoints.</summary>
+public sealed record AnalyticsResult(DateTimeOffset From, DateTimeOffset To, string? Interval, string? GroupBy, IReadOnlyList<AnalyticsRow> Data);
+
+/// <summary><c>GET /api/v1/analytics/*</c>: time series, breakdowns (top N) and summaries over the usage rollups.</summary>
+internal static class AnalyticsApi
+{
+    private static readonly string[] Orders = ["cost", "requests", "tokens", "errors", "latency"];
+
+    public static async Task<IResult> TimeseriesAsync(HttpContext context, ClaimsPrincipal user, AnalyticsQuery query, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var q = context.Request.Query;
+        var errors = new ValidationErrors();
+        var (from, to) = Range(q, time, errors);
+        var interval = q["interval"].ToString();
+        if (interval.Length == 0) interval = (to - from) <= TimeSpan.FromHours(6) ? "minute" : (to - from) <= TimeSpan.FromDays(14) ? "hour" : "day";
+        var granularity = interval switch { "minute" => Granularity.Minute, "hour" => Granularity.Hour, "day" => Granularity.Day, _ => null };
+        if (granularity is null) errors.Add("interval", "interval must be minute, hour or day.");
+        var groupBy = GroupBy(q, "groupBy", errors, required: false);
+        var limit = Int(q, "limit", 10, errors);
+        if (limit is < 1 or > 1000) errors.Add("limit", "limit must be between 1 and 1000.");
+        var orderBy = Order(q, errors);
+        var filter = Filter(q, user, errors);
+        var withPercentiles = Bool(q, "percentiles", true, errors);
+        var csv = Csv(context, errors);
+        if (granularity is not null && errors.IsEmpty)
+        {
+            var points = (to - from).TotalMilliseconds / Granularity.Millis(granularity);
+            if (points > 10_000) errors.Add("interval", $"The range holds {points:0} {interval}s; ask for at most 10000 points (a coarser interval or a shorter range).");
+        }
+        if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary());
+
+        var parts = new[] { new RangePart(granularity!, Granularity.Floor(from.ToUnixTimeMilliseconds(), granularity!), AnalyticsQuery.Ceil(to.ToUnixTimeMilliseconds(), granularity!)) };
+        var column = groupBy is null ? null : Dimensions.Columns[groupBy];
+        IReadOnlyCollection<string>? groups = null;
+        if (column is not null)
+        {
+            // The top groups over the whole range; the series is drawn for those only.
+            var totals = await query.AggregateAsync(parts, filter, column, byBucket: false, withSketches: orderBy == "latency", null, cancellationToken);
+            groups = Top(totals, orderBy, limit).Select(static t => t.Key.Group).ToHashSet(StringComparer.Ordinal);
+        }
+        var aggregates = await query.AggregateAsync(parts, filter, column, byBucket: true, withPercentiles, groups, cancellationToken);
+        var rows = aggregates
+            .Where(a => groups is null || groups.Contains(a.Key.Group))
+            .OrderBy(static a => a.Key.Bucket).ThenBy(static a => a.Key.Group, StringComparer.Ordinal)
+            .Select(a => ToRow(DateTimeOffset.FromUnixTimeMilliseconds(a.Key.Bucket), groupBy is null ? null : a.Key.Group, a.Value))
+            .ToList();
+        var result = new AnalyticsResult(from, to, interval, groupBy, rows);
+        return csv ? ToCsv(result) : TypedResults.Ok(result);
+    }
+
+    public static async Task<IResult> BreakdownAsync(HttpContext context, ClaimsPrincipal user, AnalyticsQuery query, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var q = context.Request.Query;
+        var errors = new ValidationErrors();
+        var (from, to) = Range(q, time, errors);
+        var by = GroupBy(q, "by", errors, required: true);
+        var limit = Int(q, "limit", 10, errors);
+        if (limit is < 1 or > 10_000) errors.Add("limit", "limit must be between 1 and 10000.");
+        var orderBy = Order(q, errors);
+        var filter = Filter(q, user, errors);
+        var withPercentiles = Bool(q, "percentiles", true, errors);
+        var csv = Csv(context, errors);
+        if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary());
+
+        var parts = AnalyticsQuery.Decompose(from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds());
+        var column = Dimensions.Columns[by!];
+        var totals = await query.AggregateAsync(parts, filter, column, byBucket: false, withSketches: orderBy == "latency", null, cancellationToken);
+        var top = Top(totals, orderBy, limit).ToList();
+        if (withPercentiles && orderBy != "latency" && top.Count > 0)
+        {
+            var names = top.Select(static t => t.Key.Group).ToHashSet(StringComparer.Ordinal);
+            var withSketches = await query.AggregateAsync(parts, filter, column, byBucket: false, withSketches: true, names, cancellationToken);
+            top = [.. top.Select(t => new KeyValuePair<(long Bucket, string Group), Aggregate>(t.Key, withSketches.GetValueOrDefault(t.Key) ?? t.Value))];
+        }
+        var rows = top.Select(t => ToRow(null, t.Key.Group, t.Value)).ToList();
+        var result = new AnalyticsResult(from, to, null, by, rows);
+        return csv ? ToCsv(result) : TypedResults.Ok(result);
+    }
+
+    public static async Task<IResult> SummaryAsync(HttpContext context, ClaimsPrincipal user, AnalyticsQuery query, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var q = context.Request.Query;
+        var errors = new ValidationErrors();
+        var (from, to) = Range(q, time, errors);
+        var filter = Filter(q, user, errors);
+        var withPercentiles = Bool(q, "percentiles", true, errors);
+        var csv = Csv(context, errors);
+        if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary());
+
+        var parts = AnalyticsQuery.Decompose(from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds());
+        var totals = await query.AggregateAsync(parts, filter, null, byBucket: false, withPercentiles, null, cancellationToken);
+        var row = ToRow(null, null, totals.Values.FirstOrDefault() ?? new Aggregate());
+        var result = new AnalyticsResult(from, to, null, null, [row]);
+        return csv ? ToCsv(result) : TypedResults.Ok(result);
+    }
+
+    private static IEnumerable<KeyValuePair<(long Bucket, string Group), Aggregate>> Top(Dictionary<(long Bucket, string Group), Aggregate> totals, string orderBy, int limit) =>
+        totals.OrderByDescending(t => orderBy switch
+        {
+            "requests" => t.Value.Requests,
+            "tokens" => t.Value.PromptTokens + t.Value.CompletionTokens,
+            "errors" => t.Value.Errors,
+            "latency" => (decimal)(t.Value.Latency?.Quantile(0.95) ?? 0),
+            _ => t.Value.CostUsd,
+        }).ThenBy(static t => t.Key.Group, StringComparer.Ordinal).Take(limit);
+
+    private static AnalyticsRow ToRow(DateTimeOffset? at, string? group, Aggregate a) => new(
+        at, group, a.Requests, a.PromptTokens, a.CompletionTokens, a.PromptTokens + a.CompletionTokens, a.CachedTokens, a.CostUsd,
+        a.ErrorsClient, a.ErrorsRateLimited, a.ErrorsServer, a.Errors, a.Requests == 0 ? 0 : (double)a.Errors / a.Requests, a.CacheHits,
+        Round(a.Latency?.Quantile(0.50)), Round(a.Latency?.Quantile(0.95)), Round(a.Latency?.Quantile(0.99)),
+        Round(a.Ttft?.Quantile(0.50)), Round(a.Ttft?.Quantile(0.95)), Round(a.Ttft?.Quantile(0.99)));
+
+    private static double? Round(double? value) => value is { } v ? Math.Round(v, 3) : null;
+
+    /// <summary>The range asked for, minute-aligned: <c>from</c> and <c>to</c> (ISO 8601), by default the last 24 hours.</summary>
+    private static (DateTimeOffset From, DateTimeOffset To) Range(IQueryCollection q, TimeProvider time, ValidationErrors errors)
+    {
+        var to = Time(q, "to", errors) ?? time.GetUtcNow();
+        var from = Time(q, "from", errors) ?? to - TimeSpan.FromHours(24);
+        to = DateTimeOffset.FromUnixTimeMilliseconds(AnalyticsQuery.Ceil(to.ToUnixTimeMilliseconds(), Granularity.Minute));
+        from = DateTimeOffset.FromUnixTimeMilliseconds(Granularity.Floor(from.ToUnixTimeMilliseconds(), Granularity.Minute));
+        if (from >= to) errors.Add("from", "from must be before to.");
+        return (from, to);
+    }
+
+    private static string? GroupBy(IQueryCollection q, string name, ValidationErrors errors, bool required)
+    {
+        var raw = q[name].ToString();
+        if (raw.Length == 0)
+        {
+            if (required) errors.Add(name, $"{name} is required: one of {Dimensions.Names}.");
+            return null;
+        }
+        if (Dimensions.Columns.ContainsKey(raw)) return raw;
+        errors.Add(name, $"{name} must be one of {Dimensions.Names}.");
+        return null;
+    }
+
+    private static string Order(IQueryCollection q, ValidationErrors errors)
+    {
+        var raw = q["orderBy"].ToString();
+        if (raw.Length == 0) return "cost";
+        if (Orders.Contains(raw)) return raw;
+        errors.Add("orderBy", $"orderBy must be one of {string.Join(", ", Orders)}.");
+        return "cost";
+    }
+
+    /// <summary>Dimension filters (<c>team=</c>, <c>model=</c>, ...); callers who are not admins or viewers see only their teams.</summary>
+    private static AnalyticsFilter Filter(IQueryCollection q, ClaimsPrincipal user, ValidationErrors errors)
+    {
+        var equal = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var dimension in Dimensions.Columns.Keys)
+        {
+            if (q[dimension].ToString() is { Length: > 0 } value) equal[dimension] = value;
+        }
+        _ = errors;
+        return new AnalyticsFilter(equal, SeesAll(user) ? null : [.. user.FindAll(MarketplaceClaims.TeamId).Select(static c => c.Value)]);
+    }
+
+    public static bool SeesAll(ClaimsPrincipal user) =>
+        user.IsInRole(Roles.SuperAdmin) || user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Viewer) || user.IsInRole(Roles.Approver);
+
+    private static bool Csv(HttpContext context, ValidationErrors errors)
+    {
+        var format = context.Request.Query["format"].ToString();
+        if (format.Length > 0 && format is not ("json" or "csv")) errors.Add("format", "format must be json or csv.");
+        return format == "csv" || (format.Length == 0 && context.Request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static IResult ToCsv(AnalyticsResult result)
+    {
+        var sb = new StringBuilder("time,group,requests,promptTokens,completionTokens,totalTokens,cachedTokens,costUsd,errorsClient,errorsRateLimited,errorsServer,errors,errorRate,cacheHits,latencyP50Ms,latencyP95Ms,latencyP99Ms,ttftP50Ms,ttftP95Ms,ttftP99Ms\n");
+        var c = CultureInfo.InvariantCulture;
+        foreach (var r in result.Data)
+        {
+            sb.AppendJoin(',',
+                r.Time?.ToString("O", c) ?? "", CsvCell(r.Group), r.Requests.ToString(c), r.PromptTokens.ToString(c), r.CompletionTokens.ToString(c),
+                r.TotalTokens.ToString(c), r.CachedTokens.ToString(c), r.CostUsd.ToString(c), r.ErrorsClient.ToString(c), r.ErrorsRateLimited.ToString(c),
+                r.ErrorsServer.ToString(c), r.Errors.ToString(c), r.ErrorRate.ToString("0.######", c), r.CacheHits.ToString(c),
+                r.LatencyP50Ms?.ToString(c) ?? "", r.LatencyP95Ms?.ToString(c) ?? "", r.LatencyP99Ms?.ToString(c) ?? "",
+                r.TtftP50Ms?.ToString(c) ?? "", r.TtftP95Ms?.ToString(c) ?? "", r.TtftP99Ms?.ToString(c) ?? "");
+            sb.Append('\n');
+        }
+        return TypedResults.Text(sb.ToString(), "text/csv; charset=utf-8");
+    }
+
+    private static string CsvCell(string? value)
+    {
+        if (value is null) return "";
+        if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@') value = "'" + value;
+        return value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    }
+
+    private static int Int(IQueryCollection q, string name, int fallback, ValidationErrors errors)
+    {
+        var raw = q[name].ToString();
+        if (raw.Length == 0) return fallback;
+        if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)) return value;
+        errors.Add(name, $"{name} must be an integer.");
+        return fallback;
+    }
+
+    private static bool Bool(IQueryCollection q, string name, bool fallback, ValidationErrors errors)
+    {
+        var raw = q[name].ToString();
+        if (raw.Length == 0) return fallback;
+        if (bool.TryParse(raw, out var value)) return value;
+        errors.Add(name, $"{name} must be true or false.");
+        return fallback;
+    }
+
+    private static DateTimeOffset? Time(IQueryCollection q, string name, ValidationErrors errors)
+    {
+        var raw = q[name].ToString();
+        if (raw.Length == 0) return null;
+        if (DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)) return value;
+        errors.Add(name, $"{name} must be an ISO 8601 time, e.g. 2026-01-31T00:00:00Z.");
+        return null;
+    }
+}

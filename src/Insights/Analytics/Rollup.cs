@@ -1,0 +1,133 @@
+using LlmMarketplace.Access.Metering;
+
+namespace LlmMarketplace.Insights.Analytics;
+
+/// <summary>The bucket sizes usage is rolled up into: minute, hour and day (UTC).</summary>
+internal static class Granularity
+{
+    public const string Minute = "m";
+    public const string Hour = "h";
+    public const string Day = "d";
+
+    public static readonly string[] All = [Minute, Hour, Day];
+
+    public static long Millis(string granularity) => granularity switch
+    {
+        Minute => 60_000L,
+        Hour => 3_600_000L,
+        Day => 86_400_000L,
+        _ => throw new ArgumentOutOfRangeException(nameof(granularity)),
+    };
+
+    public static long Floor(long ms, string granularity)
+    {
+        var size = Millis(granularity);
+        return ms - (((ms % size) + size) % size);
+    }
+}
+
+/// <summary>The dimensions of a rollup row ('' where the record had none).</summary>
+internal readonly record struct RollupDimensions(string Team, string App, string Key, string Model, string Listing, string Deployment, string Provider);
+
+internal readonly record struct RollupKey(string Granularity, long BucketMs, RollupDimensions Dimensions);
+
+/// <summary>The error classes usage is counted in: client (4xx but 429), rate limited (429) and server (5xx).</summary>
+internal static class ErrorClass
+{
+    public static bool IsError(int status) => status >= 400;
+}
+
+/// <summary>Sums and sketches of one rollup row, accumulated in memory before they are merged into storage.</summary>
+internal sealed class RollupCell
+{
+    public long Requests;
+    public long PromptTokens;
+    public long CompletionTokens;
+    public long CachedTokens;
+    public decimal CostUsd;
+    public long ErrorsClient;
+    public long ErrorsRateLimited;
+    public long ErrorsServer;
+    public long CacheHits;
+    public DDSketch Latency = new();
+    public DDSketch Ttft = new();
+
+    public void Add(UsageEvent e)
+    {
+        Requests++;
+        PromptTokens += e.PromptTokens;
+        CompletionTokens += e.CompletionTokens;
+        CachedTokens += e.CachedTokens;
+        CostUsd += e.CostUsd;
+        if (e.Status == 429) ErrorsRateLimited++;
+        else if (e.Status >= 500) ErrorsServer++;
+        else if (e.Status >= 400) ErrorsClient++;
+        if (e.Cache is "HIT" or "SEMANTIC-HIT") CacheHits++;
+        Latency.Add(e.LatencyMs);
+        if (e.TtftMs is { } ttft) Ttft.Add(ttft);
+    }
+
+    public void Merge(RollupCell other)
+    {
+        Requests += other.Requests;
+        PromptTokens += other.PromptTokens;
+        CompletionTokens += other.CompletionTokens;
+        CachedTokens += other.CachedTokens;
+        CostUsd += other.CostUsd;
+        ErrorsClient += other.ErrorsClient;
+        ErrorsRateLimited += other.ErrorsRateLimited;
+        ErrorsServer += other.ErrorsServer;
+        CacheHits += other.CacheHits;
+        Latency.Merge(other.Latency);
+        Ttft.Merge(other.Ttft);
+    }
+}
+
+/// <summary>Folds usage records into rollup cells for every granularity.</summary>
+internal static class RollupBuilder
+{
+    /// <summary>The cells summed over every dimension, per bucket.</summary>
+    public static Dictionary<(string Granularity, long BucketMs), RollupCell> Totals(IReadOnlyDictionary<RollupKey, RollupCell> cells)
+    {
+        var totals = new Dictionary<(string, long), RollupCell>();
+        foreach (var (key, cell) in cells)
+        {
+            if (!totals.TryGetValue((key.Granularity, key.BucketMs), out var total)) totals[(key.Granularity, key.BucketMs)] = total = new RollupCell();
+            total.Merge(cell);
+        }
+        return totals;
+    }
+
+    /// <summary>The cells summed per value of each single dimension, per bucket.</summary>
+    public static Dictionary<(string Granularity, long BucketMs, string Dimension, string Value), RollupCell> ByDimension(IReadOnlyDictionary<RollupKey, RollupCell> cells)
+    {
+        var result = new Dictionary<(string, long, string, string), RollupCell>();
+        foreach (var (key, cell) in cells)
+        {
+            var d = key.Dimensions;
+            foreach (var (dimension, value) in new[] { ("team", d.Team), ("app", d.App), ("key", d.Key), ("model", d.Model), ("listing", d.Listing), ("deployment", d.Deployment), ("provider", d.Provider) })
+            {
+                var k = (key.Granularity, key.BucketMs, dimension, value);
+                if (!result.TryGetValue(k, out var sum)) result[k] = sum = new RollupCell();
+                sum.Merge(cell);
+            }
+        }
+        return result;
+    }
+
+    public static Dictionary<RollupKey, RollupCell> Build(IEnumerable<UsageEvent> events, Func<string, string?> listingOf)
+    {
+        var cells = new Dictionary<RollupKey, RollupCell>();
+        foreach (var e in events)
+        {
+            var dims = new RollupDimensions(e.TeamId ?? "", e.AppId ?? "", e.KeyId ?? "", e.Model, listingOf(e.Model) ?? "", e.Deployment ?? "", e.Provider ?? "");
+            foreach (var g in Granularity.All)
+            {
+                var key = new RollupKey(g, Granularity.Floor(e.AtMs, g), dims);
+                if (!cells.TryGetValue(key, out var cell)) cells[key] = cell = new RollupCell();
+                cell.Add(e);
+            }
+        }
+        return cells;
+    }
+}

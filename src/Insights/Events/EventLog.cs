@@ -1,0 +1,83 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Dapper;
+using LlmMarketplace.Access.Metering;
+using LlmMarketplace.Insights.Storage;
+
+namespace LlmMarketplace.Insights.Events;
+
+/// <summary>
+/// One event for other systems, version 1: <c>id</c> is unique and stable across redeliveries (consumers deduplicate on
+/// it), <c>type</c> says what happened (<c>usage.recorded</c>, <c>listing.published</c>, <c>approval.decided</c>,
+/// <c>key.revoked</c>, <c>policy.changed</c>, <c>alert.fired</c>, ...), <c>data</c> carries the details.
+/// </summary>
+public sealed record EventEnvelope(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("version")] int Version,
+    [property: JsonPropertyName("time")] DateTimeOffset Time,
+    [property: JsonPropertyName("source")] string Source,
+    [property: JsonPropertyName("data")] JsonElement Data)
+{
+    public const int CurrentVersion = 1;
+    public const string SourceName = "llm-marketplace";
+}
+
+/// <summary>A batch of events as webhooks receive it.</summary>
+public sealed record EventBatch([property: JsonPropertyName("events")] IReadOnlyList<EventEnvelope> Events);
+
+/// <summary>The durable log of domain events (usage records are read from Access's usage feed instead).</summary>
+internal sealed class EventLog(InsightsStore store, TimeProvider time)
+{
+    /// <summary>Raised after an event is appended (event sinks wake on it).</summary>
+    public event Action? Appended;
+
+    public void SignalAppended() => Appended?.Invoke();
+
+    public async Task<EventEnvelope> AppendAsync(string type, JsonElement data, CancellationToken cancellationToken)
+    {
+        var envelope = new EventEnvelope("evt_" + Guid.CreateVersion7().ToString("N"), type, EventEnvelope.CurrentVersion, time.GetUtcNow(), EventEnvelope.SourceName, data);
+        await using var connection = await store.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO insights_events (event_id, type, payload, created_ms) VALUES (@Id, @Type, @Payload, @CreatedMs)",
+            new { envelope.Id, envelope.Type, Payload = JsonSerializer.Serialize(envelope, InsightsJson.Options), CreatedMs = envelope.Time.ToUnixTimeMilliseconds() },
+            cancellationToken: cancellationToken));
+        Appended?.Invoke();
+        return envelope;
+    }
+
+    /// <summary>Events after a position, lowest first, with their positions.</summary>
+    public async Task<IReadOnlyList<(long Seq, long CreatedMs, EventEnvelope Event)>> ReadAfterAsync(long afterSeq, int max, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(long Seq, long CreatedMs, string Payload)>(new CommandDefinition(
+            "SELECT seq, created_ms, payload FROM insights_events WHERE seq > @afterSeq ORDER BY seq LIMIT @max", new { afterSeq, max }, cancellationToken: cancellationToken));
+        return [.. rows.Select(static r => (r.Seq, r.CreatedMs, JsonSerializer.Deserialize<EventEnvelope>(r.Payload, InsightsJson.Options)!))];
+    }
+
+    /// <summary>A usage record as an event; its id derives from the record's position, so redeliveries keep it.</summary>
+    public static EventEnvelope ForUsage(UsageEvent usage) => new(
+        $"evt_usage_{usage.Seq}", "usage.recorded", EventEnvelope.CurrentVersion, DateTimeOffset.FromUnixTimeMilliseconds(usage.AtMs), EventEnvelope.SourceName,
+        JsonSerializer.SerializeToElement(new
+        {
+            usage.RequestId,
+            usage.Operation,
+            usage.TeamId,
+            usage.AppId,
+            usage.KeyId,
+            usage.UserId,
+            usage.Model,
+            usage.Provider,
+            usage.Deployment,
+            usage.PromptTokens,
+            usage.CompletionTokens,
+            usage.CachedTokens,
+            usage.ReasoningTokens,
+            usage.CostUsd,
+            usage.LatencyMs,
+            TimeToFirstTokenMs = usage.TtftMs,
+            usage.Status,
+            usage.Cache,
+            usage.Stream,
+        }, InsightsJson.Options));
+}

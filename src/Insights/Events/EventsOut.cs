@@ -1,0 +1,222 @@
+using System.Text.Json;
+using Dapper;
+using LlmMarketplace.Access.Metering;
+using LlmMarketplace.Insights.Storage;
+using LlmMarketplace.Insights.Telemetry;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace LlmMarketplace.Insights.Events;
+
+/// <summary>The <c>Insights:Events</c> section: batching of events out and their sinks.</summary>
+public sealed record EventsOptions
+{
+    public const string SectionName = "Insights:Events";
+
+    /// <summary>Events per batch; a full batch goes at once.</summary>
+    public int BatchSize { get; init; } = 100;
+
+    /// <summary>The longest an event waits for its batch to fill.</summary>
+    public TimeSpan BatchDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Publish every usage record as a <c>usage.recorded</c> event (when any sink is configured).</summary>
+    public bool IncludeUsage { get; init; } = true;
+
+    /// <summary>The Redis stream events are added to when <c>Redis:Configuration</c> is set.</summary>
+    public string RedisStream { get; init; } = "llmm:events";
+
+    /// <summary>The approximate length the Redis stream is trimmed to.</summary>
+    public int RedisMaxLength { get; init; } = 1_000_000;
+
+    /// <summary>Where events go as OTLP logs; defaults to <c>Telemetry:OtlpEndpoint</c>. Empty: not at all.</summary>
+    public string? OtlpEndpoint { get; init; }
+
+    /// <summary>How long events are kept for sinks to read.</summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromDays(7);
+}
+
+/// <summary>A destination of events out: a webhook, a Redis stream, OTLP logs.</summary>
+internal interface IEventSink
+{
+    /// <summary>The cursor name in <c>insights_cursors</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Delivers a batch; inside <paramref name="advance"/>'s transaction when the sink writes to the database.</summary>
+    Task DeliverAsync(IReadOnlyList<EventEnvelope> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Reads the event log per sink from the sink's own durable cursor and hands it over in batches of
+/// <see cref="EventsOptions.BatchSize"/> or after <see cref="EventsOptions.BatchDelay"/>. The cursor moves only after a
+/// batch was handed over (or, for webhooks, in the same transaction as the outbox rows), so every event reaches every
+/// sink at least once; ids are stable across redeliveries.
+/// </summary>
+internal sealed class EventsOutWorker(
+    EventLog log,
+    InsightsStore store,
+    WebhookOutbox outbox,
+    EventsOptions options,
+    InsightsOptions insights,
+    IEnumerable<IEventSink> staticSinks,
+    TimeProvider time,
+    ILogger<EventsOutWorker> logger) : BackgroundService
+{
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly SemaphoreSlim _runLock = new(1, 1);
+    private readonly IEventSink[] _static = [.. staticSinks];
+    private readonly Dictionary<string, (long Seq, long FirstSeenTimestamp)> _gaps = new(StringComparer.Ordinal);
+    private long _lastPruneMs;
+
+    /// <summary>Whether any sink wants events (usage events are only logged then).</summary>
+    public async Task<bool> HasSinksAsync(CancellationToken cancellationToken) =>
+        _static.Length > 0 || (await outbox.SubscribersAsync(WebhookKinds.Events, cancellationToken)).Count > 0;
+
+    /// <summary>Starts a new sink at the end of the log (it receives what happens from now on).</summary>
+    public async Task StartAtEndAsync(string sinkName, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenAsync(cancellationToken);
+        var end = await connection.ExecuteScalarAsync<long?>(new CommandDefinition("SELECT MAX(seq) FROM insights_events", cancellationToken: cancellationToken)) ?? 0;
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO insights_cursors (name, position, updated_ms) VALUES (@sinkName, @end, @nowMs) ON CONFLICT (name) DO NOTHING",
+            new { sinkName, end, nowMs }, cancellationToken: cancellationToken));
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        log.Appended += Wake;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await RunOnceAsync(stoppingToken);
+                    await PruneIfDueAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.EventsOutFailed(logger, ex);
+                }
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                var delay = options.BatchDelay < TimeSpan.FromSeconds(1) ? options.BatchDelay : TimeSpan.FromSeconds(1);
+                await Task.WhenAny(Task.Delay(delay, time, wait.Token), _wake.WaitAsync(wait.Token));
+                await wait.CancelAsync();
+            }
+        }
+        finally
+        {
+            log.Appended -= Wake;
+        }
+    }
+
+    private void Wake()
+    {
+        if (_wake.CurrentCount == 0)
+        {
+            try { _wake.Release(); } catch (SemaphoreFullException) { }
+        }
+    }
+
+    /// <summary>Hands every sink the batches that are due; returns how many events went out.</summary>
+    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        await _runLock.WaitAsync(cancellationToken);
+        try
+        {
+            var sinks = new List<IEventSink>(_static);
+            foreach (var id in await outbox.SubscribersAsync(WebhookKinds.Events, cancellationToken)) sinks.Add(new WebhookSink(id, outbox));
+            var sent = 0;
+            foreach (var sink in sinks)
+            {
+                while (true)
+                {
+                    var n = await RunSinkAsync(sink, cancellationToken);
+                    if (n == 0) break;
+                    sent += n;
+                }
+            }
+            return sent;
+        }
+        finally
+        {
+            _runLock.Release();
+        }
+    }
+
+    private async Task<int> RunSinkAsync(IEventSink sink, CancellationToken cancellationToken)
+    {
+        var cursor = await store.GetCursorAsync(sink.Name, cancellationToken);
+        var read = await log.ReadAfterAsync(cursor, options.BatchSize, cancellationToken);
+        var batch = new List<(long Seq, long CreatedMs, EventEnvelope Event)>(read.Count);
+        var expected = cursor + 1;
+        foreach (var e in read)
+        {
+            if (e.Seq != expected)
+            {
+                // Possibly a commit in flight on another replica: wait for it a while, then step over it.
+                if (!_gaps.TryGetValue(sink.Name, out var gap) || gap.Seq != expected)
+                {
+                    _gaps[sink.Name] = (expected, time.GetTimestamp());
+                    break;
+                }
+                if (time.GetElapsedTime(gap.FirstSeenTimestamp) < insights.GapTimeout) break;
+                _gaps.Remove(sink.Name);
+            }
+            batch.Add(e);
+            expected = e.Seq + 1;
+        }
+        if (batch.Count == 0) return 0;
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (batch.Count < options.BatchSize && nowMs - batch[0].CreatedMs < options.BatchDelay.TotalMilliseconds) return 0;
+        var next = batch[^1].Seq;
+        var advanced = false;
+        await sink.DeliverAsync([.. batch.Select(static b => b.Event)], async apply =>
+        {
+            advanced = await store.AdvanceAsync(sink.Name, cursor, next, nowMs, apply, cancellationToken);
+            return advanced;
+        }, cancellationToken);
+        if (!advanced) return 0;
+        Log.EventsSent(logger, batch.Count, sink.Name);
+        return batch.Count;
+    }
+
+    /// <summary>Appends usage records as events inside the rollup transaction (so none is lost or added twice).</summary>
+    public static async Task AppendUsageAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken)
+    {
+        foreach (var usage in batch)
+        {
+            var envelope = EventLog.ForUsage(usage);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO insights_events (event_id, type, payload, created_ms) VALUES (@Id, @Type, @Payload, @CreatedMs)",
+                new { envelope.Id, envelope.Type, Payload = JsonSerializer.Serialize(envelope, InsightsJson.Options), CreatedMs = usage.AtMs },
+                transaction, cancellationToken: cancellationToken));
+        }
+    }
+
+    private async Task PruneIfDueAsync(CancellationToken cancellationToken)
+    {
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (nowMs - _lastPruneMs < 3_600_000) return;
+        _lastPruneMs = nowMs;
+        await using var connection = await store.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM insights_events WHERE created_ms < @before", new { before = nowMs - (long)options.Retention.TotalMilliseconds }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>A webhook subscribed to events: a batch becomes one outbox row, written with the cursor's move.</summary>
+    private sealed class WebhookSink(string webhookId, WebhookOutbox outbox) : IEventSink
+    {
+        public string Name => CursorName(webhookId);
+
+        public async Task DeliverAsync(IReadOnlyList<EventEnvelope> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken)
+        {
+            if (await advance((connection, transaction) => outbox.InsertAsync(connection, transaction, webhookId, WebhookKinds.Events, batch, cancellationToken)))
+            {
+                outbox.SignalEnqueued();
+            }
+        }
+    }
+
+    public static string CursorName(string webhookId) => $"events.webhook.{webhookId}";
+}

@@ -1,0 +1,87 @@
+using System.Text.Json;
+using LlmMarketplace.Insights.Telemetry;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Logs;
+using StackExchange.Redis;
+
+namespace LlmMarketplace.Insights.Events;
+
+/// <summary>
+/// Adds events to a Redis stream (<c>XADD</c> with fields <c>id</c>, <c>type</c> and <c>event</c>, the JSON envelope),
+/// trimmed to about <see cref="EventsOptions.RedisMaxLength"/> entries. The cursor moves after the batch was added.
+/// </summary>
+internal sealed class RedisStreamSink(string configuration, EventsOptions options) : IEventSink, IAsyncDisposable
+{
+    private readonly SemaphoreSlim _connect = new(1, 1);
+    private ConnectionMultiplexer? _redis;
+
+    public string Name => "events.redis";
+
+    public async Task DeliverAsync(IReadOnlyList<EventEnvelope> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken)
+    {
+        var db = (await ConnectAsync()).GetDatabase();
+        var adds = new List<Task>(batch.Count);
+        foreach (var e in batch)
+        {
+            adds.Add(db.StreamAddAsync(options.RedisStream,
+                [new NameValueEntry("id", e.Id), new NameValueEntry("type", e.Type), new NameValueEntry("event", JsonSerializer.Serialize(e, InsightsJson.Options))],
+                maxLength: options.RedisMaxLength, useApproximateMaxLength: true));
+        }
+        await Task.WhenAll(adds);
+        await advance(static (_, _) => Task.CompletedTask);
+    }
+
+    private async Task<ConnectionMultiplexer> ConnectAsync()
+    {
+        if (_redis is { } connected) return connected;
+        await _connect.WaitAsync();
+        try
+        {
+            return _redis ??= await ConnectionMultiplexer.ConnectAsync(configuration);
+        }
+        finally
+        {
+            _connect.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_redis is not null) await _redis.DisposeAsync();
+    }
+}
+
+/// <summary>Emits each event as an OTLP log record (body: the JSON envelope; attributes: id and type), exported as it is written.</summary>
+internal sealed class OtlpLogSink : IEventSink, IDisposable
+{
+    private readonly ILoggerFactory _factory;
+    private readonly ILogger _logger;
+
+    public OtlpLogSink(string endpoint)
+    {
+        _factory = LoggerFactory.Create(b => b.AddOpenTelemetry(o =>
+        {
+            o.IncludeFormattedMessage = true;
+            o.AddOtlpExporter((exporter, processor) =>
+            {
+                exporter.Endpoint = new Uri(endpoint);
+                processor.ExportProcessorType = ExportProcessorType.Simple;
+            });
+        }));
+        _logger = _factory.CreateLogger("LlmMarketplace.Events");
+    }
+
+    public string Name => "events.otlp";
+
+    public async Task DeliverAsync(IReadOnlyList<EventEnvelope> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken)
+    {
+        foreach (var e in batch)
+        {
+            Log.EventOut(_logger, e.Type, e.Id, JsonSerializer.Serialize(e, InsightsJson.Options));
+        }
+        await advance(static (_, _) => Task.CompletedTask);
+    }
+
+    public void Dispose() => _factory.Dispose();
+}

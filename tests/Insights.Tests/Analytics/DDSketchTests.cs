@@ -1,0 +1,92 @@
+using LlmMarketplace.Insights.Analytics;
+
+namespace LlmMarketplace.Insights.Tests.Analytics;
+
+public sealed class DDSketchTests
+{
+    private static double Exact(List<double> sorted, double q) => sorted[(int)Math.Floor(q * (sorted.Count - 1))];
+
+    private static List<double> LogNormal(int seed, int count, double mu, double sigma)
+    {
+        var random = new Random(seed);
+        var values = new List<double>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+            values.Add(Math.Exp(mu + (sigma * normal)));
+        }
+        return values;
+    }
+
+    [Fact]
+    public void Quantiles_are_within_the_relative_accuracy_of_the_exact_ones()
+    {
+        var values = LogNormal(1, 20_000, Math.Log(300), 1.2);
+        var sketch = new DDSketch();
+        foreach (var v in values) sketch.Add(v);
+        values.Sort();
+        foreach (var q in new[] { 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999 })
+        {
+            var exact = Exact(values, q);
+            var estimate = sketch.Quantile(q)!.Value;
+            Assert.True(Math.Abs(estimate - exact) <= (DDSketch.RelativeAccuracy * exact) + 1e-9, $"q={q}: {estimate} vs exact {exact}");
+        }
+        Assert.Equal(values.Count, sketch.Count);
+        Assert.Equal(values.Sum(), sketch.Sum, 6);
+    }
+
+    [Fact]
+    public void Merged_serialized_sketches_answer_like_one_sketch_of_all_values()
+    {
+        var a = LogNormal(2, 5000, Math.Log(50), 0.5);
+        var b = LogNormal(3, 7000, Math.Log(2000), 0.8);
+        var sa = new DDSketch();
+        var sb = new DDSketch();
+        var all = new DDSketch();
+        foreach (var v in a) { sa.Add(v); all.Add(v); }
+        foreach (var v in b) { sb.Add(v); all.Add(v); }
+        var merged = DDSketch.FromBytes(sa.ToBytes());
+        merged.MergeBytes(sb.ToBytes());
+        var union = a.Concat(b).Order().ToList();
+        foreach (var q in new[] { 0.5, 0.95, 0.99 })
+        {
+            Assert.Equal(all.Quantile(q), merged.Quantile(q));
+            var exact = Exact(union, q);
+            Assert.True(Math.Abs(merged.Quantile(q)!.Value - exact) <= DDSketch.RelativeAccuracy * exact, $"q={q}");
+        }
+        Assert.Equal(12_000, merged.Count);
+    }
+
+    [Fact]
+    public void Zeros_and_an_empty_sketch_round_trip()
+    {
+        var empty = DDSketch.FromBytes(new DDSketch().ToBytes());
+        Assert.True(empty.IsEmpty);
+        Assert.Null(empty.Quantile(0.5));
+        var zeros = new DDSketch();
+        zeros.Add(0);
+        zeros.Add(0);
+        zeros.Add(10);
+        var back = DDSketch.FromBytes(zeros.ToBytes());
+        Assert.Equal(3, back.Count);
+        Assert.Equal(0, back.Quantile(0.5));
+        Assert.Equal(10, back.Quantile(1));
+    }
+
+    [Fact]
+    public void Past_the_bin_limit_the_lowest_values_collapse_and_the_high_quantiles_stay_accurate()
+    {
+        // Values over 60 orders of magnitude need ~7,000 bins at 1%; the sketch keeps 2,048.
+        var values = Enumerable.Range(0, 6000).Select(static i => Math.Pow(10, (i / 100.0) - 3)).ToList();
+        var sketch = new DDSketch();
+        foreach (var v in values) sketch.Add(v);
+        var back = DDSketch.FromBytes(sketch.ToBytes());
+        Assert.Equal(values.Count, back.Count);
+        Assert.True(back.BinCount <= DDSketch.MaxBins, $"{back.BinCount} bins");
+        foreach (var q in new[] { 0.9, 0.99 })
+        {
+            var exact = values[(int)Math.Floor(q * (values.Count - 1))];
+            Assert.True(Math.Abs(back.Quantile(q)!.Value - exact) <= DDSketch.RelativeAccuracy * exact, $"q={q}");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using LlmMarketplace.Gateway.Tests.Infrastructure;
+using StackExchange.Redis;
+using LlmMarketplace.Insights.Tests.Infrastructure;
+using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
+
+namespace LlmMarketplace.Insights.Tests.Events;
+
+/// <summary>Events out to a real Redis stream when Redis is configured.</summary>
+public sealed class RedisStreamTests
+{
+    [Fact]
+    public async Task Usage_records_are_added_to_the_stream_with_their_event_ids()
+    {
+        await using var server = await TestRedis.StartAsync();
+        var redis = server.Configuration;
+        var stream = "llmm:test:" + Guid.NewGuid().ToString("N");
+        await using var upstream = await UpstreamAsync();
+        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), new Dictionary<string, string?>
+        {
+            ["Redis:Configuration"] = redis,
+            ["Insights:Events:RedisStream"] = stream,
+            ["Insights:Events:BatchDelay"] = "00:00:00.100",
+        });
+        for (var i = 0; i < 7; i++) await ChatAsync(host.Client);
+        var usage = await UsageAsync(host);
+
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis);
+        var db = connection.GetDatabase();
+        StreamEntry[] entries = [];
+        await Wait.UntilAsync(() => (entries = db.StreamRange(stream)).Length >= usage.Count, TimeSpan.FromSeconds(30), "the usage events in the stream");
+        var ids = entries.Select(static e => (string)e["id"]!).ToList();
+        Assert.Equal(usage.Count, ids.Distinct().Count());
+        Assert.All(entries, static e => Assert.Equal("usage.recorded", (string)e["type"]!));
+        Assert.All(ids, static id => Assert.StartsWith("evt_usage_", id, StringComparison.Ordinal));
+        await db.KeyDeleteAsync(stream);
+    }
+}

@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace LlmMarketplace.Insights.Tests.Infrastructure;
+
+/// <summary>
+/// A webhook receiver on loopback (Kestrel) that verifies <c>x-llmm-signature</c> the way a consumer would, answers
+/// 500 to the first <see cref="FailFirst"/> requests, and records the events of the requests it accepts.
+/// </summary>
+public sealed class WebhookReceiver : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private int _requests;
+
+    private WebhookReceiver(WebApplication app, string secret, int failFirst)
+    {
+        _app = app;
+        Secret = secret;
+        FailFirst = failFirst;
+        Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/hook";
+    }
+
+    public string Url { get; }
+
+    public string Secret { get; }
+
+    public int FailFirst { get; }
+
+    public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>Requests whose signature did not verify.</summary>
+    public ConcurrentQueue<string> Rejected { get; } = new();
+
+    /// <summary>Every accepted event (duplicates included), as JSON.</summary>
+    public ConcurrentQueue<JsonElement> Events { get; } = new();
+
+    public static async Task<WebhookReceiver> StartAsync(string secret, int failFirst)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        WebhookReceiver? receiver = null;
+        app.MapPost("/hook", async (HttpContext context) =>
+        {
+            var n = Interlocked.Increment(ref receiver!._requests);
+            using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+            var body = await reader.ReadToEndAsync();
+            if (!Verify(receiver.Secret, context.Request.Headers["x-llmm-signature"].ToString(), body))
+            {
+                receiver.Rejected.Enqueue(body);
+                return Results.Unauthorized();
+            }
+            if (n <= receiver.FailFirst) return Results.StatusCode(500);
+            foreach (var e in JsonDocument.Parse(body).RootElement.GetProperty("events").EnumerateArray()) receiver.Events.Enqueue(e.Clone());
+            return Results.NoContent();
+        });
+        await app.StartAsync();
+        receiver = new WebhookReceiver(app, secret, failFirst);
+        return receiver;
+    }
+
+    /// <summary>Checks <c>t=UNIX,v1=HEX</c>: HMAC-SHA256 of <c>UNIX.BODY</c> under the secret, compared in constant time.</summary>
+    public static bool Verify(string secret, string header, string body)
+    {
+        var parts = header.Split(',').Select(static p => p.Split('=', 2)).Where(static p => p.Length == 2).ToDictionary(static p => p[0], static p => p[1]);
+        if (!parts.TryGetValue("t", out var t) || !parts.TryGetValue("v1", out var v1) || !long.TryParse(t, CultureInfo.InvariantCulture, out _)) return false;
+        var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(t + "." + body));
+        byte[] given;
+        try { given = Convert.FromHexString(v1); } catch (FormatException) { return false; }
+        return CryptographicOperations.FixedTimeEquals(expected, given);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
