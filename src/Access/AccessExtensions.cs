@@ -54,6 +54,7 @@ public static class AccessExtensions
         services.TryAddSingleton<KeyService>();
         services.TryAddSingleton<BudgetService>();
         services.TryAddSingleton<UsageWriter>();
+        services.TryAddSingleton<IUsageRecords, UsageRecords>();
         services.AddHostedService(static sp => sp.GetRequiredService<UsageWriter>());
         services.AddHostedService<AccessDirectoryRefresher>();
         services.AddSingleton<ICredentialValidator, ApiKeyValidator>();

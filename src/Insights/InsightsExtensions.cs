@@ -1,3 +1,4 @@
+using LlmMarketplace.Insights.Optimizer;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
 
@@ -9,12 +10,14 @@ public static class InsightsExtensions
     /// <summary>Reads and validates the Insights settings and registers the module's services.</summary>
     public static IHostApplicationBuilder AddInsights(this IHostApplicationBuilder builder)
     {
+        builder.AddOptimizer();
         return builder;
     }
 
     /// <summary>Maps the Insights endpoints.</summary>
     public static IEndpointRouteBuilder MapInsightsApi(this IEndpointRouteBuilder endpoints)
     {
+        endpoints.MapOptimizerApi();
         return endpoints;
     }
 }

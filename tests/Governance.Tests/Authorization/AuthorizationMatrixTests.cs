@@ -106,6 +106,10 @@ public sealed class AuthorizationMatrixTests
         ["POST /api/v1/subscriptions/{id}/{action}"] = Access.Authenticated,
         ["GET /api/v1/usage"] = Access.Authenticated,
 
+        // Insights: optimizer
+        ["POST /v1/feedback"] = Access.Authenticated,
+        ["GET /api/v1/feedback"] = Access.Authenticated,
+
         // Shield
         ["POST /api/v1/shield/scan"] = Access.Authenticated,
 

@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using LlmMarketplace.Gateway.Configuration;
+using LlmMarketplace.Gateway.Pipeline;
+using LlmMarketplace.Gateway.Routing;
+
+namespace LlmMarketplace.Insights.Optimizer.Routing;
+
+/// <summary>
+/// The auto-router: per call it predicts, from features of the prompt, the chance each deployment's answer scores
+/// well (one online logistic regression per deployment, learned from <c>POST /v1/feedback</c>) and sends the call to the
+/// cheapest deployment whose predicted loss against the strongest (most expensive) one fits the model's quality target.
+/// The allowance is fitted on the recent calls: the cheap answers with the smallest predicted losses are taken until
+/// their summed loss reaches (1 − target) of the strong model's summed predicted quality.
+/// </summary>
+internal sealed class QualityRouter : IAutoRouter
+{
+    private readonly RouterOptions _options;
+    private readonly TimeProvider _time;
+    private readonly OptimizerMetrics _metrics;
+    private readonly ConcurrentDictionary<string, ModelState> _models = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _pendingOrder = new();
+    private readonly Random _random;
+    private readonly Lock _randomLock = new();
+
+    public QualityRouter(OptimizerOptions options, TimeProvider time, OptimizerMetrics metrics)
+    {
+        _options = options.Router;
+        _time = time;
+        _metrics = metrics;
+        _random = _options.Seed is { } seed ? new Random(seed) : new Random();
+    }
+
+    public AutoRouteDecision Choose(GatewayCall call, ModelConfig model, IReadOnlyList<DeploymentConfig> candidates)
+    {
+        var ordered = candidates.OrderBy(static d => BlendedPrice(d)).ToList();
+        var state = _models.GetOrAdd(model.Name, static (_, o) => new ModelState(o), _options);
+        var features = PromptFeatures.Compute(PromptFeatures.PromptText(call.Request));
+        var strong = ordered[^1];
+        var arms = ordered.Select(d => state.Arm(d.Id)).ToList();
+
+        DeploymentConfig chosen;
+        string reason;
+        string kind;
+        var shortIndex = arms.FindIndex(a => a.Examples < _options.MinFeedback);
+        if (shortIndex >= 0)
+        {
+            // Warm-up: half the calls go to the deployments still short of feedback, the rest to the strong one.
+            var shortArms = Enumerable.Range(0, arms.Count).Where(i => arms[i].Examples < _options.MinFeedback).ToList();
+            var pick = NextDouble() < 0.5 ? shortArms[NextInt(shortArms.Count)] : ordered.Count - 1;
+            chosen = ordered[pick];
+            kind = "warmup";
+            reason = $"warmup: learning, {arms[shortIndex].Examples}/{_options.MinFeedback} feedbacks for {ordered[shortIndex].Id}";
+        }
+        else if (_options.Exploration > 0 && NextDouble() < _options.Exploration)
+        {
+            chosen = ordered[NextInt(ordered.Count)];
+            kind = "explore";
+            reason = "explore: a random deployment keeps the predictions learning";
+        }
+        else
+        {
+            var predicted = arms.Select(a => a.Predict(features)).ToArray();
+            var pStrong = predicted[^1];
+            var threshold = state.Observe(pStrong, pStrong - predicted[0], model.QualityTarget);
+            var index = ordered.Count - 1;
+            for (var i = 0; i < ordered.Count - 1; i++)
+            {
+                if (pStrong - predicted[i] <= threshold)
+                {
+                    index = i;
+                    break;
+                }
+            }
+            chosen = ordered[index];
+            kind = index == ordered.Count - 1 ? "strong" : "weak";
+            reason = string.Create(CultureInfo.InvariantCulture,
+                $"{kind}: p({chosen.Id})={predicted[index]:0.000}, p({strong.Id})={pStrong:0.000}, allowed loss {Math.Max(threshold, 0):0.000} for quality target {model.QualityTarget:0.###}");
+        }
+
+        Remember(call.RequestId, new Pending(model.Name, chosen.Id, features, _time.GetUtcNow() + _options.FeedbackWindow));
+        _metrics.Routed(model.Name, kind);
+        return new AutoRouteDecision(chosen.Id, Sanitize(reason));
+    }
+
+    /// <summary>Learns from the score of a routed call; ignored for calls it did not route or whose window passed.</summary>
+    public bool Learn(string requestId, double score)
+    {
+        if (!_pending.TryRemove(requestId, out var pending) || pending.Deployment is null || pending.Expires < _time.GetUtcNow())
+        {
+            return false;
+        }
+        if (!_models.TryGetValue(pending.Model, out var state)) return false;
+        state.Arm(pending.Deployment).Learn(pending.Features, score);
+        _metrics.Learned(pending.Model);
+        return true;
+    }
+
+    /// <summary>The outcome of a routed call: a fallback changes which deployment answered; a failed call teaches nothing.</summary>
+    public void Completed(string requestId, string? deployment, int status)
+    {
+        if (!_pending.TryGetValue(requestId, out var pending)) return;
+        if (status is < 200 or >= 300 || deployment is null)
+        {
+            _pending.TryRemove(requestId, out _);
+            return;
+        }
+        if (!string.Equals(pending.Deployment, deployment, StringComparison.Ordinal))
+        {
+            _pending[requestId] = pending with { Deployment = deployment };
+        }
+    }
+
+    /// <summary>Feedbacks learned per deployment of a model (for tests and diagnostics).</summary>
+    public IReadOnlyDictionary<string, long> FeedbackCounts(string model) =>
+        _models.TryGetValue(model, out var state) ? state.Counts() : new Dictionary<string, long>();
+
+    private void Remember(string requestId, Pending pending)
+    {
+        _pending[requestId] = pending;
+        _pendingOrder.Enqueue(requestId);
+        while (_pending.Count > _options.MaxPending && _pendingOrder.TryDequeue(out var oldest))
+        {
+            _pending.TryRemove(oldest, out _);
+        }
+        // Keep the order queue from growing without bound when feedback removes entries first.
+        while (_pendingOrder.Count > 2 * _options.MaxPending && _pendingOrder.TryDequeue(out var stale))
+        {
+            if (_pending.TryGetValue(stale, out var p) && p.Expires < _time.GetUtcNow()) _pending.TryRemove(stale, out _);
+        }
+    }
+
+    private double NextDouble()
+    {
+        lock (_randomLock) return _random.NextDouble();
+    }
+
+    private int NextInt(int max)
+    {
+        lock (_randomLock) return _random.Next(max);
+    }
+
+    internal static decimal BlendedPrice(DeploymentConfig d) => d.Pricing.InputPerMTok + d.Pricing.OutputPerMTok + (d.Pricing.PerRequest * 1000m);
+
+    /// <summary>Header values are ASCII without control characters; deployment ids come from configuration.</summary>
+    private static string Sanitize(string value) =>
+        string.Create(value.Length, value, static (span, v) =>
+        {
+            for (var i = 0; i < v.Length; i++) span[i] = v[i] is >= ' ' and <= '~' ? v[i] : '?';
+        });
+
+    private sealed record Pending(string Model, string? Deployment, SparseVector Features, DateTimeOffset Expires);
+
+    /// <summary>Per model: one predictor per deployment and the window of recent predictions the threshold is fitted on.</summary>
+    private sealed class ModelState(RouterOptions options)
+    {
+        private readonly ConcurrentDictionary<string, OnlineLogisticRegression> _arms = new(StringComparer.Ordinal);
+        private readonly double[] _strong = new double[options.Window];
+        private readonly double[] _loss = new double[options.Window];
+        private readonly Lock _lock = new();
+        private int _count;
+        private int _next;
+
+        public OnlineLogisticRegression Arm(string deployment) =>
+            _arms.GetOrAdd(deployment, static (_, o) => new OnlineLogisticRegression(PromptFeatures.Dimensions, o.LearningRate), options);
+
+        public IReadOnlyDictionary<string, long> Counts() => _arms.ToDictionary(static kv => kv.Key, static kv => kv.Value.Examples, StringComparer.Ordinal);
+
+        /// <summary>Adds a call's predictions to the window and returns the largest predicted loss the target still allows.</summary>
+        public double Observe(double pStrong, double loss, double target)
+        {
+            lock (_lock)
+            {
+                _strong[_next] = pStrong;
+                _loss[_next] = loss;
+                _next = (_next + 1) % _strong.Length;
+                _count = Math.Min(_count + 1, _strong.Length);
+                return Threshold(target);
+            }
+        }
+
+        private double Threshold(double target)
+        {
+            var budget = 0.0;
+            var losses = new double[_count];
+            for (var i = 0; i < _count; i++)
+            {
+                budget += _strong[i];
+                losses[i] = _loss[i];
+            }
+            budget *= 1 - target;
+            Array.Sort(losses);
+            var spent = 0.0;
+            var threshold = 0.0;
+            foreach (var loss in losses)
+            {
+                spent += Math.Max(loss, 0);
+                if (spent > budget) break;
+                threshold = loss;
+            }
+            // A cheap answer predicted at least as good as the strong one is always allowed.
+            return Math.Max(threshold, 0);
+        }
+    }
+}
