@@ -14,7 +14,7 @@ public sealed record OptimizerOptions
         if (Router.MinFeedback < 0) errors.Add("Optimizer:Router:MinFeedback", "Set zero or a positive number of feedbacks per deployment before predictions are trusted, e.g. 20.");
         if (Router.Exploration is < 0 or > 1) errors.Add("Optimizer:Router:Exploration", "Set a share in [0, 1], e.g. 0.05.");
         if (Router.Window < 10) errors.Add("Optimizer:Router:Window", "Set at least 10 recent requests for the quality threshold, e.g. 500.");
-        if (Router.LearningRate <= 0) errors.Add("Optimizer:Router:LearningRate", "Set a positive learning rate, e.g. 0.5.");
+        if (Router.LearningRate <= 0) errors.Add("Optimizer:Router:LearningRate", "Set a positive learning rate, e.g. 0.05.");
         if (Router.MaxPending < 1) errors.Add("Optimizer:Router:MaxPending", "Set a positive number of routed requests that wait for feedback, e.g. 100000.");
         if (Router.FeedbackWindow <= TimeSpan.Zero) errors.Add("Optimizer:Router:FeedbackWindow", "Set a positive time, e.g. 1.00:00:00.");
     }
@@ -32,7 +32,7 @@ public sealed record RouterOptions
     /// <summary>How many recent calls the quality threshold is fitted on.</summary>
     public int Window { get; init; } = 500;
 
-    public double LearningRate { get; init; } = 0.5;
+    public double LearningRate { get; init; } = 0.05;
 
     /// <summary>Seeds the router's random choices (exploration) for reproducible runs; random when unset.</summary>
     public int? Seed { get; init; }

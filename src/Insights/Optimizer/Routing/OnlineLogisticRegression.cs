@@ -4,7 +4,7 @@ namespace LlmMarketplace.Insights.Optimizer.Routing;
 /// Logistic regression learned one example at a time (AdaGrad per coordinate, which suits sparse hashed features),
 /// predicting the chance that an answer scores well. Targets are scores in [0, 1]. Thread-safe.
 /// </summary>
-internal sealed class OnlineLogisticRegression(int dimensions, double learningRate = 0.5, double l2 = 1e-4)
+internal sealed class OnlineLogisticRegression(int dimensions, double learningRate = 0.05, double l2 = 1e-4)
 {
     private readonly double[] _weights = new double[dimensions];
     private readonly double[] _gradSquares = new double[dimensions];

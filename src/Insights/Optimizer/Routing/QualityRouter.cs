@@ -43,6 +43,7 @@ internal sealed class QualityRouter : IAutoRouter
         DeploymentConfig chosen;
         string reason;
         string kind;
+        double? predictedStrong = null;
         var shortIndex = arms.FindIndex(a => a.Examples < _options.MinFeedback);
         if (shortIndex >= 0)
         {
@@ -63,6 +64,7 @@ internal sealed class QualityRouter : IAutoRouter
         {
             var predicted = arms.Select(a => a.Predict(features)).ToArray();
             var pStrong = predicted[^1];
+            predictedStrong = pStrong;
             var threshold = state.Observe(pStrong, pStrong - predicted[0], model.QualityTarget);
             var index = ordered.Count - 1;
             for (var i = 0; i < ordered.Count - 1; i++)
@@ -76,10 +78,10 @@ internal sealed class QualityRouter : IAutoRouter
             chosen = ordered[index];
             kind = index == ordered.Count - 1 ? "strong" : "weak";
             reason = string.Create(CultureInfo.InvariantCulture,
-                $"{kind}: p({chosen.Id})={predicted[index]:0.000}, p({strong.Id})={pStrong:0.000}, allowed loss {Math.Max(threshold, 0):0.000} for quality target {model.QualityTarget:0.###}");
+                $"{kind}: p({chosen.Id})={predicted[index]:0.000}, p({strong.Id})={pStrong:0.000}, allowed loss {Math.Max(threshold, 0):0.000} for quality target {model.QualityTarget:0.###} (working target {Math.Min(1, model.QualityTarget + state.Correction):0.###})");
         }
 
-        Remember(call.RequestId, new Pending(model.Name, chosen.Id, features, _time.GetUtcNow() + _options.FeedbackWindow));
+        Remember(call.RequestId, new Pending(model.Name, chosen.Id, features, predictedStrong, _time.GetUtcNow() + _options.FeedbackWindow));
         _metrics.Routed(model.Name, kind);
         return new AutoRouteDecision(chosen.Id, Sanitize(reason));
     }
@@ -93,6 +95,7 @@ internal sealed class QualityRouter : IAutoRouter
         }
         if (!_models.TryGetValue(pending.Model, out var state)) return false;
         state.Arm(pending.Deployment).Learn(pending.Features, score);
+        if (pending.PredictedStrong is { } pStrong) state.Realized(score, pStrong);
         _metrics.Learned(pending.Model);
         return true;
     }
@@ -150,11 +153,25 @@ internal sealed class QualityRouter : IAutoRouter
             for (var i = 0; i < v.Length; i++) span[i] = v[i] is >= ' ' and <= '~' ? v[i] : '?';
         });
 
-    private sealed record Pending(string Model, string? Deployment, SparseVector Features, DateTimeOffset Expires);
+    /// <param name="PredictedStrong">The strong deployment's predicted score when the choice was a prediction (not warm-up or exploration).</param>
+    private sealed record Pending(string Model, string? Deployment, SparseVector Features, double? PredictedStrong, DateTimeOffset Expires);
 
-    /// <summary>Per model: one predictor per deployment and the window of recent predictions the threshold is fitted on.</summary>
+    /// <summary>
+    /// Per model: one predictor per deployment, the window of recent predictions the threshold is fitted on, and a
+    /// correction fed by the realized scores: predictions of the cheap deployment on the calls it was chosen for run
+    /// optimistic (the calls with the best predictions are picked), so the router compares the realized scores with
+    /// the strong deployment's predicted ones and raises its working target while it falls short of the real one.
+    /// </summary>
     private sealed class ModelState(RouterOptions options)
     {
+        private const double CorrectionGain = 0.02;
+        private readonly double[] _realizedScore = new double[Math.Max(50, options.Window / 2)];
+        private readonly double[] _realizedStrong = new double[Math.Max(50, options.Window / 2)];
+        private int _realizedCount;
+        private int _realizedNext;
+        private double _correction;
+        private double _lastTarget = 1;
+
         private readonly ConcurrentDictionary<string, OnlineLogisticRegression> _arms = new(StringComparer.Ordinal);
         private readonly double[] _strong = new double[options.Window];
         private readonly double[] _loss = new double[options.Window];
@@ -176,7 +193,37 @@ internal sealed class QualityRouter : IAutoRouter
                 _loss[_next] = loss;
                 _next = (_next + 1) % _strong.Length;
                 _count = Math.Min(_count + 1, _strong.Length);
-                return Threshold(target);
+                _lastTarget = target;
+                return Threshold(Math.Min(1, target + _correction));
+            }
+        }
+
+        /// <summary>A routed call's realized score next to the strong deployment's predicted one; adjusts the correction.</summary>
+        public void Realized(double score, double predictedStrong)
+        {
+            lock (_lock)
+            {
+                _realizedScore[_realizedNext] = score;
+                _realizedStrong[_realizedNext] = predictedStrong;
+                _realizedNext = (_realizedNext + 1) % _realizedScore.Length;
+                _realizedCount = Math.Min(_realizedCount + 1, _realizedScore.Length);
+                double scores = 0, strong = 0;
+                for (var i = 0; i < _realizedCount; i++)
+                {
+                    scores += _realizedScore[i];
+                    strong += _realizedStrong[i];
+                }
+                if (strong <= 0) return;
+                var shortfall = _lastTarget - (scores / strong);
+                _correction = Math.Clamp(_correction + (CorrectionGain * shortfall), 0, 1 - _lastTarget);
+            }
+        }
+
+        public double Correction
+        {
+            get
+            {
+                lock (_lock) return _correction;
             }
         }
 
