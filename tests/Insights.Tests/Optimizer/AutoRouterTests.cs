@@ -18,7 +18,7 @@ public sealed class AutoRouterTests
         Models:
           - Name: smart
             Routing: auto
-            QualityTarget: 0.95
+            QualityTarget: 0.99
             Deployments:
               - Provider: upstream
                 Model: strong-model
@@ -82,7 +82,7 @@ public sealed class AutoRouterTests
         var hardToStrong = hard.Count(static c => c.Deployment == Strong) / (double)hard.Count;
         Assert.True(easyToWeak >= 0.85, $"only {easyToWeak:P0} of the prompts the weak model gets right went to it");
         Assert.True(hardToStrong >= 0.9, $"only {hardToStrong:P0} of the prompts only the strong model gets right went to it");
-        Assert.Contains(judged, static c => c.Deployment == Weak && c.Reason.StartsWith("weak:", StringComparison.Ordinal) && c.Reason.Contains("quality target 0.95", StringComparison.Ordinal));
+        Assert.Contains(judged, static c => c.Deployment == Weak && c.Reason.StartsWith("weak:", StringComparison.Ordinal) && c.Reason.Contains("quality target 0.99", StringComparison.Ordinal));
         Assert.Contains(judged, static c => c.Deployment == Strong && c.Reason.StartsWith("strong:", StringComparison.Ordinal));
 
         // The upstream got the deployment's own model name: the choice was real, not only a header.

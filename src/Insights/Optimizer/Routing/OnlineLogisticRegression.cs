@@ -2,7 +2,9 @@ namespace LlmMarketplace.Insights.Optimizer.Routing;
 
 /// <summary>
 /// Logistic regression learned one example at a time (AdaGrad per coordinate, which suits sparse hashed features),
-/// predicting the chance that an answer scores well. Targets are scores in [0, 1]. Thread-safe.
+/// predicting the chance that an answer scores well. Targets are scores in [0, 1]. The weights model the difference
+/// from the mean score seen so far (the offset is its logit), so predictions are calibrated on average from the first
+/// examples on, while the weights still learn slowly. Thread-safe.
 /// </summary>
 internal sealed class OnlineLogisticRegression(int dimensions, double learningRate = 0.05, double l2 = 1e-4)
 {
@@ -27,7 +29,7 @@ internal sealed class OnlineLogisticRegression(int dimensions, double learningRa
     {
         lock (_lock)
         {
-            return Sigmoid(Dot(x));
+            return Sigmoid(Offset() + Dot(x));
         }
     }
 
@@ -35,7 +37,7 @@ internal sealed class OnlineLogisticRegression(int dimensions, double learningRa
     {
         lock (_lock)
         {
-            var error = Sigmoid(Dot(x)) - target;
+            var error = Sigmoid(Offset() + Dot(x)) - target;
             for (var i = 0; i < x.Indexes.Length; i++)
             {
                 var j = x.Indexes[i];
@@ -46,6 +48,13 @@ internal sealed class OnlineLogisticRegression(int dimensions, double learningRa
             _examples++;
             _scoreSum += target;
         }
+    }
+
+    /// <summary>The logit of the smoothed mean score, (sum + 1) / (n + 2).</summary>
+    private double Offset()
+    {
+        var mean = (_scoreSum + 1) / (_examples + 2);
+        return Math.Log(mean / (1 - mean));
     }
 
     private double Dot(SparseVector x)

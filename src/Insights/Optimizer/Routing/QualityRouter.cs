@@ -65,7 +65,7 @@ internal sealed class QualityRouter : IAutoRouter
             var predicted = arms.Select(a => a.Predict(features)).ToArray();
             var pStrong = predicted[^1];
             predictedStrong = pStrong;
-            var threshold = state.Observe(pStrong, pStrong - predicted[0], model.QualityTarget);
+            var (threshold, predictedShare, correction) = state.Observe(pStrong, pStrong - predicted[0], model.QualityTarget);
             var index = ordered.Count - 1;
             for (var i = 0; i < ordered.Count - 1; i++)
             {
@@ -78,7 +78,7 @@ internal sealed class QualityRouter : IAutoRouter
             chosen = ordered[index];
             kind = index == ordered.Count - 1 ? "strong" : "weak";
             reason = string.Create(CultureInfo.InvariantCulture,
-                $"{kind}: p({chosen.Id})={predicted[index]:0.000}, p({strong.Id})={pStrong:0.000}, allowed loss {Math.Max(threshold, 0):0.000} for quality target {model.QualityTarget:0.###} (working target {Math.Min(1, model.QualityTarget + state.Correction):0.###})");
+                $"{kind}: p({chosen.Id})={predicted[index]:0.000}, p({strong.Id})={pStrong:0.000}, predicted loss {pStrong - predicted[0]:0.000} vs allowed {(double.IsNegativeInfinity(threshold) ? -1 : threshold):0.000}; cheap share {Math.Clamp(predictedShare + correction, 0, 1):0.00} (predicted {predictedShare:0.00}, feedback correction {correction:+0.00;-0.00}) for quality target {model.QualityTarget:0.###}");
         }
 
         Remember(call.RequestId, new Pending(model.Name, chosen.Id, features, predictedStrong, _time.GetUtcNow() + _options.FeedbackWindow));
@@ -157,35 +157,36 @@ internal sealed class QualityRouter : IAutoRouter
     private sealed record Pending(string Model, string? Deployment, SparseVector Features, double? PredictedStrong, DateTimeOffset Expires);
 
     /// <summary>
-    /// Per model: one predictor per deployment, the window of recent predictions the threshold is fitted on, and a
-    /// correction fed by the realized scores: predictions of the cheap deployment on the calls it was chosen for run
-    /// optimistic (the calls with the best predictions are picked), so the router compares the realized scores with
-    /// the strong deployment's predicted ones and raises its working target while it falls short of the real one.
+    /// Per model: one predictor per deployment, the window of recent predicted losses, and the share of calls the cheap
+    /// deployment gets. That share starts from the predictions (the calls with the smallest predicted losses, until their
+    /// summed loss reaches (1 − target) of the strong deployment's summed predicted quality) and is corrected by the
+    /// realized scores: while the realized quality (scores over the strong deployment's predicted scores on the same
+    /// calls) falls short of the target the cheap share shrinks, and it grows while quality is above it. Predictions
+    /// alone run optimistic, since the calls picked for the cheap deployment are those whose predictions happen to be best.
     /// </summary>
     private sealed class ModelState(RouterOptions options)
     {
         private const double CorrectionGain = 0.02;
+        private readonly ConcurrentDictionary<string, OnlineLogisticRegression> _arms = new(StringComparer.Ordinal);
+        private readonly double[] _strong = new double[options.Window];
+        private readonly double[] _loss = new double[options.Window];
         private readonly double[] _realizedScore = new double[Math.Max(50, options.Window / 2)];
         private readonly double[] _realizedStrong = new double[Math.Max(50, options.Window / 2)];
+        private readonly Lock _lock = new();
+        private int _count;
+        private int _next;
         private int _realizedCount;
         private int _realizedNext;
         private double _correction;
         private double _lastTarget = 1;
-
-        private readonly ConcurrentDictionary<string, OnlineLogisticRegression> _arms = new(StringComparer.Ordinal);
-        private readonly double[] _strong = new double[options.Window];
-        private readonly double[] _loss = new double[options.Window];
-        private readonly Lock _lock = new();
-        private int _count;
-        private int _next;
 
         public OnlineLogisticRegression Arm(string deployment) =>
             _arms.GetOrAdd(deployment, static (_, o) => new OnlineLogisticRegression(PromptFeatures.Dimensions, o.LearningRate), options);
 
         public IReadOnlyDictionary<string, long> Counts() => _arms.ToDictionary(static kv => kv.Key, static kv => kv.Value.Examples, StringComparer.Ordinal);
 
-        /// <summary>Adds a call's predictions to the window and returns the largest predicted loss the target still allows.</summary>
-        public double Observe(double pStrong, double loss, double target)
+        /// <summary>Adds a call's predictions to the window; returns the largest predicted loss allowed now and the cheap share behind it.</summary>
+        public (double Threshold, double PredictedShare, double Correction) Observe(double pStrong, double loss, double target)
         {
             lock (_lock)
             {
@@ -194,7 +195,30 @@ internal sealed class QualityRouter : IAutoRouter
                 _next = (_next + 1) % _strong.Length;
                 _count = Math.Min(_count + 1, _strong.Length);
                 _lastTarget = target;
-                return Threshold(Math.Min(1, target + _correction));
+
+                var losses = new double[_count];
+                var budget = 0.0;
+                for (var i = 0; i < _count; i++)
+                {
+                    budget += _strong[i];
+                    losses[i] = _loss[i];
+                }
+                budget *= 1 - target;
+                Array.Sort(losses);
+                var spent = 0.0;
+                var fits = 0;
+                foreach (var l in losses)
+                {
+                    spent += Math.Max(l, 0);
+                    if (spent > budget) break;
+                    fits++;
+                }
+                var predictedShare = fits / (double)_count;
+                var share = Math.Clamp(predictedShare + _correction, 0, 1);
+                var cut = (int)Math.Floor(share * _count);
+                // The call goes to the cheap deployment when its loss ranks among the `share` smallest of the window.
+                var threshold = cut <= 0 ? double.NegativeInfinity : losses[Math.Min(cut, _count) - 1];
+                return (threshold, predictedShare, _correction);
             }
         }
 
@@ -214,40 +238,9 @@ internal sealed class QualityRouter : IAutoRouter
                     strong += _realizedStrong[i];
                 }
                 if (strong <= 0) return;
-                var shortfall = _lastTarget - (scores / strong);
-                _correction = Math.Clamp(_correction + (CorrectionGain * shortfall), 0, 1 - _lastTarget);
+                var surplus = (scores / strong) - _lastTarget;
+                _correction = Math.Clamp(_correction + (CorrectionGain * surplus), -1, 1);
             }
-        }
-
-        public double Correction
-        {
-            get
-            {
-                lock (_lock) return _correction;
-            }
-        }
-
-        private double Threshold(double target)
-        {
-            var budget = 0.0;
-            var losses = new double[_count];
-            for (var i = 0; i < _count; i++)
-            {
-                budget += _strong[i];
-                losses[i] = _loss[i];
-            }
-            budget *= 1 - target;
-            Array.Sort(losses);
-            var spent = 0.0;
-            var threshold = 0.0;
-            foreach (var loss in losses)
-            {
-                spent += Math.Max(loss, 0);
-                if (spent > budget) break;
-                threshold = loss;
-            }
-            // A cheap answer predicted at least as good as the strong one is always allowed.
-            return Math.Max(threshold, 0);
         }
     }
 }
