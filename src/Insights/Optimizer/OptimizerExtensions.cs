@@ -2,6 +2,7 @@ using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Routing;
+using LlmMarketplace.Insights.Optimizer.Experiments;
 using LlmMarketplace.Insights.Optimizer.Feedback;
 using LlmMarketplace.Insights.Optimizer.Routing;
 using Microsoft.AspNetCore.Builder;
@@ -32,6 +33,10 @@ public static class OptimizerExtensions
         services.TryAddSingleton<QualityRouter>();
         services.AddSingleton<IAutoRouter>(static sp => sp.GetRequiredService<QualityRouter>());
         services.AddSingleton<IGatewayInterceptor, RouteOutcomeInterceptor>();
+        services.TryAddSingleton<ExperimentStore>();
+        services.TryAddSingleton<ExperimentDirectory>();
+        services.AddHostedService<ExperimentRefresher>();
+        services.AddSingleton<IGatewayInterceptor, ExperimentInterceptor>();
         return builder;
     }
 
@@ -53,6 +58,33 @@ public static class OptimizerExtensions
             .WithName("ListFeedback")
             .WithSummary("Lists feedback newest first (admins: all; API keys: their own calls; members: their teams').")
             .RequireAuthorization(Policies.Authenticated);
+
+        api.MapPost("/experiments", ExperimentsApi.CreateAsync)
+            .WithName("CreateExperiment")
+            .WithSummary("Starts an experiment on a model alias: 2 to 5 variants (deployment and/or parameters) with fixed or Thompson-sampled shares, sticky per user.")
+            .Accepts<CreateExperimentRequest>("application/json")
+            .RequireAuthorization(Policies.Admin);
+        api.MapGet("/experiments", ExperimentsApi.ListAsync)
+            .WithName("ListExperiments")
+            .WithSummary("Lists experiments, newest first.")
+            .RequireAuthorization(Policies.Viewer);
+        api.MapGet("/experiments/{id}", ExperimentsApi.GetAsync)
+            .WithName("GetExperiment")
+            .WithSummary("Reads one experiment with its current traffic shares.")
+            .RequireAuthorization(Policies.Viewer);
+        api.MapGet("/experiments/{id}/results", ExperimentsApi.ResultsAsync)
+            .WithName("GetExperimentResults")
+            .WithSummary("Per variant: feedback score, cost, latency and error rate with 95% confidence intervals, tested against the control.")
+            .RequireAuthorization(Policies.Viewer);
+        api.MapPost("/experiments/{id}/stop", ExperimentsApi.StopAsync)
+            .WithName("StopExperiment")
+            .WithSummary("Stops an experiment: its model's traffic goes back to normal routing.")
+            .RequireAuthorization(Policies.Admin);
+        api.MapPost("/experiments/{id}/promote", ExperimentsApi.PromoteAsync)
+            .WithName("PromoteExperimentVariant")
+            .WithSummary("Sends all of the model's traffic to one variant (the named one, else the best by mean feedback score).")
+            .Accepts<PromoteRequest>("application/json")
+            .RequireAuthorization(Policies.Admin);
         return app;
     }
 }

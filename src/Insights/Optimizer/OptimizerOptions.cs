@@ -9,6 +9,8 @@ public sealed record OptimizerOptions
 
     public RouterOptions Router { get; init; } = new();
 
+    public ExperimentOptions Experiments { get; init; } = new();
+
     public void Validate(ValidationErrors errors)
     {
         if (Router.MinFeedback < 0) errors.Add("Optimizer:Router:MinFeedback", "Set zero or a positive number of feedbacks per deployment before predictions are trusted, e.g. 20.");
@@ -16,6 +18,7 @@ public sealed record OptimizerOptions
         if (Router.Window < 10) errors.Add("Optimizer:Router:Window", "Set at least 10 recent requests for the quality threshold, e.g. 500.");
         if (Router.LearningRate <= 0) errors.Add("Optimizer:Router:LearningRate", "Set a positive learning rate, e.g. 0.05.");
         if (Router.MaxPending < 1) errors.Add("Optimizer:Router:MaxPending", "Set a positive number of routed requests that wait for feedback, e.g. 100000.");
+        if (Experiments.RefreshInterval <= TimeSpan.Zero) errors.Add("Optimizer:Experiments:RefreshInterval", "Set a positive interval, e.g. 00:00:05.");
         if (Router.FeedbackWindow <= TimeSpan.Zero) errors.Add("Optimizer:Router:FeedbackWindow", "Set a positive time, e.g. 1.00:00:00.");
     }
 }
@@ -42,4 +45,14 @@ public sealed record RouterOptions
 
     /// <summary>How long feedback on a routed call still teaches the router.</summary>
     public TimeSpan FeedbackWindow { get; init; } = TimeSpan.FromDays(1);
+}
+
+/// <summary>Settings of experiments.</summary>
+public sealed record ExperimentOptions
+{
+    /// <summary>How often experiments are reloaded (other replicas' changes) and adaptive shares re-fitted.</summary>
+    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Seeds Thompson sampling for reproducible runs; random when unset.</summary>
+    public int? Seed { get; init; }
 }
