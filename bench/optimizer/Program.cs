@@ -15,6 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 // recorded answer of the model asked, the gateway routes every prompt once (random order), the driver sends the
 // correctness back as feedback, and the figures are set against always-strong, always-weak and a random router.
 var options = BenchOptions.Parse(args);
+Trace.Enabled = options.Trace;
 var root = FindRepositoryRoot();
 var data = Path.GetFullPath(Path.Combine(root, "..", "shared", "data"));
 var routellm = Path.Combine(data, "routellm");
@@ -139,7 +140,7 @@ static async Task<(string RequestId, string Deployment, decimal Cost)> ChatAsync
     using var response = await http.PostAsJsonAsync("v1/chat/completions", new { model, messages = new[] { new { role = "user", content = prompt } } });
     if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{model} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
     string Header(string h) => response.Headers.TryGetValues(h, out var v) ? v.First() : throw new InvalidOperationException($"no {h} header");
-    if (Environment.GetEnvironmentVariable("BENCH_TRACE") == "1" && response.Headers.TryGetValues("x-gateway-route-reason", out var reasons)) Console.Error.WriteLine(reasons.First());
+    if (Trace.Enabled && response.Headers.TryGetValues("x-gateway-route-reason", out var reasons)) Console.Error.WriteLine(reasons.First());
     return (Header("x-request-id"), Header("x-gateway-deployment"), decimal.Parse(Header("x-gateway-cost"), CultureInfo.InvariantCulture));
 }
 
@@ -221,7 +222,13 @@ static string FindRepositoryRoot()
     return dir?.FullName ?? throw new InvalidOperationException("Run the benchmark from inside the repository.");
 }
 
-internal sealed record BenchOptions(int Seed, int MmluSample, IReadOnlyList<double> Targets, string? Out)
+/// <summary>With --trace, every routing reason is written to standard error.</summary>
+internal static class Trace
+{
+    public static bool Enabled { get; set; }
+}
+
+internal sealed record BenchOptions(int Seed, int MmluSample, IReadOnlyList<double> Targets, string? Out, bool Trace)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -229,6 +236,7 @@ internal sealed record BenchOptions(int Seed, int MmluSample, IReadOnlyList<doub
         var sample = 3000;
         IReadOnlyList<double> targets = [0.80, 0.85, 0.90, 0.95, 0.98];
         string? output = null;
+        var trace = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -237,10 +245,11 @@ internal sealed record BenchOptions(int Seed, int MmluSample, IReadOnlyList<doub
                 case "--mmlu-sample": sample = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--targets": targets = args[++i].Split(',').Select(static t => double.Parse(t, CultureInfo.InvariantCulture)).ToList(); break;
                 case "--out": output = Path.GetFullPath(args[++i]); break;
-                default: throw new ArgumentException($"Unknown option {args[i]}; use --seed N, --mmlu-sample N, --targets 0.9,0.95, --out FILE.");
+                case "--trace": trace = true; break;
+                default: throw new ArgumentException($"Unknown option {args[i]}; use --seed N, --mmlu-sample N, --targets 0.9,0.95, --out FILE, --trace.");
             }
         }
-        return new BenchOptions(seed, sample, targets, output);
+        return new BenchOptions(seed, sample, targets, output, trace);
     }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The auto-router benchmark: builds and runs bench/optimizer, writes bench/results/optimizer.md.
-# Options are passed through: --seed N, --mmlu-sample N, --targets 0.9,0.95, --out FILE.
+# Options are passed through: --seed N, --mmlu-sample N, --targets 0.9,0.95, --out FILE, --trace.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ ! -d ../shared/data/routellm ]; then

@@ -43,7 +43,7 @@ internal sealed class QualityRouter : IAutoRouter
         DeploymentConfig chosen;
         string reason;
         string kind;
-        double? predictedStrong = null;
+        var predictedChoice = false;
         var shortIndex = arms.FindIndex(a => a.Examples < _options.MinFeedback);
         if (shortIndex >= 0)
         {
@@ -64,7 +64,7 @@ internal sealed class QualityRouter : IAutoRouter
         {
             var predicted = arms.Select(a => a.Predict(features)).ToArray();
             var pStrong = predicted[^1];
-            predictedStrong = pStrong;
+            predictedChoice = true;
             var (threshold, predictedShare, correction) = state.Observe(pStrong, pStrong - predicted[0], model.QualityTarget);
             var index = ordered.Count - 1;
             for (var i = 0; i < ordered.Count - 1; i++)
@@ -81,7 +81,7 @@ internal sealed class QualityRouter : IAutoRouter
                 $"{kind}: p({chosen.Id})={predicted[index]:0.000}, p({strong.Id})={pStrong:0.000}, predicted loss {pStrong - predicted[0]:0.000} vs allowed {(double.IsNegativeInfinity(threshold) ? -1 : threshold):0.000}; cheap share {Math.Clamp(predictedShare + correction, 0, 1):0.00} (predicted {predictedShare:0.00}, feedback correction {correction:+0.00;-0.00}) for quality target {model.QualityTarget:0.###}");
         }
 
-        Remember(call.RequestId, new Pending(model.Name, chosen.Id, features, predictedStrong, _time.GetUtcNow() + _options.FeedbackWindow));
+        Remember(call.RequestId, new Pending(model.Name, chosen.Id, strong.Id, features, predictedChoice, _time.GetUtcNow() + _options.FeedbackWindow));
         _metrics.Routed(model.Name, kind);
         return new AutoRouteDecision(chosen.Id, Sanitize(reason));
     }
@@ -95,7 +95,8 @@ internal sealed class QualityRouter : IAutoRouter
         }
         if (!_models.TryGetValue(pending.Model, out var state)) return false;
         state.Arm(pending.Deployment).Learn(pending.Features, score);
-        if (pending.PredictedStrong is { } pStrong) state.Realized(score, pStrong);
+        if (pending.Predicted) state.Realized(score);
+        else state.Random(pending.Deployment, pending.Strong, score);
         _metrics.Learned(pending.Model);
         return true;
     }
@@ -153,31 +154,36 @@ internal sealed class QualityRouter : IAutoRouter
             for (var i = 0; i < v.Length; i++) span[i] = v[i] is >= ' ' and <= '~' ? v[i] : '?';
         });
 
-    /// <param name="PredictedStrong">The strong deployment's predicted score when the choice was a prediction (not warm-up or exploration).</param>
-    private sealed record Pending(string Model, string? Deployment, SparseVector Features, double? PredictedStrong, DateTimeOffset Expires);
+    /// <param name="Strong">The strongest deployment when the call was routed.</param>
+    /// <param name="Predicted">The choice was a prediction; otherwise it was random (warm-up or exploration), independent of the prompt.</param>
+    private sealed record Pending(string Model, string? Deployment, string Strong, SparseVector Features, bool Predicted, DateTimeOffset Expires);
 
     /// <summary>
     /// Per model: one predictor per deployment, the window of recent predicted losses, and the share of calls the cheap
-    /// deployment gets. That share starts from the predictions (the calls with the smallest predicted losses, until their
-    /// summed loss reaches (1 − target) of the strong deployment's summed predicted quality) and is corrected by the
-    /// realized scores: while the realized quality (scores over the strong deployment's predicted scores on the same
-    /// calls) falls short of the target the cheap share shrinks, and it grows while quality is above it. Predictions
-    /// alone run optimistic, since the calls picked for the cheap deployment are those whose predictions happen to be best.
+    /// deployment gets (those with the smallest predicted losses). That share starts from the predictions (the calls with
+    /// the smallest predicted losses, until their summed loss reaches (1 − target) of the strong deployment's summed
+    /// predicted quality) and then follows the realized scores: while the realized quality (the mean score of the recent
+    /// routed calls over the strong deployment's mean score on randomly routed calls) falls short of the target the cheap
+    /// share shrinks, and it grows while quality is above it. Predictions alone run optimistic: the calls picked for the cheap deployment are those whose predictions
+    /// happen to be best, and each deployment learns only from the calls routed to it.
     /// </summary>
     private sealed class ModelState(RouterOptions options)
     {
-        private const double CorrectionGain = 0.02;
+        private const double CorrectionGain = 0.03;
         private readonly ConcurrentDictionary<string, OnlineLogisticRegression> _arms = new(StringComparer.Ordinal);
         private readonly double[] _strong = new double[options.Window];
         private readonly double[] _loss = new double[options.Window];
-        private readonly double[] _realizedScore = new double[Math.Max(50, options.Window / 2)];
-        private readonly double[] _realizedStrong = new double[Math.Max(50, options.Window / 2)];
+        private readonly double[] _realizedScore = new double[Math.Max(50, options.Window / 5)];
+        private const int MinStrongSamples = 20;
+        private double _strongRandomSum;
+        private long _strongRandomCount;
         private readonly Lock _lock = new();
         private int _count;
         private int _next;
         private int _realizedCount;
         private int _realizedNext;
-        private double _correction;
+        private double _share;
+        private bool _shareStarted;
         private double _lastTarget = 1;
 
         public OnlineLogisticRegression Arm(string deployment) =>
@@ -214,32 +220,48 @@ internal sealed class QualityRouter : IAutoRouter
                     fits++;
                 }
                 var predictedShare = fits / (double)_count;
-                var share = Math.Clamp(predictedShare + _correction, 0, 1);
+                if (!_shareStarted)
+                {
+                    // The feedback-driven share starts from the first prediction and moves from there.
+                    _share = predictedShare;
+                    _shareStarted = true;
+                }
+                var share = _strongRandomCount >= MinStrongSamples ? _share : predictedShare;
                 var cut = (int)Math.Floor(share * _count);
                 // The call goes to the cheap deployment when its loss ranks among the `share` smallest of the window.
                 var threshold = cut <= 0 ? double.NegativeInfinity : losses[Math.Min(cut, _count) - 1];
-                return (threshold, predictedShare, _correction);
+                return (threshold, predictedShare, share - predictedShare);
             }
         }
 
-        /// <summary>A routed call's realized score next to the strong deployment's predicted one; adjusts the correction.</summary>
-        public void Realized(double score, double predictedStrong)
+        /// <summary>
+        /// A random (warm-up or exploration) call's score: for the strong deployment these give an unbiased estimate of its
+        /// quality on the traffic, which the realized quality is measured against.
+        /// </summary>
+        public void Random(string deployment, string strong, double score)
+        {
+            lock (_lock)
+            {
+                if (deployment != strong) return;
+                _strongRandomSum += score;
+                _strongRandomCount++;
+            }
+        }
+
+        /// <summary>A predicted call's realized score; adjusts the correction once the strong deployment's quality is known.</summary>
+        public void Realized(double score)
         {
             lock (_lock)
             {
                 _realizedScore[_realizedNext] = score;
-                _realizedStrong[_realizedNext] = predictedStrong;
                 _realizedNext = (_realizedNext + 1) % _realizedScore.Length;
                 _realizedCount = Math.Min(_realizedCount + 1, _realizedScore.Length);
-                double scores = 0, strong = 0;
-                for (var i = 0; i < _realizedCount; i++)
-                {
-                    scores += _realizedScore[i];
-                    strong += _realizedStrong[i];
-                }
-                if (strong <= 0) return;
-                var surplus = (scores / strong) - _lastTarget;
-                _correction = Math.Clamp(_correction + (CorrectionGain * surplus), -1, 1);
+                if (_strongRandomCount < MinStrongSamples) return;
+                var strongQuality = (_strongRandomSum + 1) / (_strongRandomCount + 2);
+                var scores = 0.0;
+                for (var i = 0; i < _realizedCount; i++) scores += _realizedScore[i];
+                var surplus = (scores / _realizedCount / strongQuality) - _lastTarget;
+                _share = Math.Clamp(_share + (CorrectionGain * surplus), 0, 1);
             }
         }
     }
