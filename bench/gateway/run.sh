@@ -27,6 +27,7 @@ MEM_MAX_SECONDS=${BENCH_MEM_MAX_SECONDS:-120}    # cap on load time spent reachi
 PORTKEY_VERSION=${BENCH_PORTKEY_VERSION:-1.15.2}
 SKIP_PORTKEY=${BENCH_SKIP_PORTKEY:-0}
 SKIP_GATEWAY=${BENCH_SKIP_GATEWAY:-0}
+SKIP_ACCESS=${BENCH_SKIP_ACCESS:-0}             # skip the access-path runs (bare gateway, API key)
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}             # reuse an earlier publish in bench/.work/gateway
 WORK=${BENCH_WORK_DIR:-bench/.work}           # gitignored
 RESULTS=${BENCH_RESULTS:-bench/results/gateway.md}
@@ -265,7 +266,14 @@ if [ "$SKIP_GATEWAY" != 1 ]; then
       -p:UseSharedCompilation=false >"$LOGS/publish.log" 2>&1 \
       || { tail -30 "$LOGS/publish.log" >&2; die "dotnet publish failed (see $LOGS/publish.log)"; }
   fi
+  if [ "$SKIP_ACCESS" != 1 ] && { [ "$SKIP_BUILD" != 1 ] || [ ! -f "$WORK/bare/LlmMarketplace.BareGateway.dll" ]; }; then
+    log "publishing the bare gateway (Release) to $WORK/bare"
+    dotnet publish bench/gateway/BareGateway/BareGateway.csproj -c Release -o "$WORK/bare" --nologo -nodeReuse:false \
+      -p:UseSharedCompilation=false >"$LOGS/publish-bare.log" 2>&1 \
+      || { tail -30 "$LOGS/publish-bare.log" >&2; die "dotnet publish failed (see $LOGS/publish-bare.log)"; }
+  fi
 fi
+[ "$SKIP_GATEWAY" = 1 ] && SKIP_ACCESS=1
 if [ "$SKIP_PORTKEY" != 1 ]; then
   PK_DIR=$WORK/portkey
   PK_PKG=$PK_DIR/node_modules/@portkey-ai/gateway
@@ -300,6 +308,29 @@ log "direct: warm-up ${WARMUP_DURATION}s"
 smoke direct
 run_wrk direct direct-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
 measure direct
+
+# ---------------------------------------------------------------- 2a. the bare gateway
+# The Gateway module alone (bench/gateway/BareGateway): the baseline of the access path.
+if [ "$SKIP_ACCESS" != 1 ]; then
+  BARE_PORT=$(free_port)
+  BARE_KEY=bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  cat >"$RUN_DIR/bare.json" <<EOF
+{ "Providers": [ { "Name": "nginx", "Type": "openai", "BaseUrl": "$UPSTREAM_BASE" } ],
+  "Models": [ { "Name": "gpt-4o-mini", "Deployments": [ { "Provider": "nginx", "Model": "gpt-4o-mini", "InputPerMTok": 0.15, "OutputPerMTok": 0.60 } ] } ] }
+EOF
+  log "starting the bare gateway on 127.0.0.1:$BARE_PORT"
+  LLMM_MASTER_KEY=$BARE_KEY dotnet "$WORK/bare/LlmMarketplace.BareGateway.dll" --config "$RUN_DIR/bare.json" \
+    --urls "http://127.0.0.1:$BARE_PORT" >"$LOGS/bare.log" 2>&1 &
+  BARE_PID=$!
+  PIDS+=("$BARE_PID")
+  wait_ready bare "$BARE_PID" "http://127.0.0.1:$BARE_PORT/health/ready" 60
+  URL[bare]=http://127.0.0.1:$BARE_PORT/v1/chat/completions; AUTH[bare]=$BARE_KEY; PKHOST[bare]=""
+  smoke bare
+  log "bare: warm-up ${WARMUP_DURATION}s"
+  run_wrk bare bare-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
+  measure bare
+  stop_pid "$BARE_PID"
+fi
 
 # ---------------------------------------------------------------- 2. LLM Marketplace
 if [ "$SKIP_GATEWAY" != 1 ]; then
@@ -337,6 +368,22 @@ EOF
   load_until ours "$MEM_REQUESTS_1" "$MEM_MAX_SECONDS"
   GW_N1=${SENT[ours]}; GW_RSS1=$(rss_kb "$GW_PID"); GW_HWM1=$(hwm_kb "$GW_PID")
   measure ours
+  if [ "$SKIP_ACCESS" != 1 ]; then
+    # The access path: a consumer API key with request and token limits and a USD budget, all far
+    # above the load, so every call runs the key lookup, both buckets, the prompt token estimate,
+    # the budget reservation and its reconciliation, and the metering.
+    created=$(curl -s --max-time 10 -X POST -H "Authorization: Bearer $MASTER_KEY" -H 'Content-Type: application/json' \
+      -d '{"name":"bench","rpm":1000000000,"tpm":1000000000000,"budgetUsd":1000000,"budgetPeriod":"monthly"}' \
+      "http://127.0.0.1:$GW_PORT/api/v1/keys")
+    KEYED_KEY=$(printf '%s' "$created" | sed -n 's/.*"key": *"\([^"]*\)".*/\1/p')
+    [ -n "$KEYED_KEY" ] || die "could not create an API key: ${created:0:300}"
+    URL[keyed]=${URL[ours]}; AUTH[keyed]=$KEYED_KEY; PKHOST[keyed]=""
+    smoke keyed
+    log "keyed: warm-up ${WARMUP_DURATION}s"
+    run_wrk keyed keyed-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
+    measure keyed
+    SENT[ours]=$(( ${SENT[ours]} + ${SENT[keyed]} ))
+  fi
   log "ours: load until $MEM_REQUESTS_2 requests (at most ${MEM_MAX_SECONDS}s)"
   load_until ours "$MEM_REQUESTS_2" "$MEM_MAX_SECONDS"
   GW_N2=${SENT[ours]}; GW_RSS2=$(rss_kb "$GW_PID"); GW_HWM2=$(hwm_kb "$GW_PID")
@@ -368,6 +415,9 @@ TARGETS=(direct)
 [ "$SKIP_GATEWAY" != 1 ] && TARGETS+=(ours)
 [ "$SKIP_PORTKEY" != 1 ] && TARGETS+=(portkey)
 declare -A NAME=([direct]="nginx upstream (direct)" [ours]="LLM Marketplace" [portkey]="Portkey gateway $PORTKEY_VERSION")
+ACCESS_TARGETS=(bare ours keyed)
+declare -A ACCESS_NAME=([bare]="Bare gateway (Gateway module only)" [ours]="LLM Marketplace, master key (metering, no limits)" [keyed]="LLM Marketplace, API key (key, limits, budget, metering)")
+over_bare() { calc "${M[$1.$2]} - ${M[bare-${1#*-}.$2]}" 3; }
 
 added() { # added LABEL KEY -> value minus the direct run's value, or "—" for direct
   local t=${1%%-*} kind=${1#*-}
@@ -412,7 +462,7 @@ TMP_RESULTS=$RUN_DIR/gateway.md
   [ "$SKIP_GATEWAY" != 1 ] && echo "- LLM Marketplace: \`dotnet publish -c Release\`, .NET $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ { v = $2 } END { print v }'), defaults (server GC), one model with one OpenAI-type deployment on the upstream, master key auth, log level Warning (set in its YAML config), SQLite data dir."
   [ "$SKIP_PORTKEY" != 1 ] && echo "- Portkey: \`@portkey-ai/gateway@$PORTKEY_VERSION\` from npm, \`build/start-server.js --headless\`, \`NODE_ENV=production\`, node $(node --version), routed with \`x-portkey-provider: openai\` + \`x-portkey-custom-host: http://127.0.0.1:PORT/v1\`."
   echo "- Client: $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }'), script \`$LUA\` posting \`{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}\` over keep-alive HTTP/1.1."
-  echo "- Order: upstream, then LLM Marketplace, then Portkey; each gateway runs alone (the other is stopped) and"
+  echo "- Order: upstream, then the bare gateway, then LLM Marketplace (master key, then an API key), then Portkey; each gateway runs alone (the others are stopped) and"
   echo "  gets an unmeasured warm-up (${WARMUP_DURATION} s at -c$SAT_CONNECTIONS for the upstream and Portkey; the first memory checkpoint's load for LLM Marketplace)."
   echo
   echo "Exact wrk parameters (PORT is random per run):"
@@ -471,6 +521,34 @@ TMP_RESULTS=$RUN_DIR/gateway.md
   echo "coordinated omission: a target that cannot keep up shows a lower achieved rate (marked \"target not"
   echo "reached\"), and its latency is then the latency at its own saturation, not at the target rate."
   echo
+  if [ "$SKIP_ACCESS" != 1 ]; then
+    echo "## The access path over the bare gateway"
+    echo
+    echo "The bare gateway is \`bench/gateway/BareGateway\`: the same Gateway module and authentication handler,"
+    echo "without Access, Governance, Shield, Catalog and Insights. The master key row is the product with"
+    echo "metering (a usage record per call, group-committed to SQLite) and no limits; the API key row adds the"
+    echo "key lookup, request and token buckets (with the prompt's token estimate), a USD budget reservation and"
+    echo "its reconciliation. Over bare = the row minus the bare gateway at the same percentile and load."
+    echo
+    for kind in lat $(for r in $RATES; do printf 'rate%s ' "$r"; done); do
+      if [ "$kind" = lat ]; then echo "### Fixed concurrency (-c$LAT_CONNECTIONS, ${LAT_DURATION} s)"; else echo "### Fixed rate (target ${kind#rate} req/s, -c$RATE_CONNECTIONS, ${RATE_DURATION} s)"; fi
+      echo
+      echo "| Target | Achieved req/s | p50 ms | p99 ms | Over bare p50 ms | Over bare p99 ms | Errors / non-2xx |"
+      echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+      for t in "${ACCESS_TARGETS[@]}"; do
+        l=$t-$kind
+        if [ "$t" = bare ]; then ob50="—"; ob99="—"; else ob50=$(over_bare "$l" p50_ms); ob99=$(over_bare "$l" p99_ms); fi
+        echo "| ${ACCESS_NAME[$t]} | $(calc "${M[$l.rps]}" 0) | ${M[$l.p50_ms]} | ${M[$l.p99_ms]} | $ob50 | $ob99 | $(errs "$l") |"
+      done
+      echo
+    done
+    first_rate=${RATES%% *}
+    KEYED_P50=$(over_bare "keyed-rate$first_rate" p50_ms)
+    if awk "BEGIN { exit !($KEYED_P50 <= 0.2) }"; then verdict="meets"; else verdict="misses"; fi
+    echo "At $first_rate req/s the access path adds ${KEYED_P50} ms at p50 over the bare gateway: it $verdict the target of 0.2 ms."
+    echo "Saturation throughput: bare $(calc "${M[bare-sat.rps]}" 0) req/s, master key $(calc "${M[ours-sat.rps]}" 0) req/s, API key $(calc "${M[keyed-sat.rps]}" 0) req/s."
+    echo
+  fi
   if [ "$SKIP_GATEWAY" != 1 ] && [ "$SKIP_PORTKEY" != 1 ]; then
     echo "## Ratios (LLM Marketplace / Portkey)"
     echo

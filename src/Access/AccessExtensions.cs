@@ -59,6 +59,7 @@ public static class AccessExtensions
         services.AddHostedService<AccessDirectoryRefresher>();
         services.AddSingleton<ICredentialValidator, ApiKeyValidator>();
         services.AddSingleton<IGatewayInterceptor, AccessInterceptor>();
+        services.AddSingleton<BuildingBlocks.Policy.IPolicyChangeListener, PolicyCapSeeder>();
         services.AddSingleton<IModelVisibility, KeyModelVisibility>();
         return builder;
     }

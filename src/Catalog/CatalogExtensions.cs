@@ -45,7 +45,9 @@ public static class CatalogExtensions
             sp.GetRequiredService<ILogger<ImportService>>(), sp.GetRequiredService<CatalogMetrics>()));
         // The platform audit trail when the governance module is present (resolved lazily, whatever the registration order).
         services.TryAddSingleton<ICatalogAuditSink>(static sp => sp.GetService<BuildingBlocks.Audit.IAuditLog>() is { } log ? new AuditLogCatalogSink(log) : new NoAuditSink());
-        services.TryAddSingleton<ICatalogPublishPolicy, AllowAllPublishPolicy>();
+        // The platform's policies when the governance module is present (resolved lazily, whatever the registration order).
+        services.TryAddSingleton<ICatalogPublishPolicy>(static sp => sp.GetService<BuildingBlocks.Policy.IPolicyDecisions>() is { } decisions
+            ? new PolicyPublishPolicy(decisions) : new AllowAllPublishPolicy());
         services.AddSingleton<IModelSource, CatalogModelSource>();
         services.AddSingleton<IGatewayInterceptor, DeprecationInterceptor>();
         services.TryAddSingleton<UsageTracker>();

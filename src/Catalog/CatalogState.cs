@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Secrets;
 using System.Diagnostics;
 using System.Text.Json;
 using LlmMarketplace.Catalog.Listings;
@@ -17,6 +18,9 @@ internal sealed record CatalogEntry(ServiceRow Service, RoutableVersion Current,
 /// <summary>An immutable view of the routable catalog with its search index.</summary>
 internal sealed record CatalogSnapshot(IReadOnlyList<CatalogEntry> Entries, IReadOnlyDictionary<string, CatalogEntry> BySlug, IReadOnlyDictionary<string, CatalogEntry> ById, SearchIndex Index)
 {
+    /// <summary>The values of the <c>secret:NAME</c> references the routable deployments use, read from the secret store at load.</summary>
+    public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     public static readonly CatalogSnapshot Empty = new([], new Dictionary<string, CatalogEntry>(), new Dictionary<string, CatalogEntry>(), SearchIndex.Build([]));
 
     /// <summary>Finds the version a gateway model name refers to: <c>slug</c> (current) or <c>slug@version</c>.</summary>
@@ -43,7 +47,7 @@ internal sealed record CatalogSnapshot(IReadOnlyList<CatalogEntry> Entries, IRea
 /// Holds the routable catalog in memory (search index and gateway routes), rebuilt from the database after every
 /// change and periodically (for changes made by other replicas), and signals the gateway when it changed.
 /// </summary>
-internal sealed class CatalogState(CatalogStore store, EmbeddingClient embeddings, TimeProvider time, ILogger<CatalogState> logger)
+internal sealed class CatalogState(CatalogStore store, EmbeddingClient embeddings, TimeProvider time, IServiceProvider services, ILogger<CatalogState> logger)
 {
     public EmbeddingClient Embeddings => embeddings;
 
@@ -85,7 +89,10 @@ internal sealed class CatalogState(CatalogStore store, EmbeddingClient embedding
                 entries,
                 entries.ToDictionary(static e => e.Service.Slug, StringComparer.Ordinal),
                 entries.ToDictionary(static e => e.Service.Id, StringComparer.Ordinal),
-                index);
+                index)
+            {
+                Secrets = await StoredSecretsAsync(entries, ct),
+            };
             var changed = !SameRoutes(_snapshot, snapshot);
             Volatile.Write(ref _snapshot, snapshot);
             Log.CatalogLoaded(logger, services.Count, entries.Count, index.TermCount, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -131,9 +138,25 @@ internal sealed class CatalogState(CatalogStore store, EmbeddingClient embedding
     public static string EmbeddingText(ListingSpec spec) =>
         $"{spec.Name}\n{string.Join(", ", spec.Tags ?? [])}\n{spec.Category}\n{spec.Description}";
 
+    /// <summary>Reads the <c>secret:NAME</c> references of routable deployments from the secret store (when the governance module provides one).</summary>
+    private async Task<Dictionary<string, string>> StoredSecretsAsync(List<CatalogEntry> entries, CancellationToken ct)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var names = entries.SelectMany(static e => e.Routable).SelectMany(static v => v.Spec.Deployments ?? [])
+            .Select(static d => SecretReference.StoredSecretName(d.ApiKey)).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        if (names.Count == 0 || services.GetService(typeof(ISecretStore)) is not ISecretStore secrets) return values;
+        foreach (var name in names)
+        {
+            if (await secrets.GetAsync(name, ct) is { } value) values[name] = value;
+            else Log.SecretMissing(logger, name);
+        }
+        return values;
+    }
+
     private static bool SameRoutes(CatalogSnapshot a, CatalogSnapshot b)
     {
         if (a.Entries.Count != b.Entries.Count) return false;
+        if (a.Secrets.Count != b.Secrets.Count || a.Secrets.Any(s => !b.Secrets.TryGetValue(s.Key, out var v) || v != s.Value)) return false;
         foreach (var e in b.Entries)
         {
             if (!a.ById.TryGetValue(e.Service.Id, out var old) || old.Routable.Count != e.Routable.Count) return false;

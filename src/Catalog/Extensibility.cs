@@ -36,6 +36,38 @@ internal sealed class AllowAllPublishPolicy : ICatalogPublishPolicy
     public ValueTask EvaluateAsync(ListingSpec listing, ClaimsPrincipal publisher, ValidationErrors errors, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
+/// <summary>
+/// Judges a listing by the platform's global policies (<see cref="BuildingBlocks.Policy.IPolicyDecisions"/>: denied or
+/// allowed listings and providers, required certifications, data residency regions) when the governance module is
+/// present. Listing-wide reasons are reported under <c>policy</c>; a provider a policy refuses under that deployment's
+/// <c>deployments[i].provider</c>.
+/// </summary>
+internal sealed class PolicyPublishPolicy(BuildingBlocks.Policy.IPolicyDecisions decisions) : ICatalogPublishPolicy
+{
+    public ValueTask EvaluateAsync(ListingSpec listing, ClaimsPrincipal publisher, ValidationErrors errors, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(listing.Slug)) return ValueTask.CompletedTask;
+        var deployments = listing.Deployments ?? [];
+        var regions = deployments.SelectMany(static d => new[] { d.Region, d.DataResidency })
+            .Where(static r => !string.IsNullOrWhiteSpace(r)).Select(static r => r!).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var certifications = listing.Compliance?.Certifications?.Where(static c => !string.IsNullOrWhiteSpace(c)).ToList() ?? [];
+
+        var general = decisions.EvaluateListing(new BuildingBlocks.Policy.ListingFacts(listing.Slug, null, regions, certifications));
+        var reported = new HashSet<string>(general.Reasons, StringComparer.Ordinal);
+        foreach (var reason in general.Reasons) errors.Add("policy", reason);
+        for (var i = 0; i < deployments.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(deployments[i].Provider)) continue;
+            var decision = decisions.EvaluateListing(new BuildingBlocks.Policy.ListingFacts(listing.Slug, deployments[i].Provider, regions, certifications));
+            foreach (var reason in decision.Reasons)
+            {
+                if (!reported.Contains(reason)) errors.Add($"deployments[{i}].provider", reason);
+            }
+        }
+        return ValueTask.CompletedTask;
+    }
+}
+
 /// <summary>Writes catalog steps into the platform audit trail (<see cref="BuildingBlocks.Audit.IAuditLog"/>) when one is registered.</summary>
 internal sealed class AuditLogCatalogSink(BuildingBlocks.Audit.IAuditLog log) : ICatalogAuditSink
 {

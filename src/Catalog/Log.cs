@@ -5,24 +5,27 @@ namespace LlmMarketplace.Catalog;
 /// <summary>The catalog's log messages (event ids 3000–3099).</summary>
 internal static partial class Log
 {
-    [LoggerMessage(3000, LogLevel.Information, "Catalog loaded: {Services} services, {Routable} routable, index of {Terms} terms built in {Milliseconds} ms")]
+    [LoggerMessage(5000, LogLevel.Information, "Catalog loaded: {Services} services, {Routable} routable, index of {Terms} terms built in {Milliseconds} ms")]
     public static partial void CatalogLoaded(ILogger logger, int services, int routable, int terms, long milliseconds);
 
-    [LoggerMessage(3001, LogLevel.Information, "Catalog import ({Format}): {Created} created, {Updated} updated, {Unchanged} unchanged")]
+    [LoggerMessage(5001, LogLevel.Information, "Catalog import ({Format}): {Created} created, {Updated} updated, {Unchanged} unchanged")]
     public static partial void Imported(ILogger logger, string format, int created, int updated, int unchanged);
 
-    [LoggerMessage(3002, LogLevel.Information, "Version {Slug}@{Version} moved from {From} to {To}")]
+    [LoggerMessage(5002, LogLevel.Information, "Version {Slug}@{Version} moved from {From} to {To}")]
     public static partial void Transition(ILogger logger, string slug, string version, string from, string to);
 
-    [LoggerMessage(3003, LogLevel.Warning, "Catalog reload failed")]
+    [LoggerMessage(5003, LogLevel.Warning, "Catalog reload failed")]
     public static partial void ReloadFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(3005, LogLevel.Warning, "Computing listing embeddings failed; hybrid search uses the listings embedded so far")]
+    [LoggerMessage(5005, LogLevel.Warning, "Computing listing embeddings failed; hybrid search uses the listings embedded so far")]
     public static partial void EmbeddingFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(3006, LogLevel.Warning, "Embedding the search query failed; answering with text ranking only")]
+    [LoggerMessage(5006, LogLevel.Warning, "Embedding the search query failed; answering with text ranking only")]
     public static partial void QueryEmbeddingFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(3004, LogLevel.Information, "Checks of {Slug}@{Version}: {Outcome}")]
+    [LoggerMessage(5004, LogLevel.Information, "Checks of {Slug}@{Version}: {Outcome}")]
     public static partial void Checked(ILogger logger, string slug, string version, string outcome);
+
+    [LoggerMessage(5007, LogLevel.Warning, "A routable deployment names the secret '{Name}', which is not in the secret store; it is called without a credential")]
+    public static partial void SecretMissing(ILogger logger, string name);
 }

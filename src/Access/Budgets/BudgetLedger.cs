@@ -29,7 +29,11 @@ public sealed class AccessEvents
 }
 
 /// <summary>A limit to reserve against: a budget (USD and/or tokens) or a plan's token quota.</summary>
-internal sealed record BudgetLimit(string Id, string Scope, string ScopeId, decimal? LimitUsd, long? LimitTokens, string Period, double AlertThreshold);
+internal sealed record BudgetLimit(string Id, string Scope, string ScopeId, decimal? LimitUsd, long? LimitTokens, string Period, double AlertThreshold)
+{
+    /// <summary>For a policy's cap: the policy and its reason, named in refusals.</summary>
+    public string? Because { get; init; }
+}
 
 /// <summary>What a call reserved, to settle with the actual usage after it.</summary>
 internal sealed class BudgetReservation(List<(BudgetLedger.Counter Counter, BudgetLimit Limit, decimal Usd, long Tokens)> items)
@@ -46,6 +50,8 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
     private readonly TimeProvider _time = time;
 
     private readonly ConcurrentDictionary<string, Counter> _counters = new(StringComparer.Ordinal);
+
+    private readonly ConcurrentDictionary<string, byte> _seeded = new(StringComparer.Ordinal);
 
     public TimeZoneInfo Zone { get; } = TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone);
 
@@ -73,15 +79,57 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
     }
 
     /// <summary>Seeds a budget's counter with the spend already recorded in the current period (at start, or when it is created).</summary>
-    public async Task SeedAsync(AccessStore store, BudgetLimit limit, string usageColumn, CancellationToken cancellationToken)
+    public async Task SeedAsync(AccessStore store, BudgetLimit limit, string? usageColumn, CancellationToken cancellationToken)
     {
         if (_counters.ContainsKey(limit.Id)) return;
         var now = _time.GetUtcNow();
         var start = BudgetPeriod.Start(limit.Period, now, Zone);
-        var spend = await store.SpendSinceAsync(usageColumn, limit.ScopeId, start.ToUnixTimeMilliseconds(), cancellationToken);
+        var spend = await store.SpendBetweenAsync(usageColumn, limit.ScopeId, start.ToUnixTimeMilliseconds(), long.MaxValue, cancellationToken);
         var counter = new Counter { PeriodStart = start, PeriodEnd = BudgetPeriod.End(limit.Period, now, Zone), SpentUsd = spend.Cost ?? 0, SpentTokens = spend.Tokens ?? 0 };
         counter.Alerted = Crossed(counter, limit);
-        _counters.TryAdd(limit.Id, counter);
+        if (_counters.TryAdd(limit.Id, counter)) _seeded.TryAdd(limit.Id, 0);
+    }
+
+    /// <summary>
+    /// For a budget that appears at run time (a policy's cap): starts counting it in memory now and adds, in the
+    /// background, the spend recorded in its period before now. Calls admitted while that history is read are judged
+    /// without it. <paramref name="usageColumn"/> null means every call counts.
+    /// </summary>
+    public void SeedInBackground(AccessStore store, BudgetLimit limit, string? usageColumn)
+    {
+        if (_counters.ContainsKey(limit.Id)) return;
+        var counter = Get(limit);
+        if (!_seeded.TryAdd(limit.Id, 0)) return;
+        DateTimeOffset start;
+        lock (counter.Gate) start = counter.PeriodStart;
+        var cutoff = _time.GetUtcNow();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var spend = await store.SpendBetweenAsync(usageColumn, limit.ScopeId, start.ToUnixTimeMilliseconds(), cutoff.ToUnixTimeMilliseconds(), CancellationToken.None);
+                BudgetAlert? alert = null;
+                lock (counter.Gate)
+                {
+                    if (counter.PeriodStart != start) return;
+                    counter.SpentUsd += spend.Cost ?? 0;
+                    counter.SpentTokens += spend.Tokens ?? 0;
+                    if (!counter.Alerted && Crossed(counter, limit))
+                    {
+                        counter.Alerted = true;
+                        alert = new BudgetAlert(limit.Id, limit.Scope, limit.ScopeId, limit.Period, counter.PeriodStart, limit.LimitUsd, counter.SpentUsd,
+                            limit.LimitTokens, counter.SpentTokens, limit.AlertThreshold, _time.GetUtcNow());
+                    }
+                }
+                if (alert is not null) events.Raise(alert);
+            }
+            catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+            {
+                _seeded.TryRemove(limit.Id, out _);
+                _counters.TryRemove(limit.Id, out _);
+                Log.BudgetSeedFailed(logger, ex, limit.Id);
+            }
+        });
     }
 
     /// <summary>Reserves the estimate against every limit, or nothing; returns the first limit that is exhausted.</summary>

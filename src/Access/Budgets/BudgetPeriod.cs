@@ -7,6 +7,9 @@ public static class BudgetPeriod
     public const string Weekly = "weekly";
     public const string Monthly = "monthly";
 
+    /// <summary>No reset: everything ever spent (policy caps only; Access budgets take the three calendar periods).</summary>
+    public const string Total = "total";
+
     public static readonly IReadOnlyList<string> All = [Daily, Weekly, Monthly];
 
     public static bool IsValid(string? period) => period is Daily or Weekly or Monthly;
@@ -14,6 +17,7 @@ public static class BudgetPeriod
     /// <summary>The instant the period containing <paramref name="now"/> began.</summary>
     public static DateTimeOffset Start(string period, DateTimeOffset now, TimeZoneInfo zone)
     {
+        if (period == Total) return DateTimeOffset.UnixEpoch;
         var local = TimeZoneInfo.ConvertTime(now, zone).DateTime.Date;
         var start = period switch
         {
@@ -28,6 +32,7 @@ public static class BudgetPeriod
     /// <summary>The instant the period containing <paramref name="now"/> ends (the next one begins).</summary>
     public static DateTimeOffset End(string period, DateTimeOffset now, TimeZoneInfo zone)
     {
+        if (period == Total) return DateTimeOffset.MaxValue;
         var start = TimeZoneInfo.ConvertTime(Start(period, now, zone), zone).DateTime;
         var next = period switch
         {

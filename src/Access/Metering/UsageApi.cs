@@ -30,9 +30,11 @@ public sealed record UsageDto(
     double? TimeToFirstTokenMs,
     int Status,
     string Cache,
-    bool Stream);
+    bool Stream,
+    string? Listing,
+    string? ListingVersion);
 
-/// <summary>A group of usage (<c>groupBy=day|model|app</c>).</summary>
+/// <summary>A group of usage (<c>groupBy=day|model|app|listing</c>).</summary>
 public sealed record UsageGroupDto(string Key, long Requests, long PromptTokens, long CompletionTokens, long CachedTokens, long ReasoningTokens, decimal CostUsd);
 
 public sealed record UsagePage<T>(IReadOnlyList<T> Data, long Total);
@@ -53,7 +55,7 @@ internal static class UsageApi
         var from = Time(q, "from", errors);
         var to = Time(q, "to", errors);
         var groupBy = q["groupBy"].ToString();
-        if (groupBy.Length > 0 && groupBy is not ("day" or "model" or "app")) errors.Add("groupBy", "groupBy must be day, model or app.");
+        if (groupBy.Length > 0 && groupBy is not ("day" or "model" or "app" or "listing")) errors.Add("groupBy", "groupBy must be day, model, app or listing.");
         var format = q["format"].ToString();
         if (format.Length > 0 && format is not ("json" or "csv")) errors.Add("format", "format must be json or csv.");
         if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary());
@@ -66,6 +68,7 @@ internal static class UsageApi
             TeamId = Str(q, "teamId") ?? Str(q, "team"),
             UserId = Str(q, "userId"),
             Model = Str(q, "model"),
+            Listing = Str(q, "listing"),
             RequestId = Str(q, "requestId"),
             FromMs = from?.ToUnixTimeMilliseconds(),
             ToMs = to?.ToUnixTimeMilliseconds(),
@@ -82,6 +85,7 @@ internal static class UsageApi
                 {
                     "day" => TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(row.AtMs), ledger.Zone).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                     "model" => row.Model,
+                    "listing" => row.Listing ?? "",
                     _ => row.AppId ?? "",
                 };
                 var g = groups.GetValueOrDefault(key) ?? new UsageGroupDto(key, 0, 0, 0, 0, 0, 0);
@@ -114,7 +118,7 @@ internal static class UsageApi
         var data = rows.Select(ToDto).ToList();
         if (csv)
         {
-            var sb = new StringBuilder("requestId,time,operation,model,provider,deployment,keyId,appId,teamId,userId,promptTokens,completionTokens,cachedTokens,reasoningTokens,costUsd,latencyMs,ttftMs,status,cache,stream\n");
+            var sb = new StringBuilder("requestId,time,operation,model,provider,deployment,keyId,appId,teamId,userId,promptTokens,completionTokens,cachedTokens,reasoningTokens,costUsd,latencyMs,ttftMs,status,cache,stream,listing,listingVersion\n");
             foreach (var u in data)
             {
                 sb.AppendJoin(',',
@@ -123,7 +127,8 @@ internal static class UsageApi
                     u.PromptTokens.ToString(CultureInfo.InvariantCulture), u.CompletionTokens.ToString(CultureInfo.InvariantCulture),
                     u.CachedTokens.ToString(CultureInfo.InvariantCulture), u.ReasoningTokens.ToString(CultureInfo.InvariantCulture),
                     u.CostUsd.ToString(CultureInfo.InvariantCulture), u.LatencyMs.ToString("0.###", CultureInfo.InvariantCulture),
-                    u.TimeToFirstTokenMs?.ToString("0.###", CultureInfo.InvariantCulture) ?? "", u.Status.ToString(CultureInfo.InvariantCulture), u.Cache, u.Stream ? "true" : "false");
+                    u.TimeToFirstTokenMs?.ToString("0.###", CultureInfo.InvariantCulture) ?? "", u.Status.ToString(CultureInfo.InvariantCulture), u.Cache, u.Stream ? "true" : "false",
+                    Csv(u.Listing), Csv(u.ListingVersion));
                 sb.Append('\n');
             }
             return TypedResults.Text(sb.ToString(), "text/csv; charset=utf-8");
@@ -134,7 +139,7 @@ internal static class UsageApi
     internal static UsageDto ToDto(UsageRow r) => new(
         r.RequestId, DateTimeOffset.FromUnixTimeMilliseconds(r.AtMs), r.Operation, r.Model, r.Provider, r.Deployment,
         r.KeyId, r.AppId, r.TeamId, r.UserId, r.PromptTokens, r.CompletionTokens, r.CachedTokens, r.ReasoningTokens,
-        r.CostUsd, r.LatencyMs, r.TtftMs, (int)r.Status, r.Cache, r.Stream == 1);
+        r.CostUsd, r.LatencyMs, r.TtftMs, (int)r.Status, r.Cache, r.Stream == 1, r.Listing, r.ListingVersion);
 
     private static string Csv(string? value)
     {

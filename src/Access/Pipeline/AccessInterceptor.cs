@@ -6,6 +6,7 @@ using LlmMarketplace.Access.Metering;
 using LlmMarketplace.Access.Plans;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
+using LlmMarketplace.BuildingBlocks.Policy;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Pipeline;
 
@@ -25,9 +26,28 @@ internal sealed class AccessInterceptor(
     IGatewayModelCatalog models,
     AccessOptions options,
     AccessMetrics metrics,
+    AccessStore store,
+    IServiceProvider services,
     TimeProvider time) : IGatewayInterceptor
 {
     private const string ItemKey = "llmm.access";
+
+    // The policy engine (Governance) when it is composed in; resolved on first use, whatever the registration order.
+    private IPolicyDecisions? _policies;
+    private bool _policiesResolved;
+
+    private IPolicyDecisions? Policies
+    {
+        get
+        {
+            if (!_policiesResolved)
+            {
+                _policies = services.GetService(typeof(IPolicyDecisions)) as IPolicyDecisions;
+                _policiesResolved = true;
+            }
+            return _policies;
+        }
+    }
 
     private sealed class CallState
     {
@@ -77,6 +97,29 @@ internal sealed class AccessInterceptor(
             state.TeamId = key.Row.TeamId;
             state.AppId = key.Row.AppId;
             state.UserId = key.Row.UserId;
+            if (call.Project is { } project && project != key.Row.TeamId
+                && !(key.Row.TeamId is { } teamId && snapshot.Teams.TryGetValue(teamId, out var team) && team.Name == project))
+            {
+                metrics.Refused("team_not_allowed");
+                rejection = new GatewayRejection(403, $"This API key does not belong to the project (team) `{project}` named in OpenAI-Project.", "permission_error", "team_not_allowed");
+            }
+        }
+        else if (call.Project is { } project)
+        {
+            // A person in several teams names the team the call is for; without the header, their first team.
+            if (user.HasClaim(MarketplaceClaims.TeamId, project))
+            {
+                state.TeamId = project;
+            }
+            else if (!user.IsInRole(Roles.SuperAdmin) && !user.IsInRole(Roles.Admin))
+            {
+                metrics.Refused("team_not_allowed");
+                rejection = new GatewayRejection(403, $"You are not a member of the project (team) `{project}` named in OpenAI-Project.", "permission_error", "team_not_allowed");
+            }
+            else
+            {
+                state.TeamId = project;
+            }
         }
         return state;
     }
@@ -112,6 +155,7 @@ internal sealed class AccessInterceptor(
         if (plan is not null && state.SubscriptionId is { } subId) AddBucket(buckets, "subscription:" + subId, plan.Rpm, plan.Tpm);
 
         var budgetLimits = BudgetLimitsFor(snapshot, state, plan);
+        AddPolicyCaps(budgetLimits, call, state);
         var deploymentLimited = options.DeploymentLimits.Count > 0;
         // Tokenizing the prompt costs time: only when a token limit or a budget needs the estimate.
         if (budgetLimits.Count > 0 || deploymentLimited || buckets.Exists(static b => b.Item2.Tpm is not null))
@@ -180,10 +224,14 @@ internal sealed class AccessInterceptor(
                 ReleaseBuckets(state);
                 metrics.Refused("insufficient_quota");
                 call.ResponseHeaders["x-should-retry"] = "false";
-                var what = exhausted!.Scope == "subscription" ? "your plan's token quota" : $"the {exhausted.Period} budget of this {exhausted.Scope}";
-                return new GatewayRejection(429,
-                    $"You exceeded your current quota: {what} is used up until {resetsAt.ToString("yyyy-MM-ddTHH:mm:ssK", CultureInfo.InvariantCulture)}.",
-                    "insufficient_quota", "insufficient_quota");
+                var what = exhausted!.Scope switch
+                {
+                    "subscription" => "your plan's token quota",
+                    "policy" => $"the {exhausted.Period} spending cap of {exhausted.Because}",
+                    _ => $"the {exhausted.Period} budget of this {exhausted.Scope}",
+                };
+                var until = exhausted.Period == BudgetPeriod.Total ? "" : " until " + resetsAt.ToString("yyyy-MM-ddTHH:mm:ssK", CultureInfo.InvariantCulture);
+                return new GatewayRejection(429, $"You exceeded your current quota: {what} is used up{until}.", "insufficient_quota", "insufficient_quota");
             }
         }
 
@@ -228,6 +276,8 @@ internal sealed class AccessInterceptor(
             Model = call.Model,
             Provider = call.Provider,
             Deployment = call.Deployment,
+            Listing = call.Listing,
+            ListingVersion = call.ListingVersion,
             PromptTokens = call.Usage.PromptTokens,
             CompletionTokens = call.Usage.CompletionTokens,
             CachedTokens = call.Usage.CachedTokens,
@@ -274,6 +324,35 @@ internal sealed class AccessInterceptor(
         }
         return result;
     }
+
+    /// <summary>The spending caps of the policies that apply to the caller: its key's team (or, for people, every team of theirs) and app.</summary>
+    private void AddPolicyCaps(List<BudgetLimit> limits, GatewayCall call, CallState state)
+    {
+        if (Policies is not { } policies) return;
+        IReadOnlyList<string> teams = state.Key is not null || call.Project is not null
+            ? (state.TeamId is { } t ? [t] : [])
+            : call.User.FindAll(MarketplaceClaims.TeamId).Select(static c => c.Value).ToList();
+        foreach (var cap in policies.BudgetCaps(teams, state.AppId))
+        {
+            var (limit, column) = CapLimit(cap);
+            // Normally seeded when the policy was loaded (PolicyCapSeeder); this covers a call that got here first.
+            budgets.SeedInBackground(store, limit, column);
+            limits.Add(limit);
+        }
+    }
+
+    /// <summary>A policy's cap as a budget, and the usage column its spend is counted on (null: every call).</summary>
+    internal static (BudgetLimit Limit, string? UsageColumn) CapLimit(BudgetCap cap)
+    {
+        var (column, scopeId) = cap.Scope switch
+        {
+            "team" => ("team_id", cap.ScopeId!),
+            "app" => ("app_id", cap.ScopeId!),
+            _ => ((string?)null, "*"),
+        };
+        return (new BudgetLimit(cap.Id, "policy", scopeId, cap.MaxUsd, null, cap.Period, 0.8) { Because = cap.Because }, column);
+    }
+
 
     internal static BudgetLimit QuotaLimit(SubscriptionRow sub, PlanRow plan, long quota) =>
         new("quota:" + sub.Id, "subscription", sub.Id, null, quota, plan.QuotaPeriod, 0.8);
@@ -336,6 +415,19 @@ internal sealed class AccessInterceptor(
             h["x-ratelimit-limit-tokens"] = tpm.ToString(CultureInfo.InvariantCulture);
             h["x-ratelimit-remaining-tokens"] = decision.RemainingTokens.ToString(CultureInfo.InvariantCulture);
             h["x-ratelimit-reset-tokens"] = RateLimitDuration.Format(decision.ResetTokens);
+        }
+    }
+}
+
+/// <summary>When policies change, reads the spend already recorded under each new spending cap before the change is acknowledged.</summary>
+internal sealed class PolicyCapSeeder(BudgetLedger budgets, AccessStore store) : IPolicyChangeListener
+{
+    public async Task PoliciesChangedAsync(IPolicyDecisions decisions, CancellationToken cancellationToken)
+    {
+        foreach (var cap in decisions.AllBudgetCaps())
+        {
+            var (limit, column) = AccessInterceptor.CapLimit(cap);
+            await budgets.SeedAsync(store, limit, column, cancellationToken);
         }
     }
 }

@@ -27,20 +27,22 @@ internal sealed class AccessStore(Database database)
         return new DirectoryData(teams, apps, keys, budgets, plans, subscriptions);
     }
 
-    public async Task<SpendRow> SpendSinceAsync(string column, string scopeId, long sinceMs, CancellationToken cancellationToken)
+    /// <summary>Spend in [<paramref name="fromMs"/>, <paramref name="toMs"/>) of one scope (<paramref name="column"/> = <paramref name="scopeId"/>), or of every call when <paramref name="column"/> is null.</summary>
+    public async Task<SpendRow> SpendBetweenAsync(string? column, string scopeId, long fromMs, long toMs, CancellationToken cancellationToken)
     {
         // column is one of a fixed set, never user input.
+        var where = column is null ? "" : $"{column} = @scopeId AND ";
         await using var connection = await database.OpenAsync(cancellationToken);
         return await connection.QuerySingleAsync<SpendRow>(new CommandDefinition(
-            $"SELECT SUM(cost_usd) AS cost, SUM(prompt_tokens + completion_tokens) AS tokens FROM access_usage WHERE {column} = @scopeId AND at_ms >= @sinceMs",
-            new { scopeId, sinceMs }, cancellationToken: cancellationToken));
+            $"SELECT SUM(cost_usd) AS cost, SUM(prompt_tokens + completion_tokens) AS tokens FROM access_usage WHERE {where}at_ms >= @fromMs AND at_ms < @toMs",
+            new { scopeId, fromMs, toMs }, cancellationToken: cancellationToken));
     }
 
     public const string InsertUsageSql = """
         INSERT INTO access_usage (request_id, at_ms, operation, key_id, app_id, team_id, user_id, subscription_id, model, provider, deployment,
-            prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, status, cache, stream)
+            listing, listing_version, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, status, cache, stream)
         VALUES (@RequestId, @AtMs, @Operation, @KeyId, @AppId, @TeamId, @UserId, @SubscriptionId, @Model, @Provider, @Deployment,
-            @PromptTokens, @CompletionTokens, @CachedTokens, @ReasoningTokens, @CostUsd, @LatencyMs, @TtftMs, @Status, @Cache, @Stream)
+            @Listing, @ListingVersion, @PromptTokens, @CompletionTokens, @CachedTokens, @ReasoningTokens, @CostUsd, @LatencyMs, @TtftMs, @Status, @Cache, @Stream)
         """;
 
     public async Task InsertUsageBatchAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken)
@@ -72,7 +74,7 @@ internal sealed class AccessStore(Database database)
         var (where, parameters) = Where(filter);
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = connection.QueryUnbufferedAsync<UsageRow>(
-            $"SELECT at_ms, model, app_id, team_id, key_id, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, status FROM access_usage{where} ORDER BY at_ms",
+            $"SELECT at_ms, model, listing, app_id, team_id, key_id, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, status FROM access_usage{where} ORDER BY at_ms",
             parameters);
         await foreach (var row in rows.WithCancellation(cancellationToken))
         {
@@ -95,6 +97,7 @@ internal sealed class AccessStore(Database database)
         Add("team_id = @teamId", "teamId", filter.TeamId);
         Add("user_id = @userId", "userId", filter.UserId);
         Add("model = @model", "model", filter.Model);
+        Add("listing = @listing", "listing", filter.Listing);
         Add("request_id = @requestId", "requestId", filter.RequestId);
         Add("at_ms >= @fromMs", "fromMs", filter.FromMs);
         Add("at_ms < @toMs", "toMs", filter.ToMs);
@@ -130,6 +133,7 @@ internal sealed record UsageFilter
     public string? TeamId { get; init; }
     public string? UserId { get; init; }
     public string? Model { get; init; }
+    public string? Listing { get; init; }
     public string? RequestId { get; init; }
     public long? FromMs { get; init; }
     public long? ToMs { get; init; }

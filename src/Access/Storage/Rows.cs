@@ -94,6 +94,8 @@ internal sealed class UsageRow
     public string Model { get; set; } = "";
     public string? Provider { get; set; }
     public string? Deployment { get; set; }
+    public string? Listing { get; set; }
+    public string? ListingVersion { get; set; }
     public long PromptTokens { get; set; }
     public long CompletionTokens { get; set; }
     public long CachedTokens { get; set; }

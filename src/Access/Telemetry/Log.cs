@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(4005, LogLevel.Warning, "Budget {BudgetId} ({Scope} {ScopeId}) crossed {Percent:0}% of its {Period} limit")]
     public static partial void BudgetAlert(ILogger logger, string budgetId, string scope, string scopeId, double percent, string period);
+
+    [LoggerMessage(4006, LogLevel.Warning, "Could not read the spend already recorded for budget {BudgetId}; it counts from now and is read again on its next use")]
+    public static partial void BudgetSeedFailed(ILogger logger, Exception exception, string budgetId);
 }

@@ -34,7 +34,29 @@ public interface IPolicyDecisions
 
     /// <summary>Whether a listing with these facts complies with the global policies (certifications, regions, providers, models).</summary>
     ListingDecision EvaluateListing(ListingFacts listing);
+
+    /// <summary>The spending caps of the policies that apply to a caller in these teams (and app); empty when none sets one.</summary>
+    IReadOnlyList<BudgetCap> BudgetCaps(IReadOnlyList<string> teamIds, string? appId);
+
+    /// <summary>Every enabled policy's spending cap.</summary>
+    IReadOnlyList<BudgetCap> AllBudgetCaps();
 }
+
+/// <summary>
+/// Told, and awaited, each time the policy engine has loaded a new set of policies (at start and after every change),
+/// before the change is acknowledged: for example Access reads the spend already recorded under new spending caps.
+/// </summary>
+public interface IPolicyChangeListener
+{
+    Task PoliciesChangedAsync(IPolicyDecisions decisions, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A policy's spending cap (<c>rules.budget</c>): at most <see cref="MaxUsd"/> per <see cref="Period"/> (<c>daily</c>,
+/// <c>monthly</c> or <c>total</c>) over everything spent in the policy's scope: all calls for a global policy, the team's
+/// or the app's calls otherwise. <see cref="Id"/> changes with the policy's version.
+/// </summary>
+public sealed record BudgetCap(string Id, string Scope, string? ScopeId, decimal MaxUsd, string Period, string Because);
 
 /// <summary>What the catalog knows about a listing that policies judge.</summary>
 public sealed record ListingFacts(string Slug, string? Provider, IReadOnlyList<string> Regions, IReadOnlyList<string> Certifications);

@@ -6,6 +6,13 @@ public static class SecretReference
     public const string EnvPrefix = "env:";
     public const string FilePrefix = "file:";
 
+    /// <summary>A secret kept encrypted in the platform's secret store (<see cref="ISecretStore"/>): <c>secret:NAME</c>. Catalog listings may use it.</summary>
+    public const string StorePrefix = "secret:";
+
+    /// <summary>The name a <c>secret:NAME</c> reference points at in the secret store, or null for any other value.</summary>
+    public static string? StoredSecretName(string? value) =>
+        value is not null && value.StartsWith(StorePrefix, StringComparison.Ordinal) && value.Length > StorePrefix.Length ? value[StorePrefix.Length..] : null;
+
     public static bool IsReference(string? value) =>
         value is not null &&
         (value.StartsWith(EnvPrefix, StringComparison.Ordinal) || value.StartsWith(FilePrefix, StringComparison.Ordinal));

@@ -94,9 +94,10 @@ internal static partial class ListingValidator
             CheckPricing(d.Pricing, $"{path}.pricing", errors);
             if (string.IsNullOrWhiteSpace(d.BaseUrl)) errors.Add($"{path}.baseUrl", "is required");
             else CheckEndpoint(d.BaseUrl, $"{path}.baseUrl", options, errors);
-            if (d.ApiKey is not null && !(d.ApiKey.StartsWith(SecretReference.EnvPrefix, StringComparison.Ordinal) && d.ApiKey.Length > 4))
+            if (d.ApiKey is not null && !(d.ApiKey.StartsWith(SecretReference.EnvPrefix, StringComparison.Ordinal) && d.ApiKey.Length > 4)
+                && SecretReference.StoredSecretName(d.ApiKey) is null)
             {
-                errors.Add($"{path}.apiKey", "must be a secret reference 'env:NAME', never the key itself");
+                errors.Add($"{path}.apiKey", "must be a secret reference ('secret:NAME' for the secret store, or 'env:NAME'), never the key itself");
             }
         }
         if (kind == ListingKinds.OpenApi && string.IsNullOrWhiteSpace(spec.OpenApi)) errors.Add("openApi", "an OpenAPI service needs its OpenAPI 3.0/3.1 document");

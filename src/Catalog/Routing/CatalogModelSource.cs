@@ -31,11 +31,11 @@ internal sealed class CatalogModelSource(CatalogState state) : IModelSource
         {
             foreach (var version in entry.Routable)
             {
-                var model = ToModel(entry, version, providers, ReferenceEquals(version, entry.Current) ? entry.Service.Slug : $"{entry.Service.Slug}@{version.Row.Version}");
+                var model = ToModel(entry, version, providers, snapshot.Secrets, ReferenceEquals(version, entry.Current) ? entry.Service.Slug : $"{entry.Service.Slug}@{version.Row.Version}");
                 if (model is not null) models.Add(model);
                 if (ReferenceEquals(version, entry.Current))
                 {
-                    var pinned = ToModel(entry, version, providers, $"{entry.Service.Slug}@{version.Row.Version}");
+                    var pinned = ToModel(entry, version, providers, snapshot.Secrets, $"{entry.Service.Slug}@{version.Row.Version}");
                     if (pinned is not null) models.Add(pinned);
                 }
             }
@@ -45,7 +45,7 @@ internal sealed class CatalogModelSource(CatalogState state) : IModelSource
         return result;
     }
 
-    private static ModelConfig? ToModel(CatalogEntry entry, RoutableVersion version, Dictionary<string, ProviderConfig> providers, string name)
+    private static ModelConfig? ToModel(CatalogEntry entry, RoutableVersion version, Dictionary<string, ProviderConfig> providers, IReadOnlyDictionary<string, string> secrets, string name)
     {
         var spec = version.Spec;
         var kind = spec.Kind switch
@@ -60,7 +60,7 @@ internal sealed class CatalogModelSource(CatalogState state) : IModelSource
         {
             if (d.BaseUrl is null || !Uri.TryCreate(d.BaseUrl, UriKind.Absolute, out var baseUrl) || d.Provider is null) continue;
             var type = ParseType(d.Type);
-            var providerName = ProviderName(d, type, baseUrl, providers);
+            var providerName = ProviderName(d, type, baseUrl, providers, secrets);
             var pricing = d.Pricing ?? spec.Pricing;
             var id = $"{d.Provider}/{d.UpstreamModel ?? spec.Slug}";
             if (deployments.Any(x => x.Id == id)) continue;
@@ -77,10 +77,11 @@ internal sealed class CatalogModelSource(CatalogState state) : IModelSource
     }
 
     /// <summary>One provider per distinct (name, type, base URL, key reference), shared by the listings that use it.</summary>
-    private static string ProviderName(DeploymentSpec d, ProviderType type, Uri baseUrl, Dictionary<string, ProviderConfig> providers)
+    private static string ProviderName(DeploymentSpec d, ProviderType type, Uri baseUrl, Dictionary<string, ProviderConfig> providers, IReadOnlyDictionary<string, string> secrets)
     {
         string? apiKey = null;
-        if (d.ApiKey is { } reference && SecretReference.IsReference(reference) && SecretReference.TryResolve(reference, out var secret, out _)) apiKey = secret;
+        if (SecretReference.StoredSecretName(d.ApiKey) is { } stored) apiKey = secrets.GetValueOrDefault(stored);
+        else if (d.ApiKey is { } reference && SecretReference.IsReference(reference) && SecretReference.TryResolve(reference, out var secret, out _)) apiKey = secret;
         var settings = GatewaySettings.Default;
         var config = new ProviderConfig("", type, baseUrl, apiKey, null, new Dictionary<string, string>(), settings.ConnectTimeout, settings.FirstByteTimeout, settings.TotalTimeout, d.Region);
         for (var i = 0; ; i++)

@@ -5,14 +5,21 @@ using LlmMarketplace.Gateway.Pipeline;
 namespace LlmMarketplace.Catalog.Routing;
 
 /// <summary>
-/// Adds <c>Deprecation</c> (RFC 9745), <c>Sunset</c> (RFC 8594) and a successor <c>Link</c> to gateway responses for
-/// deprecated listing versions.
+/// Marks a gateway call with the catalog listing and version its model resolves to (recorded with its usage), and adds
+/// <c>Deprecation</c> (RFC 9745), <c>Sunset</c> (RFC 8594) and a successor <c>Link</c> to responses for deprecated
+/// listing versions.
 /// </summary>
 internal sealed class DeprecationInterceptor(CatalogState state) : IGatewayInterceptor
 {
     public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
     {
-        if (state.Current.TryResolveModel(call.Model, out _, out var version) && version.Row.State == VersionStates.Deprecated)
+        if (!state.Current.TryResolveModel(call.Model, out var entry, out var version) || version is null)
+        {
+            return ValueTask.FromResult<GatewayRejection?>(null);
+        }
+        call.Listing = entry.Service.Slug;
+        call.ListingVersion = version.Row.Version;
+        if (version.Row.State == VersionStates.Deprecated)
         {
             var deprecatedAt = DateTimeOffset.TryParse(version.Row.UpdatedAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : DateTimeOffset.UnixEpoch;
             call.ResponseHeaders["Deprecation"] = "@" + deprecatedAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);

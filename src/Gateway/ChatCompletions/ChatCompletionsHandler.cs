@@ -66,6 +66,7 @@ internal sealed class ChatCompletionsHandler(
         var call = new GatewayCall(requestId, "chat", model.Name, request.Stream, context.User, time.GetUtcNow(),
             () => tokens.CountChatPrompt(model.Name, request.Messages, request.TryGet("tools", out var t) ? t : null));
         call.Request = request.Root;
+        call.Project = ProjectHeader(context);
         using var activity = GatewayMetrics.ActivitySource.StartActivity("chat " + model.Name);
         activity?.SetTag("gen_ai.operation.name", "chat");
         activity?.SetTag("gen_ai.request.model", model.Name);
@@ -227,145 +228,154 @@ internal sealed class ChatCompletionsHandler(
     private async ValueTask<AttemptOutcome> StreamAsync(HttpContext context, GatewayCall call, ChatRequest request, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, string? cacheKey, TimeSpan ttl, CancellationToken ct)
     {
         var translator = deployment.Provider.Adapter.CreateStreamTranslator(request, deployment);
-        await using var upstream = await response.Content.ReadAsStreamAsync(ct);
-        using var sse = new SseReader(upstream);
-        var scratch = new ArrayBufferWriter<byte>(4096);
-        var recorded = cacheKey is null ? null : new ArrayBufferWriter<byte>(4096);
-        var completed = false;
-        var upstreamError = (UpstreamError?)null;
-
-        // Before the first byte goes to the client, a failure can still be retried elsewhere.
-        while (true)
+        try
         {
-            if (!await sse.ReadAsync(timer.FirstByteToken))
+            await using var upstream = await response.Content.ReadAsStreamAsync(ct);
+            using var sse = new SseReader(upstream);
+            var scratch = new ArrayBufferWriter<byte>(4096);
+            var recorded = cacheKey is null ? null : new ArrayBufferWriter<byte>(4096);
+            var completed = false;
+            var upstreamError = (UpstreamError?)null;
+
+            // Before the first byte goes to the client, a failure can still be retried elsewhere.
+            while (true)
             {
-                if (!translator.OnEnd())
+                if (!await sse.ReadAsync(timer.FirstByteToken))
                 {
-                    return AttemptOutcome.Retry(new UpstreamError(502, "the upstream stream ended before its first event", OpenAIErrors.Api, null, "upstream_error"));
+                    if (!translator.OnEnd())
+                    {
+                        return AttemptOutcome.Retry(new UpstreamError(502, "the upstream stream ended before its first event", OpenAIErrors.Api, null, "upstream_error"));
+                    }
+                    completed = true;
+                    break;
                 }
-                completed = true;
-                break;
+                var step = translator.OnEvent(sse.EventType, sse.Data, scratch);
+                if (step == StreamStep.Error)
+                {
+                    return AttemptOutcome.Retry(translator.Error!);
+                }
+                if (step == StreamStep.Done)
+                {
+                    completed = true;
+                    break;
+                }
+                if (scratch.WrittenCount > 0)
+                {
+                    break;
+                }
             }
-            var step = translator.OnEvent(sse.EventType, sse.Data, scratch);
-            if (step == StreamStep.Error)
-            {
-                return AttemptOutcome.Retry(translator.Error!);
-            }
-            if (step == StreamStep.Done)
-            {
-                completed = true;
-                break;
-            }
-            if (scratch.WrittenCount > 0)
-            {
-                break;
-            }
-        }
-        timer.FirstByteReceived();
-        call.TimeToFirstToken = timer.FirstByte;
-        metrics.FirstChunk(deployment.Provider.Name, call.Model, timer.FirstByte.TotalSeconds);
+            timer.FirstByteReceived();
+            call.TimeToFirstToken = timer.FirstByte;
+            metrics.FirstChunk(deployment.Provider.Name, call.Model, timer.FirstByte.TotalSeconds);
 
-        // Commit: from here on, failures end the stream with an error event.
-        call.Status = 200;
-        SetSuccessHeaders(context, call, timer.Elapsed);
-        context.Response.StatusCode = 200;
-        context.Response.ContentType = "text/event-stream; charset=utf-8";
-        context.Response.Headers.CacheControl = "no-cache";
-        context.Response.Headers["x-accel-buffering"] = "no";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        await context.Response.StartAsync(context.RequestAborted);
-        var output = context.Response.BodyWriter;
-        await WriteAsync(output, scratch, recorded, context.RequestAborted);
+            // Commit: from here on, failures end the stream with an error event.
+            call.Status = 200;
+            SetSuccessHeaders(context, call, timer.Elapsed);
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "text/event-stream; charset=utf-8";
+            context.Response.Headers.CacheControl = "no-cache";
+            context.Response.Headers["x-accel-buffering"] = "no";
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            await context.Response.StartAsync(context.RequestAborted);
+            var output = context.Response.BodyWriter;
+            await WriteAsync(output, scratch, recorded, context.RequestAborted);
 
-        while (!completed)
-        {
-            bool more;
-            try
+            while (!completed)
             {
-                more = await sse.ReadAsync(ct);
-            }
-            catch (Exception ex) when (ex is IOException or HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
-            {
-                upstreamError = new UpstreamError(502, ex is OperationCanceledException ? "The upstream stream timed out before completion." : "The upstream connection was lost before the stream completed.", OpenAIErrors.Server, null, "stream_interrupted");
-                break;
-            }
-            if (!more)
-            {
-                if (translator.OnEnd())
+                bool more;
+                try
+                {
+                    more = await sse.ReadAsync(ct);
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+                {
+                    upstreamError = new UpstreamError(502, ex is OperationCanceledException ? "The upstream stream timed out before completion." : "The upstream connection was lost before the stream completed.", OpenAIErrors.Server, null, "stream_interrupted");
+                    break;
+                }
+                if (!more)
+                {
+                    if (translator.OnEnd())
+                    {
+                        completed = true;
+                    }
+                    else
+                    {
+                        upstreamError = new UpstreamError(502, "The upstream stream ended before completion.", OpenAIErrors.Server, null, "stream_interrupted");
+                    }
+                    break;
+                }
+                var step = translator.OnEvent(sse.EventType, sse.Data, scratch);
+                if (scratch.WrittenCount > 0)
+                {
+                    await WriteAsync(output, scratch, recorded, context.RequestAborted);
+                }
+                if (step == StreamStep.Done)
                 {
                     completed = true;
                 }
-                else
+                else if (step == StreamStep.Error)
                 {
-                    upstreamError = new UpstreamError(502, "The upstream stream ended before completion.", OpenAIErrors.Server, null, "stream_interrupted");
+                    upstreamError = translator.Error;
+                    break;
                 }
-                break;
             }
-            var step = translator.OnEvent(sse.EventType, sse.Data, scratch);
-            if (scratch.WrittenCount > 0)
-            {
-                await WriteAsync(output, scratch, recorded, context.RequestAborted);
-            }
-            if (step == StreamStep.Done)
-            {
-                completed = true;
-            }
-            else if (step == StreamStep.Error)
-            {
-                upstreamError = translator.Error;
-                break;
-            }
-        }
 
-        var usage = translator.Usage ?? new TokenUsage(call.EstimatedPromptTokens, tokens.Count(call.Model, translator.CompletionText));
-        Meter(call, deployment, usage);
+            var usage = translator.Usage ?? new TokenUsage(call.EstimatedPromptTokens, tokens.Count(call.Model, translator.CompletionText));
+            Meter(call, deployment, usage);
 
-        if (!completed)
-        {
-            // Never a silent truncation: an error event and no [DONE].
-            Log.StreamInterrupted(logger, deployment.Id, upstreamError?.Message ?? "unknown");
-            deployment.Health.RecordFailure();
-            call.Status = 502;
-            Sse.WriteJson(scratch, upstreamError!, static (w, e) =>
+            if (!completed)
             {
-                w.WriteStartObject();
-                w.WriteStartObject("error"u8);
-                w.WriteString("message"u8, e.Message);
-                w.WriteString("type"u8, e.Type);
-                w.WriteNull("param"u8);
-                if (e.Code is null) w.WriteNull("code"u8); else w.WriteString("code"u8, e.Code);
-                w.WriteEndObject();
-                w.WriteEndObject();
-            });
+                // Never a silent truncation: an error event and no [DONE].
+                Log.StreamInterrupted(logger, deployment.Id, upstreamError?.Message ?? "unknown");
+                deployment.Health.RecordFailure();
+                call.Status = 502;
+                Sse.WriteJson(scratch, upstreamError!, static (w, e) =>
+                {
+                    w.WriteStartObject();
+                    w.WriteStartObject("error"u8);
+                    w.WriteString("message"u8, e.Message);
+                    w.WriteString("type"u8, e.Type);
+                    w.WriteNull("param"u8);
+                    if (e.Code is null) w.WriteNull("code"u8); else w.WriteString("code"u8, e.Code);
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                });
+                await AfterAsync(call, context);
+                await WriteAsync(output, scratch, null, context.RequestAborted);
+                return AttemptOutcome.Done;
+            }
+
+            if (request.IncludeUsage && !translator.UsageChunkWritten)
+            {
+                Sse.WriteJson(scratch, (translator, usage, model: translator.Model.Length > 0 ? translator.Model : deployment.Config.UpstreamModel, cost: call.CostUsd), static (w, s) =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id"u8, s.translator.Id);
+                    w.WriteString("object"u8, "chat.completion.chunk"u8);
+                    w.WriteNumber("created"u8, s.translator.Created > 0 ? s.translator.Created : DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+                    w.WriteString("model"u8, s.model);
+                    w.WriteStartArray("choices"u8);
+                    w.WriteEndArray();
+                    UsageJson.Write(w, s.usage, cost: s.cost);
+                    w.WriteEndObject();
+                });
+            }
             await AfterAsync(call, context);
-            await WriteAsync(output, scratch, null, context.RequestAborted);
+            scratch.Write(Sse.Done);
+            await WriteAsync(output, scratch, recorded, context.RequestAborted);
+
+            if (cacheKey is not null && recorded is not null)
+            {
+                cache.Set(cacheKey, new CachedResponse(recorded.WrittenSpan.ToArray(), true, deployment.Provider.Name, deployment.Id, usage, time.GetUtcNow() + ttl));
+            }
             return AttemptOutcome.Done;
         }
-
-        if (request.IncludeUsage && !translator.UsageChunkWritten)
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested && call.Usage == default)
         {
-            Sse.WriteJson(scratch, (translator, usage, model: translator.Model.Length > 0 ? translator.Model : deployment.Config.UpstreamModel, cost: call.CostUsd), static (w, s) =>
-            {
-                w.WriteStartObject();
-                w.WriteString("id"u8, s.translator.Id);
-                w.WriteString("object"u8, "chat.completion.chunk"u8);
-                w.WriteNumber("created"u8, s.translator.Created > 0 ? s.translator.Created : DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-                w.WriteString("model"u8, s.model);
-                w.WriteStartArray("choices"u8);
-                w.WriteEndArray();
-                UsageJson.Write(w, s.usage, cost: s.cost);
-                w.WriteEndObject();
-            });
+            // The client went away: bill the prompt the upstream received and what it generated until then.
+            Meter(call, deployment, translator.Usage ?? new TokenUsage(call.EstimatedPromptTokens, tokens.Count(call.Model, translator.CompletionText)));
+            throw;
         }
-        await AfterAsync(call, context);
-        scratch.Write(Sse.Done);
-        await WriteAsync(output, scratch, recorded, context.RequestAborted);
-
-        if (cacheKey is not null && recorded is not null)
-        {
-            cache.Set(cacheKey, new CachedResponse(recorded.WrittenSpan.ToArray(), true, deployment.Provider.Name, deployment.Id, usage, time.GetUtcNow() + ttl));
-        }
-        return AttemptOutcome.Done;
     }
 
     private static async ValueTask WriteAsync(System.IO.Pipelines.PipeWriter output, ArrayBufferWriter<byte> scratch, ArrayBufferWriter<byte>? recorded, CancellationToken ct)
@@ -418,6 +428,10 @@ internal sealed class ChatCompletionsHandler(
         }
         call.ResponseHeaders[AutoRouteDecision.ReasonHeader] = decision.Reason;
     }
+
+    /// <summary>The <c>OpenAI-Project</c> header (sent by OpenAI's SDKs when a project is set), trimmed; null when absent.</summary>
+    internal static string? ProjectHeader(HttpContext context) =>
+        context.Request.Headers["OpenAI-Project"].ToString().Trim() is { Length: > 0 } project ? project : null;
 
     private void Meter(GatewayCall call, RoutableDeployment deployment, TokenUsage usage)
     {

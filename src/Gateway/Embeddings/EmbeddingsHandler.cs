@@ -58,6 +58,7 @@ internal sealed class EmbeddingsHandler(
         var call = new GatewayCall(requestId, "embeddings", model.Name, false, context.User, time.GetUtcNow(),
             () => tokens.CountEmbeddingInput(model.Name, request.Texts, request.Root.GetProperty("input")));
         call.Request = request.Root;
+        call.Project = ChatCompletions.ChatCompletionsHandler.ProjectHeader(context);
         // An error answered anywhere below (refusals, context overflow, upstream failures) is recorded before its first byte leaves,
         // so a client that got an answer always finds its usage record.
         context.Response.OnStarting(static state =>

@@ -71,6 +71,12 @@ internal sealed class CompiledPolicy(string id, int version, PolicyDocument doc)
     public decimal? BudgetMaxUsd { get; } = doc.BudgetMaxUsd;
     public string? BudgetPeriod { get; } = doc.BudgetPeriod;
 
+    /// <summary>The policy's spending cap, when it sets one.</summary>
+    public BudgetCap? Cap { get; } = doc.BudgetMaxUsd is { } max
+        ? new BudgetCap($"policy:{id}:v{version}", doc.Scope, doc.ScopeId, max, doc.BudgetPeriod ?? "monthly",
+            doc.Reason is null ? $"policy '{doc.Name}'" : $"policy '{doc.Name}': {doc.Reason}")
+        : null;
+
     public bool RestrictsDeployments => !ProvidersAllow.IsEmpty || !ProvidersDeny.IsEmpty || Regions is not null;
 
     public bool AdmitsDeployment(DeploymentConfig deployment) =>
@@ -86,8 +92,8 @@ public sealed record PolicyRequest(string Model, IReadOnlyList<string> Teams, st
 
 /// <summary>
 /// The engine's answer: allowed or not, why, and where the call may be routed. <see cref="Pii"/> and
-/// <see cref="BlockedTerms"/> are enforced by the shield; <see cref="BudgetCapUsd"/> is informational only (no call is
-/// refused for it; Access budgets enforce spend).
+/// <see cref="BlockedTerms"/> are enforced by the shield; <see cref="BudgetCapUsd"/> (the smallest cap) by Access's budget
+/// ledger (<see cref="IPolicyDecisions.BudgetCaps"/>).
 /// </summary>
 public sealed record PolicyDecision(
     bool Allowed,
@@ -115,6 +121,7 @@ internal sealed class PolicySnapshot
     {
         All = policies;
         Fault = fault;
+        HasBudgetCaps = policies.Any(static p => p.Cap is not null);
         _global = policies.Where(static p => p.Scope == "global").ToArray();
         _byTeam = policies.Where(static p => p.Scope == "team").GroupBy(static p => p.ScopeId!, StringComparer.Ordinal)
             .ToFrozenDictionary(static g => g.Key, static g => g.ToArray(), StringComparer.Ordinal);
@@ -123,6 +130,9 @@ internal sealed class PolicySnapshot
     }
 
     public IReadOnlyList<CompiledPolicy> All { get; }
+
+    /// <summary>Whether any enabled policy sets a spending cap (most snapshots: none, and the gateway path skips them).</summary>
+    public bool HasBudgetCaps { get; }
 
     /// <summary>Set when the policies could not be compiled; evaluation then fails (closed or open, as configured).</summary>
     public Exception? Fault { get; }

@@ -44,7 +44,7 @@ internal sealed record NameRule(IReadOnlyList<string> Allow, IReadOnlyList<strin
 ///   requiredCertifications: [soc2, iso27001]
 ///   content: {blockList: ["project falcon"]}
 ///   pii: redact                          # allow | redact | block
-///   budget: {maxUsd: 500, period: monthly}   # daily | monthly | total; reported, not enforced (Access budgets enforce spend)
+///   budget: {maxUsd: 500, period: monthly}   # daily | monthly | total; enforced by Access's budget ledger on the gateway path
 /// </code>
 /// </summary>
 internal static class PolicyDocumentParser

@@ -12,7 +12,7 @@ namespace LlmMarketplace.Governance.Policies;
 /// cannot be compiled, the snapshot is faulted: gateway calls are refused (fail-closed) unless
 /// <c>Governance:PolicyFailOpen</c> is set.
 /// </summary>
-internal sealed class PolicyEngine(Database database, GovernanceOptions options, ILogger<PolicyEngine> logger) : IPolicyDecisions
+internal sealed class PolicyEngine(Database database, GovernanceOptions options, IEnumerable<IPolicyChangeListener> listeners, ILogger<PolicyEngine> logger) : IPolicyDecisions
 {
     private volatile PolicySnapshot _snapshot = PolicySnapshot.Empty;
     private readonly SemaphoreSlim _reload = new(1, 1);
@@ -44,6 +44,17 @@ internal sealed class PolicyEngine(Database database, GovernanceOptions options,
             }
             _snapshot = new PolicySnapshot(compiled);
             Log.PoliciesCompiled(logger, compiled.Count);
+            foreach (var listener in listeners)
+            {
+                try
+                {
+                    await listener.PoliciesChangedAsync(this, cancellationToken);
+                }
+                catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+                {
+                    Log.PolicyListenerFailed(logger, ex, listener.GetType().Name);
+                }
+            }
         }
         catch (Exception ex) when (ex is InvalidDataException or System.Data.Common.DbException)
         {
@@ -76,6 +87,24 @@ internal sealed class PolicyEngine(Database database, GovernanceOptions options,
             if (p.Pii != PiiHandling.Unspecified || p.BlockList.Count > 0) reasons.Add(p.Because);
         }
         return new ContentDecision(pii, terms.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), reasons) { PiiSource = piiSource, TermSources = sources };
+    }
+
+    public IReadOnlyList<BudgetCap> BudgetCaps(IReadOnlyList<string> teamIds, string? appId)
+    {
+        var snapshot = _snapshot;
+        if (!snapshot.HasBudgetCaps) return [];
+        List<BudgetCap>? caps = null;
+        foreach (var p in snapshot.Applicable(teamIds, appId))
+        {
+            if (p.Cap is { } cap) (caps ??= []).Add(cap);
+        }
+        return caps ?? (IReadOnlyList<BudgetCap>)[];
+    }
+
+    public IReadOnlyList<BudgetCap> AllBudgetCaps()
+    {
+        var snapshot = _snapshot;
+        return snapshot.HasBudgetCaps ? snapshot.All.Where(static p => p.Cap is not null).Select(static p => p.Cap!).ToList() : [];
     }
 
     public ListingDecision EvaluateListing(ListingFacts listing)

@@ -17,6 +17,9 @@ internal static partial class Log
     [LoggerMessage(3004, LogLevel.Error, "Policies could not be compiled; the engine is {Mode}")]
     public static partial void PoliciesFaulted(ILogger logger, Exception exception, string mode);
 
+    [LoggerMessage(3009, LogLevel.Warning, "{Listener} failed to take in the new policies")]
+    public static partial void PolicyListenerFailed(ILogger logger, Exception exception, string listener);
+
     [LoggerMessage(3005, LogLevel.Error, "Policy evaluation failed; request {RequestId} {Outcome}")]
     public static partial void PolicyEvaluationFailed(ILogger logger, Exception exception, string requestId, string outcome);
 

@@ -109,6 +109,14 @@ public sealed class PublishingFlowTests
         var chat = await ChatAsync(host, slug);
         Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
         Assert.False(chat.Headers.Contains("Deprecation"));
+        // Its usage record names the listing and the version it was routed to.
+        var requestId = chat.Headers.GetValues("x-request-id").Single();
+        var usage = await JsonAsync(await host.Client.GetAsync($"api/v1/usage?requestId={requestId}"), HttpStatusCode.OK);
+        var record = usage.GetProperty("data").EnumerateArray().Single();
+        Assert.Equal(slug, record.GetProperty("listing").GetString());
+        Assert.Equal("1.0.0", record.GetProperty("listingVersion").GetString());
+        var byListing = await JsonAsync(await host.Client.GetAsync($"api/v1/usage?listing={Uri.EscapeDataString(slug)}&groupBy=listing"), HttpStatusCode.OK);
+        Assert.Equal(slug, byListing.GetProperty("data")[0].GetProperty("key").GetString());
         var models = await JsonAsync(await host.Client.GetAsync("v1/models"), HttpStatusCode.OK);
         var listed = models.GetProperty("data").EnumerateArray().Single(m => m.GetProperty("id").GetString() == slug);
         Assert.Equal("published", listed.GetProperty("lifecycle").GetProperty("state").GetString());

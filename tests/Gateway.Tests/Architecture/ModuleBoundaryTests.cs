@@ -15,6 +15,8 @@ public sealed class ModuleBoundaryTests
         ["LlmMarketplace.Access"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
         ["LlmMarketplace.Shield"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
         ["LlmMarketplace.Governance"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
+        // Insights reads usage through Access's public interfaces.
+        ["LlmMarketplace.Insights"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Access"],
     };
 
     [Fact]
