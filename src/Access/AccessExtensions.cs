@@ -73,6 +73,7 @@ public static class AccessExtensions
         services.AddHostedService<UsageSpoolDelivery>();
         services.TryAddSingleton<UsageWriter>();
         services.TryAddSingleton<IUsageFeed, UsageFeed>();
+        services.TryAddSingleton<IUsageRecords, UsageRecords>();
         services.AddHostedService(static sp => sp.GetRequiredService<UsageWriter>());
         services.AddHostedService<AccessDirectoryRefresher>();
         services.AddSingleton<ICredentialValidator, ApiKeyValidator>();

@@ -9,6 +9,7 @@ using LlmMarketplace.Insights.Storage;
 using LlmMarketplace.Insights.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using LlmMarketplace.Insights.Optimizer;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -93,6 +94,7 @@ public static class InsightsExtensions
         services.AddSingleton<IUsageObserver>(static sp => sp.GetRequiredService<SlaTracker>());
         services.TryAddSingleton<RollupWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<RollupWorker>());
+        builder.AddOptimizer();
         return builder;
     }
 
@@ -128,6 +130,7 @@ public static class InsightsExtensions
             .WithSummary("Removes a webhook and cancels its pending deliveries (audited).");
         alerts.MapGet("/webhooks/{id}/deliveries", AlertsApi.DeliveriesAsync).WithName("ListWebhookDeliveries").RequireAuthorization(Policies.Admin)
             .WithSummary("The delivery log of a webhook: attempts, last status and error, newest first.");
+        endpoints.MapOptimizerApi();
         return endpoints;
     }
 }

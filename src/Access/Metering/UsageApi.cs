@@ -136,7 +136,7 @@ internal static class UsageApi
         return TypedResults.Ok(new UsagePage<UsageDto>(data, total));
     }
 
-    private static UsageDto ToDto(UsageRow r) => new(
+    internal static UsageDto ToDto(UsageRow r) => new(
         r.RequestId, DateTimeOffset.FromUnixTimeMilliseconds(r.AtMs), r.Operation, r.Model, r.Provider, r.Deployment,
         r.KeyId, r.AppId, r.TeamId, r.UserId, r.PromptTokens, r.CompletionTokens, r.CachedTokens, r.ReasoningTokens,
         r.CostUsd, r.LatencyMs, r.TtftMs, (int)r.Status, r.Cache, r.Stream == 1, r.Listing, r.ListingVersion);

@@ -25,11 +25,13 @@ internal sealed class ChatCompletionsHandler(
     UpstreamDispatcher dispatcher,
     GatewayMetrics metrics,
     IEnumerable<IGatewayInterceptor> interceptors,
+    IEnumerable<IAutoRouter> autoRouters,
     TimeProvider time,
     ILogger<ChatCompletionsHandler> logger,
     IGatewayControl? control = null)
 {
     private readonly IGatewayInterceptor[] _interceptors = interceptors.ToArray();
+    private readonly IAutoRouter? _autoRouter = autoRouters.LastOrDefault();
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -146,6 +148,10 @@ internal sealed class ChatCompletionsHandler(
             call.Status = 400;
             await OpenAIErrors.InvalidRequestAsync(context, $"No deployment of model '{model.Name}' matches the requested route.", "provider", "no_matching_deployment");
             return;
+        }
+        if (model.Config.Routing == RoutingMode.Auto && _autoRouter is not null && ordered.Count > 1)
+        {
+            AutoRoute(call, model, ordered);
         }
 
         var cacheEnabled = control?.CacheOverride(model.Name) ?? model.Config.Cache ?? settings.Cache.Enabled;
@@ -417,6 +423,20 @@ internal sealed class ChatCompletionsHandler(
             context.Response.ContentLength = hit.Body.Length;
         }
         await context.Response.Body.WriteAsync(hit.Body, context.RequestAborted);
+    }
+
+    /// <summary>Puts the auto-router's choice first (the others stay behind it, cheapest first, as fallbacks) and names the reason.</summary>
+    private void AutoRoute(GatewayCall call, RoutableModel model, List<RoutableDeployment> ordered)
+    {
+        var decision = _autoRouter!.Choose(call, model.Config, ordered.Select(static d => d.Config).ToList());
+        var index = ordered.FindIndex(d => string.Equals(d.Id, decision.DeploymentId, StringComparison.Ordinal));
+        if (index > 0)
+        {
+            var chosen = ordered[index];
+            ordered.RemoveAt(index);
+            ordered.Insert(0, chosen);
+        }
+        call.ResponseHeaders[AutoRouteDecision.ReasonHeader] = decision.Reason;
     }
 
     /// <summary>The <c>OpenAI-Project</c> header (sent by OpenAI's SDKs when a project is set), trimmed; null when absent.</summary>

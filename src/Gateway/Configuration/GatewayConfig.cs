@@ -17,6 +17,9 @@ public enum RoutingMode
     Latency,
     Cost,
     Hybrid,
+
+    /// <summary>Chosen per request by the optimizer (an <see cref="Routing.IAutoRouter"/>); by price, cheapest first, without one.</summary>
+    Auto,
 }
 
 /// <summary>What a model serves.</summary>

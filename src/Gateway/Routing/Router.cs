@@ -33,6 +33,7 @@ internal static class Router
                 candidates.Sort(static (a, b) => a.Health.LatencyMs.CompareTo(b.Health.LatencyMs));
                 break;
             case RoutingMode.Cost:
+            case RoutingMode.Auto:
                 candidates.Sort(static (a, b) => a.BlendedPrice.CompareTo(b.BlendedPrice));
                 break;
             case RoutingMode.Hybrid:

@@ -106,6 +106,16 @@ public sealed class AuthorizationMatrixTests
         ["POST /api/v1/subscriptions/{id}/{action}"] = Access.Authenticated,
         ["GET /api/v1/usage"] = Access.Authenticated,
 
+        // Insights: optimizer
+        ["POST /v1/feedback"] = Access.Authenticated,
+        ["GET /api/v1/feedback"] = Access.Authenticated,
+        ["POST /api/v1/experiments"] = Access.Admin,
+        ["GET /api/v1/experiments"] = Access.Viewer,
+        ["GET /api/v1/experiments/{id}"] = Access.Viewer,
+        ["GET /api/v1/experiments/{id}/results"] = Access.Viewer,
+        ["POST /api/v1/experiments/{id}/stop"] = Access.Admin,
+        ["POST /api/v1/experiments/{id}/promote"] = Access.Admin,
+
         // Shield
         ["POST /api/v1/shield/scan"] = Access.Authenticated,
 
