@@ -7,6 +7,8 @@ using LlmMarketplace.Access.Teams;
 using LlmMarketplace.BuildingBlocks.Validation;
 using Microsoft.AspNetCore.Http;
 
+using static LlmMarketplace.BuildingBlocks.Validation.QueryValues;
+
 namespace LlmMarketplace.Access.Metering;
 
 /// <summary>One usage record as <c>GET /api/v1/usage</c> returns it.</summary>
@@ -148,25 +150,5 @@ internal static class UsageApi
         // A leading =, +, - or @ would make spreadsheets evaluate the cell.
         if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@') value = "'" + value;
         return needsQuotes ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
-    }
-
-    private static string? Str(IQueryCollection q, string name) => q[name].ToString() is { Length: > 0 } v ? v : null;
-
-    private static int Int(IQueryCollection q, string name, int fallback, ValidationErrors errors)
-    {
-        var raw = q[name].ToString();
-        if (raw.Length == 0) return fallback;
-        if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)) return value;
-        errors.Add(name, $"{name} must be an integer.");
-        return fallback;
-    }
-
-    private static DateTimeOffset? Time(IQueryCollection q, string name, ValidationErrors errors)
-    {
-        var raw = q[name].ToString();
-        if (raw.Length == 0) return null;
-        if (DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)) return value;
-        errors.Add(name, $"{name} must be an ISO 8601 time, e.g. 2026-01-31T00:00:00Z.");
-        return null;
     }
 }

@@ -5,6 +5,8 @@ using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
 using Microsoft.AspNetCore.Http;
 
+using static LlmMarketplace.BuildingBlocks.Validation.QueryValues;
+
 namespace LlmMarketplace.Insights.Analytics;
 
 /// <summary>One row of analytics: a time bucket and/or a group with its sums, error classes and percentiles.</summary>
@@ -221,32 +223,5 @@ internal static class AnalyticsApi
         if (value is null) return "";
         if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@') value = "'" + value;
         return value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
-    }
-
-    private static int Int(IQueryCollection q, string name, int fallback, ValidationErrors errors)
-    {
-        var raw = q[name].ToString();
-        if (raw.Length == 0) return fallback;
-        if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)) return value;
-        errors.Add(name, $"{name} must be an integer.");
-        return fallback;
-    }
-
-    private static bool Bool(IQueryCollection q, string name, bool fallback, ValidationErrors errors)
-    {
-        var raw = q[name].ToString();
-        if (raw.Length == 0) return fallback;
-        if (bool.TryParse(raw, out var value)) return value;
-        errors.Add(name, $"{name} must be true or false.");
-        return fallback;
-    }
-
-    private static DateTimeOffset? Time(IQueryCollection q, string name, ValidationErrors errors)
-    {
-        var raw = q[name].ToString();
-        if (raw.Length == 0) return null;
-        if (DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)) return value;
-        errors.Add(name, $"{name} must be an ISO 8601 time, e.g. 2026-01-31T00:00:00Z.");
-        return null;
     }
 }

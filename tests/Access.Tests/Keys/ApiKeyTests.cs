@@ -41,6 +41,15 @@ public class ApiKeyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Limits_above_two_billion_are_stored_and_read_back_on_every_storage()
+    {
+        var created = await CreateKeyAsync(_host, new { name = "huge", team = "huge-team", rpm = 3_000_000_000L, tpm = 1_000_000_000_000L });
+        var one = await GetJsonAsync(_host.Client, $"api/v1/keys/{created.GetProperty("id").GetString()}");
+        Assert.Equal(3_000_000_000L, one.GetProperty("rpm").GetInt64());
+        Assert.Equal(1_000_000_000_000L, one.GetProperty("tpm").GetInt64());
+    }
+
+    [Fact]
     public async Task A_created_key_is_shown_once_works_on_every_model_and_is_stored_only_as_a_hash()
     {
         var created = await CreateKeyAsync(_host, new { name = "ci", team = "search-team", rpm = 600, tpm = 100000, budgetUsd = 10.0, budgetPeriod = "monthly" });

@@ -9,6 +9,8 @@ using LlmMarketplace.Insights.Optimizer.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
+using static LlmMarketplace.BuildingBlocks.Validation.QueryValues;
+
 namespace LlmMarketplace.Insights.Optimizer.Feedback;
 
 /// <summary>The body of <c>POST /v1/feedback</c>: a score in [0, 1] or a label, and an optional comment.</summary>
@@ -205,26 +207,6 @@ internal static class FeedbackApi
     private static FeedbackDto ToDto(FeedbackRow r) => new(
         "feedback", r.RequestId, r.Model, r.Deployment, r.KeyId, r.TeamId, r.Score, r.Label, r.Comment, r.CostUsd, r.LatencyMs, (int)r.Status,
         DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedMs), DateTimeOffset.FromUnixTimeMilliseconds(r.UpdatedMs));
-
-    private static string? Str(IQueryCollection q, string name) => q[name].ToString() is { Length: > 0 } v ? v : null;
-
-    private static int Int(IQueryCollection q, string name, int fallback, ValidationErrors errors)
-    {
-        var raw = q[name].ToString();
-        if (raw.Length == 0) return fallback;
-        if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)) return value;
-        errors.Add(name, $"{name} must be an integer.");
-        return fallback;
-    }
-
-    private static DateTimeOffset? Time(IQueryCollection q, string name, ValidationErrors errors)
-    {
-        var raw = q[name].ToString();
-        if (raw.Length == 0) return null;
-        if (DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)) return value;
-        errors.Add(name, $"{name} must be an ISO 8601 time, e.g. 2026-01-31T00:00:00Z.");
-        return null;
-    }
 
     private sealed class FeedbackInputException(string message, string? param) : Exception(message)
     {
