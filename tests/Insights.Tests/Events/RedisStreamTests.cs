@@ -22,7 +22,9 @@ public sealed class RedisStreamTests
             ["Insights:Events:BatchDelay"] = "00:00:00.100",
         });
         for (var i = 0; i < 7; i++) await ChatAsync(host.Client);
+        // With Redis, usage records reach the database through the usage stream a moment after the calls.
         var usage = await UsageAsync(host);
+        await Wait.UntilAsync(() => (usage = UsageAsync(host).GetAwaiter().GetResult()).Count == 7, TimeSpan.FromSeconds(30), "the seven usage records");
 
         await using var connection = await ConnectionMultiplexer.ConnectAsync(redis);
         var db = connection.GetDatabase();
