@@ -30,8 +30,10 @@ await using var replay = await ReplayUpstream.StartAsync(gsm8k.Concat(mmlu));
 var dataDirectory = Path.Combine(Path.GetTempPath(), "llmm-bench-optimizer-" + Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(dataDirectory);
 var configFile = Path.Combine(dataDirectory, "config.yaml");
-var datasets = new[] { ("gsm8k", gsm8k), ("mmlu", mmlu) };
-await File.WriteAllTextAsync(configFile, Config(replay.BaseUrl, prices, datasets.Select(static d => d.Item1), options.Targets, options.Seed));
+// GSM8K has the models' answer text, so the router can cascade (check the weak answer, escalate when it fails) and is
+// measured that way and by prediction alone; MMLU has no answer text to check, so only prediction applies.
+var datasets = new (string Name, List<Item> Items, Mode[] Modes)[] { ("gsm8k", gsm8k, [Mode.Cascade, Mode.Predict]), ("mmlu", mmlu, [Mode.Predict]) };
+await File.WriteAllTextAsync(configFile, Config(replay.BaseUrl, prices, datasets.SelectMany(static d => d.Modes.Select(m => (d.Name, m))), options.Targets, options.Seed));
 var masterKey = "bench-" + Guid.NewGuid().ToString("N");
 var app = MarketplaceApp.Build(new HostSettings
 {
@@ -52,9 +54,8 @@ report.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-d
 report.AppendLine(CultureInfo.InvariantCulture, $"Prices (USD per 1M tokens, input/output): weak = Mixtral 8x7B Instruct {prices.WeakInput}/{prices.WeakOutput} ({prices.WeakSource}); strong = GPT-4 Turbo (gpt-4-1106-preview) {prices.StrongInput}/{prices.StrongOutput} ({prices.StrongSource}). Tokens counted by the gateway (the replay reports no usage).").AppendLine();
 var summary = new List<string>();
 
-foreach (var (name, items) in datasets)
+foreach (var (name, items, modes) in datasets)
 {
-    var watch = Stopwatch.StartNew();
     Console.WriteLine($"{name}: measuring always-weak and always-strong costs");
     var weakCost = new decimal[items.Count];
     var strongCost = new decimal[items.Count];
@@ -64,6 +65,9 @@ foreach (var (name, items) in datasets)
         strongCost[i] = (await ChatAsync(http, "strong", items[i].Prompt)).Cost;
     });
 
+  foreach (var mode in modes)
+  {
+    var watch = Stopwatch.StartNew();
     var runs = new List<(double Target, RunFigures All, RunFigures SecondHalf)>();
     foreach (var target in options.Targets)
     {
@@ -71,7 +75,7 @@ foreach (var (name, items) in datasets)
         var calls = new List<Routed>(items.Count);
         foreach (var i in order)
         {
-            var answer = await ChatAsync(http, Alias(name, target), items[i].Prompt);
+            var answer = await ChatAsync(http, Alias(name, mode, target), items[i].Prompt);
             var strong = answer.Deployment.EndsWith(ReplayUpstream.StrongModel, StringComparison.Ordinal);
             var correct = strong ? items[i].StrongCorrect : items[i].WeakCorrect;
             using var feedback = await http.PostAsJsonAsync("v1/feedback", new { requestId = answer.RequestId, score = correct ? 1.0 : 0.0 });
@@ -81,9 +85,10 @@ foreach (var (name, items) in datasets)
         var all = RunFigures.Of(calls, items, weakCost, strongCost);
         var secondHalf = RunFigures.Of(calls.Skip(calls.Count / 2).ToList(), items, weakCost, strongCost);
         runs.Add((target, all, secondHalf));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} target {target}: strong {all.StrongShare:P1}, quality {all.Quality:P1}, saving {all.Saving:P1}; second half quality {secondHalf.Quality:P1}, saving {secondHalf.Saving:P1}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} {mode} target {target}: strong {all.StrongShare:P1}, quality {all.Quality:P1}, saving {all.Saving:P1}; second half quality {secondHalf.Quality:P1}, saving {secondHalf.Saving:P1}"));
     }
-    Write(report, summary, name, items, weakCost, strongCost, runs, watch.Elapsed);
+    Write(report, summary, name, mode, items, weakCost, strongCost, runs, watch.Elapsed);
+  }
 }
 
 report.AppendLine("## Summary").AppendLine();
@@ -99,22 +104,27 @@ Console.WriteLine(report.ToString());
 Console.WriteLine($"Written to {Path.GetRelativePath(root, outFile)}");
 return 0;
 
-static void Write(StringBuilder report, List<string> summary, string name, List<Item> items, decimal[] weakCost, decimal[] strongCost, List<(double Target, RunFigures All, RunFigures SecondHalf)> runs, TimeSpan elapsed)
+static void Write(StringBuilder report, List<string> summary, string dataset, Mode mode, List<Item> items, decimal[] weakCost, decimal[] strongCost, List<(double Target, RunFigures All, RunFigures SecondHalf)> runs, TimeSpan elapsed)
 {
+    var name = dataset.ToUpperInvariant() + (mode == Mode.Cascade ? ", cascade" : ", prediction only");
     var n = items.Count;
     var accW = items.Count(static i => i.WeakCorrect) / (double)n;
     var accS = items.Count(static i => i.StrongCorrect) / (double)n;
     var costW = weakCost.Sum();
     var costS = strongCost.Sum();
     var inv = CultureInfo.InvariantCulture;
-    report.AppendLine(inv, $"## {name.ToUpperInvariant()} ({n} prompts, each routed once per quality target, in a random order; {elapsed.TotalSeconds:0} s)").AppendLine();
+    report.AppendLine(inv, $"## {name} ({n} prompts, each routed once per quality target, in a random order; {elapsed.TotalSeconds:0} s)").AppendLine();
+    if (mode == Mode.Cascade)
+    {
+        report.AppendLine("Every call first asks the weak model; \"strong calls\" are the escalations, and their cost includes the weak answer that was checked and set aside.").AppendLine();
+    }
     report.AppendLine(inv, $"Always-weak: accuracy {accW:P1}, cost ${costW:0.0000}. Always-strong: accuracy {accS:P1}, cost ${costS:0.0000} (the weak model costs {(double)(costW / costS):P1} of the strong one).").AppendLine();
     report.AppendLine("| QualityTarget | strong calls | accuracy | quality (share of always-strong) | cost saving vs always-strong | PGR | random router at the same strong share: quality / saving | second half of the stream: quality / saving |");
     report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
     foreach (var (target, all, half) in runs)
     {
         var random = all.Random;
-        report.AppendLine(inv, $"| {target:0.00} | {all.StrongShare:P1} | {all.Accuracy:P1} | {all.Quality:P1} | {all.Saving:P1} | {all.Pgr:0.000} | {random.Quality:P1} / {random.Saving:P1} | {half.Quality:P1} / {half.Saving:P1} |");
+        report.AppendLine(inv, $"| {target:0.###} | {all.StrongShare:P1} | {all.Accuracy:P1} | {all.Quality:P1} | {all.Saving:P1} | {all.Pgr:0.000} | {random.Quality:P1} / {random.Saving:P1} | {half.Quality:P1} / {half.Saving:P1} |");
     }
     var points = runs.Select(static r => (r.All.StrongShare, r.All.Pgr)).ToList();
     var apgr = Curve.Apgr(points);
@@ -129,8 +139,8 @@ static void Write(StringBuilder report, List<string> summary, string name, List<
     var best = runs.Where(static r => r.All.Quality >= 0.95).OrderByDescending(static r => r.All.Saving).Select(static r => ((double, RunFigures)?)(r.Target, r.All)).FirstOrDefault();
     var randomSaving = 1 - CostAt(randomAt95);
     var line = best is { } b
-        ? string.Create(inv, $"- {name.ToUpperInvariant()}: best saving at ≥ 95% quality: **{b.Item2.Saving:P1}** (QualityTarget {b.Item1:0.00}, quality {b.Item2.Quality:P1}, {b.Item2.StrongShare:P1} strong calls); a random router needs {randomAt95:P1} strong calls for 95% quality, a saving of {randomSaving:P1}.")
-        : string.Create(inv, $"- {name.ToUpperInvariant()}: no run reached 95% of always-strong's quality; a random router needs {randomAt95:P1} strong calls for it, a saving of {randomSaving:P1}.");
+        ? string.Create(inv, $"- {name}: best saving at ≥ 95% quality: **{b.Item2.Saving:P1}** (QualityTarget {b.Item1:0.###}, quality {b.Item2.Quality:P1}, {b.Item2.StrongShare:P1} strong calls); a random router needs {randomAt95:P1} strong calls for 95% quality, a saving of {randomSaving:P1}.")
+        : string.Create(inv, $"- {name}: no run reached 95% of always-strong's quality; a random router needs {randomAt95:P1} strong calls for it, a saving of {randomSaving:P1}.");
     summary.Add(line);
     report.AppendLine(line.TrimStart('-', ' ')).AppendLine();
 }
@@ -144,9 +154,9 @@ static async Task<(string RequestId, string Deployment, decimal Cost)> ChatAsync
     return (Header("x-request-id"), Header("x-gateway-deployment"), decimal.Parse(Header("x-gateway-cost"), CultureInfo.InvariantCulture));
 }
 
-static string Alias(string dataset, double target) => string.Create(CultureInfo.InvariantCulture, $"auto-{dataset}-{target * 100:000}");
+static string Alias(string dataset, Mode mode, double target) => string.Create(CultureInfo.InvariantCulture, $"auto-{dataset}-{mode.ToString().ToLowerInvariant()}-{target * 1000:0000}");
 
-static string Config(string upstream, Prices prices, IEnumerable<string> datasets, IReadOnlyList<double> targets, int seed)
+static string Config(string upstream, Prices prices, IEnumerable<(string Dataset, Mode Mode)> aliases, IReadOnlyList<double> targets, int seed)
 {
     var inv = CultureInfo.InvariantCulture;
     string Deployment(string model, decimal input, decimal output) => string.Create(inv, $"""
@@ -171,14 +181,15 @@ static string Config(string upstream, Prices prices, IEnumerable<string> dataset
             Deployments:
         {strong}
         """);
-    foreach (var dataset in datasets)
+    foreach (var (dataset, mode) in aliases)
     {
         foreach (var target in targets)
         {
             yaml.Append(inv, $"""
-                  - Name: {Alias(dataset, target)}
+                  - Name: {Alias(dataset, mode, target)}
                     Routing: auto
                     QualityTarget: {target}
+                    Cascade: {(mode == Mode.Cascade ? "true" : "false")}
                     Deployments:
                 {strong}{weak}
                 """);
@@ -201,10 +212,15 @@ static string Method() => """
       seeded random sample of all subjects (`--mmlu-sample`).
     - A replay upstream (Kestrel, loopback) answers each prompt with the recorded answer of the model asked (MMLU has
       no answer text: a fixed one-line answer). The gateway counts tokens and prices them.
-    - For each quality target a separate auto-routed model alias starts with no knowledge and sees every prompt once, in
-      a random order; after each answer the driver posts `POST /v1/feedback` with score 1 when the model that answered
-      was right on that prompt, else 0. The router learns only from that feedback (no pre-training, no downloaded
-      weights). Warm-up and exploration calls count in every figure.
+    - For each quality target (and routing mode) a separate auto-routed model alias starts with no knowledge and sees
+      every prompt once, in a random order; after each answer the driver posts `POST /v1/feedback` with score 1 when the
+      model that answered was right on that prompt, else 0. The router learns only from that feedback (no pre-training,
+      no downloaded weights). Warm-up and exploration calls count in every figure.
+    - Cascade (the default for calls that are not streamed): the weak model answers first; the gateway checks the
+      answer (cut off, empty, or a calculation in it that is wrong escalates at once) and a logistic model of its
+      features, learned from feedback, predicts whether it is good; answers are kept best first within the loss the
+      quality target allows, counting each kept answer as a full loss when wrong. An escalated call costs both answers.
+    - Prediction only (`Cascade: false`, and every streamed call): the choice is made from the prompt alone.
     - Quality = accuracy / always-strong's accuracy on the same prompts; saving = 1 − cost / always-strong's cost.
     - PGR = (accuracy − weak accuracy) / (strong accuracy − weak accuracy); APGR is the area under PGR against the
       share of strong calls through the operating points (one per quality target) plus (0, 0) and (1, 1), by
@@ -222,6 +238,13 @@ static string FindRepositoryRoot()
     return dir?.FullName ?? throw new InvalidOperationException("Run the benchmark from inside the repository.");
 }
 
+/// <summary>How an alias routes: cascade (weak first, its answer checked) or by prediction from the prompt alone.</summary>
+internal enum Mode
+{
+    Cascade,
+    Predict,
+}
+
 /// <summary>With --trace, every routing reason is written to standard error.</summary>
 internal static class Trace
 {
@@ -234,7 +257,7 @@ internal sealed record BenchOptions(int Seed, int MmluSample, IReadOnlyList<doub
     {
         var seed = 20240601;
         var sample = 3000;
-        IReadOnlyList<double> targets = [0.80, 0.85, 0.90, 0.95, 0.98];
+        IReadOnlyList<double> targets = [0.80, 0.85, 0.90, 0.925, 0.95, 0.975];
         string? output = null;
         var trace = false;
         for (var i = 0; i < args.Length; i++)

@@ -151,8 +151,9 @@ internal sealed class ChatCompletionsHandler(
         }
         if (model.Config.Routing == RoutingMode.Auto && _autoRouter is not null && ordered.Count > 1)
         {
-            AutoRoute(call, model, ordered);
+            AutoRoute(call, model, ordered, request.Stream);
         }
+        var held = call.EscalateTo is null ? null : new HeldAnswer();
 
         var cacheEnabled = control?.CacheOverride(model.Name) ?? model.Config.Cache ?? settings.Cache.Enabled;
         var cacheControl = CacheControl.Parse(context.Request.Headers.CacheControl.ToString(), context.Request.Headers["x-gateway-cache-ttl"].ToString());
@@ -183,10 +184,38 @@ internal sealed class ChatCompletionsHandler(
             deployment => deployment.Provider.Adapter.CreateChatRequest(deployment, request),
             (deployment, response, timer, ct) => request.Stream
                 ? StreamAsync(context, call, request, deployment, response, timer, cacheKey, ttl, ct)
-                : CompleteAsync(context, call, request, deployment, response, timer, cacheKey, ttl, ct));
+                : CompleteAsync(context, call, request, deployment, response, timer, cacheKey, ttl, held, ct),
+            held is null ? null : () => ServeHeldAsync(context, call, held, cacheKey, ttl));
     }
 
-    private async ValueTask<AttemptOutcome> CompleteAsync(HttpContext context, GatewayCall call, ChatRequest request, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, string? cacheKey, TimeSpan ttl, CancellationToken ct)
+    /// <summary>The answer a cascade escalated from, served when every deployment it escalated to failed.</summary>
+    private sealed class HeldAnswer
+    {
+        public RoutableDeployment? Deployment { get; set; }
+
+        public byte[] Body { get; set; } = [];
+
+        public TokenUsage Usage { get; set; }
+
+        public TimeSpan UpstreamTime { get; set; }
+    }
+
+    private async ValueTask<bool> ServeHeldAsync(HttpContext context, GatewayCall call, HeldAnswer held, string? cacheKey, TimeSpan ttl)
+    {
+        if (held.Deployment is not { } deployment) return false;
+        call.Provider = deployment.Provider.Name;
+        call.Deployment = deployment.Id;
+        call.UpstreamModel = deployment.Config.UpstreamModel;
+        call.EscalatedUsage = default;
+        call.EscalatedCostUsd = 0;
+        call.EscalatedFrom = null;
+        call.ResponseHeaders[AutoRouteDecision.CascadeHeader] = "kept";
+        call.ResponseHeaders[AutoRouteDecision.ReasonHeader] = Sanitize($"cascade: kept the answer of {deployment.Id}; escalation to {call.EscalateTo} failed");
+        await ServeCompletionAsync(context, call, deployment, held.Body, held.Usage, held.UpstreamTime, cacheKey, ttl, context.RequestAborted, tokensCounted: true);
+        return true;
+    }
+
+    private async ValueTask<AttemptOutcome> CompleteAsync(HttpContext context, GatewayCall call, ChatRequest request, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, string? cacheKey, TimeSpan ttl, HeldAnswer? held, CancellationToken ct)
     {
         timer.FirstByteReceived();
         var bytes = await response.Content.ReadAsByteArrayAsync(ct);
@@ -203,8 +232,68 @@ internal sealed class ChatCompletionsHandler(
             usage = new TokenUsage(call.EstimatedPromptTokens, tokens.Count(call.Model, answer.CompletionText));
             responseBody = UsageJson.WithUsage(responseBody, usage);
         }
-        Meter(call, deployment, usage);
+        if (held is not null && Review(call, deployment, responseBody))
+        {
+            // The cascade escalates: this answer is paid for and held (served if the escalation fails), nothing is sent.
+            Meter(call, deployment, usage);
+            call.EscalatedUsage = call.Usage;
+            call.EscalatedCostUsd = call.CostUsd;
+            call.EscalatedFrom = deployment.Id;
+            held.Deployment = deployment;
+            held.Body = responseBody;
+            held.Usage = usage;
+            held.UpstreamTime = upstreamTime;
+            return AttemptOutcome.Escalate;
+        }
         call.TimeToFirstToken = timer.FirstByte;
+        await ServeCompletionAsync(context, call, deployment, responseBody, usage, upstreamTime, cacheKey, ttl, ct);
+        return AttemptOutcome.Done;
+    }
+
+    /// <summary>
+    /// Shows a cascaded call's answer to the auto-router: true when the first deployment's answer is to be escalated.
+    /// The answer of the deployment escalated to is shown for learning and always kept.
+    /// </summary>
+    private bool Review(GatewayCall call, RoutableDeployment deployment, byte[] body)
+    {
+        if (call.EscalateTo is null) return false;
+        var (text, finish) = ReadAnswer(body);
+        if (call.EscalatedFrom is not null)
+        {
+            _autoRouter!.Review(call, deployment.Id, text, finish);
+            return false;
+        }
+        if (string.Equals(deployment.Id, call.EscalateTo, StringComparison.Ordinal)) return false;
+        var verdict = _autoRouter!.Review(call, deployment.Id, text, finish);
+        if (verdict.Reason is { } reason) call.ResponseHeaders[AutoRouteDecision.ReasonHeader] = Sanitize(reason);
+        call.ResponseHeaders[AutoRouteDecision.CascadeHeader] = verdict.Escalate ? "escalated" : "kept";
+        return verdict.Escalate;
+    }
+
+    /// <summary>The text and <c>choices[0].finish_reason</c> of an OpenAI chat completion (empty and null when unreadable).</summary>
+    private static (string Text, string? FinishReason) ReadAnswer(byte[] body)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(body);
+            var root = doc.RootElement;
+            var finish = root.TryGetProperty("choices", out var choices) && choices.ValueKind == System.Text.Json.JsonValueKind.Array &&
+                   choices.GetArrayLength() > 0 && choices[0].ValueKind == System.Text.Json.JsonValueKind.Object &&
+                   choices[0].TryGetProperty("finish_reason", out var reason) && reason.ValueKind == System.Text.Json.JsonValueKind.String
+                ? reason.GetString()
+                : null;
+            return (OpenAIAdapter.CompletionTextOf(root), finish);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return ("", null);
+        }
+    }
+
+    /// <summary>Meters a non-streamed answer, lets the interceptors inspect it, answers it and caches it.</summary>
+    private async ValueTask ServeCompletionAsync(HttpContext context, GatewayCall call, RoutableDeployment deployment, byte[] responseBody, TokenUsage usage, TimeSpan upstreamTime, string? cacheKey, TimeSpan ttl, CancellationToken ct, bool tokensCounted = false)
+    {
+        Meter(call, deployment, usage, countTokens: !tokensCounted);
         foreach (var interceptor in _interceptors)
         {
             var inspection = await interceptor.InspectCompletionAsync(call, responseBody, ct);
@@ -214,7 +303,7 @@ internal sealed class ChatCompletionsHandler(
                 ApplyInterceptorHeaders(context, call);
                 await AfterAsync(call, context);
                 await OpenAIErrors.WriteAsync(context, refused.Status, refused.Message, refused.Type, refused.Param, refused.Code);
-                return AttemptOutcome.Done;
+                return;
             }
             if (inspection.ReplacementBody is { } replaced) responseBody = replaced;
         }
@@ -232,7 +321,6 @@ internal sealed class ChatCompletionsHandler(
         {
             cache.Set(cacheKey, new CachedResponse(responseBody, false, deployment.Provider.Name, deployment.Id, usage, time.GetUtcNow() + ttl));
         }
-        return AttemptOutcome.Done;
     }
 
     private async ValueTask<AttemptOutcome> StreamAsync(HttpContext context, GatewayCall call, ChatRequest request, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, string? cacheKey, TimeSpan ttl, CancellationToken ct)
@@ -425,29 +513,49 @@ internal sealed class ChatCompletionsHandler(
         await context.Response.Body.WriteAsync(hit.Body, context.RequestAborted);
     }
 
-    /// <summary>Puts the auto-router's choice first (the others stay behind it, cheapest first, as fallbacks) and names the reason.</summary>
-    private void AutoRoute(GatewayCall call, RoutableModel model, List<RoutableDeployment> ordered)
+    /// <summary>
+    /// Puts the auto-router's choice first (the others stay behind it, cheapest first, as fallbacks) and names the reason;
+    /// a cascade (not streamed) puts the deployment it may escalate to second.
+    /// </summary>
+    private void AutoRoute(GatewayCall call, RoutableModel model, List<RoutableDeployment> ordered, bool stream)
     {
         var decision = _autoRouter!.Choose(call, model.Config, ordered.Select(static d => d.Config).ToList());
-        var index = ordered.FindIndex(d => string.Equals(d.Id, decision.DeploymentId, StringComparison.Ordinal));
-        if (index > 0)
+        MoveTo(ordered, decision.DeploymentId, 0);
+        if (!stream && decision.EscalateTo is { } escalateTo && !string.Equals(escalateTo, decision.DeploymentId, StringComparison.Ordinal) &&
+            MoveTo(ordered, escalateTo, 1))
         {
-            var chosen = ordered[index];
-            ordered.RemoveAt(index);
-            ordered.Insert(0, chosen);
+            call.EscalateTo = escalateTo;
         }
         call.ResponseHeaders[AutoRouteDecision.ReasonHeader] = decision.Reason;
+
+        static bool MoveTo(List<RoutableDeployment> ordered, string id, int position)
+        {
+            var index = ordered.FindIndex(d => string.Equals(d.Id, id, StringComparison.Ordinal));
+            if (index < 0) return false;
+            var deployment = ordered[index];
+            ordered.RemoveAt(index);
+            ordered.Insert(Math.Min(position, ordered.Count), deployment);
+            return true;
+        }
     }
+
+    /// <summary>Header values are ASCII without control characters.</summary>
+    private static string Sanitize(string value) =>
+        string.Create(value.Length, value, static (span, v) =>
+        {
+            for (var i = 0; i < v.Length; i++) span[i] = v[i] is >= ' ' and <= '~' ? v[i] : '?';
+        });
 
     /// <summary>The <c>OpenAI-Project</c> header (sent by OpenAI's SDKs when a project is set), trimmed; null when absent.</summary>
     internal static string? ProjectHeader(HttpContext context) =>
         context.Request.Headers["OpenAI-Project"].ToString().Trim() is { Length: > 0 } project ? project : null;
 
-    private void Meter(GatewayCall call, RoutableDeployment deployment, TokenUsage usage)
+    /// <summary>Records an answer's usage and cost on the call; a cascade's escalated-from answer is added (both were paid for).</summary>
+    private void Meter(GatewayCall call, RoutableDeployment deployment, TokenUsage usage, bool countTokens = true)
     {
-        call.Usage = usage;
-        call.CostUsd = deployment.Config.Pricing.Cost(usage.PromptTokens, usage.CompletionTokens, usage.CachedTokens, usage.CacheWriteTokens);
-        metrics.Tokens("chat", deployment.Provider.Name, call.Model, usage.PromptTokens, usage.CompletionTokens);
+        call.Usage = usage + call.EscalatedUsage;
+        call.CostUsd = deployment.Config.Pricing.Cost(usage.PromptTokens, usage.CompletionTokens, usage.CachedTokens, usage.CacheWriteTokens) + call.EscalatedCostUsd;
+        if (countTokens) metrics.Tokens("chat", deployment.Provider.Name, call.Model, usage.PromptTokens, usage.CompletionTokens);
     }
 
     private void SetSuccessHeaders(HttpContext context, GatewayCall call, TimeSpan upstreamTime)

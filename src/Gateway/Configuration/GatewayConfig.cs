@@ -91,6 +91,12 @@ public sealed record ModelConfig(
 {
     /// <summary>Extra fields a model source adds to the model's <c>/v1/models</c> entry (for example catalog lifecycle and pricing).</summary>
     public System.Text.Json.Nodes.JsonObject? Extensions { get; init; }
+
+    /// <summary>
+    /// With <see cref="RoutingMode.Auto"/>: whether the router may cascade calls that are not streamed (ask the cheap
+    /// deployment first, check its answer, escalate when the check fails). On unless <c>Cascade: false</c>.
+    /// </summary>
+    public bool Cascade { get; init; } = true;
 }
 
 public sealed record CircuitBreakerSettings(int FailureThreshold, TimeSpan BreakDuration, int HalfOpenProbes)

@@ -12,7 +12,7 @@ namespace LlmMarketplace.Gateway.Configuration;
 public static class GatewayConfigReader
 {
     private static readonly string[] ProviderKeys = ["Name", "Type", "BaseUrl", "ApiKey", "ApiVersion", "Headers", "ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "Region"];
-    private static readonly string[] ModelKeys = ["Name", "Kind", "Routing", "Deployments", "ContextWindow", "MaxOutputTokens", "Cache", "QualityTarget", "HybridWeights", "OwnedBy"];
+    private static readonly string[] ModelKeys = ["Name", "Kind", "Routing", "Deployments", "ContextWindow", "MaxOutputTokens", "Cache", "QualityTarget", "Cascade", "HybridWeights", "OwnedBy"];
     private static readonly string[] DeploymentKeys = ["Provider", "Model", "InputPerMTok", "OutputPerMTok", "CachedInputPerMTok", "CacheWritePerMTok", "PerRequest", "Weight", "Region", "Id"];
     private static readonly string[] GatewayKeys = ["ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "MaxRequestBodyBytes", "Retry", "CircuitBreaker", "Cache", "LatencyEwmaAlpha"];
 
@@ -230,11 +230,12 @@ public static class GatewayConfigReader
             var maxOutput = item["MaxOutputTokens"] is null ? (int?)null : Int(item, "MaxOutputTokens", path, 0, 1, int.MaxValue, errors);
             bool? cache = item["Cache"] is null ? null : Bool(item, "Cache", path, false, errors);
             var quality = Double(item, "QualityTarget", path, 0.95, 0, 1, errors);
+            var cascade = item["Cascade"] is null || Bool(item, "Cascade", path, true, errors);
             if (name is null)
             {
                 continue;
             }
-            result.Add(new ModelConfig(name, kind, routing, deployments, contextWindow, maxOutput, cache, quality, hybrid, item["OwnedBy"] ?? "llm-marketplace", created));
+            result.Add(new ModelConfig(name, kind, routing, deployments, contextWindow, maxOutput, cache, quality, hybrid, item["OwnedBy"] ?? "llm-marketplace", created) { Cascade = cascade });
         }
         return result;
     }

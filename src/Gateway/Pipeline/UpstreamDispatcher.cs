@@ -17,6 +17,8 @@ internal readonly record struct AttemptOutcome(AttemptKind Kind, UpstreamError? 
     public static AttemptOutcome Done => new(AttemptKind.Done);
 
     public static AttemptOutcome Retry(UpstreamError error, TimeSpan? retryAfter = null) => new(AttemptKind.Retry, error, retryAfter);
+
+    public static AttemptOutcome Escalate => new(AttemptKind.Escalate);
 }
 
 internal enum AttemptKind
@@ -32,6 +34,12 @@ internal enum AttemptKind
 
     /// <summary>The client went away.</summary>
     Abandoned,
+
+    /// <summary>
+    /// The deployment answered, but a cascade's check of the answer asked for the next (stronger) deployment: move on
+    /// at once, without counting a failure; nothing reached the client.
+    /// </summary>
+    Escalate,
 }
 
 /// <summary>
@@ -46,7 +54,11 @@ internal sealed class UpstreamDispatcher(GatewayMetrics metrics, TimeProvider ti
     /// <summary>Handles a 2xx upstream response: answer the client (return Done) or report a failure before commit (Retry).</summary>
     public delegate ValueTask<AttemptOutcome> SuccessHandler(RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, CancellationToken cancellationToken);
 
-    public async Task DispatchAsync(HttpContext context, GatewayCall call, RoutableModel model, List<RoutableDeployment> ordered, GatewaySettings settings, RequestFactory createRequest, SuccessHandler onSuccess)
+    /// <param name="onExhausted">
+    /// Called when every deployment failed, before the error is answered: returns true when it answered the client itself
+    /// (a cascade serves the answer it escalated from).
+    /// </param>
+    public async Task DispatchAsync(HttpContext context, GatewayCall call, RoutableModel model, List<RoutableDeployment> ordered, GatewaySettings settings, RequestFactory createRequest, SuccessHandler onSuccess, Func<ValueTask<bool>>? onExhausted = null)
     {
         var retry = settings.Retry;
         UpstreamError? lastError = null;
@@ -83,6 +95,11 @@ internal sealed class UpstreamDispatcher(GatewayMetrics metrics, TimeProvider ti
                     // A bug or an unexpected fault: give a half-open probe slot back before the error surfaces.
                     deployment.Health.Circuit.RecordAbandoned();
                     throw;
+                }
+                if (outcome.Kind == AttemptKind.Escalate)
+                {
+                    metrics.Attempt(deployment.Id, "escalated");
+                    break;
                 }
                 switch (outcome.Kind)
                 {
@@ -157,6 +174,10 @@ internal sealed class UpstreamDispatcher(GatewayMetrics metrics, TimeProvider ti
         }
 
     exhausted:
+        if (onExhausted is not null && !context.Response.HasStarted && await onExhausted())
+        {
+            return;
+        }
         Log.AllDeploymentsFailed(logger, model.Name, call.Attempts);
         if (call.Attempts == 0 && skippedOpen > 0)
         {
@@ -231,7 +252,7 @@ internal sealed class UpstreamDispatcher(GatewayMetrics metrics, TimeProvider ti
                 try
                 {
                     var outcome = await onSuccess(deployment, response, timer, totalCts.Token);
-                    if (outcome.Kind == AttemptKind.Done && !EndedInFailure(call))
+                    if ((outcome.Kind == AttemptKind.Done && !EndedInFailure(call)) || outcome.Kind == AttemptKind.Escalate)
                     {
                         deployment.Health.RecordSuccess(timer.FirstByte);
                     }

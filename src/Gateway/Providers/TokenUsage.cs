@@ -4,4 +4,11 @@ namespace LlmMarketplace.Gateway.Providers;
 public readonly record struct TokenUsage(long PromptTokens, long CompletionTokens, long CachedTokens = 0, long CacheWriteTokens = 0, long ReasoningTokens = 0)
 {
     public long TotalTokens => PromptTokens + CompletionTokens;
+
+    public static TokenUsage operator +(TokenUsage a, TokenUsage b) => new(
+        a.PromptTokens + b.PromptTokens,
+        a.CompletionTokens + b.CompletionTokens,
+        a.CachedTokens + b.CachedTokens,
+        a.CacheWriteTokens + b.CacheWriteTokens,
+        a.ReasoningTokens + b.ReasoningTokens);
 }

@@ -17,7 +17,7 @@ internal sealed class OptimizerMetrics
         _learned = meter.CreateCounter<long>("llmm.optimizer.feedback_learned", "{feedback}", "Feedback the auto-router learned from.");
     }
 
-    /// <param name="kind"><c>weak</c>, <c>strong</c>, <c>warmup</c> or <c>explore</c>.</param>
+    /// <param name="kind"><c>weak</c>, <c>strong</c>, <c>warmup</c> or <c>explore</c>; for cascaded calls also <c>escalated</c> (a hard check failed).</param>
     public void Routed(string model, string kind) =>
         _routed.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("kind", kind));
 

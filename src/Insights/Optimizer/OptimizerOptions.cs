@@ -19,6 +19,7 @@ public sealed record OptimizerOptions
         if (Router.LearningRate <= 0) errors.Add("Optimizer:Router:LearningRate", "Set a positive learning rate, e.g. 0.05.");
         if (Router.MaxPending < 1) errors.Add("Optimizer:Router:MaxPending", "Set a positive number of routed requests that wait for feedback, e.g. 100000.");
         if (Experiments.RefreshInterval <= TimeSpan.Zero) errors.Add("Optimizer:Experiments:RefreshInterval", "Set a positive interval, e.g. 00:00:05.");
+        if (Router.CascadeExamples < 100) errors.Add("Optimizer:Router:CascadeExamples", "Set at least 100 kept examples, e.g. 5000.");
         if (Router.FeedbackWindow <= TimeSpan.Zero) errors.Add("Optimizer:Router:FeedbackWindow", "Set a positive time, e.g. 1.00:00:00.");
     }
 }
@@ -42,6 +43,15 @@ public sealed record RouterOptions
 
     /// <summary>Routed calls remembered (features and deployment, never the prompt) until their feedback arrives.</summary>
     public int MaxPending { get; init; } = 100_000;
+
+    /// <summary>
+    /// Cascade calls that are not streamed (per model unless it says <c>Cascade: false</c>): the cheapest deployment answers
+    /// first and its answer is checked; it is escalated to the strongest when the check fails. Streamed calls are routed by prediction.
+    /// </summary>
+    public bool Cascade { get; init; } = true;
+
+    /// <summary>Reviewed answers (their features and score, never the text) the cascade keeps to refit its acceptance model.</summary>
+    public int CascadeExamples { get; init; } = 5000;
 
     /// <summary>How long feedback on a routed call still teaches the router.</summary>
     public TimeSpan FeedbackWindow { get; init; } = TimeSpan.FromDays(1);

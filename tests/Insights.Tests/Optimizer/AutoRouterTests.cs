@@ -4,7 +4,7 @@ using static LlmMarketplace.Insights.Tests.Optimizer.OptimizerTestKit;
 
 namespace LlmMarketplace.Insights.Tests.Optimizer;
 
-/// <summary>The auto-router through the real host, learning from feedback on a synthetic stream.</summary>
+/// <summary>The auto-router's prediction from the prompt alone (no cascade) through the real host, learning from feedback on a synthetic stream.</summary>
 public sealed class AutoRouterTests
 {
     private const string Weak = "upstream/weak-model";
@@ -33,6 +33,7 @@ public sealed class AutoRouterTests
             MinFeedback: 10
             Exploration: 0.05
             Seed: 7
+            Cascade: false
         """;
 
     /// <summary>The weak model is right exactly on translation prompts and wrong on calculus; the strong one is always right.</summary>

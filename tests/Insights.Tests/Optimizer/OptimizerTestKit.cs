@@ -45,7 +45,7 @@ internal static class OptimizerTestKit
         }));
     }
 
-    /// <summary>An OpenAI-compatible upstream answering every chat call with <paramref name="answer"/> (of the upstream model asked).</summary>
+    /// <summary>An OpenAI-compatible upstream answering every chat call with <paramref name="answer"/> (of the upstream model asked and the prompt), streamed when asked.</summary>
     public static Task<FakeUpstream> UpstreamAsync(Func<string, string, string>? answer = null) =>
         FakeUpstream.StartAsync(async (context, _) =>
         {
@@ -53,6 +53,19 @@ internal static class OptimizerTestKit
             var model = json.GetProperty("model").GetString()!;
             var prompt = json.GetProperty("messages")[0].GetProperty("content").GetString()!;
             var text = answer?.Invoke(model, prompt) ?? "ok";
+            if (FakeUpstream.WantsStream(context))
+            {
+                var chunk = JsonSerializer.Serialize(new
+                {
+                    id = "chatcmpl-1",
+                    @object = "chat.completion.chunk",
+                    created = 1,
+                    model,
+                    choices = new[] { new { index = 0, delta = new { role = "assistant", content = text }, finish_reason = "stop" } },
+                });
+                await FakeUpstream.Sse(context, ["data: " + chunk, "data: [DONE]"]);
+                return;
+            }
             var body = JsonSerializer.Serialize(new
             {
                 id = "chatcmpl-" + Guid.NewGuid().ToString("N"),

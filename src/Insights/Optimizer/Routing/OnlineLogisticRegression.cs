@@ -25,6 +25,15 @@ internal sealed class OnlineLogisticRegression(int dimensions, double learningRa
         }
     }
 
+    /// <summary>The mean score smoothed towards one half, (sum + 1) / (n + 2).</summary>
+    public double SmoothedMeanScore
+    {
+        get
+        {
+            lock (_lock) return (_scoreSum + 1) / (_examples + 2);
+        }
+    }
+
     public double Predict(SparseVector x)
     {
         lock (_lock)

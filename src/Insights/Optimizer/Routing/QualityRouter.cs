@@ -38,6 +38,18 @@ internal sealed class QualityRouter : IAutoRouter
         var state = _models.GetOrAdd(model.Name, static (_, o) => new ModelState(o), _options);
         var features = PromptFeatures.Compute(PromptFeatures.PromptText(call.Request));
         var strong = ordered[^1];
+
+        if (_options.Cascade && model.Cascade && !call.Stream)
+        {
+            // Cascade: the cheapest deployment answers first; Review keeps its answer or escalates to the strongest.
+            var weak = ordered[0];
+            Remember(call.RequestId, new Pending(model.Name, weak.Id, strong.Id, features, false, _time.GetUtcNow() + _options.FeedbackWindow)
+            {
+                Cascade = new CascadeCall(weak.Id, strong.Id, model.QualityTarget),
+            });
+            return new AutoRouteDecision(weak.Id, $"cascade: {weak.Id} answers first; escalated to {strong.Id} when a check of its answer fails") { EscalateTo = strong.Id };
+        }
+
         var arms = ordered.Select(d => state.Arm(d.Id)).ToList();
 
         DeploymentConfig chosen;
@@ -86,6 +98,35 @@ internal sealed class QualityRouter : IAutoRouter
         return new AutoRouteDecision(chosen.Id, Sanitize(reason));
     }
 
+    /// <summary>
+    /// Reviews a cascaded call's answers: the cheap deployment's answer is escalated when it fails a hard check (cut off,
+    /// empty, wrong arithmetic) or when the learned chance that it scores well is below what the quality target allows;
+    /// the strong deployment's answer is only read (its final answer, to learn from escalated calls).
+    /// </summary>
+    public CascadeVerdict Review(GatewayCall call, string deploymentId, string answer, string? finishReason)
+    {
+        if (!_pending.TryGetValue(call.RequestId, out var pending) || pending.Cascade is not { } cascade || !_models.TryGetValue(pending.Model, out var state))
+        {
+            return CascadeVerdict.Keep;
+        }
+        var prompt = PromptFeatures.PromptText(call.Request);
+        if (!string.Equals(deploymentId, cascade.Weak, StringComparison.Ordinal))
+        {
+            cascade.StrongFinal = AnswerFeatures.Compute(prompt, answer, finishReason).FinalAnswer;
+            return CascadeVerdict.Keep;
+        }
+
+        var features = AnswerFeatures.Compute(prompt, answer, finishReason);
+        cascade.Features = features.Vector;
+        cascade.WeakFinal = features.FinalAnswer;
+        var strongQuality = state.Arm(cascade.Strong).SmoothedMeanScore;
+        var explore = _options.Exploration > 0 && NextDouble() < _options.Exploration;
+        var (escalate, kind, reason) = state.Cascade.Decide(features, cascade, strongQuality, explore, _options.MinFeedback);
+        if (escalate) _pending[call.RequestId] = pending with { Deployment = cascade.Strong };
+        _metrics.Routed(pending.Model, kind);
+        return new CascadeVerdict(escalate, reason);
+    }
+
     /// <summary>Learns from the score of a routed call; ignored for calls it did not route or whose window passed.</summary>
     public bool Learn(string requestId, double score)
     {
@@ -95,6 +136,12 @@ internal sealed class QualityRouter : IAutoRouter
         }
         if (!_models.TryGetValue(pending.Model, out var state)) return false;
         state.Arm(pending.Deployment).Learn(pending.Features, score);
+        if (pending.Cascade is { } cascade)
+        {
+            state.Cascade.Learn(cascade, pending.Deployment, score);
+            _metrics.Learned(pending.Model);
+            return true;
+        }
         if (pending.Predicted) state.Realized(score);
         else state.Random(pending.Deployment, pending.Strong, score);
         _metrics.Learned(pending.Model);
@@ -156,7 +203,11 @@ internal sealed class QualityRouter : IAutoRouter
 
     /// <param name="Strong">The strongest deployment when the call was routed.</param>
     /// <param name="Predicted">The choice was a prediction; otherwise it was random (warm-up or exploration), independent of the prompt.</param>
-    private sealed record Pending(string Model, string? Deployment, string Strong, SparseVector Features, bool Predicted, DateTimeOffset Expires);
+    private sealed record Pending(string Model, string? Deployment, string Strong, SparseVector Features, bool Predicted, DateTimeOffset Expires)
+    {
+        /// <summary>Set for cascaded calls.</summary>
+        public CascadeCall? Cascade { get; init; }
+    }
 
     /// <summary>
     /// Per model: one predictor per deployment, the window of recent predicted losses, and the share of calls the cheap
@@ -185,6 +236,8 @@ internal sealed class QualityRouter : IAutoRouter
         private double _share;
         private bool _shareStarted;
         private double _lastTarget = 1;
+
+        public CascadeModel Cascade { get; } = new(options);
 
         public OnlineLogisticRegression Arm(string deployment) =>
             _arms.GetOrAdd(deployment, static (_, o) => new OnlineLogisticRegression(PromptFeatures.Dimensions, o.LearningRate), options);
