@@ -7,34 +7,15 @@ namespace LlmMarketplace.Insights.Tests.Optimizer;
 /// <summary>The auto-router's prediction from the prompt alone (no cascade) through the real host, learning from feedback on a synthetic stream.</summary>
 public sealed class AutoRouterTests
 {
-    private const string Weak = "upstream/weak-model";
-    private const string Strong = "upstream/strong-model";
+    private const string Weak = WeakDeployment;
+    private const string Strong = StrongDeployment;
 
-    private static string Config(string baseUrl) => $"""
-        Providers:
-          - Name: upstream
-            Type: openai
-            BaseUrl: {baseUrl}/v1
-        Models:
-          - Name: smart
-            Routing: auto
-            QualityTarget: 0.99
-            Deployments:
-              - Provider: upstream
-                Model: strong-model
-                InputPerMTok: 10
-                OutputPerMTok: 30
-              - Provider: upstream
-                Model: weak-model
-                InputPerMTok: 0.5
-                OutputPerMTok: 0.5
-        Optimizer:
-          Router:
+    private static string Config(string baseUrl) => AutoModelConfig(baseUrl, 0.99, """
             MinFeedback: 10
             Exploration: 0.05
             Seed: 7
             Cascade: false
-        """;
+        """);
 
     /// <summary>The weak model is right exactly on translation prompts and wrong on calculus; the strong one is always right.</summary>
     private static (string Prompt, bool WeakRight) Prompt(Random random)

@@ -15,34 +15,14 @@ namespace LlmMarketplace.Insights.Tests.Optimizer;
 /// </summary>
 public sealed class CascadeTests
 {
-    private const string Weak = "upstream/weak-model";
-    private const string Strong = "upstream/strong-model";
+    private const string Weak = WeakDeployment;
+    private const string Strong = StrongDeployment;
 
-    private static string Config(string baseUrl, string extra = "") => $"""
-        Providers:
-          - Name: upstream
-            Type: openai
-            BaseUrl: {baseUrl}/v1
-        Models:
-          - Name: smart
-            Routing: auto
-            QualityTarget: 0.95
-            Deployments:
-              - Provider: upstream
-                Model: strong-model
-                InputPerMTok: 10
-                OutputPerMTok: 30
-              - Provider: upstream
-                Model: weak-model
-                InputPerMTok: 0.5
-                OutputPerMTok: 0.5
-        Optimizer:
-          Router:
+    private static string Config(string baseUrl) => AutoModelConfig(baseUrl, 0.95, """
             MinFeedback: 10
             Exploration: 0.02
             Seed: 11
-        {extra}
-        """;
+        """);
 
     /// <summary>
     /// A stream of sums. The strong model always answers right. The weak model answers right with a worked line and a

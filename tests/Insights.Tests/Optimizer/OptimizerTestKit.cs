@@ -12,6 +12,33 @@ namespace LlmMarketplace.Insights.Tests.Optimizer;
 /// <summary>Helpers for optimizer tests: keys, chat calls, feedback, an OpenAI-compatible fake upstream, storages.</summary>
 internal static class OptimizerTestKit
 {
+    public const string WeakDeployment = "upstream/weak-model";
+    public const string StrongDeployment = "upstream/strong-model";
+
+    /// <summary>A host with one auto-routed model <c>smart</c> over a strong ($10/$30 per 1M) and a weak ($0.5/$0.5) model of one upstream.</summary>
+    public static string AutoModelConfig(string baseUrl, double qualityTarget, string routerSettings) => $"""
+        Providers:
+          - Name: upstream
+            Type: openai
+            BaseUrl: {baseUrl}/v1
+        Models:
+          - Name: smart
+            Routing: auto
+            QualityTarget: {qualityTarget.ToString(System.Globalization.CultureInfo.InvariantCulture)}
+            Deployments:
+              - Provider: upstream
+                Model: strong-model
+                InputPerMTok: 10
+                OutputPerMTok: 30
+              - Provider: upstream
+                Model: weak-model
+                InputPerMTok: 0.5
+                OutputPerMTok: 0.5
+        Optimizer:
+          Router:
+        {routerSettings}
+        """;
+
     public static TheoryData<string> Storages
     {
         get
