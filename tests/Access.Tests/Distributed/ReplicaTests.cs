@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using LlmMarketplace.Access.Tests.Infrastructure;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
@@ -132,6 +133,65 @@ public sealed class ReplicaTests
             Assert.All(statuses.Skip(5), static s => Assert.Equal(HttpStatusCode.TooManyRequests, s));
             Assert.Equal(5, upstream.Count - probes);
             foreach (var client in clients) client.Dispose();
+        }
+        finally
+        {
+            foreach (var replica in replicas) await replica.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_policy_spending_cap_holds_across_three_replicas()
+    {
+        // $0.20 a call as above; a global policy caps all spending at $1.00 a month: five calls in all.
+        await using var upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
+        await using var shared = await DistributedKit.CreateSharedAsync();
+        var replicas = await DistributedKit.StartReplicasAsync(3, Config(upstream.BaseUrl + "/v1", input: 10_000m, output: 20_000m), shared);
+        try
+        {
+            var clients = replicas.Select(static r => r.Client).ToArray();
+            await UntilAllAsync(clients, HttpStatusCode.OK, TimeSpan.FromSeconds(5), "every replica to serve the model", model: "free-model");
+            const string policy = """
+                name: one-dollar
+                scope: global
+                reason: one dollar for everyone
+                rules:
+                  budget: {maxUsd: 1, period: monthly}
+                """;
+            using (var response = await replicas[0].Client.PostAsync("api/v1/policies", new StringContent(policy, System.Text.Encoding.UTF8, "application/yaml")))
+            {
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            }
+            // Every replica has loaded the cap (its dry run reports it) before any money is spent.
+            var loaded = Stopwatch.StartNew();
+            foreach (var client in clients)
+            {
+                while (true)
+                {
+                    using var dryRun = await client.PostAsJsonAsync("api/v1/policies/dry-run", new { request = new { model = "gpt-4o-mini" } });
+                    var decision = (await dryRun.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("decision");
+                    if (decision.TryGetProperty("budgetCapUsd", out var cap) && cap.ValueKind == JsonValueKind.Number && cap.GetDecimal() == 1m) break;
+                    Assert.True(loaded.Elapsed < TimeSpan.FromSeconds(5), "the spending cap did not reach every replica within five seconds");
+                }
+            }
+
+            var probes = upstream.Count;
+            var statuses = new List<HttpStatusCode>();
+            for (var i = 0; i < 15; i++)
+            {
+                using var response = await ChatAsync(clients[i % clients.Length]);
+                statuses.Add(response.StatusCode);
+                if (response.StatusCode == HttpStatusCode.TooManyRequests)
+                {
+                    var error = await ErrorAsync(response);
+                    Assert.Equal("insufficient_quota", error.GetProperty("code").GetString());
+                    Assert.Contains("one-dollar", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+                }
+            }
+            // Each replica alone would admit five; together they admit five.
+            Assert.Equal(5, statuses.Count(static s => s == HttpStatusCode.OK));
+            Assert.All(statuses.Skip(5), static s => Assert.Equal(HttpStatusCode.TooManyRequests, s));
+            Assert.Equal(5, upstream.Count - probes);
         }
         finally
         {
