@@ -33,7 +33,11 @@ var configFile = Path.Combine(dataDirectory, "config.yaml");
 // GSM8K has the models' answer text, so the router can cascade (check the weak answer, escalate when it fails) and is
 // measured that way and by prediction alone; MMLU has no answer text to check, so only prediction applies.
 var datasets = new (string Name, List<Item> Items, Mode[] Modes)[] { ("gsm8k", gsm8k, [Mode.Cascade, Mode.Predict]), ("mmlu", mmlu, [Mode.Predict]) };
-await File.WriteAllTextAsync(configFile, Config(replay.BaseUrl, prices, datasets.SelectMany(static d => d.Modes.Select(m => (d.Name, m))), options.Targets, options.Seed));
+// The cascade on GSM8K is also run again on other random orders (fresh aliases, nothing learned carried over) to show
+// how much one run's figures owe to its order.
+var aliases = datasets.SelectMany(static d => d.Modes.Select(m => (d.Name, m, 0)))
+    .Concat(Enumerable.Range(1, Math.Max(0, options.Repeats - 1)).Select(static r => ("gsm8k", Mode.Cascade, r)));
+await File.WriteAllTextAsync(configFile, Config(replay.BaseUrl, prices, aliases, options.Targets, options.Seed));
 var masterKey = "bench-" + Guid.NewGuid().ToString("N");
 var app = MarketplaceApp.Build(new HostSettings
 {
@@ -71,23 +75,28 @@ foreach (var (name, items, modes) in datasets)
     var runs = new List<(double Target, RunFigures All, RunFigures SecondHalf)>();
     foreach (var target in options.Targets)
     {
-        var order = Enumerable.Range(0, items.Count).ToList().Shuffled(new Random(options.Seed + (int)(target * 1000)));
-        var calls = new List<Routed>(items.Count);
-        foreach (var i in order)
-        {
-            var answer = await ChatAsync(http, Alias(name, mode, target), items[i].Prompt);
-            var strong = answer.Deployment.EndsWith(ReplayUpstream.StrongModel, StringComparison.Ordinal);
-            var correct = strong ? items[i].StrongCorrect : items[i].WeakCorrect;
-            using var feedback = await http.PostAsJsonAsync("v1/feedback", new { requestId = answer.RequestId, score = correct ? 1.0 : 0.0 });
-            if (!feedback.IsSuccessStatusCode) throw new InvalidOperationException($"feedback answered {(int)feedback.StatusCode}: {await feedback.Content.ReadAsStringAsync()}");
-            calls.Add(new Routed(i, strong, correct, answer.Cost));
-        }
+        var calls = await StreamAsync(http, items, Alias(name, mode, target), options.Seed + (int)(target * 1000));
         var all = RunFigures.Of(calls, items, weakCost, strongCost);
         var secondHalf = RunFigures.Of(calls.Skip(calls.Count / 2).ToList(), items, weakCost, strongCost);
         runs.Add((target, all, secondHalf));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} {mode} target {target}: strong {all.StrongShare:P1}, quality {all.Quality:P1}, saving {all.Saving:P1}; second half quality {secondHalf.Quality:P1}, saving {secondHalf.Saving:P1}"));
     }
     Write(report, summary, name, mode, items, weakCost, strongCost, runs, watch.Elapsed);
+    if (mode == Mode.Cascade && options.Repeats > 1)
+    {
+        var rows = new List<(int Order, IReadOnlyList<(double Target, RunFigures All)> Runs)> { (0, runs.Select(static r => (r.Target, r.All)).ToList()) };
+        for (var round = 1; round < options.Repeats; round++)
+        {
+            var again = new List<(double Target, RunFigures All)>();
+            foreach (var target in options.Targets)
+            {
+                var calls = await StreamAsync(http, items, Alias(name, mode, target, round), options.Seed + (round * 7919) + (int)(target * 1000));
+                again.Add((target, RunFigures.Of(calls, items, weakCost, strongCost)));
+            }
+            rows.Add((round, again));
+        }
+        WriteRepeats(report, name, rows);
+    }
   }
 }
 
@@ -145,6 +154,41 @@ static void Write(StringBuilder report, List<string> summary, string dataset, Mo
     report.AppendLine(line.TrimStart('-', ' ')).AppendLine();
 }
 
+// Sends every prompt once, in an order shuffled by the seed, to the alias, and feeds back whether the model that answered was right.
+static async Task<List<Routed>> StreamAsync(HttpClient http, List<Item> items, string alias, int seed)
+{
+    var order = Enumerable.Range(0, items.Count).ToList().Shuffled(new Random(seed));
+    var calls = new List<Routed>(items.Count);
+    foreach (var i in order)
+    {
+        var answer = await ChatAsync(http, alias, items[i].Prompt);
+        var strong = answer.Deployment.EndsWith(ReplayUpstream.StrongModel, StringComparison.Ordinal);
+        var correct = strong ? items[i].StrongCorrect : items[i].WeakCorrect;
+        using var feedback = await http.PostAsJsonAsync("v1/feedback", new { requestId = answer.RequestId, score = correct ? 1.0 : 0.0 });
+        if (!feedback.IsSuccessStatusCode) throw new InvalidOperationException($"feedback answered {(int)feedback.StatusCode}: {await feedback.Content.ReadAsStringAsync()}");
+        calls.Add(new Routed(i, strong, correct, answer.Cost));
+    }
+    return calls;
+}
+
+static void WriteRepeats(StringBuilder report, string dataset, List<(int Order, IReadOnlyList<(double Target, RunFigures All)> Runs)> rows)
+{
+    var inv = CultureInfo.InvariantCulture;
+    report.AppendLine(inv, $"### {dataset.ToUpperInvariant()}, cascade, on {rows.Count} random orders").AppendLine();
+    report.AppendLine("Each order is a separate run from nothing learned. Per QualityTarget: quality / saving.").AppendLine();
+    report.AppendLine("| order | " + string.Join(" | ", rows[0].Runs.Select(r => r.Target.ToString("0.###", inv))) + " | best saving at ≥ 95% quality |");
+    report.AppendLine("| --- | " + string.Join(" | ", rows[0].Runs.Select(static _ => "---")) + " | --- |");
+    foreach (var (order, runs) in rows)
+    {
+        var best = runs.Where(static r => r.All.Quality >= 0.95).OrderByDescending(static r => r.All.Saving).Select(static r => ((double, RunFigures)?)(r.Target, r.All)).FirstOrDefault();
+        var bestText = best is { } b ? string.Create(inv, $"{b.Item2.Saving:P1} (target {b.Item1:0.###}, quality {b.Item2.Quality:P1})") : "none";
+        var cells = string.Join(" | ", runs.Select(r => string.Create(inv, $"{r.All.Quality:P1} / {r.All.Saving:P1}")));
+        var label = order == 0 ? "the run above" : "#" + order.ToString(inv);
+        report.AppendLine($"| {label} | {cells} | {bestText} |");
+    }
+    report.AppendLine();
+}
+
 static async Task<(string RequestId, string Deployment, decimal Cost)> ChatAsync(HttpClient http, string model, string prompt)
 {
     using var response = await http.PostAsJsonAsync("v1/chat/completions", new { model, messages = new[] { new { role = "user", content = prompt } } });
@@ -154,9 +198,10 @@ static async Task<(string RequestId, string Deployment, decimal Cost)> ChatAsync
     return (Header("x-request-id"), Header("x-gateway-deployment"), decimal.Parse(Header("x-gateway-cost"), CultureInfo.InvariantCulture));
 }
 
-static string Alias(string dataset, Mode mode, double target) => string.Create(CultureInfo.InvariantCulture, $"auto-{dataset}-{mode.ToString().ToLowerInvariant()}-{target * 1000:0000}");
+static string Alias(string dataset, Mode mode, double target, int round = 0) =>
+    string.Create(CultureInfo.InvariantCulture, $"auto-{dataset}-{mode.ToString().ToLowerInvariant()}-{target * 1000:0000}{(round == 0 ? "" : "-r" + round)}");
 
-static string Config(string upstream, Prices prices, IEnumerable<(string Dataset, Mode Mode)> aliases, IReadOnlyList<double> targets, int seed)
+static string Config(string upstream, Prices prices, IEnumerable<(string Dataset, Mode Mode, int Round)> aliases, IReadOnlyList<double> targets, int seed)
 {
     var inv = CultureInfo.InvariantCulture;
     string Deployment(string model, decimal input, decimal output) => string.Create(inv, $"""
@@ -181,12 +226,12 @@ static string Config(string upstream, Prices prices, IEnumerable<(string Dataset
             Deployments:
         {strong}
         """);
-    foreach (var (dataset, mode) in aliases)
+    foreach (var (dataset, mode, round) in aliases)
     {
         foreach (var target in targets)
         {
             yaml.Append(inv, $"""
-                  - Name: {Alias(dataset, mode, target)}
+                  - Name: {Alias(dataset, mode, target, round)}
                     Routing: auto
                     QualityTarget: {target}
                     Cascade: {(mode == Mode.Cascade ? "true" : "false")}
@@ -251,7 +296,7 @@ internal static class Trace
     public static bool Enabled { get; set; }
 }
 
-internal sealed record BenchOptions(int Seed, int MmluSample, IReadOnlyList<double> Targets, string? Out, bool Trace)
+internal sealed record BenchOptions(int Seed, int MmluSample, IReadOnlyList<double> Targets, string? Out, bool Trace, int Repeats)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -260,6 +305,7 @@ internal sealed record BenchOptions(int Seed, int MmluSample, IReadOnlyList<doub
         IReadOnlyList<double> targets = [0.80, 0.85, 0.90, 0.925, 0.95, 0.975];
         string? output = null;
         var trace = false;
+        var repeats = 3;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -269,10 +315,11 @@ internal sealed record BenchOptions(int Seed, int MmluSample, IReadOnlyList<doub
                 case "--targets": targets = args[++i].Split(',').Select(static t => double.Parse(t, CultureInfo.InvariantCulture)).ToList(); break;
                 case "--out": output = Path.GetFullPath(args[++i]); break;
                 case "--trace": trace = true; break;
-                default: throw new ArgumentException($"Unknown option {args[i]}; use --seed N, --mmlu-sample N, --targets 0.9,0.95, --out FILE, --trace.");
+                case "--repeats": repeats = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                default: throw new ArgumentException($"Unknown option {args[i]}; use --seed N, --mmlu-sample N, --targets 0.9,0.95, --repeats N, --out FILE, --trace.");
             }
         }
-        return new BenchOptions(seed, sample, targets, output, trace);
+        return new BenchOptions(seed, sample, targets, output, trace, repeats);
     }
 }
 
