@@ -28,11 +28,69 @@ public static class Migrator
             .LogTo(log ?? new NoOpUpgradeLog())
             .Build();
 
+        // Replicas that start together on PostgreSQL take turns: the first applies the pending scripts while the others
+        // wait on a session advisory lock, then find nothing left to do. (SQLite is one process's file.)
+        MigrationLock? turn = null;
+        if (database.Provider == StorageProvider.Postgres)
+        {
+            try
+            {
+                turn = MigrationLock.Take(database.ConnectionString);
+            }
+            catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                return new MigrationResult(false, [], ex.Message);
+            }
+        }
+        using var held = turn;
         var result = upgrader.PerformUpgrade();
         return new MigrationResult(
             result.Successful,
             result.Scripts.Select(static s => s.Name).ToArray(),
             result.Error?.Message);
+    }
+
+    /// <summary>A PostgreSQL session advisory lock held for the whole migration run; released when disposed (or when the session ends).</summary>
+    private sealed class MigrationLock : IDisposable
+    {
+        // Any fixed 64-bit number: "LLMMIGR1" in ASCII.
+        private const long Key = 0x4C4C4D4D49475231;
+        private readonly Npgsql.NpgsqlConnection _connection;
+
+        private MigrationLock(Npgsql.NpgsqlConnection connection) => _connection = connection;
+
+        public static MigrationLock Take(string connectionString)
+        {
+            var connection = new Npgsql.NpgsqlConnection(connectionString);
+            try
+            {
+                connection.Open();
+                using var command = new Npgsql.NpgsqlCommand("SELECT pg_advisory_lock(@key)", connection);
+                command.Parameters.AddWithValue("key", Key);
+                command.CommandTimeout = 0;
+                command.ExecuteNonQuery();
+                return new MigrationLock(connection);
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                using var command = new Npgsql.NpgsqlCommand("SELECT pg_advisory_unlock(@key)", _connection);
+                command.Parameters.AddWithValue("key", Key);
+                command.ExecuteNonQuery();
+            }
+            finally
+            {
+                _connection.Dispose();
+            }
+        }
     }
 
     private sealed class NoOpUpgradeLog : IUpgradeLog

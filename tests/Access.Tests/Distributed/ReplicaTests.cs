@@ -141,6 +141,30 @@ public sealed class ReplicaTests
     }
 
     [Fact]
+    public async Task Three_replicas_started_together_on_an_empty_database_take_turns_to_migrate_and_all_serve()
+    {
+        await using var upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
+        await using var shared = await DistributedKit.CreateSharedAsync();
+        // No replica migrated first: all three find every migration pending.
+        var replicas = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => GatewayHost.StartAsync(Config(upstream.BaseUrl + "/v1"), shared.Overrides())));
+        try
+        {
+            await UntilAllAsync(replicas.Select(static r => r.Client).ToArray(), HttpStatusCode.OK, TimeSpan.FromSeconds(5), "every replica to serve the model");
+            await using var connection = new Npgsql.NpgsqlConnection(shared.ConnectionString);
+            await connection.OpenAsync();
+            await using var count = new Npgsql.NpgsqlCommand("SELECT count(*), count(DISTINCT scriptname) FROM schemaversions", connection);
+            await using var reader = await count.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.True(reader.GetInt64(0) > 10, $"only {reader.GetInt64(0)} migrations journaled");
+            Assert.Equal(reader.GetInt64(1), reader.GetInt64(0));
+        }
+        finally
+        {
+            foreach (var replica in replicas) await replica.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_policy_spending_cap_holds_across_three_replicas()
     {
         // $0.20 a call as above; a global policy caps all spending at $1.00 a month: five calls in all.
