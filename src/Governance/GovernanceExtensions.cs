@@ -33,6 +33,7 @@ public static class GovernanceExtensions
         services.TryAddSingleton(options);
         services.TryAddSingleton<GovernanceMetrics>();
         services.TryAddSingleton<KeyRing>();
+        services.AddSharedDataProtection();
         services.TryAddSingleton<AuditLog>();
         services.TryAddSingleton<IAuditLog>(static sp => sp.GetRequiredService<AuditLog>());
         services.TryAddSingleton<EncryptedSecretStore>();

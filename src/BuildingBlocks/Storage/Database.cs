@@ -62,6 +62,21 @@ public sealed class Database : IAsyncDisposable
         return connection;
     }
 
+    /// <summary>Opens a connection synchronously, for the few framework interfaces that are synchronous (e.g. key storage).</summary>
+    public DbConnection Open()
+    {
+        if (_npgsql is not null)
+        {
+            return _npgsql.OpenConnection();
+        }
+        var connection = new SqliteConnection(ConnectionString);
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
+        pragma.ExecuteNonQuery();
+        return connection;
+    }
+
     public ValueTask DisposeAsync() => _npgsql?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     private static string? ResolveConnectionString(string? value)

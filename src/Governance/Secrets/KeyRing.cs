@@ -65,6 +65,9 @@ internal sealed class KeyRing
     /// <summary>The AES-256-GCM key for secrets at rest.</summary>
     public byte[] SecretsKey => Derive("llmm secrets at rest v1");
 
+    /// <summary>The AES-256-GCM key for ASP.NET Core data protection keys at rest.</summary>
+    public byte[] DataProtectionKey => Derive("llmm data protection keys v1");
+
     /// <summary>The HMAC-SHA256 key that signs access tokens.</summary>
     public byte[] TokenSigningKey => Derive("llmm access tokens v1");
 

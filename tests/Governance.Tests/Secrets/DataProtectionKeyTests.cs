@@ -1,0 +1,50 @@
+using Dapper;
+using LlmMarketplace.BuildingBlocks.Storage;
+using LlmMarketplace.Governance.Tests.Infrastructure;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace LlmMarketplace.Governance.Tests.Secrets;
+
+/// <summary>
+/// Data protection keys (which encrypt the portal's session storage) live in the shared database, encrypted with the
+/// installation's root key: what one replica protected, another reads.
+/// </summary>
+public sealed class DataProtectionKeyTests
+{
+    [Fact]
+    public async Task What_one_replica_protected_another_reads_and_the_stored_keys_are_encrypted()
+    {
+        var variable = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
+        Environment.SetEnvironmentVariable(variable, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        var overrides = await Databases.FreshAsync("postgres");
+        overrides["Security:EncryptionKey"] = "env:" + variable;
+
+        await using var first = await Gov.StartAsync(overrides: overrides);
+        await using var second = await Gov.StartAsync(overrides: overrides);
+        var sealedText = first.Service<IDataProtectionProvider>().CreateProtector("portal-session").Protect("access-token-123");
+        Assert.Equal("access-token-123", second.Service<IDataProtectionProvider>().CreateProtector("portal-session").Unprotect(sealedText));
+
+        await using var connection = await first.Service<Database>().OpenAsync();
+        var stored = (await connection.QueryAsync<string>("SELECT xml FROM gov_data_protection_keys")).ToList();
+        var key = Assert.Single(stored);
+        Assert.Contains("<encryptedKey", key, StringComparison.Ordinal);
+        // The key material itself (the <masterKey> element) is inside the ciphertext, not in the row.
+        Assert.DoesNotContain("masterKey", key, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_replica_with_another_root_key_cannot_read_the_stored_keys()
+    {
+        var overrides = await Databases.FreshAsync("postgres");
+        var keyA = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
+        var keyB = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
+        Environment.SetEnvironmentVariable(keyA, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        Environment.SetEnvironmentVariable(keyB, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+
+        await using var first = await Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = "env:" + keyA });
+        var sealedText = first.Service<IDataProtectionProvider>().CreateProtector("portal-session").Protect("access-token-123");
+        await using var stranger = await Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = "env:" + keyB });
+        Assert.ThrowsAny<System.Security.Cryptography.CryptographicException>(() =>
+            stranger.Service<IDataProtectionProvider>().CreateProtector("portal-session").Unprotect(sealedText));
+    }
+}
