@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.Insights.Tests.Infrastructure;
 using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
 
 namespace LlmMarketplace.Insights.Tests.Sla;
@@ -11,17 +12,20 @@ namespace LlmMarketplace.Insights.Tests.Sla;
 /// </summary>
 public sealed class MeasuredSlaTests
 {
-    [Fact]
-    public async Task Service_detail_and_search_report_what_calls_through_the_gateway_measured_and_null_without_traffic()
+    public static TheoryData<string> Storages => TestStorage.All;
+
+    [Theory]
+    [MemberData(nameof(Storages))]
+    public async Task Service_detail_and_search_report_what_calls_through_the_gateway_measured_and_null_without_traffic(string storage)
     {
+        var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
+        await using var _ = cleanup;
+        overrides["Catalog:AllowLoopbackEndpoints"] = "true";
+        overrides["Insights:SlaMinRequests"] = "5";
+        // Every read goes to the rollups, so the test sees each batch as soon as it is rolled up.
+        overrides["Insights:ServiceLevelRefresh"] = "00:00:00";
         await using var upstream = await UpstreamAsync();
-        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), new Dictionary<string, string?>
-        {
-            ["Catalog:AllowLoopbackEndpoints"] = "true",
-            ["Insights:SlaMinRequests"] = "5",
-            // Every read goes to the rollups, so the test sees each batch as soon as it is rolled up.
-            ["Insights:ServiceLevelRefresh"] = "00:00:00",
-        });
+        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), overrides);
         var word = "zq" + Guid.NewGuid().ToString("N")[..8];
         var busy = await PublishAsync(host, upstream, "acme/busy-" + word, $"Busy {word} Chat", new { p95LatencyMs = 60_000, uptimePercent = 99.0 });
         var idle = await PublishAsync(host, upstream, "acme/idle-" + word, $"Idle {word} Chat", new { p95LatencyMs = 500, uptimePercent = 99.5 });
