@@ -5,6 +5,7 @@ using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Catalog.Import;
 using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Publishing;
+using LlmMarketplace.Catalog.ServiceLevels;
 using LlmMarketplace.Catalog.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -26,7 +27,7 @@ internal static class CatalogApi
         return problem ?? ToResult(await publishing.AddVersionAsync(id, spec!, user, ct));
     }
 
-    public static async Task<IResult> GetServiceAsync(string id, CatalogStore store, PublishingService publishing, ClaimsPrincipal user, CancellationToken ct)
+    public static async Task<IResult> GetServiceAsync(string id, CatalogStore store, PublishingService publishing, ListingServiceLevels levels, ClaimsPrincipal user, CancellationToken ct)
     {
         var service = await store.FindServiceAsync(id, ct);
         if (service is null) return NotFound($"service '{id}'");
@@ -37,6 +38,7 @@ internal static class CatalogApi
             view = view with { Versions = view.Versions.Where(static v => v.State is VersionStates.Published or VersionStates.Deprecated or VersionStates.Retired).ToList() };
             if (view.Versions.Count == 0) return NotFound($"service '{id}'");
         }
+        if (view.CurrentVersion is { } current) view = view with { MeasuredSla = await levels.ViewAsync(view.Slug, current, ct) };
         return TypedResults.Ok(view);
     }
 

@@ -51,6 +51,9 @@ public static class CatalogExtensions
         services.AddSingleton<IModelSource, CatalogModelSource>();
         services.TryAddSingleton<BuildingBlocks.Catalog.IListingDirectory, CatalogListingDirectory>();
         services.AddSingleton<IGatewayInterceptor, DeprecationInterceptor>();
+        // Measured service levels when a module measures listings (Insights), resolved lazily whatever the registration order.
+        services.TryAddSingleton(static sp => new ServiceLevels.ListingServiceLevels(sp.GetService<BuildingBlocks.Catalog.IServiceLevelReader>(),
+            sp.GetRequiredService<ILogger<ServiceLevels.ListingServiceLevels>>()));
         services.TryAddSingleton<UsageTracker>();
         services.AddSingleton<IGatewayInterceptor>(static sp => sp.GetRequiredService<UsageTracker>());
         services.AddHostedService<CatalogLoader>();
@@ -73,10 +76,11 @@ public static class CatalogExtensions
         browse.MapGet("/autocomplete", SearchApi.Autocomplete).WithName("AutocompleteCatalog")
             .WithSummary("Listing suggestions for what the user is typing (prefix and fuzzy).");
         browse.MapGet("/services/{id}", CatalogApi.GetServiceAsync).WithName("GetService")
-            .WithSummary("A service (by id or slug) with its versions.");
+            .WithSummary("A service (by id or slug) with its versions, its current version's declared SLA and its measured service level.")
+            .Produces<Publishing.ServiceView>().ProducesProblem(StatusCodes.Status404NotFound);
         browse.MapGet("/services/{id}/versions/{version}", CatalogApi.GetVersionAsync).WithName("GetServiceVersion")
             .WithSummary("A version: listing, checks, approvals and transition history.");
-        browse.MapGet("/services/{id}/similar", SearchApi.Similar).WithName("SimilarServices")
+        browse.MapGet("/services/{id}/similar", SearchApi.SimilarAsync).WithName("SimilarServices")
             .WithSummary("Listings similar to this one.");
         browse.MapGet("/trending", SearchApi.Trending).WithName("TrendingServices")
             .WithSummary("Listings by successful gateway calls in the last 24 hours.");

@@ -200,6 +200,7 @@ internal sealed class CatalogState(CatalogStore store, EmbeddingClient embedding
             Created = spec.Created ?? (DateTimeOffset.TryParse(entry.Service.CreatedAt, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var c) ? c.ToUnixTimeSeconds() : 0),
             Version = entry.Current.Row.Version,
             State = entry.Current.Row.State,
+            Sla = spec.Sla,
         };
     }
 }

@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(5007, LogLevel.Warning, "A routable deployment names the secret '{Name}', which is not in the secret store; it is called without a credential")]
     public static partial void SecretMissing(ILogger logger, string name);
+
+    [LoggerMessage(5008, LogLevel.Warning, "Reading the measured service level of listings failed; answering without it")]
+    public static partial void ServiceLevelReadFailed(ILogger logger, Exception exception);
 }

@@ -31,4 +31,10 @@ public sealed record InsightsOptions
 
     /// <summary>Fewer requests than this in the window are not judged against an SLA.</summary>
     public int SlaMinRequests { get; init; } = 20;
+
+    /// <summary>The window a listing's measured service level (shown on service pages and search results) covers.</summary>
+    public TimeSpan ServiceLevelWindow { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>How long a listing's measured service level is reused before it is read from the rollups again.</summary>
+    public TimeSpan ServiceLevelRefresh { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -45,6 +45,8 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         await page.GotoAsync("/");
         await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("364 services");
         await Expect(page.GetByTestId("result-card")).ToHaveCountAsync(24);
+        await Expect(page.GetByTestId("card-measured-sla")).ToHaveCountAsync(24);
+        await Expect(page.GetByTestId("card-measured-sla").First).ToHaveTextAsync("no traffic yet");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"catalog page, 364 services: first render with results in {watch.ElapsedMilliseconds} ms"));
         await shots.TakeAsync(page, "all");
         Assert.Empty(await page.EvaluateAsync<string[]>(UnlabelledControls));
@@ -71,6 +73,8 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         var table = page.GetByTestId("compare-table");
         foreach (var name in names) await Expect(table).ToContainTextAsync(name);
         await Expect(table).ToContainTextAsync("Input price / 1M");
+        // Measured service level beside the declared one: nobody called these imported listings here.
+        await Expect(table.GetByRole(AriaRole.Row).Filter(new() { HasText = "Measured uptime" })).ToContainTextAsync("no traffic yet");
         await shots.TakeAsync(page, "compare");
 
         // Keyboard only: the skip link is the first stop in the tab order, and from it the search is reachable and

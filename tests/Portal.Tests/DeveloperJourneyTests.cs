@@ -1,4 +1,7 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
+using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.Portal.Client;
 using LlmMarketplace.Portal.Tests.Infrastructure;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -11,7 +14,12 @@ public sealed class DeveloperJourneyTests
     [Fact]
     public async Task A_developer_signs_in_finds_a_service_subscribes_creates_a_key_chats_in_the_playground_and_sees_the_call_in_usage()
     {
-        await using var market = await Marketplace.StartAsync();
+        await using var market = await Marketplace.StartAsync(new Dictionary<string, string?>
+        {
+            // One call is enough to judge the listing against its SLA, and every page reads fresh measurements.
+            ["Insights:SlaMinRequests"] = "1",
+            ["Insights:ServiceLevelRefresh"] = "00:00:00",
+        });
         var team = await market.CreateTeamAsync("team-dev-" + Guid.NewGuid().ToString("N")[..6]);
         var publisher = await market.CreateTeamAsync("acme-" + Guid.NewGuid().ToString("N")[..6]);
         await market.CreateUserAsync("dev", "correct horse battery staple", [], team);
@@ -39,6 +47,7 @@ public sealed class DeveloperJourneyTests
         var card = page.GetByTestId("result-card").Filter(new() { HasText = "Acme Zephyr Chat" });
         await Expect(card).ToContainTextAsync("$2 / $6");
         await Expect(card).ToContainTextAsync("32.8K tokens");
+        await Expect(card.GetByTestId("card-measured-sla")).ToHaveTextAsync("no traffic yet");
         await shots.TakeAsync(page, "search");
 
         // Opens the service: its markdown description is rendered.
@@ -70,6 +79,28 @@ public sealed class DeveloperJourneyTests
         await Expect(page.GetByTestId("playground-usage")).ToContainTextAsync("Tokens: 11 in, 7 out");
         await Expect(page.GetByTestId("playground-usage")).ToContainTextAsync("Cost: $0.000064");
         await shots.TakeAsync(page, "playground");
+
+        // The call is measured: the service page shows declared and measured service level side by side, and the
+        // search card the measured figures.
+        var measured = default(JsonElement);
+        await Wait.UntilAsync(() =>
+        {
+            measured = market.SendAsync(HttpMethod.Get, "api/v1/services/" + Uri.EscapeDataString(slug), null).Result.GetProperty("measuredSla");
+            return measured.GetProperty("requests").GetInt64() == 1;
+        }, TimeSpan.FromSeconds(30), "the playground call to be measured");
+        var p95 = measured.GetProperty("p95LatencyMs").GetDouble();
+        await page.GotoAsync("/services/" + slug);
+        var serviceLevel = page.GetByTestId("service-level");
+        await Expect(serviceLevel).ToContainTextAsync("≤ 800 ms");
+        await Expect(serviceLevel).ToContainTextAsync("≥ 99.9 %");
+        await Expect(serviceLevel.GetByTestId("measured-p95")).ToHaveTextAsync(Format.Latency(p95));
+        await Expect(serviceLevel.GetByTestId("measured-uptime")).ToHaveTextAsync("100 %");
+        await Expect(serviceLevel.GetByTestId("sla-verdict")).ToHaveTextAsync("meets target");
+        await Expect(serviceLevel.GetByTestId("measured-calls")).ToContainTextAsync("1 call measured since");
+        await shots.TakeAsync(page, "service-level");
+        await page.GotoAsync("/?q=zephyr");
+        await Expect(card.GetByTestId("card-measured-sla")).ToHaveTextAsync($"p95 {Format.Latency(p95)} · 100 % uptime");
+        await shots.TakeAsync(page, "search-measured");
 
         // Sees the call in usage.
         await page.GetByRole(AriaRole.Link, new() { Name = "Usage and cost" }).ClickAsync();

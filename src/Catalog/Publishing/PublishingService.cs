@@ -241,7 +241,8 @@ internal sealed class PublishingService(
         return new ServiceView(service.Id, service.Slug, service.Name, service.Publisher, service.Source, service.CreatedAt, service.UpdatedAt,
             entry?.Current.Row.Version, entry?.Rating ?? 0, entry?.RatingCount ?? 0,
             versions.OrderByDescending(static v => SemVer.TryParse(v.Version, out var s) ? s : new SemVer(0, 0, 0, null))
-                .Select(static v => new VersionSummary(v.Id, v.Version, v.State, v.SunsetAt, v.Replacement, v.UpdatedAt)).ToList());
+                .Select(static v => new VersionSummary(v.Id, v.Version, v.State, v.SunsetAt, v.Replacement, v.UpdatedAt)).ToList(),
+            entry?.Current.Spec.Sla);
     }
 
     public async Task<VersionView> DescribeVersionAsync(ServiceRow service, VersionRow v, CancellationToken ct)
@@ -267,8 +268,13 @@ internal sealed record DeprecateRequest(DateTimeOffset? Sunset, string? Replacem
 
 internal sealed record DecisionRequest(string? Reason);
 
+/// <summary>
+/// A service with its versions; <see cref="Sla"/> is what its current version declares and <see cref="MeasuredSla"/> what
+/// the current version's calls measured (null when nothing measures listings or there is no current version).
+/// </summary>
 internal sealed record ServiceView(string Id, string Slug, string Name, string Publisher, string Source, string CreatedAt, string UpdatedAt,
-    string? CurrentVersion, double Rating, long RatingCount, IReadOnlyList<VersionSummary> Versions);
+    string? CurrentVersion, double Rating, long RatingCount, IReadOnlyList<VersionSummary> Versions, SlaSpec? Sla = null,
+    ServiceLevels.MeasuredSlaView? MeasuredSla = null);
 
 internal sealed record VersionSummary(string Id, string Version, string State, string? Sunset, string? Replacement, string UpdatedAt);
 

@@ -25,6 +25,8 @@ public sealed record SearchDocument
     public long Created { get; init; }
     public string Version { get; init; } = "";
     public string State { get; init; } = "";
+    /// <summary>The SLA the version declares.</summary>
+    public Listings.SlaSpec? Sla { get; init; }
 }
 
 /// <summary>A parsed search request. Lists are OR within a field and AND across fields.</summary>

@@ -98,7 +98,13 @@ internal static class RollupBuilder
         return totals;
     }
 
-    /// <summary>The cells summed per value of each single dimension, per bucket.</summary>
+    /// <summary>
+    /// The per-dimension rows of calls to a listing version that reached a deployment (value <c>slug@version</c>): what a
+    /// listing's measured service level is read from. Not an analytics dimension.
+    /// </summary>
+    public const string ServedListingDimension = "listing_served";
+
+    /// <summary>The cells summed per value of each single dimension (and per served listing), per bucket.</summary>
     public static Dictionary<(string Granularity, long BucketMs, string Dimension, string Value), RollupCell> ByDimension(IReadOnlyDictionary<RollupKey, RollupCell> cells)
     {
         var result = new Dictionary<(string, long, string, string), RollupCell>();
@@ -108,6 +114,14 @@ internal static class RollupBuilder
             foreach (var (dimension, value) in new[] { ("team", d.Team), ("app", d.App), ("key", d.Key), ("model", d.Model), ("listing", d.Listing), ("deployment", d.Deployment), ("provider", d.Provider) })
             {
                 var k = (key.Granularity, key.BucketMs, dimension, value);
+                if (!result.TryGetValue(k, out var sum)) result[k] = sum = new RollupCell();
+                sum.Merge(cell);
+            }
+            // A listing's measured service level counts the calls that reached one of its deployments (as SLA tracking
+            // does), so rejections before routing (rate limits, quotas, policy) weigh neither on its latency nor its uptime.
+            if (d.Listing.Length > 0 && d.Deployment.Length > 0)
+            {
+                var k = (key.Granularity, key.BucketMs, ServedListingDimension, d.Listing);
                 if (!result.TryGetValue(k, out var sum)) result[k] = sum = new RollupCell();
                 sum.Merge(cell);
             }

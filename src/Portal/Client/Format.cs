@@ -19,5 +19,21 @@ public static class Format
 
     public static string Number(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
+    /// <summary>A latency in milliseconds: one decimal under 10 ms, whole milliseconds under 10 s, else seconds.</summary>
+    public static string Latency(double? ms) => ms switch
+    {
+        null => "n/a",
+        < 10 => ms.Value.ToString("0.0", CultureInfo.InvariantCulture) + " ms",
+        < 10_000 => ms.Value.ToString("0", CultureInfo.InvariantCulture) + " ms",
+        _ => (ms.Value / 1000).ToString("0.#", CultureInfo.InvariantCulture) + " s",
+    };
+
+    /// <summary>An uptime in percent, with up to two decimals (99.95 %).</summary>
+    public static string Uptime(double? percent) => percent is { } p ? p.ToString("0.##", CultureInfo.InvariantCulture) + " %" : "n/a";
+
+    /// <summary>A measured service level in a few words: "p95 12.3 ms · 99.5 % uptime", or "no traffic yet".</summary>
+    public static string Measured(double? p95LatencyMs, double? uptimePercent, long requests) =>
+        requests == 0 ? "no traffic yet" : $"p95 {Latency(p95LatencyMs)} · {Uptime(uptimePercent)} uptime";
+
     public static string Time(DateTimeOffset? t) => t?.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) ?? "";
 }

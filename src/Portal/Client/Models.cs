@@ -9,7 +9,16 @@ public sealed record SearchPage(IReadOnlyList<SearchItem> Results, IReadOnlyDict
 public sealed record SearchItem(string Id, string Slug, string Name, double Score, string Description, string Publisher, string Category, string Kind,
     IReadOnlyList<string> Tags, IReadOnlyList<string> InputModalities, IReadOnlyList<string> OutputModalities, decimal? InputPerMTok, decimal? OutputPerMTok,
     int? ContextLength, IReadOnlyList<string> Providers, IReadOnlyList<string> Certifications, IReadOnlyList<string> Regions, double Rating, long RatingCount,
-    string Version, string State);
+    string Version, string State, SlaTarget? Sla = null, MeasuredSlaSummary? MeasuredSla = null);
+
+/// <summary>The SLA a listing version declares.</summary>
+public sealed record SlaTarget(double? P95LatencyMs, double? UptimePercent);
+
+/// <summary>What a listing's calls measured (search results): null figures without traffic.</summary>
+public sealed record MeasuredSlaSummary(long Requests, double? P95LatencyMs, double? UptimePercent, bool? MeetsTarget);
+
+/// <summary>What a listing's calls measured over <see cref="Window"/> (service page).</summary>
+public sealed record MeasuredSla(string Window, long Requests, double? P95LatencyMs, double? UptimePercent, bool? MeetsTarget, DateTimeOffset? Since);
 
 public sealed record AutocompletePage(IReadOnlyList<Suggestion> Suggestions);
 
@@ -17,7 +26,7 @@ public sealed record AutocompletePage(IReadOnlyList<Suggestion> Suggestions);
 public sealed record Suggestion(string Id, string Slug, string Name, double Score, bool IsQuery = false);
 
 public sealed record ServiceInfo(string Id, string Slug, string Name, string Publisher, string Source, string CreatedAt, string UpdatedAt,
-    string? CurrentVersion, double Rating, long RatingCount, IReadOnlyList<VersionInfo> Versions);
+    string? CurrentVersion, double Rating, long RatingCount, IReadOnlyList<VersionInfo> Versions, SlaTarget? Sla = null, MeasuredSla? MeasuredSla = null);
 
 public sealed record VersionInfo(string Id, string Version, string State, string? Sunset, string? Replacement, string UpdatedAt);
 
