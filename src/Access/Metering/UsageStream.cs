@@ -45,6 +45,26 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
 {
     private readonly string _consumer = Environment.MachineName + "-" + Guid.NewGuid().ToString("N")[..12];
 
+    /// <summary>
+    /// The usage record an entry holds, or null when it holds none that can be stored (not JSON, not a record, a required
+    /// field missing): such an entry would fail its batch on every attempt, so it is logged and acknowledged instead.
+    /// </summary>
+    internal static UsageRow? Parse(StreamEntry entry)
+    {
+        var json = (string?)entry["r"];
+        if (json is null) return null;
+        UsageRow? row;
+        try
+        {
+            row = JsonSerializer.Deserialize(json, UsageSpoolJson.Default.UsageRow);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        return row is { RequestId: not null, Operation: not null, Model: not null, Cache: not null } ? row : null;
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var db = stream.Redis.Database;
@@ -83,9 +103,10 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
                     foreach (var entry in entries)
                     {
                         if (entry.IsNull) continue;
-                        var json = (string?)entry["r"];
-                        if (json is not null && JsonSerializer.Deserialize(json, UsageSpoolJson.Default.UsageRow) is { } row) rows.Add(row);
+                        if (Parse(entry) is { } row) rows.Add(row);
+                        else Log.UsageStreamEntryRejected(logger, entry.Id.ToString());
                     }
+                    // The whole batch in one transaction (multi-row INSERTs); records already stored are skipped by their id.
                     await store.InsertUsageBatchAsync(rows, stoppingToken);
                     metrics.Committed(rows.Count);
                     var ids = entries.Select(static e => e.Id).ToArray();

@@ -38,23 +38,66 @@ internal sealed class AccessStore(Database database)
             new { scopeId, fromMs, toMs }, cancellationToken: cancellationToken));
     }
 
-    public const string InsertUsageSql = """
-        INSERT INTO access_usage (request_id, at_ms, operation, key_id, app_id, team_id, user_id, subscription_id, model, provider, deployment,
-            listing, listing_version, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, status, cache, stream, record_id)
-        VALUES (@RequestId, @AtMs, @Operation, @KeyId, @AppId, @TeamId, @UserId, @SubscriptionId, @Model, @Provider, @Deployment,
-            @Listing, @ListingVersion, @PromptTokens, @CompletionTokens, @CachedTokens, @ReasoningTokens, @CostUsd, @LatencyMs, @TtftMs, @Status, @Cache, @Stream, @RecordId)
-        ON CONFLICT (record_id) DO NOTHING
-        """;
+    private const string UsageColumns = "request_id, at_ms, operation, key_id, app_id, team_id, user_id, subscription_id, model, provider, deployment, "
+        + "listing, listing_version, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, status, cache, stream, record_id";
 
+    private const int UsageColumnCount = 24;
+
+    /// <summary>
+    /// Rows per INSERT statement: 24 parameters a row keeps a statement under SQLite's 32,766 bound parameters (and
+    /// PostgreSQL's 65,535); a larger batch is several statements in the same transaction.
+    /// </summary>
+    internal const int MaxUsageRowsPerStatement = 1000;
+
+    /// <summary>
+    /// Writes the records in one transaction, with one multi-row INSERT per <see cref="MaxUsageRowsPerStatement"/> records
+    /// (one round trip, not one per record). A record whose id is already stored (delivered twice) is skipped, whether the
+    /// earlier copy is in the table or earlier in the same batch; the others are written.
+    /// </summary>
     public async Task InsertUsageBatchAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken)
     {
+        if (rows.Count == 0) return;
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var row in rows)
+        for (var start = 0; start < rows.Count; start += MaxUsageRowsPerStatement)
         {
-            await connection.ExecuteAsync(new CommandDefinition(InsertUsageSql, row, transaction, cancellationToken: cancellationToken));
+            await using var command = InsertUsageCommand(connection, rows, start, Math.Min(MaxUsageRowsPerStatement, rows.Count - start));
+            command.Transaction = transaction;
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static DbCommand InsertUsageCommand(DbConnection connection, IReadOnlyList<UsageRow> rows, int start, int count)
+    {
+        var command = connection.CreateCommand();
+        var sql = new StringBuilder(128 + count * UsageColumnCount * 8);
+        sql.Append("INSERT INTO access_usage (").Append(UsageColumns).Append(") VALUES ");
+        for (var i = 0; i < count; i++)
+        {
+            var row = rows[start + i];
+            sql.Append(i == 0 ? "(" : ", (");
+            object?[] values =
+            [
+                row.RequestId, row.AtMs, row.Operation, row.KeyId, row.AppId, row.TeamId, row.UserId, row.SubscriptionId, row.Model, row.Provider, row.Deployment,
+                row.Listing, row.ListingVersion, row.PromptTokens, row.CompletionTokens, row.CachedTokens, row.ReasoningTokens, row.CostUsd, row.LatencyMs, row.TtftMs,
+                row.Status, row.Cache, row.Stream, row.RecordId,
+            ];
+            for (var c = 0; c < values.Length; c++)
+            {
+                var name = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"@p{i}_{c}");
+                if (c > 0) sql.Append(", ");
+                sql.Append(name);
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                parameter.Value = values[c] ?? DBNull.Value;
+                command.Parameters.Add(parameter);
+            }
+            sql.Append(')');
+        }
+        sql.Append(" ON CONFLICT (record_id) DO NOTHING");
+        command.CommandText = sql.ToString();
+        return command;
     }
 
     public async Task<(IReadOnlyList<UsageRow> Rows, long Total)> QueryUsageAsync(UsageFilter filter, int limit, int offset, CancellationToken cancellationToken)
