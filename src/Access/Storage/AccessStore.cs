@@ -44,28 +44,90 @@ internal sealed class AccessStore(Database database)
     private const int UsageColumnCount = 24;
 
     /// <summary>
-    /// Rows per INSERT statement: 24 parameters a row keeps a statement under SQLite's 32,766 bound parameters (and
-    /// PostgreSQL's 65,535); a larger batch is several statements in the same transaction.
+    /// SQLite: rows per INSERT statement. 24 parameters a row keeps a statement under SQLite's 32,766 bound parameters;
+    /// a larger batch is several statements in the same transaction.
     /// </summary>
     internal const int MaxUsageRowsPerStatement = 1000;
 
     /// <summary>
-    /// Writes the records in one transaction, with one multi-row INSERT per <see cref="MaxUsageRowsPerStatement"/> records
-    /// (one round trip, not one per record). A record whose id is already stored (delivered twice) is skipped, whether the
-    /// earlier copy is in the table or earlier in the same batch; the others are written.
+    /// Writes the records in one transaction, in one round trip per statement rather than one per record: on PostgreSQL
+    /// one INSERT of the batch's columns as arrays, on SQLite multi-row INSERTs of up to <see cref="MaxUsageRowsPerStatement"/>
+    /// records. A record whose id is already stored (delivered twice) is skipped, whether the earlier copy is in the table
+    /// or earlier in the same batch; the others are written.
     /// </summary>
     public async Task InsertUsageBatchAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0) return;
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        for (var start = 0; start < rows.Count; start += MaxUsageRowsPerStatement)
+        if (database.Provider == StorageProvider.Postgres)
         {
-            await using var command = InsertUsageCommand(connection, rows, start, Math.Min(MaxUsageRowsPerStatement, rows.Count - start));
+            await using var command = InsertUsageArraysCommand(connection, rows);
             command.Transaction = transaction;
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
+        else
+        {
+            for (var start = 0; start < rows.Count; start += MaxUsageRowsPerStatement)
+            {
+                await using var command = InsertUsageCommand(connection, rows, start, Math.Min(MaxUsageRowsPerStatement, rows.Count - start));
+                command.Transaction = transaction;
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// PostgreSQL: the whole batch as one INSERT of 24 array parameters (one per column) unnested into rows, so that the
+    /// statement and its parameters stay the same size whatever the batch size.
+    /// </summary>
+    private static DbCommand InsertUsageArraysCommand(DbConnection connection, IReadOnlyList<UsageRow> rows)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = $"""
+            INSERT INTO access_usage ({UsageColumns})
+            SELECT * FROM unnest(@request_id::text[], @at_ms::bigint[], @operation::text[], @key_id::text[], @app_id::text[], @team_id::text[],
+                @user_id::text[], @subscription_id::text[], @model::text[], @provider::text[], @deployment::text[], @listing::text[],
+                @listing_version::text[], @prompt_tokens::bigint[], @completion_tokens::bigint[], @cached_tokens::bigint[],
+                @reasoning_tokens::bigint[], @cost_usd::numeric[], @latency_ms::float8[], @ttft_ms::float8[], @status::bigint[], @cache::text[],
+                @stream::bigint[], @record_id::text[])
+            ON CONFLICT (record_id) DO NOTHING
+            """;
+        void Add<T>(string name, Func<UsageRow, T> value)
+        {
+            var values = new T[rows.Count];
+            for (var i = 0; i < values.Length; i++) values[i] = value(rows[i]);
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = values;
+            command.Parameters.Add(parameter);
+        }
+        Add("request_id", static r => r.RequestId);
+        Add("at_ms", static r => r.AtMs);
+        Add("operation", static r => r.Operation);
+        Add("key_id", static r => r.KeyId);
+        Add("app_id", static r => r.AppId);
+        Add("team_id", static r => r.TeamId);
+        Add("user_id", static r => r.UserId);
+        Add("subscription_id", static r => r.SubscriptionId);
+        Add("model", static r => r.Model);
+        Add("provider", static r => r.Provider);
+        Add("deployment", static r => r.Deployment);
+        Add("listing", static r => r.Listing);
+        Add("listing_version", static r => r.ListingVersion);
+        Add("prompt_tokens", static r => r.PromptTokens);
+        Add("completion_tokens", static r => r.CompletionTokens);
+        Add("cached_tokens", static r => r.CachedTokens);
+        Add("reasoning_tokens", static r => r.ReasoningTokens);
+        Add("cost_usd", static r => r.CostUsd);
+        Add("latency_ms", static r => r.LatencyMs);
+        Add("ttft_ms", static r => r.TtftMs);
+        Add("status", static r => r.Status);
+        Add("cache", static r => r.Cache);
+        Add("stream", static r => r.Stream);
+        Add("record_id", static r => r.RecordId);
+        return command;
     }
 
     private static DbCommand InsertUsageCommand(DbConnection connection, IReadOnlyList<UsageRow> rows, int start, int count)
