@@ -70,6 +70,8 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
         var db = stream.Redis.Database;
         var groupReady = false;
         var lastClaim = 0L;
+        // Entries this consumer read but did not write and acknowledge (a database or Redis failure) are read again first.
+        var readPending = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             var idle = TimeSpan.FromMilliseconds(50);
@@ -87,8 +89,8 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
                     }
                     groupReady = true;
                 }
-                // First what this consumer read but did not write (a database failure), then new entries.
-                var entries = await db.StreamReadGroupAsync(stream.Key, UsageStream.Group, _consumer, "0", options.MaxBatchSize);
+                var entries = readPending ? await db.StreamReadGroupAsync(stream.Key, UsageStream.Group, _consumer, "0", options.MaxBatchSize) : [];
+                readPending = entries.Length > 0;
                 if (entries.Length == 0) entries = await db.StreamReadGroupAsync(stream.Key, UsageStream.Group, _consumer, ">", options.MaxBatchSize);
                 if (entries.Length == 0 && time.GetElapsedTime(lastClaim) > options.UsageStreamClaimAfter / 2)
                 {
@@ -110,8 +112,10 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
                     await store.InsertUsageBatchAsync(rows, stoppingToken);
                     metrics.Committed(rows.Count);
                     var ids = entries.Select(static e => e.Id).ToArray();
-                    await db.StreamAcknowledgeAsync(stream.Key, UsageStream.Group, ids);
-                    await db.StreamDeleteAsync(stream.Key, ids);
+                    // Both in one round trip (the connection keeps their order).
+                    var acknowledged = db.StreamAcknowledgeAsync(stream.Key, UsageStream.Group, ids);
+                    var deleted = db.StreamDeleteAsync(stream.Key, ids);
+                    await Task.WhenAll(acknowledged, deleted);
                     continue;
                 }
             }
@@ -119,6 +123,7 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
             {
                 // Redis or the database is away: the entries stay pending and are read again.
                 Log.UsageStreamFailed(logger, ex.GetType().Name);
+                readPending = true;
                 idle = TimeSpan.FromSeconds(1);
                 if (ex is RedisServerException { Message: var m } && m.Contains("NOGROUP", StringComparison.Ordinal)) groupReady = false;
             }
