@@ -78,6 +78,8 @@ for ref in $BASELINE_REF; do
   publish "$name" "$BUILDS/$name-src"
   NAMES+=("$name"); COMMIT[$name]=$commit
 done
+# What the working tree's build is, read when it is published.
+CURRENT_DESC="working tree at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' (with uncommitted changes)')"
 publish current "$ROOT"
 NAMES+=(current)
 
@@ -189,7 +191,7 @@ run_build() { # NAME
 
 for name in "${NAMES[@]}"; do run_build "$name"; done
 
-desc() { if [ "$1" = current ]; then echo "working tree at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' (with local changes)')"; else echo "commit ${COMMIT[$1]}"; fi; }
+desc() { if [ "$1" = current ]; then echo "$CURRENT_DESC"; else echo "commit ${COMMIT[$1]}"; fi; }
 {
   echo "# Usage stream benchmark: stream to PostgreSQL"
   echo
