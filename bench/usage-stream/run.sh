@@ -205,7 +205,6 @@ desc() { if [ "$1" = current ]; then echo "$CURRENT_DESC"; else echo "commit ${C
   echo "  \`Access:MaxBatchSize\` = $BATCH. Commits = PostgreSQL \`xact_commit\` of the database during that time (includes the poll queries)."
   echo "- Re-delivery: the same $RECORDS records appended again; records/s until the stream is empty and nothing is pending."
   echo "  Every record id is already stored, so no row may be added."
-  echo
   echo "- Load: the machine's 1-minute load average when the build's run started (other work on the machine skews a run)."
   echo
   echo "| Build | load | append s | stored rows/s | commits | rows (distinct record ids) | re-delivery records/s | rows after re-delivery |"
