@@ -45,11 +45,33 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
 {
     private readonly string _consumer = Environment.MachineName + "-" + Guid.NewGuid().ToString("N")[..12];
 
+    /// <summary>
+    /// The usage record an entry holds, or null when it holds none that can be stored (not JSON, not a record, a required
+    /// field missing): such an entry would fail its batch on every attempt, so it is logged and acknowledged instead.
+    /// </summary>
+    internal static UsageRow? Parse(StreamEntry entry)
+    {
+        var json = (string?)entry["r"];
+        if (json is null) return null;
+        UsageRow? row;
+        try
+        {
+            row = JsonSerializer.Deserialize(json, UsageSpoolJson.Default.UsageRow);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        return row is { RequestId: not null, Operation: not null, Model: not null, Cache: not null } ? row : null;
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var db = stream.Redis.Database;
         var groupReady = false;
         var lastClaim = 0L;
+        // Entries this consumer read but did not write and acknowledge (a database or Redis failure) are read again first.
+        var readPending = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             var idle = TimeSpan.FromMilliseconds(50);
@@ -67,8 +89,8 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
                     }
                     groupReady = true;
                 }
-                // First what this consumer read but did not write (a database failure), then new entries.
-                var entries = await db.StreamReadGroupAsync(stream.Key, UsageStream.Group, _consumer, "0", options.MaxBatchSize);
+                var entries = readPending ? await db.StreamReadGroupAsync(stream.Key, UsageStream.Group, _consumer, "0", options.MaxBatchSize) : [];
+                readPending = entries.Length > 0;
                 if (entries.Length == 0) entries = await db.StreamReadGroupAsync(stream.Key, UsageStream.Group, _consumer, ">", options.MaxBatchSize);
                 if (entries.Length == 0 && time.GetElapsedTime(lastClaim) > options.UsageStreamClaimAfter / 2)
                 {
@@ -83,14 +105,17 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
                     foreach (var entry in entries)
                     {
                         if (entry.IsNull) continue;
-                        var json = (string?)entry["r"];
-                        if (json is not null && JsonSerializer.Deserialize(json, UsageSpoolJson.Default.UsageRow) is { } row) rows.Add(row);
+                        if (Parse(entry) is { } row) rows.Add(row);
+                        else Log.UsageStreamEntryRejected(logger, entry.Id.ToString());
                     }
+                    // The whole batch in one transaction (multi-row INSERTs); records already stored are skipped by their id.
                     await store.InsertUsageBatchAsync(rows, stoppingToken);
                     metrics.Committed(rows.Count);
                     var ids = entries.Select(static e => e.Id).ToArray();
-                    await db.StreamAcknowledgeAsync(stream.Key, UsageStream.Group, ids);
-                    await db.StreamDeleteAsync(stream.Key, ids);
+                    // Both in one round trip (the connection keeps their order).
+                    var acknowledged = db.StreamAcknowledgeAsync(stream.Key, UsageStream.Group, ids);
+                    var deleted = db.StreamDeleteAsync(stream.Key, ids);
+                    await Task.WhenAll(acknowledged, deleted);
                     continue;
                 }
             }
@@ -98,6 +123,7 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
             {
                 // Redis or the database is away: the entries stay pending and are read again.
                 Log.UsageStreamFailed(logger, ex.GetType().Name);
+                readPending = true;
                 idle = TimeSpan.FromSeconds(1);
                 if (ex is RedisServerException { Message: var m } && m.Contains("NOGROUP", StringComparison.Ordinal)) groupReady = false;
             }

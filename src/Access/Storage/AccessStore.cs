@@ -38,23 +38,128 @@ internal sealed class AccessStore(Database database)
             new { scopeId, fromMs, toMs }, cancellationToken: cancellationToken));
     }
 
-    public const string InsertUsageSql = """
-        INSERT INTO access_usage (request_id, at_ms, operation, key_id, app_id, team_id, user_id, subscription_id, model, provider, deployment,
-            listing, listing_version, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, status, cache, stream, record_id)
-        VALUES (@RequestId, @AtMs, @Operation, @KeyId, @AppId, @TeamId, @UserId, @SubscriptionId, @Model, @Provider, @Deployment,
-            @Listing, @ListingVersion, @PromptTokens, @CompletionTokens, @CachedTokens, @ReasoningTokens, @CostUsd, @LatencyMs, @TtftMs, @Status, @Cache, @Stream, @RecordId)
-        ON CONFLICT (record_id) DO NOTHING
-        """;
+    private const string UsageColumns = "request_id, at_ms, operation, key_id, app_id, team_id, user_id, subscription_id, model, provider, deployment, "
+        + "listing, listing_version, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, status, cache, stream, record_id";
 
+    private const int UsageColumnCount = 24;
+
+    /// <summary>
+    /// SQLite: rows per INSERT statement. 24 parameters a row keeps a statement under SQLite's 32,766 bound parameters;
+    /// a larger batch is several statements in the same transaction.
+    /// </summary>
+    internal const int MaxUsageRowsPerStatement = 1000;
+
+    /// <summary>
+    /// Writes the records in one transaction, in one round trip per statement rather than one per record: on PostgreSQL
+    /// one INSERT of the batch's columns as arrays, on SQLite multi-row INSERTs of up to <see cref="MaxUsageRowsPerStatement"/>
+    /// records. A record whose id is already stored (delivered twice) is skipped, whether the earlier copy is in the table
+    /// or earlier in the same batch; the others are written.
+    /// </summary>
     public async Task InsertUsageBatchAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken)
     {
+        if (rows.Count == 0) return;
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var row in rows)
+        if (database.Provider == StorageProvider.Postgres)
         {
-            await connection.ExecuteAsync(new CommandDefinition(InsertUsageSql, row, transaction, cancellationToken: cancellationToken));
+            await using var command = InsertUsageArraysCommand(connection, rows);
+            command.Transaction = transaction;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        else
+        {
+            for (var start = 0; start < rows.Count; start += MaxUsageRowsPerStatement)
+            {
+                await using var command = InsertUsageCommand(connection, rows, start, Math.Min(MaxUsageRowsPerStatement, rows.Count - start));
+                command.Transaction = transaction;
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// PostgreSQL: the whole batch as one INSERT of 24 array parameters (one per column) unnested into rows, so that the
+    /// statement and its parameters stay the same size whatever the batch size.
+    /// </summary>
+    private static DbCommand InsertUsageArraysCommand(DbConnection connection, IReadOnlyList<UsageRow> rows)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = $"""
+            INSERT INTO access_usage ({UsageColumns})
+            SELECT * FROM unnest(@request_id::text[], @at_ms::bigint[], @operation::text[], @key_id::text[], @app_id::text[], @team_id::text[],
+                @user_id::text[], @subscription_id::text[], @model::text[], @provider::text[], @deployment::text[], @listing::text[],
+                @listing_version::text[], @prompt_tokens::bigint[], @completion_tokens::bigint[], @cached_tokens::bigint[],
+                @reasoning_tokens::bigint[], @cost_usd::numeric[], @latency_ms::float8[], @ttft_ms::float8[], @status::bigint[], @cache::text[],
+                @stream::bigint[], @record_id::text[])
+            ON CONFLICT (record_id) DO NOTHING
+            """;
+        void Add<T>(string name, Func<UsageRow, T> value)
+        {
+            var values = new T[rows.Count];
+            for (var i = 0; i < values.Length; i++) values[i] = value(rows[i]);
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = values;
+            command.Parameters.Add(parameter);
+        }
+        Add("request_id", static r => r.RequestId);
+        Add("at_ms", static r => r.AtMs);
+        Add("operation", static r => r.Operation);
+        Add("key_id", static r => r.KeyId);
+        Add("app_id", static r => r.AppId);
+        Add("team_id", static r => r.TeamId);
+        Add("user_id", static r => r.UserId);
+        Add("subscription_id", static r => r.SubscriptionId);
+        Add("model", static r => r.Model);
+        Add("provider", static r => r.Provider);
+        Add("deployment", static r => r.Deployment);
+        Add("listing", static r => r.Listing);
+        Add("listing_version", static r => r.ListingVersion);
+        Add("prompt_tokens", static r => r.PromptTokens);
+        Add("completion_tokens", static r => r.CompletionTokens);
+        Add("cached_tokens", static r => r.CachedTokens);
+        Add("reasoning_tokens", static r => r.ReasoningTokens);
+        Add("cost_usd", static r => r.CostUsd);
+        Add("latency_ms", static r => r.LatencyMs);
+        Add("ttft_ms", static r => r.TtftMs);
+        Add("status", static r => r.Status);
+        Add("cache", static r => r.Cache);
+        Add("stream", static r => r.Stream);
+        Add("record_id", static r => r.RecordId);
+        return command;
+    }
+
+    private static DbCommand InsertUsageCommand(DbConnection connection, IReadOnlyList<UsageRow> rows, int start, int count)
+    {
+        var command = connection.CreateCommand();
+        var sql = new StringBuilder(128 + count * UsageColumnCount * 8);
+        sql.Append("INSERT INTO access_usage (").Append(UsageColumns).Append(") VALUES ");
+        for (var i = 0; i < count; i++)
+        {
+            var row = rows[start + i];
+            sql.Append(i == 0 ? "(" : ", (");
+            object?[] values =
+            [
+                row.RequestId, row.AtMs, row.Operation, row.KeyId, row.AppId, row.TeamId, row.UserId, row.SubscriptionId, row.Model, row.Provider, row.Deployment,
+                row.Listing, row.ListingVersion, row.PromptTokens, row.CompletionTokens, row.CachedTokens, row.ReasoningTokens, row.CostUsd, row.LatencyMs, row.TtftMs,
+                row.Status, row.Cache, row.Stream, row.RecordId,
+            ];
+            for (var c = 0; c < values.Length; c++)
+            {
+                var name = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"@p{i}_{c}");
+                if (c > 0) sql.Append(", ");
+                sql.Append(name);
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                parameter.Value = values[c] ?? DBNull.Value;
+                command.Parameters.Add(parameter);
+            }
+            sql.Append(')');
+        }
+        sql.Append(" ON CONFLICT (record_id) DO NOTHING");
+        command.CommandText = sql.ToString();
+        return command;
     }
 
     public async Task<(IReadOnlyList<UsageRow> Rows, long Total)> QueryUsageAsync(UsageFilter filter, int limit, int offset, CancellationToken cancellationToken)

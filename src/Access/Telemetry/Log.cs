@@ -40,4 +40,7 @@ internal static partial class Log
 
     [LoggerMessage(4011, LogLevel.Warning, "The usage stream consumer could not write a batch ({Error}); it retries")]
     public static partial void UsageStreamFailed(ILogger logger, string error);
+
+    [LoggerMessage(4012, LogLevel.Error, "Usage stream entry {EntryId} is not a usage record; it is acknowledged and dropped so that it does not hold up the stream")]
+    public static partial void UsageStreamEntryRejected(ILogger logger, string entryId);
 }
