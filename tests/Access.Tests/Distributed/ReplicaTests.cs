@@ -118,19 +118,7 @@ public sealed class ReplicaTests
             var clients = replicas.Select(r => ClientWithKey(r, secret)).ToArray();
             await UntilAllAsync(clients, HttpStatusCode.OK, TimeSpan.FromSeconds(5), "the key to reach every replica", model: "free-model");
             var probes = upstream.Count;
-            var statuses = new List<HttpStatusCode>();
-            for (var i = 0; i < 15; i++)
-            {
-                using var response = await ChatAsync(clients[i % clients.Length]);
-                statuses.Add(response.StatusCode);
-                if (response.StatusCode == HttpStatusCode.TooManyRequests)
-                {
-                    Assert.Equal("insufficient_quota", (await ErrorAsync(response)).GetProperty("code").GetString());
-                }
-            }
-            // Each replica alone would admit five; together they admit five.
-            Assert.Equal(5, statuses.Count(static s => s == HttpStatusCode.OK));
-            Assert.All(statuses.Skip(5), static s => Assert.Equal(HttpStatusCode.TooManyRequests, s));
+            await AdmitsFiveOfFifteenAsync(clients, refusal: null);
             Assert.Equal(5, upstream.Count - probes);
             foreach (var client in clients) client.Dispose();
         }
@@ -200,21 +188,7 @@ public sealed class ReplicaTests
             }
 
             var probes = upstream.Count;
-            var statuses = new List<HttpStatusCode>();
-            for (var i = 0; i < 15; i++)
-            {
-                using var response = await ChatAsync(clients[i % clients.Length]);
-                statuses.Add(response.StatusCode);
-                if (response.StatusCode == HttpStatusCode.TooManyRequests)
-                {
-                    var error = await ErrorAsync(response);
-                    Assert.Equal("insufficient_quota", error.GetProperty("code").GetString());
-                    Assert.Contains("one-dollar", error.GetProperty("message").GetString(), StringComparison.Ordinal);
-                }
-            }
-            // Each replica alone would admit five; together they admit five.
-            Assert.Equal(5, statuses.Count(static s => s == HttpStatusCode.OK));
-            Assert.All(statuses.Skip(5), static s => Assert.Equal(HttpStatusCode.TooManyRequests, s));
+            await AdmitsFiveOfFifteenAsync(clients, refusal: "one-dollar");
             Assert.Equal(5, upstream.Count - probes);
         }
         finally
@@ -302,6 +276,28 @@ public sealed class ReplicaTests
     }
 
     /// <summary>Polls every client until each answers <paramref name="status"/> (null: anything but 401) or the deadline passes.</summary>
+    /// <summary>
+    /// Fifteen $0.20 calls spread over the replicas against $1.00 of budget: each replica alone would admit five, together
+    /// they admit five, and the rest are refused as out of quota (naming <paramref name="refusal"/> when given).
+    /// </summary>
+    private static async Task AdmitsFiveOfFifteenAsync(HttpClient[] clients, string? refusal)
+    {
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 15; i++)
+        {
+            using var response = await ChatAsync(clients[i % clients.Length]);
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                var error = await ErrorAsync(response);
+                Assert.Equal("insufficient_quota", error.GetProperty("code").GetString());
+                if (refusal is not null) Assert.Contains(refusal, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            }
+        }
+        Assert.Equal(5, statuses.Count(static s => s == HttpStatusCode.OK));
+        Assert.All(statuses.Skip(5), static s => Assert.Equal(HttpStatusCode.TooManyRequests, s));
+    }
+
     internal static async Task UntilAllAsync(HttpClient[] clients, HttpStatusCode? status, TimeSpan timeout, string what, string model = "gpt-4o-mini")
     {
         var deadline = Stopwatch.StartNew();
