@@ -6,8 +6,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-config="${LLMM_CONFIG:-samples/quickstart.yaml}"
-data="${LLMM_DATA:-data}"
+# Absolute paths: `dotnet run` starts the program in the project's directory, not in this one.
+quickstart="$root/samples/quickstart.yaml"
+config="$(realpath -m "${LLMM_CONFIG:-$quickstart}")"
+data="$(realpath -m "${LLMM_DATA:-data}")"
 urls="${LLMM_URLS:-http://127.0.0.1:8080}"
 mkdir -p "$data"
 
@@ -25,7 +27,7 @@ mock_pid=""
 cleanup() { [[ -n "$mock_pid" ]] && kill "$mock_pid" 2>/dev/null || true; }
 trap cleanup EXIT
 
-if [[ "$config" == "samples/quickstart.yaml" ]] && ! (exec 3<>/dev/tcp/127.0.0.1/6556) 2>/dev/null; then
+if [[ "$config" == "$quickstart" ]] && ! (exec 3<>/dev/tcp/127.0.0.1/6556) 2>/dev/null; then
   if [[ ! -d tests/node/node_modules/@dwmkerr/mock-llm ]]; then
     (cd tests/node && npm ci --no-audit --no-fund >/dev/null)
   fi
