@@ -43,23 +43,9 @@ public sealed class StartScriptTests
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(30) };
         try
         {
-            var ready = false;
-            var deadline = Stopwatch.StartNew();
-            while (!ready)
-            {
-                Assert.False(process.HasExited, "start.sh exited: " + Output());
-                Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(4), "start.sh did not serve within four minutes: " + Output());
-                try
-                {
-                    using var health = await http.GetAsync("health/ready");
-                    ready = health.StatusCode == HttpStatusCode.OK;
-                }
-                catch (HttpRequestException)
-                {
-                    // Not listening yet: the script builds and starts the host first.
-                }
-                if (!ready) await Task.Delay(200);
-            }
+            // The script builds and starts the host first: wait until it listens (or gives up).
+            await Wait.UntilAsync(() => process.HasExited || Listening(port), TimeSpan.FromMinutes(4), "start.sh to serve");
+            Assert.False(process.HasExited, "start.sh exited: " + Output());
 
             using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
             {
@@ -83,6 +69,20 @@ public sealed class StartScriptTests
         string Output()
         {
             lock (output) return output.ToString();
+        }
+    }
+
+    private static bool Listening(int port)
+    {
+        try
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            client.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
         }
     }
 }
