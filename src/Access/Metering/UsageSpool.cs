@@ -18,7 +18,7 @@ namespace LlmMarketplace.Access.Metering;
 internal sealed class UsageSpool(StorageOptions storage, AccessStore store, AccessOptions options, AccessMetrics metrics, ILogger<UsageSpool> logger)
 {
     public const string FileName = "usage-spool.jsonl";
-    private const string DeliveringFileName = "usage-spool.delivering.jsonl";
+    public const string DeliveringFileName = "usage-spool.delivering.jsonl";
 
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _delivery = new(1, 1);
