@@ -95,7 +95,7 @@ public sealed class RedisFaultTests
             // The refresh interval is 10 minutes: the key reaches the other replica only by the invalidation message.
             var key = await CreateKeyAsync(replicas[0], new { name = "late-redis" });
             var clients = replicas.Select(r => ClientWithKey(r, key.GetProperty("key").GetString()!)).ToArray();
-            await ReplicaTests.UntilAllAsync(clients, HttpStatusCode.OK, TimeSpan.FromSeconds(1), "the key to reach both replicas");
+            await ReplicaTests.UntilAllAsync(clients, HttpStatusCode.OK, TimeSpan.FromSeconds(5), "the key to reach both replicas");
             foreach (var client in clients) client.Dispose();
         }
         finally
