@@ -264,7 +264,9 @@ static string Method() => """
     - Cascade (the default for calls that are not streamed): the weak model answers first; the gateway checks the
       answer (cut off, empty, or a calculation in it that is wrong escalates at once) and a logistic model of its
       features, learned from feedback, predicts whether it is good; answers are kept best first within the loss the
-      quality target allows, counting each kept answer as a full loss when wrong. An escalated call costs both answers.
+      quality target allows, counting a kept answer's loss as its chance of being wrong times the share of the weak
+      model's wrong answers that the strong one got right (learned from escalated calls, starting at 1). An escalated
+      call costs both answers.
     - Prediction only (`Cascade: false`, and every streamed call): the choice is made from the prompt alone.
     - Quality = accuracy / always-strong's accuracy on the same prompts; saving = 1 − cost / always-strong's cost.
     - PGR = (accuracy − weak accuracy) / (strong accuracy − weak accuracy); APGR is the area under PGR against the

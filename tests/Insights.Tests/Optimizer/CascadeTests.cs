@@ -108,6 +108,75 @@ public sealed class CascadeTests
         Assert.Equal(250, weakAsked);
     }
 
+    /// <summary>
+    /// A kept wrong answer costs quality only when the strong model would have been right. Escalated calls show how often
+    /// that is: the weak model's wrong sums (escalated by the arithmetic check) are fixed by the strong model when asked
+    /// "carefully", and repeated by it when asked "quickly". The router reports the share it learned in its reasons.
+    /// </summary>
+    [Fact]
+    public async Task The_cascade_learns_how_often_the_strong_model_fixes_the_weak_models_misses()
+    {
+        static string Answers(string model, string prompt)
+        {
+            var numbers = prompt.Split(' ').Where(static w => int.TryParse(w, out _)).Select(static w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray();
+            var (a, b) = (numbers[0], numbers[1]);
+            var slip = prompt.Contains("carefully", StringComparison.Ordinal) || prompt.Contains("quickly", StringComparison.Ordinal);
+            if (model == "strong-model") return prompt.Contains("quickly", StringComparison.Ordinal) ? $"#### {a + b + 1}" : $"{a} + {b} = {a + b}\n#### {a + b}";
+            return slip ? $"{a} + {b} = {a + b + 1}\n#### {a + b + 1}" : $"{a} + {b} = {a + b}\n#### {a + b}";
+        }
+
+        await using var upstream = await UpstreamAsync(Answers);
+        await using var host = await GatewayHost.StartAsync(Config(upstream.BaseUrl));
+        var random = new Random(9);
+        var (fixedMisses, repeatedMisses) = (0, 0);
+        for (var i = 0; i < 90; i++)
+        {
+            var (a, b) = (random.Next(10, 90), random.Next(10, 90));
+            var prompt = (i % 3) switch
+            {
+                0 => $"Add {a} and {b} carefully please.",
+                1 => $"Add {a} and {b} quickly please.",
+                _ => $"Sam had {a} coins and found {b} more.",
+            };
+            using var response = await ChatAsync(host.Client, "smart", prompt);
+            var deployment = Header(response, "x-gateway-deployment");
+            var right = (i % 3) switch
+            {
+                0 => deployment == Strong,
+                1 => false,
+                _ => true,
+            };
+            if (i % 3 != 2)
+            {
+                Assert.Equal(Strong, deployment);
+                if (right) fixedMisses++;
+                else repeatedMisses++;
+            }
+            var (status, _) = await FeedbackAsync(host.Client, new { requestId = Header(response, "x-request-id"), score = right ? 1.0 : 0.0 });
+            Assert.Equal(HttpStatusCode.Created, status);
+        }
+
+        // The share starts at one (two of two, as if the strong model fixed every miss) and learns from every escalation.
+        var learned = (2.0 + fixedMisses) / (2.0 + fixedMisses + repeatedMisses);
+        Assert.InRange(learned, 0.45, 0.6);
+        using var next = await ChatAsync(host.Client, "smart", "Sam had 12 coins and found 30 more.");
+        var reason = Header(next, "x-gateway-route-reason");
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"right on {learned * 100:0}% of its misses"), reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_loss_of_a_kept_answer_counts_only_the_misses_the_strong_model_would_have_fixed()
+    {
+        // Ten recent calls, four of them escalated by a hard check; the budget is (1 − 0.95) × 10 × 0.8 = 0.4.
+        List<double> Chances() => [0.6, 0.95, 0.7, 0.85, 0.9, 0.8];
+        // Counted as full losses: 0.05 + 0.1 + 0.15 = 0.30 fits, + 0.2 does not.
+        Assert.Equal(0.85, CascadeModel.Threshold(Chances(), 10, 0.95, 0.8, 1.0));
+        // When the strong model fixes 40% of the misses: 0.02 + 0.04 + 0.06 + 0.08 + 0.12 = 0.32 fits, + 0.16 does not.
+        Assert.Equal(0.7, CascadeModel.Threshold(Chances(), 10, 0.95, 0.8, 0.4));
+        // A target of 1 allows no loss: everything is escalated.
+        Assert.Equal(double.PositiveInfinity, CascadeModel.Threshold(Chances(), 10, 1.0, 0.8, 0.4));
+    }
+
     [Fact]
     public async Task An_escalated_call_is_billed_for_both_answers_in_its_headers_and_usage_record()
     {

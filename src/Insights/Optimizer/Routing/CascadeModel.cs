@@ -24,15 +24,18 @@ internal sealed class CascadeCall(string weak, string strong, double qualityTarg
 /// answer's features) and the rule that turns it into keep or escalate under the quality target.
 /// <para>
 /// The rule: over the recent reviewed answers, keep those with the highest chance, as many as fit a loss budget of
-/// (1 − target) × (the strong deployment's mean score) per call, counting each kept answer's loss as 1 − p, that is as
-/// if the strong deployment would have answered every one of them well. That bound is pessimistic, so when the
-/// predictions are calibrated the expected quality is at least the target.
+/// (1 − target) × (the strong deployment's mean score) per call. A kept answer loses quality only when it is wrong and
+/// the strong deployment would have been right, so its loss is counted as (1 − p) × r, where r is the share of the
+/// cheap deployment's wrong answers that the strong deployment got right. r starts at 1 (as if the strong deployment
+/// were always right) and is learned from escalated calls; a pair of wrong answers is seen only when both gave the same
+/// final answer (two different answers that both scored badly say nothing of the cheap one), so r leans high and the
+/// bound stays on the safe side: when the predictions are calibrated the expected quality is at least the target.
 /// </para>
 /// <para>
-/// Labels: a kept answer learns from its own score. An escalated call teaches too when the strong answer scored well
-/// and both answers state a final answer: the cheap answer was right when the two agree and wrong when they do not.
-/// Without that, escalated calls (the hard ones) would never teach, and the model would learn only from answers it
-/// already trusted. A share of answers (<see cref="RouterOptions.Exploration"/>) is kept whatever the prediction, and the
+/// Labels: a kept answer learns from its own score. An escalated call teaches too when both answers state a final
+/// answer: when the strong answer scored well, the cheap answer was right if the two agree and wrong if they do not;
+/// when it scored badly and the two agree, the cheap answer was wrong too. Without that, escalated calls (the hard
+/// ones) would never teach, and the model would learn only from answers it already trusted. A share of answers (<see cref="RouterOptions.Exploration"/>) is kept whatever the prediction, and the
 /// first <see cref="RouterOptions.MinFeedback"/> are kept while the model learns.
 /// </para>
 /// </summary>
@@ -43,6 +46,10 @@ internal sealed class CascadeModel(RouterOptions options)
     private readonly Lock _lock = new();
     private int _count;
     private int _next;
+    // r: of the escalated calls whose cheap answer was wrong, the share the strong deployment answered well; the prior
+    // (two of two) starts it at 1.
+    private double _weakWrong = 2;
+    private double _weakWrongStrongRight = 2;
 
     public long Examples => _accept.Examples;
 
@@ -50,12 +57,14 @@ internal sealed class CascadeModel(RouterOptions options)
     {
         var p = _accept.Predict(features.Vector);
         double threshold;
+        double r;
         lock (_lock)
         {
+            r = _weakWrongStrongRight / _weakWrong;
             _window[_next] = (p, features.HardFailure is not null);
             _next = (_next + 1) % _window.Length;
             _count = Math.Min(_count + 1, _window.Length);
-            threshold = Threshold(call.QualityTarget, strongQuality);
+            threshold = Threshold(call.QualityTarget, strongQuality, r);
         }
         if (features.HardFailure is { } failure)
         {
@@ -73,7 +82,7 @@ internal sealed class CascadeModel(RouterOptions options)
         var keep = p >= threshold;
         var needed = threshold > 1 ? "more than 1" : threshold.ToString("0.000", CultureInfo.InvariantCulture);
         var why = string.Create(CultureInfo.InvariantCulture,
-            $"p(answer of {call.Weak} is good)={p:0.000}, needed {needed} for quality target {call.QualityTarget:0.###} (strong mean score {strongQuality:0.00})");
+            $"p(answer of {call.Weak} is good)={p:0.000}, needed {needed} for quality target {call.QualityTarget:0.###} (strong mean score {strongQuality:0.00}, right on {r * 100:0}% of its misses)");
         return keep
             ? (false, "weak", $"cascade: kept the answer of {call.Weak}: {why}")
             : (true, "strong", $"cascade: escalated to {call.Strong}: {why}");
@@ -86,27 +95,55 @@ internal sealed class CascadeModel(RouterOptions options)
         {
             _accept.Learn(x, score);
         }
-        else if (score >= 0.5 && call.WeakFinal is not null && call.StrongFinal is not null)
+        else if (call.WeakFinal is not null && call.StrongFinal is not null)
         {
-            _accept.Learn(x, AnswerFeatures.Agree(call.WeakFinal, call.StrongFinal) ? score : 0);
+            var agree = AnswerFeatures.Agree(call.WeakFinal, call.StrongFinal);
+            if (score >= 0.5)
+            {
+                _accept.Learn(x, agree ? score : 0);
+                if (!agree) CountWeakWrong(strongRight: true);
+            }
+            else if (agree)
+            {
+                // The same final answer as a wrong one: the cheap answer was wrong too.
+                _accept.Learn(x, 0);
+                CountWeakWrong(strongRight: false);
+            }
         }
     }
 
-    /// <summary>The smallest chance kept now: the recent answers that fit the loss budget, best first.</summary>
-    private double Threshold(double target, double strongQuality)
+    private void CountWeakWrong(bool strongRight)
+    {
+        lock (_lock)
+        {
+            _weakWrong++;
+            if (strongRight) _weakWrongStrongRight++;
+        }
+    }
+
+    private double Threshold(double target, double strongQuality, double strongRightWhenWeakWrong)
     {
         var chances = new List<double>(_count);
         for (var i = 0; i < _count; i++)
         {
             if (!_window[i].Hard) chances.Add(_window[i].P);
         }
+        return Threshold(chances, _count, target, strongQuality, strongRightWhenWeakWrong);
+    }
+
+    /// <summary>
+    /// The smallest chance kept: of <paramref name="calls"/> recent calls (those failing a hard check are escalated
+    /// anyway, so only the others' <paramref name="chances"/> are given), the answers that fit the loss budget, best first.
+    /// </summary>
+    internal static double Threshold(List<double> chances, int calls, double target, double strongQuality, double strongRightWhenWeakWrong)
+    {
         chances.Sort();
-        var budget = (1 - target) * _count * strongQuality;
+        var budget = (1 - target) * calls * strongQuality;
         var spent = 0.0;
         var threshold = double.PositiveInfinity;
         for (var i = chances.Count - 1; i >= 0; i--)
         {
-            spent += 1 - chances[i];
+            spent += (1 - chances[i]) * strongRightWhenWeakWrong;
             if (spent > budget) break;
             threshold = chances[i];
         }
