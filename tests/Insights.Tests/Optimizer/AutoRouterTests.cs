@@ -1,4 +1,5 @@
 using System.Net;
+using LlmMarketplace.Insights.Optimizer.Routing;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
 using static LlmMarketplace.Insights.Tests.Optimizer.OptimizerTestKit;
 
@@ -79,5 +80,19 @@ public sealed class AutoRouterTests
         using var response = await ChatAsync(host.Client, "smart", "Hello there");
         Assert.Contains(Header(response, "x-gateway-deployment"), new[] { Weak, Strong });
         Assert.StartsWith("warmup:", Header(response, "x-gateway-route-reason"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_cheap_share_grows_only_while_quality_is_above_the_target_by_more_than_the_noise_of_its_measure()
+    {
+        static double[] Scores(int right, int wrong) => [.. Enumerable.Repeat(1.0, right), .. Enumerable.Repeat(0.0, wrong)];
+
+        // 80 of 100 routed calls right; the strong model right on 78 of 98 random calls (smoothed 0.79): the ratio is
+        // 1.013, but one standard error of it is 0.073, so even a target of 0.95 is not surely met and the share shrinks.
+        Assert.Equal(-0.0101, QualityRouter.Surplus(Scores(80, 20), 78, 98, 0.95), 4);
+        // The same measures against a target of 0.85 are surely above it.
+        Assert.Equal(0.0899, QualityRouter.Surplus(Scores(80, 20), 78, 98, 0.85), 4);
+        // With a well-measured strong model (900 of 1,000) and 95 of 100 right, the share grows.
+        Assert.Equal(0.0798, QualityRouter.Surplus(Scores(95, 5), 900, 1000, 0.95), 4);
     }
 }

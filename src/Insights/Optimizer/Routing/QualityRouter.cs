@@ -201,6 +201,29 @@ internal sealed class QualityRouter : IAutoRouter
             for (var i = 0; i < v.Length; i++) span[i] = v[i] is >= ' ' and <= '~' ? v[i] : '?';
         });
 
+    /// <summary>
+    /// How far the realized quality (the mean of <paramref name="realized"/> scores over the strong deployment's
+    /// smoothed mean score on <paramref name="strongCount"/> randomly routed calls) is above the target, less one
+    /// standard error of that ratio (delta method): the cheap share grows only while the quality is above the
+    /// target by more than the noise of its measure, and shrinks otherwise.
+    /// </summary>
+    internal static double Surplus(ReadOnlySpan<double> realized, double strongSum, long strongCount, double target)
+    {
+        var strongQuality = (strongSum + 1) / (strongCount + 2);
+        double sum = 0, squares = 0;
+        foreach (var score in realized)
+        {
+            sum += score;
+            squares += score * score;
+        }
+        var mean = sum / realized.Length;
+        var ratio = mean / strongQuality;
+        var meanVariance = Math.Max((squares / realized.Length) - (mean * mean), 0) / realized.Length;
+        var strongVariance = strongQuality * (1 - strongQuality) / (strongCount + 2);
+        var error = ratio * Math.Sqrt((meanVariance / Math.Max(mean * mean, 1e-6)) + (strongVariance / (strongQuality * strongQuality)));
+        return ratio - error - target;
+    }
+
     /// <param name="Strong">The strongest deployment when the call was routed.</param>
     /// <param name="Predicted">The choice was a prediction; otherwise it was random (warm-up or exploration), independent of the prompt.</param>
     private sealed record Pending(string Model, string? Deployment, string Strong, SparseVector Features, bool Predicted, DateTimeOffset Expires)
@@ -214,8 +237,8 @@ internal sealed class QualityRouter : IAutoRouter
     /// deployment gets (those with the smallest predicted losses). That share starts from the predictions (the calls with
     /// the smallest predicted losses, until their summed loss reaches (1 − target) of the strong deployment's summed
     /// predicted quality) and then follows the realized scores: while the realized quality (the mean score of the recent
-    /// routed calls over the strong deployment's mean score on randomly routed calls) falls short of the target the cheap
-    /// share shrinks, and it grows while quality is above it. Predictions alone run optimistic: the calls picked for the cheap deployment are those whose predictions
+    /// routed calls over the strong deployment's mean score on randomly routed calls) is above the target by more than
+    /// one standard error of its measure the cheap share grows, and otherwise it shrinks (see <see cref="Surplus"/>). Predictions alone run optimistic: the calls picked for the cheap deployment are those whose predictions
     /// happen to be best, and each deployment learns only from the calls routed to it.
     /// </summary>
     private sealed class ModelState(RouterOptions options)
@@ -310,10 +333,7 @@ internal sealed class QualityRouter : IAutoRouter
                 _realizedNext = (_realizedNext + 1) % _realizedScore.Length;
                 _realizedCount = Math.Min(_realizedCount + 1, _realizedScore.Length);
                 if (_strongRandomCount < MinStrongSamples) return;
-                var strongQuality = (_strongRandomSum + 1) / (_strongRandomCount + 2);
-                var scores = 0.0;
-                for (var i = 0; i < _realizedCount; i++) scores += _realizedScore[i];
-                var surplus = (scores / _realizedCount / strongQuality) - _lastTarget;
+                var surplus = Surplus(_realizedScore.AsSpan(0, _realizedCount), _strongRandomSum, _strongRandomCount, _lastTarget);
                 _share = Math.Clamp(_share + (CorrectionGain * surplus), 0, 1);
             }
         }
