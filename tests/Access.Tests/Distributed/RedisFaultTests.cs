@@ -112,15 +112,10 @@ public sealed class RedisFaultTests
         return body;
     }
 
-    private static async Task UntilReadyAsync(GatewayHost host, string status)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
+    private static Task UntilReadyAsync(GatewayHost host, string status) =>
+        Wait.UntilAsync(async () =>
         {
             using var response = await host.Client.GetAsync("health/ready");
-            if (await response.Content.ReadAsStringAsync() == status) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"/health/ready did not become {status} within 30 s.");
-            await Task.Delay(50);
-        }
-    }
+            return await response.Content.ReadAsStringAsync() == status;
+        }, TimeSpan.FromSeconds(30), $"/health/ready to report {status}");
 }

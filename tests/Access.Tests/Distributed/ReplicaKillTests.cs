@@ -101,7 +101,7 @@ public sealed class ReplicaKillTests
 
             await replicas[1].StartAsync();
             JsonElementSet records = default;
-            await WaitForAsync(async () =>
+            await Wait.UntilAsync(async () =>
             {
                 records = new JsonElementSet((await UsageOfKeyAsync(admin, keyId)).Select(static r => r.GetProperty("requestId").GetString()!).ToArray());
                 return answered.Keys.All(records.Ids.Contains);
@@ -129,15 +129,5 @@ public sealed class ReplicaKillTests
     {
         var page = await GetJsonAsync(admin, $"api/v1/usage?keyId={keyId}&limit=10000");
         return page.GetProperty("data").EnumerateArray().ToArray();
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0} s waiting for {what}.");
-            await Task.Delay(100);
-        }
     }
 }

@@ -90,14 +90,12 @@ public sealed class ReplicaTests
             // Every call (admitted or refused) has exactly one usage record, whichever replica served it.
             // Usage goes through the usage stream: it reaches the database shortly after the calls.
             JsonElement[] ours = [];
-            var deadline = Stopwatch.StartNew();
-            while (true)
+            await Wait.UntilAsync(async () =>
             {
                 var records = await UsageOfKeyAsync(replicas[1], key.GetProperty("id").GetString()!);
                 ours = records.Where(static r => r.GetProperty("requestId").GetString()!.StartsWith("dist-", StringComparison.Ordinal)).ToArray();
-                if (ours.Length >= calls || deadline.Elapsed > TimeSpan.FromSeconds(10)) break;
-                await Task.Delay(50);
-            }
+                return ours.Length >= calls;
+            }, TimeSpan.FromSeconds(10), "every call's usage record");
             Assert.Equal(calls, ours.Length);
             Assert.Equal(calls, ours.Select(static r => r.GetProperty("requestId").GetString()).Distinct().Count());
             Assert.Equal(admitted, ours.Count(static r => r.GetProperty("status").GetInt32() == 200));

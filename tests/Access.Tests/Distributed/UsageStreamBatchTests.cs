@@ -3,6 +3,7 @@ using LlmMarketplace.Access.Metering;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Tests.Infrastructure;
 using LlmMarketplace.Access.Tests.Metering;
+using LlmMarketplace.Gateway.Tests.Infrastructure;
 using StackExchange.Redis;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
@@ -45,13 +46,13 @@ public sealed class UsageStreamBatchTests
             await Task.WhenAll(entries.Select(e => db.StreamAddAsync(stream.Key, e)));
 
             var stored = Array.Empty<string>();
-            await WaitForAsync(async () =>
+            await Wait.UntilAsync(async () =>
             {
                 stored = (await UsageOfKeyAsync(replicas[1], keyId)).Select(static r => r.GetProperty("requestId").GetString()!).ToArray();
                 return stored.Length >= count;
             }, TimeSpan.FromSeconds(60), "every record of the stream in GET /api/v1/usage");
             // Nothing left behind: every entry, the poison ones too, acknowledged and deleted.
-            await WaitForAsync(async () => await db.StreamLengthAsync(stream.Key) == 0 && (await db.StreamPendingAsync(stream.Key, UsageStream.Group)).PendingMessageCount == 0,
+            await Wait.UntilAsync(async () => await db.StreamLengthAsync(stream.Key) == 0 && (await db.StreamPendingAsync(stream.Key, UsageStream.Group)).PendingMessageCount == 0,
                 TimeSpan.FromSeconds(30), "the usage stream to be empty with nothing pending");
 
             stored = (await UsageOfKeyAsync(replicas[1], keyId)).Select(static r => r.GetProperty("requestId").GetString()!).ToArray();
@@ -61,16 +62,6 @@ public sealed class UsageStreamBatchTests
         finally
         {
             foreach (var r in replicas) await r.DisposeAsync();
-        }
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        while (!await condition())
-        {
-            if (cts.IsCancellationRequested) throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0} s waiting for {what}.");
-            await Task.Delay(50);
         }
     }
 }

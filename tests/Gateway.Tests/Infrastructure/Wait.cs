@@ -16,6 +16,20 @@ public static class Wait
         }
     }
 
+    /// <summary>The same for a condition that has to ask (an HTTP call, a query).</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (!await condition())
+        {
+            if (cts.IsCancellationRequested)
+            {
+                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0.#} s waiting for {what}.");
+            }
+            await Task.Delay(10);
+        }
+    }
+
     public static async Task ForAsync(Task task, TimeSpan timeout, string what)
     {
         if (await Task.WhenAny(task, Task.Delay(timeout)) != task)
