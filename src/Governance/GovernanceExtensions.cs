@@ -41,6 +41,7 @@ public static class GovernanceExtensions
         services.TryAddSingleton<PasswordHasher>();
         services.TryAddSingleton<PasswordPolicy>();
         services.TryAddSingleton<UserStore>();
+        services.TryAddSingleton<IUserDirectory, UserDirectory>();
         services.TryAddSingleton<TokenService>();
         services.TryAddSingleton<Authenticator>();
         services.TryAddSingleton<ServiceTokenValidator>();

@@ -16,8 +16,8 @@ internal static class AccessAudit
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public static Task RecordAsync(HttpContext context, string action, string targetType, string targetId, object? before = null, object? after = null) =>
-        AppendAsync(context.RequestServices, AuditEntry.ForRequest(context, action, targetType, targetId) with { Before = Snapshot(before), After = Snapshot(after) },
+    public static Task RecordAsync(HttpContext context, string action, string targetType, string targetId, object? before = null, object? after = null, string outcome = "success") =>
+        AppendAsync(context.RequestServices, AuditEntry.ForRequest(context, action, targetType, targetId) with { Before = Snapshot(before), After = Snapshot(after), Outcome = outcome },
             // The change is committed: record it even if the caller has gone away meanwhile.
             CancellationToken.None);
 

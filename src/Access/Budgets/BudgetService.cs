@@ -103,7 +103,7 @@ internal sealed class BudgetService(AccessStore store, AccessDirectory directory
     {
         var snapshot = directory.Current;
         return snapshot.Budgets
-            .Where(b => caller.IsAdmin || caller.CanSeeTeam(TeamOf(b, snapshot)) || (b.Scope == "user" && b.ScopeId == caller.UserId))
+            .Where(b => caller.IsAdmin || caller.CanSeeTeam(TeamOf(b, snapshot)) || (b.Scope == "user" && b.ScopeId == caller.OwnerId))
             .Select(ToDto);
     }
 

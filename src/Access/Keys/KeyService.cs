@@ -53,11 +53,19 @@ public sealed record KeyDto(
     string? Key = null);
 
 /// <summary>Creates, lists, revokes and rotates keys; shared by the management API and the command line.</summary>
-internal sealed class KeyService(AccessStore store, AccessDirectory directory, IGatewayModelCatalog models, TimeProvider time, ILogger<KeyService> logger)
+internal sealed class KeyService(
+    AccessStore store, AccessDirectory directory, IGatewayModelCatalog models, TimeProvider time, ILogger<KeyService> logger, IUserDirectory? users = null)
 {
-    public async Task<(KeyDto? Key, ValidationErrors Errors, bool Forbidden)> CreateAsync(CreateKeyRequest request, Caller caller, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates a key. Who may name whom is decided before anything is looked up, so a refusal never reveals whether a
+    /// team, app or user exists: people and service accounts create keys only for themselves (or for nobody), in their
+    /// own teams and apps; only admins name another user, team or app. API keys never mint keys.
+    /// </summary>
+    /// <returns>The key, or the validation errors, or the reason the caller may not create it.</returns>
+    public async Task<(KeyDto? Key, ValidationErrors Errors, string? Forbidden)> CreateAsync(CreateKeyRequest request, Caller caller, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
+        if (!caller.IsAdmin && Refusal(request, caller, directory.Current) is { } refusal) return (null, errors, refusal);
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name)) errors.Add("name", "A name is required.");
         else if (name.Length > 200) errors.Add("name", "The name must be at most 200 characters.");
@@ -91,7 +99,8 @@ internal sealed class KeyService(AccessStore store, AccessDirectory directory, I
         var newTeam = false;
         if (request.Team is { Length: > 0 } teamRef)
         {
-            team = snapshot.FindTeam(teamRef);
+            team = caller.IsAdmin ? snapshot.FindTeam(teamRef)
+                : caller.TeamIds.Select(id => snapshot.Teams.GetValueOrDefault(id)).FirstOrDefault(t => t is not null && (t.Id == teamRef || t.Name == teamRef));
             if (team is null)
             {
                 if (caller.IsAdmin)
@@ -108,17 +117,23 @@ internal sealed class KeyService(AccessStore store, AccessDirectory directory, I
         AppRow? app = null;
         if (request.App is { Length: > 0 } appRef)
         {
-            app = snapshot.FindApp(appRef, team?.Id);
+            app = caller.IsAdmin ? snapshot.FindApp(appRef, team?.Id) : FindOwnApp(snapshot, caller, appRef, team?.Id);
             if (app is null) errors.Add("app", $"Unknown app '{appRef}'.");
             else if (team is not null && app.TeamId != team.Id) errors.Add("app", "The app belongs to another team.");
             else team ??= snapshot.Teams.GetValueOrDefault(app.TeamId);
         }
-        if (!errors.IsEmpty) return (null, errors, false);
-
-        if (!caller.IsAdmin)
+        var owner = request.User is { Length: > 0 } named ? named : null;
+        if (owner is not null && owner != caller.UserId)
         {
-            // People manage keys of their own teams; API keys never mint keys.
-            if (team is null || !caller.CanManageTeam(team.Id)) return (null, errors, true);
+            // Only admins reach here with another user: the key must belong to a live account, never to a made-up id.
+            if (users is not null && !await users.IsActiveAsync(owner, cancellationToken))
+                errors.Add("user", $"Unknown user '{owner}': a key can be issued only to an existing, enabled user or service account.");
+        }
+        if (!errors.IsEmpty) return (null, errors, null);
+
+        if (!caller.IsAdmin && (team is null || !caller.CanManageTeam(team.Id)))
+        {
+            return (null, errors, "A key needs a team you belong to: name it with 'team' (or an app of that team with 'app').");
         }
 
         var secret = ApiKeySecret.Generate();
@@ -131,7 +146,7 @@ internal sealed class KeyService(AccessStore store, AccessDirectory directory, I
             Hash = ApiKeySecret.Hash(secret),
             TeamId = team?.Id,
             AppId = app?.Id,
-            UserId = request.User ?? (caller.IsPerson && !caller.IsAdmin ? caller.UserId : null),
+            UserId = owner ?? (request.User is null && caller.IsPerson && !caller.IsAdmin ? caller.UserId : null),
             Role = role,
             Models = request.Models is null ? null : JsonSerializer.Serialize(request.Models.Distinct(StringComparer.Ordinal).ToArray()),
             Direct = (request.Direct ?? caller.IsAdmin) ? 1 : 0,
@@ -177,7 +192,28 @@ internal sealed class KeyService(AccessStore store, AccessDirectory directory, I
         }
         await directory.ReloadAsync(cancellationToken);
         Log.KeyCreated(logger, row.Id, row.Prefix, caller.Actor);
-        return (ToDto(row, directory.Current) with { Key = secret }, errors, false);
+        return (ToDto(row, directory.Current) with { Key = secret }, errors, null);
+    }
+
+    /// <summary>Why a caller who is not an admin may not create this key, judged from their own claims only; null when they may.</summary>
+    private static string? Refusal(CreateKeyRequest request, Caller caller, AccessSnapshot snapshot)
+    {
+        if (!caller.IsPerson) return "An API key cannot create keys; use a person's login or a service-account token.";
+        if (request.User is { Length: > 0 } user && user != caller.UserId)
+            return "You can create keys only for yourself: leave 'user' out or set it to your own id. Only an admin issues keys to someone else.";
+        if (request.Team is { Length: > 0 } team && !caller.TeamIds.Any(id => id == team || snapshot.Teams.GetValueOrDefault(id)?.Name == team))
+            return "You can create keys only in a team you belong to.";
+        if (request.App is { Length: > 0 } app && FindOwnApp(snapshot, caller, app, null) is null)
+            return "You can create keys only for an app of a team you belong to.";
+        return null;
+    }
+
+    /// <summary>The app of one of the caller's teams named by id or name (in <paramref name="teamId"/> when given).</summary>
+    private static AppRow? FindOwnApp(AccessSnapshot snapshot, Caller caller, string idOrName, string? teamId)
+    {
+        var teams = caller.TeamIds;
+        return snapshot.Apps.Values.FirstOrDefault(a => (a.Id == idOrName || a.Name == idOrName)
+            && teams.Contains(a.TeamId) && (teamId is null || a.TeamId == teamId));
     }
 
     public IEnumerable<KeyDto> List(Caller caller, AccessSnapshot snapshot, IEnumerable<KeyRow> rows) =>

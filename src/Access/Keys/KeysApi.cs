@@ -15,14 +15,25 @@ public sealed record RotateKeyRequest
 /// <summary><c>/api/v1/keys</c>: create (the secret is shown once), list, read, revoke and rotate API keys.</summary>
 internal static class KeysApi
 {
-    public static async Task<Results<Created<KeyDto>, ValidationProblem, ForbidHttpResult>> CreateAsync(
+    public static async Task<Results<Created<KeyDto>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         JsonBody<CreateKeyRequest> body, ClaimsPrincipal user, KeyService keys, HttpContext context, CancellationToken cancellationToken)
     {
         if (!body.IsValid) return body.Problem();
-        var (key, errors, forbidden) = await keys.CreateAsync(body.Value, new Caller(user), cancellationToken);
-        if (forbidden) return TypedResults.Forbid();
+        var caller = new Caller(user);
+        var (key, errors, forbidden) = await keys.CreateAsync(body.Value, caller, cancellationToken);
+        if (forbidden is not null)
+        {
+            await AccessAudit.RecordAsync(context, "key.create_denied", "api_key", "", outcome: "failure",
+                after: new { body.Value.Team, body.Value.App, body.Value.User, reason = forbidden });
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: forbidden);
+        }
         if (key is null) return TypedResults.ValidationProblem(errors.ToDictionary());
         await AccessAudit.RecordAsync(context, "key.created", "api_key", key.Id, after: key);
+        if (key.User is { } owner && owner != caller.UserId)
+        {
+            // An admin issued a key that acts for someone else: recorded against that person too.
+            await AccessAudit.RecordAsync(context, "key.issued_for_user", "user", owner, after: key);
+        }
         return TypedResults.Created($"/api/v1/keys/{key.Id}", key);
     }
 

@@ -20,9 +20,14 @@ internal readonly record struct Caller(ClaimsPrincipal Principal)
 
     public IReadOnlyList<string> TeamIds => Principal.FindAll(MarketplaceClaims.TeamId).Select(static c => c.Value).ToList();
 
-    public string? UserId => Principal.FindFirst(MarketplaceClaims.UserId)?.Value;
+    /// <summary>The person's (or service account's) own id; null for API keys, whose user claim names their owner, not the caller.</summary>
+    public string? UserId => IsPerson ? Principal.FindFirst(MarketplaceClaims.UserId)?.Value : null;
 
-    public string Actor => Principal.FindFirst(MarketplaceClaims.UserId)?.Value
+    /// <summary>The user the caller acts for: the person, or an API key's owner.</summary>
+    public string? OwnerId => Principal.FindFirst(MarketplaceClaims.UserId)?.Value;
+
+    /// <summary>The caller's id for records: an API key is itself (<c>key:ID</c>), never its owner.</summary>
+    public string Actor => (IsPerson ? Principal.FindFirst(MarketplaceClaims.UserId)?.Value : null)
         ?? Principal.FindFirst(ClaimTypes.NameIdentifier)?.Value
         ?? "unknown";
 

@@ -55,10 +55,12 @@ public sealed record AuditEntry
         TargetId = targetId,
     };
 
-    /// <summary>The stable id of a principal: its user id, else its key id, else its name identifier.</summary>
+    /// <summary>
+    /// The stable id of a principal: an API key's id (a key never acts as its owner), else the user id, else its name identifier.
+    /// </summary>
     public static string ActorIdOf(ClaimsPrincipal user) =>
-        user.FindFirst(MarketplaceClaims.UserId)?.Value
-        ?? user.FindFirst(MarketplaceClaims.KeyId)?.Value
+        user.FindFirst(MarketplaceClaims.KeyId)?.Value
+        ?? user.FindFirst(MarketplaceClaims.UserId)?.Value
         ?? user.FindFirst(ClaimTypes.NameIdentifier)?.Value
         ?? "anonymous";
 }

@@ -110,12 +110,19 @@ internal static class AuthApi
         return TypedResults.NoContent();
     }
 
-    public static Ok<MeDto> Me(ClaimsPrincipal user) => TypedResults.Ok(new MeDto(
-        AuditEntry.ActorIdOf(user),
-        user.Identity?.Name ?? "",
-        user.FindFirst(MarketplaceClaims.CredentialKind)?.Value ?? "unknown",
-        user.FindAll(ClaimTypes.Role).Select(static c => c.Value).ToList(),
-        user.FindAll(MarketplaceClaims.TeamId).Select(static c => c.Value).ToList()));
+    /// <summary>The calling principal: for an API key the key itself (id, name, role, team, app) and its owner's id, never the owner's profile.</summary>
+    public static Ok<MeDto> Me(ClaimsPrincipal user)
+    {
+        var isKey = user.HasClaim(MarketplaceClaims.CredentialKind, MarketplaceClaims.ApiKeyCredential);
+        return TypedResults.Ok(new MeDto(
+            AuditEntry.ActorIdOf(user),
+            user.Identity?.Name ?? "",
+            user.FindFirst(MarketplaceClaims.CredentialKind)?.Value ?? "unknown",
+            user.FindAll(ClaimTypes.Role).Select(static c => c.Value).ToList(),
+            user.FindAll(MarketplaceClaims.TeamId).Select(static c => c.Value).ToList(),
+            isKey ? user.FindFirst(MarketplaceClaims.UserId)?.Value : null,
+            isKey ? user.FindFirst(MarketplaceClaims.AppId)?.Value : null));
+    }
 
     internal static async Task<TokenPair> StartSessionAsync(HttpContext context, UserRecord user, TokenService tokens, UserStore users, TimeProvider time)
     {

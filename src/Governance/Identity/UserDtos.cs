@@ -30,7 +30,8 @@ public sealed record ChangePasswordRequest(string? Username, string? CurrentPass
 
 public sealed record RefreshRequest(string? RefreshToken);
 
-public sealed record MeDto(string Id, string Name, string Credential, IReadOnlyList<string> Roles, IReadOnlyList<string> Teams);
+/// <summary><c>GET /api/v1/auth/me</c>: who is calling. For an API key, <see cref="Id"/> is the key's id and <see cref="Owner"/> the id of the user it was issued to.</summary>
+public sealed record MeDto(string Id, string Name, string Credential, IReadOnlyList<string> Roles, IReadOnlyList<string> Teams, string? Owner = null, string? App = null);
 
 public sealed record CreateServiceAccountRequest(string? Name, IReadOnlyList<string>? Roles, IReadOnlyList<TeamInput>? Teams);
 

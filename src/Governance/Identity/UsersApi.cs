@@ -169,8 +169,12 @@ internal static partial class UsersApi
             entries.Select(static e => e.ToDto()).ToList()));
     }
 
+    /// <summary>The caller's own data. An API key never stands in for its owner: the person logs in to export theirs.</summary>
     public static Task<IResult> ExportMeAsync(ClaimsPrincipal caller, UserStore users, AuditLog audit, TimeProvider time, CancellationToken ct) =>
-        caller.FindFirst(MarketplaceClaims.UserId)?.Value is { } id
+        caller.HasClaim(MarketplaceClaims.CredentialKind, MarketplaceClaims.ApiKeyCredential)
+            ? Task.FromResult<IResult>(AuthApi.Problem(StatusCodes.Status403Forbidden, "Not with an API key",
+                "An API key cannot export personal data, not even its owner's; log in as the person (or use the service account's token).", "api_key_not_allowed"))
+        : caller.FindFirst(MarketplaceClaims.UserId)?.Value is { } id
             ? ExportAsync(id, users, audit, time, ct)
             : Task.FromResult<IResult>(AuthApi.Problem(StatusCodes.Status400BadRequest, "Not a user", "Only a user or service account has personal data to export.", "not_a_user"));
 
