@@ -74,7 +74,7 @@ internal sealed class ResponsesRequest
         }
         if (rawInput.ValueKind == JsonValueKind.String)
         {
-            input = [new JsonObject { ["type"] = "message", ["role"] = "user", ["content"] = rawInput.GetString() }];
+            input = [new JsonObject { ["type"] = "message", ["role"] = "user", ["content"] = new JsonArray(new JsonObject { ["type"] = "input_text", ["text"] = rawInput.GetString() }) }];
         }
         else if (rawInput.ValueKind == JsonValueKind.Array)
         {
@@ -85,6 +85,12 @@ internal sealed class ResponsesRequest
                 if (ValidateItem(item, $"input[{i}]") is { } itemError) return itemError;
                 var node = JsonNode.Parse(item.GetRawText())!.AsObject();
                 if (node["type"] is null) node.Insert(0, "type", "message");
+                // Stored as OpenAI lists them: message content as typed parts.
+                if (node["type"]!.GetValue<string>() == "message" && node["content"] is JsonValue plain && plain.GetValueKind() == JsonValueKind.String)
+                {
+                    var partType = node["role"]?.GetValue<string>() == "assistant" ? "output_text" : "input_text";
+                    node["content"] = new JsonArray(new JsonObject { ["type"] = partType, ["text"] = plain.GetValue<string>() });
+                }
                 input.Add(node);
                 i++;
             }
