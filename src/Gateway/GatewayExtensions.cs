@@ -6,8 +6,10 @@ using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Embeddings;
 using LlmMarketplace.Gateway.Errors;
+using LlmMarketplace.Gateway.Messages;
 using LlmMarketplace.Gateway.Models;
 using LlmMarketplace.Gateway.Pipeline;
+using LlmMarketplace.Gateway.Responses;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Gateway.Telemetry;
 using LlmMarketplace.Gateway.Tokens;
@@ -63,6 +65,7 @@ public static class GatewayExtensions
         services.TryAddSingleton<UpstreamDispatcher>();
         services.TryAddSingleton<ChatCompletionsHandler>();
         services.TryAddSingleton<EmbeddingsHandler>();
+        services.TryAddSingleton<ResponseStore>();
         services.AddHostedService<GatewayConfigWatcher>();
         return builder;
     }
@@ -83,6 +86,56 @@ public static class GatewayExtensions
             .Produces(StatusCodes.Status413PayloadTooLarge)
             .Produces(StatusCodes.Status429TooManyRequests)
             .Produces(StatusCodes.Status502BadGateway);
+
+        v1.MapPost("/responses", static (HttpContext context, ResponseStore store, ModelRegistry registry, TimeProvider time) => ResponsesApi.CreateAsync(context, store, registry, time))
+            .WithName("CreateResponse")
+            .WithSummary("Creates a model response (OpenAI's Responses API; streaming with stream=true; stored unless store=false).")
+            .Accepts<object>("application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces(StatusCodes.Status400BadRequest)
+            .Produces(StatusCodes.Status401Unauthorized)
+            .Produces(StatusCodes.Status404NotFound)
+            .Produces(StatusCodes.Status429TooManyRequests)
+            .Produces(StatusCodes.Status502BadGateway);
+
+        v1.MapGet("/responses/{id}", static (HttpContext context, string id, ResponseStore store) => ResponsesApi.GetAsync(context, id, store))
+            .WithName("GetResponse")
+            .WithSummary("Retrieves a stored response of the caller's team.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .Produces(StatusCodes.Status404NotFound);
+
+        v1.MapDelete("/responses/{id}", static (HttpContext context, string id, ResponseStore store) => ResponsesApi.DeleteAsync(context, id, store))
+            .WithName("DeleteResponse")
+            .WithSummary("Deletes a stored response of the caller's team.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .Produces(StatusCodes.Status404NotFound);
+
+        v1.MapGet("/responses/{id}/input_items", static (HttpContext context, string id, ResponseStore store) => ResponsesApi.InputItemsAsync(context, id, store))
+            .WithName("ListResponseInputItems")
+            .WithSummary("Lists the input items of a stored response (order=asc|desc, limit, after).")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .Produces(StatusCodes.Status400BadRequest)
+            .Produces(StatusCodes.Status404NotFound);
+
+        v1.MapPost("/messages", static (HttpContext context, ModelRegistry registry) => MessagesApi.CreateAsync(context, registry))
+            .WithName("CreateMessage")
+            .WithSummary("Creates a message (Anthropic's Messages API; x-api-key or bearer; streaming with stream=true; errors in Anthropic's envelope).")
+            .Accepts<object>("application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces(StatusCodes.Status400BadRequest)
+            .Produces(StatusCodes.Status401Unauthorized)
+            .Produces(StatusCodes.Status404NotFound)
+            .Produces(StatusCodes.Status429TooManyRequests);
+
+        v1.MapPost("/messages/count_tokens", static (HttpContext context, ModelRegistry registry, TokenCounter tokens) => MessagesApi.CountTokensAsync(context, registry, tokens))
+            .WithName("CountMessageTokens")
+            .WithSummary("Counts the input tokens of a Messages request (Anthropic's count_tokens).")
+            .Accepts<object>("application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .Produces(StatusCodes.Status400BadRequest)
+            .Produces(StatusCodes.Status404NotFound);
 
         v1.MapPost("/embeddings", static (HttpContext context, EmbeddingsHandler handler) => handler.HandleAsync(context))
             .WithName("CreateEmbedding")

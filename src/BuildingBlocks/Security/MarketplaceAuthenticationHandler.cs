@@ -18,7 +18,7 @@ public sealed class MarketplaceAuthenticationOptions : AuthenticationSchemeOptio
 /// <summary>
 /// Authenticates <c>Authorization: Bearer</c> (and <c>api-key</c> / <c>x-api-key</c>) credentials:
 /// the master key first, then every registered <see cref="ICredentialValidator"/>.
-/// Challenges answer in OpenAI's envelope on <c>/v1</c> and as problem details elsewhere.
+/// Challenges answer in Anthropic's envelope on <c>/v1/messages</c>, in OpenAI's on the rest of <c>/v1</c> and as problem details elsewhere.
 /// </summary>
 public sealed class MarketplaceAuthenticationHandler(
     IOptionsMonitor<MarketplaceAuthenticationOptions> options,
@@ -78,6 +78,11 @@ public sealed class MarketplaceAuthenticationHandler(
         var message = result.Failure?.Message
             ?? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).";
         Response.Headers.WWWAuthenticate = "Bearer";
+        if (AnthropicErrorWriter.IsMessagesPath(Request.Path))
+        {
+            await AnthropicErrorWriter.WriteAsync(Context, StatusCodes.Status401Unauthorized, message);
+            return;
+        }
         if (OpenAIErrorWriter.IsDataPlane(Request.Path))
         {
             await OpenAIErrorWriter.WriteAsync(Context, StatusCodes.Status401Unauthorized, message, "authentication_error", null, _failureCode ?? "invalid_api_key");
@@ -90,6 +95,11 @@ public sealed class MarketplaceAuthenticationHandler(
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
         const string message = "Your credential does not have permission to perform this operation.";
+        if (AnthropicErrorWriter.IsMessagesPath(Request.Path))
+        {
+            await AnthropicErrorWriter.WriteAsync(Context, StatusCodes.Status403Forbidden, message);
+            return;
+        }
         if (OpenAIErrorWriter.IsDataPlane(Request.Path))
         {
             await OpenAIErrorWriter.WriteAsync(Context, StatusCodes.Status403Forbidden, message, "permission_error", null, "insufficient_permissions");

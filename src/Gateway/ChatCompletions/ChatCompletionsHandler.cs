@@ -33,7 +33,8 @@ internal sealed class ChatCompletionsHandler(
     private readonly IGatewayInterceptor[] _interceptors = interceptors.ToArray();
     private readonly IAutoRouter? _autoRouter = autoRouters.LastOrDefault();
 
-    public async Task HandleAsync(HttpContext context)
+    /// <param name="operation">The API the client called (<c>chat</c>, or <c>responses</c> / <c>messages</c> for a client protocol on top of chat), as named in usage records.</param>
+    public async Task HandleAsync(HttpContext context, string operation = "chat")
     {
         var started = time.GetTimestamp();
         var requestId = RequestId.Get(context);
@@ -64,7 +65,7 @@ internal sealed class ChatCompletionsHandler(
             return;
         }
 
-        var call = new GatewayCall(requestId, "chat", model.Name, request.Stream, context.User, time.GetUtcNow(),
+        var call = new GatewayCall(requestId, operation, model.Name, request.Stream, context.User, time.GetUtcNow(),
             () => tokens.CountChatPrompt(model.Name, request.Messages, request.TryGet("tools", out var t) ? t : null));
         call.Request = request.Root;
         call.Project = ProjectHeader(context);

@@ -26,7 +26,7 @@ public sealed class GatewayCall
 
     public string RequestId { get; }
 
-    /// <summary><c>chat</c> or <c>embeddings</c>.</summary>
+    /// <summary><c>chat</c>, <c>responses</c>, <c>messages</c> (both carried by the chat operation) or <c>embeddings</c>.</summary>
     public string Operation { get; }
 
     /// <summary>The model name the client sent.</summary>

@@ -33,7 +33,7 @@ internal sealed class ShieldInterceptor(
         if (modes.AllOff) return ValueTask.FromResult<GatewayRejection?>(null);
         if (modes.BlockedTerms.Count > 0 && BlockListRejection(call, modes) is { } refused) return ValueTask.FromResult<GatewayRejection?>(refused);
         if (call.Operation == "embeddings") return ValueTask.FromResult(Embeddings(call, modes));
-        if (call.Operation != "chat" || !call.Request.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        if (call.Operation is not ("chat" or "responses" or "messages") || !call.Request.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
         {
             return ValueTask.FromResult<GatewayRejection?>(null);
         }

@@ -16,7 +16,7 @@ internal sealed class ExperimentInterceptor(ExperimentDirectory directory, Exper
 
     public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
     {
-        if (call.Operation != "chat" || !directory.TryGet(call.Model, out var experiment)) return ValueTask.FromResult<GatewayRejection?>(null);
+        if (call.Operation is not ("chat" or "responses" or "messages") || !directory.TryGet(call.Model, out var experiment)) return ValueTask.FromResult<GatewayRejection?>(null);
         var variant = experiment.Assign(Unit(call, experiment.Row.StickyBy));
         if (variant.Deployment is { } deployment)
         {
