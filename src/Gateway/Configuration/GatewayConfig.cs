@@ -7,6 +7,9 @@ public enum ProviderType
     AzureOpenAI,
     Anthropic,
     Gemini,
+
+    /// <summary>Models run in this process (for example the embedding model <c>all-minilm-l6-v2</c>); no <c>BaseUrl</c>.</summary>
+    Local,
 }
 
 /// <summary>How a model chooses among its deployments.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlmMarketplace.BuildingBlocks.Embeddings;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.BuildingBlocks.Validation;
 using Microsoft.Extensions.Configuration;
@@ -15,6 +16,9 @@ public static class GatewayConfigReader
     private static readonly string[] ModelKeys = ["Name", "Kind", "Routing", "Deployments", "ContextWindow", "MaxOutputTokens", "Cache", "QualityTarget", "Cascade", "HybridWeights", "OwnedBy"];
     private static readonly string[] DeploymentKeys = ["Provider", "Model", "InputPerMTok", "OutputPerMTok", "CachedInputPerMTok", "CacheWritePerMTok", "PerRequest", "Weight", "Region", "Id"];
     private static readonly string[] GatewayKeys = ["ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "MaxRequestBodyBytes", "Retry", "CircuitBreaker", "Cache", "LatencyEwmaAlpha"];
+
+    /// <summary>The address requests to a <c>local</c> provider carry; they never leave the process.</summary>
+    internal static readonly Uri LocalProviderUrl = new("http://local.invalid/v1");
 
     public static GatewayConfig Read(IConfiguration configuration, ValidationErrors errors, bool resolveSecrets = true)
     {
@@ -83,7 +87,13 @@ public static class GatewayConfigReader
 
             Uri? baseUrl = null;
             var rawUrl = item["BaseUrl"];
-            if (string.IsNullOrWhiteSpace(rawUrl))
+            if (type == ProviderType.Local)
+            {
+                if (!string.IsNullOrWhiteSpace(rawUrl)) errors.Add($"{path}.BaseUrl", "a local provider runs its models in this process and takes no BaseUrl");
+                if (!string.IsNullOrWhiteSpace(item["ApiKey"])) errors.Add($"{path}.ApiKey", "a local provider takes no ApiKey");
+                baseUrl = LocalProviderUrl;
+            }
+            else if (string.IsNullOrWhiteSpace(rawUrl))
             {
                 errors.Add($"{path}.BaseUrl", "is required");
             }
@@ -99,7 +109,7 @@ public static class GatewayConfigReader
 
             string? apiKey = null;
             var rawKey = item["ApiKey"];
-            if (!string.IsNullOrEmpty(rawKey))
+            if (!string.IsNullOrEmpty(rawKey) && type != ProviderType.Local)
             {
                 if (!SecretReference.IsReference(rawKey))
                 {
@@ -204,6 +214,17 @@ public static class GatewayConfigReader
                     errors.Add($"{dpath}.Provider", "Anthropic has no embeddings API; an embedding model cannot be deployed on it");
                 }
                 var upstream = dep["Model"] ?? name;
+                if (providerConfig?.Type == ProviderType.Local)
+                {
+                    if (kind != ModelKind.Embedding)
+                    {
+                        errors.Add($"{dpath}.Provider", $"the local provider '{provider}' runs embedding models only; set Kind: embedding on this model or deploy it elsewhere");
+                    }
+                    else if (upstream is null || !LocalEmbeddingModel.IsKnown(upstream))
+                    {
+                        errors.Add($"{dpath}.Model", $"'{upstream}' is not a local model (known: {string.Join(", ", LocalEmbeddingModel.Known)})");
+                    }
+                }
                 var pricing = new Pricing(
                     Money(dep, "InputPerMTok", dpath, 0, errors),
                     Money(dep, "OutputPerMTok", dpath, 0, errors),

@@ -18,10 +18,11 @@ internal sealed class ProviderClient : IDisposable
             ProviderType.AzureOpenAI => AzureOpenAIAdapter.Instance,
             ProviderType.Anthropic => AnthropicAdapter.Instance,
             ProviderType.Gemini => GeminiAdapter.Instance,
+            ProviderType.Local => OpenAIAdapter.Instance,
             _ => throw new InvalidOperationException($"Unknown provider type {config.Type}."),
         };
         BasePath = config.BaseUrl.ToString().TrimEnd('/');
-        Invoker = new HttpMessageInvoker(new SocketsHttpHandler
+        Invoker = config.Type == ProviderType.Local ? new HttpMessageInvoker(new LocalModelHandler(), disposeHandler: true) : new HttpMessageInvoker(new SocketsHttpHandler
         {
             UseProxy = false,
             AllowAutoRedirect = false,
