@@ -1,9 +1,11 @@
 using LlmMarketplace.Portal.Client;
 using LlmMarketplace.Portal.Components;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.StaticWebAssets;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -22,6 +24,8 @@ public static class PortalExtensions
         builder.Services.AddMudServices();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<PortalHttp>();
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.TryAddSingleton<SessionCookie>();
         builder.Services.TryAddScoped<PortalSession>();
         builder.Services.TryAddScoped<PortalApi>();
         return builder;
@@ -46,7 +50,18 @@ public static class PortalExtensions
     /// <summary>Maps the portal's pages, the Blazor hub and the static assets; none of them is part of the API document.</summary>
     public static WebApplication MapPortal(this WebApplication app)
     {
+        // A live circuit has no request of its own: the connection that opens it carries the session cookie, which
+        // becomes the circuit's authentication state (read by PortalSession). Only the Blazor hub is touched.
+        app.UseWhen(static c => c.Request.Path.StartsWithSegments("/_blazor"), static hub => hub.Use(static (context, next) =>
+        {
+            if (context.Request.Cookies[SessionCookie.Name] is { Length: > 0 } raw) context.User = SessionCookie.Principal(raw);
+            return next(context);
+        }));
         app.UseAntiforgery();
+        var portal = app.MapGroup("/portal").AllowAnonymous().ExcludeFromDescription();
+        portal.MapPost("/sign-out", SignOutAsync);
+        portal.MapPost("/session", KeepSession);
+        portal.MapGet("/suggestions", SuggestAsync);
         var manifest = Path.Combine(AppContext.BaseDirectory, PortalAssets.ManifestFileName);
         (File.Exists(manifest) ? app.MapStaticAssets(manifest) : app.MapStaticAssets())
             .AllowAnonymous().ExcludeFromDescription();
@@ -56,7 +71,43 @@ public static class PortalExtensions
             .ExcludeFromDescription();
         return app;
     }
+
+    /// <summary>Signs out: the API revokes the tokens, the cookie goes, the person lands on the sign-in page.</summary>
+    private static async Task<IResult> SignOutAsync(HttpContext context, IAntiforgery antiforgery, SessionCookie cookie, PortalApi api)
+    {
+        if (!await antiforgery.IsRequestValidAsync(context)) return TypedResults.Problem("The sign-out form has expired: reload the page and sign out again.", statusCode: 400);
+        if (cookie.Read(context.Request.Cookies[SessionCookie.Name]) is { } state) await api.RevokeAsync(state, context.RequestAborted);
+        SessionCookie.WriteRaw(context, null);
+        return TypedResults.Redirect("/login");
+    }
+
+    /// <summary>
+    /// Stores a session renewed inside a live circuit (already encrypted; empty ends it). Only the portal's own script
+    /// sends the header, which a cross-site form cannot.
+    /// </summary>
+    private static IResult KeepSession(HttpContext context, SessionCookie cookie, [FromBody] KeepSessionRequest body)
+    {
+        if (context.Request.Headers["X-Llmm-Portal"] != "1") return TypedResults.Problem("Only the portal stores its session.", statusCode: 400);
+        if (string.IsNullOrEmpty(body.Session))
+        {
+            SessionCookie.WriteRaw(context, null);
+            return TypedResults.NoContent();
+        }
+        if (cookie.Read(body.Session) is null) return TypedResults.Problem("That is not a session of this marketplace.", statusCode: 400);
+        SessionCookie.WriteRaw(context, body.Session);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Search suggestions as the signed-in person (or anyone, when browsing is public) may see them.</summary>
+    private static async Task<IResult> SuggestAsync(string? q, PortalApi api, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(q)) return TypedResults.Json(Array.Empty<string>());
+        var page = await api.GetAsync<AutocompletePage>("api/v1/autocomplete?limit=8&q=" + Uri.EscapeDataString(q.Trim()), ct);
+        return TypedResults.Json(page?.Suggestions.Select(static s => s.Name).Distinct().ToArray() ?? []);
+    }
 }
+
+internal sealed record KeepSessionRequest(string? Session);
 
 internal static class PortalAssets
 {

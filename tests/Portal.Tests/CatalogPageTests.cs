@@ -63,13 +63,21 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         // Facets narrow the results and land in the address too.
         await page.GetByRole(AriaRole.Group, new() { Name = "Modalities" }).GetByText("image", new() { Exact = false }).First.ClickAsync();
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("modality=image"));
+        await Expect(page.GetByRole(AriaRole.Group, new() { Name = "Modalities" }).GetByRole(AriaRole.Checkbox, new() { Name = "image", Exact = false }).First).ToBeCheckedAsync();
+
+        // The max price filter: typed, Enter applies it.
+        var maxPrice = page.GetByLabel("Max input price ($/1M tokens)");
+        await maxPrice.TypeInAsync("1");
+        await maxPrice.PressAsync("Enter");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("maxPrice=1"));
+        await Expect(maxPrice).ToHaveValueAsync("1");
 
         // Two services side by side.
         await page.GotoAsync("/?q=claude");
         var names = (await cards.Locator("a.mud-link").AllInnerTextsAsync()).Take(2).ToList();
         await cards.Nth(0).GetByLabel("Compare").CheckAsync();
         await cards.Nth(1).GetByLabel("Compare").CheckAsync();
-        await page.GetByRole(AriaRole.Link, new() { Name = "Compare (2)" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Compare selected" }).ClickAsync();
         var table = page.GetByTestId("compare-table");
         foreach (var name in names) await Expect(table).ToContainTextAsync(name);
         await Expect(table).ToContainTextAsync("Input price / 1M");
@@ -90,8 +98,7 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
             await page.Keyboard.PressAsync("Tab");
         }
         await Expect(search).ToBeFocusedAsync();
-        await page.Keyboard.TypeAsync("gemini");
-        await Expect(page.GetByText("Search for “gemini”")).ToBeVisibleAsync();
+        await search.PressSequentiallyAsync("gemini", Typing.PersonsPace);
         await page.Keyboard.PressAsync("Enter");
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"\?q=gemini"));
         await Expect(cards.First).ToContainTextAsync("Gemini");

@@ -24,26 +24,26 @@ public sealed class PublishingJourneyTests
         var publisher = await browser.NewPageAsync(market.Host.BaseAddress);
         await SignInAsync(publisher, "publisher", "correct horse battery staple");
         await publisher.GetByRole(AriaRole.Link, new() { Name = "Publish a service" }).ClickAsync();
-        await publisher.GetByLabel("Name", new() { Exact = true }).FillAsync("Nimbus Orbit");
-        await publisher.GetByLabel("Model name (slug)").FillAsync("Nimbus Orbit!");
+        await publisher.GetByLabel("Name", new() { Exact = true }).TypeInAsync("Nimbus Orbit");
+        await publisher.GetByLabel("Model name (slug)").TypeInAsync("Nimbus Orbit!");
         await Expect(publisher.GetByText("must be 1–128 lower-case letters, digits and . _ ~ : / -")).ToBeVisibleAsync();
-        await publisher.GetByLabel("Model name (slug)").FillAsync(slug);
+        await publisher.GetByLabel("Model name (slug)").TypeInAsync(slug);
         await Expect(publisher.GetByText("must be 1–128 lower-case letters, digits and . _ ~ : / -")).ToBeHiddenAsync();
-        await publisher.GetByLabel("Description (markdown)").FillAsync("Orbit is a **fast** chat model.");
-        await publisher.GetByLabel("Context length (tokens)").FillAsync("65536");
-        await publisher.GetByLabel("Input price (USD per 1M tokens)").FillAsync("0.25");
-        await publisher.GetByLabel("Output price (USD per 1M tokens)").FillAsync("1.25");
-        await publisher.GetByLabel("Provider name (deployment 1)").FillAsync("nimbus-cloud");
-        await publisher.GetByLabel("Upstream model (deployment 1)").FillAsync("tiny-1");
-        await publisher.GetByLabel("Base URL (deployment 1)").FillAsync(market.Upstream.BaseUrl + "/v1");
+        await publisher.GetByLabel("Description (markdown)").TypeInAsync("Orbit is a **fast** chat model.");
+        await publisher.GetByLabel("Context length (tokens)").TypeInAsync("65536");
+        await publisher.GetByLabel("Input price (USD per 1M tokens)").TypeInAsync("0.25");
+        await publisher.GetByLabel("Output price (USD per 1M tokens)").TypeInAsync("1.25");
+        await publisher.GetByLabel("Provider name (deployment 1)").TypeInAsync("nimbus-cloud");
+        await publisher.GetByLabel("Upstream model (deployment 1)").TypeInAsync("tiny-1");
+        await publisher.GetByLabel("Base URL (deployment 1)").TypeInAsync(market.Upstream.BaseUrl + "/v1");
         // More output than context: only the API knows that rule; its error lands next to the field.
-        await publisher.GetByLabel("Max output tokens").FillAsync("100000");
+        await publisher.GetByLabel("Max output tokens").TypeInAsync("100000");
         await publisher.GetByRole(AriaRole.Button, new() { Name = "Create draft" }).ClickAsync();
         await Expect(publisher.GetByRole(AriaRole.Alert).Filter(new() { HasText = "problem" })).ToContainTextAsync("1 problem");
         var maxOutput = publisher.Locator(".mud-input-control").Filter(new() { Has = publisher.GetByLabel("Max output tokens") });
         await Expect(maxOutput).ToContainTextAsync("must not exceed contextLength (65536)");
         await shots.TakeAsync(publisher, "wizard-errors");
-        await publisher.GetByLabel("Max output tokens").FillAsync("4096");
+        await publisher.GetByLabel("Max output tokens").TypeInAsync("4096");
         await publisher.GetByRole(AriaRole.Button, new() { Name = "Create draft" }).ClickAsync();
         await Expect(publisher.GetByTestId("version-state")).ToHaveTextAsync("draft");
         await publisher.GetByRole(AriaRole.Button, new() { Name = "Submit for approval" }).ClickAsync();
@@ -75,8 +75,8 @@ public sealed class PublishingJourneyTests
     internal static async Task SignInAsync(IPage page, string username, string password)
     {
         await page.GotoAsync("/login");
-        await page.GetByLabel("User name").FillAsync(username);
-        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByLabel("User name").TypeInAsync(username);
+        await page.GetByLabel("Password").TypeInAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await Expect(page.GetByTestId("signed-in-as")).ToHaveTextAsync(username);
         await Expect(page).Not.ToHaveURLAsync(new Regex("/login"));

@@ -35,5 +35,14 @@ public static class Format
     public static string Measured(double? p95LatencyMs, double? uptimePercent, long requests) =>
         requests == 0 ? "no traffic yet" : $"p95 {Latency(p95LatencyMs)} · {Uptime(uptimePercent)} uptime";
 
+    /// <summary>The start of a Markdown text as plain words (no <c>**</c>, no link syntax), cut at a word near <paramref name="max"/>.</summary>
+    public static string Excerpt(string? markdown, int max)
+    {
+        var text = string.Join(' ', Markdig.Markdown.ToPlainText(markdown ?? "").Split((char[])['\n', '\r', '\t', ' '], StringSplitOptions.RemoveEmptyEntries));
+        if (text.Length <= max) return text;
+        var cut = text.LastIndexOf(' ', max);
+        return text[..(cut > max / 2 ? cut : max)] + "…";
+    }
+
     public static string Time(DateTimeOffset? t) => t?.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) ?? "";
 }

@@ -51,20 +51,17 @@ internal sealed class PortalApi(PortalHttp http, PortalSession session)
         return null;
     }
 
-    public async Task LogoutAsync()
+    /// <summary>Ends the session at the API (its tokens stop working); the caller removes the cookie.</summary>
+    public async Task RevokeAsync(SessionState state, CancellationToken ct = default)
     {
-        if (session.State is { } state)
+        try
         {
-            try
-            {
-                await SendCoreAsync(HttpMethod.Post, "api/v1/auth/logout", null, null, state.AccessToken, default);
-            }
-            catch (HttpRequestException)
-            {
-                // Signing out locally is what matters to the person; the session also ends on its own.
-            }
+            await SendCoreAsync(HttpMethod.Post, "api/v1/auth/logout", null, null, state.AccessToken, ct);
         }
-        await session.SetAsync(null);
+        catch (HttpRequestException)
+        {
+            // Signing out locally is what matters to the person; the session also ends on its own.
+        }
     }
 
     public Task<ApiResult> GetAsync(string path, CancellationToken ct = default) => SendAsync(HttpMethod.Get, path, null, ct);

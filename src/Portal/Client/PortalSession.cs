@@ -1,9 +1,14 @@
-using Microsoft.AspNetCore.Components.Server.ProtectedBrowserStorage;
+using System.Security.Claims;
 using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.JSInterop;
 
 namespace LlmMarketplace.Portal.Client;
 
-/// <summary>Who is signed in on this browser tab: the marketplace tokens and the principal they stand for.</summary>
+/// <summary>Who is signed in on this browser: the marketplace tokens and the principal they stand for.</summary>
 public sealed record SessionState(string AccessToken, string? RefreshToken, Principal Me);
 
 /// <summary>The caller as <c>GET /api/v1/auth/me</c> answers.</summary>
@@ -16,45 +21,115 @@ public sealed record Principal(string Id, string Name, string Credential, IReadO
     public bool IsViewer => IsApprover || Roles.Contains("viewer");
 }
 
-/// <summary>The session of one circuit, kept in the tab's session storage (encrypted with the host's data protection keys).</summary>
-internal sealed class PortalSession(ProtectedSessionStorage storage)
+/// <summary>
+/// The session of one request or circuit. It lives in an HTTP-only cookie, encrypted with the data protection keys
+/// every replica shares, so a page rendered on the server knows who asks before any script runs; a live circuit reads
+/// the same cookie from the connection that opened it (see <see cref="SessionCookie"/>).
+/// </summary>
+internal sealed class PortalSession(IHttpContextAccessor http, AuthenticationStateProvider auth, SessionCookie cookie, IJSRuntime js)
 {
-    private const string StorageKey = "llmm.session";
-    private bool _restored;
+    private bool _loaded;
+    private SessionState? _state;
 
-    public SessionState? State { get; private set; }
+    public SessionState? State
+    {
+        get
+        {
+            Load();
+            return _state;
+        }
+    }
 
     public Principal? Me => State?.Me;
 
     public bool IsSignedIn => State is not null;
 
-    public event Action? Changed;
-
-    /// <summary>The last key secret created or rotated in this tab, kept in memory only so the playground can use it.</summary>
+    /// <summary>The last key secret created or rotated in this circuit, kept in memory only so the playground can use it.</summary>
     public (string Name, string Secret)? LastKey { get; set; }
 
-    public async Task RestoreAsync()
+    private void Load()
     {
-        if (_restored) return;
-        _restored = true;
+        if (_loaded) return;
+        _loaded = true;
+        var raw = http.HttpContext?.Request.Cookies[SessionCookie.Name];
+        if (raw is null)
+        {
+            // In a circuit: the connection's cookie, carried as a claim (the task is complete by then).
+            var state = auth.GetAuthenticationStateAsync();
+            if (state.IsCompletedSuccessfully) raw = state.Result.User.FindFirst(SessionCookie.ClaimType)?.Value;
+        }
+        _state = cookie.Read(raw);
+    }
+
+    /// <summary>
+    /// Starts, renews or ends the session. Rendered on the server, the answer carries the cookie; in a circuit, the
+    /// browser stores the renewed (encrypted) cookie through <c>POST /portal/session</c>, so a refreshed token survives
+    /// the next page.
+    /// </summary>
+    public async Task SetAsync(SessionState? state)
+    {
+        _loaded = true;
+        _state = state;
+        if (http.HttpContext is { Response.HasStarted: false } context && !context.WebSockets.IsWebSocketRequest)
+        {
+            cookie.Write(context, state);
+            return;
+        }
         try
         {
-            var stored = await storage.GetAsync<SessionState>(StorageKey);
-            State = stored.Success ? stored.Value : null;
+            await js.InvokeVoidAsync("llmmPortal.keepSession", state is null ? "" : cookie.Protect(state));
+        }
+        catch (JSException)
+        {
+            // The browser refused: the session still holds in this circuit.
+        }
+        catch (InvalidOperationException)
+        {
+            // No browser to talk to (rendered after the answer started): the session still holds for this page.
+        }
+    }
+}
+
+/// <summary>The session cookie: its name, its protection, and how a circuit sees it.</summary>
+internal sealed class SessionCookie(IDataProtectionProvider protection)
+{
+    public const string Name = "llmm.session";
+
+    /// <summary>The claim under which the connection of a live circuit carries the (still encrypted) cookie.</summary>
+    public const string ClaimType = "llmm.portal.session";
+
+    private readonly IDataProtector _protector = protection.CreateProtector("LlmMarketplace.Portal.Session");
+
+    public string Protect(SessionState state) => _protector.Protect(JsonSerializer.Serialize(state, PortalApi.Json));
+
+    public SessionState? Read(string? raw)
+    {
+        if (string.IsNullOrEmpty(raw)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<SessionState>(_protector.Unprotect(raw), PortalApi.Json);
         }
         catch (CryptographicException)
         {
-            // Stored by an earlier process whose keys are gone: sign in again.
-            await storage.DeleteAsync(StorageKey);
+            // Written with keys that are gone, or tampered with: sign in again.
+            return null;
         }
-        Changed?.Invoke();
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
-    public async Task SetAsync(SessionState? state)
+    public void Write(HttpContext context, SessionState? state) => WriteRaw(context, state is null ? null : Protect(state));
+
+    /// <summary>Sets (or, with null, deletes) the cookie: HTTP-only, same-site, secure on HTTPS, gone when the browser closes.</summary>
+    public static void WriteRaw(HttpContext context, string? raw)
     {
-        State = state;
-        if (state is null) await storage.DeleteAsync(StorageKey);
-        else await storage.SetAsync(StorageKey, state);
-        Changed?.Invoke();
+        var options = new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = context.Request.IsHttps, Path = "/", IsEssential = true };
+        if (raw is null) context.Response.Cookies.Delete(Name, options);
+        else context.Response.Cookies.Append(Name, raw, options);
     }
+
+    /// <summary>The connection of a circuit carries the cookie as a claim, which the circuit's authentication state hands on.</summary>
+    public static ClaimsPrincipal Principal(string raw) => new(new ClaimsIdentity([new Claim(ClaimType, raw)], "llmm.portal"));
 }
