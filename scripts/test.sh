@@ -3,8 +3,10 @@
 # tests need when it is missing. Extra arguments go to `dotnet test` (e.g. --filter Name~Stream).
 #
 # What the tests get, as environment variables:
-#   LLMM_TEST_NODE_MODULES  absolute path of tests/node/node_modules (@dwmkerr/mock-llm, openai);
-#                           its parent holds mock-llm.yaml and openai-client.mjs
+#   LLMM_TEST_NODE_MODULES  absolute path of tests/node/node_modules (@dwmkerr/mock-llm, openai,
+#                           kubernetes-models); its parent holds mock-llm.yaml, openai-client.mjs and
+#                           validate-kubernetes.mjs
+# kubectl, promtool (Debian package prometheus) and openssl are installed when missing.
 #   LLMM_TEST_POSTGRES      Npgsql connection string of a throwaway PostgreSQL on 127.0.0.1
 #                           (superuser "postgres", database "llmm_test")
 #   LLMM_TEST_REDIS         "127.0.0.1:PORT" of a throwaway Redis
@@ -116,6 +118,7 @@ ensure_node_modules() {
   fi
   [[ -f $dir/node_modules/@dwmkerr/mock-llm/dist/main.js ]] || die "tests/node lacks @dwmkerr/mock-llm after npm"
   [[ -d $dir/node_modules/openai ]] || die "tests/node lacks openai after npm"
+  [[ -d $dir/node_modules/kubernetes-models ]] || die "tests/node lacks kubernetes-models after npm"
   export LLMM_TEST_NODE_MODULES="$dir/node_modules"
   log "LLMM_TEST_NODE_MODULES=$LLMM_TEST_NODE_MODULES"
 }
@@ -135,6 +138,17 @@ ensure_chromium() {
   [[ -n $exe && -x $exe ]] || die "no Chromium executable (install the Debian package chromium or set LLMM_TEST_CHROMIUM)"
   export LLMM_TEST_CHROMIUM="$exe"
   log "LLMM_TEST_CHROMIUM=$LLMM_TEST_CHROMIUM"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Deployment checks: kubectl renders the kustomize overlays, promtool checks the alert rules,
+# openssl makes the HTTPS test's certificate (Debian packages kubectl, prometheus, openssl).
+# ---------------------------------------------------------------------------------------------
+ensure_deploy_tools() {
+  command -v kubectl >/dev/null 2>&1 || apt_install kubectl || die "kubectl is needed by the deployment tests and could not be installed"
+  command -v promtool >/dev/null 2>&1 || apt_install prometheus || die "promtool (Debian package prometheus) is needed by the deployment tests and could not be installed"
+  command -v openssl >/dev/null 2>&1 || apt_install openssl || die "openssl is needed by the HTTPS test and could not be installed"
+  log "kubectl $(kubectl version --client 2>/dev/null | head -1 | sed 's/.*: //'), $(promtool --version 2>&1 | head -1)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -299,5 +313,6 @@ run_dotnet_tests() {
 ensure_node
 ensure_node_modules
 ensure_chromium
+ensure_deploy_tools
 start_distributed
 run_dotnet_tests "$@"

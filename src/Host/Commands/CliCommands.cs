@@ -2,6 +2,7 @@ using System.CommandLine;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Host.Hosting;
+using Microsoft.Extensions.Configuration;
 
 namespace LlmMarketplace.Host.Commands;
 
@@ -18,7 +19,7 @@ public static class CliCommands
         serve.SetAction(static (parse, ct) => ServeAsync(Settings(parse, withUrls: true), ct));
 
         var migrate = new Command("migrate", "Applies database migrations and exits.") { ConfigOption, DataOption };
-        migrate.SetAction(static (parse, _) => Task.FromResult(Migrate(Settings(parse, withUrls: false))));
+        migrate.SetAction(static (parse, _) => MigrateAsync(Settings(parse, withUrls: false)));
 
         var check = new Command("check", "Validates the configuration and exits.") { ConfigOption, DataOption };
         check.SetAction(static (parse, _) => Task.FromResult(Check(Settings(parse, withUrls: false))));
@@ -72,24 +73,36 @@ public static class CliCommands
         }
     }
 
-    private static int Migrate(HostSettings settings)
+    /// <summary>Needs only storage: a migration job holds database credentials, not provider keys or the master key.</summary>
+    private static async Task<int> MigrateAsync(HostSettings settings)
     {
-        WebApplication app;
+        StorageOptions options;
         try
         {
-            app = MarketplaceApp.Build(settings);
+            using var configuration = new ConfigurationManager();
+            MarketplaceConfiguration.Apply(configuration, settings);
+            options = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
         }
         catch (Exception ex) when (IsConfigurationProblem(ex))
         {
             return ReportConfigurationError(ex);
         }
-        using (app as IDisposable)
+        Database database;
+        try
         {
-            var database = app.Services.GetRequiredService<Database>();
+            database = new Database(options);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync($"error: storage: {ex.Message}");
+            return 2;
+        }
+        await using (database)
+        {
             var result = Migrator.Run(database, MigrationAssemblies.All);
             if (!result.Successful)
             {
-                Console.Error.WriteLine($"error: migration failed: {result.Error}");
+                await Console.Error.WriteLineAsync($"error: migration failed: {result.Error}");
                 return 1;
             }
             Console.WriteLine(result.Applied.Count == 0

@@ -33,7 +33,8 @@ public static class MarketplaceApp
         });
         MarketplaceConfiguration.Apply(builder.Configuration, settings);
         builder.WebHost.UseKestrel(o => o.AddServerHeader = false);
-        builder.WebHost.UseUrls(settings.Urls ?? builder.Configuration["Urls"] ?? "http://127.0.0.1:8080");
+        var urls = settings.Urls ?? builder.Configuration["Urls"] ?? "http://127.0.0.1:8080";
+        builder.WebHost.UseUrls(urls);
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
@@ -54,6 +55,7 @@ public static class MarketplaceApp
         settings.ConfigureServices?.Invoke(builder.Services);
         builder.AddStorage();
         builder.AddSecurity(settings);
+        builder.AddTransportSecurity(urls);
         builder.AddTelemetry();
         builder.AddDistributed();
         builder.AddGateway();
@@ -75,6 +77,7 @@ public static class MarketplaceApp
             .AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
 
         var app = builder.Build();
+        app.UseTransportSecurity();
         app.UseGatewayTiming();
         app.UseExceptionHandler(static b => b.Run(HandleExceptionAsync));
         app.UseAuthentication();
