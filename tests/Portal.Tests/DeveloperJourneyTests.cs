@@ -95,7 +95,8 @@ public sealed class DeveloperJourneyTests
         await Expect(serviceLevel).ToContainTextAsync("≥ 99.9 %");
         await Expect(serviceLevel.GetByTestId("measured-p95")).ToHaveTextAsync(Format.Latency(p95));
         await Expect(serviceLevel.GetByTestId("measured-uptime")).ToHaveTextAsync("100 %");
-        await Expect(serviceLevel.GetByTestId("sla-verdict")).ToHaveTextAsync("meets target");
+        // The verdict follows the measurement (a busy machine can make one call slower than the declared 800 ms).
+        await Expect(serviceLevel.GetByTestId("sla-verdict")).ToHaveTextAsync(p95 <= 800 ? "meets target" : "misses target");
         await Expect(serviceLevel.GetByTestId("measured-calls")).ToContainTextAsync("1 call measured since");
         await shots.TakeAsync(page, "service-level");
         await page.GotoAsync("/?q=zephyr");
