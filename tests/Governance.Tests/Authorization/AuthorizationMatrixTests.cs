@@ -42,6 +42,12 @@ public sealed class AuthorizationMatrixTests
         ["POST /v1/embeddings"] = Access.Authenticated,
         ["GET /v1/models"] = Access.Authenticated,
         ["GET /v1/models/{id}"] = Access.Authenticated,
+        ["POST /v1/responses"] = Access.Authenticated,
+        ["GET /v1/responses/{id}"] = Access.Authenticated,
+        ["DELETE /v1/responses/{id}"] = Access.Authenticated,
+        ["GET /v1/responses/{id}/input_items"] = Access.Authenticated,
+        ["POST /v1/messages"] = Access.Authenticated,
+        ["POST /v1/messages/count_tokens"] = Access.Authenticated,
         ["GET /api/v1/gateway/deployments"] = Access.Admin,
         ["POST /api/v1/gateway/deployments/{model}/{deployment}/reset"] = Access.Admin,
 
