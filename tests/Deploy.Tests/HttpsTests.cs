@@ -91,7 +91,7 @@ public sealed class HttpsTests
         try
         {
             // Trust exactly the certificate openssl made, and reach "gateway.test" on loopback.
-            using var trusted = X509Certificate2.CreateFromPemFile(cert);
+            using var trusted = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(cert));
             using var handler = new SocketsHttpHandler
             {
                 AllowAutoRedirect = false,

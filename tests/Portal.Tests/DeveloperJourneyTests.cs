@@ -73,7 +73,7 @@ public sealed class DeveloperJourneyTests
 
         // Runs the playground with that key: the answer streams in, with tokens and cost.
         await page.GotoAsync("/services/" + slug);
-        await page.GetByLabel("API key").FillAsync(secret);
+        await page.GetByLabel("API key").TypeInAsync(secret);
         await page.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
         await Expect(page.GetByTestId("playground-output")).ToHaveTextAsync(Marketplace.Answer);
         await Expect(page.GetByTestId("playground-usage")).ToContainTextAsync("Tokens: 11 in, 7 out");
