@@ -142,10 +142,10 @@ ensure_chromium() {
 
 # ---------------------------------------------------------------------------------------------
 # Deployment checks: kubectl renders the kustomize overlays, promtool checks the alert rules,
-# openssl makes the HTTPS test's certificate (Debian packages kubectl, prometheus, openssl).
+# openssl makes the HTTPS test's certificate (Debian packages kubectl, or kubernetes-client where no kubectl package is offered, prometheus, openssl).
 # ---------------------------------------------------------------------------------------------
 ensure_deploy_tools() {
-  command -v kubectl >/dev/null 2>&1 || apt_install kubectl || die "kubectl is needed by the deployment tests and could not be installed"
+  command -v kubectl >/dev/null 2>&1 || apt_install kubectl || apt_install kubernetes-client || die "kubectl is needed by the deployment tests and could not be installed"
   command -v promtool >/dev/null 2>&1 || apt_install prometheus || die "promtool (Debian package prometheus) is needed by the deployment tests and could not be installed"
   command -v openssl >/dev/null 2>&1 || apt_install openssl || die "openssl is needed by the HTTPS test and could not be installed"
   log "kubectl $(kubectl version --client 2>/dev/null | head -1 | sed 's/.*: //'), $(promtool --version 2>&1 | head -1)"
