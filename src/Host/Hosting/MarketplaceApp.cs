@@ -156,13 +156,11 @@ public static class MarketplaceApp
         var otel = builder.Services.AddOpenTelemetry();
         otel.WithMetrics(m =>
         {
-            m.AddMeter(LlmMarketplace.Gateway.Telemetry.GatewayMetricsNames.Meter);
-            m.AddMeter(AccessModule.MeterName);
-            m.AddMeter(ShieldExtensions.MeterName);
-            m.AddMeter(LlmMarketplace.Governance.Telemetry.GovernanceTelemetry.MeterName);
-            m.AddMeter(CatalogExtensions.MeterName);
-            m.AddMeter(LlmMarketplace.BuildingBlocks.Distributed.Telemetry.DistributedMetrics.MeterName);
-            m.AddMeter(InsightsExtensions.MeterName);
+            // Every module's meter (Gateway, Access, Shield, Governance, Catalog, Insights and its optimizer, shared
+            // state): one pattern, so a module's new meter cannot be left out of the export.
+            m.AddMeter("LlmMarketplace.*");
+            // The runtime's own meter (.NET 9+): process CPU and memory, GC, thread pool, for the infrastructure dashboard.
+            m.AddMeter("System.Runtime");
             m.AddAspNetCoreInstrumentation();
             m.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(otlp)) m.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
