@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Catalog.Listings;
@@ -142,7 +143,7 @@ internal static partial class ListingValidator
         var loopback = uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip0) && IPAddress.IsLoopback(ip0));
         if (loopback && !options.AllowLoopbackEndpoints) errors.Add(path, "loopback endpoints are allowed only with the development setting Catalog:AllowLoopbackEndpoints");
         else if (uri.Scheme == "http" && !loopback) errors.Add(path, "must use https");
-        if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && !IPAddress.IsLoopback(ip) && EndpointGuard.IsPrivateOrLinkLocal(ip) && !options.AllowPrivateEndpoints)
+        if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && !IPAddress.IsLoopback(ip) && OutboundAddressPolicy.IsPrivateOrLinkLocal(ip) && !options.AllowPrivateEndpoints)
         {
             errors.Add(path, "private and link-local addresses are not allowed (Catalog:AllowPrivateEndpoints)");
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Gateway.Configuration;
@@ -13,7 +14,7 @@ namespace LlmMarketplace.Catalog.Routing;
 /// listing's slug and every routable version under <c>slug@version</c>, with its deployments and prices.
 /// Retired versions are absent, so calls to them answer <c>model_not_found</c>.
 /// </summary>
-internal sealed class CatalogModelSource(CatalogState state) : IModelSource
+internal sealed class CatalogModelSource(CatalogState state, CatalogOptions options) : IModelSource
 {
     private Cached? _cache;
 
@@ -26,16 +27,19 @@ internal sealed class CatalogModelSource(CatalogState state) : IModelSource
         var snapshot = state.Current;
         if (Volatile.Read(ref _cache) is { } cached && ReferenceEquals(cached.For, snapshot)) return cached.Models;
         var providers = new Dictionary<string, ProviderConfig>(StringComparer.Ordinal);
+        // A publisher's base URL is checked on every connection, not only when the version was probed: its name may
+        // resolve elsewhere by now (DNS rebinding).
+        var addressPolicy = Publishing.EndpointGuard.Policy(options);
         var models = new List<ModelConfig>();
         foreach (var entry in snapshot.Entries)
         {
             foreach (var version in entry.Routable)
             {
-                var model = ToModel(entry, version, providers, snapshot.Secrets, ReferenceEquals(version, entry.Current) ? entry.Service.Slug : $"{entry.Service.Slug}@{version.Row.Version}");
+                var model = ToModel(entry, version, providers, snapshot.Secrets, addressPolicy, ReferenceEquals(version, entry.Current) ? entry.Service.Slug : $"{entry.Service.Slug}@{version.Row.Version}");
                 if (model is not null) models.Add(model);
                 if (ReferenceEquals(version, entry.Current))
                 {
-                    var pinned = ToModel(entry, version, providers, snapshot.Secrets, $"{entry.Service.Slug}@{version.Row.Version}");
+                    var pinned = ToModel(entry, version, providers, snapshot.Secrets, addressPolicy, $"{entry.Service.Slug}@{version.Row.Version}");
                     if (pinned is not null) models.Add(pinned);
                 }
             }
@@ -45,7 +49,7 @@ internal sealed class CatalogModelSource(CatalogState state) : IModelSource
         return result;
     }
 
-    private static ModelConfig? ToModel(CatalogEntry entry, RoutableVersion version, Dictionary<string, ProviderConfig> providers, IReadOnlyDictionary<string, string> secrets, string name)
+    private static ModelConfig? ToModel(CatalogEntry entry, RoutableVersion version, Dictionary<string, ProviderConfig> providers, IReadOnlyDictionary<string, string> secrets, OutboundAddressPolicy addressPolicy, string name)
     {
         var spec = version.Spec;
         var kind = spec.Kind switch
@@ -60,7 +64,7 @@ internal sealed class CatalogModelSource(CatalogState state) : IModelSource
         {
             if (d.BaseUrl is null || !Uri.TryCreate(d.BaseUrl, UriKind.Absolute, out var baseUrl) || d.Provider is null) continue;
             var type = ParseType(d.Type);
-            var providerName = ProviderName(d, type, baseUrl, providers, secrets);
+            var providerName = ProviderName(d, type, baseUrl, providers, secrets, addressPolicy);
             var pricing = d.Pricing ?? spec.Pricing;
             var id = $"{d.Provider}/{d.UpstreamModel ?? spec.Slug}";
             if (deployments.Any(x => x.Id == id)) continue;
@@ -77,13 +81,16 @@ internal sealed class CatalogModelSource(CatalogState state) : IModelSource
     }
 
     /// <summary>One provider per distinct (name, type, base URL, key reference), shared by the listings that use it.</summary>
-    private static string ProviderName(DeploymentSpec d, ProviderType type, Uri baseUrl, Dictionary<string, ProviderConfig> providers, IReadOnlyDictionary<string, string> secrets)
+    private static string ProviderName(DeploymentSpec d, ProviderType type, Uri baseUrl, Dictionary<string, ProviderConfig> providers, IReadOnlyDictionary<string, string> secrets, OutboundAddressPolicy addressPolicy)
     {
         string? apiKey = null;
         if (SecretReference.StoredSecretName(d.ApiKey) is { } stored) apiKey = secrets.GetValueOrDefault(stored);
         else if (d.ApiKey is { } reference && SecretReference.IsReference(reference) && SecretReference.TryResolve(reference, out var secret, out _)) apiKey = secret;
         var settings = GatewaySettings.Default;
-        var config = new ProviderConfig("", type, baseUrl, apiKey, null, new Dictionary<string, string>(), settings.ConnectTimeout, settings.FirstByteTimeout, settings.TotalTimeout, d.Region);
+        var config = new ProviderConfig("", type, baseUrl, apiKey, null, new Dictionary<string, string>(), settings.ConnectTimeout, settings.FirstByteTimeout, settings.TotalTimeout, d.Region)
+        {
+            AddressPolicy = addressPolicy,
+        };
         for (var i = 0; ; i++)
         {
             var name = i == 0 ? $"catalog:{d.Provider}" : $"catalog:{d.Provider}:{i}";

@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Net;
 namespace LlmMarketplace.Gateway.Configuration;
 
 /// <summary>Provider protocol families the gateway speaks.</summary>
@@ -43,7 +44,14 @@ public sealed record ProviderConfig(
     TimeSpan ConnectTimeout,
     TimeSpan FirstByteTimeout,
     TimeSpan TotalTimeout,
-    string? Region);
+    string? Region)
+{
+    /// <summary>
+    /// When set, every connection to this provider is checked against it after name resolution (the SSRF guard for
+    /// endpoints the operator did not choose, such as a publisher's base URL); null for configured providers.
+    /// </summary>
+    public OutboundAddressPolicy? AddressPolicy { get; init; }
+}
 
 /// <summary>Prices in USD per million tokens, plus an optional fee per request.</summary>
 public sealed record Pricing(decimal InputPerMTok, decimal OutputPerMTok, decimal? CachedInputPerMTok, decimal? CacheWritePerMTok, decimal PerRequest)

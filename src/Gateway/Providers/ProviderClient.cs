@@ -34,6 +34,7 @@ internal sealed class ProviderClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(10),
             MaxConnectionsPerServer = int.MaxValue,
             ActivityHeadersPropagator = null,
+            ConnectCallback = config.AddressPolicy?.ConnectCallback(),
         }, disposeHandler: true);
     }
 
