@@ -73,13 +73,18 @@ public sealed class AutoRouterTests
     }
 
     [Fact]
-    public async Task Without_feedback_an_auto_model_still_answers_and_explains_the_warmup()
+    public async Task Without_feedback_an_auto_model_still_answers_explains_the_warmup_and_counts_it_in_the_metrics()
     {
         await using var upstream = await UpstreamAsync(static (model, _) => model);
         await using var host = await GatewayHost.StartAsync(Config(upstream.BaseUrl));
         using var response = await ChatAsync(host.Client, "smart", "Hello there");
         Assert.Contains(Header(response, "x-gateway-deployment"), new[] { Weak, Strong });
         Assert.StartsWith("warmup:", Header(response, "x-gateway-route-reason"), StringComparison.Ordinal);
+
+        // The optimizer's meter is exported with the others: the routing decision is in /metrics.
+        await Wait.UntilAsync(async () => (await host.Client.GetStringAsync("metrics")).Split('\n')
+                .Any(static l => l.StartsWith("llmm_optimizer_routed_total{", StringComparison.Ordinal) && l.Contains("kind=\"warmup\"", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(20), "the auto-routed call in /metrics");
     }
 
     [Fact]
