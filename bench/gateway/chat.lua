@@ -1,8 +1,12 @@
--- wrk script for the gateway benchmark: POST an OpenAI chat completion request.
+-- wrk script for the gateway benchmark: POST a chat completion, a Responses request or an
+-- Anthropic Messages request.
 --
 -- Configured through environment variables (run.sh sets them):
+--   WRK_API           chat (default, POST /v1/chat/completions), responses (POST /v1/responses) or
+--                     messages (POST /v1/messages); the URL must name the matching path
 --   WRK_AUTH          bearer token for the Authorization header (optional)
 --   WRK_PORTKEY_HOST  when set, adds Portkey's routing headers pointing at this base URL
+--   WRK_PORTKEY_PROVIDER  Portkey's provider for those headers (default openai)
 --   WRK_RATE          when set (> 0), paces requests to this many per second in total
 --   WRK_THREADS       number of wrk threads (needed to split WRK_RATE), default 1
 --   WRK_TALLY         when "1", counts responses per status code and prints them
@@ -11,18 +15,35 @@
 
 local getenv = os.getenv
 
+local bodies = {
+  chat = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}',
+  responses = '{"model":"gpt-4o-mini","input":"Hello","store":false}',
+  messages = '{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}',
+}
+local api = getenv("WRK_API")
+if api == nil or api == "" then api = "chat" end
+assert(bodies[api], "WRK_API must be chat, responses or messages")
+
 wrk.method = "POST"
-wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'
+wrk.body = bodies[api]
 wrk.headers["Content-Type"] = "application/json"
+if api == "messages" then
+  wrk.headers["anthropic-version"] = "2023-06-01"
+end
 
 local auth = getenv("WRK_AUTH")
 if auth and auth ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. auth
+  if api == "messages" then
+    wrk.headers["x-api-key"] = auth
+  end
 end
 
 local portkey_host = getenv("WRK_PORTKEY_HOST")
 if portkey_host and portkey_host ~= "" then
-  wrk.headers["x-portkey-provider"] = "openai"
+  local provider = getenv("WRK_PORTKEY_PROVIDER")
+  if provider == nil or provider == "" then provider = "openai" end
+  wrk.headers["x-portkey-provider"] = provider
   wrk.headers["x-portkey-custom-host"] = portkey_host
 end
 

@@ -28,6 +28,7 @@ PORTKEY_VERSION=${BENCH_PORTKEY_VERSION:-1.15.2}
 SKIP_PORTKEY=${BENCH_SKIP_PORTKEY:-0}
 SKIP_GATEWAY=${BENCH_SKIP_GATEWAY:-0}
 SKIP_ACCESS=${BENCH_SKIP_ACCESS:-0}             # skip the access-path runs (bare gateway, API key)
+SKIP_APIS=${BENCH_SKIP_APIS:-0}                 # skip the Responses and Messages runs
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}             # reuse an earlier publish in bench/.work/gateway
 WORK=${BENCH_WORK_DIR:-bench/.work}           # gitignored
 RESULTS=${BENCH_RESULTS:-bench/results/gateway.md}
@@ -122,26 +123,32 @@ wait_ready() {
   done
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+proc_cpu() { awk '{ s = 0; for (i = 14; i <= 17; i++) s += $i; print s }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 mib() { calc "$1 / 1024" 0; }
 
 declare -A M          # M[label.key] = value parsed from chat.lua's BENCH line
 declare -A SENT       # SENT[target] = responses wrk counted for that target so far
-declare -A URL AUTH PKHOST
+declare -A URL AUTH PKHOST API PKPROV PID_OF
 ISSUES=()
 
 # run_wrk TARGET LABEL CONNECTIONS SECONDS RATE(0=none) TALLY(0/1)
 run_wrk() {
   local target=$1 label=$2 conns=$3 dur=$4 rate=$5 tally=$6 out line kv
   out=$LOGS/wrk-$label.txt
-  WRK_AUTH=${AUTH[$target]} WRK_PORTKEY_HOST=${PKHOST[$target]} WRK_THREADS=$THREADS \
-  WRK_RATE=$rate WRK_TALLY=$tally \
+  local pid=${PID_OF[$target]:-} cpu0=0
+  [ -n "$pid" ] && cpu0=$(proc_cpu "$pid")
+  WRK_AUTH=${AUTH[$target]} WRK_PORTKEY_HOST=${PKHOST[$target]} WRK_PORTKEY_PROVIDER=${PKPROV[$target]:-openai} \
+  WRK_API=${API[$target]:-chat} WRK_THREADS=$THREADS WRK_RATE=$rate WRK_TALLY=$tally \
     timeout $(( dur + 30 )) wrk -t"$THREADS" -c"$conns" -d"${dur}s" --timeout "${WRK_TIMEOUT}s" --latency \
       -s "$LUA" "${URL[$target]}" >"$out" 2>&1 || die "wrk failed for $label (see $out)"
   line=$(grep '^BENCH ' "$out" || true)
   [ -n "$line" ] || die "no result line from wrk for $label (see $out)"
   for kv in ${line#BENCH }; do M[$label.${kv%%=*}]=${kv#*=}; done
+  # The gateway process's own CPU time during the run (user + system, its threads included), as cores.
+  if [ -n "$pid" ]; then M[$label.cores]=$(calc "($(proc_cpu "$pid") - $cpu0) / $CLK_TCK / $dur" 3); fi
   SENT[$target]=$(( ${SENT[$target]:-0} + ${M[$label.requests]} ))
   if [ "$tally" = 1 ]; then
     M[$label.statuses]=$(sed -n 's/^STATUSES //p' "$out")
@@ -166,9 +173,17 @@ smoke() {
   local target=$1 body code
   local -a h=(-H 'Content-Type: application/json')
   [ -n "${AUTH[$target]}" ] && h+=(-H "Authorization: Bearer ${AUTH[$target]}")
-  [ -n "${PKHOST[$target]}" ] && h+=(-H 'x-portkey-provider: openai' -H "x-portkey-custom-host: ${PKHOST[$target]}")
-  body=$(curl -s --max-time 10 -w '\n%{http_code}' -X POST "${h[@]}" \
-    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}' "${URL[$target]}" || true)
+  [ -n "${PKHOST[$target]}" ] && h+=(-H "x-portkey-provider: ${PKPROV[$target]:-openai}" -H "x-portkey-custom-host: ${PKHOST[$target]}")
+  local request='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'
+  case ${API[$target]:-chat} in
+    responses) request='{"model":"gpt-4o-mini","input":"Hello","store":false}' ;;
+    messages)
+      request='{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}'
+      h+=(-H 'anthropic-version: 2023-06-01')
+      [ -n "${AUTH[$target]}" ] && h+=(-H "x-api-key: ${AUTH[$target]}")
+      ;;
+  esac
+  body=$(curl -s --max-time 10 -w '\n%{http_code}' -X POST "${h[@]}" -d "$request" "${URL[$target]}" || true)
   code=${body##*$'\n'}
   body=${body%$'\n'*}
   if [ "$code" != 200 ] || [[ "$body" != *'"usage"'* ]]; then
@@ -215,6 +230,8 @@ load_until() {
 }
 
 # ---------------------------------------------------------------- upstream: nginx
+RESPONSE='{"id":"resp_bench","object":"response","created_at":1700000000,"status":"completed","model":"gpt-4o-mini","output":[{"type":"message","id":"msg_bench","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hello! How can I help you today?","annotations":[]}]}],"usage":{"input_tokens":9,"output_tokens":9,"total_tokens":18}}'
+ANTHROPIC_MESSAGE='{"id":"msg_bench","type":"message","role":"assistant","model":"claude-haiku-4-5","content":[{"type":"text","text":"Hello! How can I help you today?"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":9}}'
 COMPLETION='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
 NGINX_PORT=$(free_port)
 NGINX_DIR=$(cd "$RUN_DIR" && pwd)/nginx
@@ -239,6 +256,15 @@ http {
     location = /v1/chat/completions {
       default_type application/json;
       return 200 '$COMPLETION';
+    }
+    # For Portkey's own /v1/responses (OpenAI passes it through) and /v1/messages (Anthropic passes it through).
+    location = /v1/responses {
+      default_type application/json;
+      return 200 '$RESPONSE';
+    }
+    location = /v1/messages {
+      default_type application/json;
+      return 200 '$ANTHROPIC_MESSAGE';
     }
     location / { return 404; }
   }
@@ -299,7 +325,6 @@ fi
 # machine's user+system time minus this script's own (children included once reaped)
 # and nginx's (still running when it is read).
 cpu_jiffies() { awk '/^cpu / { print $2 + $3 + $4, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
-proc_cpu() { awk '{ s = 0; for (i = 14; i <= 17; i++) s += $i; print s }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 read -r BUSY_J0 TOTAL_J0 < <(cpu_jiffies)
 SELF_J0=$(proc_cpu $$)
 
@@ -324,7 +349,7 @@ EOF
   BARE_PID=$!
   PIDS+=("$BARE_PID")
   wait_ready bare "$BARE_PID" "http://127.0.0.1:$BARE_PORT/health/ready" 60
-  URL[bare]=http://127.0.0.1:$BARE_PORT/v1/chat/completions; AUTH[bare]=$BARE_KEY; PKHOST[bare]=""
+  URL[bare]=http://127.0.0.1:$BARE_PORT/v1/chat/completions; AUTH[bare]=$BARE_KEY; PKHOST[bare]=""; PID_OF[bare]=$BARE_PID
   smoke bare
   log "bare: warm-up ${WARMUP_DURATION}s"
   run_wrk bare bare-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
@@ -361,7 +386,7 @@ EOF
   GW_PID=$!
   PIDS+=("$GW_PID")
   wait_ready gateway "$GW_PID" "http://127.0.0.1:$GW_PORT/health/ready" 60
-  URL[ours]=http://127.0.0.1:$GW_PORT/v1/chat/completions; AUTH[ours]=$MASTER_KEY; PKHOST[ours]=""
+  URL[ours]=http://127.0.0.1:$GW_PORT/v1/chat/completions; AUTH[ours]=$MASTER_KEY; PKHOST[ours]=""; PID_OF[ours]=$GW_PID
   GW_RSS_IDLE=$(rss_kb "$GW_PID")
   smoke ours
   log "ours: load until $MEM_REQUESTS_1 requests (this is also the warm-up)"
@@ -377,12 +402,25 @@ EOF
       "http://127.0.0.1:$GW_PORT/api/v1/keys")
     KEYED_KEY=$(printf '%s' "$created" | sed -n 's/.*"key": *"\([^"]*\)".*/\1/p')
     [ -n "$KEYED_KEY" ] || die "could not create an API key: ${created:0:300}"
-    URL[keyed]=${URL[ours]}; AUTH[keyed]=$KEYED_KEY; PKHOST[keyed]=""
+    URL[keyed]=${URL[ours]}; AUTH[keyed]=$KEYED_KEY; PKHOST[keyed]=""; PID_OF[keyed]=$GW_PID
     smoke keyed
     log "keyed: warm-up ${WARMUP_DURATION}s"
     run_wrk keyed keyed-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
     measure keyed
     SENT[ours]=$(( ${SENT[ours]} + ${SENT[keyed]} ))
+  fi
+  if [ "$SKIP_APIS" != 1 ]; then
+    # The same client request in the Responses and the Anthropic Messages formats, translated to the
+    # deployment's chat protocol and back (master key, as the chat rows above).
+    for api in responses messages; do
+      t=ours$api
+      URL[$t]=http://127.0.0.1:$GW_PORT/v1/$api; AUTH[$t]=$MASTER_KEY; PKHOST[$t]=""; API[$t]=$api; PID_OF[$t]=$GW_PID
+      smoke "$t"
+      log "$t: warm-up ${WARMUP_DURATION}s"
+      run_wrk "$t" "$t-warmup" "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
+      measure "$t"
+      SENT[ours]=$(( ${SENT[ours]} + ${SENT[$t]} ))
+    done
   fi
   log "ours: load until $MEM_REQUESTS_2 requests (at most ${MEM_MAX_SECONDS}s)"
   load_until ours "$MEM_REQUESTS_2" "$MEM_MAX_SECONDS"
@@ -400,12 +438,26 @@ if [ "$SKIP_PORTKEY" != 1 ]; then
   PK_PID=$!
   PIDS+=("$PK_PID")
   wait_ready portkey "$PK_PID" "http://127.0.0.1:$PK_PORT/" 60
-  URL[portkey]=http://127.0.0.1:$PK_PORT/v1/chat/completions; AUTH[portkey]=sk-bench-unused; PKHOST[portkey]=$UPSTREAM_BASE
+  URL[portkey]=http://127.0.0.1:$PK_PORT/v1/chat/completions; AUTH[portkey]=sk-bench-unused; PKHOST[portkey]=$UPSTREAM_BASE; PID_OF[portkey]=$PK_PID
   PK_RSS_IDLE=$(rss_kb "$PK_PID")
   smoke portkey
   log "portkey: warm-up ${WARMUP_DURATION}s"
   run_wrk portkey portkey-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
   measure portkey
+  if [ "$SKIP_APIS" != 1 ]; then
+    # Portkey's own /v1/responses (provider openai) and /v1/messages (provider anthropic): both pass the
+    # request through to the upstream's matching path, which nginx answers in that format.
+    for api in responses messages; do
+      t=portkey$api
+      URL[$t]=http://127.0.0.1:$PK_PORT/v1/$api; AUTH[$t]=sk-bench-unused; PKHOST[$t]=$UPSTREAM_BASE; API[$t]=$api; PID_OF[$t]=$PK_PID
+      if [ "$api" = messages ]; then PKPROV[$t]=anthropic; fi
+      smoke "$t"
+      log "$t: warm-up ${WARMUP_DURATION}s"
+      run_wrk "$t" "$t-warmup" "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
+      measure "$t"
+      SENT[portkey]=$(( ${SENT[portkey]} + ${SENT[$t]} ))
+    done
+  fi
   PK_N=${SENT[portkey]}; PK_RSS=$(rss_kb "$PK_PID"); PK_HWM=$(hwm_kb "$PK_PID")
   stop_pid "$PK_PID"
 fi
@@ -564,6 +616,49 @@ TMP_RESULTS=$RUN_DIR/gateway.md
     done
     echo
   fi
+  if [ "$SKIP_GATEWAY" != 1 ] && [ "$SKIP_PORTKEY" != 1 ] && [ "$SKIP_APIS" != 1 ]; then
+    echo "## Responses and Messages beside chat"
+    echo
+    echo "The same one-line prompt sent as an OpenAI chat completion, an OpenAI Responses request"
+    echo "(\`{\"model\":\"gpt-4o-mini\",\"input\":\"Hello\",\"store\":false}\`) and an Anthropic Messages request (\`max_tokens\` 64,"
+    echo "\`anthropic-version\`). LLM Marketplace translates Responses and Messages to the deployment's chat protocol"
+    echo "and the answer back; Portkey passes \`/v1/responses\` (provider openai) and \`/v1/messages\` (provider"
+    echo "anthropic) through to the upstream's own path, which nginx answers in that format. Added = the gateway's"
+    echo "latency minus the direct chat upstream's at the same percentile."
+    echo
+    echo "| API | LLM Marketplace req/s (saturated) | Portkey req/s (saturated) | Throughput ratio | LLM Marketplace added p50 / p99 ms (-c$LAT_CONNECTIONS) | Portkey added p50 / p99 ms (-c$LAT_CONNECTIONS) |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    for api in chat responses messages; do
+      if [ "$api" = chat ]; then o=ours; k=portkey; else o=ours$api; k=portkey$api; fi
+      echo "| $api | $(calc "${M[$o-sat.rps]}" 0) | $(calc "${M[$k-sat.rps]}" 0) | $(ratio "$o-sat.rps" "$k-sat.rps")x | $(calc "${M[$o-lat.p50_ms]} - ${M[direct-lat.p50_ms]}" 3) / $(calc "${M[$o-lat.p99_ms]} - ${M[direct-lat.p99_ms]}" 3) | $(calc "${M[$k-lat.p50_ms]} - ${M[direct-lat.p50_ms]}" 3) / $(calc "${M[$k-lat.p99_ms]} - ${M[direct-lat.p99_ms]}" 3) |"
+    done
+    echo
+    for r in $RATES; do
+      echo "At a fixed $r req/s (p50 / p99 ms): $(for api in chat responses messages; do if [ "$api" = chat ]; then o=ours; k=portkey; else o=ours$api; k=portkey$api; fi; printf '%s: ours %s / %s, Portkey %s / %s; ' "$api" "${M[$o-rate$r.p50_ms]}" "${M[$o-rate$r.p99_ms]}" "${M[$k-rate$r.p50_ms]}" "${M[$k-rate$r.p99_ms]}"; done | sed 's/; $/./')"
+      echo
+    done
+  fi
+  echo "## CPU per 1,000 requests/s"
+  echo
+  echo "The gateway process's own CPU time (user + system from /proc/PID/stat, all its threads) during each"
+  echo "fixed-rate run, divided by the run's length (cores busy) and by the achieved rate in thousands: the"
+  echo "sizing figure of docs/deployment.md. The load generator and the upstream are not counted."
+  echo
+  echo "| Target | Target req/s | Achieved req/s | Cores busy | Cores per 1,000 req/s |"
+  echo "| --- | ---: | ---: | ---: | ---: |"
+  for t in bare ours keyed oursresponses oursmessages portkey portkeyresponses portkeymessages; do
+    for r in $RATES; do
+      l=$t-rate$r
+      [ -n "${M[$l.cores]:-}" ] || continue
+      case $t in
+        bare) n="${ACCESS_NAME[bare]}" ;; ours) n="LLM Marketplace, chat, master key" ;; keyed) n="LLM Marketplace, chat, API key" ;;
+        oursresponses) n="LLM Marketplace, Responses" ;; oursmessages) n="LLM Marketplace, Messages" ;;
+        portkey) n="Portkey, chat" ;; portkeyresponses) n="Portkey, Responses" ;; portkeymessages) n="Portkey, Messages" ;;
+      esac
+      echo "| $n | $r | $(calc "${M[$l.rps]}" 0) | ${M[$l.cores]} | $(calc "${M[$l.cores]} / (${M[$l.rps]} / 1000)" 2) |"
+    done
+  done
+  echo
   echo "## Resident memory (VmRSS from /proc/PID/status)"
   echo
   echo "Requests are the responses wrk counted for that process (warm-up and all runs included)."
