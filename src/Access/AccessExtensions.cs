@@ -75,7 +75,9 @@ public static class AccessExtensions
         services.TryAddSingleton<IUsageFeed, UsageFeed>();
         services.TryAddSingleton<IUsageRecords, UsageRecords>();
         services.AddHostedService(static sp => sp.GetRequiredService<UsageWriter>());
-        services.AddHostedService<AccessDirectoryRefresher>();
+        // Loaded before the server takes requests; reloaded on another replica's change and every RefreshInterval.
+        services.AddSnapshotRefresh(new SnapshotRefresh("the access directory", AccessDirectory.Topic, options.RefreshInterval,
+            static (sp, ct) => sp.GetRequiredService<AccessDirectory>().RefreshAsync(ct)));
         services.AddSingleton<ICredentialValidator, ApiKeyValidator>();
         services.AddSingleton<IGatewayInterceptor, AccessInterceptor>();
         services.AddSingleton<BuildingBlocks.Policy.IPolicyChangeListener, PolicyCapSeeder>();
@@ -143,53 +145,6 @@ public static class AccessExtensions
             .Produces(StatusCodes.Status200OK, contentType: "text/csv");
         return app;
     }
-}
-
-/// <summary>Loads the access directory before the server takes requests, then refreshes it on an interval.</summary>
-internal sealed class AccessDirectoryRefresher(AccessDirectory directory, AccessOptions options, TimeProvider time, ILogger<AccessDirectoryRefresher> logger, IInvalidationBus? bus = null) : IHostedService, IDisposable
-{
-    private readonly CancellationTokenSource _stopping = new();
-    private Task? _loop;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        bus?.Subscribe(AccessDirectory.Topic, directory.RefreshAsync);
-        await directory.RefreshAsync(cancellationToken);
-        var s = directory.Current;
-        Log.DirectoryLoaded(logger, s.KeysById.Count, s.Teams.Count, s.Apps.Count, s.Budgets.Count, s.Plans.Count);
-        _loop = RefreshAsync(_stopping.Token);
-    }
-
-    private async Task RefreshAsync(CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(options.RefreshInterval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                try
-                {
-                    await directory.RefreshAsync(cancellationToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Log.RefreshFailed(logger, ex);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
-        }
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _stopping.CancelAsync();
-        if (_loop is not null) await _loop.WaitAsync(cancellationToken);
-    }
-
-    public void Dispose() => _stopping.Dispose();
 }
 
 /// <summary>Public names of the module's telemetry, for the host's exporters.</summary>

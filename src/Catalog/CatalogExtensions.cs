@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Catalog.Import;
 using LlmMarketplace.Catalog.Publishing;
@@ -56,7 +57,9 @@ public static class CatalogExtensions
             sp.GetRequiredService<ILogger<ServiceLevels.ListingServiceLevels>>()));
         services.TryAddSingleton<UsageTracker>();
         services.AddSingleton<IGatewayInterceptor>(static sp => sp.GetRequiredService<UsageTracker>());
-        services.AddHostedService<CatalogLoader>();
+        // Loaded once the database is migrated; reloaded every RefreshSeconds for changes made by other replicas.
+        services.AddSnapshotRefresh(new SnapshotRefresh("the catalog", null, TimeSpan.FromSeconds(options.RefreshSeconds),
+            static (sp, ct) => sp.GetRequiredService<CatalogState>().ReloadAsync(ct)));
         services.AddAuthorizationBuilder()
             .AddPolicy(PublisherPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(static c =>
                 c.User.IsInRole(Roles.SuperAdmin) || c.User.IsInRole(Roles.Admin) || c.User.HasClaim(static x => x.Type == MarketplaceClaims.TeamId)))
@@ -120,38 +123,5 @@ public static class CatalogExtensions
             .Accepts<object>("application/json")
             .RequireAuthorization(Policies.Admin);
         return app;
-    }
-}
-
-/// <summary>Loads the catalog once the database is migrated, then reloads it periodically for changes made by other replicas.</summary>
-internal sealed class CatalogLoader(CatalogState state, CatalogOptions options, TimeProvider time, ILogger<CatalogLoader> logger) : BackgroundService
-{
-    public override async Task StartAsync(CancellationToken cancellationToken)
-    {
-        await state.ReloadAsync(cancellationToken);
-        await base.StartAsync(cancellationToken);
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.RefreshSeconds), time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await state.ReloadAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Log.ReloadFailed(logger, ex);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
-        }
     }
 }

@@ -14,9 +14,6 @@ internal static partial class Log
     [LoggerMessage(5002, LogLevel.Information, "Version {Slug}@{Version} moved from {From} to {To}")]
     public static partial void Transition(ILogger logger, string slug, string version, string from, string to);
 
-    [LoggerMessage(5003, LogLevel.Warning, "Catalog reload failed")]
-    public static partial void ReloadFailed(ILogger logger, Exception exception);
-
     [LoggerMessage(5005, LogLevel.Warning, "Computing listing embeddings failed; hybrid search uses the listings embedded so far")]
     public static partial void EmbeddingFailed(ILogger logger, Exception exception);
 

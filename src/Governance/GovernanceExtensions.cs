@@ -1,4 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Policy;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.BuildingBlocks.Security;
@@ -52,7 +53,14 @@ public static class GovernanceExtensions
         services.TryAddSingleton<IPolicyDecisions>(static sp => sp.GetRequiredService<PolicyEngine>());
         services.AddSingleton<IGatewayInterceptor, PolicyInterceptor>();
         services.TryAddSingleton(static _ => new BootstrapConsole(Console.Out));
-        services.AddHostedService<GovernanceStartup>();
+        services.TryAddSingleton<GovernanceStartup>();
+        services.AddHostedService(static sp => sp.GetRequiredService<GovernanceStartup>());
+        // GovernanceStartup loads both at start; these reload them on another replica's change and every RefreshSeconds.
+        var interval = TimeSpan.FromSeconds(options.RefreshSeconds);
+        services.AddSnapshotRefresh(new SnapshotRefresh("the policies", PolicyEngine.Topic, interval,
+            static (sp, ct) => sp.GetRequiredService<PolicyEngine>().RefreshAsync(ct)) { LoadAtStart = false });
+        services.AddSnapshotRefresh(new SnapshotRefresh("service tokens and revoked sessions", ServiceTokenValidator.Topic, interval,
+            static (sp, ct) => sp.GetRequiredService<GovernanceStartup>().RefreshIdentityAsync(ct)) { LoadAtStart = false });
         return builder;
     }
 
@@ -66,6 +74,7 @@ public static class GovernanceExtensions
         if (o.LockoutMinutes is < 1 or > 7 * 24 * 60) errors.Add($"{s}:LockoutMinutes", "must be between 1 and 10080");
         if (o.PasswordMinLength is < 8 or > 128) errors.Add($"{s}:PasswordMinLength", "must be between 8 and 128");
         if (o.Argon2MemoryKib is < 1024 or > 1024 * 1024) errors.Add($"{s}:Argon2MemoryKib", "must be between 1024 and 1048576");
+        if (o.RefreshSeconds is < 1 or > 3600) errors.Add($"{s}:RefreshSeconds", "must be between 1 and 3600");
         if (o.Argon2Iterations is < 1 or > 20) errors.Add($"{s}:Argon2Iterations", "must be between 1 and 20");
         if (!string.IsNullOrWhiteSpace(o.Oidc.Authority) && !Uri.TryCreate(o.Oidc.Authority, UriKind.Absolute, out _)) errors.Add($"{s}:Oidc:Authority", "must be an absolute URL (the issuer)");
         if (!string.IsNullOrWhiteSpace(o.Oidc.Authority) && string.IsNullOrWhiteSpace(o.Oidc.ClientId)) errors.Add($"{s}:Oidc:ClientId", "is required when Oidc:Authority is set");

@@ -30,6 +30,12 @@ public sealed record GovernanceOptions
     /// <summary>The data classification of a gateway call that sends no <c>x-data-classification</c> header.</summary>
     public string DefaultClassification { get; init; } = "internal";
 
+    /// <summary>
+    /// Seconds between catch-up reloads of policies, service tokens and revoked sessions from storage: how long a replica
+    /// that missed another replica's change message stays stale at most.
+    /// </summary>
+    public int RefreshSeconds { get; init; } = 30;
+
     /// <summary>Optional OpenID Connect sign-in; off unless <c>Authority</c> is set.</summary>
     public OidcOptions Oidc { get; init; } = new();
 }

@@ -5,12 +5,6 @@ namespace LlmMarketplace.Access.Telemetry;
 /// <summary>The Access module's log messages (event ids 4000-4099). Never a key, a prompt or a completion.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(4000, LogLevel.Information, "Access directory loaded: {Keys} active key(s), {Teams} team(s), {Apps} app(s), {Budgets} budget(s), {Plans} plan(s)")]
-    public static partial void DirectoryLoaded(ILogger logger, int keys, int teams, int apps, int budgets, int plans);
-
-    [LoggerMessage(4001, LogLevel.Warning, "Access directory refresh failed")]
-    public static partial void RefreshFailed(ILogger logger, Exception exception);
-
     [LoggerMessage(4002, LogLevel.Error, "Usage batch of {Count} record(s) failed to commit")]
     public static partial void UsageCommitFailed(ILogger logger, int count, Exception exception);
 

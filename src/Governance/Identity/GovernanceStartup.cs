@@ -1,5 +1,4 @@
 using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Policies;
 using LlmMarketplace.Governance.Telemetry;
@@ -15,17 +14,13 @@ namespace LlmMarketplace.Governance.Identity;
 /// </summary>
 internal sealed class GovernanceStartup(
     UserStore users, PasswordHasher hasher, TokenService tokens, ServiceTokenValidator serviceTokens, PolicyEngine policies,
-    IAuditLog audit, TimeProvider time, IOptionsMonitor<MarketplaceAuthenticationOptions> authentication, BootstrapConsole console, ILogger<GovernanceStartup> logger,
-    IInvalidationBus? bus = null) : IHostedService
+    IAuditLog audit, TimeProvider time, IOptionsMonitor<MarketplaceAuthenticationOptions> authentication, BootstrapConsole console, ILogger<GovernanceStartup> logger) : IHostedService
 {
     public const string BootstrapUsername = "admin";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        // Changes made on other replicas: policies recompiled, tokens and sessions revoked.
-        bus?.Subscribe(PolicyEngine.Topic, policies.RefreshAsync);
-        bus?.Subscribe(ServiceTokenValidator.Topic, RefreshIdentityAsync);
         foreach (var (id, expires) in await users.RevokedSessionsAsync(now, cancellationToken))
         {
             tokens.Remember(id, expires);
@@ -40,7 +35,8 @@ internal sealed class GovernanceStartup(
         }
     }
 
-    private async Task RefreshIdentityAsync(CancellationToken cancellationToken)
+    /// <summary>Reloads revoked sessions and service tokens (another replica's change, the periodic catch-up).</summary>
+    public async Task RefreshIdentityAsync(CancellationToken cancellationToken)
     {
         foreach (var (id, expires) in await users.RevokedSessionsAsync(time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken))
         {

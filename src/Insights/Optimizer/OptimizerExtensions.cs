@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Pipeline;
@@ -35,7 +36,9 @@ public static class OptimizerExtensions
         services.AddSingleton<IGatewayInterceptor, RouteOutcomeInterceptor>();
         services.TryAddSingleton<ExperimentStore>();
         services.TryAddSingleton<ExperimentDirectory>();
-        services.AddHostedService<ExperimentRefresher>();
+        // Loaded at start, reloaded every Optimizer:Experiments:RefreshInterval; a failed reload is logged and keeps the last experiments.
+        services.AddSnapshotRefresh(new SnapshotRefresh("the experiments", null, options.Experiments.RefreshInterval,
+            static (sp, ct) => sp.GetRequiredService<ExperimentDirectory>().RefreshAsync(ct)));
         services.AddSingleton<IGatewayInterceptor, ExperimentInterceptor>();
         return builder;
     }

@@ -86,27 +86,6 @@ internal sealed class ExperimentDirectory(ExperimentStore store, OptimizerOption
     }
 }
 
-/// <summary>Loads the experiments at start and refreshes them periodically.</summary>
-internal sealed class ExperimentRefresher(ExperimentDirectory directory, OptimizerOptions options, TimeProvider time) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Experiments.RefreshInterval, time);
-        do
-        {
-            try
-            {
-                await directory.RefreshAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Storage hiccups keep the last known experiments; the next tick tries again.
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
-}
-
 /// <summary>JSON for variants stored as text.</summary>
 internal static class ExperimentJson
 {
