@@ -43,7 +43,7 @@ public static class CatalogExtensions
         services.TryAddSingleton<ServiceChecker>();
         services.TryAddSingleton<PublishingService>();
         services.TryAddSingleton(static sp => new ImportService(sp.GetRequiredService<BuildingBlocks.Storage.Database>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<ImportService>>(), sp.GetRequiredService<CatalogMetrics>()));
+            sp.GetRequiredService<ILogger<ImportService>>(), sp.GetRequiredService<CatalogMetrics>(), sp.GetRequiredService<ICatalogAuditSink>()));
         // The platform audit trail when the governance module is present (resolved lazily, whatever the registration order).
         services.TryAddSingleton<ICatalogAuditSink>(static sp => sp.GetService<BuildingBlocks.Audit.IAuditLog>() is { } log ? new AuditLogCatalogSink(log) : new NoAuditSink());
         // The platform's policies when the governance module is present (resolved lazily, whatever the registration order).

@@ -20,18 +20,20 @@ public sealed class ImportService
     private readonly TimeProvider _time;
     private readonly ILogger<ImportService> _logger;
     private readonly Action<string, int>? _imported;
+    private readonly ICatalogAuditSink? _audit;
 
     public ImportService(Database database, TimeProvider time, ILogger<ImportService> logger)
-        : this(database, time, logger, null)
+        : this(database, time, logger, null, null)
     {
     }
 
-    internal ImportService(Database database, TimeProvider time, ILogger<ImportService> logger, CatalogMetrics? metrics)
+    internal ImportService(Database database, TimeProvider time, ILogger<ImportService> logger, CatalogMetrics? metrics, ICatalogAuditSink? audit)
     {
         _database = database;
         _time = time;
         _logger = logger;
         _imported = metrics is null ? null : metrics.Imported;
+        _audit = audit;
     }
 
     public async Task<ImportSummary> ImportAsync(Stream file, string actor, IProgress<(int Done, int Total)>? progress, CancellationToken ct)
@@ -49,6 +51,7 @@ public sealed class ImportService
         await using var tx = await c.BeginTransactionAsync(ct);
         var done = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var live = new List<(string ServiceId, string Slug, string Version)>();
         foreach (var listing in listings)
         {
             done++;
@@ -76,6 +79,7 @@ public sealed class ImportService
                 var version = NewVersion(service.Id, listing.Version ?? "1.0.0", spec, actor, now);
                 await CatalogStore.InsertVersionAsync(c, tx, version, ct);
                 await CatalogStore.InsertTransitionAsync(c, tx, version.Id, null, VersionStates.Published, actor, "imported from " + format, now, ct);
+                live.Add((service.Id, service.Slug, version.Version));
                 created++;
             }
             else
@@ -86,6 +90,7 @@ public sealed class ImportService
                     version = NewVersion(service.Id, listing.Version ?? "1.0.0", spec, actor, now);
                     await CatalogStore.InsertVersionAsync(c, tx, version, ct);
                     await CatalogStore.InsertTransitionAsync(c, tx, version.Id, null, VersionStates.Published, actor, "imported from " + format, now, ct);
+                    live.Add((service.Id, service.Slug, version.Version));
                     updated++;
                 }
                 else if (version.Spec != spec)
@@ -105,6 +110,17 @@ public sealed class ImportService
         }
         await tx.CommitAsync(ct);
         Log.Imported(_logger, format, created, updated, unchanged);
+        if (_audit is not null)
+        {
+            // The import itself (by the API or the CLI), then each version it made live: the same fact as an approval's.
+            var at = _time.GetUtcNow();
+            await _audit.RecordAsync(new CatalogAuditEvent("catalog.imported", null, null, null, actor,
+                $"{format}: {created} created, {updated} updated, {unchanged} unchanged, {skipped} skipped", at), ct);
+            foreach (var (serviceId, slug, version) in live)
+            {
+                await _audit.RecordAsync(new CatalogAuditEvent("catalog.version.published", serviceId, slug, version, actor, "imported from " + format, at), ct);
+            }
+        }
         _imported?.Invoke(format, created + updated);
         return new ImportSummary(format, listings.Count, created, updated, unchanged, skipped, problems);
     }

@@ -118,6 +118,10 @@ internal sealed class PublishingService(
         Log.Transition(logger, service.Slug, row.Version, row.State, trusted && checks.Passed ? VersionStates.Published : VersionStates.PendingApproval);
         metrics.Transition(trusted && checks.Passed ? VersionStates.Published : VersionStates.PendingApproval);
         await audit.RecordAsync(new CatalogAuditEvent("catalog.version.submitted", service.Id, service.Slug, row.Version, actor, checks.Passed ? "checks passed" : "checks failed", time.GetUtcNow()), ct);
+        if (trusted && checks.Passed)
+        {
+            await audit.RecordAsync(new CatalogAuditEvent("catalog.version.published", service.Id, service.Slug, row.Version, "auto-approval", "trusted publisher, checks passed", time.GetUtcNow()), ct);
+        }
         await state.ReloadAsync(ct);
         return new Outcome.Ok(await DescribeVersionAsync(service, (await store.FindVersionAsync(row.Id, ct))!, ct));
     }
@@ -157,6 +161,11 @@ internal sealed class PublishingService(
         }
         await tx.CommitAsync(ct);
         await audit.RecordAsync(new CatalogAuditEvent(approve ? "catalog.version.approved" : "catalog.version.rejected", service.Id, service.Slug, row.Version, actor, reason, time.GetUtcNow()), ct);
+        if (to == VersionStates.Published)
+        {
+            // The fact "this version went live", once, whatever the path (the last required approval here).
+            await audit.RecordAsync(new CatalogAuditEvent("catalog.version.published", service.Id, service.Slug, row.Version, actor, $"{approvals} of {row.ApprovalsRequired} approvals", time.GetUtcNow()), ct);
+        }
         if (to != VersionStates.PendingApproval)
         {
             Log.Transition(logger, service.Slug, row.Version, VersionStates.PendingApproval, to);

@@ -16,7 +16,10 @@ internal sealed class DomainEvents(EventLog log, ILogger<DomainEvents> logger) :
         if (entry.Outcome != "success") return;
         var types = entry.Action switch
         {
-            "catalog.version.approved" => ["approval.decided", "listing.published"],
+            "catalog.version.approved" => ["approval.decided"],
+            // Once per version that goes live, whatever the path: the last required approval, a trusted publisher's
+            // automatic approval, an import.
+            "catalog.version.published" => ["listing.published"],
             "catalog.version.rejected" => ["approval.decided"],
             "key.revoked" => ["key.revoked"],
             _ when entry.Action.StartsWith("policy.", StringComparison.Ordinal) => new[] { "policy.changed" },
@@ -31,6 +34,9 @@ internal sealed class DomainEvents(EventLog log, ILogger<DomainEvents> logger) :
                     action = entry.Action,
                     targetType = entry.TargetType,
                     targetId = entry.TargetId,
+                    // Catalog entries name the listing and its version (public catalog facts, not personal data).
+                    slug = entry.TargetType is "catalog_version" or "catalog_service" ? Text(entry.After, "slug") : null,
+                    version = entry.TargetType == "catalog_version" ? Text(entry.After, "version") : null,
                     actorId = entry.ActorId,
                     decision = entry.Action switch { "catalog.version.approved" => "approved", "catalog.version.rejected" => "rejected", _ => null },
                     auditSequence = sequence,
@@ -44,4 +50,7 @@ internal sealed class DomainEvents(EventLog log, ILogger<DomainEvents> logger) :
             }
         }
     }
+
+    private static string? Text(System.Text.Json.Nodes.JsonNode? node, string name) =>
+        node is System.Text.Json.Nodes.JsonObject o && o[name] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var text) ? text : null;
 }
