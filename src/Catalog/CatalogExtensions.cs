@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Catalog.Import;
 using LlmMarketplace.Catalog.Publishing;
@@ -71,7 +72,7 @@ public static class CatalogExtensions
         var browse = app.MapGroup("/api/v1").WithTags("Catalog discovery");
         if (options.PublicBrowsing) browse.AllowAnonymous();
         else browse.RequireAuthorization(Policies.Authenticated);
-        browse.MapGet("/search", SearchApi.SearchAsync).WithName("SearchCatalog")
+        browse.MapGet("/search", SearchApi.SearchAsync).WithName("SearchCatalog").WithQuery(SearchApi.Query)
             .WithSummary("Full-text search (BM25, typo tolerant) with filters, sorts, facets and paging.");
         browse.MapGet("/autocomplete", SearchApi.Autocomplete).WithName("AutocompleteCatalog")
             .WithSummary("Listing suggestions for what the user is typing (prefix and fuzzy).");

@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Policy;
 using LlmMarketplace.BuildingBlocks.Secrets;
@@ -90,7 +91,7 @@ public static class GovernanceExtensions
             .WithSummary("Who the caller is: id, roles, teams and credential kind.");
         auth.MapGet("/oidc/login", OidcApi.LoginAsync).AllowAnonymous().WithName("OidcLogin")
             .WithSummary("Starts OpenID Connect sign-in (authorization code with PKCE): redirects to the identity provider.");
-        auth.MapGet("/oidc/callback", OidcApi.CallbackAsync).AllowAnonymous().WithName("OidcCallback")
+        auth.MapGet("/oidc/callback", OidcApi.CallbackAsync).AllowAnonymous().AllowAnyQuery().WithName("OidcCallback")
             .WithSummary("Where the identity provider returns; exchanges the code and answers with marketplace tokens.");
         auth.MapPost("/oidc/token", OidcApi.TokenAsync).AllowAnonymous().WithName("OidcExchangeIdToken")
             .WithSummary("Exchanges an id token of the configured identity provider for marketplace tokens.");

@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.BuildingBlocks.Audit;
@@ -106,11 +107,11 @@ public static class InsightsExtensions
     public static IEndpointRouteBuilder MapInsightsApi(this IEndpointRouteBuilder endpoints)
     {
         var analytics = endpoints.MapGroup("/api/v1/analytics").RequireAuthorization(Policies.Authenticated).WithTags("Analytics");
-        analytics.MapGet("/timeseries", AnalyticsApi.TimeseriesAsync).WithName("GetAnalyticsTimeseries")
+        analytics.MapGet("/timeseries", AnalyticsApi.TimeseriesAsync).WithName("GetAnalyticsTimeseries").WithQuery(AnalyticsApi.TimeseriesQuery)
             .WithSummary("Usage, cost, errors and latency percentiles per minute, hour or day, optionally per group (top N); JSON or CSV.");
-        analytics.MapGet("/breakdown", AnalyticsApi.BreakdownAsync).WithName("GetAnalyticsBreakdown")
+        analytics.MapGet("/breakdown", AnalyticsApi.BreakdownAsync).WithName("GetAnalyticsBreakdown").WithQuery(AnalyticsApi.BreakdownQuery)
             .WithSummary("The top N teams, apps, keys, models, listings, deployments or providers over a range; JSON or CSV.");
-        analytics.MapGet("/summary", AnalyticsApi.SummaryAsync).WithName("GetAnalyticsSummary")
+        analytics.MapGet("/summary", AnalyticsApi.SummaryAsync).WithName("GetAnalyticsSummary").WithQuery(AnalyticsApi.SummaryQuery)
             .WithSummary("Totals and percentiles over a range; JSON or CSV.");
 
         var sla = endpoints.MapGroup("/api/v1/sla").RequireAuthorization(Policies.Authenticated).WithTags("SLA");
