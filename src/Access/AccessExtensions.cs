@@ -138,7 +138,7 @@ public static class AccessExtensions
         api.MapPost("/subscriptions/{id}/{action}", PlansApi.TransitionAsync).WithName("ChangeSubscription")
             .WithSummary("approve | reject | suspend | resume | cancel a subscription.");
 
-        api.MapGet("/usage", UsageApi.GetAsync).WithName("GetUsage")
+        api.MapGet("/usage", UsageApi.GetAsync).WithName("GetUsage").RequireManagementRateLimit(ManagementLimit.Analytics)
             .WithQuery(
                 new QueryParameter("limit", QueryType.Integer, "Page size (1-10000, default 100)."), new QueryParameter("offset", QueryType.Integer, "Rows to skip."),
                 new QueryParameter("from", QueryType.DateTime), new QueryParameter("to", QueryType.DateTime),

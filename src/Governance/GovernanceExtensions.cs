@@ -96,6 +96,7 @@ public static class GovernanceExtensions
         auth.MapPost("/oidc/token", OidcApi.TokenAsync).AllowAnonymous().WithName("OidcExchangeIdToken")
             .WithSummary("Exchanges an id token of the configured identity provider for marketplace tokens.");
         auth.MapGet("/me/export", UsersApi.ExportMeAsync).RequireAuthorization(AuthPolicies.Authenticated).WithName("ExportMyPersonalData")
+            .RequireManagementRateLimit(ManagementLimit.Export)
             .WithSummary("Everything stored about the calling user, as JSON.");
 
         var users = app.MapGroup("/api/v1/users").WithTags("Users").RequireAuthorization(AuthPolicies.Admin);
@@ -110,7 +111,7 @@ public static class GovernanceExtensions
             .WithName("DisableUser").WithSummary("Disables an account and ends its sessions.");
         users.MapPost("/{id}/enable", static (HttpContext c, string id, UserStore u, TokenService t, ServiceTokenValidator s, IAuditLog a, TimeProvider time) => UsersApi.SetDisabledAsync(c, id, false, u, t, s, a, time))
             .WithName("EnableUser").WithSummary("Enables a disabled account.");
-        users.MapGet("/{id}/export", UsersApi.ExportAsync).WithName("ExportUserPersonalData").WithSummary("Everything stored about a user, as JSON.");
+        users.MapGet("/{id}/export", UsersApi.ExportAsync).WithName("ExportUserPersonalData").RequireManagementRateLimit(ManagementLimit.Export).WithSummary("Everything stored about a user, as JSON.");
         users.MapPost("/{id}/erase", UsersApi.EraseAsync).RequireAuthorization(AuthPolicies.SuperAdmin).WithName("EraseUser")
             .WithSummary("Erases a user's personal data (pseudonymises the account); the audit chain stays intact.");
 
@@ -121,7 +122,7 @@ public static class GovernanceExtensions
         accounts.MapDelete("/{id}", ServiceAccountsApi.DeleteAsync).WithName("DeleteServiceAccount").WithSummary("Disables a service account and revokes its tokens.");
 
         var audit = app.MapGroup("/api/v1/audit").WithTags("Audit").RequireAuthorization(AuthPolicies.Admin);
-        audit.MapGet("/", AuditApi.ListAsync).WithName("ListAuditEntries")
+        audit.MapGet("/", AuditApi.ListAsync).WithName("ListAuditEntries").RequireManagementRateLimit(ManagementLimit.Analytics)
             .WithSummary("Audit entries, newest first, filtered and paged; format=jsonl exports them oldest first as JSON lines.");
         audit.MapGet("/verify", AuditApi.VerifyAsync).WithName("VerifyAuditTrail")
             .WithSummary("Verifies the hash chain and reports the first broken link.");

@@ -106,7 +106,8 @@ public static class InsightsExtensions
     /// <summary>Maps the Insights endpoints.</summary>
     public static IEndpointRouteBuilder MapInsightsApi(this IEndpointRouteBuilder endpoints)
     {
-        var analytics = endpoints.MapGroup("/api/v1/analytics").RequireAuthorization(Policies.Authenticated).WithTags("Analytics");
+        var analytics = endpoints.MapGroup("/api/v1/analytics").RequireAuthorization(Policies.Authenticated).WithTags("Analytics")
+            .RequireManagementRateLimit(ManagementLimit.Analytics);
         analytics.MapGet("/timeseries", AnalyticsApi.TimeseriesAsync).WithName("GetAnalyticsTimeseries").WithQuery(AnalyticsApi.TimeseriesQuery)
             .WithSummary("Usage, cost, errors and latency percentiles per minute, hour or day, optionally per group (top N); JSON or CSV.");
         analytics.MapGet("/breakdown", AnalyticsApi.BreakdownAsync).WithName("GetAnalyticsBreakdown").WithQuery(AnalyticsApi.BreakdownQuery)

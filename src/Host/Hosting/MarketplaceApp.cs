@@ -68,6 +68,7 @@ public static class MarketplaceApp
         builder.AddPortal();
 
         builder.Services.AddProblemDetails();
+        builder.AddManagementRateLimits();
         // Binding failures throw, so the management API's error path can name the field (ManagementApiErrors).
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(static o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -85,6 +86,7 @@ public static class MarketplaceApp
         app.UseExceptionHandler(static b => b.Run(HandleExceptionAsync));
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.UseManagementApiErrors();
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = static _ => false }).AllowAnonymous();
