@@ -129,10 +129,10 @@ public static class InsightsExtensions
             .WithSummary("Marks a firing alert acknowledged (audited).");
         alerts.MapPost("/{id}/resolve", AlertsApi.ResolveAsync).WithName("ResolveAlert").RequireAuthorization(Policies.Admin)
             .WithSummary("Resolves an alert by hand (audited).");
-        alerts.MapPost("/webhooks", AlertsApi.CreateWebhookAsync).WithName("CreateWebhook").RequireAuthorization(Policies.Admin).Accepts<CreateWebhookRequest>("application/json")
+        alerts.MapPost("/webhooks", AlertsApi.CreateWebhookAsync).WithName("CreateWebhook").Produces<CreatedWebhook>(StatusCodes.Status201Created).RequireAuthorization(Policies.Admin).Accepts<CreateWebhookRequest>("application/json")
             .WithSummary("Subscribes a URL to alerts and/or events; the signing secret is in the response once.");
         alerts.MapGet("/webhooks", AlertsApi.ListWebhooksAsync).WithName("ListWebhooks").RequireAuthorization(Policies.Admin).WithSummary("Webhook subscriptions (never their secrets).");
-        alerts.MapDelete("/webhooks/{id}", AlertsApi.DeleteWebhookAsync).WithName("DeleteWebhook").RequireAuthorization(Policies.Admin)
+        alerts.MapDelete("/webhooks/{id}", AlertsApi.DeleteWebhookAsync).WithName("DeleteWebhook").Produces(StatusCodes.Status204NoContent).RequireAuthorization(Policies.Admin)
             .WithSummary("Removes a webhook and cancels its pending deliveries (audited).");
         alerts.MapGet("/webhooks/{id}/deliveries", AlertsApi.DeliveriesAsync).WithName("ListWebhookDeliveries").RequireAuthorization(Policies.Admin)
             .WithSummary("The delivery log of a webhook: attempts, last status and error, newest first.");

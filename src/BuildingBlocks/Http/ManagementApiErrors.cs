@@ -74,8 +74,51 @@ public static partial class ManagementApiErrors
             }
         }
         if (errors.IsEmpty) return true;
+        if (HttpMethods.IsGet(request.Method) && !hasBody && context.GetEndpoint() is { } safe)
+        {
+            // A read has no side effects: let the handler check the rest of the query too, so every error is told at once.
+            await AddHandlerErrorsAsync(context, safe.RequestDelegate, errors);
+        }
+        context.Response.Clear();
         await TypedResults.ValidationProblem(errors.ToDictionary()).ExecuteAsync(context);
         return false;
+    }
+
+    /// <summary>Runs a read with its answer held back, and adds the validation errors it reports to <paramref name="errors"/>.</summary>
+    private static async Task AddHandlerErrorsAsync(HttpContext context, RequestDelegate? handler, ValidationErrors errors)
+    {
+        if (handler is null) return;
+        var original = context.Response.Body;
+        using var buffer = new MemoryStream();
+        context.Response.Body = buffer;
+        try
+        {
+            await handler(context);
+        }
+        catch (BadHttpRequestException)
+        {
+            // The door already named the parameter that failed to bind.
+        }
+        finally
+        {
+            context.Response.Body = original;
+        }
+        if (context.Response.StatusCode != StatusCodes.Status400BadRequest || buffer.Length == 0) return;
+        try
+        {
+            using var document = JsonDocument.Parse(buffer.ToArray());
+            if (!document.RootElement.TryGetProperty("errors", out var reported) || reported.ValueKind != JsonValueKind.Object) return;
+            var known = errors.ToDictionary();
+            foreach (var field in reported.EnumerateObject())
+            {
+                if (known.ContainsKey(field.Name) || field.Value.ValueKind != JsonValueKind.Array) continue;
+                foreach (var message in field.Value.EnumerateArray()) errors.Add(field.Name, message.GetString() ?? "");
+            }
+        }
+        catch (JsonException)
+        {
+            // Not a validation problem: the door's errors stand alone.
+        }
     }
 
     private static bool Accepts(IReadOnlyList<string> accepted, string? contentType)

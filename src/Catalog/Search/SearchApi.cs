@@ -169,6 +169,7 @@ internal static class SearchApi
         var maxPrice = Dec("maxPrice");
         if (minPrice > maxPrice) errors.Add("maxPrice", "must not be below minPrice");
         var facetsText = q["facets"].ToString();
+        if (facetsText is not ("" or "true" or "false" or "1" or "0")) errors.Add("facets", "must be true or false");
         return new SearchQuery
         {
             Text = q["q"].ToString() is { Length: > 0 } text ? text[..Math.Min(text.Length, 500)] : null,

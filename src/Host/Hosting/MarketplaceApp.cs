@@ -71,12 +71,7 @@ public static class MarketplaceApp
         builder.AddManagementRateLimits();
         // Binding failures throw, so the management API's error path can name the field (ManagementApiErrors).
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(static o => o.ThrowOnBadRequest = true);
-        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
-        {
-            doc.Info.Title = "LLM Marketplace";
-            doc.Info.Description = "OpenAI-compatible gateway (/v1) and management API (/api/v1).";
-            return Task.CompletedTask;
-        }));
+        builder.Services.AddOpenApi("v1", OpenApiContract.Configure);
         builder.Services.AddHealthChecks()
             .AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
 
