@@ -47,6 +47,49 @@ public sealed class OpenApiContractTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures.Distinct()));
     }
 
+    [Fact]
+    public async Task The_document_declares_security_nullability_and_errors()
+    {
+        await using var host = await Gov.StartAsync();
+        using var response = await Gov.Anonymous(host).GetAsync("openapi/v1.json");
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = document.RootElement;
+        var schemes = root.GetProperty("components").GetProperty("securitySchemes");
+        Assert.Equal("bearer", schemes.GetProperty("bearer").GetProperty("scheme").GetString());
+        Assert.Equal("x-api-key", schemes.GetProperty("x-api-key").GetProperty("name").GetString());
+        var paths = root.GetProperty("paths");
+
+        // Public operations say so; the others need the bearer scheme (or x-api-key on /v1/messages).
+        Assert.Equal(0, paths.GetProperty("/api/v1/auth/login").GetProperty("post").GetProperty("security").GetArrayLength());
+        Assert.True(paths.GetProperty("/api/v1/keys").GetProperty("get").GetProperty("security")[0].TryGetProperty("bearer", out _));
+        var messages = paths.GetProperty("/v1/messages").GetProperty("post").GetProperty("security").EnumerateArray().ToList();
+        Assert.Contains(messages, static r => r.TryGetProperty("x-api-key", out _));
+
+        // Non-nullable members are not nullable, and are required where always present.
+        var key = root.GetProperty("components").GetProperty("schemas").GetProperty("KeyDto");
+        Assert.Equal("string", key.GetProperty("properties").GetProperty("id").GetProperty("type").GetString());
+        Assert.Contains("id", key.GetProperty("required").EnumerateArray().Select(static r => r.GetString()));
+
+        // Every management operation documents its validation problems, and its refusals when it is not public.
+        foreach (var path in paths.EnumerateObject().Where(static p => p.Name.StartsWith("/api/v1", StringComparison.Ordinal)))
+        {
+            foreach (var operation in path.Value.EnumerateObject().Where(static m => Methods.Contains(m.Name)))
+            {
+                var responses = operation.Value.GetProperty("responses");
+                var bad = responses.GetProperty("400").GetProperty("content").GetProperty("application/problem+json").GetProperty("schema").GetProperty("$ref").GetString();
+                Assert.Equal("#/components/schemas/HttpValidationProblemDetails", bad);
+                if (operation.Value.GetProperty("security").GetArrayLength() > 0)
+                {
+                    Assert.True(responses.TryGetProperty("401", out _), $"{operation.Name} {path.Name} has no 401");
+                    Assert.True(responses.TryGetProperty("403", out _), $"{operation.Name} {path.Name} has no 403");
+                }
+            }
+        }
+        Assert.True(paths.GetProperty("/api/v1/search").GetProperty("get").GetProperty("responses").GetProperty("429").GetProperty("headers").TryGetProperty("Retry-After", out _));
+        Assert.Contains(paths.GetProperty("/api/v1/usage").GetProperty("get").GetProperty("parameters").EnumerateArray(),
+            static p => p.GetProperty("name").GetString() == "groupBy");
+    }
+
     private static async Task CheckAsync(GatewayHost host, Operation operation, List<string> failures)
     {
         // Valid inputs, drawn from the schemas.
