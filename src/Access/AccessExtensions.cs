@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Keys;
@@ -139,7 +140,14 @@ public static class AccessExtensions
         api.MapPost("/subscriptions/{id}/{action}", PlansApi.TransitionAsync).WithName("ChangeSubscription")
             .WithSummary("approve | reject | suspend | resume | cancel a subscription.");
 
-        api.MapGet("/usage", UsageApi.GetAsync).WithName("GetUsage")
+        api.MapGet("/usage", UsageApi.GetAsync).WithName("GetUsage").RequireManagementRateLimit(ManagementLimit.Analytics)
+            .WithQuery(
+                new QueryParameter("limit", QueryType.Integer, "Page size (1-10000, default 100)."), new QueryParameter("offset", QueryType.Integer, "Rows to skip."),
+                new QueryParameter("from", QueryType.DateTime), new QueryParameter("to", QueryType.DateTime),
+                new QueryParameter("groupBy", Values: ["day", "model", "app", "listing"]), new QueryParameter("format", Values: ["json", "csv"]),
+                new QueryParameter("keyId"), new QueryParameter("appId"), new QueryParameter("app", Description: "Alias of appId."),
+                new QueryParameter("teamId"), new QueryParameter("team", Description: "Alias of teamId."), new QueryParameter("userId"),
+                new QueryParameter("model"), new QueryParameter("listing"), new QueryParameter("requestId"))
             .WithSummary("Usage records newest first (filters: from, to, teamId, appId, keyId, userId, model, requestId; limit ≤ 10000, offset), groupBy=day|model|app, format=csv.")
             .Produces<UsagePage<UsageDto>>()
             .Produces(StatusCodes.Status200OK, contentType: "text/csv");

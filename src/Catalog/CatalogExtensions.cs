@@ -1,4 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Distributed;
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Catalog.Import;
 using LlmMarketplace.Catalog.Publishing;
@@ -74,9 +75,9 @@ public static class CatalogExtensions
         var browse = app.MapGroup("/api/v1").WithTags("Catalog discovery");
         if (options.PublicBrowsing) browse.AllowAnonymous();
         else browse.RequireAuthorization(Policies.Authenticated);
-        browse.MapGet("/search", SearchApi.SearchAsync).WithName("SearchCatalog")
+        browse.MapGet("/search", SearchApi.SearchAsync).WithName("SearchCatalog").WithQuery(SearchApi.Query).RequireManagementRateLimit(ManagementLimit.Search)
             .WithSummary("Full-text search (BM25, typo tolerant) with filters, sorts, facets and paging.");
-        browse.MapGet("/autocomplete", SearchApi.Autocomplete).WithName("AutocompleteCatalog")
+        browse.MapGet("/autocomplete", SearchApi.Autocomplete).WithName("AutocompleteCatalog").RequireManagementRateLimit(ManagementLimit.Search)
             .WithSummary("Listing suggestions for what the user is typing (prefix and fuzzy).");
         browse.MapGet("/services/{id}", CatalogApi.GetServiceAsync).WithName("GetService")
             .WithSummary("A service (by id or slug) with its versions, its current version's declared SLA and its measured service level.")
@@ -118,7 +119,7 @@ public static class CatalogExtensions
                 CatalogApi.DecideAsync(versionId, false, request, p, user, ct))
             .WithName("RejectServiceVersion").WithSummary("Rejects a pending version with a reason (back to draft).");
 
-        app.MapPost("/api/v1/catalog/import", CatalogApi.ImportAsync).WithTags("Catalog administration").WithName("ImportCatalog")
+        app.MapPost("/api/v1/catalog/import", CatalogApi.ImportAsync).WithTags("Catalog administration").WithName("ImportCatalog").RequireManagementRateLimit(ManagementLimit.Import)
             .WithSummary("Imports an OpenRouter or models.dev models file (idempotent).")
             .Accepts<object>("application/json")
             .RequireAuthorization(Policies.Admin);

@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Policy;
@@ -88,27 +89,35 @@ public static class GovernanceExtensions
     {
         var auth = app.MapGroup("/api/v1/auth").WithTags("Authentication");
         auth.MapPost("/login", AuthApi.LoginAsync).AllowAnonymous().WithName("Login")
+            .Produces<TokenPair>().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status423Locked)
             .WithSummary("Logs in with user name and password; returns a short-lived access token and a refresh token.");
         auth.MapPost("/password", AuthApi.ChangePasswordAsync).AllowAnonymous().WithName("ChangePassword")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status423Locked)
             .WithSummary("Sets a new password (required on first login); ends every session of the user.");
         auth.MapPost("/refresh", AuthApi.RefreshAsync).AllowAnonymous().WithName("RefreshToken")
+            .Produces<TokenPair>().ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithSummary("Exchanges a refresh token for a new access token and a new refresh token (rotation).");
         auth.MapPost("/logout", AuthApi.LogoutAsync).RequireAuthorization(AuthPolicies.Authenticated).WithName("Logout")
+            .Produces(StatusCodes.Status204NoContent)
             .WithSummary("Ends the session of the access token used.");
         auth.MapGet("/me", AuthApi.Me).RequireAuthorization(AuthPolicies.Authenticated).WithName("GetCurrentPrincipal")
             .WithSummary("Who the caller is: id, roles, teams and credential kind.");
         auth.MapGet("/oidc/login", OidcApi.LoginAsync).AllowAnonymous().WithName("OidcLogin")
+            .Produces(StatusCodes.Status302Found).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Starts OpenID Connect sign-in (authorization code with PKCE): redirects to the identity provider.");
-        auth.MapGet("/oidc/callback", OidcApi.CallbackAsync).AllowAnonymous().WithName("OidcCallback")
+        auth.MapGet("/oidc/callback", OidcApi.CallbackAsync).AllowAnonymous().AllowAnyQuery().WithName("OidcCallback")
+            .Produces<TokenPair>().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Where the identity provider returns; exchanges the code and answers with marketplace tokens.");
         auth.MapPost("/oidc/token", OidcApi.TokenAsync).AllowAnonymous().WithName("OidcExchangeIdToken")
+            .Produces<TokenPair>().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Exchanges an id token of the configured identity provider for marketplace tokens.");
         auth.MapGet("/me/export", UsersApi.ExportMeAsync).RequireAuthorization(AuthPolicies.Authenticated).WithName("ExportMyPersonalData")
+            .RequireManagementRateLimit(ManagementLimit.Export)
             .WithSummary("Everything stored about the calling user, as JSON.");
 
         var users = app.MapGroup("/api/v1/users").WithTags("Users").RequireAuthorization(AuthPolicies.Admin);
         users.MapGet("/", UsersApi.ListAsync).WithName("ListUsers").WithSummary("Lists local users.");
-        users.MapPost("/", UsersApi.CreateAsync).WithName("CreateUser")
+        users.MapPost("/", UsersApi.CreateAsync).WithName("CreateUser").Produces<CreatedUser>(StatusCodes.Status201Created)
             .WithSummary("Creates a user; without a password a one-time password is returned once and must be changed at first login.");
         users.MapGet("/{id}", UsersApi.GetAsync).WithName("GetUser").WithSummary("One user.");
         users.MapPut("/{id}/roles", UsersApi.SetRolesAsync).WithName("SetUserRoles").WithSummary("Replaces the user's roles (super_admin only by a super_admin).");
@@ -118,18 +127,18 @@ public static class GovernanceExtensions
             .WithName("DisableUser").WithSummary("Disables an account and ends its sessions.");
         users.MapPost("/{id}/enable", static (HttpContext c, string id, UserStore u, TokenService t, ServiceTokenValidator s, IAuditLog a, TimeProvider time) => UsersApi.SetDisabledAsync(c, id, false, u, t, s, a, time))
             .WithName("EnableUser").WithSummary("Enables a disabled account.");
-        users.MapGet("/{id}/export", UsersApi.ExportAsync).WithName("ExportUserPersonalData").WithSummary("Everything stored about a user, as JSON.");
-        users.MapPost("/{id}/erase", UsersApi.EraseAsync).RequireAuthorization(AuthPolicies.SuperAdmin).WithName("EraseUser")
+        users.MapGet("/{id}/export", UsersApi.ExportAsync).WithName("ExportUserPersonalData").RequireManagementRateLimit(ManagementLimit.Export).WithSummary("Everything stored about a user, as JSON.");
+        users.MapPost("/{id}/erase", UsersApi.EraseAsync).RequireAuthorization(AuthPolicies.SuperAdmin).WithName("EraseUser").Produces(StatusCodes.Status204NoContent)
             .WithSummary("Erases a user's personal data (pseudonymises the account); the audit chain stays intact.");
 
         var accounts = app.MapGroup("/api/v1/service-accounts").WithTags("Service accounts").RequireAuthorization(AuthPolicies.Admin);
         accounts.MapGet("/", ServiceAccountsApi.ListAsync).WithName("ListServiceAccounts").WithSummary("Lists service accounts.");
-        accounts.MapPost("/", ServiceAccountsApi.CreateAsync).WithName("CreateServiceAccount").WithSummary("Creates a service account and returns its token once.");
-        accounts.MapPost("/{id}/tokens", ServiceAccountsApi.RotateAsync).WithName("CreateServiceAccountToken").WithSummary("Issues another token for a service account (returned once).");
-        accounts.MapDelete("/{id}", ServiceAccountsApi.DeleteAsync).WithName("DeleteServiceAccount").WithSummary("Disables a service account and revokes its tokens.");
+        accounts.MapPost("/", ServiceAccountsApi.CreateAsync).WithName("CreateServiceAccount").Produces<CreatedServiceAccount>(StatusCodes.Status201Created).WithSummary("Creates a service account and returns its token once.");
+        accounts.MapPost("/{id}/tokens", ServiceAccountsApi.RotateAsync).WithName("CreateServiceAccountToken").Produces<ServiceTokenDto>(StatusCodes.Status201Created).WithSummary("Issues another token for a service account (returned once).");
+        accounts.MapDelete("/{id}", ServiceAccountsApi.DeleteAsync).WithName("DeleteServiceAccount").Produces(StatusCodes.Status204NoContent).WithSummary("Disables a service account and revokes its tokens.");
 
         var audit = app.MapGroup("/api/v1/audit").WithTags("Audit").RequireAuthorization(AuthPolicies.Admin);
-        audit.MapGet("/", AuditApi.ListAsync).WithName("ListAuditEntries")
+        audit.MapGet("/", AuditApi.ListAsync).WithName("ListAuditEntries").RequireManagementRateLimit(ManagementLimit.Analytics)
             .WithSummary("Audit entries, newest first, filtered and paged; format=jsonl exports them oldest first as JSON lines.");
         audit.MapGet("/verify", AuditApi.VerifyAsync).WithName("VerifyAuditTrail")
             .WithSummary("Verifies the hash chain and reports the first broken link.");
@@ -137,11 +146,11 @@ public static class GovernanceExtensions
         var policies = app.MapGroup("/api/v1/policies").WithTags("Policies");
         policies.MapGet("/", PoliciesApi.ListAsync).RequireAuthorization(AuthPolicies.Viewer).WithName("ListPolicies").WithSummary("Lists policies with their current documents.");
         policies.MapGet("/{id}", PoliciesApi.GetAsync).RequireAuthorization(AuthPolicies.Viewer).WithName("GetPolicy").WithSummary("One policy with every version.");
-        policies.MapPost("/", PoliciesApi.CreateAsync).RequireAuthorization(AuthPolicies.Admin).WithName("CreatePolicy")
+        policies.MapPost("/", PoliciesApi.CreateAsync).RequireAuthorization(AuthPolicies.Admin).WithName("CreatePolicy").Produces<PolicyDto>(StatusCodes.Status201Created)
             .Accepts<object>("application/json", "application/yaml").WithSummary("Creates a policy from a JSON or YAML document.");
         policies.MapPut("/{id}", PoliciesApi.UpdateAsync).RequireAuthorization(AuthPolicies.Admin).WithName("UpdatePolicy")
             .Accepts<object>("application/json", "application/yaml").WithSummary("Stores a new version of a policy.");
-        policies.MapDelete("/{id}", PoliciesApi.DeleteAsync).RequireAuthorization(AuthPolicies.Admin).WithName("DeletePolicy").WithSummary("Deletes a policy (its versions are kept).");
+        policies.MapDelete("/{id}", PoliciesApi.DeleteAsync).RequireAuthorization(AuthPolicies.Admin).WithName("DeletePolicy").Produces(StatusCodes.Status204NoContent).WithSummary("Deletes a policy (its versions are kept).");
         policies.MapPost("/reload", PoliciesApi.ReloadAsync).RequireAuthorization(AuthPolicies.Admin).WithName("ReloadPolicies").WithSummary("Recompiles the stored policies.");
         policies.MapPost("/dry-run", PoliciesApi.DryRun).RequireAuthorization(AuthPolicies.Viewer).WithName("DryRunPolicies")
             .WithSummary("Shows the decision for a sample request, optionally with a candidate policy.");

@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.BuildingBlocks.Audit;
@@ -105,12 +106,13 @@ public static class InsightsExtensions
     /// <summary>Maps the Insights endpoints.</summary>
     public static IEndpointRouteBuilder MapInsightsApi(this IEndpointRouteBuilder endpoints)
     {
-        var analytics = endpoints.MapGroup("/api/v1/analytics").RequireAuthorization(Policies.Authenticated).WithTags("Analytics");
-        analytics.MapGet("/timeseries", AnalyticsApi.TimeseriesAsync).WithName("GetAnalyticsTimeseries")
+        var analytics = endpoints.MapGroup("/api/v1/analytics").RequireAuthorization(Policies.Authenticated).WithTags("Analytics")
+            .RequireManagementRateLimit(ManagementLimit.Analytics);
+        analytics.MapGet("/timeseries", AnalyticsApi.TimeseriesAsync).WithName("GetAnalyticsTimeseries").WithQuery(AnalyticsApi.TimeseriesQuery)
             .WithSummary("Usage, cost, errors and latency percentiles per minute, hour or day, optionally per group (top N); JSON or CSV.");
-        analytics.MapGet("/breakdown", AnalyticsApi.BreakdownAsync).WithName("GetAnalyticsBreakdown")
+        analytics.MapGet("/breakdown", AnalyticsApi.BreakdownAsync).WithName("GetAnalyticsBreakdown").WithQuery(AnalyticsApi.BreakdownQuery)
             .WithSummary("The top N teams, apps, keys, models, listings, deployments or providers over a range; JSON or CSV.");
-        analytics.MapGet("/summary", AnalyticsApi.SummaryAsync).WithName("GetAnalyticsSummary")
+        analytics.MapGet("/summary", AnalyticsApi.SummaryAsync).WithName("GetAnalyticsSummary").WithQuery(AnalyticsApi.SummaryQuery)
             .WithSummary("Totals and percentiles over a range; JSON or CSV.");
 
         var sla = endpoints.MapGroup("/api/v1/sla").RequireAuthorization(Policies.Authenticated).WithTags("SLA");
@@ -127,10 +129,10 @@ public static class InsightsExtensions
             .WithSummary("Marks a firing alert acknowledged (audited).");
         alerts.MapPost("/{id}/resolve", AlertsApi.ResolveAsync).WithName("ResolveAlert").RequireAuthorization(Policies.Admin)
             .WithSummary("Resolves an alert by hand (audited).");
-        alerts.MapPost("/webhooks", AlertsApi.CreateWebhookAsync).WithName("CreateWebhook").RequireAuthorization(Policies.Admin).Accepts<CreateWebhookRequest>("application/json")
+        alerts.MapPost("/webhooks", AlertsApi.CreateWebhookAsync).WithName("CreateWebhook").Produces<CreatedWebhook>(StatusCodes.Status201Created).RequireAuthorization(Policies.Admin).Accepts<CreateWebhookRequest>("application/json")
             .WithSummary("Subscribes a URL to alerts and/or events; the signing secret is in the response once.");
         alerts.MapGet("/webhooks", AlertsApi.ListWebhooksAsync).WithName("ListWebhooks").RequireAuthorization(Policies.Admin).WithSummary("Webhook subscriptions (never their secrets).");
-        alerts.MapDelete("/webhooks/{id}", AlertsApi.DeleteWebhookAsync).WithName("DeleteWebhook").RequireAuthorization(Policies.Admin)
+        alerts.MapDelete("/webhooks/{id}", AlertsApi.DeleteWebhookAsync).WithName("DeleteWebhook").Produces(StatusCodes.Status204NoContent).RequireAuthorization(Policies.Admin)
             .WithSummary("Removes a webhook and cancels its pending deliveries (audited).");
         alerts.MapGet("/webhooks/{id}/deliveries", AlertsApi.DeliveriesAsync).WithName("ListWebhookDeliveries").RequireAuthorization(Policies.Admin)
             .WithSummary("The delivery log of a webhook: attempts, last status and error, newest first.");

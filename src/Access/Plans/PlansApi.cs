@@ -103,21 +103,26 @@ internal static class PlansApi
         AppRow? app = null;
         PlanRow? plan = null;
         if (string.IsNullOrWhiteSpace(request.App)) errors.Add("app", "The subscribing app is required.");
-        else if ((app = snapshot.FindApp(request.App)) is null) errors.Add("app", $"Unknown app '{request.App}'.");
+        // An app of a team the caller cannot see is as unknown as one that does not exist: authorization before existence.
+        else if ((app = snapshot.FindApp(request.App)) is null || !caller.CanSeeTeam(app.TeamId))
+        {
+            app = null;
+            errors.Add("app", $"Unknown app '{request.App}'.");
+        }
         if (string.IsNullOrWhiteSpace(request.Plan)) errors.Add("plan", "The plan is required.");
         else if (!snapshot.Plans.TryGetValue(request.Plan, out plan)) errors.Add("plan", $"Unknown plan '{request.Plan}'.");
+        if (errors.IsEmpty && !caller.CanManageTeam(app!.TeamId)) return TypedResults.Forbid();
         if (app is not null && plan is not null && snapshot.SubscriptionsByApp.TryGetValue(app.Id, out var subs) &&
             subs.Any(s => s.PlanId == plan.Id && s.Status is SubscriptionStatus.Submitted or SubscriptionStatus.Active or SubscriptionStatus.Suspended))
             errors.Add("plan", "The app already has a subscription to this plan.");
         if (request.ExpiresAt is { } expires && expires <= time.GetUtcNow()) errors.Add("expiresAt", "expiresAt must be in the future.");
         if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary());
-        if (!caller.CanManageTeam(app!.TeamId)) return TypedResults.Forbid();
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var row = new SubscriptionRow
         {
             Id = KeyService.NewId("sub"),
-            AppId = app.Id,
+            AppId = app!.Id,
             PlanId = plan!.Id,
             Status = plan.RequiresApproval == 1 ? SubscriptionStatus.Submitted : SubscriptionStatus.Active,
             CreatedAtMs = now,
@@ -142,7 +147,9 @@ internal static class PlansApi
     {
         var caller = new Caller(user);
         var snapshot = directory.Current;
-        if (!snapshot.Subscriptions.TryGetValue(id, out var sub)) return TypedResults.NotFound();
+        // A subscription of a team the caller cannot see is answered as one that does not exist.
+        if (!snapshot.Subscriptions.TryGetValue(id, out var sub)
+            || !(caller.IsApprover || caller.CanSeeTeam(snapshot.Apps.GetValueOrDefault(sub.AppId)?.TeamId))) return TypedResults.NotFound();
         if (!SubscriptionStatus.Actions.TryGetValue(action, out var transition))
         {
             var errors = new ValidationErrors();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Validation;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +13,7 @@ namespace LlmMarketplace.Access.Teams;
 /// A JSON request body that never fails to bind: a body that is not JSON of the expected shape becomes a validation
 /// problem naming the offending path, instead of a bare 400.
 /// </summary>
-public sealed class JsonBody<T> where T : class, new()
+public sealed class JsonBody<T> : IEndpointParameterMetadataProvider where T : class, new()
 {
     private JsonBody(T? value, string? path, string? error)
     {
@@ -35,6 +36,10 @@ public sealed class JsonBody<T> where T : class, new()
         errors.Add(ErrorPath ?? "body", Error ?? "The request body is not valid JSON.");
         return TypedResults.ValidationProblem(errors.ToDictionary());
     }
+
+    /// <summary>Declares the JSON body, for the door check (415 for other media types) and the OpenAPI document.</summary>
+    public static void PopulateMetadata(System.Reflection.ParameterInfo parameter, Microsoft.AspNetCore.Builder.EndpointBuilder builder) =>
+        builder.Metadata.Add(new Microsoft.AspNetCore.Http.Metadata.AcceptsMetadata(["application/json"], typeof(T), isOptional: true));
 
     public static async ValueTask<JsonBody<T>> BindAsync(HttpContext context)
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.ServiceLevels;
@@ -11,6 +12,18 @@ namespace LlmMarketplace.Catalog.Search;
 /// <summary><c>GET /api/v1/search</c>, <c>/api/v1/autocomplete</c> and similar services over the in-memory index.</summary>
 internal static class SearchApi
 {
+    /// <summary>The query parameters of <c>GET /api/v1/search</c>, for the door check and the OpenAPI document.</summary>
+    public static QueryParameter[] Query =>
+    [
+        new("q", Description: "Search text (typo tolerant)."), new("limit", QueryType.Integer, "Page size (0-100, default 20)."),
+        new("offset", QueryType.Integer, "Hits to skip (0-100000)."), new("sort", Values: [.. Sorts.Keys]),
+        new("category", Description: "Comma-separated categories."), new("tag", Description: "Comma-separated tags."), new("tags", Description: "Alias of tag."),
+        new("kind", Description: "Comma-separated listing kinds."), new("modality"), new("provider"),
+        new("minPrice", QueryType.Number, "USD per 1M input tokens."), new("maxPrice", QueryType.Number, "USD per 1M input tokens."),
+        new("minContext", QueryType.Integer), new("certification"), new("region"), new("minRating", QueryType.Number, "0 to 5."),
+        new("facets", QueryType.Boolean, "Whether to count facets (default true)."),
+    ];
+
     private static readonly HashSet<string> Parameters = new(StringComparer.Ordinal)
     {
         "q", "limit", "offset", "sort", "category", "tag", "tags", "kind", "modality", "provider", "minPrice", "maxPrice",
@@ -156,6 +169,7 @@ internal static class SearchApi
         var maxPrice = Dec("maxPrice");
         if (minPrice > maxPrice) errors.Add("maxPrice", "must not be below minPrice");
         var facetsText = q["facets"].ToString();
+        if (facetsText is not ("" or "true" or "false" or "1" or "0")) errors.Add("facets", "must be true or false");
         return new SearchQuery
         {
             Text = q["q"].ToString() is { Length: > 0 } text ? text[..Math.Min(text.Length, 500)] : null,

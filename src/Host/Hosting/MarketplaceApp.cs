@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using LlmMarketplace.Access;
 using LlmMarketplace.BuildingBlocks.Distributed;
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Catalog;
@@ -67,12 +68,10 @@ public static class MarketplaceApp
         builder.AddPortal();
 
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
-        {
-            doc.Info.Title = "LLM Marketplace";
-            doc.Info.Description = "OpenAI-compatible gateway (/v1) and management API (/api/v1).";
-            return Task.CompletedTask;
-        }));
+        builder.AddManagementRateLimits();
+        // Binding failures throw, so the management API's error path can name the field (ManagementApiErrors).
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(static o => o.ThrowOnBadRequest = true);
+        builder.Services.AddOpenApi("v1", OpenApiContract.Configure);
         builder.Services.AddHealthChecks()
             .AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
 
@@ -82,6 +81,8 @@ public static class MarketplaceApp
         app.UseExceptionHandler(static b => b.Run(HandleExceptionAsync));
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
+        app.UseManagementApiErrors();
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = static _ => false }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = static c => c.Tags.Contains("ready") }).AllowAnonymous();
@@ -113,6 +114,17 @@ public static class MarketplaceApp
     {
         var feature = context.Features.Get<IExceptionHandlerFeature>();
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("LlmMarketplace.Host");
+        if (feature?.Error is BadHttpRequestException bad)
+        {
+            // A request Kestrel or binding refused outside the management API (which answers its own): the client's fault.
+            if (OpenAIErrorWriter.IsDataPlane(context.Request.Path))
+            {
+                await OpenAIErrorWriter.WriteAsync(context, bad.StatusCode, bad.Message, "invalid_request_error", null, null);
+                return;
+            }
+            await ManagementApiErrors.ProblemAsync(context, bad.StatusCode, bad.Message);
+            return;
+        }
         if (feature?.Error is { } error)
         {
             logger.LogError(error, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text;
 using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Validation;
 using Microsoft.AspNetCore.Http;
 
@@ -39,6 +40,35 @@ public sealed record AnalyticsResult(DateTimeOffset From, DateTimeOffset To, str
 internal static class AnalyticsApi
 {
     private static readonly string[] Orders = ["cost", "requests", "tokens", "errors", "latency"];
+
+    /// <summary>The query parameters every analytics endpoint reads: the range, the format and the dimension filters.</summary>
+    private static QueryParameter[] Common =>
+    [
+        new("from", QueryType.DateTime, "Start of the range (ISO 8601); default: 24 hours before to."),
+        new("to", QueryType.DateTime, "End of the range (ISO 8601); default: now."),
+        new("percentiles", QueryType.Boolean, "Whether to compute latency percentiles (default true)."),
+        new("format", QueryType.String, "json (default) or csv.", ["json", "csv"]),
+        .. Dimensions.Columns.Keys.Select(static d => new QueryParameter(d, QueryType.String, $"Only this {d}.")),
+    ];
+
+    public static QueryParameter[] TimeseriesQuery =>
+    [
+        .. Common,
+        new("interval", QueryType.String, "Bucket size; default from the range.", ["minute", "hour", "day"]),
+        new("groupBy", QueryType.String, "A dimension to draw one series per group of (top N).", [.. Dimensions.Columns.Keys]),
+        new("limit", QueryType.Integer, "Top N groups (1-1000, default 10)."),
+        new("orderBy", QueryType.String, "What the top N is ranked by.", Orders),
+    ];
+
+    public static QueryParameter[] BreakdownQuery =>
+    [
+        .. Common,
+        new("by", QueryType.String, "The dimension to break down by (required).", [.. Dimensions.Columns.Keys]),
+        new("limit", QueryType.Integer, "Top N (1-10000, default 10)."),
+        new("orderBy", QueryType.String, "What the top N is ranked by.", Orders),
+    ];
+
+    public static QueryParameter[] SummaryQuery => Common;
 
     public static async Task<IResult> TimeseriesAsync(HttpContext context, ClaimsPrincipal user, AnalyticsQuery query, TimeProvider time, CancellationToken cancellationToken)
     {

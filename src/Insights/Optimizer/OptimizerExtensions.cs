@@ -1,4 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Distributed;
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Pipeline;
@@ -59,6 +60,11 @@ public static class OptimizerExtensions
         var api = app.MapGroup("/api/v1").WithTags("Optimizer");
         api.MapGet("/feedback", FeedbackApi.ListAsync)
             .WithName("ListFeedback")
+            .WithQuery(
+                new QueryParameter("limit", QueryType.Integer, "Page size (default 100)."), new QueryParameter("offset", QueryType.Integer, "Rows to skip."),
+                new QueryParameter("from", QueryType.DateTime), new QueryParameter("to", QueryType.DateTime),
+                new QueryParameter("requestId"), new QueryParameter("model"), new QueryParameter("deployment"), new QueryParameter("keyId"),
+                new QueryParameter("teamId"), new QueryParameter("team", Description: "Alias of teamId."))
             .WithSummary("Lists feedback newest first (admins: all; API keys: their own calls; members: their teams').")
             .RequireAuthorization(Policies.Authenticated);
 

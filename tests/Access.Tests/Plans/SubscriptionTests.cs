@@ -41,6 +41,47 @@ public class SubscriptionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Subscribing_an_app_is_authorized_before_its_existing_subscriptions_are_revealed()
+    {
+        var other = await PostJsonAsync(_host.Client, "api/v1/teams", new { name = "other-" + Guid.NewGuid().ToString("N") });
+        var otherApp = (await PostJsonAsync(_host.Client, "api/v1/apps", new { name = "theirs", team = other.GetProperty("id").GetString() })).GetProperty("id").GetString()!;
+        var taken = (await PostJsonAsync(_host.Client, "api/v1/plans", new { name = "taken-" + Guid.NewGuid().ToString("N"), model = "gpt-4o-mini" })).GetProperty("id").GetString()!;
+        var free = (await PostJsonAsync(_host.Client, "api/v1/plans", new { name = "free-" + Guid.NewGuid().ToString("N"), model = "gpt-4o-mini" })).GetProperty("id").GetString()!;
+        await PostJsonAsync(_host.Client, "api/v1/subscriptions", new { app = otherApp, plan = taken });
+        var subscriptionId = (await GetJsonAsync(_host.Client, $"api/v1/subscriptions?app={otherApp}")).GetProperty("data")[0].GetProperty("id").GetString()!;
+
+        // A caller of another team: the app is unknown to it, whether or not it already has the plan.
+        var mine = await PostJsonAsync(_host.Client, "api/v1/teams", new { name = "mine-" + Guid.NewGuid().ToString("N") });
+        var outsider = await CreateKeyAsync(_host, new { name = "outsider", team = mine.GetProperty("id").GetString() });
+        using var outsiderClient = ClientWithKey(_host, outsider.GetProperty("key").GetString()!);
+        foreach (var plan in new[] { taken, free })
+        {
+            using var response = await outsiderClient.PostAsJsonAsync("api/v1/subscriptions", new { app = otherApp, plan });
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+            Assert.Equal($"Unknown app '{otherApp}'.", errors.GetProperty("app")[0].GetString());
+            Assert.False(errors.TryGetProperty("plan", out _));
+        }
+        using (var cancel = await outsiderClient.PostAsync($"api/v1/subscriptions/{subscriptionId}/cancel", null))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, cancel.StatusCode);
+        }
+        using (var missing = await outsiderClient.PostAsync("api/v1/subscriptions/sub_missing/cancel", null))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        // A key of the app's own team sees the app but may not subscribe it: 403 whatever the plan.
+        var insider = await CreateKeyAsync(_host, new { name = "insider", team = other.GetProperty("id").GetString() });
+        using var insiderClient = ClientWithKey(_host, insider.GetProperty("key").GetString()!);
+        foreach (var plan in new[] { taken, free })
+        {
+            using var response = await insiderClient.PostAsJsonAsync("api/v1/subscriptions", new { app = otherApp, plan });
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task A_model_with_plans_admits_app_keys_only_under_an_active_subscription()
     {
         var team = await PostJsonAsync(_host.Client, "api/v1/teams", new { name = "subs-" + Guid.NewGuid().ToString("N") });
