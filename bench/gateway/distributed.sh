@@ -94,7 +94,7 @@ PG_PORT=$(free_port)
 "${PG_USER[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/server.log" -w -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DIR -c max_connections=300" start >/dev/null
 psql_q() { "${PG_USER[@]}" "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -qAt "$@"; }
 REDIS_PORT=$(free_port)
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly yes --appendfsync everysec --dir "$RUN_DIR" >"$LOGS/redis.log" 2>&1 & PIDS+=($!)
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly yes --appendfsync everysec --dir "$RUN_DIR" >"$LOGS/redis.log" 2>&1 & PIDS+=($!); REDIS_PID=$!
 
 # ---------------------------------------------------------------- build
 if [ "$SKIP_BUILD" != 1 ] || [ ! -f "$WORK/gateway/llm-marketplace.dll" ]; then
@@ -121,6 +121,10 @@ EOF
 MASTER_KEY=bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 
 declare -A R   # R[case.key]
+CLK_TCK=$(getconf CLK_TCK)
+# CPU time (user + system, jiffies) of processes: the replicas, or PostgreSQL's postmaster and its backends.
+cpu_of() { local p s=0; for p in "$@"; do s=$(( s + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo "$s"; }
+pg_pids() { local main; main=$(head -1 "$PG_DATA/postmaster.pid"); echo "$main" $(pgrep -P "$main" || true); }
 run_wrk() { # URL KEY LABEL CONNECTIONS SECONDS RATE
   local out=$LOGS/wrk-$3.txt line kv
   WRK_AUTH=$2 WRK_THREADS=$THREADS WRK_RATE=$6 WRK_TALLY=0 timeout $(( $5 + 30 )) \
@@ -177,7 +181,19 @@ run_case() { # NAME REPLICAS PROVIDER
   total1=$(usage_total); [ "$provider" = postgres ] && commits1=$(psql_q -d postgres -c "SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'")
   R[$name.rows_per_s]=$(calc "($total1 - $total0) / ${R[$name-sat.duration_s]}" 0)
   R[$name.commits_per_s]=$([ "$provider" = postgres ] && calc "($commits1 - $commits0) / (${R[$name-sat.duration_s]} + 2)" 0 || echo "n/a")
+  # The fixed-rate run also gives the sizing figures: CPU of the replicas, and of PostgreSQL and Redis, per 1,000 req/s.
+  local app0 db0 redis0
+  app0=$(cpu_of "${pids[@]:0:$n}"); db0=0; redis0=0
+  if [ "$provider" = postgres ]; then db0=$(cpu_of $(pg_pids)); redis0=$(cpu_of "$REDIS_PID"); fi
   run_wrk "$url" "$key" "$name-rate" "$RATE_CONNECTIONS" "$RATE_DURATION" "$RATE"
+  R[$name.app_cores]=$(calc "($(cpu_of "${pids[@]:0:$n}") - $app0) / $CLK_TCK / ${R[$name-rate.duration_s]}" 3)
+  if [ "$provider" = postgres ]; then
+    R[$name.db_cores]=$(calc "($(cpu_of $(pg_pids)) - $db0) / $CLK_TCK / ${R[$name-rate.duration_s]}" 3)
+    R[$name.redis_cores]=$(calc "($(cpu_of "$REDIS_PID") - $redis0) / $CLK_TCK / ${R[$name-rate.duration_s]}" 3)
+  else
+    R[$name.db_cores]=0; R[$name.redis_cores]=0
+  fi
+  R[$name.rss_mib]=$(for p in "${pids[@]:0:$n}"; do awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"; done | awk '{ s += $1 } END { printf "%.0f", s / NR / 1024 }')
   if [ "$provider" = postgres ]; then R[$name.desc]="$n × LLM Marketplace on PostgreSQL + Redis"; else R[$name.desc]="1 × LLM Marketplace, embedded (SQLite, no Redis)"; fi
   CASES+=("$name")
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -209,6 +225,20 @@ for n in $REPLICAS; do run_case "replicas$n" "$n" postgres; done
   for c in "${CASES[@]}"; do
     errors=$(( ${R[$c-sat.err_connect]} + ${R[$c-sat.err_read]} + ${R[$c-sat.err_timeout]} + ${R[$c-sat.non2xx]} + ${R[$c-rate.non2xx]} ))
     echo "| ${R[$c.desc]} | $(calc "${R[$c-sat.rps]}" 0) | ${R[$c-sat.p99_ms]} | $(calc "${R[$c-rate.p99_ms]} - ${R[direct-rate.p99_ms]}" 3) | ${R[$c.rows_per_s]} | ${R[$c.commits_per_s]} | $errors |"
+  done
+  echo
+  echo "## Sizing: CPU per 1,000 requests/s at $RATE req/s"
+  echo
+  echo "CPU time (user + system from /proc/PID/stat) during the fixed-rate run, divided by its length (cores busy) and by"
+  echo "the achieved rate in thousands. Replicas are the LLM Marketplace processes together; PostgreSQL is its postmaster"
+  echo "and backends. The load generator, the load balancer and the upstream are not counted. Memory is each replica's"
+  echo "resident set (VmRSS) after the run, averaged over the replicas."
+  echo
+  echo "| Configuration | Achieved req/s | Replicas: cores | Replicas: cores per 1,000 req/s | PostgreSQL: cores per 1,000 req/s | Redis: cores per 1,000 req/s | MiB per replica |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for c in "${CASES[@]}"; do
+    k=$(calc "${R[$c-rate.rps]} / 1000" 4)
+    echo "| ${R[$c.desc]} | $(calc "${R[$c-rate.rps]}" 0) | ${R[$c.app_cores]} | $(calc "${R[$c.app_cores]} / $k" 2) | $(calc "${R[$c.db_cores]} / $k" 2) | $(calc "${R[$c.redis_cores]} / $k" 2) | ${R[$c.rss_mib]} |"
   done
 } >"$RESULTS"
 log "wrote $RESULTS"
