@@ -77,7 +77,9 @@ public static class AccessExtensions
         services.AddHostedService(static sp => sp.GetRequiredService<UsageWriter>());
         services.AddHostedService<AccessDirectoryRefresher>();
         services.AddSingleton<ICredentialValidator, ApiKeyValidator>();
-        services.AddSingleton<IGatewayInterceptor, AccessInterceptor>();
+        services.TryAddSingleton<AccessInterceptor>();
+        services.AddSingleton<IGatewayInterceptor, AccessCallerInterceptor>();
+        services.AddSingleton<IGatewayInterceptor>(static sp => sp.GetRequiredService<AccessInterceptor>());
         services.AddSingleton<BuildingBlocks.Policy.IPolicyChangeListener, PolicyCapSeeder>();
         services.AddSingleton<IModelVisibility, KeyModelVisibility>();
         return builder;

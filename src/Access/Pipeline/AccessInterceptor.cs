@@ -14,9 +14,10 @@ using LlmMarketplace.Gateway.Pipeline;
 namespace LlmMarketplace.Access.Pipeline;
 
 /// <summary>
-/// Access on the data plane: resolves the caller (key, app, team, user) from memory, checks the key's model scope and
-/// subscriptions, takes from the rate-limit buckets and reserves against budgets before the call; after it, reconciles
-/// limits and budgets with the actual usage and writes the usage record durably before the response completes.
+/// Access on the data plane, in the limits stage: checks the key's model scope and subscriptions, takes from the
+/// rate-limit buckets and reserves against budgets before the call; after it, reconciles limits and budgets with the
+/// actual usage and writes the usage record durably before the response completes. The caller (key, app, team, user)
+/// is resolved from memory earlier, in the caller stage (<see cref="AccessCallerInterceptor"/>).
 /// </summary>
 internal sealed class AccessInterceptor(
     AccessDirectory directory,
@@ -64,13 +65,22 @@ internal sealed class AccessInterceptor(
         public bool Admitted;
     }
 
-    public async ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
+    public GatewayStage Stage => GatewayStage.Limits;
+
+    /// <summary>The caller stage: resolves the key, app, team and user (see <see cref="AccessCallerInterceptor"/>).</summary>
+    internal GatewayRejection? Identify(GatewayCall call)
     {
         var state = Resolve(call, out var rejection);
         call.Items[ItemKey] = state;
-        if (rejection is not null)
+        return rejection;
+    }
+
+    public async ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
+    {
+        if (!(call.Items.TryGetValue(ItemKey, out var s) && s is CallState state))
         {
-            return rejection;
+            if (Identify(call) is { } rejection) return rejection;
+            state = (CallState)call.Items[ItemKey]!;
         }
         try
         {

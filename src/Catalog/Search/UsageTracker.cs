@@ -15,6 +15,8 @@ internal sealed class UsageTracker(CatalogState state, TimeProvider time) : IGat
     private readonly Dictionary<(string Service, long Hour), long> _hourly = [];
     private readonly Dictionary<string, Dictionary<string, long>> _byTeam = new(StringComparer.Ordinal);
 
+    public GatewayStage Stage => GatewayStage.Metering;
+
     public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken) => ValueTask.FromResult<GatewayRejection?>(null);
 
     public ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken)

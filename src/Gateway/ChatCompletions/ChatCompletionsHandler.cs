@@ -24,13 +24,13 @@ internal sealed class ChatCompletionsHandler(
     TokenCounter tokens,
     UpstreamDispatcher dispatcher,
     GatewayMetrics metrics,
-    IEnumerable<IGatewayInterceptor> interceptors,
+    GatewayInterceptors interceptors,
     IEnumerable<IAutoRouter> autoRouters,
     TimeProvider time,
     ILogger<ChatCompletionsHandler> logger,
     IGatewayControl? control = null)
 {
-    private readonly IGatewayInterceptor[] _interceptors = interceptors.ToArray();
+    private readonly IReadOnlyList<IGatewayInterceptor> _interceptors = interceptors.Ordered;
     private readonly IAutoRouter? _autoRouter = autoRouters.LastOrDefault();
 
     /// <param name="operation">The API the client called (<c>chat</c>, or <c>responses</c> / <c>messages</c> for a client protocol on top of chat), as named in usage records.</param>
@@ -117,7 +117,7 @@ internal sealed class ChatCompletionsHandler(
 
         foreach (var interceptor in _interceptors)
         {
-            using var interceptorSpan = GatewayMetrics.ActivitySource.StartActivity(InterceptorSpanName(interceptor));
+            using var interceptorSpan = GatewayMetrics.ActivitySource.StartActivity(GatewayInterceptors.SpanName(interceptor.Stage));
             if (await interceptor.BeforeAsync(call, context.RequestAborted) is { } rejection)
             {
                 interceptorSpan?.SetTag("gateway.rejected", rejection.Status);
@@ -585,16 +585,6 @@ internal sealed class ChatCompletionsHandler(
         {
             context.Response.Headers[name] = value;
         }
-    }
-
-    /// <summary>The span of an interceptor's admission step: auth (Access), policy (Governance), shield, or its type.</summary>
-    private static string InterceptorSpanName(IGatewayInterceptor interceptor)
-    {
-        var name = interceptor.GetType().Name;
-        if (name.StartsWith("Access", StringComparison.Ordinal)) return "gateway.auth";
-        if (name.Contains("Policy", StringComparison.Ordinal)) return "gateway.policy";
-        if (name.Contains("Shield", StringComparison.Ordinal)) return "gateway.shield";
-        return "gateway.interceptor " + name;
     }
 
     private async Task AfterAsync(GatewayCall call, HttpContext context)

@@ -19,10 +19,10 @@ internal sealed class EmbeddingsHandler(
     TokenCounter tokens,
     UpstreamDispatcher dispatcher,
     GatewayMetrics metrics,
-    IEnumerable<IGatewayInterceptor> interceptors,
+    GatewayInterceptors interceptors,
     TimeProvider time)
 {
-    private readonly IGatewayInterceptor[] _interceptors = interceptors.ToArray();
+    private readonly IReadOnlyList<IGatewayInterceptor> _interceptors = interceptors.Ordered;
 
     public async Task HandleAsync(HttpContext context)
     {

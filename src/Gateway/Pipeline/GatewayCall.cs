@@ -117,6 +117,9 @@ public sealed record GatewayRejection(int Status, string Message, string Type, s
 /// </summary>
 public interface IGatewayInterceptor
 {
+    /// <summary>The pipeline stage this interceptor belongs to; the gateway orders interceptors by it, never by registration.</summary>
+    GatewayStage Stage { get; }
+
     ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken);
 
     ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken);

@@ -15,6 +15,8 @@ internal sealed class PolicyInterceptor(
     PolicyEngine engine, IDeploymentDirectory deployments, IHttpContextAccessor http, GovernanceOptions options, GovernanceMetrics metrics, ILogger<PolicyInterceptor> logger)
     : IGatewayInterceptor
 {
+    public GatewayStage Stage => GatewayStage.Policy;
+
     public const string DecisionItem = "governance.policy";
     public const string ClassificationHeader = "x-data-classification";
 

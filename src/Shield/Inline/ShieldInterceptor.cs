@@ -22,6 +22,8 @@ internal sealed class ShieldInterceptor(
     ShieldMetrics metrics,
     ILogger<ShieldInterceptor> logger) : IGatewayInterceptor
 {
+    public GatewayStage Stage => GatewayStage.Content;
+
     public const string FindingsItem = "shield.findings";
     public const string BlockedCode = "content_blocked";
     public const string PolicyBlockedCode = "content_blocked_by_policy";

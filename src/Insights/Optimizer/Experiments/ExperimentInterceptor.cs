@@ -11,6 +11,8 @@ namespace LlmMarketplace.Insights.Optimizer.Experiments;
 /// </summary>
 internal sealed class ExperimentInterceptor(ExperimentDirectory directory, ExperimentStore store) : IGatewayInterceptor
 {
+    public GatewayStage Stage => GatewayStage.Routing;
+
     public const string Header = "x-gateway-experiment";
     private const string ItemKey = "optimizer.experiment";
 
