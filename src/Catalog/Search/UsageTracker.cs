@@ -23,7 +23,7 @@ internal sealed class UsageTracker(CatalogState state, TimeProvider time) : IGat
     {
         if (call.Status is >= 200 and < 300 && state.Current.TryResolveModel(call.Model, out var entry, out _))
         {
-            Record(entry.Service.Id, call.User.FindAll(MarketplaceClaims.TeamId).Select(static c => c.Value));
+            Record(entry.Service.Id, call.Caller.TeamIds);
         }
         return ValueTask.CompletedTask;
     }

@@ -65,8 +65,9 @@ internal sealed class ChatCompletionsHandler(
             return;
         }
 
-        var call = new GatewayCall(requestId, operation, model.Name, request.Stream, context.User, time.GetUtcNow(),
-            () => tokens.CountChatPrompt(model.Name, request.Messages, request.TryGet("tools", out var t) ? t : null));
+        using var call = new GatewayCall(requestId, operation, model.Name, request.Stream, context.User, time.GetUtcNow(),
+            () => tokens.CountChatPrompt(model.Name, request.Messages, request.TryGet("tools", out var t) ? t : null),
+            new System.Collections.ObjectModel.ReadOnlyDictionary<string, Microsoft.Extensions.Primitives.StringValues>(context.Request.Headers));
         call.Request = request.Root;
         call.Project = ProjectHeader(context);
         using var activity = GatewayMetrics.ActivitySource.StartActivity("chat " + model.Name);

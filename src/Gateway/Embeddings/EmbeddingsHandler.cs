@@ -55,8 +55,9 @@ internal sealed class EmbeddingsHandler(
             return;
         }
 
-        var call = new GatewayCall(requestId, "embeddings", model.Name, false, context.User, time.GetUtcNow(),
-            () => tokens.CountEmbeddingInput(model.Name, request.Texts, request.Root.GetProperty("input")));
+        using var call = new GatewayCall(requestId, "embeddings", model.Name, false, context.User, time.GetUtcNow(),
+            () => tokens.CountEmbeddingInput(model.Name, request.Texts, request.Root.GetProperty("input")),
+            new System.Collections.ObjectModel.ReadOnlyDictionary<string, Microsoft.Extensions.Primitives.StringValues>(context.Request.Headers));
         call.Request = request.Root;
         call.Project = ChatCompletions.ChatCompletionsHandler.ProjectHeader(context);
         // An error answered anywhere below (refusals, context overflow, upstream failures) is recorded before its first byte leaves,
