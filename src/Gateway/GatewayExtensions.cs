@@ -64,6 +64,7 @@ public static class GatewayExtensions
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<UpstreamDispatcher>();
         services.TryAddSingleton<GatewayInterceptors>();
+        services.TryAddSingleton<GatewayEngine>();
         services.TryAddSingleton<ChatCompletionsHandler>();
         services.TryAddSingleton<EmbeddingsHandler>();
         services.TryAddSingleton<ResponseStore>();

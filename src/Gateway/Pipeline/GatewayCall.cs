@@ -109,16 +109,8 @@ public sealed class GatewayCall : IDisposable
 
     public int Attempts { get; internal set; }
 
-    /// <summary>The deployment a cascaded call may be escalated to (see <see cref="Routing.AutoRouteDecision.EscalateTo"/>).</summary>
-    public string? EscalateTo { get; internal set; }
-
     /// <summary>The deployment whose answer a cascade checked and escalated from; its tokens and cost are part of <see cref="Usage"/> and <see cref="CostUsd"/>.</summary>
     public string? EscalatedFrom { get; internal set; }
-
-    /// <summary>Usage of the answer escalated from, added to the final answer's.</summary>
-    internal TokenUsage EscalatedUsage { get; set; }
-
-    internal decimal EscalatedCostUsd { get; set; }
 
     public TokenUsage Usage { get; internal set; }
 

@@ -7,6 +7,7 @@ using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Catalog;
 using LlmMarketplace.Gateway;
 using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Shield;
 using LlmMarketplace.Governance;
 using LlmMarketplace.Insights;
