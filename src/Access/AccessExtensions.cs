@@ -115,7 +115,7 @@ public static class AccessExtensions
             .RequireAuthorization(Policies.Admin);
         api.MapGet("/budgets", static (System.Security.Claims.ClaimsPrincipal user, BudgetService budgets) =>
             {
-                var list = budgets.List(new Caller(user)).ToList();
+                var list = budgets.List(CallerIdentity.From(user)).ToList();
                 return TypedResults.Ok(new ListResponse<BudgetDto>(list, list.Count));
             })
             .WithName("ListBudgets").WithSummary("Lists budgets with their spend in the current period.");

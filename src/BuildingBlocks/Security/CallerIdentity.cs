@@ -54,4 +54,21 @@ public sealed record CallerIdentity
     }
 
     public bool InTeam(string teamId) => TeamIds.Contains(teamId, StringComparer.Ordinal);
+
+    public bool IsApprover => IsAdmin || Principal.IsInRole(Roles.Approver);
+
+    /// <summary>A person (or service account, or the master key): anything but an API key. Keys read within their team but never mint or revoke credentials.</summary>
+    public bool IsPerson => !IsApiKey;
+
+    /// <summary>The person's own id; null for API keys, whose <see cref="UserId"/> names their owner, not the caller.</summary>
+    public string? PersonId => IsPerson ? UserId : null;
+
+    /// <summary>The caller's id for records: the person, else the principal's name (an API key is itself, never its owner).</summary>
+    public string Actor => PersonId ?? Name ?? "unknown";
+
+    /// <summary>Admins see every team; anyone else the teams in their claims.</summary>
+    public bool CanSeeTeam(string? teamId) => IsAdmin || (teamId is not null && InTeam(teamId));
+
+    /// <summary>Admins manage every team; people (not keys) manage their own.</summary>
+    public bool CanManageTeam(string? teamId) => IsAdmin || (IsPerson && CanSeeTeam(teamId));
 }
