@@ -80,7 +80,9 @@ public static class AccessExtensions
         services.AddSnapshotRefresh(new SnapshotRefresh("the access directory", AccessDirectory.Topic, options.RefreshInterval,
             static (sp, ct) => sp.GetRequiredService<AccessDirectory>().RefreshAsync(ct)));
         services.AddSingleton<ICredentialValidator, ApiKeyValidator>();
-        services.AddSingleton<IGatewayInterceptor, AccessInterceptor>();
+        services.TryAddSingleton<AccessInterceptor>();
+        services.AddSingleton<IGatewayInterceptor, AccessCallerInterceptor>();
+        services.AddSingleton<IGatewayInterceptor>(static sp => sp.GetRequiredService<AccessInterceptor>());
         services.AddSingleton<BuildingBlocks.Policy.IPolicyChangeListener, PolicyCapSeeder>();
         services.AddSingleton<IModelVisibility, KeyModelVisibility>();
         return builder;
@@ -116,7 +118,7 @@ public static class AccessExtensions
             .RequireAuthorization(Policies.Admin);
         api.MapGet("/budgets", static (System.Security.Claims.ClaimsPrincipal user, BudgetService budgets) =>
             {
-                var list = budgets.List(new Caller(user)).ToList();
+                var list = budgets.List(CallerIdentity.From(user)).ToList();
                 return TypedResults.Ok(new ListResponse<BudgetDto>(list, list.Count));
             })
             .WithName("ListBudgets").WithSummary("Lists budgets with their spend in the current period.");

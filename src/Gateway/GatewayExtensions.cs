@@ -63,6 +63,8 @@ public static class GatewayExtensions
         services.TryAddSingleton<IGatewayControl, GatewayControl>();
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<UpstreamDispatcher>();
+        services.TryAddSingleton<GatewayInterceptors>();
+        services.TryAddSingleton<GatewayEngine>();
         services.TryAddSingleton<ChatCompletionsHandler>();
         services.TryAddSingleton<EmbeddingsHandler>();
         services.TryAddSingleton<ResponseStore>();

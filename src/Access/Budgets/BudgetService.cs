@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Security;
 using Dapper;
 using LlmMarketplace.Access.Keys;
 using LlmMarketplace.Access.Storage;
@@ -99,11 +100,11 @@ internal sealed class BudgetService(AccessStore store, AccessDirectory directory
         _ => null,
     };
 
-    public IEnumerable<BudgetDto> List(Caller caller)
+    public IEnumerable<BudgetDto> List(CallerIdentity caller)
     {
         var snapshot = directory.Current;
         return snapshot.Budgets
-            .Where(b => caller.IsAdmin || caller.CanSeeTeam(TeamOf(b, snapshot)) || (b.Scope == "user" && b.ScopeId == caller.OwnerId))
+            .Where(b => caller.IsAdmin || caller.CanSeeTeam(TeamOf(b, snapshot)) || (b.Scope == "user" && b.ScopeId == caller.UserId))
             .Select(ToDto);
     }
 

@@ -9,7 +9,7 @@ namespace LlmMarketplace.Access.Keys;
 /// <summary>Key administration for the command line: works on the storage directly, as a super admin.</summary>
 public static class KeyAdministration
 {
-    private static readonly Caller Operator = new(new ClaimsPrincipal(new ClaimsIdentity(
+    private static readonly CallerIdentity Operator = CallerIdentity.From(new ClaimsPrincipal(new ClaimsIdentity(
         [new Claim(ClaimTypes.NameIdentifier, "cli"), new Claim(ClaimTypes.Role, Roles.SuperAdmin)], "cli")));
 
     public static async Task<(KeyDto? Key, IReadOnlyList<string> Errors)> CreateAsync(IServiceProvider services, CreateKeyRequest request, CancellationToken cancellationToken)

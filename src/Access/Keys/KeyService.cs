@@ -62,7 +62,7 @@ internal sealed class KeyService(
     /// own teams and apps; only admins name another user, team or app. API keys never mint keys.
     /// </summary>
     /// <returns>The key, or the validation errors, or the reason the caller may not create it.</returns>
-    public async Task<(KeyDto? Key, ValidationErrors Errors, string? Forbidden)> CreateAsync(CreateKeyRequest request, Caller caller, CancellationToken cancellationToken)
+    public async Task<(KeyDto? Key, ValidationErrors Errors, string? Forbidden)> CreateAsync(CreateKeyRequest request, CallerIdentity caller, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         if (!caller.IsAdmin && Refusal(request, caller, directory.Current) is { } refusal) return (null, errors, refusal);
@@ -123,7 +123,7 @@ internal sealed class KeyService(
             else team ??= snapshot.Teams.GetValueOrDefault(app.TeamId);
         }
         var owner = request.User is { Length: > 0 } named ? named : null;
-        if (owner is not null && owner != caller.UserId)
+        if (owner is not null && owner != caller.PersonId)
         {
             // Only admins reach here with another user: the key must belong to a live account, never to a made-up id.
             if (users is not null && !await users.IsActiveAsync(owner, cancellationToken))
@@ -146,7 +146,7 @@ internal sealed class KeyService(
             Hash = ApiKeySecret.Hash(secret),
             TeamId = team?.Id,
             AppId = app?.Id,
-            UserId = owner ?? (request.User is null && caller.IsPerson && !caller.IsAdmin ? caller.UserId : null),
+            UserId = owner ?? (request.User is null && caller.IsPerson && !caller.IsAdmin ? caller.PersonId : null),
             Role = role,
             Models = request.Models is null ? null : JsonSerializer.Serialize(request.Models.Distinct(StringComparer.Ordinal).ToArray()),
             Direct = (request.Direct ?? caller.IsAdmin) ? 1 : 0,
@@ -196,10 +196,10 @@ internal sealed class KeyService(
     }
 
     /// <summary>Why a caller who is not an admin may not create this key, judged from their own claims only; null when they may.</summary>
-    private static string? Refusal(CreateKeyRequest request, Caller caller, AccessSnapshot snapshot)
+    private static string? Refusal(CreateKeyRequest request, CallerIdentity caller, AccessSnapshot snapshot)
     {
         if (!caller.IsPerson) return "An API key cannot create keys; use a person's login or a service-account token.";
-        if (request.User is { Length: > 0 } user && user != caller.UserId)
+        if (request.User is { Length: > 0 } user && user != caller.PersonId)
             return "You can create keys only for yourself: leave 'user' out or set it to your own id. Only an admin issues keys to someone else.";
         if (request.Team is { Length: > 0 } team && !caller.TeamIds.Any(id => id == team || snapshot.Teams.GetValueOrDefault(id)?.Name == team))
             return "You can create keys only in a team you belong to.";
@@ -209,14 +209,14 @@ internal sealed class KeyService(
     }
 
     /// <summary>The app of one of the caller's teams named by id or name (in <paramref name="teamId"/> when given).</summary>
-    private static AppRow? FindOwnApp(AccessSnapshot snapshot, Caller caller, string idOrName, string? teamId)
+    private static AppRow? FindOwnApp(AccessSnapshot snapshot, CallerIdentity caller, string idOrName, string? teamId)
     {
         var teams = caller.TeamIds;
         return snapshot.Apps.Values.FirstOrDefault(a => (a.Id == idOrName || a.Name == idOrName)
             && teams.Contains(a.TeamId) && (teamId is null || a.TeamId == teamId));
     }
 
-    public IEnumerable<KeyDto> List(Caller caller, AccessSnapshot snapshot, IEnumerable<KeyRow> rows) =>
+    public IEnumerable<KeyDto> List(CallerIdentity caller, AccessSnapshot snapshot, IEnumerable<KeyRow> rows) =>
         rows.Where(r => caller.CanSeeTeam(r.TeamId)).Select(r => ToDto(r, snapshot));
 
     public async Task<IReadOnlyList<KeyRow>> AllRowsAsync(CancellationToken cancellationToken)

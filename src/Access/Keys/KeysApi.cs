@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Security;
 using System.Security.Claims;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Teams;
@@ -19,7 +20,7 @@ internal static class KeysApi
         JsonBody<CreateKeyRequest> body, ClaimsPrincipal user, KeyService keys, HttpContext context, CancellationToken cancellationToken)
     {
         if (!body.IsValid) return body.Problem();
-        var caller = new Caller(user);
+        var caller = CallerIdentity.From(user);
         var (key, errors, forbidden) = await keys.CreateAsync(body.Value, caller, cancellationToken);
         if (forbidden is not null)
         {
@@ -29,7 +30,7 @@ internal static class KeysApi
         }
         if (key is null) return TypedResults.ValidationProblem(errors.ToDictionary());
         await AccessAudit.RecordAsync(context, "key.created", "api_key", key.Id, after: key);
-        if (key.User is { } owner && owner != caller.UserId)
+        if (key.User is { } owner && owner != caller.PersonId)
         {
             // An admin issued a key that acts for someone else: recorded against that person too.
             await AccessAudit.RecordAsync(context, "key.issued_for_user", "user", owner, after: key);
@@ -39,7 +40,7 @@ internal static class KeysApi
 
     public static async Task<Ok<ListResponse<KeyDto>>> ListAsync(string? team, string? app, bool? includeRevoked, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, TimeProvider time, CancellationToken cancellationToken)
     {
-        var caller = new Caller(user);
+        var caller = CallerIdentity.From(user);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var snapshot = directory.Current;
         var teamId = team is null ? null : snapshot.FindTeam(team)?.Id ?? team;
@@ -53,13 +54,13 @@ internal static class KeysApi
     public static async Task<Results<Ok<KeyDto>, NotFound>> GetAsync(string id, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, CancellationToken cancellationToken)
     {
         var row = await keys.FindRowAsync(id, cancellationToken);
-        if (row is null || !new Caller(user).CanSeeTeam(row.TeamId)) return TypedResults.NotFound();
+        if (row is null || !CallerIdentity.From(user).CanSeeTeam(row.TeamId)) return TypedResults.NotFound();
         return TypedResults.Ok(keys.ToDto(row, directory.Current));
     }
 
     public static async Task<Results<Ok<KeyDto>, NotFound, ForbidHttpResult>> RevokeAsync(string id, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, HttpContext context, CancellationToken cancellationToken)
     {
-        var caller = new Caller(user);
+        var caller = CallerIdentity.From(user);
         var row = await keys.FindRowAsync(id, cancellationToken);
         if (row is null || !caller.CanSeeTeam(row.TeamId)) return TypedResults.NotFound();
         if (!caller.CanManageTeam(row.TeamId)) return TypedResults.Forbid();
@@ -74,7 +75,7 @@ internal static class KeysApi
         string id, JsonBody<RotateKeyRequest> body, ClaimsPrincipal user, KeyService keys, AccessDirectory directory, HttpContext context, CancellationToken cancellationToken)
     {
         if (!body.IsValid) return body.Problem();
-        var caller = new Caller(user);
+        var caller = CallerIdentity.From(user);
         var overlap = body.Value.OverlapSeconds ?? 0;
         if (overlap is < 0 or > 30L * 24 * 3600)
         {

@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Security;
 using System.Globalization;
 using System.Security.Claims;
 using System.Text;
@@ -62,7 +63,7 @@ internal static class UsageApi
         if (format.Length > 0 && format is not ("json" or "csv")) errors.Add("format", "format must be json or csv.");
         if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary());
 
-        var caller = new Caller(user);
+        var caller = CallerIdentity.From(user);
         var filter = new UsageFilter
         {
             KeyId = Str(q, "keyId"),

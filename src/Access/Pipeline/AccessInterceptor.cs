@@ -14,9 +14,10 @@ using LlmMarketplace.Gateway.Pipeline;
 namespace LlmMarketplace.Access.Pipeline;
 
 /// <summary>
-/// Access on the data plane: resolves the caller (key, app, team, user) from memory, checks the key's model scope and
-/// subscriptions, takes from the rate-limit buckets and reserves against budgets before the call; after it, reconciles
-/// limits and budgets with the actual usage and writes the usage record durably before the response completes.
+/// Access on the data plane, in the limits stage: checks the key's model scope and subscriptions, takes from the
+/// rate-limit buckets and reserves against budgets before the call; after it, reconciles limits and budgets with the
+/// actual usage and writes the usage record durably before the response completes. The caller (key, app, team, user)
+/// is resolved from memory earlier, in the caller stage (<see cref="AccessCallerInterceptor"/>).
 /// </summary>
 internal sealed class AccessInterceptor(
     AccessDirectory directory,
@@ -31,8 +32,6 @@ internal sealed class AccessInterceptor(
     IServiceProvider services,
     TimeProvider time) : IGatewayInterceptor
 {
-    private const string ItemKey = "llmm.access";
-
     // The policy engine (Governance) when it is composed in; resolved on first use, whatever the registration order.
     private IPolicyDecisions? _policies;
     private bool _policiesResolved;
@@ -64,13 +63,22 @@ internal sealed class AccessInterceptor(
         public bool Admitted;
     }
 
-    public async ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
+    public GatewayStage Stage => GatewayStage.Limits;
+
+    /// <summary>The caller stage: resolves the key, app, team and user (see <see cref="AccessCallerInterceptor"/>).</summary>
+    internal GatewayRejection? Identify(GatewayCall call)
     {
         var state = Resolve(call, out var rejection);
-        call.Items[ItemKey] = state;
-        if (rejection is not null)
+        call.Features.Set(state);
+        return rejection;
+    }
+
+    public async ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
+    {
+        if (call.Features.Get<CallState>() is not { } state)
         {
-            return rejection;
+            if (Identify(call) is { } rejection) return rejection;
+            state = call.Features.Get<CallState>()!;
         }
         try
         {
@@ -91,15 +99,15 @@ internal sealed class AccessInterceptor(
     private CallState Resolve(GatewayCall call, out GatewayRejection? rejection)
     {
         rejection = null;
-        var user = call.User;
+        var caller = call.Caller;
         var snapshot = directory.Current;
         var state = new CallState
         {
-            TeamId = user.FindFirst(MarketplaceClaims.TeamId)?.Value,
-            AppId = user.FindFirst(MarketplaceClaims.AppId)?.Value,
-            UserId = user.FindFirst(MarketplaceClaims.UserId)?.Value,
+            TeamId = caller.TeamId,
+            AppId = caller.AppId,
+            UserId = caller.UserId,
         };
-        if (user.FindFirst(MarketplaceClaims.KeyId)?.Value is { } keyId && user.HasClaim(MarketplaceClaims.CredentialKind, MarketplaceClaims.ApiKeyCredential))
+        if (caller.KeyId is { } keyId && caller.IsApiKey)
         {
             if (!snapshot.KeysById.TryGetValue(keyId, out var key) || !key.IsActive(time.GetUtcNow()))
             {
@@ -121,11 +129,11 @@ internal sealed class AccessInterceptor(
         else if (call.Project is { } project)
         {
             // A person in several teams names the team the call is for; without the header, their first team.
-            if (user.HasClaim(MarketplaceClaims.TeamId, project))
+            if (caller.InTeam(project))
             {
                 state.TeamId = project;
             }
-            else if (!user.IsInRole(Roles.SuperAdmin) && !user.IsInRole(Roles.Admin))
+            else if (!caller.IsAdmin)
             {
                 metrics.Refused("team_not_allowed");
                 rejection = new GatewayRejection(403, $"You are not a member of the project (team) `{project}` named in OpenAI-Project.", "permission_error", "team_not_allowed");
@@ -135,6 +143,7 @@ internal sealed class AccessInterceptor(
                 state.TeamId = project;
             }
         }
+        call.Caller = caller with { TeamId = state.TeamId, AppId = state.AppId, UserId = state.UserId };
         return state;
     }
 
@@ -148,7 +157,7 @@ internal sealed class AccessInterceptor(
             return new GatewayRejection(403, $"This API key is not allowed to use the model `{call.Model}`.", "permission_error", "model_not_allowed", "model");
         }
 
-        var privileged = call.User.IsInRole(Roles.SuperAdmin) || call.User.IsInRole(Roles.Admin) || key?.Row.Direct == 1;
+        var privileged = call.Caller.IsAdmin || key?.Row.Direct == 1;
         PlanRow? plan = null;
         if (subscriptions.RequiresSubscription(call.Model))
         {
@@ -259,7 +268,7 @@ internal sealed class AccessInterceptor(
 
     public async ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken)
     {
-        var state = call.Items.TryGetValue(ItemKey, out var s) && s is CallState cs ? cs : Resolve(call, out _);
+        var state = call.Features.Get<CallState>() ?? Resolve(call, out _);
         var actualTokens = call.Usage.TotalTokens;
         if (state.Admitted)
         {
@@ -346,7 +355,7 @@ internal sealed class AccessInterceptor(
         if (Policies is not { } policies) return;
         IReadOnlyList<string> teams = state.Key is not null || call.Project is not null
             ? (state.TeamId is { } t ? [t] : [])
-            : call.User.FindAll(MarketplaceClaims.TeamId).Select(static c => c.Value).ToList();
+            : call.Caller.TeamIds;
         foreach (var cap in policies.BudgetCaps(teams, state.AppId))
         {
             var (limit, column) = CapLimit(cap);

@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Security;
 using System.Security.Claims;
 using Dapper;
 using LlmMarketplace.Access.Audit;
@@ -97,7 +98,7 @@ internal static class PlansApi
     {
         if (!body.IsValid) return body.Problem();
         var request = body.Value;
-        var caller = new Caller(user);
+        var caller = CallerIdentity.From(user);
         var errors = new ValidationErrors();
         var snapshot = directory.Current;
         AppRow? app = null;
@@ -145,7 +146,7 @@ internal static class PlansApi
     public static async Task<Results<Ok<SubscriptionDto>, NotFound, ValidationProblem, ForbidHttpResult>> TransitionAsync(
         string id, string action, ClaimsPrincipal user, AccessStore store, AccessDirectory directory, TimeProvider time, HttpContext context, CancellationToken cancellationToken)
     {
-        var caller = new Caller(user);
+        var caller = CallerIdentity.From(user);
         var snapshot = directory.Current;
         // A subscription of a team the caller cannot see is answered as one that does not exist.
         if (!snapshot.Subscriptions.TryGetValue(id, out var sub)
@@ -187,7 +188,7 @@ internal static class PlansApi
 
     public static Ok<ListResponse<SubscriptionDto>> ListSubscriptions(string? app, string? status, ClaimsPrincipal user, AccessDirectory directory, TimeProvider time)
     {
-        var caller = new Caller(user);
+        var caller = CallerIdentity.From(user);
         var snapshot = directory.Current;
         var subs = snapshot.Subscriptions.Values
             .Where(s => caller.CanSeeTeam(snapshot.Apps.GetValueOrDefault(s.AppId)?.TeamId) && (app is null || s.AppId == app) && (status is null || EffectiveStatus(s, time) == status))

@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Security;
 using Dapper;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Keys;
@@ -59,7 +60,7 @@ internal static class TeamsApi
 
     public static Ok<ListResponse<TeamDto>> ListTeams(ClaimsPrincipal user, AccessDirectory directory)
     {
-        var caller = new Caller(user);
+        var caller = CallerIdentity.From(user);
         var teams = directory.Current.Teams.Values.Where(t => caller.CanSeeTeam(t.Id)).OrderBy(static t => t.Name, StringComparer.Ordinal).Select(ToDto).ToList();
         return TypedResults.Ok(new ListResponse<TeamDto>(teams, teams.Count));
     }
@@ -69,7 +70,7 @@ internal static class TeamsApi
     {
         if (!body.IsValid) return body.Problem();
         var request = body.Value;
-        var caller = new Caller(user);
+        var caller = CallerIdentity.From(user);
         var errors = new ValidationErrors();
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name)) errors.Add("name", "A name is required.");
@@ -97,7 +98,7 @@ internal static class TeamsApi
 
     public static Ok<ListResponse<AppDto>> ListApps(string? team, ClaimsPrincipal user, AccessDirectory directory)
     {
-        var caller = new Caller(user);
+        var caller = CallerIdentity.From(user);
         var snapshot = directory.Current;
         var teamId = team is null ? null : snapshot.FindTeam(team)?.Id ?? team;
         var apps = snapshot.Apps.Values

@@ -11,6 +11,8 @@ namespace LlmMarketplace.Catalog.Routing;
 /// </summary>
 internal sealed class DeprecationInterceptor(CatalogState state) : IGatewayInterceptor
 {
+    public GatewayStage Stage => GatewayStage.Routing;
+
     public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
     {
         if (!state.Current.TryResolveModel(call.Model, out var entry, out var version) || version is null)

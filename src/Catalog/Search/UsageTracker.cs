@@ -15,13 +15,15 @@ internal sealed class UsageTracker(CatalogState state, TimeProvider time) : IGat
     private readonly Dictionary<(string Service, long Hour), long> _hourly = [];
     private readonly Dictionary<string, Dictionary<string, long>> _byTeam = new(StringComparer.Ordinal);
 
+    public GatewayStage Stage => GatewayStage.Metering;
+
     public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken) => ValueTask.FromResult<GatewayRejection?>(null);
 
     public ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken)
     {
         if (call.Status is >= 200 and < 300 && state.Current.TryResolveModel(call.Model, out var entry, out _))
         {
-            Record(entry.Service.Id, call.User.FindAll(MarketplaceClaims.TeamId).Select(static c => c.Value));
+            Record(entry.Service.Id, call.Caller.TeamIds);
         }
         return ValueTask.CompletedTask;
     }

@@ -1,27 +1,36 @@
 using System.Security.Claims;
 using System.Text.Json;
+using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Providers;
+using Microsoft.Extensions.Primitives;
 
 namespace LlmMarketplace.Gateway.Pipeline;
 
 /// <summary>
-/// One call through the data plane, shared with interceptors (access control, limits, policy, metering)
-/// so they can admit or refuse it before routing and record it after.
+/// One call through the data plane, shared with the interceptors of every stage (caller, policy, limits, content,
+/// routing, metering) so they can admit, refuse or rewrite it before routing and record it after. Its state is typed:
+/// what the gateway owns is a property, what a module keeps for itself is in <see cref="Features"/>.
 /// </summary>
-public sealed class GatewayCall
+public sealed class GatewayCall : IDisposable
 {
+    private static readonly IReadOnlyDictionary<string, StringValues> NoHeaders = new Dictionary<string, StringValues>();
     private readonly Func<int> _estimatePromptTokens;
     private int? _promptEstimate;
+    private ReadOnlyMemory<byte>? _replacementBody;
+    private JsonDocument? _rewritten;
 
-    internal GatewayCall(string requestId, string operation, string model, bool stream, ClaimsPrincipal user, DateTimeOffset startedAt, Func<int> estimatePromptTokens)
+    internal GatewayCall(string requestId, string operation, string model, bool stream, ClaimsPrincipal user, DateTimeOffset startedAt, Func<int> estimatePromptTokens,
+        IReadOnlyDictionary<string, StringValues>? requestHeaders = null)
     {
         RequestId = requestId;
         Operation = operation;
         Model = model;
         Stream = stream;
         User = user;
+        Caller = CallerIdentity.From(user);
         StartedAt = startedAt;
         _estimatePromptTokens = estimatePromptTokens;
+        RequestHeaders = requestHeaders ?? NoHeaders;
     }
 
     public string RequestId { get; }
@@ -36,25 +45,49 @@ public sealed class GatewayCall
 
     public ClaimsPrincipal User { get; }
 
+    /// <summary>Who is calling: derived once from the claims; the caller stage (Access) resolves it further (a key's own team, <c>OpenAI-Project</c>).</summary>
+    public CallerIdentity Caller { get; set; }
+
+    /// <summary>The client's request headers (read-only; names are case-insensitive).</summary>
+    public IReadOnlyDictionary<string, StringValues> RequestHeaders { get; }
+
+    /// <summary>One request header's value, or null when the client sent none.</summary>
+    public string? Header(string name) => RequestHeaders.TryGetValue(name, out var value) && value.Count > 0 ? value.ToString() : null;
+
+    /// <summary>State modules keep on this call, by type.</summary>
+    public GatewayCallFeatures Features { get; } = new();
+
     public DateTimeOffset StartedAt { get; }
 
     /// <summary>Prompt tokens estimated with the model's tokenizer; computed once, on first use.</summary>
     public int EstimatedPromptTokens => _promptEstimate ??= _estimatePromptTokens();
 
-    /// <summary>The parsed request body the client sent (the OpenAI chat or embeddings request); valid for the duration of the call.</summary>
+    /// <summary>
+    /// The request body as it stands (the OpenAI chat or embeddings request): the client's, or the latest
+    /// <see cref="ReplacementBody"/> once a stage rewrote it; valid for the duration of the call.
+    /// </summary>
     public JsonElement Request { get; internal set; }
 
     /// <summary>
     /// Set by an interceptor in <see cref="IGatewayInterceptor.BeforeAsync"/> to forward a rewritten body instead of the
-    /// client's (same wire format, model and stream flag; for example with personal data redacted).
+    /// client's (same wire format, model and stream flag; for example with personal data redacted). Setting it also
+    /// moves <see cref="Request"/> to the rewritten body, so later stages build on the rewrite rather than undo it.
     /// </summary>
-    public ReadOnlyMemory<byte>? ReplacementBody { get; set; }
+    public ReadOnlyMemory<byte>? ReplacementBody
+    {
+        get => _replacementBody;
+        set
+        {
+            var previous = _rewritten;
+            _rewritten = value is { } body ? JsonDocument.Parse(body) : null;
+            _replacementBody = value;
+            if (_rewritten is not null) Request = _rewritten.RootElement;
+            previous?.Dispose();
+        }
+    }
 
     /// <summary>Set by interceptors to narrow which deployments (ids or provider names) this call may use.</summary>
     public IReadOnlyList<string>? AllowedDeployments { get; set; }
-
-    /// <summary>Free-form values interceptors hand to each other (for example the resolved key or subscription).</summary>
-    public IDictionary<string, object?> Items { get; } = new Dictionary<string, object?>(StringComparer.Ordinal);
 
     /// <summary>
     /// The <c>OpenAI-Project</c> header: which of the caller's teams the call is for (OpenAI's SDKs send it when a
@@ -76,16 +109,8 @@ public sealed class GatewayCall
 
     public int Attempts { get; internal set; }
 
-    /// <summary>The deployment a cascaded call may be escalated to (see <see cref="Routing.AutoRouteDecision.EscalateTo"/>).</summary>
-    public string? EscalateTo { get; internal set; }
-
     /// <summary>The deployment whose answer a cascade checked and escalated from; its tokens and cost are part of <see cref="Usage"/> and <see cref="CostUsd"/>.</summary>
     public string? EscalatedFrom { get; internal set; }
-
-    /// <summary>Usage of the answer escalated from, added to the final answer's.</summary>
-    internal TokenUsage EscalatedUsage { get; set; }
-
-    internal decimal EscalatedCostUsd { get; set; }
 
     public TokenUsage Usage { get; internal set; }
 
@@ -106,6 +131,8 @@ public sealed class GatewayCall
 
     /// <summary>Headers interceptors want on the response (for example rate-limit headers).</summary>
     public IDictionary<string, string> ResponseHeaders { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    public void Dispose() => _rewritten?.Dispose();
 }
 
 /// <summary>A refusal by an interceptor, answered in OpenAI's error envelope.</summary>
@@ -117,6 +144,9 @@ public sealed record GatewayRejection(int Status, string Message, string Type, s
 /// </summary>
 public interface IGatewayInterceptor
 {
+    /// <summary>The pipeline stage this interceptor belongs to; the gateway orders interceptors by it, never by registration.</summary>
+    GatewayStage Stage { get; }
+
     ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken);
 
     ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken);

@@ -2,7 +2,6 @@ using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Governance.Telemetry;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Governance.Policies;
@@ -12,16 +11,17 @@ namespace LlmMarketplace.Governance.Policies;
 /// (403 in OpenAI's envelope with the policy's reasons) and narrows routing to compliant deployments (data residency).
 /// </summary>
 internal sealed class PolicyInterceptor(
-    PolicyEngine engine, IDeploymentDirectory deployments, IHttpContextAccessor http, GovernanceOptions options, GovernanceMetrics metrics, ILogger<PolicyInterceptor> logger)
+    PolicyEngine engine, IDeploymentDirectory deployments, GovernanceOptions options, GovernanceMetrics metrics, ILogger<PolicyInterceptor> logger)
     : IGatewayInterceptor
 {
-    public const string DecisionItem = "governance.policy";
+    public GatewayStage Stage => GatewayStage.Policy;
+
     public const string ClassificationHeader = "x-data-classification";
 
     public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
     {
         int rank = engine.DefaultClassificationRank;
-        if (http.HttpContext?.Request.Headers[ClassificationHeader].ToString() is { Length: > 0 } header)
+        if (call.Header(ClassificationHeader) is { Length: > 0 } header)
         {
             if (Classifications.Rank(header) is not { } r)
             {
@@ -32,8 +32,7 @@ internal sealed class PolicyInterceptor(
         PolicyDecision decision;
         try
         {
-            var teams = call.User.FindAll(MarketplaceClaims.TeamId).Select(static c => c.Value).ToList();
-            var request = new PolicyRequest(call.Model, teams, call.User.FindFirst(MarketplaceClaims.AppId)?.Value, Classifications.Levels[rank]);
+            var request = new PolicyRequest(call.Model, call.Caller.TeamIds, call.Caller.AppId, Classifications.Levels[rank]);
             decision = engine.Snapshot.Evaluate(request, deployments.DeploymentsOf(call.Model), rank);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -44,7 +43,6 @@ internal sealed class PolicyInterceptor(
                 ? ValueTask.FromResult<GatewayRejection?>(null)
                 : Reject(new GatewayRejection(503, "The policy engine is unavailable, so the request was refused. Try again later or ask an administrator.", "server_error", "policy_engine_unavailable"));
         }
-        call.Items[DecisionItem] = decision;
         if (!decision.Allowed)
         {
             metrics.PolicyDecision("denied");

@@ -8,6 +8,7 @@ using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Catalog;
 using LlmMarketplace.Gateway;
 using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Shield;
 using LlmMarketplace.Governance;
 using LlmMarketplace.Insights;

@@ -80,6 +80,8 @@ internal sealed class ApiMetricsStartupFilter(MarketplaceMetrics metrics) : ISta
 /// <summary>Records tokens, cost and outcome of every gateway call once it is known.</summary>
 internal sealed class MetricsInterceptor(MarketplaceMetrics metrics) : IGatewayInterceptor
 {
+    public Gateway.Pipeline.GatewayStage Stage => Gateway.Pipeline.GatewayStage.Metering;
+
     public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken) => ValueTask.FromResult<GatewayRejection?>(null);
 
     public ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken)

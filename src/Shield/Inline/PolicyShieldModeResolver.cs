@@ -20,8 +20,7 @@ internal sealed class PolicyShieldModeResolver(ConfigShieldModeResolver config, 
     {
         var modes = config.Resolve(call);
         if (_policies is null) return modes;
-        var teams = call.User.FindAll(MarketplaceClaims.TeamId).Select(static c => c.Value).ToList();
-        var content = _policies.Content(teams, call.User.FindFirst(MarketplaceClaims.AppId)?.Value);
+        var content = _policies.Content(call.Caller.TeamIds, call.Caller.AppId);
         return Apply(modes, content);
     }
 

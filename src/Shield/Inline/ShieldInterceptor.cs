@@ -22,7 +22,8 @@ internal sealed class ShieldInterceptor(
     ShieldMetrics metrics,
     ILogger<ShieldInterceptor> logger) : IGatewayInterceptor
 {
-    public const string FindingsItem = "shield.findings";
+    public GatewayStage Stage => GatewayStage.Content;
+
     public const string BlockedCode = "content_blocked";
     public const string PolicyBlockedCode = "content_blocked_by_policy";
 
@@ -114,7 +115,6 @@ internal sealed class ShieldInterceptor(
                 if (text.Contains(term.Term, StringComparison.OrdinalIgnoreCase))
                 {
                     metrics.Finding(FindingTypes.BlockedTerm, "prompt", "block");
-                    call.Items[FindingsItem] = call.Items.TryGetValue(FindingsItem, out var previous) && previous is string p ? p + "," + FindingTypes.BlockedTerm : FindingTypes.BlockedTerm;
                     Log.Findings(logger, "prompt", call.RequestId, call.Model, FindingTypes.BlockedTerm, "block");
                     return new GatewayRejection(403, $"Refused by policy: the request contains a term blocked by {term.Because}.", "permission_error", PolicyBlockedCode, param);
                 }
@@ -246,7 +246,6 @@ internal sealed class ShieldInterceptor(
             metrics.Finding(f.Type, direction, Action(modes.For(FindingTypes.GroupOf(f.Type))));
         }
         var types = string.Join(",", findings.Select(static f => f.Type).Distinct());
-        call.Items[FindingsItem] = call.Items.TryGetValue(FindingsItem, out var previous) && previous is string p ? p + "," + types : types;
         Log.Findings(logger, direction, call.RequestId, call.Model, types, Action(action));
     }
 

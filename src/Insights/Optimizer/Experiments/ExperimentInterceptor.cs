@@ -11,8 +11,12 @@ namespace LlmMarketplace.Insights.Optimizer.Experiments;
 /// </summary>
 internal sealed class ExperimentInterceptor(ExperimentDirectory directory, ExperimentStore store) : IGatewayInterceptor
 {
+    public GatewayStage Stage => GatewayStage.Routing;
+
     public const string Header = "x-gateway-experiment";
-    private const string ItemKey = "optimizer.experiment";
+
+    /// <summary>The experiment and variant a call was put into, kept on the call for its guard metrics.</summary>
+    private sealed record Assignment(string ExperimentId, string Variant);
 
     public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
     {
@@ -28,21 +32,20 @@ internal sealed class ExperimentInterceptor(ExperimentDirectory directory, Exper
         }
         if (variant.Parameters is { Count: > 0 } parameters)
         {
-            var body = call.ReplacementBody is { } replaced
-                ? JsonNode.Parse(replaced.Span)!.AsObject()
-                : JsonNode.Parse(call.Request.GetRawText())!.AsObject();
+            // The body as it stands: an earlier stage's rewrite (for example the shield's redaction) is kept.
+            var body = JsonNode.Parse(call.Request.GetRawText())!.AsObject();
             foreach (var (name, value) in parameters) body[name] = value?.DeepClone();
             call.ReplacementBody = JsonSerializer.SerializeToUtf8Bytes(body);
         }
-        call.Items[ItemKey] = (experiment.Row.Id, variant.Name);
+        call.Features.Set(new Assignment(experiment.Row.Id, variant.Name));
         call.ResponseHeaders[Header] = experiment.Row.Id + "/" + variant.Name;
         return ValueTask.FromResult<GatewayRejection?>(null);
     }
 
     public async ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken)
     {
-        if (!call.Items.TryGetValue(ItemKey, out var item) || item is not (string experimentId, string variant)) return;
-        await store.RecordCallAsync(call.RequestId, experimentId, variant, call.Status, call.CostUsd, call.Latency.TotalMilliseconds, call.StartedAt.ToUnixTimeMilliseconds());
+        if (call.Features.Get<Assignment>() is not { } assignment) return;
+        await store.RecordCallAsync(call.RequestId, assignment.ExperimentId, assignment.Variant, call.Status, call.CostUsd, call.Latency.TotalMilliseconds, call.StartedAt.ToUnixTimeMilliseconds());
     }
 
     /// <summary>The unit a variant sticks to: the request's <c>user</c> field (an end user or session), else the caller.</summary>
@@ -53,9 +56,10 @@ internal sealed class ExperimentInterceptor(ExperimentDirectory directory, Exper
         {
             return "user:" + u;
         }
-        return call.User.FindFirst(MarketplaceClaims.UserId)?.Value is { } id ? "principal:" + id
-            : call.User.FindFirst(MarketplaceClaims.KeyId)?.Value is { } key ? "key:" + key
-            : call.User.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value is { } name ? "principal:" + name
+        var caller = call.Caller;
+        return caller.UserId is { } id ? "principal:" + id
+            : caller.KeyId is { } key ? "key:" + key
+            : caller.Name is { } name ? "principal:" + name
             : "request:" + call.RequestId;
     }
 }

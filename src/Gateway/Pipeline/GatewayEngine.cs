@@ -1,0 +1,404 @@
+using System.Collections.ObjectModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using LlmMarketplace.Gateway.Caching;
+using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Configuration;
+using LlmMarketplace.Gateway.Errors;
+using LlmMarketplace.Gateway.Providers;
+using LlmMarketplace.Gateway.Routing;
+using LlmMarketplace.Gateway.Telemetry;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace LlmMarketplace.Gateway.Pipeline;
+
+/// <summary>What the engine needs to know of a parsed request, whatever the operation.</summary>
+internal readonly record struct RequestShape(string Model, bool Stream, bool IncludeUsage, RouteFilter? Route, JsonElement Root);
+
+/// <summary>
+/// The per-API part of a call on the <see cref="GatewayEngine"/>: parse and validate, translate to and from each
+/// provider's protocol, count tokens. Everything else (the interceptors' stages, routing, the cache, dispatch with
+/// retries, fallback and circuit breakers, metering, headers and spans) is the engine's, the same for every operation.
+/// </summary>
+internal abstract class GatewayOperation<TRequest> where TRequest : class, IDisposable
+{
+    /// <summary>The operation's name in metrics, spans and cache keys (<c>chat</c>, <c>embeddings</c>).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The kind of model it needs.</summary>
+    public abstract ModelKind Kind { get; }
+
+    /// <summary>Whether the auto-router (and its cascade) choose the deployment of <c>Routing: auto</c> models.</summary>
+    public virtual bool AutoRouted => false;
+
+    /// <summary>Whether the interceptors inspect non-streamed answers (<see cref="IGatewayInterceptor.InspectCompletionAsync"/>).</summary>
+    public virtual bool InspectsAnswers => false;
+
+    public abstract TRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error);
+
+    public abstract RequestShape Describe(TRequest request);
+
+    /// <summary>The refusal of a model of another kind.</summary>
+    public abstract string WrongKindMessage(string model);
+
+    public abstract int CountPromptTokens(TRequest request, RoutableModel model);
+
+    /// <summary>Checks that need the model (for example its context window) before the interceptors run; null to go on.</summary>
+    public virtual GatewayRejection? Validate(GatewayCall call, TRequest request, RoutableModel model) => null;
+
+    /// <summary>Removes the candidates that cannot serve this request.</summary>
+    public virtual void Filter(TRequest request, List<RoutableDeployment> candidates)
+    {
+    }
+
+    /// <summary>The refusal when no candidate is left.</summary>
+    public virtual string NoDeploymentMessage(string model) => $"No deployment of model '{model}' matches the requested route.";
+
+    public abstract HttpRequestMessage CreateUpstreamRequest(RoutableDeployment deployment, TRequest request);
+
+    /// <summary>Reads a successful upstream response, translates it and answers the client (with the engine's helpers).</summary>
+    public abstract ValueTask<AttemptOutcome> AnswerAsync(GatewayExchange<TRequest> exchange, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, CancellationToken cancellationToken);
+}
+
+/// <summary>One call on the engine as an operation sees it: the HTTP exchange, the call, the (possibly rewritten) request, the model and the cache entry.</summary>
+internal sealed class GatewayExchange<TRequest>(GatewayEngine engine, GatewayOperation<TRequest> operation, HttpContext context, GatewayCall call, TRequest request, RoutableModel model)
+    where TRequest : class, IDisposable
+{
+    public GatewayEngine Engine { get; } = engine;
+
+    public GatewayOperation<TRequest> Operation { get; } = operation;
+
+    public HttpContext Context { get; } = context;
+
+    public GatewayCall Call { get; } = call;
+
+    /// <summary>The request forwarded: the client's, or the interceptors' rewrite of it.</summary>
+    public TRequest Request { get; set; } = request;
+
+    public RoutableModel Model { get; } = model;
+
+    /// <summary>The response cache's key for this call; null when the answer is not to be stored.</summary>
+    public string? CacheKey { get; set; }
+
+    public TimeSpan CacheTtl { get; set; }
+
+    /// <summary>The auto-router's cascade, when it runs one for this call.</summary>
+    public Cascade? Cascade { get; set; }
+}
+
+/// <summary>
+/// The gateway's one forwarding engine: every operation passes through the same staged pipeline. Read and parse (the
+/// operation), then the interceptors' stages in their declared order (caller, policy, limits, content, routing), then
+/// routing (route filters, narrowing, the auto-router and its cascade), the response cache, dispatch (retries, fallback,
+/// circuit breakers), the operation's answer, and metering: usage and cost on the call, the interceptors' <c>AfterAsync</c>
+/// exactly once, metrics, spans, <c>server-timing</c> and the <c>x-gateway-*</c> headers.
+/// </summary>
+internal sealed class GatewayEngine(
+    ModelRegistry registry,
+    ResponseCache cache,
+    UpstreamDispatcher dispatcher,
+    GatewayMetrics metrics,
+    GatewayInterceptors interceptors,
+    IEnumerable<IAutoRouter> autoRouters,
+    TimeProvider time,
+    IGatewayControl? control = null)
+{
+    private readonly IReadOnlyList<IGatewayInterceptor> _interceptors = interceptors.Ordered;
+    private readonly IAutoRouter? _autoRouter = autoRouters.LastOrDefault();
+
+    public GatewayMetrics Metrics => metrics;
+
+    public TimeProvider Time => time;
+
+    /// <param name="api">The API the client called, as named in usage records (<c>chat</c>, <c>responses</c>, <c>messages</c>, <c>embeddings</c>).</param>
+    public async Task HandleAsync<TRequest>(HttpContext context, GatewayOperation<TRequest> operation, string api) where TRequest : class, IDisposable
+    {
+        var started = time.GetTimestamp();
+        var requestId = RequestId.Get(context);
+        context.Response.Headers[RequestId.HeaderName] = requestId;
+        var settings = registry.Settings;
+
+        using var body = await RequestBody.ReadAsync(context, settings.MaxRequestBodyBytes);
+        if (body is null)
+        {
+            await OpenAIErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge,
+                $"Request body too large: the limit is {settings.MaxRequestBodyBytes} bytes.", OpenAIErrors.InvalidRequest, null, "request_too_large");
+            return;
+        }
+        using var request = operation.Parse(body.Memory, out var parseError);
+        if (request is null)
+        {
+            await OpenAIErrors.InvalidRequestAsync(context, parseError!.Message, parseError.Param, parseError.Code);
+            return;
+        }
+        var shape = operation.Describe(request);
+        if (!registry.TryGet(shape.Model, out var model))
+        {
+            await OpenAIErrors.ModelNotFoundAsync(context, shape.Model);
+            return;
+        }
+        if (model.Config.Kind != operation.Kind)
+        {
+            await OpenAIErrors.InvalidRequestAsync(context, operation.WrongKindMessage(model.Name), "model", "model_not_supported");
+            return;
+        }
+
+        using var call = new GatewayCall(requestId, api, model.Name, shape.Stream, context.User, time.GetUtcNow(),
+            () => operation.CountPromptTokens(request, model),
+            new ReadOnlyDictionary<string, StringValues>(context.Request.Headers));
+        call.Request = shape.Root;
+        call.Project = call.Header("OpenAI-Project")?.Trim() is { Length: > 0 } project ? project : null;
+        using var activity = GatewayMetrics.ActivitySource.StartActivity(operation.Name + " " + model.Name);
+        activity?.SetTag("gen_ai.operation.name", operation.Name);
+        activity?.SetTag("gen_ai.request.model", model.Name);
+        activity?.SetTag("gateway.request_id", requestId);
+        // An error answered anywhere below (refusals, context overflow, upstream failures) is recorded before its first byte leaves,
+        // so a client that got an answer always finds its usage record.
+        context.Response.OnStarting(static state =>
+        {
+            var (self, ctx, c, start) = ((GatewayEngine, HttpContext, GatewayCall, long))state;
+            if (ctx.Response.StatusCode < 400 || c.AfterRan) return Task.CompletedTask;
+            c.Latency = self.Time.GetElapsedTime(start);
+            return self.AfterAsync(c, ctx);
+        }, (this, context, call, started));
+        try
+        {
+            await RunAsync(new GatewayExchange<TRequest>(this, operation, context, call, request, model), settings);
+        }
+        finally
+        {
+            call.Latency = time.GetElapsedTime(started);
+            if (call.Status == 0) call.Status = context.Response.StatusCode;
+            // Paths that answered without the interceptors (upstream failures, refusals) still close the call for them.
+            await AfterAsync(call, context);
+            metrics.Duration(operation.Name, call.Provider, model.Name, call.Status, call.Latency.TotalSeconds);
+            activity?.SetTag("gen_ai.usage.input_tokens", call.Usage.PromptTokens);
+            activity?.SetTag("gen_ai.usage.output_tokens", call.Usage.CompletionTokens);
+            activity?.SetTag("http.response.status_code", call.Status);
+        }
+    }
+
+    private async Task RunAsync<TRequest>(GatewayExchange<TRequest> exchange, GatewaySettings settings) where TRequest : class, IDisposable
+    {
+        var (context, call, model, operation) = (exchange.Context, exchange.Call, exchange.Model, exchange.Operation);
+        if (operation.Validate(call, exchange.Request, model) is { } invalid)
+        {
+            call.Status = invalid.Status;
+            await OpenAIErrors.WriteAsync(context, invalid.Status, invalid.Message, invalid.Type, invalid.Param, invalid.Code);
+            return;
+        }
+
+        // The interceptors' stages, in their declared order.
+        foreach (var interceptor in _interceptors)
+        {
+            using var stageSpan = GatewayMetrics.ActivitySource.StartActivity(GatewayInterceptors.SpanName(interceptor.Stage));
+            if (await interceptor.BeforeAsync(call, context.RequestAborted) is { } rejection)
+            {
+                stageSpan?.SetTag("gateway.rejected", rejection.Status);
+                call.Status = rejection.Status;
+                ApplyInterceptorHeaders(context, call);
+                await OpenAIErrors.WriteAsync(context, rejection.Status, rejection.Message, rejection.Type, rejection.Param, rejection.Code);
+                await AfterAsync(call, context);
+                return;
+            }
+        }
+
+        // A stage may forward a rewritten body (for example with personal data redacted).
+        using var rewritten = call.ReplacementBody is { } replacement
+            ? operation.Parse(replacement, out var rewriteError) ?? throw new InvalidOperationException($"An interceptor's replacement body is not a valid {operation.Name} request: " + rewriteError!.Message)
+            : null;
+        if (rewritten is not null) exchange.Request = rewritten;
+        var shape = operation.Describe(exchange.Request);
+
+        // Routing: route filters (body, header), the stages' narrowing, what the operation can use, the auto-router.
+        var routeHeader = context.Request.Headers["x-gateway-route"].ToString();
+        var routingSpan = GatewayMetrics.ActivitySource.StartActivity("gateway.routing");
+        var ordered = Router.Order(model, shape.Route, RouteFilter.FromHeader(routeHeader));
+        if (call.AllowedDeployments is { } allowed)
+        {
+            ordered.RemoveAll(d => !Router.MatchesAny(d, allowed));
+        }
+        operation.Filter(exchange.Request, ordered);
+        routingSpan?.SetTag("gateway.candidates", ordered.Count);
+        routingSpan?.Dispose();
+        if (ordered.Count == 0)
+        {
+            call.Status = 400;
+            await OpenAIErrors.InvalidRequestAsync(context, operation.NoDeploymentMessage(model.Name), "provider", "no_matching_deployment");
+            return;
+        }
+        if (operation.AutoRouted && model.Config.Routing == RoutingMode.Auto && _autoRouter is not null && ordered.Count > 1)
+        {
+            exchange.Cascade = Cascade.Route(_autoRouter, call, model, ordered, shape.Stream);
+        }
+
+        // The exact response cache: local, then shared (Redis); an alert may switch it per model.
+        var cacheEnabled = control?.CacheOverride(model.Name) ?? model.Config.Cache ?? settings.Cache.Enabled;
+        var cacheControl = CacheControl.Parse(context.Request.Headers.CacheControl.ToString(), context.Request.Headers["x-gateway-cache-ttl"].ToString());
+        if (cacheEnabled && !cacheControl.NoStore)
+        {
+            exchange.CacheKey = CacheKey.Compute(operation.Name, model.Name, shape.Root, shape.Stream, shape.IncludeUsage, routeHeader);
+            var cacheSpan = GatewayMetrics.ActivitySource.StartActivity("gateway.cache");
+            var hit = cacheControl.NoCache ? null : await cache.GetAsync(exchange.CacheKey);
+            cacheSpan?.SetTag("gateway.cache", hit is not null ? "HIT" : "MISS");
+            cacheSpan?.Dispose();
+            if (hit is not null)
+            {
+                metrics.Cache("hit");
+                call.CacheStatus = "HIT";
+                await ServeFromCacheAsync(context, call, hit);
+                return;
+            }
+            metrics.Cache("miss");
+            call.CacheStatus = "MISS";
+        }
+        context.Response.Headers["x-cache"] = call.CacheStatus;
+        var ttl = cacheControl.Ttl ?? settings.Cache.DefaultTtl;
+        exchange.CacheTtl = ttl > settings.Cache.MaxTtl ? settings.Cache.MaxTtl : ttl;
+
+        // Dispatch: retries, fallback and circuit breakers; the operation answers from a successful response.
+        await dispatcher.DispatchAsync(context, call, model, ordered, settings,
+            deployment => operation.CreateUpstreamRequest(deployment, exchange.Request),
+            (deployment, response, timer, ct) => operation.AnswerAsync(exchange, deployment, response, timer, ct),
+            exchange.Cascade is null ? null : () => ServeHeldAsync(exchange));
+    }
+
+    /// <summary>A cascade whose every escalation failed serves the answer it held.</summary>
+    private async ValueTask<bool> ServeHeldAsync<TRequest>(GatewayExchange<TRequest> exchange) where TRequest : class, IDisposable
+    {
+        if (exchange.Cascade?.Keep(exchange.Call) is not { } held) return false;
+        await ServeAnswerAsync(exchange, held.Deployment, held.Body, held.Usage, held.UpstreamTime, exchange.Context.RequestAborted, tokensCounted: true);
+        return true;
+    }
+
+    /// <summary>Records an answer's usage and cost on the call; a cascade's escalated-from answer is added (both were paid for).</summary>
+    public void Meter<TRequest>(GatewayExchange<TRequest> exchange, RoutableDeployment deployment, TokenUsage usage, bool countTokens = true) where TRequest : class, IDisposable
+    {
+        var call = exchange.Call;
+        call.Usage = usage + (exchange.Cascade?.EscalatedUsage ?? default);
+        call.CostUsd = deployment.Config.Pricing.Cost(usage.PromptTokens, usage.CompletionTokens, usage.CachedTokens, usage.CacheWriteTokens) + (exchange.Cascade?.EscalatedCostUsd ?? 0);
+        if (countTokens) metrics.Tokens(exchange.Operation.Name, deployment.Provider.Name, call.Model, usage.PromptTokens, usage.CompletionTokens);
+    }
+
+    /// <summary>Meters a non-streamed answer, lets the interceptors inspect it (when the operation wants), answers it and caches it.</summary>
+    public async ValueTask ServeAnswerAsync<TRequest>(GatewayExchange<TRequest> exchange, RoutableDeployment deployment, byte[] responseBody, TokenUsage usage, TimeSpan upstreamTime, CancellationToken ct, bool tokensCounted = false)
+        where TRequest : class, IDisposable
+    {
+        var (context, call) = (exchange.Context, exchange.Call);
+        Meter(exchange, deployment, usage, countTokens: !tokensCounted);
+        if (exchange.Operation.InspectsAnswers)
+        {
+            foreach (var interceptor in _interceptors)
+            {
+                var inspection = await interceptor.InspectCompletionAsync(call, responseBody, ct);
+                if (inspection.Rejection is { } refused)
+                {
+                    call.Status = refused.Status;
+                    ApplyInterceptorHeaders(context, call);
+                    await AfterAsync(call, context);
+                    await OpenAIErrors.WriteAsync(context, refused.Status, refused.Message, refused.Type, refused.Param, refused.Code);
+                    return;
+                }
+                if (inspection.ReplacementBody is { } replaced) responseBody = replaced;
+            }
+        }
+        call.Status = 200;
+
+        SetSuccessHeaders(context, call, upstreamTime);
+        context.Response.Headers["x-gateway-cost"] = call.CostUsd.ToString("0.##########", CultureInfo.InvariantCulture);
+        await AfterAsync(call, context);
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = responseBody.Length;
+        await context.Response.Body.WriteAsync(responseBody, context.RequestAborted);
+        Store(exchange, deployment, responseBody, stream: false, usage);
+    }
+
+    /// <summary>Stores a complete answer (a JSON body or a recorded stream) in the response cache when the call is cacheable.</summary>
+    public void Store<TRequest>(GatewayExchange<TRequest> exchange, RoutableDeployment deployment, byte[] body, bool stream, TokenUsage usage) where TRequest : class, IDisposable
+    {
+        if (exchange.CacheKey is { } key)
+        {
+            cache.Set(key, new CachedResponse(body, stream, deployment.Provider.Name, deployment.Id, usage, time.GetUtcNow() + exchange.CacheTtl));
+        }
+    }
+
+    private async Task ServeFromCacheAsync(HttpContext context, GatewayCall call, CachedResponse hit)
+    {
+        call.Provider = hit.Provider;
+        call.Deployment = hit.Deployment;
+        call.Usage = hit.Usage;
+        call.CostUsd = 0;
+        call.Status = 200;
+        var headers = context.Response.Headers;
+        headers["x-cache"] = "HIT";
+        headers["x-gateway-provider"] = hit.Provider;
+        headers["x-gateway-deployment"] = hit.Deployment;
+        headers["x-gateway-attempts"] = "0";
+        headers["x-gateway-cost"] = "0";
+        ApplyInterceptorHeaders(context, call);
+        headers["server-timing"] = ServerTiming(context, TimeSpan.Zero);
+        await AfterAsync(call, context);
+        context.Response.StatusCode = 200;
+        if (hit.Stream)
+        {
+            context.Response.ContentType = "text/event-stream; charset=utf-8";
+            headers.CacheControl = "no-cache";
+        }
+        else
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = hit.Body.Length;
+        }
+        await context.Response.Body.WriteAsync(hit.Body, context.RequestAborted);
+    }
+
+    /// <summary>The <c>x-gateway-*</c> headers of an answer, the interceptors' headers and <c>server-timing</c> (gateway and upstream time).</summary>
+    public static void SetSuccessHeaders(HttpContext context, GatewayCall call, TimeSpan upstreamTime)
+    {
+        var headers = context.Response.Headers;
+        headers["x-gateway-provider"] = call.Provider;
+        headers["x-gateway-deployment"] = call.Deployment;
+        headers["x-gateway-attempts"] = call.Attempts.ToString(CultureInfo.InvariantCulture);
+        ApplyInterceptorHeaders(context, call);
+        headers["server-timing"] = ServerTiming(context, upstreamTime);
+    }
+
+    private static string ServerTiming(HttpContext context, TimeSpan upstreamTime)
+    {
+        var sinceStart = context.Items.TryGetValue(GatewayTiming.ItemKey, out var s) && s is long start
+            ? Stopwatch.GetElapsedTime(start)
+            : upstreamTime;
+        var gateway = sinceStart - upstreamTime;
+        if (gateway < TimeSpan.Zero) gateway = TimeSpan.Zero;
+        return $"gateway;dur={AttemptTimer.Format(gateway)}, upstream;dur={AttemptTimer.Format(upstreamTime)}";
+    }
+
+    private static void ApplyInterceptorHeaders(HttpContext context, GatewayCall call)
+    {
+        foreach (var (name, value) in call.ResponseHeaders)
+        {
+            context.Response.Headers[name] = value;
+        }
+    }
+
+    /// <summary>Runs every interceptor's <c>AfterAsync</c>, in stage order, exactly once per call.</summary>
+    public async Task AfterAsync(GatewayCall call, HttpContext context)
+    {
+        if (call.AfterRan) return;
+        call.AfterRan = true;
+        if (call.Status == 0) call.Status = context.Response.StatusCode;
+        foreach (var interceptor in _interceptors)
+        {
+            await interceptor.AfterAsync(call, CancellationToken.None);
+        }
+    }
+}
+
+/// <summary>Marks when the gateway first saw a request, for <c>server-timing</c>.</summary>
+public static class GatewayTiming
+{
+    public const string ItemKey = "llmm.gateway.start";
+}
