@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway;
-using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Pipeline;
 
 // The same Gateway module and authentication handler the product uses, composed the way the host composes
 // them, without the other modules. Configuration: a JSON file (--config), LLMM_MASTER_KEY, --urls.
