@@ -64,7 +64,7 @@ internal sealed class MessagesRequest
             var path = $"messages.{i}";
             if (message.ValueKind != JsonValueKind.Object)
                 return new RequestError($"{path}: Input should be a valid dictionary", path);
-            if (!message.TryGetProperty("role", out var role) || role.GetString() is not ("user" or "assistant"))
+            if (!message.TryGetProperty("role", out var role) || ClientProtocolJson.StringOf(role) is not ("user" or "assistant"))
                 return new RequestError($"{path}.role: Input should be 'user' or 'assistant'", $"{path}.role");
             if (!message.TryGetProperty("content", out var content) || content.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
                 return new RequestError($"{path}.content: Field required (a string or a list of content blocks)", $"{path}.content");
@@ -114,7 +114,7 @@ internal sealed class MessagesRequest
         }
         if (root.TryGetProperty("tool_choice", out var choice) && choice.ValueKind != JsonValueKind.Null)
         {
-            var type = choice.ValueKind == JsonValueKind.Object && choice.TryGetProperty("type", out var ct) ? ct.GetString() : null;
+            var type = choice.ValueKind == JsonValueKind.Object && choice.TryGetProperty("type", out var ct) ? ClientProtocolJson.StringOf(ct) : null;
             if (type is not ("auto" or "any" or "tool" or "none"))
                 return new RequestError("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'", "tool_choice.type");
             if (type == "tool" && (!choice.TryGetProperty("name", out var cn) || cn.ValueKind != JsonValueKind.String))
@@ -129,7 +129,7 @@ internal sealed class MessagesRequest
         foreach (var block in blocks.EnumerateArray())
         {
             var p = $"{path}.{j}";
-            var type = block.ValueKind == JsonValueKind.Object && block.TryGetProperty("type", out var t) ? t.GetString() : null;
+            var type = block.ValueKind == JsonValueKind.Object && block.TryGetProperty("type", out var t) ? ClientProtocolJson.StringOf(t) : null;
             switch (type)
             {
                 case "text":
@@ -138,7 +138,7 @@ internal sealed class MessagesRequest
                     break;
                 case "image":
                     if (!block.TryGetProperty("source", out var source) || source.ValueKind != JsonValueKind.Object ||
-                        !source.TryGetProperty("type", out var st) || st.GetString() is not ("base64" or "url"))
+                        !source.TryGetProperty("type", out var st) || ClientProtocolJson.StringOf(st) is not ("base64" or "url"))
                         return new RequestError($"{p}.source: expected a base64 or url image source", $"{p}.source");
                     break;
                 case "tool_use":
