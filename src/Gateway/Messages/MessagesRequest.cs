@@ -95,6 +95,14 @@ internal sealed class MessagesRequest
         if (root.TryGetProperty("stop_sequences", out var stops) && stops.ValueKind != JsonValueKind.Null &&
             (stops.ValueKind != JsonValueKind.Array || stops.EnumerateArray().Any(static s => s.ValueKind != JsonValueKind.String)))
             return new RequestError("stop_sequences: Input should be a list of strings", "stop_sequences");
+        foreach (var objectField in (string[])["metadata", "thinking"])
+        {
+            if (root.TryGetProperty(objectField, out var o) && o.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+                return new RequestError($"{objectField}: Input should be a valid dictionary", objectField);
+        }
+        if (root.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object &&
+            metadata.TryGetProperty("user_id", out var userId) && userId.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            return new RequestError("metadata.user_id: Input should be a valid string", "metadata.user_id");
         if (root.TryGetProperty("stream", out var stream) && stream.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
             return new RequestError("stream: Input should be a valid boolean", "stream");
         if (root.TryGetProperty("tools", out var tools) && tools.ValueKind != JsonValueKind.Null)
