@@ -6,27 +6,24 @@ using LlmMarketplace.Gateway.Tests.Infrastructure;
 
 namespace LlmMarketplace.Gateway.Tests.Validation;
 
-/// <summary>
-/// Validation at the door of every /v1 operation, through the real host: bad text, wrong types, the wrong media type
-/// or method and oversized prompts are refused with a 4xx in the API's own envelope naming the field, and nothing
-/// reaches the upstream.
-/// </summary>
-public sealed class RequestDoorTests : IAsyncLifetime
+/// <summary>A fake OpenAI-type upstream and the gateway in front of it, shared by the door tests.</summary>
+public sealed class RequestDoorFixture : IAsyncLifetime
 {
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _host = null!;
+    public FakeUpstream Upstream { get; private set; } = null!;
+
+    public GatewayHost Host { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        _upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx,
+        Upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx,
             """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"""));
-        _host = await GatewayHost.StartAsync($"""
+        Host = await GatewayHost.StartAsync($"""
             Gateway:
               MaxRequestBodyBytes: 8192
             Providers:
               - Name: upstream
                 Type: openai
-                BaseUrl: {_upstream.BaseUrl}/v1
+                BaseUrl: {Upstream.BaseUrl}/v1
             Models:
               - Name: gpt-4o-mini
                 Deployments:
@@ -47,9 +44,23 @@ public sealed class RequestDoorTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await _host.DisposeAsync();
-        await _upstream.DisposeAsync();
+        await Host.DisposeAsync();
+        await Upstream.DisposeAsync();
     }
+}
+
+/// <summary>
+/// Validation at the door of every /v1 operation, through the real host: bad text, wrong types, the wrong media type
+/// or method and oversized prompts are refused with a 4xx in the API's own envelope naming the field, and nothing
+/// reaches the upstream.
+/// </summary>
+public sealed class RequestDoorTests(RequestDoorFixture fixture) : IClassFixture<RequestDoorFixture>
+{
+    private readonly FakeUpstream _upstream = fixture.Upstream;
+    private readonly GatewayHost _host = fixture.Host;
+
+    /// <summary>What the upstream had received before this test: a refused request adds nothing.</summary>
+    private readonly int _before = fixture.Upstream.Count;
 
     private async Task<HttpResponseMessage> Send(HttpMethod method, string path, byte[]? body, string? contentType = "application/json")
     {
@@ -124,7 +135,7 @@ public sealed class RequestDoorTests : IAsyncLifetime
     {
         using var response = await Post(path, body);
         await OpenAIError(response, 400, param, "invalid_encoding");
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(_before, _upstream.Count);
     }
 
     [Theory]
@@ -137,7 +148,7 @@ public sealed class RequestDoorTests : IAsyncLifetime
     {
         using var response = await Send(HttpMethod.Post, path, WithBytes(body, 0xC3, 0x28));
         await OpenAIError(response, 400, param, "invalid_encoding");
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(_before, _upstream.Count);
     }
 
     [Theory]
@@ -149,7 +160,7 @@ public sealed class RequestDoorTests : IAsyncLifetime
         using var response = await Post(path, body);
         var error = await AnthropicError(response, 400, "invalid_request_error");
         Assert.Contains("UTF-8", error.GetProperty("message").GetString());
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(_before, _upstream.Count);
     }
 
     [Theory]
@@ -174,7 +185,7 @@ public sealed class RequestDoorTests : IAsyncLifetime
         var error = await OpenAIError(response, 400, param);
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
         Assert.Contains(message, error.GetProperty("message").GetString());
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(_before, _upstream.Count);
     }
 
     [Theory]
@@ -185,7 +196,7 @@ public sealed class RequestDoorTests : IAsyncLifetime
     {
         using var response = await Post("v1/embeddings", body);
         await OpenAIError(response, 400, param, "invalid_type");
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(_before, _upstream.Count);
     }
 
     [Theory]
@@ -199,7 +210,7 @@ public sealed class RequestDoorTests : IAsyncLifetime
         using var response = await Post(path, """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""", contentType);
         var error = await OpenAIError(response, 415, null, "unsupported_media_type");
         Assert.Contains("application/json", error.GetProperty("message").GetString());
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(_before, _upstream.Count);
     }
 
     [Fact]
@@ -245,7 +256,7 @@ public sealed class RequestDoorTests : IAsyncLifetime
     {
         using var response = await Post(path, body.Replace("BIG", new string('x', 10_000)));
         await OpenAIError(response, 413, param, "request_too_large");
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(_before, _upstream.Count);
     }
 
     [Fact]
@@ -253,7 +264,7 @@ public sealed class RequestDoorTests : IAsyncLifetime
     {
         using var response = await Post("v1/messages", $$"""{"model":"gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":"{{new string('x', 10_000)}}"}]}""");
         await AnthropicError(response, 413, "request_too_large");
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(_before, _upstream.Count);
     }
 
     [Fact]
@@ -266,7 +277,7 @@ public sealed class RequestDoorTests : IAsyncLifetime
         }
         using (var responses = await Post("v1/responses", $$"""{"model":"tiny-context","input":"{{prompt}}"}"""))
         {
-            var error = await OpenAIError(responses, 400, "messages", "context_length_exceeded");
+            var error = await OpenAIError(responses, 400, "input", "context_length_exceeded");
             Assert.Contains("maximum context length is 30 tokens", error.GetProperty("message").GetString());
         }
         using (var messages = await Post("v1/messages", $$"""{"model":"tiny-context","max_tokens":5,"messages":[{"role":"user","content":"{{prompt}}"}]}"""))
@@ -274,7 +285,7 @@ public sealed class RequestDoorTests : IAsyncLifetime
             var error = await AnthropicError(messages, 400, "invalid_request_error");
             Assert.Contains("maximum context length", error.GetProperty("message").GetString());
         }
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(_before, _upstream.Count);
     }
 
     [Fact]
@@ -282,7 +293,7 @@ public sealed class RequestDoorTests : IAsyncLifetime
     {
         using var chat = await Post("v1/chat/completions", """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"héllo 😀"}],"user":"u1","stop":["\n"]}""");
         Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
-        var received = _upstream.Requests.Single().Json;
+        var received = _upstream.Requests.Last().Json;
         Assert.Equal("héllo 😀", received.GetProperty("messages")[0].GetProperty("content").GetString());
         Assert.Equal("u1", received.GetProperty("user").GetString());
 
