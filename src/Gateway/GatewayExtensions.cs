@@ -78,6 +78,7 @@ public static class GatewayExtensions
 
         v1.MapPost("/chat/completions", static (HttpContext context, ChatCompletionsHandler handler) => handler.HandleAsync(context))
             .WithName("CreateChatCompletion")
+            .WithRequestDoor("messages")
             .WithSummary("Creates a chat completion (OpenAI-compatible; streaming with stream=true).")
             .Accepts<object>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
@@ -91,6 +92,7 @@ public static class GatewayExtensions
 
         v1.MapPost("/responses", static (HttpContext context, ResponseStore store, ModelRegistry registry, TimeProvider time) => ResponsesApi.CreateAsync(context, store, registry, time))
             .WithName("CreateResponse")
+            .WithRequestDoor("input")
             .WithSummary("Creates a model response (OpenAI's Responses API; streaming with stream=true; stored unless store=false).")
             .Accepts<object>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
@@ -122,6 +124,7 @@ public static class GatewayExtensions
 
         v1.MapPost("/messages", static (HttpContext context, ModelRegistry registry) => MessagesApi.CreateAsync(context, registry))
             .WithName("CreateMessage")
+            .WithRequestDoor("messages")
             .WithSummary("Creates a message (Anthropic's Messages API; x-api-key or bearer; streaming with stream=true; errors in Anthropic's envelope).")
             .Accepts<object>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
@@ -133,6 +136,7 @@ public static class GatewayExtensions
 
         v1.MapPost("/messages/count_tokens", static (HttpContext context, ModelRegistry registry, TokenCounter tokens) => MessagesApi.CountTokensAsync(context, registry, tokens))
             .WithName("CountMessageTokens")
+            .WithRequestDoor("messages")
             .WithSummary("Counts the input tokens of a Messages request (Anthropic's count_tokens).")
             .Accepts<object>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
@@ -141,6 +145,7 @@ public static class GatewayExtensions
 
         v1.MapPost("/embeddings", static (HttpContext context, EmbeddingsHandler handler) => handler.HandleAsync(context))
             .WithName("CreateEmbedding")
+            .WithRequestDoor("input")
             .WithSummary("Creates embeddings (OpenAI-compatible).")
             .Accepts<object>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
@@ -158,10 +163,9 @@ public static class GatewayExtensions
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
             .Produces(StatusCodes.Status404NotFound);
 
-        // Anything else under /v1 answers in OpenAI's envelope, as OpenAI does.
-        app.Map("/v1/{**rest}", static (HttpContext context) =>
-                OpenAIErrors.WriteAsync(context, StatusCodes.Status404NotFound,
-                    $"Invalid URL ({context.Request.Method} {context.Request.Path})", OpenAIErrors.InvalidRequest, null, "unknown_url"))
+        // Anything else under /v1 answers in OpenAI's envelope (Anthropic's under /v1/messages): 405 with Allow for a
+        // known path called with another method, 415 for a body that is not JSON, else 404.
+        app.Map("/v1/{**rest}", static (HttpContext context, EndpointDataSource endpoints) => V1Fallback.HandleAsync(context, endpoints))
             .ExcludeFromDescription();
 
         var admin = app.MapGroup("/api/v1/gateway").RequireAuthorization(Policies.Admin).WithTags("Gateway administration");

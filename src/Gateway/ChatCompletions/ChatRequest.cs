@@ -69,14 +69,26 @@ internal sealed class ChatRequest : IDisposable
         {
             return new RequestError("The request body must be a JSON object.", null);
         }
-        if (!root.TryGetProperty("model", out var m) || m.ValueKind != JsonValueKind.String || m.GetString() is not { Length: > 0 } modelName)
+        if (!root.TryGetProperty("model", out var m) || m.ValueKind == JsonValueKind.Null)
+        {
+            return new RequestError("you must provide a model parameter", "model");
+        }
+        if (m.ValueKind != JsonValueKind.String)
+        {
+            return new RequestError($"Invalid type for 'model': expected a string, but got {Describe(m)} instead.", "model", "invalid_type");
+        }
+        if (m.GetString() is not { Length: > 0 } modelName)
         {
             return new RequestError("you must provide a model parameter", "model");
         }
         model = modelName;
-        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind == JsonValueKind.Null)
         {
             return new RequestError("Missing required parameter: 'messages'.", "messages");
+        }
+        if (messages.ValueKind != JsonValueKind.Array)
+        {
+            return new RequestError($"Invalid type for 'messages': expected an array of messages, but got {Describe(messages)} instead.", "messages", "invalid_type");
         }
         if (messages.GetArrayLength() == 0)
         {
@@ -85,18 +97,9 @@ internal sealed class ChatRequest : IDisposable
         var index = 0;
         foreach (var message in messages.EnumerateArray())
         {
-            if (message.ValueKind != JsonValueKind.Object)
+            if (ValidateMessage(message, $"messages[{index}]") is { } messageError)
             {
-                return new RequestError($"Invalid type for 'messages[{index}]': expected an object, but got {Describe(message)} instead.", $"messages[{index}]");
-            }
-            if (!message.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
-            {
-                return new RequestError($"Missing required parameter: 'messages[{index}].role'.", $"messages[{index}].role");
-            }
-            var r = role.GetString();
-            if (r is not ("system" or "developer" or "user" or "assistant" or "tool" or "function"))
-            {
-                return new RequestError($"Invalid value: '{r}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.", $"messages[{index}].role");
+                return messageError;
             }
             index++;
         }
@@ -104,9 +107,13 @@ internal sealed class ChatRequest : IDisposable
         {
             if (s.ValueKind is JsonValueKind.True or JsonValueKind.False) stream = s.GetBoolean();
             else if (s.ValueKind != JsonValueKind.Null)
-                return new RequestError($"Invalid type for 'stream': expected a boolean, but got {Describe(s)} instead.", "stream");
+                return new RequestError($"Invalid type for 'stream': expected a boolean, but got {Describe(s)} instead.", "stream", "invalid_type");
         }
-        if (root.TryGetProperty("stream_options", out var so) && so.ValueKind == JsonValueKind.Object)
+        if (root.TryGetProperty("stream_options", out var so) && so.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+        {
+            return new RequestError($"Invalid type for 'stream_options': expected an object, but got {Describe(so)} instead.", "stream_options", "invalid_type");
+        }
+        if (so.ValueKind == JsonValueKind.Object)
         {
             if (!stream)
             {
@@ -121,7 +128,7 @@ internal sealed class ChatRequest : IDisposable
         {
             if (nn.ValueKind != JsonValueKind.Number || !nn.TryGetInt32(out n) || n < 1 || n > 128)
             {
-                return new RequestError("Invalid 'n': expected an integer between 1 and 128.", "n");
+                return new RequestError("Invalid 'n': expected an integer between 1 and 128.", "n", nn.ValueKind == JsonValueKind.Number ? "invalid_value" : "invalid_type");
             }
         }
         foreach (var numeric in NumericRanges)
@@ -130,12 +137,16 @@ internal sealed class ChatRequest : IDisposable
             {
                 if (v.ValueKind != JsonValueKind.Number)
                 {
-                    return new RequestError($"Invalid type for '{numeric.Name}': expected a number, but got {Describe(v)} instead.", numeric.Name);
+                    return new RequestError($"Invalid type for '{numeric.Name}': expected {(numeric.Integer ? "an integer" : "a number")}, but got {Describe(v)} instead.", numeric.Name, "invalid_type");
+                }
+                if (numeric.Integer && !v.TryGetInt64(out _))
+                {
+                    return new RequestError($"Invalid type for '{numeric.Name}': expected an integer, but got a decimal number instead.", numeric.Name, "invalid_type");
                 }
                 var d = v.GetDouble();
                 if (d < numeric.Min || d > numeric.Max)
                 {
-                    return new RequestError($"Invalid '{numeric.Name}': {d} is out of range; expected a value between {numeric.Min} and {numeric.Max}.", numeric.Name);
+                    return new RequestError($"Invalid '{numeric.Name}': {d} is out of range; expected a value between {numeric.Min} and {numeric.Max}.", numeric.Name, "invalid_value");
                 }
             }
         }
@@ -143,7 +154,68 @@ internal sealed class ChatRequest : IDisposable
         {
             if (tools.ValueKind != JsonValueKind.Array)
             {
-                return new RequestError($"Invalid type for 'tools': expected an array, but got {Describe(tools)} instead.", "tools");
+                return new RequestError($"Invalid type for 'tools': expected an array, but got {Describe(tools)} instead.", "tools", "invalid_type");
+            }
+            var t = 0;
+            foreach (var tool in tools.EnumerateArray())
+            {
+                if (tool.ValueKind != JsonValueKind.Object)
+                {
+                    return new RequestError($"Invalid type for 'tools[{t}]': expected an object, but got {Describe(tool)} instead.", $"tools[{t}]", "invalid_type");
+                }
+                if (!tool.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+                {
+                    return new RequestError($"Missing required parameter: 'tools[{t}].type'.", $"tools[{t}].type");
+                }
+                if (type.ValueEquals("function"u8) &&
+                    (!tool.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object || !fn.TryGetProperty("name", out var fnName) || fnName.ValueKind != JsonValueKind.String))
+                {
+                    return new RequestError($"Missing required parameter: 'tools[{t}].function.name'.", $"tools[{t}].function.name");
+                }
+                t++;
+            }
+        }
+        if (root.TryGetProperty("tool_choice", out var toolChoice) && toolChoice.ValueKind is not (JsonValueKind.String or JsonValueKind.Object or JsonValueKind.Null))
+        {
+            return new RequestError($"Invalid type for 'tool_choice': expected a string or an object, but got {Describe(toolChoice)} instead.", "tool_choice", "invalid_type");
+        }
+        if (root.TryGetProperty("stop", out var stop) && stop.ValueKind != JsonValueKind.Null)
+        {
+            if (stop.ValueKind == JsonValueKind.Array)
+            {
+                if (stop.GetArrayLength() > 4)
+                {
+                    return new RequestError("Invalid 'stop': at most 4 stop sequences are allowed.", "stop", "invalid_value");
+                }
+                if (stop.EnumerateArray().Any(static x => x.ValueKind != JsonValueKind.String))
+                {
+                    return new RequestError("Invalid type for 'stop': expected a string or an array of strings.", "stop", "invalid_type");
+                }
+            }
+            else if (stop.ValueKind != JsonValueKind.String)
+            {
+                return new RequestError($"Invalid type for 'stop': expected a string or an array of strings, but got {Describe(stop)} instead.", "stop", "invalid_type");
+            }
+        }
+        foreach (var name in (ReadOnlySpan<string>)["user", "service_tier", "reasoning_effort"])
+        {
+            if (root.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                return new RequestError($"Invalid type for '{name}': expected a string, but got {Describe(v)} instead.", name, "invalid_type");
+            }
+        }
+        foreach (var name in (ReadOnlySpan<string>)["logprobs", "parallel_tool_calls", "store"])
+        {
+            if (root.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+            {
+                return new RequestError($"Invalid type for '{name}': expected a boolean, but got {Describe(v)} instead.", name, "invalid_type");
+            }
+        }
+        foreach (var name in (ReadOnlySpan<string>)["response_format", "metadata", "logit_bias"])
+        {
+            if (root.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+            {
+                return new RequestError($"Invalid type for '{name}': expected an object, but got {Describe(v)} instead.", name, "invalid_type");
             }
         }
         if (root.TryGetProperty("provider", out var provider) && provider.ValueKind == JsonValueKind.Object)
@@ -153,16 +225,93 @@ internal sealed class ChatRequest : IDisposable
         return null;
     }
 
-    private static readonly (string Name, double Min, double Max)[] NumericRanges =
+    private static readonly (string Name, double Min, double Max, bool Integer)[] NumericRanges =
     [
-        ("temperature", 0, 2),
-        ("top_p", 0, 1),
-        ("presence_penalty", -2, 2),
-        ("frequency_penalty", -2, 2),
-        ("max_tokens", 1, int.MaxValue),
-        ("max_completion_tokens", 1, int.MaxValue),
-        ("top_logprobs", 0, 20),
+        ("temperature", 0, 2, false),
+        ("top_p", 0, 1, false),
+        ("presence_penalty", -2, 2, false),
+        ("frequency_penalty", -2, 2, false),
+        ("max_tokens", 1, int.MaxValue, true),
+        ("max_completion_tokens", 1, int.MaxValue, true),
+        ("top_logprobs", 0, 20, true),
+        ("seed", long.MinValue, long.MaxValue, true),
     ];
+
+    private static RequestError? ValidateMessage(JsonElement message, string path)
+    {
+        if (message.ValueKind != JsonValueKind.Object)
+        {
+            return new RequestError($"Invalid type for '{path}': expected an object, but got {Describe(message)} instead.", path, "invalid_type");
+        }
+        if (!message.TryGetProperty("role", out var role) || role.ValueKind == JsonValueKind.Null)
+        {
+            return new RequestError($"Missing required parameter: '{path}.role'.", $"{path}.role");
+        }
+        if (role.ValueKind != JsonValueKind.String)
+        {
+            return new RequestError($"Invalid type for '{path}.role': expected a string, but got {Describe(role)} instead.", $"{path}.role", "invalid_type");
+        }
+        var r = role.GetString();
+        if (r is not ("system" or "developer" or "user" or "assistant" or "tool" or "function"))
+        {
+            return new RequestError($"Invalid value: '{r}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.", $"{path}.role", "invalid_value");
+        }
+        var hasContent = message.TryGetProperty("content", out var content) && content.ValueKind != JsonValueKind.Null;
+        if (!hasContent)
+        {
+            // Only an assistant message that calls tools (or a function) may leave its content out.
+            var calls = r == "assistant" &&
+                ((message.TryGetProperty("tool_calls", out var tc) && tc.ValueKind == JsonValueKind.Array) ||
+                 (message.TryGetProperty("function_call", out var fc) && fc.ValueKind == JsonValueKind.Object) ||
+                 (message.TryGetProperty("refusal", out var rf) && rf.ValueKind == JsonValueKind.String) ||
+                 (message.TryGetProperty("audio", out var au) && au.ValueKind == JsonValueKind.Object));
+            if (!calls)
+            {
+                return new RequestError($"Missing required parameter: '{path}.content'.", $"{path}.content");
+            }
+        }
+        else if (content.ValueKind == JsonValueKind.Array)
+        {
+            var j = 0;
+            foreach (var part in content.EnumerateArray())
+            {
+                var partPath = $"{path}.content[{j}]";
+                if (part.ValueKind != JsonValueKind.Object)
+                {
+                    return new RequestError($"Invalid type for '{partPath}': expected an object, but got {Describe(part)} instead.", partPath, "invalid_type");
+                }
+                if (!part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+                {
+                    return new RequestError($"Missing required parameter: '{partPath}.type'.", $"{partPath}.type");
+                }
+                if (type.ValueEquals("text"u8) && (!part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String))
+                {
+                    return new RequestError($"Invalid type for '{partPath}.text': expected a string.", $"{partPath}.text", "invalid_type");
+                }
+                j++;
+            }
+        }
+        else if (content.ValueKind != JsonValueKind.String)
+        {
+            return new RequestError($"Invalid type for '{path}.content': expected a string or an array of content parts, but got {Describe(content)} instead.", $"{path}.content", "invalid_type");
+        }
+        foreach (var name in (ReadOnlySpan<string>)["name", "tool_call_id"])
+        {
+            if (message.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                return new RequestError($"Invalid type for '{path}.{name}': expected a string, but got {Describe(v)} instead.", $"{path}.{name}", "invalid_type");
+            }
+        }
+        if (r == "tool" && (!message.TryGetProperty("tool_call_id", out var id) || id.ValueKind != JsonValueKind.String))
+        {
+            return new RequestError($"Missing required parameter: '{path}.tool_call_id'.", $"{path}.tool_call_id");
+        }
+        if (message.TryGetProperty("tool_calls", out var toolCalls) && toolCalls.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
+        {
+            return new RequestError($"Invalid type for '{path}.tool_calls': expected an array, but got {Describe(toolCalls)} instead.", $"{path}.tool_calls", "invalid_type");
+        }
+        return null;
+    }
 
     internal static string Describe(JsonElement e) => e.ValueKind switch
     {

@@ -140,7 +140,7 @@ public sealed record GatewaySettings(
         TimeSpan.FromSeconds(10),
         TimeSpan.FromSeconds(120),
         TimeSpan.FromMinutes(10),
-        16L * 1024 * 1024,
+        4L * 1024 * 1024,
         RetrySettings.Default,
         CircuitBreakerSettings.Default,
         CacheSettings.Default,

@@ -60,7 +60,11 @@ internal sealed class EmbeddingsRequest : IDisposable
         {
             return new RequestError("The request body must be a JSON object.", null);
         }
-        if (!root.TryGetProperty("model", out var m) || m.ValueKind != JsonValueKind.String || m.GetString() is not { Length: > 0 } name)
+        if (root.TryGetProperty("model", out var m) && m.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+        {
+            return new RequestError($"Invalid type for 'model': expected a string, but got {ChatRequest.Describe(m)} instead.", "model", "invalid_type");
+        }
+        if (m.ValueKind != JsonValueKind.String || m.GetString() is not { Length: > 0 } name)
         {
             return new RequestError("you must provide a model parameter", "model");
         }
@@ -115,6 +119,15 @@ internal sealed class EmbeddingsRequest : IDisposable
                 return new RequestError("Invalid value for 'encoding_format': expected 'float' or 'base64'.", "encoding_format");
             }
             format = ef.GetString()!;
+        }
+        if (root.TryGetProperty("user", out var user) && user.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+        {
+            return new RequestError($"Invalid type for 'user': expected a string, but got {ChatRequest.Describe(user)} instead.", "user", "invalid_type");
+        }
+        if (root.TryGetProperty("dimensions", out var dimensions) && dimensions.ValueKind != JsonValueKind.Null &&
+            (dimensions.ValueKind != JsonValueKind.Number || !dimensions.TryGetInt32(out var dims) || dims < 1))
+        {
+            return new RequestError("Invalid 'dimensions': expected an integer of at least 1.", "dimensions", dimensions.ValueKind == JsonValueKind.Number ? "invalid_value" : "invalid_type");
         }
         if (root.TryGetProperty("provider", out var provider) && provider.ValueKind == JsonValueKind.Object)
         {

@@ -64,7 +64,7 @@ internal sealed class MessagesRequest
             var path = $"messages.{i}";
             if (message.ValueKind != JsonValueKind.Object)
                 return new RequestError($"{path}: Input should be a valid dictionary", path);
-            if (!message.TryGetProperty("role", out var role) || role.GetString() is not ("user" or "assistant"))
+            if (!message.TryGetProperty("role", out var role) || ClientProtocolJson.StringOf(role) is not ("user" or "assistant"))
                 return new RequestError($"{path}.role: Input should be 'user' or 'assistant'", $"{path}.role");
             if (!message.TryGetProperty("content", out var content) || content.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
                 return new RequestError($"{path}.content: Field required (a string or a list of content blocks)", $"{path}.content");
@@ -95,6 +95,14 @@ internal sealed class MessagesRequest
         if (root.TryGetProperty("stop_sequences", out var stops) && stops.ValueKind != JsonValueKind.Null &&
             (stops.ValueKind != JsonValueKind.Array || stops.EnumerateArray().Any(static s => s.ValueKind != JsonValueKind.String)))
             return new RequestError("stop_sequences: Input should be a list of strings", "stop_sequences");
+        foreach (var objectField in (string[])["metadata", "thinking"])
+        {
+            if (root.TryGetProperty(objectField, out var o) && o.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+                return new RequestError($"{objectField}: Input should be a valid dictionary", objectField);
+        }
+        if (root.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object &&
+            metadata.TryGetProperty("user_id", out var userId) && userId.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            return new RequestError("metadata.user_id: Input should be a valid string", "metadata.user_id");
         if (root.TryGetProperty("stream", out var stream) && stream.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
             return new RequestError("stream: Input should be a valid boolean", "stream");
         if (root.TryGetProperty("tools", out var tools) && tools.ValueKind != JsonValueKind.Null)
@@ -114,7 +122,7 @@ internal sealed class MessagesRequest
         }
         if (root.TryGetProperty("tool_choice", out var choice) && choice.ValueKind != JsonValueKind.Null)
         {
-            var type = choice.ValueKind == JsonValueKind.Object && choice.TryGetProperty("type", out var ct) ? ct.GetString() : null;
+            var type = choice.ValueKind == JsonValueKind.Object && choice.TryGetProperty("type", out var ct) ? ClientProtocolJson.StringOf(ct) : null;
             if (type is not ("auto" or "any" or "tool" or "none"))
                 return new RequestError("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'", "tool_choice.type");
             if (type == "tool" && (!choice.TryGetProperty("name", out var cn) || cn.ValueKind != JsonValueKind.String))
@@ -129,7 +137,7 @@ internal sealed class MessagesRequest
         foreach (var block in blocks.EnumerateArray())
         {
             var p = $"{path}.{j}";
-            var type = block.ValueKind == JsonValueKind.Object && block.TryGetProperty("type", out var t) ? t.GetString() : null;
+            var type = block.ValueKind == JsonValueKind.Object && block.TryGetProperty("type", out var t) ? ClientProtocolJson.StringOf(t) : null;
             switch (type)
             {
                 case "text":
@@ -138,7 +146,7 @@ internal sealed class MessagesRequest
                     break;
                 case "image":
                     if (!block.TryGetProperty("source", out var source) || source.ValueKind != JsonValueKind.Object ||
-                        !source.TryGetProperty("type", out var st) || st.GetString() is not ("base64" or "url"))
+                        !source.TryGetProperty("type", out var st) || ClientProtocolJson.StringOf(st) is not ("base64" or "url"))
                         return new RequestError($"{p}.source: expected a base64 or url image source", $"{p}.source");
                     break;
                 case "tool_use":

@@ -65,6 +65,9 @@ internal static class ClientProtocolJson
     public static JsonNode? Clone(JsonElement element) => element.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? null : JsonNode.Parse(element.GetRawText());
 
     public static string Describe(JsonElement e) => ChatCompletions.ChatRequest.Describe(e);
+
+    /// <summary>The element's string, or null when it is not a string (validation reads client JSON of any shape).</summary>
+    public static string? StringOf(JsonElement e) => e.ValueKind == JsonValueKind.String ? e.GetString() : null;
 }
 
 /// <summary>

@@ -8,20 +8,30 @@ namespace LlmMarketplace.Gateway.Pipeline;
 internal sealed class RequestBody : IDisposable
 {
     private byte[] _buffer;
+    private readonly bool _borrowed;
 
-    private RequestBody(byte[] buffer, int length)
+    private RequestBody(byte[] buffer, int length, bool borrowed = false)
     {
         _buffer = buffer;
         Length = length;
+        _borrowed = borrowed;
     }
 
     public int Length { get; }
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
-    /// <summary>Reads the body; returns null when it exceeds <paramref name="maxBytes"/>.</summary>
+    /// <summary>
+    /// Reads the body; returns null when it exceeds <paramref name="maxBytes"/>. Behind the <see cref="RequestDoor"/>
+    /// the first read gets the buffer the door already read and checked.
+    /// </summary>
     public static async ValueTask<RequestBody?> ReadAsync(HttpContext context, long maxBytes)
     {
+        if (context.Features.Get<DoorBody>() is { Taken: false, Closed: false } door)
+        {
+            door.Taken = true;
+            return new RequestBody(door.Body._buffer, door.Body.Length, borrowed: true);
+        }
         if (context.Request.ContentLength is { } declared && declared > maxBytes)
         {
             return null;
@@ -68,8 +78,14 @@ internal sealed class RequestBody : IDisposable
         return new RequestBody(buffer, length);
     }
 
+    /// <summary>A read-only stream over the body (valid while this body is not disposed).</summary>
+    public Stream AsStream() => new BufferStream(_buffer, Length);
+
+    internal sealed class BufferStream(byte[] buffer, int length) : MemoryStream(buffer, 0, length, writable: false);
+
     public void Dispose()
     {
+        if (_borrowed) return;
         if (_buffer.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(_buffer);

@@ -182,7 +182,7 @@ internal sealed class UpstreamDispatcher(GatewayMetrics metrics, TimeProvider ti
         if (call.Attempts == 0 && skippedOpen > 0)
         {
             call.Status = StatusCodes.Status503ServiceUnavailable;
-            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(settings.CircuitBreaker.BreakDuration.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers.RetryAfter = CircuitBreaker.RetryAfterSeconds(ordered.Select(static d => d.Health.Circuit)).ToString(CultureInfo.InvariantCulture);
             await OpenAIErrors.WriteAsync(context, 503, $"No deployment of model '{model.Name}' is available: every circuit is open after repeated upstream failures. Try again later.", OpenAIErrors.Api, null, "no_healthy_deployment");
             return;
         }

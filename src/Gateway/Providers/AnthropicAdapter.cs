@@ -278,7 +278,8 @@ internal sealed class AnthropicAdapter : IProviderAdapter
         var usage = root.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object ? ReadUsage(u) : (TokenUsage?)null;
         var finish = MapStopReason(root.TryGetProperty("stop_reason", out var sr) ? sr.GetString() : null);
         var id = OpenAIAdapter.Str(root, "id") ?? Guid.NewGuid().ToString("N");
-        var model = OpenAIAdapter.Str(root, "model") ?? deployment.Config.UpstreamModel;
+        // The client sees the model it asked for, not the upstream's id.
+        var model = request.Model;
         var buffer = new ArrayBufferWriter<byte>(512 + text.Length);
         using (var w = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
         {
@@ -323,7 +324,7 @@ internal sealed class AnthropicAdapter : IProviderAdapter
         return new UpstreamChatResponse(buffer.WrittenSpan.ToArray(), usage, text.ToString());
     }
 
-    public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new AnthropicStreamTranslator(deployment.Config.UpstreamModel);
+    public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new AnthropicStreamTranslator(request.Model);
 
     public HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request) =>
         throw new NotSupportedException("Anthropic has no embeddings API.");
@@ -383,7 +384,7 @@ internal sealed class AnthropicStreamTranslator(string model) : ChunkTranslatorB
             case "message_start":
                 var message = root.GetProperty("message");
                 Id = "chatcmpl-" + (OpenAIAdapter.Str(message, "id") ?? Guid.NewGuid().ToString("N"));
-                Model = OpenAIAdapter.Str(message, "model") ?? model;
+                Model = model;
                 if (message.TryGetProperty("usage", out var u)) Usage = AnthropicAdapter.ReadUsage(u);
                 WriteChunk(output, 0, 0, static (w, _) =>
                 {

@@ -277,7 +277,8 @@ internal sealed class GeminiAdapter : IProviderAdapter
             w.WriteString("id"u8, "chatcmpl-" + (OpenAIAdapter.Str(root, "responseId") ?? Guid.NewGuid().ToString("N")));
             w.WriteString("object"u8, "chat.completion"u8);
             w.WriteNumber("created"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-            w.WriteString("model"u8, OpenAIAdapter.Str(root, "modelVersion") ?? deployment.Config.UpstreamModel);
+            // The client sees the model it asked for, not the upstream's id.
+            w.WriteString("model"u8, request.Model);
             w.WriteStartArray("choices"u8);
             if (root.TryGetProperty("candidates", out var candidates) && candidates.ValueKind == JsonValueKind.Array)
             {
@@ -337,7 +338,7 @@ internal sealed class GeminiAdapter : IProviderAdapter
         return new UpstreamChatResponse(buffer.WrittenSpan.ToArray(), usage, allText.ToString());
     }
 
-    public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new GeminiStreamTranslator(deployment.Config.UpstreamModel);
+    public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new GeminiStreamTranslator(request.Model);
 
     public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
     {
@@ -373,7 +374,7 @@ internal sealed class GeminiAdapter : IProviderAdapter
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteString("model"u8, deployment.Config.UpstreamModel);
+            w.WriteString("model"u8, request.Model);
             w.WriteEndObject();
         }
         return new UpstreamEmbeddingsResponse(buffer.WrittenSpan.ToArray(), null);
@@ -428,7 +429,7 @@ internal sealed class GeminiStreamTranslator(string model) : ChunkTranslatorBase
         if (!_started)
         {
             _started = true;
-            Model = OpenAIAdapter.Str(root, "modelVersion") ?? model;
+            Model = model;
             if (OpenAIAdapter.Str(root, "responseId") is { } rid) Id = "chatcmpl-" + rid;
             WriteChunk(output, 0, 0, static (w, _) =>
             {

@@ -118,9 +118,89 @@ internal class OpenAIAdapter : IProviderAdapter
     {
         var bytes = body.ToArray();
         using var document = JsonDocument.Parse(bytes);
-        var usage = UsageJson.ReadOpenAI(document.RootElement);
-        var text = usage is null ? CompletionTextOf(document.RootElement) : "";
+        var root = document.RootElement;
+        var usage = UsageJson.ReadOpenAI(root);
+        var text = usage is null ? CompletionTextOf(root) : "";
+        if (root.ValueKind == JsonValueKind.Object)
+        {
+            var buffer = new ArrayBufferWriter<byte>(bytes.Length + 64);
+            using (var writer = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
+            {
+                WriteAnswer(writer, root, request.Model, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), null);
+            }
+            bytes = buffer.WrittenSpan.ToArray();
+        }
         return new UpstreamChatResponse(bytes, usage, text);
+    }
+
+    /// <summary>
+    /// Copies an OpenAI completion or chunk as the client should see it: <c>model</c> is the model the client asked
+    /// for (not the upstream's id), <c>created</c> is present (<paramref name="created"/> when the upstream left it
+    /// out), every choice has its <c>index</c>, and (with <paramref name="cost"/>) <c>usage.cost</c> is set.
+    /// </summary>
+    internal static void WriteAnswer(Utf8JsonWriter writer, JsonElement root, string model, long created, decimal? cost)
+    {
+        writer.WriteStartObject();
+        var wroteModel = false;
+        var wroteCreated = false;
+        foreach (var property in root.EnumerateObject())
+        {
+            if (property.NameEquals("model"u8))
+            {
+                writer.WriteString("model"u8, model);
+                wroteModel = true;
+            }
+            else if (property.NameEquals("created"u8) && property.Value.ValueKind == JsonValueKind.Number)
+            {
+                property.WriteTo(writer);
+                wroteCreated = true;
+            }
+            else if (property.NameEquals("created"u8))
+            {
+                // A null or malformed created is replaced below.
+            }
+            else if (property.NameEquals("choices"u8) && property.Value.ValueKind == JsonValueKind.Array)
+            {
+                writer.WriteStartArray("choices"u8);
+                var i = 0;
+                foreach (var choice in property.Value.EnumerateArray())
+                {
+                    if (choice.ValueKind != JsonValueKind.Object || (choice.TryGetProperty("index", out var ix) && ix.ValueKind == JsonValueKind.Number))
+                    {
+                        choice.WriteTo(writer);
+                    }
+                    else
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteNumber("index"u8, i);
+                        foreach (var field in choice.EnumerateObject())
+                        {
+                            if (!field.NameEquals("index"u8)) field.WriteTo(writer);
+                        }
+                        writer.WriteEndObject();
+                    }
+                    i++;
+                }
+                writer.WriteEndArray();
+            }
+            else if (cost is { } c && property.NameEquals("usage"u8) && property.Value.ValueKind == JsonValueKind.Object)
+            {
+                writer.WriteStartObject("usage"u8);
+                foreach (var field in property.Value.EnumerateObject())
+                {
+                    if (!field.NameEquals("cost"u8)) field.WriteTo(writer);
+                }
+                writer.WriteNumber("cost"u8, c);
+                writer.WriteEndObject();
+            }
+            else
+            {
+                property.WriteTo(writer);
+            }
+        }
+        if (!wroteCreated) writer.WriteNumber("created"u8, created);
+        if (!wroteModel) writer.WriteString("model"u8, model);
+        writer.WriteEndObject();
     }
 
     internal static string CompletionTextOf(JsonElement root)
@@ -152,7 +232,7 @@ internal class OpenAIAdapter : IProviderAdapter
     }
 
     public virtual IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) =>
-        new OpenAIStreamTranslator(request.IncludeUsage, deployment.Config.Pricing);
+        new OpenAIStreamTranslator(request.IncludeUsage, deployment.Config.Pricing, request.Model);
 
     public virtual UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
     {
@@ -211,8 +291,12 @@ internal class OpenAIAdapter : IProviderAdapter
         } : null;
 }
 
-/// <summary>Passes OpenAI chunks through byte for byte, noting usage and dropping the usage chunk the client did not ask for.</summary>
-internal sealed class OpenAIStreamTranslator(bool forwardUsage, Configuration.Pricing? pricing = null) : IChatStreamTranslator
+/// <summary>
+/// Passes OpenAI chunks through with every field the upstream sent, except that <c>model</c> is the model the client
+/// asked for and <c>created</c> and <c>choices[].index</c> are always present; notes usage and drops the usage chunk
+/// the client did not ask for.
+/// </summary>
+internal sealed class OpenAIStreamTranslator(bool forwardUsage, Configuration.Pricing? pricing = null, string? requestModel = null) : IChatStreamTranslator
 {
     private readonly StringBuilder _text = new();
 
@@ -228,11 +312,13 @@ internal sealed class OpenAIStreamTranslator(bool forwardUsage, Configuration.Pr
 
     public long Created { get; private set; }
 
-    public string Model { get; private set; } = "";
+    public string Model { get; private set; } = requestModel ?? "";
 
     public UpstreamError? Error { get; private set; }
 
+    private readonly string? _requestModel = requestModel;
     private bool _done;
+    private bool _started;
 
     public StreamStep OnEvent(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
@@ -260,11 +346,12 @@ internal sealed class OpenAIStreamTranslator(bool forwardUsage, Configuration.Pr
                 Error = OpenAIAdapter.ReadOpenAIError(502, data);
                 return StreamStep.Error;
             }
-            if (Id.Length == 0)
+            if (!_started)
             {
+                _started = true;
                 Id = OpenAIAdapter.Str(root, "id") ?? "";
-                Model = OpenAIAdapter.Str(root, "model") ?? "";
-                Created = root.TryGetProperty("created", out var c) && c.TryGetInt64(out var cv) ? cv : 0;
+                if (_requestModel is null) Model = OpenAIAdapter.Str(root, "model") ?? "";
+                Created = root.TryGetProperty("created", out var c) && c.TryGetInt64(out var cv) ? cv : DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             }
             var usage = UsageJson.ReadOpenAI(root);
             if (usage is not null)
@@ -301,23 +388,22 @@ internal sealed class OpenAIStreamTranslator(bool forwardUsage, Configuration.Pr
                 // The final usage chunk carries the call's cost as an extension (usage.cost, USD).
                 var u = usage!.Value;
                 UsageChunkWritten = true;
-                Sse.WriteJson(output, (root, cost: pricing.Cost(u.PromptTokens, u.CompletionTokens, u.CachedTokens, u.CacheWriteTokens)),
-                    static (w, s) => UsageJson.WriteChunkWithCost(w, s.root, s.cost));
+                Sse.WriteJson(output, (root, self: this, cost: pricing.Cost(u.PromptTokens, u.CompletionTokens, u.CachedTokens, u.CacheWriteTokens)),
+                    static (w, s) => OpenAIAdapter.WriteAnswer(w, s.root, s.self.Model, s.self.Created, s.cost));
                 return StreamStep.Continue;
             }
+            if (!(usageOnly && !forwardUsage))
+            {
+                UsageChunkWritten |= usageOnly;
+                Sse.WriteJson(output, (root, self: this), static (w, s) => OpenAIAdapter.WriteAnswer(w, s.root, s.self.Model, s.self.Created, null));
+            }
+            return StreamStep.Continue;
         }
         catch (JsonException)
         {
             Error = new UpstreamError(502, "The upstream provider sent a malformed stream event.", "api_error", null, "upstream_error");
             return StreamStep.Error;
         }
-        if (usageOnly && !forwardUsage)
-        {
-            return StreamStep.Continue;
-        }
-        UsageChunkWritten |= usageOnly;
-        Sse.WriteData(output, data);
-        return StreamStep.Continue;
     }
 
     public bool OnEnd() => _done;

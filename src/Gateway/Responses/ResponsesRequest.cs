@@ -167,6 +167,17 @@ internal sealed class ResponsesRequest
                 return new RequestError("Invalid 'tool_choice': expected 'auto', 'none', 'required' or {\"type\": \"function\", \"name\": ...}.", "tool_choice");
             }
         }
+        foreach (var objectParam in (string[])["text", "reasoning"])
+        {
+            if (root.TryGetProperty(objectParam, out var o) && o.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+            {
+                return new RequestError($"Invalid type for '{objectParam}': expected an object, but got {ClientProtocolJson.Describe(o)} instead.", objectParam, "invalid_type");
+            }
+        }
+        if (root.TryGetProperty("user", out var user) && user.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+        {
+            return new RequestError($"Invalid type for 'user': expected a string, but got {ClientProtocolJson.Describe(user)} instead.", "user", "invalid_type");
+        }
         if (root.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.Object && text.TryGetProperty("format", out var format) && format.ValueKind != JsonValueKind.Null)
         {
             var type = format.ValueKind == JsonValueKind.Object && format.TryGetProperty("type", out var ft) && ft.ValueKind == JsonValueKind.String ? ft.GetString() : null;
@@ -192,11 +203,15 @@ internal sealed class ResponsesRequest
         {
             return new RequestError($"Invalid type for '{path}': expected an object, but got {ClientProtocolJson.Describe(item)} instead.", path);
         }
-        var type = item.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : "message";
+        if (item.TryGetProperty("type", out var t) && t.ValueKind != JsonValueKind.String)
+        {
+            return new RequestError($"Invalid type for '{path}.type': expected a string, but got {ClientProtocolJson.Describe(t)} instead.", $"{path}.type", "invalid_type");
+        }
+        var type = t.ValueKind == JsonValueKind.String ? t.GetString() : "message";
         switch (type)
         {
             case "message":
-                if (!item.TryGetProperty("role", out var role) || role.GetString() is not ("user" or "assistant" or "system" or "developer"))
+                if (!item.TryGetProperty("role", out var role) || ClientProtocolJson.StringOf(role) is not ("user" or "assistant" or "system" or "developer"))
                 {
                     return new RequestError($"Invalid '{path}.role': expected one of 'user', 'assistant', 'system' or 'developer'.", $"{path}.role");
                 }
@@ -209,10 +224,14 @@ internal sealed class ResponsesRequest
                     var j = 0;
                     foreach (var part in content.EnumerateArray())
                     {
-                        var partType = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var pt) ? pt.GetString() : null;
+                        var partType = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var pt) ? ClientProtocolJson.StringOf(pt) : null;
                         if (partType is not ("input_text" or "output_text" or "input_image" or "refusal"))
                         {
                             return new RequestError($"Invalid '{path}.content[{j}].type': '{partType}' is not supported; expected 'input_text', 'input_image' or 'output_text'.", $"{path}.content[{j}].type");
+                        }
+                        if (partType is "input_text" or "output_text" && (!part.TryGetProperty("text", out var partText) || partText.ValueKind != JsonValueKind.String))
+                        {
+                            return new RequestError($"Missing required parameter: '{path}.content[{j}].text'.", $"{path}.content[{j}].text");
                         }
                         if (partType == "input_image" && (!part.TryGetProperty("image_url", out var url) || url.ValueKind != JsonValueKind.String))
                         {

@@ -125,6 +125,38 @@ internal sealed class CircuitBreaker(CircuitBreakerSettings settings, TimeProvid
         }
     }
 
+    /// <summary>How long until this circuit admits its next probe (zero when it admits calls now).</summary>
+    public TimeSpan UntilNextProbe
+    {
+        get
+        {
+            lock (_lock)
+            {
+                if (_state != CircuitState.Open) return TimeSpan.Zero;
+                var remaining = _openUntil - time.GetTimestamp();
+                return remaining <= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds((double)remaining / time.TimestampFrequency);
+            }
+        }
+    }
+
+    /// <summary>The most a <c>retry-after</c> for open circuits says: clients (the official SDKs sleep for it) retry soon and meet the next probe.</summary>
+    public static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The <c>retry-after</c> seconds when every circuit is open: the time until the first of them admits a probe,
+    /// rounded up, at least 1 and at most <see cref="MaxRetryAfter"/>.
+    /// </summary>
+    public static int RetryAfterSeconds(IEnumerable<CircuitBreaker> circuits)
+    {
+        var soonest = MaxRetryAfter;
+        foreach (var circuit in circuits)
+        {
+            var until = circuit.UntilNextProbe;
+            if (until < soonest) soonest = until;
+        }
+        return Math.Clamp((int)Math.Ceiling(soonest.TotalSeconds), 1, (int)MaxRetryAfter.TotalSeconds);
+    }
+
     /// <summary>Opens the circuit now (used by operators and automated incident responses).</summary>
     public void Trip()
     {

@@ -48,6 +48,7 @@ public static class OptimizerExtensions
     {
         app.MapPost("/v1/feedback", FeedbackApi.PostAsync)
             .WithName("CreateFeedback")
+            .WithRequestDoor("comment")
             .WithTags("Optimizer")
             .WithSummary("Scores a gateway call (0..1 or a label) by its x-request-id; one feedback per call, a second one replaces it.")
             .Accepts<FeedbackRequest>("application/json")

@@ -111,11 +111,14 @@ public sealed class PassThroughTests : IAsyncLifetime
         Assert.DoesNotContain("\"usage\"", textWithout, StringComparison.Ordinal);
         Assert.EndsWith("data: [DONE]\n\n", textWithout, StringComparison.Ordinal);
         // The usage chunk is forwarded with the call's cost added as an extension: (7 × 0.15 + 2 × 0.60) per 1M tokens.
-        Assert.Contains(UsageChunk.Replace("\"total_tokens\":9}", "\"total_tokens\":9,\"cost\":0.00000225}", StringComparison.Ordinal) + "\n\n", textWith, StringComparison.Ordinal);
+        // The model is the one the client asked for, not the upstream's.
+        Assert.Contains(AsClientSees(UsageChunk).Replace("\"total_tokens\":9}", "\"total_tokens\":9,\"cost\":0.00000225}", StringComparison.Ordinal) + "\n\n", textWith, StringComparison.Ordinal);
         Assert.EndsWith("data: [DONE]\n\n", textWith, StringComparison.Ordinal);
-        // Chunks are forwarded byte for byte.
-        Assert.Contains("""data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}""" + "\n\n", textWithout, StringComparison.Ordinal);
+        // Chunks are forwarded with every field as the upstream sent it, but the model the client asked for.
+        Assert.Contains("""data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}""" + "\n\n", textWithout, StringComparison.Ordinal);
     }
+
+    private static string AsClientSees(string chunk) => chunk.Replace("\"model\":\"up\"", "\"model\":\"gpt-4o-mini\"", StringComparison.Ordinal);
 
     [Fact]
     public async Task Embeddings_forward_input_and_encoding_format()

@@ -200,7 +200,7 @@ public sealed class RetryAndFallbackTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal("b/up-b", Upstream.Header(response, "x-gateway-deployment"));
             var body = await response.Content.ReadAsStringAsync();
-            Assert.Equal(Upstream.Chunk("from-b", "stop") + "\n\ndata: [DONE]\n\n", body);
+            Assert.Equal(Upstream.ClientChunk("from-b", "stop") + "\n\ndata: [DONE]\n\n", body);
             Assert.Equal(2, a.Count);
         }
         finally

@@ -66,8 +66,8 @@ public sealed class StreamFailureTests
 
         var events = body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, events.Length);
-        Assert.Equal(Upstream.Chunk("Hel"), events[0]);
-        Assert.Equal(Upstream.Chunk("lo"), events[1]);
+        Assert.Equal(Upstream.ClientChunk("Hel"), events[0]);
+        Assert.Equal(Upstream.ClientChunk("lo"), events[1]);
         Assert.StartsWith("data: {\"error\":", events[2], StringComparison.Ordinal);
         var error = JsonDocument.Parse(events[2]["data: ".Length..]).RootElement.GetProperty("error");
         Assert.Equal(["message", "type", "param", "code"], error.EnumerateObject().Select(static p => p.Name).ToArray());

@@ -26,6 +26,10 @@ internal static class Upstream
         return $$$"""data: {"id":"chatcmpl-s","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{"content":"{{{content}}}"},"finish_reason":{{{reason}}}}]}""";
     }
 
+    /// <summary>A chunk as the gateway passes it on: the same event, naming the model the client asked for (<c>m</c>).</summary>
+    public static string ClientChunk(string content, string? finish = null) =>
+        Chunk(content, finish).Replace("\"model\":\"up\"", "\"model\":\"m\"", StringComparison.Ordinal);
+
     public static string Error(string message, string type, string? code) =>
         JsonSerializer.Serialize(new { error = new { message, type, param = (string?)null, code } });
 

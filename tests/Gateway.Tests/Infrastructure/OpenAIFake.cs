@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace LlmMarketplace.Gateway.Tests.Infrastructure;
+
+/// <summary>
+/// How a fake OpenAI-type upstream answers every operation the gateway forwards to it: embeddings (one vector per
+/// input), chat completions ("Hello", or a <c>get_weather</c> call for Paris when the request offers tools), and the
+/// same as a stream, always with usage.
+/// </summary>
+public static class OpenAIFake
+{
+    public const string Usage = """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}""";
+
+    public static Task AnswerAsync(HttpContext ctx, int _)
+    {
+        var request = FakeUpstream.Received(ctx);
+        var json = request.Json;
+        if (request.PathAndQuery.EndsWith("/embeddings", StringComparison.Ordinal))
+        {
+            var input = json.GetProperty("input");
+            var n = input.ValueKind == JsonValueKind.Array && input.GetArrayLength() > 0 && input[0].ValueKind != JsonValueKind.Number ? input.GetArrayLength() : 1;
+            var data = string.Join(",", Enumerable.Range(0, n).Select(static i => $$"""{"object":"embedding","index":{{i}},"embedding":[0.1,0.2]}"""));
+            return FakeUpstream.Json(ctx, $$$"""{"object":"list","data":[{{{data}}}],"model":"e","usage":{"prompt_tokens":7,"total_tokens":7}}""");
+        }
+        var tools = json.TryGetProperty("tools", out var t) && t.ValueKind == JsonValueKind.Array && t.GetArrayLength() > 0;
+        if (FakeUpstream.WantsStream(ctx))
+        {
+            string[] events = tools
+                ?
+                [
+                    """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}""",
+                    """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]}""",
+                    """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]}""",
+                    """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}""",
+                    """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[],"usage":""" + Usage + "}",
+                    "data: [DONE]",
+                ]
+                :
+                [
+                    """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}""",
+                    """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":null}]}""",
+                    """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""",
+                    """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[],"usage":""" + Usage + "}",
+                    "data: [DONE]",
+                ];
+            return FakeUpstream.Sse(ctx, events);
+        }
+        var message = tools
+            ? """{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]}"""
+            : """{"role":"assistant","content":"Hello"}""";
+        return FakeUpstream.Json(ctx, $$"""{"id":"c1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{{message}},"finish_reason":"{{(tools ? "tool_calls" : "stop")}}"}],"usage":{{Usage}}}""");
+    }
+}
