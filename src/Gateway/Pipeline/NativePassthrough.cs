@@ -102,6 +102,12 @@ internal abstract class NativeSsePassthrough(string clientModel) : NativePassthr
     /// <summary>Writes the protocol's error event that ends a broken stream.</summary>
     protected abstract void WriteErrorEvent(IBufferWriter<byte> output, string message);
 
+    /// <summary>The final answer a stream's events carried, when the protocol keeps one (set by <see cref="OnEvent"/>).</summary>
+    protected JsonObject? Final { get; set; }
+
+    /// <summary>Called with the final answer (whole, or from a stream that ended cleanly) once it was sent.</summary>
+    protected virtual ValueTask CompletedAsync(JsonObject answer, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     public override ValueTask<AttemptOutcome> AnswerAsync(NativeExchange exchange, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, CancellationToken cancellationToken) =>
         Stream ? StreamAsync(exchange, deployment, response, timer, cancellationToken) : CompleteAsync(exchange, deployment, response, timer, cancellationToken);
 
@@ -128,6 +134,7 @@ internal abstract class NativeSsePassthrough(string clientModel) : NativePassthr
         }
         exchange.PassThrough();
         await exchange.Engine.WriteAnswerAsync(context, call, ClientProtocolJson.Serialize(answer), upstreamTime);
+        await CompletedAsync(answer, CancellationToken.None);
         return AttemptOutcome.Done;
     }
 
@@ -198,6 +205,7 @@ internal abstract class NativeSsePassthrough(string clientModel) : NativePassthr
             }
             await engine.AfterAsync(call, context);
             await WriteAsync(output, scratch, context.RequestAborted);
+            if (kind == NativeEventKind.End && Final is { } final) await CompletedAsync(final, CancellationToken.None);
             return AttemptOutcome.Done;
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested && call.Usage == default)

@@ -37,6 +37,8 @@ public sealed class NativePassthroughFixture : IAsyncLifetime
 
     public FakeUpstream OpenAI { get; private set; } = null!;
 
+    public FakeUpstream NativeOpenAI { get; private set; } = null!;
+
     public GatewayHost Host { get; private set; } = null!;
 
     public CallRecorder Recorder { get; } = new();
@@ -49,6 +51,7 @@ public sealed class NativePassthroughFixture : IAsyncLifetime
         Claude = await FakeUpstream.StartAsync((ctx, _) => NativePassthroughTests.AnthropicAsync(ctx, CutNow));
         Broken = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, """{"type":"error","error":{"type":"api_error","message":"boom"}}""", 500));
         OpenAI = await FakeUpstream.StartAsync(OpenAIFake.AnswerAsync);
+        NativeOpenAI = await FakeUpstream.StartAsync(NativePassthroughTests.ResponsesAsync);
         Host = await GatewayHost.StartAsync($"""
             Providers:
               - Name: claude
@@ -60,7 +63,18 @@ public sealed class NativePassthroughFixture : IAsyncLifetime
               - Name: oai
                 Type: openai
                 BaseUrl: {OpenAI.BaseUrl}/v1
+              - Name: oai-native
+                Type: openai
+                BaseUrl: {NativeOpenAI.BaseUrl}/v1
+                Responses: native
             Models:
+              - Name: gpt-native
+                Deployments:
+                  - Provider: oai-native
+                    Model: gpt-5-mini
+                    InputPerMTok: 0.25
+                    OutputPerMTok: 2
+                    CachedInputPerMTok: 0.025
               - Name: claude-sonnet
                 Deployments:
                   - Provider: claude
@@ -88,6 +102,7 @@ public sealed class NativePassthroughFixture : IAsyncLifetime
         if (Claude is not null) await Claude.DisposeAsync();
         if (Broken is not null) await Broken.DisposeAsync();
         if (OpenAI is not null) await OpenAI.DisposeAsync();
+        if (NativeOpenAI is not null) await NativeOpenAI.DisposeAsync();
     }
 }
 
@@ -288,5 +303,94 @@ public sealed class NativePassthroughTests(NativePassthroughFixture fixture) : I
         Assert.Equal("claude-or-gpt", json.GetProperty("model").GetString());
         Assert.Equal("Hello", json.GetProperty("content")[0].GetProperty("text").GetString());
         Assert.Equal(12, json.GetProperty("usage").GetProperty("input_tokens").GetInt32());
+    }
+
+    private const string ResponsesUsage = """{"input_tokens":1000,"input_tokens_details":{"cached_tokens":800},"output_tokens":50,"output_tokens_details":{"reasoning_tokens":30},"total_tokens":1050}""";
+
+    /// <summary>(200 × 0.25 + 800 × 0.025 + 50 × 2) / 1,000,000 dollars.</summary>
+    private const decimal ExpectedResponsesCost = 0.00017m;
+
+    private const string Output = """[{"type":"reasoning","id":"rs_1","summary":[]},{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hello","annotations":[]}]}]""";
+
+    internal static Task ResponsesAsync(HttpContext ctx, int _)
+    {
+        var request = FakeUpstream.Received(ctx);
+        if (!request.PathAndQuery.EndsWith("/responses", StringComparison.Ordinal)) return FakeUpstream.Json(ctx, """{"error":{"message":"not here","type":"invalid_request_error"}}""", 404);
+        string Response(string status, string output, string usage) =>
+            $$$"""{"id":"resp_up1","object":"response","created_at":1,"status":"{{{status}}}","model":"gpt-5-mini-2025-08-07","output":{{{output}}},"usage":{{{usage}}}}""";
+        if (!FakeUpstream.WantsStream(ctx)) return FakeUpstream.Json(ctx, Response("completed", Output, ResponsesUsage));
+        return FakeUpstream.Sse(ctx,
+        [
+            Event("response.created", $$"""{"type":"response.created","sequence_number":0,"response":{{Response("in_progress", "[]", "null")}}}"""),
+            Event("response.output_text.delta", """{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":1,"content_index":0,"delta":"Hel"}"""),
+            Event("response.output_text.delta", """{"type":"response.output_text.delta","sequence_number":2,"item_id":"msg_1","output_index":1,"content_index":0,"delta":"lo"}"""),
+            Event("response.completed", $$"""{"type":"response.completed","sequence_number":3,"response":{{Response("completed", Output, ResponsesUsage)}}}"""),
+        ]);
+    }
+
+    private HttpRequestMessage PostResponses(string body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", fixture.Host.MasterKey);
+        return request;
+    }
+
+    [Fact]
+    public async Task Responses_go_as_is_to_a_native_responses_deployment_and_come_back_with_the_clients_model_metered_and_stored()
+    {
+        var before = fixture.NativeOpenAI.Requests.Count;
+        using var response = await fixture.Host.Client.SendAsync(PostResponses("""
+            {"model":"gpt-native","input":"Say hello","instructions":"Be terse.","reasoning":{"effort":"low","summary":"auto"},"include":["reasoning.encrypted_content"]}
+            """));
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(200, (int)response.StatusCode);
+        var sent = fixture.NativeOpenAI.Requests.Skip(before).Single();
+        Assert.EndsWith("/v1/responses", sent.PathAndQuery, StringComparison.Ordinal);
+        Assert.Equal("gpt-5-mini", sent.Json.GetProperty("model").GetString());
+        Assert.Equal("low", sent.Json.GetProperty("reasoning").GetProperty("effort").GetString());
+        Assert.Equal("Say hello", sent.Json.GetProperty("input").GetString());
+        Assert.Equal("Be terse.", sent.Json.GetProperty("instructions").GetString());
+        Assert.False(sent.Json.GetProperty("store").GetBoolean());
+
+        Assert.Equal("resp_up1", json.GetProperty("id").GetString());
+        Assert.Equal("gpt-native", json.GetProperty("model").GetString());
+        Assert.Equal("reasoning", json.GetProperty("output")[0].GetProperty("type").GetString());
+        Assert.Equal(800, json.GetProperty("usage").GetProperty("input_tokens_details").GetProperty("cached_tokens").GetInt32());
+        var call = Recorded(response);
+        Assert.Equal("responses", call.Operation);
+        Assert.Equal((1000L, 50L, 800L), (call.Prompt, call.Completion, call.CacheRead));
+        Assert.Equal(ExpectedResponsesCost, call.Cost);
+
+        using var stored = await fixture.Host.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/v1/responses/resp_up1") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", fixture.Host.MasterKey) } });
+        Assert.Equal(200, (int)stored.StatusCode);
+        Assert.Equal("reasoning", JsonDocument.Parse(await stored.Content.ReadAsStringAsync()).RootElement.GetProperty("output")[0].GetProperty("type").GetString());
+
+        // The gateway keeps the conversation: a follow-up sends the stored items as input, not the upstream-unknown id.
+        var next = fixture.NativeOpenAI.Requests.Count;
+        using var followUp = await fixture.Host.Client.SendAsync(PostResponses("""{"model":"gpt-native","input":"Again","previous_response_id":"resp_up1"}"""));
+        Assert.Equal(200, (int)followUp.StatusCode);
+        var again = fixture.NativeOpenAI.Requests.Skip(next).Single().Json;
+        Assert.False(again.TryGetProperty("previous_response_id", out _));
+        var items = again.GetProperty("input").EnumerateArray().Select(static i => i.GetProperty("type").GetString()).ToList();
+        Assert.Equal(["message", "reasoning", "message", "message"], items);
+    }
+
+    [Fact]
+    public async Task A_streamed_native_response_passes_the_upstreams_events_and_meters_usage_from_response_completed()
+    {
+        var request = PostResponses("""{"model":"gpt-native","input":"Say hello","stream":true,"store":false}""");
+        using var response = await fixture.Host.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsStringAsync();
+
+        var events = body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(static e => e.Split('\n')).Select(static l => (Name: l[0]["event: ".Length..], Data: JsonDocument.Parse(l[1]["data: ".Length..]).RootElement)).ToList();
+        Assert.Equal(["response.created", "response.output_text.delta", "response.output_text.delta", "response.completed"], events.Select(static e => e.Name));
+        Assert.Equal("gpt-native", events[0].Data.GetProperty("response").GetProperty("model").GetString());
+        Assert.Equal("gpt-native", events[3].Data.GetProperty("response").GetProperty("model").GetString());
+        var call = Recorded(response);
+        Assert.Equal(200, call.Status);
+        Assert.Equal((1000L, 50L, 800L), (call.Prompt, call.Completion, call.CacheRead));
+        Assert.Equal(ExpectedResponsesCost, call.Cost);
     }
 }
