@@ -5,9 +5,12 @@ using System.Text.Json;
 using Anthropic;
 using Anthropic.Core;
 using Anthropic.Models.Messages;
+using LlmMarketplace.BuildingBlocks.Validation;
+using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMarketplace.Gateway.Tests.Protocols;
@@ -392,5 +395,27 @@ public sealed class NativePassthroughTests(NativePassthroughFixture fixture) : I
         Assert.Equal(200, call.Status);
         Assert.Equal((1000L, 50L, 800L), (call.Prompt, call.Completion, call.CacheRead));
         Assert.Equal(ExpectedResponsesCost, call.Cost);
+    }
+
+    [Fact]
+    public void Native_responses_is_an_openai_provider_setting_and_off_by_default()
+    {
+        var yaml = new Dictionary<string, string?>
+        {
+            ["Providers:0:Name"] = "plain", ["Providers:0:Type"] = "openai", ["Providers:0:BaseUrl"] = "http://127.0.0.1:1/v1",
+            ["Providers:1:Name"] = "native", ["Providers:1:Type"] = "openai", ["Providers:1:BaseUrl"] = "http://127.0.0.1:1/v1", ["Providers:1:Responses"] = "native",
+            ["Providers:2:Name"] = "claude", ["Providers:2:Type"] = "anthropic", ["Providers:2:BaseUrl"] = "http://127.0.0.1:1/v1", ["Providers:2:Responses"] = "native",
+            ["Providers:3:Name"] = "typo", ["Providers:3:Type"] = "openai", ["Providers:3:BaseUrl"] = "http://127.0.0.1:1/v1", ["Providers:3:Responses"] = "yes",
+        };
+        var errors = new ValidationErrors();
+
+        var config = GatewayConfigReader.Read(new ConfigurationBuilder().AddInMemoryCollection(yaml).Build(), errors);
+
+        Assert.False(config.Providers.Single(static p => p.Name == "plain").NativeResponses);
+        Assert.True(config.Providers.Single(static p => p.Name == "native").NativeResponses);
+        var text = errors.ToString();
+        Assert.Contains("Providers[2].Responses", text, StringComparison.Ordinal);
+        Assert.Contains("Providers[3].Responses", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Providers[1]", text, StringComparison.Ordinal);
     }
 }
