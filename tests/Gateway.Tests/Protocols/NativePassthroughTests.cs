@@ -119,6 +119,9 @@ public sealed class NativePassthroughTests(NativePassthroughFixture fixture) : I
 {
     private const string Cut = "CUT";
 
+    /// <summary>The prompt the Anthropic fake refuses with a 400, as Anthropic does a request it finds invalid.</summary>
+    private const string Refused = "REFUSE";
+
     private const string Usage = """{"input_tokens":10,"cache_creation_input_tokens":200,"cache_read_input_tokens":1000,"output_tokens":20}""";
 
     /// <summary>(10 × 3 + 1000 × 0.3 + 200 × 3.75 + 20 × 15) / 1,000,000 dollars.</summary>
@@ -129,6 +132,11 @@ public sealed class NativePassthroughTests(NativePassthroughFixture fixture) : I
     internal static async Task AnthropicAsync(HttpContext ctx, TaskCompletionSource cutNow)
     {
         var request = FakeUpstream.Received(ctx);
+        if (request.Body.Contains(Refused, StringComparison.Ordinal))
+        {
+            await FakeUpstream.Json(ctx, """{"type":"error","error":{"type":"invalid_request_error","message":"thinking.budget_tokens: must be less than max_tokens"}}""", 400);
+            return;
+        }
         if (!FakeUpstream.WantsStream(ctx))
         {
             await FakeUpstream.Json(ctx, $$"""{"id":"msg_up","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"thinking","thinking":"Let me think.","signature":"sig123"},{"type":"text","text":"Hello"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{{Usage}}}""");
@@ -417,5 +425,20 @@ public sealed class NativePassthroughTests(NativePassthroughFixture fixture) : I
         Assert.Contains("Providers[2].Responses", text, StringComparison.Ordinal);
         Assert.Contains("Providers[3].Responses", text, StringComparison.Ordinal);
         Assert.DoesNotContain("Providers[1]", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_upstream_refusal_of_a_passed_through_request_reaches_the_client_in_anthropics_envelope_without_retry()
+    {
+        var before = fixture.Claude.Count;
+        using var response = await fixture.Host.Client.SendAsync(Post(Body("claude-sonnet", prompt: Refused)));
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Equal("error", json.GetProperty("type").GetString());
+        Assert.Equal("invalid_request_error", json.GetProperty("error").GetProperty("type").GetString());
+        Assert.Contains("budget_tokens", json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before + 1, fixture.Claude.Count);
+        Assert.Equal(400, Recorded(response).Status);
     }
 }
