@@ -31,6 +31,23 @@ public sealed class CallRecorder : IGatewayInterceptor
     }
 }
 
+/// <summary>A content-stage rewrite, as the shield's redaction does: the secret word in the (chat form of the) request becomes [REDACTED].</summary>
+public sealed class RedactingInterceptor : IGatewayInterceptor
+{
+    public const string Secret = "hunter2";
+
+    public GatewayStage Stage => GatewayStage.Content;
+
+    public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken)
+    {
+        var raw = call.Request.GetRawText();
+        if (raw.Contains(Secret, StringComparison.Ordinal)) call.ReplacementBody = Encoding.UTF8.GetBytes(raw.Replace(Secret, "[REDACTED]", StringComparison.Ordinal));
+        return ValueTask.FromResult<GatewayRejection?>(null);
+    }
+
+    public ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}
+
 /// <summary>An Anthropic-type upstream that answers with thinking blocks and prompt-cache usage, a broken one, and an OpenAI-type one behind one gateway.</summary>
 public sealed class NativePassthroughFixture : IAsyncLifetime
 {
@@ -96,7 +113,11 @@ public sealed class NativePassthroughFixture : IAsyncLifetime
                     Model: gpt-4o
                     InputPerMTok: 2.5
                     OutputPerMTok: 10
-            """, configureServices: services => services.AddSingleton<IGatewayInterceptor>(Recorder));
+            """, configureServices: services =>
+            {
+                services.AddSingleton<IGatewayInterceptor>(Recorder);
+                services.AddSingleton<IGatewayInterceptor, RedactingInterceptor>();
+            });
     }
 
     public async Task DisposeAsync()
@@ -440,5 +461,21 @@ public sealed class NativePassthroughTests(NativePassthroughFixture fixture) : I
         Assert.Contains("budget_tokens", json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(before + 1, fixture.Claude.Count);
         Assert.Equal(400, Recorded(response).Status);
+    }
+
+    [Fact]
+    public async Task A_request_a_stage_rewrote_is_translated_so_the_rewrite_is_what_the_upstream_gets()
+    {
+        var before = fixture.Claude.Requests.Count;
+        using var response = await fixture.Host.Client.SendAsync(Post(Body("claude-sonnet", prompt: "My password is " + RedactingInterceptor.Secret)));
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(200, (int)response.StatusCode);
+        var sent = fixture.Claude.Requests.Skip(before).Single();
+        Assert.DoesNotContain(RedactingInterceptor.Secret, sent.Body, StringComparison.Ordinal);
+        Assert.Contains("[REDACTED]", sent.Body, StringComparison.Ordinal);
+        Assert.False(sent.Json.TryGetProperty("thinking", out _), "the original request was passed through instead of the rewrite");
+        Assert.Equal("message", json.GetProperty("type").GetString());
+        Assert.Equal("claude-sonnet", json.GetProperty("model").GetString());
     }
 }
