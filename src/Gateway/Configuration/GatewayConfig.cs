@@ -51,6 +51,12 @@ public sealed record ProviderConfig(
     /// endpoints the operator did not choose, such as a publisher's base URL); null for configured providers.
     /// </summary>
     public OutboundAddressPolicy? AddressPolicy { get; init; }
+
+    /// <summary>
+    /// <c>Responses: native</c>: this OpenAI-type provider serves <c>POST /responses</c> itself, so <c>/v1/responses</c>
+    /// calls are forwarded to it as is; off by default (many OpenAI-compatible servers lack it), which translates them to chat.
+    /// </summary>
+    public bool NativeResponses { get; init; }
 }
 
 /// <summary>Prices in USD per million tokens, plus an optional fee per request.</summary>

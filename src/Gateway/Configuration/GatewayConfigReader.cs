@@ -12,7 +12,7 @@ namespace LlmMarketplace.Gateway.Configuration;
 /// </summary>
 public static class GatewayConfigReader
 {
-    private static readonly string[] ProviderKeys = ["Name", "Type", "BaseUrl", "ApiKey", "ApiVersion", "Headers", "ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "Region"];
+    private static readonly string[] ProviderKeys = ["Name", "Type", "BaseUrl", "ApiKey", "ApiVersion", "Headers", "ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "Region", "Responses"];
     private static readonly string[] ModelKeys = ["Name", "Kind", "Routing", "Deployments", "ContextWindow", "MaxOutputTokens", "Cache", "QualityTarget", "Cascade", "HybridWeights", "OwnedBy"];
     private static readonly string[] DeploymentKeys = ["Provider", "Model", "InputPerMTok", "OutputPerMTok", "CachedInputPerMTok", "CacheWritePerMTok", "PerRequest", "Weight", "Region", "Id"];
     private static readonly string[] GatewayKeys = ["ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "MaxRequestBodyBytes", "Retry", "CircuitBreaker", "Cache", "LatencyEwmaAlpha"];
@@ -139,6 +139,22 @@ public static class GatewayConfigReader
                 // Azure requires api-version; default to a GA version rather than failing.
             }
 
+            var nativeResponses = false;
+            switch (item["Responses"]?.Trim().ToLowerInvariant())
+            {
+                case null or "" or "translated":
+                    break;
+                case "native" when type == ProviderType.OpenAI:
+                    nativeResponses = true;
+                    break;
+                case "native":
+                    errors.Add($"{path}.Responses", "'native' applies to providers of type openai only.");
+                    break;
+                default:
+                    errors.Add($"{path}.Responses", "must be 'native' or 'translated'.");
+                    break;
+            }
+
             if (name is null || baseUrl is null)
             {
                 continue;
@@ -153,7 +169,7 @@ public static class GatewayConfigReader
                 Seconds(item, "ConnectTimeoutSeconds", path, settings.ConnectTimeout, errors),
                 Seconds(item, "FirstByteTimeoutSeconds", path, settings.FirstByteTimeout, errors),
                 Seconds(item, "TotalTimeoutSeconds", path, settings.TotalTimeout, errors),
-                item["Region"]));
+                item["Region"]) { NativeResponses = nativeResponses });
         }
         return result;
     }

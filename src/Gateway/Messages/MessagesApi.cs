@@ -18,7 +18,10 @@ internal static class MessagesApi
         var request = await ReadAsync(context, registry, countOnly: false);
         if (request is null) return;
         var chatRequest = ClientProtocolJson.Serialize(request.ToChatRequest());
-        await ClientProtocolRunner.RunAsync(context, chatRequest, new MessagesProtocol(request.Model),
+        var native = new MessagesPassthrough(request.Root, request.Model,
+            context.Request.Headers["anthropic-version"].ToString() is { Length: > 0 } version ? version : null,
+            context.Request.Headers["anthropic-beta"].ToString() is { Length: > 0 } beta ? beta : null);
+        await ClientProtocolRunner.RunAsync(context, chatRequest, new MessagesProtocol(request.Model, native),
             static c => c.RequestServices.GetRequiredService<ChatCompletionsHandler>().HandleAsync(c, "messages"));
     }
 

@@ -10,8 +10,11 @@ namespace LlmMarketplace.Gateway.Messages;
 /// Anthropic's Messages API on top of the chat operation: a chat completion becomes a <c>message</c>, a chat stream
 /// becomes Anthropic's events, an error becomes Anthropic's envelope.
 /// </summary>
-internal sealed class MessagesProtocol(string model) : IClientProtocol
+internal sealed class MessagesProtocol(string model, NativePassthrough? native = null) : IClientProtocol
 {
+    /// <summary>The client's request passed through to <c>anthropic</c>-type deployments.</summary>
+    public NativePassthrough? Native => native;
+
     public static string NewId(string prefix) => prefix + "_" + Guid.NewGuid().ToString("N")[..24];
 
     public JsonNode TranslateCompletion(JsonObject completion)

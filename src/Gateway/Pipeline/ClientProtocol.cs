@@ -24,6 +24,9 @@ internal interface IClientProtocol
 
     /// <summary>Called with the client's final answer (non-streamed or the end of a stream) once it was written.</summary>
     ValueTask CompletedAsync(JsonNode answer, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>The protocol's native route to the deployments that speak it (null: every deployment gets the translation).</summary>
+    NativePassthrough? Native => null;
 }
 
 /// <summary>Translates OpenAI <c>chat.completion.chunk</c> events into a client protocol's events as they pass.</summary>
@@ -86,6 +89,7 @@ internal static class ClientProtocolRunner
         var original = context.Response.Body;
         var translating = new TranslatingStream(context, original, protocol);
         context.Response.Body = translating;
+        context.Features.Set(new ClientProtocolFeature(protocol.Native, translating.PassThrough));
         try
         {
             await chat(context);
@@ -94,12 +98,14 @@ internal static class ClientProtocolRunner
         finally
         {
             context.Response.Body = original;
+            context.Features.Set<ClientProtocolFeature>(null);
         }
     }
 
     private sealed class TranslatingStream(HttpContext context, Stream inner, IClientProtocol protocol) : Stream
     {
-        private enum Mode { Undecided, Buffer, Stream }
+        /// <summary>Raw: a native answer, written to the client as is.</summary>
+        private enum Mode { Undecided, Buffer, Stream, Raw }
 
         private readonly MemoryStream _buffer = new();
         private readonly ArrayBufferWriter<byte> _out = new(4096);
@@ -114,7 +120,14 @@ internal static class ClientProtocolRunner
         public override long Length => throw new NotSupportedException();
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
         public override void Flush() { }
-        public override Task FlushAsync(CancellationToken cancellationToken) => _mode == Mode.Stream ? inner.FlushAsync(cancellationToken) : Task.CompletedTask;
+        public override Task FlushAsync(CancellationToken cancellationToken) => _mode is Mode.Stream or Mode.Raw ? inner.FlushAsync(cancellationToken) : Task.CompletedTask;
+
+        /// <summary>A native answer follows: pass it through untranslated.</summary>
+        public void PassThrough()
+        {
+            if (_mode != Mode.Undecided) throw new InvalidOperationException("The answer's translation already started.");
+            _mode = Mode.Raw;
+        }
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
@@ -131,6 +144,11 @@ internal static class ClientProtocolRunner
                 var sse = response.StatusCode < 400 && (response.ContentType ?? "").StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase);
                 _mode = sse ? Mode.Stream : Mode.Buffer;
                 if (sse) _translator = protocol.CreateStreamTranslator();
+            }
+            if (_mode == Mode.Raw)
+            {
+                await inner.WriteAsync(buffer, cancellationToken);
+                return;
             }
             if (_mode == Mode.Buffer)
             {
@@ -204,7 +222,7 @@ internal static class ClientProtocolRunner
                 if (_translator!.Final is { } final) await protocol.CompletedAsync(final, CancellationToken.None);
                 return;
             }
-            if (_mode == Mode.Undecided) return;
+            if (_mode is Mode.Undecided or Mode.Raw) return;
             var response = context.Response;
             byte[] body;
             JsonNode? answer = null;

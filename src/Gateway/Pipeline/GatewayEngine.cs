@@ -258,10 +258,18 @@ internal sealed class GatewayEngine(
         var ttl = cacheControl.Ttl ?? settings.Cache.DefaultTtl;
         exchange.CacheTtl = ttl > settings.Cache.MaxTtl ? settings.Cache.MaxTtl : ttl;
 
-        // Dispatch: retries, fallback and circuit breakers; the operation answers from a successful response.
+        // A client protocol's native route (its own request and answer for the deployments that speak it), unless a stage
+        // rewrote the request (the rewrite exists only in the operation's form) or a cascade must review the answer.
+        var protocol = context.Features.Get<ClientProtocolFeature>();
+        var native = call.ReplacementBody is null && exchange.Cascade is null ? protocol?.Native : null;
+        var nativeExchange = native is null ? null : new NativeExchange(this, context, call, operation.Name, exchange.Request, protocol!, operation.InspectsAnswers);
+
+        // Dispatch: retries, fallback and circuit breakers; the operation (or the native route) answers from a successful response.
         await dispatcher.DispatchAsync(context, call, model, ordered, settings,
-            deployment => operation.CreateUpstreamRequest(deployment, exchange.Request),
-            (deployment, response, timer, ct) => operation.AnswerAsync(exchange, deployment, response, timer, ct),
+            deployment => native?.Serves(deployment) == true ? native.CreateRequest(deployment) : operation.CreateUpstreamRequest(deployment, exchange.Request),
+            (deployment, response, timer, ct) => native?.Serves(deployment) == true
+                ? native.AnswerAsync(nativeExchange!, deployment, response, timer, ct)
+                : operation.AnswerAsync(exchange, deployment, response, timer, ct),
             exchange.Cascade is null ? null : () => ServeHeldAsync(exchange));
     }
 
@@ -277,9 +285,39 @@ internal sealed class GatewayEngine(
     public void Meter<TRequest>(GatewayExchange<TRequest> exchange, RoutableDeployment deployment, TokenUsage usage, bool countTokens = true) where TRequest : class, IDisposable
     {
         var call = exchange.Call;
-        call.Usage = usage + (exchange.Cascade?.EscalatedUsage ?? default);
-        call.CostUsd = deployment.Config.Pricing.Cost(usage.PromptTokens, usage.CompletionTokens, usage.CachedTokens, usage.CacheWriteTokens) + (exchange.Cascade?.EscalatedCostUsd ?? 0);
-        if (countTokens) metrics.Tokens(exchange.Operation.Name, deployment.Provider.Name, call.Model, usage.PromptTokens, usage.CompletionTokens);
+        Meter(call, exchange.Operation.Name, deployment, usage, countTokens);
+        call.Usage += exchange.Cascade?.EscalatedUsage ?? default;
+        call.CostUsd += exchange.Cascade?.EscalatedCostUsd ?? 0;
+    }
+
+    /// <summary>Records one answer's usage and its cost at the deployment's prices (cache reads and writes at theirs) on the call.</summary>
+    public void Meter(GatewayCall call, string operation, RoutableDeployment deployment, TokenUsage usage, bool countTokens = true)
+    {
+        call.Usage = usage;
+        call.CostUsd = deployment.Config.Pricing.Cost(usage.PromptTokens, usage.CompletionTokens, usage.CachedTokens, usage.CacheWriteTokens);
+        if (countTokens) metrics.Tokens(operation, deployment.Provider.Name, call.Model, usage.PromptTokens, usage.CompletionTokens);
+    }
+
+    /// <summary>
+    /// Lets the interceptors inspect a non-streamed chat completion: null when one refused it (the refusal is answered and
+    /// the call closed), otherwise the body to serve (replaced or not).
+    /// </summary>
+    public async ValueTask<byte[]?> InspectAsync(HttpContext context, GatewayCall call, byte[] responseBody, CancellationToken ct)
+    {
+        foreach (var interceptor in _interceptors)
+        {
+            var inspection = await interceptor.InspectCompletionAsync(call, responseBody, ct);
+            if (inspection.Rejection is { } refused)
+            {
+                call.Status = refused.Status;
+                ApplyInterceptorHeaders(context, call);
+                await AfterAsync(call, context);
+                await OpenAIErrors.WriteAsync(context, refused.Status, refused.Message, refused.Type, refused.Param, refused.Code);
+                return null;
+            }
+            if (inspection.ReplacementBody is { } replaced) responseBody = replaced;
+        }
+        return responseBody;
     }
 
     /// <summary>Meters a non-streamed answer, lets the interceptors inspect it (when the operation wants), answers it and caches it.</summary>
@@ -290,22 +328,17 @@ internal sealed class GatewayEngine(
         Meter(exchange, deployment, usage, countTokens: !tokensCounted);
         if (exchange.Operation.InspectsAnswers)
         {
-            foreach (var interceptor in _interceptors)
-            {
-                var inspection = await interceptor.InspectCompletionAsync(call, responseBody, ct);
-                if (inspection.Rejection is { } refused)
-                {
-                    call.Status = refused.Status;
-                    ApplyInterceptorHeaders(context, call);
-                    await AfterAsync(call, context);
-                    await OpenAIErrors.WriteAsync(context, refused.Status, refused.Message, refused.Type, refused.Param, refused.Code);
-                    return;
-                }
-                if (inspection.ReplacementBody is { } replaced) responseBody = replaced;
-            }
+            if (await InspectAsync(context, call, responseBody, ct) is not { } inspected) return;
+            responseBody = inspected;
         }
-        call.Status = 200;
+        await WriteAnswerAsync(context, call, responseBody, upstreamTime);
+        Store(exchange, deployment, responseBody, stream: false, usage);
+    }
 
+    /// <summary>Answers a metered, inspected JSON body: the success headers, the interceptors' <c>AfterAsync</c>, then the body.</summary>
+    public async ValueTask WriteAnswerAsync(HttpContext context, GatewayCall call, byte[] responseBody, TimeSpan upstreamTime)
+    {
+        call.Status = 200;
         SetSuccessHeaders(context, call, upstreamTime);
         context.Response.Headers["x-gateway-cost"] = call.CostUsd.ToString("0.##########", CultureInfo.InvariantCulture);
         await AfterAsync(call, context);
@@ -313,7 +346,6 @@ internal sealed class GatewayEngine(
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = responseBody.Length;
         await context.Response.Body.WriteAsync(responseBody, context.RequestAborted);
-        Store(exchange, deployment, responseBody, stream: false, usage);
     }
 
     /// <summary>Stores a complete answer (a JSON body or a recorded stream) in the response cache when the call is cacheable.</summary>

@@ -19,19 +19,26 @@ internal sealed class AnthropicAdapter : IProviderAdapter
 
     private const int DefaultMaxTokens = 4096;
 
-    public HttpRequestMessage CreateChatRequest(RoutableDeployment deployment, ChatRequest request)
+    public HttpRequestMessage CreateChatRequest(RoutableDeployment deployment, ChatRequest request) =>
+        CreateMessagesRequest(deployment, JsonNodes.ToUtf8(BuildRequest(request, deployment)));
+
+    /// <summary>
+    /// A Messages request with the deployment's credentials and headers; <paramref name="version"/> and
+    /// <paramref name="beta"/> are the client's <c>anthropic-version</c> and <c>anthropic-beta</c> (native passthrough).
+    /// </summary>
+    public static HttpRequestMessage CreateMessagesRequest(RoutableDeployment deployment, byte[] body, string? version = null, string? beta = null)
     {
-        var body = BuildRequest(request, deployment);
         var message = new HttpRequestMessage(HttpMethod.Post, deployment.Provider.BasePath + "/messages")
         {
-            Content = new ByteArrayContent(JsonNodes.ToUtf8(body)),
+            Content = new ByteArrayContent(body),
         };
         message.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         if (deployment.Provider.Config.ApiKey is { Length: > 0 } key)
         {
             message.Headers.TryAddWithoutValidation("x-api-key", key);
         }
-        message.Headers.TryAddWithoutValidation("anthropic-version", deployment.Provider.Config.ApiVersion ?? "2023-06-01");
+        message.Headers.TryAddWithoutValidation("anthropic-version", version ?? deployment.Provider.Config.ApiVersion ?? "2023-06-01");
+        if (beta is { Length: > 0 }) message.Headers.TryAddWithoutValidation("anthropic-beta", beta);
         foreach (var (name, value) in deployment.Provider.Config.Headers)
         {
             message.Headers.TryAddWithoutValidation(name, value);

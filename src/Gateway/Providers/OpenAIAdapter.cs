@@ -41,6 +41,19 @@ internal class OpenAIAdapter : IProviderAdapter
         return message;
     }
 
+    /// <summary>A Responses API request (<c>POST {BaseUrl}/responses</c>) with the provider's credentials, for native passthrough.</summary>
+    public HttpRequestMessage CreateResponsesRequest(RoutableDeployment deployment, byte[] body)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Post, deployment.Provider.BasePath + "/responses")
+        {
+            Content = new ByteArrayContent(body),
+            Version = System.Net.HttpVersion.Version11,
+        };
+        message.Content.Headers.ContentType = JsonContentType;
+        AddAuth(message, deployment.Provider);
+        return message;
+    }
+
     protected virtual string ChatUrl(RoutableDeployment d) => d.Provider.BasePath + "/chat/completions";
 
     protected virtual string EmbeddingsUrl(RoutableDeployment d) => d.Provider.BasePath + "/embeddings";

@@ -44,8 +44,9 @@ internal static class ResponsesApi
             if (item["id"] is null) item["id"] = ResponsesProtocol.NewId(item["type"]?.GetValue<string>() == "message" ? "msg" : "item");
         }
         var chatRequest = ClientProtocolJson.Serialize(request.ToChatRequest(history));
-        var protocol = new ResponsesProtocol(request, ResponsesProtocol.NewId("resp"), time.GetUtcNow().ToUnixTimeSeconds(),
-            request.Store ? (response, ct) => new ValueTask(store.SaveAsync(owner, history ?? [], request.Input, response, ct)) : null);
+        Func<JsonObject, CancellationToken, ValueTask>? save = request.Store ? (response, ct) => new ValueTask(store.SaveAsync(owner, history ?? [], request.Input, response, ct)) : null;
+        var native = new ResponsesPassthrough(request.Root, request.Model, history, request.Input, save);
+        var protocol = new ResponsesProtocol(request, ResponsesProtocol.NewId("resp"), time.GetUtcNow().ToUnixTimeSeconds(), save, native);
         await ClientProtocolRunner.RunAsync(context, chatRequest, protocol, static c => c.RequestServices.GetRequiredService<ChatCompletionsHandler>().HandleAsync(c, "responses"));
     }
 

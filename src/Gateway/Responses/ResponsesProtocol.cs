@@ -9,8 +9,11 @@ namespace LlmMarketplace.Gateway.Responses;
 /// OpenAI's Responses API on top of the chat operation: a chat completion becomes a <c>response</c> object, a chat
 /// stream becomes Responses' typed events, an error keeps OpenAI's envelope.
 /// </summary>
-internal sealed class ResponsesProtocol(ResponsesRequest request, string responseId, long createdAt, Func<JsonObject, CancellationToken, ValueTask>? completed = null) : IClientProtocol
+internal sealed class ResponsesProtocol(ResponsesRequest request, string responseId, long createdAt, Func<JsonObject, CancellationToken, ValueTask>? completed = null, NativePassthrough? native = null) : IClientProtocol
 {
+    /// <summary>The client's request forwarded to OpenAI-type deployments that declare native Responses support.</summary>
+    public NativePassthrough? Native => native;
+
     public string ResponseId => responseId;
 
     public static string NewId(string prefix) => prefix + "_" + Guid.NewGuid().ToString("N");
