@@ -14,31 +14,8 @@ public sealed class DataPlaneErrorTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx,
-            """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"""));
-        _host = await GatewayHost.StartAsync($"""
-            Gateway:
-              MaxRequestBodyBytes: 4096
-            Providers:
-              - Name: upstream
-                Type: openai
-                BaseUrl: {_upstream.BaseUrl}/v1
-            Models:
-              - Name: gpt-4o-mini
-                Deployments:
-                  - Provider: upstream
-                    Model: up
-              - Name: tiny-context
-                ContextWindow: 20
-                Deployments:
-                  - Provider: upstream
-                    Model: up
-              - Name: text-embedding-3-small
-                Kind: embedding
-                Deployments:
-                  - Provider: upstream
-                    Model: e
-            """);
+        _upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Configs.Completion));
+        _host = await GatewayHost.StartAsync(Configs.DataPlane(_upstream.BaseUrl, maxRequestBodyBytes: 4096, tinyContextWindow: 20));
     }
 
     public async Task DisposeAsync()

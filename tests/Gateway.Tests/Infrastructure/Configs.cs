@@ -25,4 +25,41 @@ public static class Configs
                 InputPerMTok: 0.02
         {extra}
         """;
+
+    /// <summary>A plain chat completion answered by the data-plane test upstreams.</summary>
+    public const string Completion = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
+
+    /// <summary>
+    /// The data plane's request-checking tests: a body-size limit, a chat model, an embedding model and, when given, a
+    /// chat model with a tiny context window (<c>tiny-context</c>), all on one OpenAI-compatible upstream.
+    /// </summary>
+    public static string DataPlane(string upstreamBaseUrl, int maxRequestBodyBytes, int? tinyContextWindow = null)
+    {
+        var tiny = tinyContextWindow is { } window ? $"""
+
+              - Name: tiny-context
+                ContextWindow: {window}
+                Deployments:
+                  - Provider: upstream
+                    Model: up
+            """ : "";
+        return $"""
+            Gateway:
+              MaxRequestBodyBytes: {maxRequestBodyBytes}
+            Providers:
+              - Name: upstream
+                Type: openai
+                BaseUrl: {upstreamBaseUrl}/v1
+            Models:
+              - Name: gpt-4o-mini
+                Deployments:
+                  - Provider: upstream
+                    Model: up{tiny}
+              - Name: text-embedding-3-small
+                Kind: embedding
+                Deployments:
+                  - Provider: upstream
+                    Model: e
+            """;
+    }
 }

@@ -30,24 +30,7 @@ public sealed class GeneratedBodiesTests(GeneratedBodiesTests.Fixture fixture) :
         public async Task InitializeAsync()
         {
             Upstream = await FakeUpstream.StartAsync(OpenAIFake.AnswerAsync);
-            Host = await GatewayHost.StartAsync($"""
-                Gateway:
-                  MaxRequestBodyBytes: 65536
-                Providers:
-                  - Name: upstream
-                    Type: openai
-                    BaseUrl: {Upstream.BaseUrl}/v1
-                Models:
-                  - Name: gpt-4o-mini
-                    Deployments:
-                      - Provider: upstream
-                        Model: up
-                  - Name: text-embedding-3-small
-                    Kind: embedding
-                    Deployments:
-                      - Provider: upstream
-                        Model: e
-                """);
+            Host = await GatewayHost.StartAsync(Configs.DataPlane(Upstream.BaseUrl, maxRequestBodyBytes: 65536));
         }
 
         public async Task DisposeAsync()

@@ -15,31 +15,8 @@ public sealed class RequestDoorFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx,
-            """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"""));
-        Host = await GatewayHost.StartAsync($"""
-            Gateway:
-              MaxRequestBodyBytes: 8192
-            Providers:
-              - Name: upstream
-                Type: openai
-                BaseUrl: {Upstream.BaseUrl}/v1
-            Models:
-              - Name: gpt-4o-mini
-                Deployments:
-                  - Provider: upstream
-                    Model: up
-              - Name: tiny-context
-                ContextWindow: 30
-                Deployments:
-                  - Provider: upstream
-                    Model: up
-              - Name: text-embedding-3-small
-                Kind: embedding
-                Deployments:
-                  - Provider: upstream
-                    Model: e
-            """);
+        Upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Configs.Completion));
+        Host = await GatewayHost.StartAsync(Configs.DataPlane(Upstream.BaseUrl, maxRequestBodyBytes: 8192, tinyContextWindow: 30));
     }
 
     public async Task DisposeAsync()
