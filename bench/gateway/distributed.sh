@@ -30,9 +30,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+. "$HERE/lib.sh"
 
 PIDS=()
 PG_BIN=""; PG_DATA=""; PG_USER=()
@@ -50,39 +48,8 @@ for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V); do [ -x "$d/initd
 [ -n "$PG_BIN" ] || die "PostgreSQL server programs are needed (Debian package postgresql-15)"
 
 rm -rf "$RUN_DIR"; mkdir -p "$RUN_DIR" "$LOGS" "$(dirname "$RESULTS")"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_http() { # URL SECONDS [method]
-  local deadline=$(( SECONDS + $2 ))
-  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 ${3:+-X $3 -d '{}'} "$1" || true)" = 200 ]; do
-    [ $SECONDS -ge $deadline ] && die "$1 not ready after $2 s"
-    sleep 0.2
-  done
-}
-
-# ---------------------------------------------------------------- upstream (nginx, fixed completion)
-COMPLETION='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
-nginx_conf() { # DIR BODY-OF-HTTP-BLOCK
-  mkdir -p "$1/tmp"
-  cat >"$1/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  client_body_temp_path $1/tmp/body;
-  proxy_temp_path $1/tmp/proxy;
-  fastcgi_temp_path $1/tmp/fastcgi;
-  uwsgi_temp_path $1/tmp/uwsgi;
-  scgi_temp_path $1/tmp/scgi;
-$2
-}
-EOF
-}
 UP_PORT=$(free_port)
-nginx_conf "$RUN_DIR/upstream" "  server { listen 127.0.0.1:$UP_PORT; location = /v1/chat/completions { default_type application/json; return 200 '$COMPLETION'; } }"
+nginx_conf "$RUN_DIR/upstream" "$(upstream_server "$UP_PORT")"
 nginx -p "$RUN_DIR/upstream/" -c "$RUN_DIR/upstream/nginx.conf" >"$LOGS/upstream.log" 2>&1 & PIDS+=($!)
 wait_http "http://127.0.0.1:$UP_PORT/v1/chat/completions" 10 POST
 

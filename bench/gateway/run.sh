@@ -43,9 +43,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+. "$HERE/lib.sh"
 
 # ---------------------------------------------------------------- cleanup
 PIDS=()
@@ -96,21 +94,6 @@ rm -rf "$RUN_DIR"
 mkdir -p "$RUN_DIR" "$LOGS" "$(dirname "$RESULTS")"
 
 # ---------------------------------------------------------------- helpers
-USED_PORTS=" "
-free_port() {
-  local p i
-  for i in $(seq 1 200); do
-    p=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
-    case "$USED_PORTS" in *" $p "*) continue ;; esac
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      USED_PORTS="$USED_PORTS$p "
-      echo "$p"
-      return 0
-    fi
-  done
-  die "no free port found"
-}
-
 # wait_ready NAME PID URL DEADLINE_SECONDS: poll URL until it answers 200.
 wait_ready() {
   local name=$1 pid=$2 url=$3 deadline=$(( SECONDS + $4 )) code
@@ -123,11 +106,6 @@ wait_ready() {
   done
 }
 
-CLK_TCK=$(getconf CLK_TCK)
-proc_cpu() { awk '{ s = 0; for (i = 14; i <= 17; i++) s += $i; print s }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
-mib() { calc "$1 / 1024" 0; }
 
 declare -A M          # M[label.key] = value parsed from chat.lua's BENCH line
 declare -A SENT       # SENT[target] = responses wrk counted for that target so far
@@ -230,46 +208,9 @@ load_until() {
 }
 
 # ---------------------------------------------------------------- upstream: nginx
-RESPONSE='{"id":"resp_bench","object":"response","created_at":1700000000,"status":"completed","model":"gpt-4o-mini","output":[{"type":"message","id":"msg_bench","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hello! How can I help you today?","annotations":[]}]}],"usage":{"input_tokens":9,"output_tokens":9,"total_tokens":18}}'
-ANTHROPIC_MESSAGE='{"id":"msg_bench","type":"message","role":"assistant","model":"claude-haiku-4-5","content":[{"type":"text","text":"Hello! How can I help you today?"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":9}}'
-COMPLETION='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
 NGINX_PORT=$(free_port)
 NGINX_DIR=$(cd "$RUN_DIR" && pwd)/nginx
-mkdir -p "$NGINX_DIR/tmp"
-cat >"$NGINX_DIR/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $NGINX_DIR/nginx.pid;
-error_log $NGINX_DIR/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 75s;
-  client_body_temp_path $NGINX_DIR/tmp/body;
-  proxy_temp_path $NGINX_DIR/tmp/proxy;
-  fastcgi_temp_path $NGINX_DIR/tmp/fastcgi;
-  uwsgi_temp_path $NGINX_DIR/tmp/uwsgi;
-  scgi_temp_path $NGINX_DIR/tmp/scgi;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location = /v1/chat/completions {
-      default_type application/json;
-      return 200 '$COMPLETION';
-    }
-    # For Portkey's own /v1/responses (OpenAI passes it through) and /v1/messages (Anthropic passes it through).
-    location = /v1/responses {
-      default_type application/json;
-      return 200 '$RESPONSE';
-    }
-    location = /v1/messages {
-      default_type application/json;
-      return 200 '$ANTHROPIC_MESSAGE';
-    }
-    location / { return 404; }
-  }
-}
-EOF
+nginx_conf "$NGINX_DIR" "$(upstream_server "$NGINX_PORT")"
 log "starting nginx on 127.0.0.1:$NGINX_PORT"
 "$NGINX_BIN" -p "$NGINX_DIR/" -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/error.log" >"$LOGS/nginx.log" 2>&1 &
 NGINX_PID=$!
