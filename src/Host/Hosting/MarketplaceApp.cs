@@ -34,6 +34,7 @@ public static class MarketplaceApp
             ContentRootPath = AppContext.BaseDirectory,
         });
         MarketplaceConfiguration.Apply(builder.Configuration, settings);
+        ConfigurationSchema.ThrowIfUnknownSettings(builder.Configuration);
         builder.WebHost.UseKestrel(o => o.AddServerHeader = false);
         var urls = settings.Urls ?? builder.Configuration["Urls"] ?? "http://127.0.0.1:8080";
         builder.WebHost.UseUrls(urls);
