@@ -43,7 +43,7 @@ public static class ConfigurationSchema
         ("Management", SettingsShape.Object(("RateLimits", SettingsShape.Of<ManagementRateLimitOptions>()))),
         (HttpsOptions.SectionName, SettingsShape.Of<HttpsOptions>()),
         (ForwardedHeadersSettings.SectionName, SettingsShape.Of<ForwardedHeadersSettings>()),
-        ("Telemetry", SettingsShape.Values("OtlpEndpoint")),
+        ("Telemetry", SettingsShape.Values("OtlpEndpoint", "PortalMetrics")),
         ("Urls", SettingsShape.Value),
         ("AllowedHosts", SettingsShape.Value),
         // Owned by ASP.NET Core and .NET logging, which check their own.
