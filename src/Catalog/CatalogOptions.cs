@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Configuration;
 using Microsoft.Extensions.Configuration;
 
 namespace LlmMarketplace.Catalog;
@@ -38,6 +39,11 @@ public sealed record CatalogOptions
 
     /// <summary>A reference (<c>env:NAME</c>) to the endpoint's API key (<c>Catalog:Embeddings:ApiKey</c>).</summary>
     public string? EmbeddingApiKey { get; init; }
+
+    /// <summary>The settings the <c>Catalog</c> section may hold (checked at start: unknown ones are errors).</summary>
+    public static readonly SettingsShape Shape = SettingsShape
+        .Values("PublicBrowsing", "AllowLoopbackEndpoints", "AllowPrivateEndpoints", "ApprovalLevels", "ConfidentialApprovalLevels", "ProbeTimeoutSeconds", "RefreshSeconds")
+        .With(("TrustedPublishers", SettingsShape.ListOf(SettingsShape.Value)), ("Embeddings", SettingsShape.Values("BaseUrl", "Model", "ApiKey")));
 
     public static CatalogOptions Read(IConfiguration configuration)
     {

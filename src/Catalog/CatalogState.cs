@@ -93,9 +93,13 @@ internal sealed class CatalogState(CatalogStore store, EmbeddingClient embedding
             {
                 Secrets = await StoredSecretsAsync(entries, ct),
             };
+            var first = ReferenceEquals(_snapshot, CatalogSnapshot.Empty);
             var changed = !SameRoutes(_snapshot, snapshot);
             Volatile.Write(ref _snapshot, snapshot);
-            Log.CatalogLoaded(logger, services.Count, entries.Count, index.TermCount, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var elapsed = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            // One line per real event: the periodic catch-up that found nothing new stays at Debug.
+            if (first || changed) Log.CatalogLoaded(logger, services.Count, entries.Count, index.TermCount, elapsed);
+            else Log.CatalogReloaded(logger, services.Count, entries.Count, elapsed);
             if (changed)
             {
                 var old = Interlocked.Exchange(ref _changed, new CancellationTokenSource());

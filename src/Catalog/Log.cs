@@ -8,6 +8,9 @@ internal static partial class Log
     [LoggerMessage(5000, LogLevel.Information, "Catalog loaded: {Services} services, {Routable} routable, index of {Terms} terms built in {Milliseconds} ms")]
     public static partial void CatalogLoaded(ILogger logger, int services, int routable, int terms, long milliseconds);
 
+    [LoggerMessage(5010, LogLevel.Debug, "Catalog reloaded without a change of routes: {Services} services, {Routable} routable, in {Milliseconds} ms")]
+    public static partial void CatalogReloaded(ILogger logger, int services, int routable, long milliseconds);
+
     [LoggerMessage(5001, LogLevel.Information, "Catalog import ({Format}): {Created} created, {Updated} updated, {Unchanged} unchanged")]
     public static partial void Imported(ILogger logger, string format, int created, int updated, int unchanged);
 

@@ -20,14 +20,18 @@ public static class KeyAdministration
         return (key, errors.Lines().ToList());
     }
 
-    public static async Task<IReadOnlyList<KeyDto>> ListAsync(IServiceProvider services, bool includeRevoked, CancellationToken cancellationToken)
+    /// <summary>The keys, each with the names of its team and app (people read names, not ids).</summary>
+    public static async Task<IReadOnlyList<(KeyDto Key, string? TeamName, string? AppName)>> ListAsync(IServiceProvider services, bool includeRevoked, CancellationToken cancellationToken)
     {
         var directory = services.GetRequiredService<AccessDirectory>();
         await directory.ReloadAsync(cancellationToken);
         var keys = services.GetRequiredService<KeyService>();
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
         var rows = (await keys.AllRowsAsync(cancellationToken)).Where(r => includeRevoked || r.RevokedAtMs is null || r.RevokedAtMs > now);
-        return keys.List(Operator, directory.Current, rows).ToList();
+        var snapshot = directory.Current;
+        return keys.List(Operator, snapshot, rows)
+            .Select(k => (k, k.Team is { } t ? snapshot.Teams.GetValueOrDefault(t)?.Name : null, k.App is { } a ? snapshot.Apps.GetValueOrDefault(a)?.Name : null))
+            .ToList();
     }
 
     /// <summary>Revokes a key; null when no key has that id.</summary>

@@ -29,6 +29,12 @@ public sealed record CreateKeyRequest
 
     /// <summary>Direct access to models that require a subscription (default: true when an admin creates the key).</summary>
     public bool? Direct { get; init; }
+
+    /// <summary>
+    /// Admins only: whether to create <see cref="Team"/> when no team has that id or name. The management API creates it
+    /// unless this is false; the command line refuses an unknown team unless asked (<c>--create-team</c>).
+    /// </summary>
+    public bool? CreateTeam { get; init; }
 }
 
 /// <summary>An API key as the management API shows it: never its secret, except <see cref="Key"/> once at creation.</summary>
@@ -103,14 +109,16 @@ internal sealed class KeyService(
                 : caller.TeamIds.Select(id => snapshot.Teams.GetValueOrDefault(id)).FirstOrDefault(t => t is not null && (t.Id == teamRef || t.Name == teamRef));
             if (team is null)
             {
-                if (caller.IsAdmin)
+                if (caller.IsAdmin && request.CreateTeam != false)
                 {
                     team = new TeamRow { Id = NewId("team"), Name = teamRef, CreatedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds() };
                     newTeam = true;
                 }
                 else
                 {
-                    errors.Add("team", $"Unknown team '{teamRef}'.");
+                    errors.Add("team", caller.IsAdmin
+                        ? $"Unknown team '{teamRef}'; ask for it to be created (createTeam, or --create-team on the command line)."
+                        : $"Unknown team '{teamRef}'.");
                 }
             }
         }

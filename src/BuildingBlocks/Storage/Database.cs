@@ -12,6 +12,9 @@ public sealed class Database : IAsyncDisposable
 
     private readonly NpgsqlDataSource? _npgsql;
 
+    /// <summary>The embedded database's directory, created on the first connection (so composing the app writes nothing).</summary>
+    private string? _directoryToCreate;
+
     public Database(StorageOptions options)
     {
         Provider = options.Provider;
@@ -21,7 +24,7 @@ public sealed class Database : IAsyncDisposable
                 var raw = ResolveConnectionString(options.ConnectionString);
                 if (string.IsNullOrWhiteSpace(raw))
                 {
-                    Directory.CreateDirectory(options.DataDirectory);
+                    _directoryToCreate = options.DataDirectory;
                     raw = new SqliteConnectionStringBuilder
                     {
                         DataSource = Path.Combine(options.DataDirectory, SqliteFileName),
@@ -54,6 +57,7 @@ public sealed class Database : IAsyncDisposable
         {
             return await _npgsql.OpenConnectionAsync(cancellationToken);
         }
+        EnsureDirectory();
         var connection = new SqliteConnection(ConnectionString);
         await connection.OpenAsync(cancellationToken);
         using var pragma = connection.CreateCommand();
@@ -69,12 +73,21 @@ public sealed class Database : IAsyncDisposable
         {
             return _npgsql.OpenConnection();
         }
+        EnsureDirectory();
         var connection = new SqliteConnection(ConnectionString);
         connection.Open();
         using var pragma = connection.CreateCommand();
         pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
         pragma.ExecuteNonQuery();
         return connection;
+    }
+
+    /// <summary>Creates the embedded database's directory if it is still missing (opening a connection does it too).</summary>
+    public void EnsureDirectory()
+    {
+        if (_directoryToCreate is not { } directory) return;
+        Directory.CreateDirectory(directory);
+        _directoryToCreate = null;
     }
 
     public ValueTask DisposeAsync() => _npgsql?.DisposeAsync() ?? ValueTask.CompletedTask;

@@ -14,6 +14,7 @@ public static class Migrator
     public static MigrationResult Run(Database database, IEnumerable<Assembly> assemblies, IUpgradeLog? log = null)
     {
         var dialect = database.Provider == StorageProvider.Postgres ? ".Migrations.postgres." : ".Migrations.sqlite.";
+        database.EnsureDirectory();
         var builder = database.Provider == StorageProvider.Postgres
             ? DeployChanges.To.PostgresqlDatabase(database.ConnectionString)
             : DeployChanges.To.SqliteDatabase(database.ConnectionString);

@@ -92,36 +92,8 @@ internal static class TextAnalyzer
         return t;
     }
 
-    /// <summary>Optimal string alignment distance (Damerau–Levenshtein with adjacent transpositions), stopping early above <paramref name="max"/>.</summary>
-    public static int Distance(string a, string b, int max)
-    {
-        if (Math.Abs(a.Length - b.Length) > max) return max + 1;
-        var n = a.Length;
-        var m = b.Length;
-        Span<int> prev2 = stackalloc int[m + 1];
-        Span<int> prev = stackalloc int[m + 1];
-        Span<int> cur = stackalloc int[m + 1];
-        for (var j = 0; j <= m; j++) prev[j] = j;
-        for (var i = 1; i <= n; i++)
-        {
-            cur[0] = i;
-            var rowMin = cur[0];
-            for (var j = 1; j <= m; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                var v = Math.Min(Math.Min(prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + cost);
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = Math.Min(v, prev2[j - 2] + 1);
-                cur[j] = v;
-                if (v < rowMin) rowMin = v;
-            }
-            if (rowMin > max) return max + 1;
-            var tmp = prev2;
-            prev2 = prev;
-            prev = cur;
-            cur = tmp;
-        }
-        return prev[m];
-    }
+    /// <summary>Optimal string alignment distance, stopping early above <paramref name="max"/>.</summary>
+    public static int Distance(string a, string b, int max) => LlmMarketplace.BuildingBlocks.Validation.Suggestions.Distance(a, b, max);
 
     /// <summary>How many edits a query word of this length may have and still match: none below 4 letters, one up to 7, two beyond.</summary>
     public static int AllowedEdits(int length) => length < 4 ? 0 : length <= 7 ? 1 : 2;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlmMarketplace.BuildingBlocks.Configuration;
 using LlmMarketplace.BuildingBlocks.Embeddings;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.BuildingBlocks.Validation;
@@ -12,16 +13,34 @@ namespace LlmMarketplace.Gateway.Configuration;
 /// </summary>
 public static class GatewayConfigReader
 {
-    private static readonly string[] ProviderKeys = ["Name", "Type", "BaseUrl", "ApiKey", "ApiVersion", "Headers", "ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "Region", "Responses"];
-    private static readonly string[] ModelKeys = ["Name", "Kind", "Routing", "Deployments", "ContextWindow", "MaxOutputTokens", "Cache", "QualityTarget", "Cascade", "HybridWeights", "OwnedBy"];
-    private static readonly string[] DeploymentKeys = ["Provider", "Model", "InputPerMTok", "OutputPerMTok", "CachedInputPerMTok", "CacheWritePerMTok", "PerRequest", "Weight", "Region", "Id"];
-    private static readonly string[] GatewayKeys = ["ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "MaxRequestBodyBytes", "Retry", "CircuitBreaker", "Cache", "LatencyEwmaAlpha"];
+    /// <summary>The settings each provider may have.</summary>
+    public static readonly SettingsShape ProvidersShape = SettingsShape.ListOf(
+        SettingsShape.Values("Name", "Type", "BaseUrl", "ApiKey", "ApiVersion", "ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "Region", "Responses")
+            .With(("Headers", SettingsShape.MapOf(SettingsShape.Value))));
+
+    /// <summary>The settings each model, and each of its deployments, may have.</summary>
+    public static readonly SettingsShape ModelsShape = SettingsShape.ListOf(
+        SettingsShape.Values("Name", "Kind", "Routing", "ContextWindow", "MaxOutputTokens", "Cache", "QualityTarget", "Cascade", "OwnedBy")
+            .With(
+                ("HybridWeights", SettingsShape.Values("Cost", "Performance", "Reliability")),
+                ("Deployments", SettingsShape.ListOf(SettingsShape.Values("Provider", "Model", "InputPerMTok", "OutputPerMTok", "CachedInputPerMTok", "CacheWritePerMTok", "PerRequest", "Weight", "Region", "Id")))));
+
+    /// <summary>The <c>Gateway</c> section's settings.</summary>
+    public static readonly SettingsShape GatewayShape = SettingsShape.Values("ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "MaxRequestBodyBytes", "LatencyEwmaAlpha")
+        .With(
+            ("Retry", SettingsShape.Values("MaxAttemptsPerDeployment", "BaseDelayMs", "MaxDelayMs", "MaxRetryAfterSeconds", "MaxTotalAttempts")),
+            ("CircuitBreaker", SettingsShape.Values("FailureThreshold", "BreakDurationSeconds", "HalfOpenProbes")),
+            ("Cache", SettingsShape.Values("Enabled", "MaxSizeMb", "DefaultTtlSeconds", "MaxTtlSeconds")));
 
     /// <summary>The address requests to a <c>local</c> provider carry; they never leave the process.</summary>
     internal static readonly Uri LocalProviderUrl = new("http://local.invalid/v1");
 
     public static GatewayConfig Read(IConfiguration configuration, ValidationErrors errors, bool resolveSecrets = true)
     {
+        // Unknown settings first: the same check as at start, so a reload with a misspelled key is refused too.
+        GatewayShape.Check(configuration.GetSection("Gateway"), "Gateway", errors);
+        ProvidersShape.Check(configuration.GetSection("Providers"), "Providers", errors);
+        ModelsShape.Check(configuration.GetSection("Models"), "Models", errors);
         var settings = ReadSettings(configuration.GetSection("Gateway"), errors);
         var providers = ReadProviders(configuration.GetSection("Providers"), settings, errors, resolveSecrets);
         var models = ReadModels(configuration.GetSection("Models"), providers, errors);
@@ -35,13 +54,9 @@ public static class GatewayConfigReader
         {
             return d;
         }
-        CheckKeys(section, "Gateway", GatewayKeys, errors);
         var retry = section.GetSection("Retry");
-        CheckKeys(retry, "Gateway.Retry", ["MaxAttemptsPerDeployment", "BaseDelayMs", "MaxDelayMs", "MaxRetryAfterSeconds", "MaxTotalAttempts"], errors);
         var breaker = section.GetSection("CircuitBreaker");
-        CheckKeys(breaker, "Gateway.CircuitBreaker", ["FailureThreshold", "BreakDurationSeconds", "HalfOpenProbes"], errors);
         var cache = section.GetSection("Cache");
-        CheckKeys(cache, "Gateway.Cache", ["Enabled", "MaxSizeMb", "DefaultTtlSeconds", "MaxTtlSeconds"], errors);
 
         return new GatewaySettings(
             Seconds(section, "ConnectTimeoutSeconds", "Gateway", d.ConnectTimeout, errors),
@@ -72,7 +87,6 @@ public static class GatewayConfigReader
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (item, path) in Items(section, "Providers", errors))
         {
-            CheckKeys(item, path, ProviderKeys, errors);
             var name = item["Name"];
             if (string.IsNullOrWhiteSpace(name))
             {
@@ -182,7 +196,6 @@ public static class GatewayConfigReader
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         foreach (var (item, path) in Items(section, "Models", errors))
         {
-            CheckKeys(item, path, ModelKeys, errors);
             var name = item["Name"];
             if (string.IsNullOrWhiteSpace(name))
             {
@@ -195,7 +208,6 @@ public static class GatewayConfigReader
             var kind = ParseEnum<ModelKind>(item["Kind"] ?? "chat", $"{path}.Kind", errors, ("embeddings", ModelKind.Embedding));
             var routing = ParseEnum<RoutingMode>(item["Routing"] ?? "priority", $"{path}.Routing", errors);
             var hybridSection = item.GetSection("HybridWeights");
-            CheckKeys(hybridSection, $"{path}.HybridWeights", ["Cost", "Performance", "Reliability"], errors);
             var hybrid = new HybridWeights(
                 Double(hybridSection, "Cost", $"{path}.HybridWeights", HybridWeights.Default.Cost, 0, 1000, errors),
                 Double(hybridSection, "Performance", $"{path}.HybridWeights", HybridWeights.Default.Performance, 0, 1000, errors),
@@ -214,7 +226,6 @@ public static class GatewayConfigReader
             }
             foreach (var (dep, dpath) in Items(deploymentsSection, $"{path}.Deployments", errors))
             {
-                CheckKeys(dep, dpath, DeploymentKeys, errors);
                 var provider = dep["Provider"];
                 ProviderConfig? providerConfig = null;
                 if (string.IsNullOrWhiteSpace(provider))
@@ -293,17 +304,6 @@ public static class GatewayConfigReader
                 continue;
             }
             yield return (child, $"{path}[{index}]");
-        }
-    }
-
-    private static void CheckKeys(IConfigurationSection section, string path, string[] allowed, ValidationErrors errors)
-    {
-        foreach (var child in section.GetChildren())
-        {
-            if (!allowed.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
-            {
-                errors.Add($"{path}.{child.Key}", $"is not a known setting (known: {string.Join(", ", allowed)})");
-            }
         }
     }
 

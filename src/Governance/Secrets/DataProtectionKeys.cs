@@ -30,7 +30,9 @@ internal static class DataProtectionKeys
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(static sp => new ConfigureOptions<KeyManagementOptions>(options =>
         {
             options.XmlRepository = sp.GetRequiredService<DatabaseXmlRepository>();
-            options.XmlEncryptor = new KeyRingXmlEncryptor(sp.GetRequiredService<KeyRing>());
+            // The key ring is resolved when a key is first encrypted, not when the app is composed, so a command that only
+            // reads (config check) creates no key file.
+            options.XmlEncryptor = new KeyRingXmlEncryptor(sp);
         }));
     }
 }
@@ -57,7 +59,7 @@ internal sealed class DatabaseXmlRepository(Database database, TimeProvider time
 }
 
 /// <summary>Encrypts a key's XML with AES-256-GCM under <see cref="KeyRing.DataProtectionKey"/>.</summary>
-internal sealed class KeyRingXmlEncryptor(KeyRing keys) : IXmlEncryptor
+internal sealed class KeyRingXmlEncryptor(IServiceProvider services) : IXmlEncryptor
 {
     private const int NonceSize = 12;
     private const int TagSize = 16;
@@ -68,7 +70,7 @@ internal sealed class KeyRingXmlEncryptor(KeyRing keys) : IXmlEncryptor
         var nonce = RandomNumberGenerator.GetBytes(NonceSize);
         var cipher = new byte[plain.Length];
         var tag = new byte[TagSize];
-        using (var aes = new AesGcm(keys.DataProtectionKey, TagSize))
+        using (var aes = new AesGcm(services.GetRequiredService<KeyRing>().DataProtectionKey, TagSize))
         {
             aes.Encrypt(nonce, plain, cipher, tag);
         }

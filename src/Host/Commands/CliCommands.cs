@@ -81,6 +81,7 @@ public static class CliCommands
         {
             using var configuration = new ConfigurationManager();
             MarketplaceConfiguration.Apply(configuration, settings);
+            ConfigurationSchema.ThrowIfUnknownSettings(configuration);
             options = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
         }
         catch (Exception ex) when (IsConfigurationProblem(ex))

@@ -15,22 +15,24 @@ internal static class KeysCommands
     public static Command Create(Option<string?> config, Option<string?> data, Func<ParseResult, HostSettings> settings)
     {
         var name = new Option<string>("--name") { Description = "A name for the key.", Required = true };
-        var team = new Option<string?>("--team") { Description = "The team (id or name; created when unknown)." };
+        var team = new Option<string?>("--team") { Description = "The team (id or name)." };
+        var createTeam = new Option<bool>("--create-team") { Description = "Create the team named by --team when no team has that id or name." };
         var app = new Option<string?>("--app") { Description = "The app (id or name) the key belongs to." };
         var user = new Option<string?>("--user") { Description = "The user id the key belongs to." };
-        var rpm = new Option<long?>("--rpm") { Description = "Requests per minute." };
-        var tpm = new Option<long?>("--tpm") { Description = "Tokens per minute." };
-        var budget = new Option<decimal?>("--budget-usd") { Description = "Budget in USD per period." };
+        var rpm = new Option<long?>("--rpm") { Description = "Requests per minute.", CustomParser = OptionParsers.WholeNumber };
+        var tpm = new Option<long?>("--tpm") { Description = "Tokens per minute.", CustomParser = OptionParsers.WholeNumber };
+        var budget = new Option<decimal?>("--budget-usd") { Description = "Budget in USD per period.", CustomParser = OptionParsers.Amount };
         var period = new Option<string?>("--budget-period") { Description = "daily, weekly or monthly (default monthly)." };
         var models = new Option<string[]>("--model") { Description = "A model the key may use (repeat; default every model).", AllowMultipleArgumentsPerToken = true };
-        var expires = new Option<DateTimeOffset?>("--expires-at") { Description = "When the key stops working (ISO 8601)." };
-        var create = new Command("create", "Creates an API key and prints it once.") { config, data, name, team, app, user, rpm, tpm, budget, period, models, expires };
+        var expires = new Option<DateTimeOffset?>("--expires-at") { Description = "When the key stops working (ISO 8601).", CustomParser = OptionParsers.Instant };
+        var create = new Command("create", "Creates an API key and prints it once.") { config, data, name, team, createTeam, app, user, rpm, tpm, budget, period, models, expires };
         create.SetAction(async (parse, ct) =>
         {
             var request = new CreateKeyRequest
             {
                 Name = parse.GetValue(name),
                 Team = parse.GetValue(team),
+                CreateTeam = parse.GetValue(createTeam),
                 App = parse.GetValue(app),
                 User = parse.GetValue(user),
                 Rpm = parse.GetValue(rpm),
@@ -59,11 +61,11 @@ internal static class KeysCommands
         list.SetAction((parse, ct) => WithServicesAsync(settings(parse), async services =>
         {
             var keys = await KeyAdministration.ListAsync(services, parse.GetValue(all), ct);
-            Console.WriteLine($"{"ID",-40} {"PREFIX",-14} {"NAME",-24} {"TEAM",-40} {"STATE"}");
-            foreach (var k in keys)
+            Console.WriteLine($"{"NAME",-24} {"PREFIX",-14} {"TEAM",-20} {"APP",-20} {"STATE",-8} {"ID"}");
+            foreach (var (k, teamName, appName) in keys)
             {
                 var state = k.RevokedAt is not null ? "revoked" : k.ExpiresAt is { } e && e <= DateTimeOffset.UtcNow ? "expired" : "active";
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k.Id,-40} {k.Prefix,-14} {k.Name,-24} {k.Team ?? "-",-40} {state}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k.Name,-24} {k.Prefix,-14} {teamName ?? k.Team ?? "-",-20} {appName ?? k.App ?? "-",-20} {state,-8} {k.Id}"));
             }
             return 0;
         }));

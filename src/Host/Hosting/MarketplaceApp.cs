@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Reflection;
 using LlmMarketplace.Access;
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Http;
@@ -18,6 +19,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Scalar.AspNetCore;
 
@@ -34,6 +36,7 @@ public static class MarketplaceApp
             ContentRootPath = AppContext.BaseDirectory,
         });
         MarketplaceConfiguration.Apply(builder.Configuration, settings);
+        ConfigurationSchema.ThrowIfUnknownSettings(builder.Configuration);
         builder.WebHost.UseKestrel(o => o.AddServerHeader = false);
         var urls = settings.Urls ?? builder.Configuration["Urls"] ?? "http://127.0.0.1:8080";
         builder.WebHost.UseUrls(urls);
@@ -52,6 +55,8 @@ public static class MarketplaceApp
             builder.Logging.SetMinimumLevel(LogLevel.Information);
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
             builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
+            // A challenge is the normal answer to an anonymous request (every portal page before sign-in): not an event.
+            builder.Logging.AddFilter(typeof(MarketplaceAuthenticationHandler).FullName, LogLevel.Warning);
         }
 
         settings.ConfigureServices?.Invoke(builder.Services);
@@ -163,10 +168,19 @@ public static class MarketplaceApp
             .AddPolicy(Policies.Viewer, p => p.RequireRole(Roles.SuperAdmin, Roles.Admin, Roles.Approver, Roles.Viewer));
     }
 
+    /// <summary>The service name every metric and trace carries (<c>service.name</c>).</summary>
+    public const string ServiceName = "llm-marketplace";
+
+    /// <summary>The product's version (<c>service.version</c>): the informational version of the build, without the commit.</summary>
+    public static string Version { get; } =
+        (typeof(MarketplaceApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0").Split('+')[0];
+
     private static void AddTelemetry(this WebApplicationBuilder builder)
     {
         var otlp = builder.Configuration["Telemetry:OtlpEndpoint"] ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT");
-        var otel = builder.Services.AddOpenTelemetry();
+        var portalMetrics = builder.Configuration.GetValue("Telemetry:PortalMetrics", false);
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(ServiceName, serviceVersion: Version, serviceInstanceId: Environment.MachineName));
         otel.WithMetrics(m =>
         {
             // Every module's meter (Gateway, Access, Shield, Governance, Catalog, Insights and its optimizer, shared
@@ -175,6 +189,14 @@ public static class MarketplaceApp
             // The runtime's own meter (.NET 9+): process CPU and memory, GC, thread pool, for the infrastructure dashboard.
             m.AddMeter("System.Runtime");
             m.AddAspNetCoreInstrumentation();
+            // Blazor's own instruments (a histogram per component and parameter) are the portal's internals: they made
+            // most of /metrics after a few page loads. Off unless Telemetry:PortalMetrics asks for them.
+            if (!portalMetrics)
+            {
+                m.AddView(static instrument => instrument.Meter.Name.StartsWith("Microsoft.AspNetCore.Components", StringComparison.Ordinal)
+                    ? MetricStreamConfiguration.Drop
+                    : null);
+            }
             m.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(otlp)) m.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
         });

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlmMarketplace.BuildingBlocks.Configuration;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Shield.Detection;
 using Microsoft.Extensions.Configuration;
@@ -73,6 +74,14 @@ public sealed record ShieldSettings
     public ShieldModes Defaults { get; init; } = ShieldModes.Off;
 
     public IReadOnlyList<ShieldScope> Scopes { get; init; } = [];
+
+    /// <summary>The settings the <c>Shield</c> section may hold (checked at start: unknown ones are errors).</summary>
+    public static readonly SettingsShape Shape = SettingsShape
+        .Values("MaxTextLength", "InjectionThreshold", "ScanCompletions")
+        .With(
+            ("BlockOn", SettingsShape.ListOf(SettingsShape.Value)),
+            ("Defaults", SettingsShape.Values("Injection", "Pii", "Secrets")),
+            ("Scopes", SettingsShape.ListOf(SettingsShape.Values("Model", "Team", "Injection", "Pii", "Secrets"))));
 
     /// <summary>Reads the section, adding every error (with its path) to <paramref name="errors"/>.</summary>
     public static ShieldSettings Read(IConfiguration configuration, ValidationErrors errors)

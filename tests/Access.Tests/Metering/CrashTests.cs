@@ -115,7 +115,7 @@ public sealed class CrashTests
         await using var program = new Program(config, Path.Combine(dir, "data"), masterKey);
 
         // The key comes from the command line, on the same storage.
-        Assert.Equal(0, await program.RunCliAsync("keys", "create", "--name", "crash-load", "--team", "crash"));
+        Assert.Equal(0, await program.RunCliAsync("keys", "create", "--name", "crash-load", "--team", "crash", "--create-team"));
         var created = JsonDocument.Parse(JsonOf(program.Output)).RootElement;
         var keyId = created.GetProperty("id").GetString()!;
         var secret = created.GetProperty("key").GetString()!;
@@ -214,6 +214,30 @@ public sealed class CrashTests
         var errors = string.Join('\n', program.Output);
         Assert.Contains("rpm", errors, StringComparison.Ordinal);
         Assert.Contains("models[0]", errors, StringComparison.Ordinal);
+        program.Output.Clear();
+
+        // Mistyped values are named in words, without a .NET type name or the whole help text.
+        Assert.NotEqual(0, await program.RunCliAsync("keys", "create", "--name", "typo", "--rpm", "lots", "--budget-usd", "ten", "--expires-at", "soon"));
+        var typo = string.Join('\n', program.Output);
+        Assert.Contains("--rpm: 'lots' is not a whole number", typo, StringComparison.Ordinal);
+        Assert.Contains("--budget-usd: 'ten' is not an amount", typo, StringComparison.Ordinal);
+        Assert.Contains("--expires-at: 'soon' is not a date and time", typo, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", typo, StringComparison.Ordinal);
+        Assert.DoesNotContain("Usage:", typo, StringComparison.Ordinal);
+        program.Output.Clear();
+
+        // An unknown team is refused unless the command asks for it to be created; listings show names, not ids.
+        Assert.Equal(1, await program.RunCliAsync("keys", "create", "--name", "teamed", "--team", "platfrom"));
+        Assert.Contains("Unknown team 'platfrom'", string.Join('\n', program.Output), StringComparison.Ordinal);
+        program.Output.Clear();
+        Assert.Equal(0, await program.RunCliAsync("keys", "create", "--name", "teamed", "--team", "platform", "--create-team"));
+        var teamId = JsonDocument.Parse(JsonOf(program.Output)).RootElement.GetProperty("team").GetString()!;
+        program.Output.Clear();
+        Assert.Equal(0, await program.RunCliAsync("keys", "list"));
+        var named = program.Output.SelectMany(static o => o.Split('\n')).Single(static l => l.StartsWith("teamed ", StringComparison.Ordinal));
+        Assert.Contains(" platform ", named, StringComparison.Ordinal);
+        Assert.DoesNotContain(teamId, named, StringComparison.Ordinal);
+        program.Output.Clear();
 
         // The commands left their audit entries (actor "cli"), without the secret, on an intact chain.
         await program.StartAsync();

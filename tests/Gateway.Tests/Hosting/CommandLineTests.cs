@@ -72,6 +72,68 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task A_misspelled_section_or_setting_is_an_error_with_the_nearest_known_name()
+    {
+        var config = TempFile("typo.yaml", """
+            Storge:
+              Provider: postgres
+            Access:
+              TimeZon: Europe/Paris
+            Insights:
+              Alerts:
+                ErrorRateTreshold: 0.1
+            Shield:
+              Defaults:
+                Pi: redact
+            Models:
+              - Name: m
+                Routng: cost
+                Deployments: []
+            """);
+        var data = Path.GetDirectoryName(config)!;
+
+        var check = await RunAsync(new Dictionary<string, string> { ["LLMM__GOVERNANCE__REFRESHSECOND"] = "5" }, "config", "check", "--config", config, "--data", data);
+        var serve = await RunAsync(null, "serve", "--config", config, "--data", data, "--urls", "http://127.0.0.1:0");
+        var migrate = await RunAsync(null, "migrate", "--config", config, "--data", data);
+
+        Assert.Equal(2, check.ExitCode);
+        Assert.Contains("Storge: is not a known section; did you mean 'Storage'?", check.Output, StringComparison.Ordinal);
+        Assert.Contains("Access.TimeZon: is not a known setting; did you mean 'TimeZone'?", check.Output, StringComparison.Ordinal);
+        Assert.Contains("Insights.Alerts.ErrorRateTreshold: is not a known setting; did you mean 'ErrorRateThreshold'?", check.Output, StringComparison.Ordinal);
+        Assert.Contains("Shield.Defaults.Pi: is not a known setting; did you mean 'Pii'?", check.Output, StringComparison.Ordinal);
+        Assert.Contains("Governance.REFRESHSECOND: is not a known setting; did you mean 'RefreshSeconds'?", check.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("The configuration is valid", check.Output, StringComparison.Ordinal);
+        // The program does not start on a configuration it does not fully understand, and migrate refuses it too.
+        Assert.Equal(2, serve.ExitCode);
+        Assert.Contains("did you mean 'Storage'?", serve.Output, StringComparison.Ordinal);
+        Assert.Equal(2, migrate.ExitCode);
+        Assert.Contains("did you mean 'Storage'?", migrate.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(data, "llm-marketplace.db")), "nothing may be written for a refused configuration");
+    }
+
+    [Fact]
+    public async Task A_misspelled_gateway_setting_is_reported_with_the_other_problems_of_its_section()
+    {
+        var config = TempFile("gw.yaml", """
+            Gateway:
+              Cache:
+                Enabeld: true
+            Models:
+              - Name: m
+                Routng: cost
+                Deployments:
+                  - Provider: nowhere
+            """);
+
+        var (exit, output) = await RunAsync(null, "config", "check", "--config", config, "--data", Path.GetDirectoryName(config)!);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("Gateway.Cache.Enabeld: is not a known setting; did you mean 'Enabled'?", output, StringComparison.Ordinal);
+        Assert.Contains("Models[0].Routng: is not a known setting; did you mean 'Routing'?", output, StringComparison.Ordinal);
+        Assert.Contains("Models[0].Deployments[0].Provider", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Json_configuration_and_environment_overrides_are_read()
     {
         var config = TempFile("good.json", """
@@ -106,6 +168,17 @@ public sealed class CommandLineTests
         Assert.True(File.Exists(Path.Combine(data, "llm-marketplace.db")));
         Assert.Contains("applied", first.Output, StringComparison.Ordinal);
         Assert.Contains("up to date", second.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Config_check_writes_nothing()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"), "data");
+
+        var (exit, output) = await RunAsync(null, "config", "check", "--data", data);
+
+        Assert.True(exit == 0, output);
+        Assert.False(Directory.Exists(data), "config check created the data directory: " + string.Join(", ", Directory.Exists(data) ? Directory.GetFiles(data) : []));
     }
 
     [Fact]

@@ -58,6 +58,25 @@ public sealed class HostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_name_the_service_and_its_version_and_leave_out_the_portals_internals()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _host.BaseAddress };
+        for (var i = 0; i < 3; i++)
+        {
+            using var page = await anonymous.GetAsync("login");
+            page.EnsureSuccessStatusCode();
+        }
+
+        var text = await _host.Client.GetStringAsync("metrics");
+
+        var target = text.Split('\n').Single(static l => l.StartsWith("target_info{", StringComparison.Ordinal));
+        Assert.Contains("service_name=\"llm-marketplace\"", target, StringComparison.Ordinal);
+        Assert.Matches("service_version=\"\\d+\\.\\d+\\.\\d+", target);
+        Assert.DoesNotContain("aspnetcore_components_", text, StringComparison.Ordinal);
+        Assert.Contains("http_server_request_duration_seconds", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_openapi_document_lists_every_endpoint()
     {
         using var anonymous = new HttpClient { BaseAddress = _host.BaseAddress };
