@@ -22,6 +22,27 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         """;
 
     [Fact]
+    public async Task A_fresh_installation_shows_the_models_its_gateway_serves_listed_by_the_platform()
+    {
+        await using var market = await Marketplace.StartAsync(new Dictionary<string, string?> { ["Catalog:PublicBrowsing"] = "true" });
+
+        // In the first HTML answer, before any script.
+        using var plain = new HttpClient { BaseAddress = market.Host.BaseAddress };
+        var html = await plain.GetStringAsync("/");
+        Assert.Contains("2 services", html, StringComparison.Ordinal);
+        Assert.Contains("gpt-4o-mini", html, StringComparison.Ordinal);
+        Assert.Contains("text-embedding-3-small", html, StringComparison.Ordinal);
+
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync(market.Host.BaseAddress);
+        await page.GotoAsync("/");
+        await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("2 services");
+        var card = page.GetByTestId("result-card").Filter(new() { HasText = "gpt-4o-mini" });
+        await Expect(card).ToContainTextAsync("platform");
+        await Expect(card).ToContainTextAsync("$0.15");
+    }
+
+    [Fact]
     public async Task The_real_catalog_opens_from_a_shared_search_address_compares_services_and_is_usable_by_keyboard()
     {
         await using var market = await Marketplace.StartAsync();
@@ -43,7 +64,8 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         // First render of the full catalog, measured (reported, not asserted: speed lives in bench/).
         var watch = Stopwatch.StartNew();
         await page.GotoAsync("/");
-        await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("364 services");
+        // The file's 364 models and the two the gateway's configuration serves.
+        await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("366 services");
         await Expect(page.GetByTestId("result-card")).ToHaveCountAsync(24);
         await Expect(page.GetByTestId("card-measured-sla")).ToHaveCountAsync(24);
         await Expect(page.GetByTestId("card-measured-sla").First).ToHaveTextAsync("no traffic yet");
@@ -58,7 +80,7 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         await Expect(cards.First).ToContainTextAsync("Claude");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"catalog page, ?q=claude: first render with results in {watch.ElapsedMilliseconds} ms"));
         await Expect(cards.First).ToContainTextAsync("anthropic");
-        await Expect(page.GetByTestId("result-count")).Not.ToHaveTextAsync("364 services");
+        await Expect(page.GetByTestId("result-count")).Not.ToHaveTextAsync("366 services");
 
         // Facets narrow the results and land in the address too.
         await page.GetByRole(AriaRole.Group, new() { Name = "Modalities" }).GetByText("image", new() { Exact = false }).First.ClickAsync();
@@ -88,7 +110,7 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         // Keyboard only: the skip link is the first stop in the tab order, and from it the search is reachable and
         // usable without a mouse.
         await page.GotoAsync("/");
-        await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("364 services");
+        await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("366 services");
         Assert.Equal("Skip to content", await page.EvaluateAsync<string>(
             "() => document.querySelector('a[href], button:not([disabled]), input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex=\"-1\"])').textContent"));
         await page.GetByRole(AriaRole.Link, new() { Name = "Skip to content" }).FocusAsync();

@@ -50,7 +50,7 @@ internal sealed class PublishingService(
         {
             return new Outcome.Conflict("Slug taken", $"A service with slug '{spec.Slug}' exists; publish a new version under it with POST /api/v1/services/{{id}}/versions.");
         }
-        var service = new ServiceRow { Id = Guid.NewGuid().ToString("N"), Slug = spec.Slug!, Name = spec.Name!, Publisher = spec.Publisher!, Source = "api", CreatedAt = now, UpdatedAt = now };
+        var service = new ServiceRow { Id = Guid.NewGuid().ToString("N"), Slug = spec.Slug!, Name = spec.Name!, Publisher = spec.Publisher!, Source = Import.ImportService.PublishedThroughApi, CreatedAt = now, UpdatedAt = now };
         await CatalogStore.InsertServiceAsync(c, tx, service, ct);
         var version = NewDraft(service.Id, spec with { Created = spec.Created ?? time.GetUtcNow().ToUnixTimeSeconds() }, actor, now);
         await CatalogStore.InsertVersionAsync(c, tx, version, ct);
