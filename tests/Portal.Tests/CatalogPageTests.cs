@@ -14,7 +14,7 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
     private static string OpenRouterFile => Path.GetFullPath(Path.Combine(TestPaths.RepositoryRoot, "..", "shared", "data", "openrouter-models.json"));
 
     /// <summary>Every visible form control without an accessible name (label, aria-label or aria-labelledby), as "tag#id".</summary>
-    private const string UnlabelledControls = """
+    internal const string UnlabelledControls = """
         () => [...document.querySelectorAll('input, select, textarea')]
           .filter(e => e.type !== 'hidden' && e.offsetParent !== null)
           .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))

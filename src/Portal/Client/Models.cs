@@ -84,3 +84,20 @@ public sealed record AuditVerification(bool Intact, long Checked, long? FirstBro
 
 public sealed record DeploymentHealth(string Model, string Deployment, string Provider, string UpstreamModel, string? Region, string Circuit,
     int ConsecutiveFailures, double LatencyEwmaMs, double SuccessRate, long Requests, long Failures);
+
+/// <summary>One row of analytics (a bucket or a group): sums, errors and latency percentiles.</summary>
+public sealed record AnalyticsRow(DateTimeOffset? Time, string? Group, long Requests, long PromptTokens, long CompletionTokens, long TotalTokens,
+    decimal CostUsd, long ErrorsServer, long Errors, double? LatencyP50Ms, double? LatencyP95Ms);
+
+public sealed record PublisherListing(string Listing, string Publisher, string? PublisherName, AnalyticsRow Totals);
+
+public sealed record PublisherListings(DateTimeOffset From, DateTimeOffset To, IReadOnlyList<PublisherListing> Data);
+
+public sealed record ConsumingTeam(string Team, string? TeamName, long Requests, long TotalTokens, decimal CostUsd, long Errors, double? LatencyP95Ms);
+
+public sealed record ServiceLevelPoint(DateTimeOffset Time, long Requests, double? LatencyP95Ms, double? UptimePercent);
+
+/// <summary>What a listing's calls measured, for its publisher.</summary>
+public sealed record PublisherAnalytics(string Listing, string Publisher, string? PublisherName, DateTimeOffset From, DateTimeOffset To, string Interval,
+    double? TargetP95LatencyMs, double? TargetUptimePercent, AnalyticsRow Totals, IReadOnlyList<AnalyticsRow> Series,
+    IReadOnlyList<ServiceLevelPoint> ServiceLevel, IReadOnlyList<ConsumingTeam> Teams);
