@@ -51,6 +51,8 @@ public static class CatalogExtensions
         services.TryAddSingleton<ICatalogPublishPolicy>(static sp => sp.GetService<BuildingBlocks.Policy.IPolicyDecisions>() is { } decisions
             ? new PolicyPublishPolicy(decisions) : new AllowAllPublishPolicy());
         services.TryAddSingleton<ConfiguredModelListings>();
+        // Team names when the access module is present (resolved lazily, whatever the registration order).
+        services.TryAddSingleton(static sp => new PublisherNames(sp.GetService<BuildingBlocks.Access.ITeamNames>()));
         services.AddSingleton<IModelSource, CatalogModelSource>();
         services.TryAddSingleton<BuildingBlocks.Catalog.IListingDirectory, CatalogListingDirectory>();
         services.AddSingleton<IGatewayInterceptor, DeprecationInterceptor>();

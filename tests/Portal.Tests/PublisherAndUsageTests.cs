@@ -36,7 +36,8 @@ public sealed class PublisherAndUsageTests
     public async Task A_publisher_sees_which_teams_call_its_listing_and_its_service_level_and_others_do_not()
     {
         await using var market = await Marketplace.StartAsync();
-        var publisherTeam = await market.CreateTeamAsync("orbit-" + Guid.NewGuid().ToString("N")[..6]);
+        var publisherName = "orbit-" + Guid.NewGuid().ToString("N")[..6];
+        var publisherTeam = await market.CreateTeamAsync(publisherName);
         var consumerName = "buyers-" + Guid.NewGuid().ToString("N")[..6];
         var consumerTeam = await market.CreateTeamAsync(consumerName);
         await market.CreateUserAsync("owner", "correct horse battery staple", [], publisherTeam);
@@ -57,6 +58,7 @@ public sealed class PublisherAndUsageTests
         await page.GetByRole(AriaRole.Link, new() { Name = "Publisher analytics" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Publisher analytics", Level = 1 })).ToBeVisibleAsync();
         await Expect(page.GetByTestId("publisher-listing")).ToContainTextAsync(slug);
+        await Expect(page.GetByTestId("publisher-listing")).ToContainTextAsync("published by " + publisherName);
         await Expect(page.GetByTestId("publisher-requests")).ToHaveTextAsync("2 requests");
         var team = page.GetByTestId("consuming-team");
         await Expect(team).ToHaveCountAsync(1);
@@ -85,6 +87,10 @@ public sealed class PublisherAndUsageTests
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Requests per hour (UTC)" })).ToBeVisibleAsync();
         await Expect(page.GetByRole(AriaRole.Img, new() { Name = "Requests, in requests" }).GetByTestId("chart-bar")).ToHaveCountAsync(25);
         Assert.Empty(await page.EvaluateAsync<string[]>(CatalogPageTests.UnlabelledControls));
+
+        // The catalog names the publishing team, not its id.
+        await page.GotoAsync("/?q=metered");
+        await Expect(page.GetByTestId("result-card").Filter(new() { HasText = "Metered Orbit" })).ToContainTextAsync(publisherName + " · chat");
 
         // The consuming team's member publishes nothing: no other team's listing.
         var buyer = await browser.NewPageAsync(market.Host.BaseAddress);

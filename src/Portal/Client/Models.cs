@@ -9,7 +9,7 @@ public sealed record SearchPage(IReadOnlyList<SearchItem> Results, IReadOnlyDict
 public sealed record SearchItem(string Id, string Slug, string Name, double Score, string Description, string Publisher, string Category, string Kind,
     IReadOnlyList<string> Tags, IReadOnlyList<string> InputModalities, IReadOnlyList<string> OutputModalities, decimal? InputPerMTok, decimal? OutputPerMTok,
     int? ContextLength, IReadOnlyList<string> Providers, IReadOnlyList<string> Certifications, IReadOnlyList<string> Regions, double Rating, long RatingCount,
-    string Version, string State, SlaTarget? Sla = null, MeasuredSlaSummary? MeasuredSla = null);
+    string Version, string State, SlaTarget? Sla = null, MeasuredSlaSummary? MeasuredSla = null, string? PublisherName = null);
 
 /// <summary>The SLA a listing version declares.</summary>
 public sealed record SlaTarget(double? P95LatencyMs, double? UptimePercent);
@@ -26,7 +26,8 @@ public sealed record AutocompletePage(IReadOnlyList<Suggestion> Suggestions);
 public sealed record Suggestion(string Id, string Slug, string Name, double Score, bool IsQuery = false);
 
 public sealed record ServiceInfo(string Id, string Slug, string Name, string Publisher, string Source, string CreatedAt, string UpdatedAt,
-    string? CurrentVersion, double Rating, long RatingCount, IReadOnlyList<VersionInfo> Versions, SlaTarget? Sla = null, MeasuredSla? MeasuredSla = null);
+    string? CurrentVersion, double Rating, long RatingCount, IReadOnlyList<VersionInfo> Versions, SlaTarget? Sla = null, MeasuredSla? MeasuredSla = null,
+    string? PublisherName = null);
 
 public sealed record VersionInfo(string Id, string Version, string State, string? Sunset, string? Replacement, string UpdatedAt);
 
