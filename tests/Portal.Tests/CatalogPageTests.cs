@@ -128,7 +128,7 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Every_form_control_of_the_main_pages_has_an_accessible_name()
+    public async Task Every_form_control_of_the_main_pages_has_an_accessible_name_and_every_page_is_photographed()
     {
         await using var market = await Marketplace.StartAsync();
         var team = await market.CreateTeamAsync("team-" + Guid.NewGuid().ToString("N")[..6]);
@@ -138,14 +138,17 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         await market.CreatePlanAsync(slug, "starter");
 
         await using var browser = await Browser.LaunchAsync();
+        var shots = new Screenshots("pages");
         var page = await browser.NewPageAsync(market.Host.BaseAddress);
         await page.GotoAsync("/login");
         await Expect(page.GetByLabel("User name")).ToBeVisibleAsync();
         Assert.Empty(await page.EvaluateAsync<string[]>(UnlabelledControls));
+        await shots.TakeAsync(page, "login");
         await PublishingJourneyTests.SignInAsync(page, "root", "guard the gates carefully");
         var pages = new (string Path, string Heading)[]
         {
-            ("/services/" + slug, "Acme Zephyr Chat"), ("/apps", "My apps and keys"), ("/usage", "Usage and cost"), ("/publish", "Publish a service"),
+            ("/", "Catalog"), ("/compare?ids=" + Uri.EscapeDataString(slug) + ",gpt-4o-mini", "Compare services"),
+            ("/services/" + slug, "Acme Zephyr Chat"), ("/apps", "My apps and keys"), ("/publisher", "Publisher analytics"), ("/usage", "Usage and cost"), ("/publish", "Publish a service"),
             ("/approvals", "Approvals"), ("/admin/users", "Users and roles"), ("/admin/teams", "Teams"), ("/admin/policies", "Policies"),
             ("/admin/audit", "Audit log"), ("/admin/deployments", "Providers and deployments"),
         };
@@ -156,6 +159,7 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
             await Expect(page.GetByRole(AriaRole.Progressbar)).ToHaveCountAsync(0);
             var unlabelled = await page.EvaluateAsync<string[]>(UnlabelledControls);
             Assert.True(unlabelled.Length == 0, $"{path}: unlabelled controls {string.Join(", ", unlabelled)}");
+            await shots.TakeAsync(page, path.Split('?')[0].Trim('/').Replace('/', '-') is { Length: > 0 } name ? name : "catalog");
         }
     }
 }

@@ -170,7 +170,8 @@ public sealed class KeyboardTests(ITestOutputHelper output)
     {
         await using var market = await Marketplace.StartAsync(new Dictionary<string, string?> { ["Catalog:PublicBrowsing"] = "true" });
         var publisher = await market.CreateTeamAsync("acme-" + Guid.NewGuid().ToString("N")[..6]);
-        await market.PublishAsync("acme/nimbus-" + Guid.NewGuid().ToString("N")[..6], "Nimbus Server Rendered", publisher);
+        var slug = "acme/nimbus-" + Guid.NewGuid().ToString("N")[..6];
+        await market.PublishAsync(slug, "Nimbus Server Rendered", publisher);
 
         // A plain GET, no script: what a crawler, a screenshot tool or a slow network gets first.
         using var plain = new HttpClient { BaseAddress = market.Host.BaseAddress };
@@ -184,7 +185,7 @@ public sealed class KeyboardTests(ITestOutputHelper output)
         // most days: the host is warm and the browser has the styles.
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync(market.Host.BaseAddress);
-        foreach (var path in new[] { "/", "/", "/login", "/login" })
+        foreach (var path in new[] { "/", "/", "/login", "/login", "/services/" + slug, "/services/" + slug })
         {
             await page.GotoAsync(path);
             var paint = await page.EvaluateAsync<double>("""
