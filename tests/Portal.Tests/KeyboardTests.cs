@@ -180,6 +180,12 @@ public sealed class KeyboardTests(ITestOutputHelper output)
         Assert.Contains("data-testid=\"result-card\"", html, StringComparison.Ordinal);
         var search = await plain.GetStringAsync("/?q=nimbus");
         Assert.Contains("Nimbus Server Rendered", search, StringComparison.Ordinal);
+        // The service page too: its description (Markdown rendered) is in the first answer; only subscribe, reviews
+        // and the playground wait for their live connection.
+        var service = await plain.GetStringAsync("/services/" + slug);
+        Assert.Contains("Nimbus Server Rendered", service, StringComparison.Ordinal);
+        Assert.Contains("<strong>tiny</strong>", service, StringComparison.Ordinal);
+        Assert.Contains("Service level", service, StringComparison.Ordinal);
 
         // First paint, reported (not asserted: speed lives in bench/). The second visit is the one a person meets
         // most days: the host is warm and the browser has the styles.
