@@ -53,6 +53,7 @@ public static class AccessExtensions
         services.TryAddSingleton<AccessStore>();
         services.TryAddSingleton<BudgetLedger>();
         services.TryAddSingleton<AccessDirectory>();
+        services.TryAddSingleton<BuildingBlocks.Access.ITeamNames, TeamNames>();
         services.TryAddSingleton<InMemoryRateLimitStore>();
         // With Redis (Redis:Configuration), buckets and budget counters are shared by every replica.
         services.TryAddSingleton<IRateLimitStore>(static sp => sp.GetService<SharedStateGuard>() is { } guard

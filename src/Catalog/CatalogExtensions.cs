@@ -50,6 +50,9 @@ public static class CatalogExtensions
         // The platform's policies when the governance module is present (resolved lazily, whatever the registration order).
         services.TryAddSingleton<ICatalogPublishPolicy>(static sp => sp.GetService<BuildingBlocks.Policy.IPolicyDecisions>() is { } decisions
             ? new PolicyPublishPolicy(decisions) : new AllowAllPublishPolicy());
+        services.TryAddSingleton<ConfiguredModelListings>();
+        // Team names when the access module is present (resolved lazily, whatever the registration order).
+        services.TryAddSingleton(static sp => new PublisherNames(sp.GetService<BuildingBlocks.Access.ITeamNames>()));
         services.AddSingleton<IModelSource, CatalogModelSource>();
         services.TryAddSingleton<BuildingBlocks.Catalog.IListingDirectory, CatalogListingDirectory>();
         services.AddSingleton<IGatewayInterceptor, DeprecationInterceptor>();
@@ -58,9 +61,14 @@ public static class CatalogExtensions
             sp.GetRequiredService<ILogger<ServiceLevels.ListingServiceLevels>>()));
         services.TryAddSingleton<UsageTracker>();
         services.AddSingleton<IGatewayInterceptor>(static sp => sp.GetRequiredService<UsageTracker>());
-        // Loaded once the database is migrated; reloaded every RefreshSeconds for changes made by other replicas.
+        // Loaded once the database is migrated, with the gateway's configured models listed first; reloaded every
+        // RefreshSeconds for changes made by other replicas (and to the configuration).
         services.AddSnapshotRefresh(new SnapshotRefresh("the catalog", null, TimeSpan.FromSeconds(options.RefreshSeconds),
-            static (sp, ct) => sp.GetRequiredService<CatalogState>().ReloadAsync(ct)));
+            static async (sp, ct) =>
+            {
+                await sp.GetRequiredService<ConfiguredModelListings>().SyncAsync(ct);
+                await sp.GetRequiredService<CatalogState>().ReloadAsync(ct);
+            }));
         services.AddAuthorizationBuilder()
             .AddPolicy(PublisherPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(static c =>
                 c.User.IsInRole(Roles.SuperAdmin) || c.User.IsInRole(Roles.Admin) || c.User.HasClaim(static x => x.Type == MarketplaceClaims.TeamId)))

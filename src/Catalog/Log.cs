@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(5008, LogLevel.Warning, "Reading the measured service level of listings failed; answering without it")]
     public static partial void ServiceLevelReadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(5009, LogLevel.Warning, "A configured model is not listed in the catalog: {Problem}")]
+    public static partial void ConfiguredModelNotListed(ILogger logger, string problem);
+
+    [LoggerMessage(5010, LogLevel.Warning, "Listing the configured models in the catalog failed; the next refresh tries again")]
+    public static partial void ConfiguredModelsSyncFailed(ILogger logger, Exception exception);
 }

@@ -114,6 +114,11 @@ public static class InsightsExtensions
             .WithSummary("The top N teams, apps, keys, models, listings, deployments or providers over a range; JSON or CSV.");
         analytics.MapGet("/summary", AnalyticsApi.SummaryAsync).WithName("GetAnalyticsSummary").WithQuery(AnalyticsApi.SummaryQuery)
             .WithSummary("Totals and percentiles over a range; JSON or CSV.");
+        analytics.MapGet("/publisher/listings", PublisherAnalyticsApi.ListingsAsync).WithName("ListPublisherListings").WithQuery(PublisherAnalyticsApi.ListingsQuery)
+            .WithSummary("The listings the caller's teams publish (admins and viewers: all), with their usage over a range (default 30 days).");
+        analytics.MapGet("/publisher", PublisherAnalyticsApi.ListingAsync).WithName("GetPublisherAnalytics").WithQuery(PublisherAnalyticsApi.ListingQuery)
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("A listing's usage by every consuming team, for the team that publishes it: totals, a zero-filled series, consuming teams and the measured service level per bucket. Never the content of calls.");
 
         var sla = endpoints.MapGroup("/api/v1/sla").RequireAuthorization(Policies.Authenticated).WithTags("SLA");
         sla.MapGet("", SlaApi.StatusAsync).WithName("GetSlaStatus")

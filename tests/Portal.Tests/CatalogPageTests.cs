@@ -14,12 +14,33 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
     private static string OpenRouterFile => Path.GetFullPath(Path.Combine(TestPaths.RepositoryRoot, "..", "shared", "data", "openrouter-models.json"));
 
     /// <summary>Every visible form control without an accessible name (label, aria-label or aria-labelledby), as "tag#id".</summary>
-    private const string UnlabelledControls = """
+    internal const string UnlabelledControls = """
         () => [...document.querySelectorAll('input, select, textarea')]
           .filter(e => e.type !== 'hidden' && e.offsetParent !== null)
           .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
           .map(e => e.tagName.toLowerCase() + '#' + (e.id || '?') + '[' + (e.type || '') + ']')
         """;
+
+    [Fact]
+    public async Task A_fresh_installation_shows_the_models_its_gateway_serves_listed_by_the_platform()
+    {
+        await using var market = await Marketplace.StartAsync(new Dictionary<string, string?> { ["Catalog:PublicBrowsing"] = "true" });
+
+        // In the first HTML answer, before any script.
+        using var plain = new HttpClient { BaseAddress = market.Host.BaseAddress };
+        var html = await plain.GetStringAsync("/");
+        Assert.Contains("2 services", html, StringComparison.Ordinal);
+        Assert.Contains("gpt-4o-mini", html, StringComparison.Ordinal);
+        Assert.Contains("text-embedding-3-small", html, StringComparison.Ordinal);
+
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync(market.Host.BaseAddress);
+        await page.GotoAsync("/");
+        await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("2 services");
+        var card = page.GetByTestId("result-card").Filter(new() { HasText = "gpt-4o-mini" });
+        await Expect(card).ToContainTextAsync("platform");
+        await Expect(card).ToContainTextAsync("$0.15");
+    }
 
     [Fact]
     public async Task The_real_catalog_opens_from_a_shared_search_address_compares_services_and_is_usable_by_keyboard()
@@ -43,7 +64,8 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         // First render of the full catalog, measured (reported, not asserted: speed lives in bench/).
         var watch = Stopwatch.StartNew();
         await page.GotoAsync("/");
-        await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("364 services");
+        // The file's 364 models and the two the gateway's configuration serves.
+        await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("366 services");
         await Expect(page.GetByTestId("result-card")).ToHaveCountAsync(24);
         await Expect(page.GetByTestId("card-measured-sla")).ToHaveCountAsync(24);
         await Expect(page.GetByTestId("card-measured-sla").First).ToHaveTextAsync("no traffic yet");
@@ -58,7 +80,7 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         await Expect(cards.First).ToContainTextAsync("Claude");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"catalog page, ?q=claude: first render with results in {watch.ElapsedMilliseconds} ms"));
         await Expect(cards.First).ToContainTextAsync("anthropic");
-        await Expect(page.GetByTestId("result-count")).Not.ToHaveTextAsync("364 services");
+        await Expect(page.GetByTestId("result-count")).Not.ToHaveTextAsync("366 services");
 
         // Facets narrow the results and land in the address too.
         await page.GetByRole(AriaRole.Group, new() { Name = "Modalities" }).GetByText("image", new() { Exact = false }).First.ClickAsync();
@@ -88,7 +110,7 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         // Keyboard only: the skip link is the first stop in the tab order, and from it the search is reachable and
         // usable without a mouse.
         await page.GotoAsync("/");
-        await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("364 services");
+        await Expect(page.GetByTestId("result-count")).ToHaveTextAsync("366 services");
         Assert.Equal("Skip to content", await page.EvaluateAsync<string>(
             "() => document.querySelector('a[href], button:not([disabled]), input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex=\"-1\"])').textContent"));
         await page.GetByRole(AriaRole.Link, new() { Name = "Skip to content" }).FocusAsync();
@@ -106,7 +128,7 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Every_form_control_of_the_main_pages_has_an_accessible_name()
+    public async Task Every_form_control_of_the_main_pages_has_an_accessible_name_and_every_page_is_photographed()
     {
         await using var market = await Marketplace.StartAsync();
         var team = await market.CreateTeamAsync("team-" + Guid.NewGuid().ToString("N")[..6]);
@@ -116,14 +138,17 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         await market.CreatePlanAsync(slug, "starter");
 
         await using var browser = await Browser.LaunchAsync();
+        var shots = new Screenshots("pages");
         var page = await browser.NewPageAsync(market.Host.BaseAddress);
         await page.GotoAsync("/login");
         await Expect(page.GetByLabel("User name")).ToBeVisibleAsync();
         Assert.Empty(await page.EvaluateAsync<string[]>(UnlabelledControls));
+        await shots.TakeAsync(page, "login");
         await PublishingJourneyTests.SignInAsync(page, "root", "guard the gates carefully");
         var pages = new (string Path, string Heading)[]
         {
-            ("/services/" + slug, "Acme Zephyr Chat"), ("/apps", "My apps and keys"), ("/usage", "Usage and cost"), ("/publish", "Publish a service"),
+            ("/", "Catalog"), ("/compare?ids=" + Uri.EscapeDataString(slug) + ",gpt-4o-mini", "Compare services"),
+            ("/services/" + slug, "Acme Zephyr Chat"), ("/apps", "My apps and keys"), ("/publisher", "Publisher analytics"), ("/usage", "Usage and cost"), ("/publish", "Publish a service"),
             ("/approvals", "Approvals"), ("/admin/users", "Users and roles"), ("/admin/teams", "Teams"), ("/admin/policies", "Policies"),
             ("/admin/audit", "Audit log"), ("/admin/deployments", "Providers and deployments"),
         };
@@ -134,6 +159,7 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
             await Expect(page.GetByRole(AriaRole.Progressbar)).ToHaveCountAsync(0);
             var unlabelled = await page.EvaluateAsync<string[]>(UnlabelledControls);
             Assert.True(unlabelled.Length == 0, $"{path}: unlabelled controls {string.Join(", ", unlabelled)}");
+            await shots.TakeAsync(page, path.Split('?')[0].Trim('/').Replace('/', '-') is { Length: > 0 } name ? name : "catalog");
         }
     }
 }

@@ -177,3 +177,9 @@ internal sealed class ApiKeyValidator(AccessDirectory directory, TimeProvider ti
         return ValueTask.FromResult(CredentialResult.Success(entry.Principal));
     }
 }
+
+/// <summary>Team names from the in-memory directory, for modules that show teams to people.</summary>
+internal sealed class TeamNames(AccessDirectory directory) : BuildingBlocks.Access.ITeamNames
+{
+    public string? NameOf(string teamId) => directory.Current.Teams.GetValueOrDefault(teamId)?.Name;
+}

@@ -3,6 +3,9 @@ namespace LlmMarketplace.BuildingBlocks.Catalog;
 /// <summary>A listing version a gateway model name routes to, with the SLA its publisher promises (null where none).</summary>
 public sealed record ListingTargets(string ListingId, string Slug, string Version, double? P95LatencyMs, double? UptimePercent)
 {
+    /// <summary>Who publishes the listing: the owning team's id, or <c>platform</c> for the gateway's configured models.</summary>
+    public string Publisher { get; init; } = "";
+
     /// <summary><c>slug@version</c>: how analytics and SLA tracking name a listing version.</summary>
     public string Name => $"{Slug}@{Version}";
 }

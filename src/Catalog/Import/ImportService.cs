@@ -43,10 +43,19 @@ public sealed class ImportService
         await file.CopyToAsync(buffer, ct);
         buffer.Position = 0;
         var (format, listings) = CatalogImporter.Read(buffer);
+        return await UpsertAsync(format, "import:" + format, listings, actor, progress, ct);
+    }
+
+    /// <summary>
+    /// Upserts <paramref name="listings"/> as coming from <paramref name="source"/> (a file format, the gateway's
+    /// configuration). A listing published through the API is never overwritten: its slug is reported as a problem.
+    /// An upsert that changed nothing by a non-person actor (<see cref="ConfiguredModelListings"/>) is not audited.
+    /// </summary>
+    internal async Task<ImportSummary> UpsertAsync(string format, string source, IReadOnlyList<ListingSpec> listings, string actor, IProgress<(int Done, int Total)>? progress, CancellationToken ct, bool auditUnchanged = true)
+    {
         var now = _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
         int created = 0, updated = 0, unchanged = 0, skipped = 0;
         var problems = new List<string>();
-        var source = "import:" + format;
         await using var c = await _database.OpenAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         var done = 0;
@@ -82,6 +91,11 @@ public sealed class ImportService
                 live.Add((service.Id, service.Slug, version.Version));
                 created++;
             }
+            else if (service.Source == PublishedThroughApi && source != PublishedThroughApi)
+            {
+                skipped++;
+                problems.Add($"{listing.Slug}: a listing published by '{service.Publisher}' has this slug; left as it is");
+            }
             else
             {
                 var version = await CatalogStore.FindVersionAsync(c, tx, service.Id, listing.Version ?? "1.0.0", ct);
@@ -110,7 +124,7 @@ public sealed class ImportService
         }
         await tx.CommitAsync(ct);
         Log.Imported(_logger, format, created, updated, unchanged);
-        if (_audit is not null)
+        if (_audit is not null && (auditUnchanged || created + updated > 0))
         {
             // The import itself (by the API or the CLI), then each version it made live: the same fact as an approval's.
             var at = _time.GetUtcNow();
@@ -124,6 +138,9 @@ public sealed class ImportService
         _imported?.Invoke(format, created + updated);
         return new ImportSummary(format, listings.Count, created, updated, unchanged, skipped, problems);
     }
+
+    /// <summary>The source of listings created by <c>POST /api/v1/services</c>.</summary>
+    internal const string PublishedThroughApi = "api";
 
     private static VersionRow NewVersion(string serviceId, string version, string spec, string actor, string now) => new()
     {

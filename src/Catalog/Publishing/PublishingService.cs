@@ -31,6 +31,7 @@ internal sealed class PublishingService(
     ICatalogAuditSink audit,
     CatalogMetrics metrics,
     TimeProvider time,
+    PublisherNames names,
     ILogger<PublishingService> logger)
 {
     private string Now => time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
@@ -50,7 +51,7 @@ internal sealed class PublishingService(
         {
             return new Outcome.Conflict("Slug taken", $"A service with slug '{spec.Slug}' exists; publish a new version under it with POST /api/v1/services/{{id}}/versions.");
         }
-        var service = new ServiceRow { Id = Guid.NewGuid().ToString("N"), Slug = spec.Slug!, Name = spec.Name!, Publisher = spec.Publisher!, Source = "api", CreatedAt = now, UpdatedAt = now };
+        var service = new ServiceRow { Id = Guid.NewGuid().ToString("N"), Slug = spec.Slug!, Name = spec.Name!, Publisher = spec.Publisher!, Source = Import.ImportService.PublishedThroughApi, CreatedAt = now, UpdatedAt = now };
         await CatalogStore.InsertServiceAsync(c, tx, service, ct);
         var version = NewDraft(service.Id, spec with { Created = spec.Created ?? time.GetUtcNow().ToUnixTimeSeconds() }, actor, now);
         await CatalogStore.InsertVersionAsync(c, tx, version, ct);
@@ -251,7 +252,10 @@ internal sealed class PublishingService(
             entry?.Current.Row.Version, entry?.Rating ?? 0, entry?.RatingCount ?? 0,
             versions.OrderByDescending(static v => SemVer.TryParse(v.Version, out var s) ? s : new SemVer(0, 0, 0, null))
                 .Select(static v => new VersionSummary(v.Id, v.Version, v.State, v.SunsetAt, v.Replacement, v.UpdatedAt)).ToList(),
-            entry?.Current.Spec.Sla);
+            entry?.Current.Spec.Sla)
+        {
+            PublisherName = names.Of(service.Publisher),
+        };
     }
 
     public async Task<VersionView> DescribeVersionAsync(ServiceRow service, VersionRow v, CancellationToken ct)
@@ -283,7 +287,11 @@ internal sealed record DecisionRequest(string? Reason);
 /// </summary>
 internal sealed record ServiceView(string Id, string Slug, string Name, string Publisher, string Source, string CreatedAt, string UpdatedAt,
     string? CurrentVersion, double Rating, long RatingCount, IReadOnlyList<VersionSummary> Versions, SlaSpec? Sla = null,
-    ServiceLevels.MeasuredSlaView? MeasuredSla = null);
+    ServiceLevels.MeasuredSlaView? MeasuredSla = null)
+{
+    /// <summary>The publisher's name: the team's name for a team id, else <see cref="Publisher"/>.</summary>
+    public string PublisherName { get; init; } = Publisher;
+}
 
 internal sealed record VersionSummary(string Id, string Version, string State, string? Sunset, string? Replacement, string UpdatedAt);
 

@@ -12,5 +12,8 @@ internal sealed class CatalogListingDirectory(CatalogState state) : IListingDire
         [.. state.Current.Entries.SelectMany(static e => e.Routable.Select(v => ToTargets(e, v)))];
 
     private static ListingTargets ToTargets(CatalogEntry entry, RoutableVersion version) =>
-        new(entry.Service.Id, entry.Service.Slug, version.Row.Version, version.Spec.Sla?.P95LatencyMs, version.Spec.Sla?.UptimePercent);
+        new(entry.Service.Id, entry.Service.Slug, version.Row.Version, version.Spec.Sla?.P95LatencyMs, version.Spec.Sla?.UptimePercent)
+        {
+            Publisher = entry.Service.Publisher,
+        };
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Catalog.Listings;
+using LlmMarketplace.Catalog.Publishing;
 using LlmMarketplace.Catalog.ServiceLevels;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -41,7 +42,7 @@ internal static class SearchApi
         ["rating"] = SearchSort.Rating,
     };
 
-    public static async Task<Results<Ok<SearchResponse>, ValidationProblem>> SearchAsync(HttpRequest request, CatalogState state, CatalogMetrics metrics, ListingServiceLevels levels, ILoggerFactory loggers, CancellationToken ct)
+    public static async Task<Results<Ok<SearchResponse>, ValidationProblem>> SearchAsync(HttpRequest request, CatalogState state, CatalogMetrics metrics, ListingServiceLevels levels, PublisherNames names, ILoggerFactory loggers, CancellationToken ct)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var errors = new ValidationErrors();
@@ -63,7 +64,7 @@ internal static class SearchApi
             }
         }
         result ??= index.Search(query);
-        var items = await ToResultsAsync(result.Hits, levels, ct);
+        var items = await ToResultsAsync(result.Hits, levels, names, ct);
         metrics.Searched("search", System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return TypedResults.Ok(new SearchResponse(items, result.Facets, result.Total, query.Offset, query.Limit));
     }
@@ -78,7 +79,7 @@ internal static class SearchApi
         return TypedResults.Ok(new AutocompleteResponse(result.Hits.Select(static h => new Suggestion(h.Document.Id, h.Document.Slug, h.Document.Name, h.Score)).ToList()));
     }
 
-    public static async Task<Results<Ok<SearchResponse>, ProblemHttpResult>> SimilarAsync(string id, int? limit, CatalogState state, ListingServiceLevels levels, CancellationToken ct)
+    public static async Task<Results<Ok<SearchResponse>, ProblemHttpResult>> SimilarAsync(string id, int? limit, CatalogState state, ListingServiceLevels levels, PublisherNames names, CancellationToken ct)
     {
         var snapshot = state.Current;
         id = Uri.UnescapeDataString(id);
@@ -87,7 +88,7 @@ internal static class SearchApi
         if (doc is null) return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No routable listing '{id}'.");
         var text = string.Join(' ', new[] { doc.Name[(doc.Name.IndexOf(':', StringComparison.Ordinal) + 1)..], string.Join(' ', doc.Tags), doc.Category, doc.Publisher });
         var result = snapshot.Index.Search(new SearchQuery { Text = text, Kinds = [doc.Kind], ExcludeId = doc.Id, Limit = Math.Clamp(limit ?? 5, 1, 50), Facets = false });
-        return TypedResults.Ok(new SearchResponse(await ToResultsAsync(result.Hits, levels, ct), new Dictionary<string, IReadOnlyDictionary<string, int>>(), result.Total, 0, limit ?? 5));
+        return TypedResults.Ok(new SearchResponse(await ToResultsAsync(result.Hits, levels, names, ct), new Dictionary<string, IReadOnlyDictionary<string, int>>(), result.Total, 0, limit ?? 5));
     }
 
     public static Ok<TrendingResponse> Trending(int? limit, CatalogState state, UsageTracker usage)
@@ -192,19 +193,19 @@ internal static class SearchApi
     }
 
     /// <summary>The page of hits, with the measured service level of all of them read at once.</summary>
-    private static async Task<List<SearchResultItem>> ToResultsAsync(IReadOnlyList<SearchHit> hits, ListingServiceLevels levels, CancellationToken ct)
+    private static async Task<List<SearchResultItem>> ToResultsAsync(IReadOnlyList<SearchHit> hits, ListingServiceLevels levels, PublisherNames names, CancellationToken ct)
     {
         var measured = await levels.ReadAsync(hits.Select(static h => ListingServiceLevels.Name(h.Document.Slug, h.Document.Version)).ToList(), ct);
-        return hits.Select(h => ToResult(h, measured)).ToList();
+        return hits.Select(h => ToResult(h, measured, names)).ToList();
     }
 
-    private static SearchResultItem ToResult(SearchHit h, IReadOnlyDictionary<string, BuildingBlocks.Catalog.MeasuredServiceLevel>? measured)
+    private static SearchResultItem ToResult(SearchHit h, IReadOnlyDictionary<string, BuildingBlocks.Catalog.MeasuredServiceLevel>? measured, PublisherNames names)
     {
         var d = h.Document;
         return new SearchResultItem(d.Id, d.Slug, d.Name, h.Score, d.Description.Length > 300 ? d.Description[..300] + "…" : d.Description,
             d.Publisher, d.Category, d.Kind, d.Tags, d.InputModalities, d.OutputModalities, d.InputPrice, d.OutputPrice, d.ContextLength,
             d.Providers, d.Certifications, d.Regions, d.Rating, d.RatingCount, d.Version, d.State, d.Sla,
-            ListingServiceLevels.Summary(measured, d.Slug, d.Version));
+            ListingServiceLevels.Summary(measured, d.Slug, d.Version), names.Of(d.Publisher));
     }
 }
 
@@ -213,7 +214,7 @@ internal sealed record SearchResponse(IReadOnlyList<SearchResultItem> Results, I
 internal sealed record SearchResultItem(string Id, string Slug, string Name, double Score, string Description, string Publisher, string Category, string Kind,
     IReadOnlyList<string> Tags, IReadOnlyList<string> InputModalities, IReadOnlyList<string> OutputModalities, decimal? InputPerMTok, decimal? OutputPerMTok,
     int? ContextLength, IReadOnlyList<string> Providers, IReadOnlyList<string> Certifications, IReadOnlyList<string> Regions, double Rating, long RatingCount,
-    string Version, string State, SlaSpec? Sla, MeasuredSlaSummary? MeasuredSla);
+    string Version, string State, SlaSpec? Sla, MeasuredSlaSummary? MeasuredSla, string PublisherName);
 
 internal sealed record TrendingResponse(IReadOnlyList<TrendingItem> Results);
 

@@ -75,10 +75,7 @@ internal static class AnalyticsApi
         var q = context.Request.Query;
         var errors = new ValidationErrors();
         var (from, to) = Range(q, time, errors);
-        var interval = q["interval"].ToString();
-        if (interval.Length == 0) interval = (to - from) <= TimeSpan.FromHours(6) ? "minute" : (to - from) <= TimeSpan.FromDays(14) ? "hour" : "day";
-        var granularity = interval switch { "minute" => Granularity.Minute, "hour" => Granularity.Hour, "day" => Granularity.Day, _ => null };
-        if (granularity is null) errors.Add("interval", "interval must be minute, hour or day.");
+        var (interval, granularity) = Interval(q, from, to, errors);
         var groupBy = GroupBy(q, "groupBy", errors, required: false);
         var limit = Int(q, "limit", 10, errors);
         if (limit is < 1 or > 1000) errors.Add("limit", "limit must be between 1 and 1000.");
@@ -86,11 +83,6 @@ internal static class AnalyticsApi
         var filter = Filter(q, user, errors);
         var withPercentiles = Bool(q, "percentiles", true, errors);
         var csv = Csv(context, errors);
-        if (granularity is not null && errors.IsEmpty)
-        {
-            var points = (to - from).TotalMilliseconds / Granularity.Millis(granularity);
-            if (points > 10_000) errors.Add("interval", $"The range holds {points:0} {interval}s; ask for at most 10000 points (a coarser interval or a shorter range).");
-        }
         if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary());
 
         var parts = new[] { new RangePart(granularity!, Granularity.Floor(from.ToUnixTimeMilliseconds(), granularity!), AnalyticsQuery.Ceil(to.ToUnixTimeMilliseconds(), granularity!)) };
@@ -168,7 +160,22 @@ internal static class AnalyticsApi
             _ => t.Value.CostUsd,
         }).ThenBy(static t => t.Key.Group, StringComparer.Ordinal).Take(limit);
 
-    private static AnalyticsRow ToRow(DateTimeOffset? at, string? group, Aggregate a) => new(
+    /// <summary>The bucket size asked for (<c>interval</c>), by default from the range, at most 10,000 buckets in the range.</summary>
+    internal static (string Interval, string? Granularity) Interval(IQueryCollection q, DateTimeOffset from, DateTimeOffset to, ValidationErrors errors)
+    {
+        var interval = q["interval"].ToString();
+        if (interval.Length == 0) interval = (to - from) <= TimeSpan.FromHours(6) ? "minute" : (to - from) <= TimeSpan.FromDays(14) ? "hour" : "day";
+        var granularity = interval switch { "minute" => Granularity.Minute, "hour" => Granularity.Hour, "day" => Granularity.Day, _ => null };
+        if (granularity is null) errors.Add("interval", "interval must be minute, hour or day.");
+        else if (from < to)
+        {
+            var points = (to - from).TotalMilliseconds / Granularity.Millis(granularity);
+            if (points > 10_000) errors.Add("interval", $"The range holds {points:0} {interval}s; ask for at most 10000 points (a coarser interval or a shorter range).");
+        }
+        return (interval, granularity);
+    }
+
+    internal static AnalyticsRow ToRow(DateTimeOffset? at, string? group, Aggregate a) => new(
         at, group, a.Requests, a.PromptTokens, a.CompletionTokens, a.PromptTokens + a.CompletionTokens, a.CachedTokens, a.CostUsd,
         a.ErrorsClient, a.ErrorsRateLimited, a.ErrorsServer, a.Errors, a.Requests == 0 ? 0 : (double)a.Errors / a.Requests, a.CacheHits,
         Round(a.Latency?.Quantile(0.50)), Round(a.Latency?.Quantile(0.95)), Round(a.Latency?.Quantile(0.99)),
@@ -177,7 +184,7 @@ internal static class AnalyticsApi
     private static double? Round(double? value) => value is { } v ? Math.Round(v, 3) : null;
 
     /// <summary>The range asked for, minute-aligned: <c>from</c> and <c>to</c> (ISO 8601), by default the last 24 hours.</summary>
-    private static (DateTimeOffset From, DateTimeOffset To) Range(IQueryCollection q, TimeProvider time, ValidationErrors errors)
+    internal static (DateTimeOffset From, DateTimeOffset To) Range(IQueryCollection q, TimeProvider time, ValidationErrors errors)
     {
         var to = Time(q, "to", errors) ?? time.GetUtcNow();
         var from = Time(q, "from", errors) ?? to - TimeSpan.FromHours(24);
@@ -224,7 +231,7 @@ internal static class AnalyticsApi
     public static bool SeesAll(ClaimsPrincipal user) =>
         user.IsInRole(Roles.SuperAdmin) || user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Viewer) || user.IsInRole(Roles.Approver);
 
-    private static bool Csv(HttpContext context, ValidationErrors errors)
+    internal static bool Csv(HttpContext context, ValidationErrors errors)
     {
         var format = context.Request.Query["format"].ToString();
         if (format.Length > 0 && format is not ("json" or "csv")) errors.Add("format", "format must be json or csv.");

@@ -22,7 +22,11 @@ internal static class Dimensions
 }
 
 /// <summary>Filters on dimensions (exact values) and, for callers who are not admins or viewers, the teams they may see.</summary>
-internal sealed record AnalyticsFilter(IReadOnlyDictionary<string, string> Equal, IReadOnlyList<string>? TeamScope);
+internal sealed record AnalyticsFilter(IReadOnlyDictionary<string, string> Equal, IReadOnlyList<string>? TeamScope)
+{
+    /// <summary>Dimensions whose value must be one of several (for example every version of a listing, <c>slug@version</c>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> AnyOf { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+}
 
 /// <summary>A time range over the rollups of one granularity: [FromMs, ToMs) on bucket starts.</summary>
 internal readonly record struct RangePart(string Granularity, long FromMs, long ToMs);
@@ -94,16 +98,16 @@ internal sealed class AnalyticsQuery(InsightsStore store)
         IReadOnlyCollection<string>? sketchGroups, CancellationToken cancellationToken)
     {
         var result = new Dictionary<(long, string), Aggregate>();
-        if (parts.Count == 0 || filter.TeamScope is { Count: 0 }) return result;
+        if (parts.Count == 0 || filter.TeamScope is { Count: 0 } || filter.AnyOf.Values.Any(static v => v.Count == 0)) return result;
         // Without filters, scope or grouping, the per-bucket totals answer with one row per bucket; grouped by one
         // dimension and filtered at most on that one, the per-dimension sums do; anything else reads the combinations.
         var dimension = groupColumn is null ? null : Dimensions.Columns.First(c => c.Value == groupColumn).Key;
         string table;
-        if (groupColumn is null && filter.Equal.Count == 0 && filter.TeamScope is null)
+        if (groupColumn is null && filter.Equal.Count == 0 && filter.AnyOf.Count == 0 && filter.TeamScope is null)
         {
             table = "insights_rollup_totals";
         }
-        else if (dimension is not null && filter.TeamScope is null && filter.Equal.Keys.All(k => k == dimension))
+        else if (dimension is not null && filter.TeamScope is null && filter.AnyOf.Count == 0 && filter.Equal.Keys.All(k => k == dimension))
         {
             table = "insights_rollup_dimensions";
             filter = filter with { Equal = filter.Equal.ToDictionary(static e => "value", static e => e.Value) };
@@ -196,6 +200,11 @@ internal sealed class AnalyticsQuery(InsightsStore store)
             // Column names come from the fixed dimension table, never from the request.
             sb.Append($" AND {(dimension == "value" ? "value" : Dimensions.Columns[dimension])} = @eq_{dimension}");
             p.Add($"eq_{dimension}", value);
+        }
+        foreach (var (dimension, values) in filter.AnyOf)
+        {
+            sb.Append(" AND " + InList(Dimensions.Columns[dimension], $"in_{dimension}"));
+            p.Add($"in_{dimension}", values.ToArray());
         }
         if (filter.TeamScope is { } scope)
         {

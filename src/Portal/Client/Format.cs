@@ -44,5 +44,12 @@ public static class Format
         return text[..(cut > max / 2 ? cut : max)] + "…";
     }
 
-    public static string Time(DateTimeOffset? t) => t?.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) ?? "";
+    /// <summary>A chart value with its unit: <c>USD</c> exactly (tiny amounts included), <c>ms</c>, <c>tokens</c>, <c>requests</c>, <c>%</c>.</summary>
+    public static string Amount(double value, string unit) => unit switch
+    {
+        "USD" => Usd((decimal)value),
+        "ms" => Latency(value),
+        "%" => Uptime(value),
+        _ => Number((long)Math.Round(value)) + " " + unit,
+    };
 }

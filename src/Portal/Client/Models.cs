@@ -9,7 +9,7 @@ public sealed record SearchPage(IReadOnlyList<SearchItem> Results, IReadOnlyDict
 public sealed record SearchItem(string Id, string Slug, string Name, double Score, string Description, string Publisher, string Category, string Kind,
     IReadOnlyList<string> Tags, IReadOnlyList<string> InputModalities, IReadOnlyList<string> OutputModalities, decimal? InputPerMTok, decimal? OutputPerMTok,
     int? ContextLength, IReadOnlyList<string> Providers, IReadOnlyList<string> Certifications, IReadOnlyList<string> Regions, double Rating, long RatingCount,
-    string Version, string State, SlaTarget? Sla = null, MeasuredSlaSummary? MeasuredSla = null);
+    string Version, string State, SlaTarget? Sla = null, MeasuredSlaSummary? MeasuredSla = null, string? PublisherName = null);
 
 /// <summary>The SLA a listing version declares.</summary>
 public sealed record SlaTarget(double? P95LatencyMs, double? UptimePercent);
@@ -26,7 +26,8 @@ public sealed record AutocompletePage(IReadOnlyList<Suggestion> Suggestions);
 public sealed record Suggestion(string Id, string Slug, string Name, double Score, bool IsQuery = false);
 
 public sealed record ServiceInfo(string Id, string Slug, string Name, string Publisher, string Source, string CreatedAt, string UpdatedAt,
-    string? CurrentVersion, double Rating, long RatingCount, IReadOnlyList<VersionInfo> Versions, SlaTarget? Sla = null, MeasuredSla? MeasuredSla = null);
+    string? CurrentVersion, double Rating, long RatingCount, IReadOnlyList<VersionInfo> Versions, SlaTarget? Sla = null, MeasuredSla? MeasuredSla = null,
+    string? PublisherName = null);
 
 public sealed record VersionInfo(string Id, string Version, string State, string? Sunset, string? Replacement, string UpdatedAt);
 
@@ -84,3 +85,20 @@ public sealed record AuditVerification(bool Intact, long Checked, long? FirstBro
 
 public sealed record DeploymentHealth(string Model, string Deployment, string Provider, string UpstreamModel, string? Region, string Circuit,
     int ConsecutiveFailures, double LatencyEwmaMs, double SuccessRate, long Requests, long Failures);
+
+/// <summary>One row of analytics (a bucket or a group): sums, errors and latency percentiles.</summary>
+public sealed record AnalyticsRow(DateTimeOffset? Time, string? Group, long Requests, long PromptTokens, long CompletionTokens, long TotalTokens,
+    decimal CostUsd, long ErrorsServer, long Errors, double? LatencyP50Ms, double? LatencyP95Ms);
+
+public sealed record PublisherListing(string Listing, string Publisher, string? PublisherName, AnalyticsRow Totals);
+
+public sealed record PublisherListings(DateTimeOffset From, DateTimeOffset To, IReadOnlyList<PublisherListing> Data);
+
+public sealed record ConsumingTeam(string Team, string? TeamName, long Requests, long TotalTokens, decimal CostUsd, long Errors, double? LatencyP95Ms);
+
+public sealed record ServiceLevelPoint(DateTimeOffset Time, long Requests, double? LatencyP95Ms, double? UptimePercent);
+
+/// <summary>What a listing's calls measured, for its publisher.</summary>
+public sealed record PublisherAnalytics(string Listing, string Publisher, string? PublisherName, DateTimeOffset From, DateTimeOffset To, string Interval,
+    double? TargetP95LatencyMs, double? TargetUptimePercent, AnalyticsRow Totals, IReadOnlyList<AnalyticsRow> Series,
+    IReadOnlyList<ServiceLevelPoint> ServiceLevel, IReadOnlyList<ConsumingTeam> Teams);

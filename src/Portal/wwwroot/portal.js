@@ -41,3 +41,25 @@ window.llmmPortal = {
     }, 250);
   });
 })();
+
+// Times rendered by the server in UTC (<time data-local-time>) are shown in the viewer's time zone, the exact moment
+// on hover; again after an enhanced navigation and whenever a live page renders new ones.
+(() => {
+  const short = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  const exact = new Intl.DateTimeFormat(undefined, {
+    year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, timeZoneName: 'long',
+  });
+  const localize = () => {
+    for (const t of document.querySelectorAll('time[data-local-time]')) {
+      if (t.dataset.localized === t.dateTime) continue;
+      const d = new Date(t.dateTime);
+      if (isNaN(d)) continue;
+      t.dataset.localized = t.dateTime;
+      t.textContent = short.format(d);
+      t.title = exact.format(d);
+    }
+  };
+  document.addEventListener('DOMContentLoaded', localize);
+  if (document.readyState !== 'loading') localize();
+  new MutationObserver(localize).observe(document.documentElement, { childList: true, subtree: true });
+})();

@@ -53,7 +53,8 @@ public sealed class HybridSearchTests
             """;
         var imported = await host.Client.PostAsync("api/v1/catalog/import", new StringContent(catalog, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, imported.StatusCode);
-        Assert.Equal([3], inputs); // the three published listings, embedded in one batch at publish time
+        // The gateway's two configured models, listed at start, then the three published listings in one batch at publish time.
+        Assert.Equal([2, 3], inputs);
 
         // Text ranking alone knows no "car".
         var state = host.Service<CatalogState>();
@@ -64,10 +65,10 @@ public sealed class HybridSearchTests
         var body2 = JsonDocument.Parse(await host.Client.GetStringAsync("api/v1/search?q=translation&limit=3")).RootElement;
         Assert.Equal("acme/polyglot", body2.GetProperty("results")[0].GetProperty("slug").GetString());
         // Only the queries were embedded on the query path, one input each.
-        Assert.Equal([3, 1, 1], inputs);
+        Assert.Equal([2, 3, 1, 1], inputs);
 
         // Reloading does not embed the listings again.
         await state.ReloadAsync(default);
-        Assert.Equal([3, 1, 1], inputs);
+        Assert.Equal([2, 3, 1, 1], inputs);
     }
 }

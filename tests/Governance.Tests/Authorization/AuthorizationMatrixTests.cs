@@ -150,6 +150,9 @@ public sealed class AuthorizationMatrixTests
         ["GET /api/v1/analytics/timeseries"] = Access.Authenticated,
         ["GET /api/v1/analytics/breakdown"] = Access.Authenticated,
         ["GET /api/v1/analytics/summary"] = Access.Authenticated,
+        // Publisher analytics: any caller; the listing's publishing team (or an admin or viewer) reads it, others get 403.
+        ["GET /api/v1/analytics/publisher"] = Access.Authenticated,
+        ["GET /api/v1/analytics/publisher/listings"] = Access.Authenticated,
         ["GET /api/v1/sla"] = Access.Authenticated,
         ["GET /api/v1/sla/violations"] = Access.Authenticated,
         // Insights: alerts (viewers read; admins act and manage webhooks)

@@ -45,13 +45,14 @@ public sealed class Browser : IAsyncDisposable
     }
 
     /// <summary>A fresh browser context (its own cookies and session storage): one person.</summary>
-    public async Task<IPage> NewPageAsync(Uri baseAddress)
+    public async Task<IPage> NewPageAsync(Uri baseAddress, string? timezoneId = null)
     {
         var context = await _browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = baseAddress.ToString(),
             ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
             Permissions = ["clipboard-read", "clipboard-write"],
+            TimezoneId = timezoneId,
         });
         context.SetDefaultTimeout(30_000);
         return await context.NewPageAsync();
