@@ -9,7 +9,8 @@ using LlmMarketplace.Shield.Detection.Training;
 /// </summary>
 internal static class Latency
 {
-    public sealed record Row(string Name, int Samples, double P50, double P99, double Max);
+    /// <param name="CpuPerScan">Process CPU time per scan over the median round (the scan's own cost: one scan runs at a time and nothing else runs in the process).</param>
+    public sealed record Row(string Name, int Samples, double P50, double P99, double Max, double CpuPerScan);
 
     public static async Task<List<Row>> MeasureAsync(ShieldScanner scanner, List<LabelledPrompt> test)
     {
@@ -52,20 +53,25 @@ internal static class Latency
     private static async Task<Row> MeasureAsync(string name, ShieldScanner scanner, List<string> prompts, ScanGroups groups, int rounds, int perRound)
     {
         for (var i = 0; i < Math.Min(perRound, 400); i++) await scanner.ScanAsync(prompts[i % prompts.Count], groups); // warm-up (tiered JIT)
-        var results = new List<(double P50, double P99, double Max)>();
+        var results = new List<(double P50, double P99, double Max, double Cpu)>();
+        using var process = Process.GetCurrentProcess();
         for (var round = 0; round < rounds; round++)
         {
             var samples = new double[perRound];
+            process.Refresh();
+            var cpuStart = process.TotalProcessorTime;
             for (var i = 0; i < samples.Length; i++)
             {
                 var start = Stopwatch.GetTimestamp();
                 await scanner.ScanAsync(prompts[i % prompts.Count], groups);
                 samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             }
+            process.Refresh();
+            var cpu = (process.TotalProcessorTime - cpuStart).TotalMilliseconds / perRound;
             Array.Sort(samples);
-            results.Add((samples[samples.Length / 2], samples[(int)(samples.Length * 0.99)], samples[^1]));
+            results.Add((samples[samples.Length / 2], samples[(int)(samples.Length * 0.99)], samples[^1], cpu));
         }
         var median = results.OrderBy(static r => r.P99).ToList()[results.Count / 2];
-        return new Row(name, rounds * perRound, median.P50, median.P99, median.Max);
+        return new Row(name, rounds * perRound, median.P50, median.P99, median.Max, median.Cpu);
     }
 }
