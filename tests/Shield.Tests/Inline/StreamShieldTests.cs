@@ -161,4 +161,20 @@ public sealed class StreamShieldTests : IAsyncLifetime
         Assert.Equal(Redacted, string.Concat(deltas));
         Assert.Contains("event: response.completed", sse, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_messages_stream_is_redacted_the_same_way()
+    {
+        var body = JsonSerializer.Serialize(new { model = "redacting-model", stream = true, max_tokens = 100, messages = new[] { new { role = "user", content = "What do you have on file for me?" } } });
+        using var response = await _host.Client.PostAsync("v1/messages", new StringContent(body, Encoding.UTF8, "application/json"));
+        var sse = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        foreach (var raw in Raw) Assert.DoesNotContain(raw, sse, StringComparison.Ordinal);
+        var deltas = sse.Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Where(static e => e.StartsWith("event: content_block_delta", StringComparison.Ordinal))
+            .Select(static e => JsonDocument.Parse(e[(e.IndexOf("data: ", StringComparison.Ordinal) + 6)..]).RootElement.GetProperty("delta").GetProperty("text").GetString());
+        Assert.Equal(Redacted, string.Concat(deltas));
+        Assert.Contains("event: message_stop", sse, StringComparison.Ordinal);
+    }
 }
