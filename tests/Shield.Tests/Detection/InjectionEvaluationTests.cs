@@ -7,7 +7,7 @@ namespace LlmMarketplace.Shield.Tests.Detection;
 /// <summary>
 /// The shipped classifier (text features and sentence embedding) on the held-out part of the evaluation set, split by the
 /// training program's own function. The bounds are the figures of bench/results/shield.md rounded against the model (down
-/// for detection, up for false positives, to the tenth of a percent), so a broken or stale model, or features that drift
+/// for detection, up for false positives, at the fourth decimal), so a broken or stale model, or features that drift
 /// from training, fail here.
 /// </summary>
 [Collection(EmbeddingHeavyTests.Name)]
