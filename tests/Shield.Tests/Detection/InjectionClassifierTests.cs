@@ -90,4 +90,22 @@ public sealed class InjectionClassifierTests
         Assert.Contains(together[1], static f => f.Type == FindingTypes.Email);
         Assert.Contains(together[2], static f => f.Start > 0);
     }
+
+    public static TheoryData<string> OddTexts => new()
+    {
+        "   \t\n  ",
+        "\0\u0001\u0007",
+        string.Concat(Enumerable.Repeat("😀🔥", 400)),
+        "\ud800 half a pair",
+        new string('a', 20_000),
+        string.Concat(Enumerable.Repeat("مرحبا שלום 你好 ", 100)),
+    };
+
+    [Theory]
+    [MemberData(nameof(OddTexts))]
+    public async Task Odd_texts_are_classified_without_error(string text)
+    {
+        var findings = await Scanner.ScanAsync(text, ScanGroups.All);
+        Assert.All(findings, f => Assert.InRange(f.End, f.Start, text.Length));
+    }
 }
