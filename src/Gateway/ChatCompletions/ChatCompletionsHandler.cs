@@ -98,6 +98,7 @@ internal sealed class ChatCompletionsHandler(
     {
         var (context, call, request) = (exchange.Context, exchange.Call, exchange.Request);
         var translator = deployment.Provider.Adapter.CreateStreamTranslator(request, deployment);
+        var filter = exchange.StreamFilter;
         try
         {
             await using var upstream = await response.Content.ReadAsStreamAsync(ct);
@@ -106,6 +107,7 @@ internal sealed class ChatCompletionsHandler(
             var recorded = exchange.CacheKey is null ? null : new ArrayBufferWriter<byte>(4096);
             var completed = false;
             var upstreamError = (UpstreamError?)null;
+            var refused = (GatewayRejection?)null;
 
             // Before the first byte goes to the client, a failure can still be retried elsewhere.
             while (true)
@@ -123,6 +125,13 @@ internal sealed class ChatCompletionsHandler(
                 if (step == StreamStep.Error)
                 {
                     return AttemptOutcome.Retry(translator.Error!);
+                }
+                if (filter is not null && !filter.Apply(scratch))
+                {
+                    // Refused before anything was sent: an error answer instead of the stream.
+                    engine.Meter(exchange, deployment, translator.Usage ?? new TokenUsage(call.EstimatedPromptTokens, tokens.Count(call.Model, translator.CompletionText)));
+                    await engine.RefuseAnswerAsync(context, call, filter.Rejection!);
+                    return AttemptOutcome.Done;
                 }
                 if (step == StreamStep.Done)
                 {
@@ -175,9 +184,17 @@ internal sealed class ChatCompletionsHandler(
                     break;
                 }
                 var step = translator.OnEvent(sse.EventType, sse.Data, scratch);
+                if (filter is not null && !filter.Apply(scratch))
+                {
+                    refused = filter.Rejection;
+                }
                 if (scratch.WrittenCount > 0)
                 {
                     await WriteAsync(output, scratch, recorded, context.RequestAborted);
+                }
+                if (refused is not null)
+                {
+                    break;
                 }
                 if (step == StreamStep.Done)
                 {
@@ -190,22 +207,36 @@ internal sealed class ChatCompletionsHandler(
                 }
             }
 
+            if (completed && filter is not null && !filter.Flush(scratch))
+            {
+                completed = false;
+                refused = filter.Rejection;
+            }
             var usage = translator.Usage ?? new TokenUsage(call.EstimatedPromptTokens, tokens.Count(call.Model, translator.CompletionText));
             engine.Meter(exchange, deployment, usage);
 
+            if (refused is not null)
+            {
+                // A stage refused what the answer went on to say: what it held never reaches the client.
+                call.Status = refused.Status;
+                upstreamError = new UpstreamError(refused.Status, refused.Message, refused.Type, refused.Param, refused.Code);
+            }
             if (!completed)
             {
                 // Never a silent truncation: an error event and no [DONE].
-                Log.StreamInterrupted(logger, deployment.Id, upstreamError?.Message ?? "unknown");
-                deployment.Health.RecordFailure();
-                call.Status = 502;
+                if (refused is null)
+                {
+                    Log.StreamInterrupted(logger, deployment.Id, upstreamError?.Message ?? "unknown");
+                    deployment.Health.RecordFailure();
+                    call.Status = 502;
+                }
                 Sse.WriteJson(scratch, upstreamError!, static (w, e) =>
                 {
                     w.WriteStartObject();
                     w.WriteStartObject("error"u8);
                     w.WriteString("message"u8, e.Message);
                     w.WriteString("type"u8, e.Type);
-                    w.WriteNull("param"u8);
+                    if (e.Param is null) w.WriteNull("param"u8); else w.WriteString("param"u8, e.Param);
                     if (e.Code is null) w.WriteNull("code"u8); else w.WriteString("code"u8, e.Code);
                     w.WriteEndObject();
                     w.WriteEndObject();

@@ -156,7 +156,31 @@ public interface IGatewayInterceptor
     /// or replace its body. Streamed completions are not inspected.
     /// </summary>
     ValueTask<CompletionInspection> InspectCompletionAsync(GatewayCall call, ReadOnlyMemory<byte> body, CancellationToken cancellationToken) => default;
+
+    /// <summary>
+    /// A filter for the text of this call's streamed chat answer, or null (the default) to let the stream pass unseen.
+    /// The engine asks once per streamed call, after every <see cref="BeforeAsync"/>, and passes each choice's content
+    /// deltas through the filters in stage order as they arrive; the client gets what they release. A call with a filter
+    /// is answered through the chat translation (a client protocol's native stream cannot be filtered).
+    /// </summary>
+    IStreamTextFilter? FilterStream(GatewayCall call) => null;
 }
+
+/// <summary>Sees a streamed answer's text as it passes: may hold back a tail, rewrite what it releases, or end the stream.</summary>
+public interface IStreamTextFilter
+{
+    /// <summary>The next piece of choice <paramref name="choice"/>'s text: returns the text the client may have now.</summary>
+    StreamTextVerdict OnText(int choice, string text);
+
+    /// <summary>Choice <paramref name="choice"/>'s text is complete: returns whatever it still held, for the client.</summary>
+    StreamTextVerdict OnEnd(int choice);
+}
+
+/// <summary>
+/// What a <see cref="IStreamTextFilter"/> lets through: <see cref="Release"/>, or a <see cref="Rejection"/> that ends the
+/// stream with an error event (nothing more of the answer reaches the client).
+/// </summary>
+public readonly record struct StreamTextVerdict(string Release, GatewayRejection? Rejection = null);
 
 /// <summary>The verdict of <see cref="IGatewayInterceptor.InspectCompletionAsync"/>: nothing (pass), a refusal, or a replacement body.</summary>
 public readonly record struct CompletionInspection(GatewayRejection? Rejection, byte[]? ReplacementBody);

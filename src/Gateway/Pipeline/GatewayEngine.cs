@@ -8,6 +8,7 @@ using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Errors;
 using LlmMarketplace.Gateway.Providers;
 using LlmMarketplace.Gateway.Routing;
+using LlmMarketplace.Gateway.Streaming;
 using LlmMarketplace.Gateway.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -86,6 +87,9 @@ internal sealed class GatewayExchange<TRequest>(GatewayEngine engine, GatewayOpe
 
     /// <summary>The auto-router's cascade, when it runs one for this call.</summary>
     public Cascade? Cascade { get; set; }
+
+    /// <summary>The interceptors' filters of a streamed answer's text, when any wants to see it.</summary>
+    public ChatStreamFilter? StreamFilter { get; set; }
 }
 
 /// <summary>
@@ -258,10 +262,14 @@ internal sealed class GatewayEngine(
         var ttl = cacheControl.Ttl ?? settings.Cache.DefaultTtl;
         exchange.CacheTtl = ttl > settings.Cache.MaxTtl ? settings.Cache.MaxTtl : ttl;
 
+        // A stream whose text an interceptor filters as it passes.
+        if (shape.Stream && operation.InspectsAnswers) exchange.StreamFilter = ChatStreamFilter.For(_interceptors, call);
+
         // A client protocol's native route (its own request and answer for the deployments that speak it), unless a stage
-        // rewrote the request (the rewrite exists only in the operation's form) or a cascade must review the answer.
+        // rewrote the request (the rewrite exists only in the operation's form), a cascade must review the answer or a
+        // stage filters the stream (the filter reads the chat form).
         var protocol = context.Features.Get<ClientProtocolFeature>();
-        var native = call.ReplacementBody is null && exchange.Cascade is null ? protocol?.Native : null;
+        var native = call.ReplacementBody is null && exchange.Cascade is null && exchange.StreamFilter is null ? protocol?.Native : null;
         var nativeExchange = native is null ? null : new NativeExchange(this, context, call, operation.Name, exchange.Request, protocol!, operation.InspectsAnswers);
 
         // Dispatch: retries, fallback and circuit breakers; the operation (or the native route) answers from a successful response.
@@ -309,15 +317,21 @@ internal sealed class GatewayEngine(
             var inspection = await interceptor.InspectCompletionAsync(call, responseBody, ct);
             if (inspection.Rejection is { } refused)
             {
-                call.Status = refused.Status;
-                ApplyInterceptorHeaders(context, call);
-                await AfterAsync(call, context);
-                await OpenAIErrors.WriteAsync(context, refused.Status, refused.Message, refused.Type, refused.Param, refused.Code);
+                await RefuseAnswerAsync(context, call, refused);
                 return null;
             }
             if (inspection.ReplacementBody is { } replaced) responseBody = replaced;
         }
         return responseBody;
+    }
+
+    /// <summary>Answers an interceptor's refusal of an upstream answer (metered already) instead of it, and closes the call.</summary>
+    public async ValueTask RefuseAnswerAsync(HttpContext context, GatewayCall call, GatewayRejection refused)
+    {
+        call.Status = refused.Status;
+        ApplyInterceptorHeaders(context, call);
+        await AfterAsync(call, context);
+        await OpenAIErrors.WriteAsync(context, refused.Status, refused.Message, refused.Type, refused.Param, refused.Code);
     }
 
     /// <summary>Meters a non-streamed answer, lets the interceptors inspect it (when the operation wants), answers it and caches it.</summary>

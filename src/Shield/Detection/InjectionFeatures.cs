@@ -1,12 +1,14 @@
 using System.Buffers;
 using System.Text.RegularExpressions;
+using LlmMarketplace.BuildingBlocks.Embeddings;
 
 namespace LlmMarketplace.Shield.Detection;
 
 /// <summary>
 /// The classifier's features, shared by training and inference so they can never drift apart: hashed word unigrams and
-/// bigrams, hashed character 3- to 5-grams (each block scaled by 1/√count, signed hashing), and a few dense heuristic
-/// signals that describe what attacks do rather than how one dataset words them.
+/// bigrams, hashed character 3- to 5-grams (each block scaled by 1/√count, signed hashing), a few dense heuristic
+/// signals that describe what attacks do rather than how one dataset words them, and the text's sentence embedding
+/// (what it means, whatever the words).
 /// </summary>
 internal static partial class InjectionFeatures
 {
@@ -37,6 +39,36 @@ internal static partial class InjectionFeatures
     ];
 
     public static int HeuristicCount => HeuristicNames.Length;
+
+    /// <summary>The in-process sentence-embedding model whose vector joins the features.</summary>
+    public const string EmbeddingModel = LocalEmbeddingModel.MiniLmL6V2;
+
+    public const int EmbeddingDimensions = 384;
+
+    /// <summary>
+    /// Characters of a text the embedding reads: a longer text is embedded as its first and last halves of this, because
+    /// the model's cost grows with the square of the tokens it reads, and attacks sit at the start (a persona, a frame)
+    /// or at the end (an optimised suffix, an injected instruction) of what they hide in.
+    /// </summary>
+    public const int EmbeddingChars = 512;
+
+    /// <summary>The text the embedding model reads for <paramref name="text"/>: itself, or its head and tail (see <see cref="EmbeddingChars"/>).</summary>
+    public static string EmbeddingInput(ReadOnlySpan<char> text)
+    {
+        text = text.Trim();
+        if (text.Length <= EmbeddingChars) return text.ToString();
+        var half = EmbeddingChars / 2;
+        var head = text[..half];
+        var tail = text[^half..];
+        // Never split a surrogate pair at the cut.
+        if (char.IsHighSurrogate(head[^1])) head = head[..^1];
+        if (char.IsLowSurrogate(tail[0])) tail = tail[1..];
+        return string.Concat(head, " … ", tail);
+    }
+
+    /// <summary>The embeddings of <paramref name="texts"/> (each read through <see cref="EmbeddingInput"/>), in one call to the model.</summary>
+    public static Task<float[][]> EmbedAsync(LocalEmbeddingModel embedder, IEnumerable<string> texts, CancellationToken cancellationToken) =>
+        embedder.EmbedAsync(texts.Select(static t => EmbeddingInput(t.AsSpan(0, Math.Min(t.Length, MaxChars)))).ToArray(), cancellationToken);
 
     [GeneratedRegex(@"\b(?:ignore|disregard|forget|skip|override|bypass|neglect)\s+(?:[\w'\-]+[\s,]+){0,4}(?:instructions?|rules|directions|guidelines|prompts?|programming|directives|constraints|context|orders)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex OverrideRegex();

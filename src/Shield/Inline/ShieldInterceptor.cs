@@ -13,7 +13,7 @@ namespace LlmMarketplace.Shield.Inline;
 /// The shield on the gateway path. Before the call it scans every message of a chat request (injection on user and
 /// tool messages, personal data and secrets on all) and, per the modes of the call's scope, monitors, redacts (the
 /// gateway then forwards the rewritten body) or blocks. After a non-streamed completion it scans the answer for
-/// personal data and secrets the same way. Streams are not scanned after the call.
+/// personal data and secrets the same way; a streamed answer is scanned as it passes (<see cref="FilterStream"/>).
 /// </summary>
 internal sealed class ShieldInterceptor(
     ShieldScanner scanner,
@@ -38,9 +38,15 @@ internal sealed class ShieldInterceptor(
         {
             return ValueTask.FromResult<GatewayRejection?>(null);
         }
+        return ScanMessagesAsync(call, messages, modes, cancellationToken);
+    }
 
+    /// <summary>Every message's texts in one scan (one embedding batch for the classifier), then the strongest action.</summary>
+    private async ValueTask<GatewayRejection?> ScanMessagesAsync(GatewayCall call, JsonElement messages, ShieldModes modes, CancellationToken cancellationToken)
+    {
         var started = Stopwatch.GetTimestamp();
-        var scanned = new List<(Segment Segment, List<Finding> Findings)>();
+        var segments = new List<Segment>();
+        var items = new List<ScanItem>();
         var index = 0;
         foreach (var message in messages.EnumerateArray())
         {
@@ -53,27 +59,33 @@ internal sealed class ShieldInterceptor(
             {
                 foreach (var segment in Segments(message, index))
                 {
-                    var findings = scanner.Scan(segment.Text, groups);
-                    if (findings.Count > 0) scanned.Add((segment, findings));
+                    segments.Add(segment);
+                    items.Add(new ScanItem(segment.Text, groups));
                 }
             }
             index++;
         }
+        var results = await scanner.ScanAsync(items, cancellationToken);
+        var scanned = new List<(Segment Segment, List<Finding> Findings)>();
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i].Count > 0) scanned.Add((segments[i], results[i]));
+        }
         metrics.Scanned("prompt", Stopwatch.GetElapsedTime(started).TotalSeconds);
-        if (scanned.Count == 0) return ValueTask.FromResult<GatewayRejection?>(null);
+        if (scanned.Count == 0) return null;
 
         var all = scanned.SelectMany(static s => s.Findings).ToList();
         var action = Decide(all, modes);
         Record(call, "prompt", all, modes, action);
         if (action == ShieldMode.Block)
         {
-            return ValueTask.FromResult<GatewayRejection?>(Rejection("request", all, modes));
+            return Rejection("request", all, modes);
         }
         if (action == ShieldMode.Redact)
         {
             call.ReplacementBody = RedactRequest(call.Request, scanned, modes);
         }
-        return ValueTask.FromResult<GatewayRejection?>(null);
+        return null;
     }
 
     /// <summary>
@@ -225,6 +237,95 @@ internal sealed class ShieldInterceptor(
             return ValueTask.FromResult(new CompletionInspection(null, Serialize(root)));
         }
         return default;
+    }
+
+    /// <summary>A streamed answer is scanned for personal data and secrets as it passes, like a whole one (see <see cref="StreamShield"/>).</summary>
+    public IStreamTextFilter? FilterStream(GatewayCall call)
+    {
+        if (!settings.ScanCompletions) return null;
+        var modes = resolver.Resolve(call);
+        if (modes.Pii == ShieldMode.Off && modes.Secrets == ShieldMode.Off) return null;
+        return new StreamShield(this, scanner, metrics, call, modes);
+    }
+
+    /// <summary>
+    /// The shield on one streamed answer: each choice's text is held until it is safe to release. The last
+    /// <see cref="HoldChars"/> characters are always held (the longest span with spaces inside, an IBAN or a card
+    /// number in groups, fits in them), and so is a run of non-space characters that reaches into them (an address,
+    /// a key, a URL with a password may go on in the next chunk; at most <see cref="MaxRunHold"/> characters), an open
+    /// PEM block until its END line, and any finding that reaches the cut. What is released is redacted per the modes; a
+    /// finding in <c>block</c> ends the stream with an error event instead, before any of it is sent.
+    /// </summary>
+    private sealed class StreamShield(ShieldInterceptor shield, ShieldScanner scanner, ShieldMetrics metrics, GatewayCall call, ShieldModes modes) : IStreamTextFilter
+    {
+        public const int HoldChars = 64;
+        public const int MaxRunHold = 4096;
+
+        private readonly ScanGroups _groups = new(false, modes.Pii != ShieldMode.Off, modes.Secrets != ShieldMode.Off);
+        private readonly Dictionary<int, System.Text.StringBuilder> _held = [];
+
+        public StreamTextVerdict OnText(int choice, string text)
+        {
+            var held = Held(choice);
+            held.Append(text);
+            return Release(held, end: false);
+        }
+
+        public StreamTextVerdict OnEnd(int choice) => Release(Held(choice), end: true);
+
+        private System.Text.StringBuilder Held(int choice)
+        {
+            if (!_held.TryGetValue(choice, out var held)) _held[choice] = held = new System.Text.StringBuilder();
+            return held;
+        }
+
+        private StreamTextVerdict Release(System.Text.StringBuilder held, bool end)
+        {
+            if (held.Length == 0) return new("");
+            var started = Stopwatch.GetTimestamp();
+            var text = held.ToString();
+            var findings = scanner.Scan(text, _groups);
+            var cut = end ? text.Length : SafeCut(text, findings);
+            metrics.Scanned("completion", Stopwatch.GetElapsedTime(started).TotalSeconds);
+            if (cut <= 0) return new("");
+            held.Remove(0, cut);
+            var released = findings.Where(f => f.End <= cut).ToList();
+            if (released.Count == 0) return new(text[..cut]);
+
+            var action = Decide(released, modes);
+            shield.Record(call, "completion", released, modes, action);
+            return action switch
+            {
+                ShieldMode.Block => new("", Rejection("response", released, modes)),
+                ShieldMode.Redact => new(ShieldScanner.Redact(text[..cut], released.Where(f => modes.For(FindingTypes.GroupOf(f.Type)) == ShieldMode.Redact))),
+                _ => new(text[..cut]),
+            };
+        }
+
+        /// <summary>How much of <paramref name="text"/> can go now: never a tail that a later chunk could turn into (part of) a finding.</summary>
+        private static int SafeCut(string text, List<Finding> findings)
+        {
+            var cut = text.Length - HoldChars;
+            if (cut <= 0) return 0;
+            var run = cut;
+            while (run > 0 && !char.IsWhiteSpace(text[run - 1])) run--;
+            if (cut - run <= MaxRunHold) cut = run;
+            var pem = text.LastIndexOf("-----BEGIN", StringComparison.Ordinal);
+            if (pem >= 0 && pem < cut && text.IndexOf("-----END", pem, StringComparison.Ordinal) < 0) cut = pem;
+            for (var moved = true; moved;)
+            {
+                moved = false;
+                foreach (var f in findings)
+                {
+                    if (f.Start < cut && f.End > cut)
+                    {
+                        cut = f.Start;
+                        moved = true;
+                    }
+                }
+            }
+            return cut;
+        }
     }
 
     /// <summary>The strongest action any finding calls for: block over redact over monitor.</summary>

@@ -57,7 +57,7 @@ internal static class ScanApi
         }
 
         var started = Stopwatch.GetTimestamp();
-        var findings = scanner.Scan(text, ScanGroups.All);
+        var findings = await scanner.ScanAsync(text, ScanGroups.All, context.RequestAborted);
         metrics.Scanned("api", Stopwatch.GetElapsedTime(started).TotalSeconds);
         var block = false;
         foreach (var f in findings)
