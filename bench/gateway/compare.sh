@@ -79,22 +79,7 @@ nginx_conf "$(cd "$RUN_DIR" && pwd)/upstream" "$(upstream_server "$UP_PORT")"
 nginx -p "$(cd "$RUN_DIR" && pwd)/upstream/" -c "$(cd "$RUN_DIR" && pwd)/upstream/nginx.conf" >"$LOGS/upstream.log" 2>&1 & PIDS+=($!)
 wait_http "http://127.0.0.1:$UP_PORT/v1/chat/completions" 10 POST
 
-cat >"$RUN_DIR/gateway.yaml" <<YAML
-Providers:
-  - Name: nginx
-    Type: openai
-    BaseUrl: http://127.0.0.1:$UP_PORT/v1
-Models:
-  - Name: gpt-4o-mini
-    Deployments:
-      - Provider: nginx
-        Model: gpt-4o-mini
-        InputPerMTok: 0.15
-        OutputPerMTok: 0.60
-Logging:
-  LogLevel:
-    Default: Warning
-YAML
+gateway_yaml "$RUN_DIR/gateway.yaml" "http://127.0.0.1:$UP_PORT/v1"
 
 declare -A PORT PID MASTER KEYED
 for b in base head; do

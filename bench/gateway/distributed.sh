@@ -69,22 +69,7 @@ if [ "$SKIP_BUILD" != 1 ] || [ ! -f "$WORK/gateway/llm-marketplace.dll" ]; then
   dotnet publish src/Host/Host.csproj -c Release -o "$WORK/gateway" --nologo -nodeReuse:false -p:UseSharedCompilation=false >"$LOGS/publish.log" 2>&1 \
     || { tail -30 "$LOGS/publish.log" >&2; die "dotnet publish failed"; }
 fi
-cat >"$RUN_DIR/gateway.yaml" <<EOF
-Providers:
-  - Name: nginx
-    Type: openai
-    BaseUrl: http://127.0.0.1:$UP_PORT/v1
-Models:
-  - Name: gpt-4o-mini
-    Deployments:
-      - Provider: nginx
-        Model: gpt-4o-mini
-        InputPerMTok: 0.15
-        OutputPerMTok: 0.60
-Logging:
-  LogLevel:
-    Default: Warning
-EOF
+gateway_yaml "$RUN_DIR/gateway.yaml" "http://127.0.0.1:$UP_PORT/v1"
 MASTER_KEY=bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 
 declare -A R   # R[case.key]

@@ -63,3 +63,24 @@ upstream_server() {
   }
 CONF
 }
+
+# gateway_yaml FILE UPSTREAM_BASE: LLM Marketplace's configuration for the benchmarks: one model (gpt-4o-mini)
+# with one OpenAI-type deployment on the upstream, priced, and logging at Warning.
+gateway_yaml() {
+  cat >"$1" <<YAML
+Providers:
+  - Name: nginx
+    Type: openai
+    BaseUrl: $2
+Models:
+  - Name: gpt-4o-mini
+    Deployments:
+      - Provider: nginx
+        Model: gpt-4o-mini
+        InputPerMTok: 0.15
+        OutputPerMTok: 0.60
+Logging:
+  LogLevel:
+    Default: Warning
+YAML
+}

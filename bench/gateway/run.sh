@@ -303,22 +303,7 @@ if [ "$SKIP_GATEWAY" != 1 ]; then
   GW_PORT=$(free_port)
   GW_DATA=$RUN_DIR/gateway-data
   mkdir -p "$GW_DATA"
-  cat >"$RUN_DIR/gateway.yaml" <<EOF
-Providers:
-  - Name: nginx
-    Type: openai
-    BaseUrl: $UPSTREAM_BASE
-Models:
-  - Name: gpt-4o-mini
-    Deployments:
-      - Provider: nginx
-        Model: gpt-4o-mini
-        InputPerMTok: 0.15
-        OutputPerMTok: 0.60
-Logging:
-  LogLevel:
-    Default: Warning
-EOF
+  gateway_yaml "$RUN_DIR/gateway.yaml" "$UPSTREAM_BASE"
   MASTER_KEY=bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
   log "starting LLM Marketplace on 127.0.0.1:$GW_PORT"
   LLMM_MASTER_KEY=$MASTER_KEY \
