@@ -13,7 +13,7 @@ namespace LlmMarketplace.Gateway.Configuration;
 public static class GatewayConfigReader
 {
     private static readonly string[] ProviderKeys = ["Name", "Type", "BaseUrl", "ApiKey", "ApiVersion", "Headers", "ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "Region", "Responses"];
-    private static readonly string[] ModelKeys = ["Name", "Kind", "Routing", "Deployments", "ContextWindow", "MaxOutputTokens", "Cache", "QualityTarget", "Cascade", "HybridWeights", "OwnedBy"];
+    private static readonly string[] ModelKeys = ["Name", "Kind", "Routing", "Deployments", "ContextWindow", "MaxOutputTokens", "Cache", "SemanticCache", "QualityTarget", "Cascade", "HybridWeights", "OwnedBy"];
     private static readonly string[] DeploymentKeys = ["Provider", "Model", "InputPerMTok", "OutputPerMTok", "CachedInputPerMTok", "CacheWritePerMTok", "PerRequest", "Weight", "Region", "Id"];
     private static readonly string[] GatewayKeys = ["ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "MaxRequestBodyBytes", "Retry", "CircuitBreaker", "Cache", "LatencyEwmaAlpha"];
 
@@ -25,6 +25,11 @@ public static class GatewayConfigReader
         var settings = ReadSettings(configuration.GetSection("Gateway"), errors);
         var providers = ReadProviders(configuration.GetSection("Providers"), settings, errors, resolveSecrets);
         var models = ReadModels(configuration.GetSection("Models"), providers, errors);
+        if (settings.Cache.Semantic is { Enabled: true, EmbeddingModel: { } embeddingModel }
+            && !models.Any(m => m.Name == embeddingModel && m.Kind == ModelKind.Embedding))
+        {
+            errors.Add("Gateway.Cache.Semantic.EmbeddingModel", $"'{embeddingModel}' is not an embedding model in Models (add one with Kind: embedding, for example served by a 'local' provider with Model: {LocalEmbeddingModel.MiniLmL6V2})");
+        }
         return new GatewayConfig(providers, models, settings);
     }
 
@@ -41,7 +46,14 @@ public static class GatewayConfigReader
         var breaker = section.GetSection("CircuitBreaker");
         CheckKeys(breaker, "Gateway.CircuitBreaker", ["FailureThreshold", "BreakDurationSeconds", "HalfOpenProbes"], errors);
         var cache = section.GetSection("Cache");
-        CheckKeys(cache, "Gateway.Cache", ["Enabled", "MaxSizeMb", "DefaultTtlSeconds", "MaxTtlSeconds"], errors);
+        CheckKeys(cache, "Gateway.Cache", ["Enabled", "MaxSizeMb", "DefaultTtlSeconds", "MaxTtlSeconds", "Semantic"], errors);
+        var semantic = cache.GetSection("Semantic");
+        CheckKeys(semantic, "Gateway.Cache.Semantic", ["Enabled", "EmbeddingModel", "Threshold", "Scope", "MaxEntries"], errors);
+        var semanticEnabled = Bool(semantic, "Enabled", "Gateway.Cache.Semantic", d.Cache.Semantic.Enabled, errors);
+        if (semanticEnabled && string.IsNullOrWhiteSpace(semantic["EmbeddingModel"]))
+        {
+            errors.Add("Gateway.Cache.Semantic.EmbeddingModel", "is required when the semantic cache is enabled: name a configured embedding model (for example one served by a 'local' provider)");
+        }
 
         return new GatewaySettings(
             Seconds(section, "ConnectTimeoutSeconds", "Gateway", d.ConnectTimeout, errors),
@@ -62,7 +74,15 @@ public static class GatewayConfigReader
                 Bool(cache, "Enabled", "Gateway.Cache", d.Cache.Enabled, errors),
                 (long)(Double(cache, "MaxSizeMb", "Gateway.Cache", d.Cache.MaxBytes / 1024.0 / 1024.0, 0.001, 1_000_000, errors) * 1024 * 1024),
                 Seconds(cache, "DefaultTtlSeconds", "Gateway.Cache", d.Cache.DefaultTtl, errors),
-                Seconds(cache, "MaxTtlSeconds", "Gateway.Cache", d.Cache.MaxTtl, errors)),
+                Seconds(cache, "MaxTtlSeconds", "Gateway.Cache", d.Cache.MaxTtl, errors))
+            {
+                Semantic = new SemanticCacheSettings(
+                    semanticEnabled,
+                    semantic["EmbeddingModel"] is { Length: > 0 } embeddingModel ? embeddingModel : null,
+                    Double(semantic, "Threshold", "Gateway.Cache.Semantic", d.Cache.Semantic.Threshold, 0.5, 1, errors),
+                    ParseEnum<SemanticCacheScope>(semantic["Scope"] ?? "team", "Gateway.Cache.Semantic.Scope", errors),
+                    Int(semantic, "MaxEntries", "Gateway.Cache.Semantic", d.Cache.Semantic.MaxEntries, 1, 10_000_000, errors)),
+            },
             Double(section, "LatencyEwmaAlpha", "Gateway", d.LatencyEwmaAlpha, 0.001, 1, errors));
     }
 
@@ -266,13 +286,26 @@ public static class GatewayConfigReader
             var contextWindow = item["ContextWindow"] is null ? (int?)null : Int(item, "ContextWindow", path, 0, 1, int.MaxValue, errors);
             var maxOutput = item["MaxOutputTokens"] is null ? (int?)null : Int(item, "MaxOutputTokens", path, 0, 1, int.MaxValue, errors);
             bool? cache = item["Cache"] is null ? null : Bool(item, "Cache", path, false, errors);
+            var semanticSection = item.GetSection("SemanticCache");
+            SemanticCacheOverride? semantic = null;
+            if (semanticSection.Value is not null)
+            {
+                semantic = new SemanticCacheOverride(Bool(item, "SemanticCache", path, true, errors), null);
+            }
+            else if (semanticSection.Exists())
+            {
+                CheckKeys(semanticSection, $"{path}.SemanticCache", ["Enabled", "Threshold"], errors);
+                semantic = new SemanticCacheOverride(
+                    semanticSection["Enabled"] is null ? null : Bool(semanticSection, "Enabled", $"{path}.SemanticCache", true, errors),
+                    semanticSection["Threshold"] is null ? null : Double(semanticSection, "Threshold", $"{path}.SemanticCache", 0.95, 0.5, 1, errors));
+            }
             var quality = Double(item, "QualityTarget", path, 0.95, 0, 1, errors);
             var cascade = item["Cascade"] is null || Bool(item, "Cascade", path, true, errors);
             if (name is null)
             {
                 continue;
             }
-            result.Add(new ModelConfig(name, kind, routing, deployments, contextWindow, maxOutput, cache, quality, hybrid, item["OwnedBy"] ?? "llm-marketplace", created) { Cascade = cascade });
+            result.Add(new ModelConfig(name, kind, routing, deployments, contextWindow, maxOutput, cache, quality, hybrid, item["OwnedBy"] ?? "llm-marketplace", created) { Cascade = cascade, SemanticCache = semantic });
         }
         return result;
     }
