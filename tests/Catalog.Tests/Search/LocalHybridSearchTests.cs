@@ -48,6 +48,11 @@ public sealed class LocalHybridSearchTests
                 var body = JsonDocument.Parse(await host.Client.GetStringAsync("api/v1/search?limit=4&q=" + Uri.EscapeDataString(query))).RootElement;
                 Assert.Equal(expected, body.GetProperty("results")[0].GetProperty("slug").GetString());
             }
+            // A listing far from the question's meaning is not a result at all.
+            var bill = JsonDocument.Parse(await host.Client.GetStringAsync("api/v1/search?limit=4&q=" + Uri.EscapeDataString("how much did I spend on that bill"))).RootElement;
+            var slugs = bill.GetProperty("results").EnumerateArray().Select(static r => r.GetProperty("slug").GetString()).ToList();
+            Assert.DoesNotContain("acme/babel", slugs);
+            Assert.Equal(slugs.Count, bill.GetProperty("total").GetInt32());
 
             first = await StoredAsync(database);
             Assert.Equal(4, first.Count);
