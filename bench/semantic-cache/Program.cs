@@ -15,6 +15,20 @@ using Microsoft.Extensions.DependencyInjection;
 // project) at several thresholds, with and without the guard; the in-process embedding model's latency per call and
 // per batch and its memory; the cache's inline cost on a miss and on a hit. Writes bench/results/semantic-cache.md.
 //   dotnet run -c Release --project bench/semantic-cache [-- --rounds N] [--redis HOST:PORT]
+//   ... -- similarity    cosine similarity of "a | b" lines read from standard input
+if (args.Length > 0 && args[0] == "similarity")
+{
+    // Reads "text a | text b" lines from standard input and prints their cosine similarity (for choosing thresholds).
+    var encoder = LocalEmbeddingModel.Get(LocalEmbeddingModel.MiniLmL6V2);
+    while (Console.ReadLine() is { } line)
+    {
+        var parts = line.Split('|', 2, StringSplitOptions.TrimEntries);
+        if (parts.Length != 2) continue;
+        var v = await encoder.EmbedAsync([parts[0].Replace("\\n", "\n", StringComparison.Ordinal), parts[1].Replace("\\n", "\n", StringComparison.Ordinal)], CancellationToken.None);
+        Console.WriteLine($"{ISemanticStore.Dot(v[0], v[1]):0.000}  {line}");
+    }
+    return 0;
+}
 var root = RepositoryRoot();
 var rounds = int.TryParse(Option(args, "--rounds"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) ? r : 300;
 var set = Path.Combine(root, "bench", "semantic-cache", "paraphrases.json");
