@@ -31,10 +31,16 @@ public sealed record CatalogOptions
     /// <summary>How often the in-memory catalog (index, routes) is reloaded from the database, for changes made by other replicas.</summary>
     public int RefreshSeconds { get; init; } = 30;
 
-    /// <summary>Hybrid search: base URL of an OpenAI-compatible embeddings endpoint (<c>Catalog:Embeddings:BaseUrl</c>); off when empty.</summary>
+    /// <summary>Hybrid search (<c>Catalog:Embeddings:Enabled</c>, on by default): listings and queries are embedded and ranked by meaning as well as by words.</summary>
+    public bool EmbeddingsEnabled { get; init; } = true;
+
+    /// <summary>
+    /// Base URL of an OpenAI-compatible embeddings endpoint (<c>Catalog:Embeddings:BaseUrl</c>); when empty, the
+    /// embedding model that runs in this process (<see cref="LlmMarketplace.BuildingBlocks.Embeddings.LocalEmbeddingModel"/>) is used.
+    /// </summary>
     public string? EmbeddingBaseUrl { get; init; }
 
-    /// <summary>The embedding model to ask for (<c>Catalog:Embeddings:Model</c>).</summary>
+    /// <summary>The embedding model to ask for (<c>Catalog:Embeddings:Model</c>); without a base URL, a local model id (default <c>all-minilm-l6-v2</c>).</summary>
     public string? EmbeddingModel { get; init; }
 
     /// <summary>A reference (<c>env:NAME</c>) to the endpoint's API key (<c>Catalog:Embeddings:ApiKey</c>).</summary>
@@ -43,7 +49,7 @@ public sealed record CatalogOptions
     /// <summary>The settings the <c>Catalog</c> section may hold (checked at start: unknown ones are errors).</summary>
     public static readonly SettingsShape Shape = SettingsShape
         .Values("PublicBrowsing", "AllowLoopbackEndpoints", "AllowPrivateEndpoints", "ApprovalLevels", "ConfidentialApprovalLevels", "ProbeTimeoutSeconds", "RefreshSeconds")
-        .With(("TrustedPublishers", SettingsShape.ListOf(SettingsShape.Value)), ("Embeddings", SettingsShape.Values("BaseUrl", "Model", "ApiKey")));
+        .With(("TrustedPublishers", SettingsShape.ListOf(SettingsShape.Value)), ("Embeddings", SettingsShape.Values("Enabled", "BaseUrl", "Model", "ApiKey")));
 
     public static CatalogOptions Read(IConfiguration configuration)
     {
@@ -59,6 +65,7 @@ public sealed record CatalogOptions
             TrustedPublishers = s.GetSection("TrustedPublishers").GetChildren().Select(static c => c.Value).Where(static v => !string.IsNullOrWhiteSpace(v)).Select(static v => v!).ToList(),
             ProbeTimeoutSeconds = Math.Clamp(s.GetValue("ProbeTimeoutSeconds", o.ProbeTimeoutSeconds), 1, 120),
             RefreshSeconds = Math.Clamp(s.GetValue("RefreshSeconds", o.RefreshSeconds), 1, 3600),
+            EmbeddingsEnabled = s.GetValue("Embeddings:Enabled", o.EmbeddingsEnabled),
             EmbeddingBaseUrl = s["Embeddings:BaseUrl"],
             EmbeddingModel = s["Embeddings:Model"],
             EmbeddingApiKey = s["Embeddings:ApiKey"],

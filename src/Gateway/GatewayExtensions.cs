@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Admin;
@@ -59,6 +60,12 @@ public static class GatewayExtensions
             };
             return cache;
         });
+        // Semantic entries: in Redis when replicas share state (every replica sees them), else in this process.
+        services.TryAddSingleton<ISemanticStore>(static sp => sp.GetRequiredService<ResponseCache>().Shared is { } shared
+            ? new SharedSemanticStore(sp.GetRequiredService<BuildingBlocks.Distributed.RedisConnection>(), shared, sp.GetRequiredService<ModelRegistry>(),
+                sp.GetRequiredService<BuildingBlocks.Distributed.Telemetry.DistributedMetrics>())
+            : new LocalSemanticStore(sp.GetRequiredService<ModelRegistry>()));
+        services.TryAddSingleton<SemanticCache>();
         services.TryAddSingleton<IDeploymentDirectory>(static sp => sp.GetRequiredService<ModelRegistry>());
         services.TryAddSingleton<IGatewayControl, GatewayControl>();
         services.TryAddSingleton<GatewayMetrics>();
@@ -175,6 +182,13 @@ public static class GatewayExtensions
         admin.MapPost("/deployments/{model}/{deployment}/reset", static (string model, string deployment, ModelRegistry registry) => DeploymentsApi.Reset(model, deployment, registry))
             .WithName("ResetDeploymentCircuit")
             .WithSummary("Closes the circuit of a deployment.");
+        admin.MapDelete("/cache/semantic", static (HttpRequest request, SemanticCache cache, TimeProvider time) => CacheApi.InvalidateSemanticAsync(request, cache, time))
+            .WithName("InvalidateSemanticCache")
+            .WithSummary("Removes semantic cache entries by model, team (its id) and age (olderThanSeconds); every entry when none is given. Answers the number removed.")
+            .WithQuery(
+                new QueryParameter("model", Description: "Only entries of this model."),
+                new QueryParameter("team", Description: "Only entries of this team (its id)."),
+                new QueryParameter("olderThanSeconds", QueryType.Integer, "Only entries stored at least this many seconds ago."));
         return app;
     }
 

@@ -1,38 +1,71 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using LlmMarketplace.BuildingBlocks.Embeddings;
 using LlmMarketplace.BuildingBlocks.Secrets;
 
 namespace LlmMarketplace.Catalog.Search;
 
 /// <summary>
-/// Calls the configured OpenAI-compatible embeddings endpoint (<c>Catalog:Embeddings</c>): listings are embedded
-/// when their version is published, a search query once per search. Vectors are returned unit-length.
+/// Embeds listings (when their version is published; stored per version and model) and search queries (once per
+/// search) for hybrid search: through the configured OpenAI-compatible endpoint (<c>Catalog:Embeddings:BaseUrl</c>), or
+/// by default with the embedding model that runs in this process. Vectors are returned unit-length.
 /// </summary>
 internal sealed class EmbeddingClient : IDisposable
 {
     private readonly HttpMessageInvoker? _http;
     private readonly Uri? _endpoint;
     private readonly string? _apiKey;
+    private readonly LocalEmbeddingModel? _local;
 
     public EmbeddingClient(CatalogOptions options)
     {
+        if (!options.EmbeddingsEnabled) return;
+        if (string.IsNullOrWhiteSpace(options.EmbeddingBaseUrl))
+        {
+            var id = string.IsNullOrWhiteSpace(options.EmbeddingModel) ? LocalEmbeddingModel.MiniLmL6V2 : options.EmbeddingModel;
+            if (!LocalEmbeddingModel.IsKnown(id))
+            {
+                throw new InvalidOperationException($"Catalog:Embeddings:Model '{id}' is not a model this process runs (known: {string.Join(", ", LocalEmbeddingModel.Known)}); set Catalog:Embeddings:BaseUrl to use an outside embeddings endpoint, or Catalog:Embeddings:Enabled to false.");
+            }
+            _local = LocalEmbeddingModel.Get(id);
+            // Stored vectors are keyed by model: the local model's never mix with an endpoint's of the same name.
+            Model = "local:" + _local.Id;
+            return;
+        }
+        if (string.IsNullOrWhiteSpace(options.EmbeddingModel))
+        {
+            throw new InvalidOperationException("Catalog:Embeddings:Model must name the model to ask Catalog:Embeddings:BaseUrl for.");
+        }
         Model = options.EmbeddingModel;
-        if (string.IsNullOrWhiteSpace(options.EmbeddingBaseUrl) || string.IsNullOrWhiteSpace(options.EmbeddingModel)) return;
         _endpoint = new Uri(options.EmbeddingBaseUrl.TrimEnd('/') + "/embeddings");
         if (options.EmbeddingApiKey is { } reference && SecretReference.TryResolve(reference, out var secret, out _)) _apiKey = secret;
         _http = new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false, ConnectTimeout = TimeSpan.FromSeconds(5) });
     }
 
-    public bool Enabled => _http is not null;
+    public bool Enabled => _http is not null || _local is not null;
 
+    /// <summary>The model the stored vectors belong to (<c>local:ID</c> for the in-process model).</summary>
     public string? Model { get; }
 
+    /// <summary>Unit-length vectors of <paramref name="inputs"/>; null when embeddings are off or the endpoint gave no usable answer.</summary>
     public async Task<float[][]?> EmbedAsync(IReadOnlyList<string> inputs, TimeSpan timeout, CancellationToken ct)
     {
-        if (_http is null || inputs.Count == 0) return null;
+        if (inputs.Count == 0) return null;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
+        if (_local is not null)
+        {
+            try
+            {
+                return await _local.EmbedAsync(inputs, cts.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new TaskCanceledException($"Embedding {inputs.Count} inputs took longer than {timeout.TotalSeconds:0.#} s.");
+            }
+        }
+        if (_http is null) return null;
         using var request = new HttpRequestMessage(HttpMethod.Post, _endpoint)
         {
             Content = new StringContent(JsonSerializer.Serialize(new { model = Model, input = inputs }), Encoding.UTF8, "application/json"),

@@ -167,9 +167,17 @@ internal sealed class SearchIndex
 
     public bool HasVectors => _vectors.Any(static v => v is not null);
 
+    /// <summary>A listing the words did not find is a match by meaning only from this cosine similarity on.</summary>
+    public const double MinSimilarity = 0.15;
+
+    /// <summary>... and only within this distance of the closest listing: when some listings are close, the far ones are noise.</summary>
+    public const double SimilarityBand = 0.2;
+
     /// <summary>
     /// Hybrid ranking: the text ranking and the vector-similarity ranking (cosine against the query's embedding, among
-    /// documents passing the filters) fused by reciprocal rank fusion, score = Σ 1/(k + rank), k = 60.
+    /// documents passing the filters) fused by reciprocal rank fusion, score = Σ 1/(k + rank), k = 60. A document only
+    /// the vectors found joins the results when its similarity reaches <see cref="MinSimilarity"/> and lies within
+    /// <see cref="SimilarityBand"/> of the best one; otherwise every query would list the whole catalog.
     /// </summary>
     public SearchResult SearchHybrid(SearchQuery query, float[] queryVector, int window = 200)
     {
@@ -192,14 +200,24 @@ internal sealed class SearchIndex
             var doc = text.Hits[r].Document;
             fused[doc.Id] = (doc, 1 / (K + r + 1));
         }
+        var floor = byVector.Count == 0 ? MinSimilarity : Math.Max(MinSimilarity, byVector[0].Similarity - SimilarityBand);
+        var byMeaningOnly = 0;
         for (var r = 0; r < Math.Min(window, byVector.Count); r++)
         {
             var doc = _docs[byVector[r].Doc];
-            fused[doc.Id] = fused.TryGetValue(doc.Id, out var f) ? (doc, f.Score + (1 / (K + r + 1))) : (doc, 1 / (K + r + 1));
+            if (fused.TryGetValue(doc.Id, out var f))
+            {
+                fused[doc.Id] = (doc, f.Score + (1 / (K + r + 1)));
+            }
+            else if (byVector[r].Similarity >= floor)
+            {
+                fused[doc.Id] = (doc, 1 / (K + r + 1));
+                byMeaningOnly++;
+            }
         }
         var hits = fused.Values.OrderByDescending(static f => f.Score).ThenBy(static f => f.Doc.Id, StringComparer.Ordinal)
             .Skip(Math.Max(0, query.Offset)).Take(query.Limit).Select(static f => new SearchHit(f.Doc, Math.Round(f.Score, 6))).ToList();
-        return new SearchResult(hits, Math.Max(text.Total, fused.Count), text.Facets);
+        return new SearchResult(hits, text.Total + byMeaningOnly, text.Facets);
     }
 
     public int Count => _docs.Length;

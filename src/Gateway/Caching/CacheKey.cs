@@ -7,7 +7,7 @@ namespace LlmMarketplace.Gateway.Caching;
 
 /// <summary>
 /// The cache key of a request: SHA-256 of a canonical form of what decides the answer (model, messages, tools and
-/// sampling parameters), with object keys sorted and whitespace in strings collapsed, so formatting differences hit the same entry.
+/// sampling parameters) within the caller's team, with object keys sorted and whitespace in strings collapsed, so formatting differences hit the same entry.
 /// </summary>
 internal static class CacheKey
 {
@@ -19,7 +19,8 @@ internal static class CacheKey
         "input", "encoding_format", "dimensions", "provider",
     ];
 
-    public static string Compute(string operation, string model, JsonElement root, bool stream, bool includeUsage, string? route = null)
+    /// <param name="team">The caller's team: answers are never shared across teams.</param>
+    public static string Compute(string operation, string model, JsonElement root, bool stream, bool includeUsage, string? route = null, string? team = null)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -30,6 +31,7 @@ internal static class CacheKey
             writer.WriteBoolean("stream", stream);
             writer.WriteBoolean("usage", includeUsage);
             if (!string.IsNullOrEmpty(route)) writer.WriteString("route", route);
+            if (!string.IsNullOrEmpty(team)) writer.WriteString("team", team);
             foreach (var field in Fields)
             {
                 if (root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null)
@@ -45,7 +47,7 @@ internal static class CacheKey
         return Convert.ToHexString(hash);
     }
 
-    private static void WriteCanonical(Utf8JsonWriter writer, JsonElement value)
+    internal static void WriteCanonical(Utf8JsonWriter writer, JsonElement value)
     {
         switch (value.ValueKind)
         {

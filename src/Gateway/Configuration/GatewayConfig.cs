@@ -114,6 +114,9 @@ public sealed record ModelConfig(
     /// deployment first, check its answer, escalate when the check fails). On unless <c>Cascade: false</c>.
     /// </summary>
     public bool Cascade { get; init; } = true;
+
+    /// <summary>The model's own semantic cache settings, when it has any.</summary>
+    public SemanticCacheOverride? SemanticCache { get; init; }
 }
 
 public sealed record CircuitBreakerSettings(int FailureThreshold, TimeSpan BreakDuration, int HalfOpenProbes)
@@ -129,7 +132,30 @@ public sealed record RetrySettings(int MaxAttemptsPerDeployment, TimeSpan BaseDe
 public sealed record CacheSettings(bool Enabled, long MaxBytes, TimeSpan DefaultTtl, TimeSpan MaxTtl)
 {
     public static readonly CacheSettings Default = new(false, 256L * 1024 * 1024, TimeSpan.FromMinutes(10), TimeSpan.FromDays(1));
+
+    /// <summary>The semantic cache (<c>Gateway:Cache:Semantic</c>), consulted after an exact miss; off by default.</summary>
+    public SemanticCacheSettings Semantic { get; init; } = SemanticCacheSettings.Default;
 }
+
+/// <summary>Whom a semantic cache entry serves: callers of the same team (always), or of the same API key.</summary>
+public enum SemanticCacheScope
+{
+    Team,
+    Key,
+}
+
+/// <summary>
+/// The <c>Gateway:Cache:Semantic</c> section: a paraphrase of a cached question (cosine similarity of their embeddings by
+/// <see cref="EmbeddingModel"/> at least <see cref="Threshold"/>, and the same numbers, names, quotes, identifiers and
+/// negation) is answered from the cache.
+/// </summary>
+public sealed record SemanticCacheSettings(bool Enabled, string? EmbeddingModel, double Threshold, SemanticCacheScope Scope, int MaxEntries)
+{
+    public static readonly SemanticCacheSettings Default = new(false, null, 0.95, SemanticCacheScope.Team, 10_000);
+}
+
+/// <summary>A model's own semantic cache settings (<c>Models[i].SemanticCache</c>): off for it, or its own threshold.</summary>
+public sealed record SemanticCacheOverride(bool? Enabled, double? Threshold);
 
 /// <summary>The <c>Gateway</c> section: transport, resilience and cache settings.</summary>
 public sealed record GatewaySettings(

@@ -22,6 +22,8 @@ public static class GatewayConfigReader
     public static readonly SettingsShape ModelsShape = SettingsShape.ListOf(
         SettingsShape.Values("Name", "Kind", "Routing", "ContextWindow", "MaxOutputTokens", "Cache", "QualityTarget", "Cascade", "OwnedBy")
             .With(
+                // true/false, or {Enabled, Threshold}
+                ("SemanticCache", SettingsShape.Values("Enabled", "Threshold")),
                 ("HybridWeights", SettingsShape.Values("Cost", "Performance", "Reliability")),
                 ("Deployments", SettingsShape.ListOf(SettingsShape.Values("Provider", "Model", "InputPerMTok", "OutputPerMTok", "CachedInputPerMTok", "CacheWritePerMTok", "PerRequest", "Weight", "Region", "Id")))));
 
@@ -30,7 +32,8 @@ public static class GatewayConfigReader
         .With(
             ("Retry", SettingsShape.Values("MaxAttemptsPerDeployment", "BaseDelayMs", "MaxDelayMs", "MaxRetryAfterSeconds", "MaxTotalAttempts")),
             ("CircuitBreaker", SettingsShape.Values("FailureThreshold", "BreakDurationSeconds", "HalfOpenProbes")),
-            ("Cache", SettingsShape.Values("Enabled", "MaxSizeMb", "DefaultTtlSeconds", "MaxTtlSeconds")));
+            ("Cache", SettingsShape.Values("Enabled", "MaxSizeMb", "DefaultTtlSeconds", "MaxTtlSeconds")
+                .With(("Semantic", SettingsShape.Values("Enabled", "EmbeddingModel", "Threshold", "Scope", "MaxEntries")))));
 
     /// <summary>The address requests to a <c>local</c> provider carry; they never leave the process.</summary>
     internal static readonly Uri LocalProviderUrl = new("http://local.invalid/v1");
@@ -44,6 +47,11 @@ public static class GatewayConfigReader
         var settings = ReadSettings(configuration.GetSection("Gateway"), errors);
         var providers = ReadProviders(configuration.GetSection("Providers"), settings, errors, resolveSecrets);
         var models = ReadModels(configuration.GetSection("Models"), providers, errors);
+        if (settings.Cache.Semantic is { Enabled: true, EmbeddingModel: { } embeddingModel }
+            && !models.Any(m => m.Name == embeddingModel && m.Kind == ModelKind.Embedding))
+        {
+            errors.Add("Gateway.Cache.Semantic.EmbeddingModel", $"'{embeddingModel}' is not an embedding model in Models (add one with Kind: embedding, for example served by a 'local' provider with Model: {LocalEmbeddingModel.MiniLmL6V2})");
+        }
         return new GatewayConfig(providers, models, settings);
     }
 
@@ -57,6 +65,12 @@ public static class GatewayConfigReader
         var retry = section.GetSection("Retry");
         var breaker = section.GetSection("CircuitBreaker");
         var cache = section.GetSection("Cache");
+        var semantic = cache.GetSection("Semantic");
+        var semanticEnabled = Bool(semantic, "Enabled", "Gateway.Cache.Semantic", d.Cache.Semantic.Enabled, errors);
+        if (semanticEnabled && string.IsNullOrWhiteSpace(semantic["EmbeddingModel"]))
+        {
+            errors.Add("Gateway.Cache.Semantic.EmbeddingModel", "is required when the semantic cache is enabled: name a configured embedding model (for example one served by a 'local' provider)");
+        }
 
         return new GatewaySettings(
             Seconds(section, "ConnectTimeoutSeconds", "Gateway", d.ConnectTimeout, errors),
@@ -77,7 +91,15 @@ public static class GatewayConfigReader
                 Bool(cache, "Enabled", "Gateway.Cache", d.Cache.Enabled, errors),
                 (long)(Double(cache, "MaxSizeMb", "Gateway.Cache", d.Cache.MaxBytes / 1024.0 / 1024.0, 0.001, 1_000_000, errors) * 1024 * 1024),
                 Seconds(cache, "DefaultTtlSeconds", "Gateway.Cache", d.Cache.DefaultTtl, errors),
-                Seconds(cache, "MaxTtlSeconds", "Gateway.Cache", d.Cache.MaxTtl, errors)),
+                Seconds(cache, "MaxTtlSeconds", "Gateway.Cache", d.Cache.MaxTtl, errors))
+            {
+                Semantic = new SemanticCacheSettings(
+                    semanticEnabled,
+                    semantic["EmbeddingModel"] is { Length: > 0 } embeddingModel ? embeddingModel : null,
+                    Double(semantic, "Threshold", "Gateway.Cache.Semantic", d.Cache.Semantic.Threshold, 0.5, 1, errors),
+                    ParseEnum<SemanticCacheScope>(semantic["Scope"] ?? "team", "Gateway.Cache.Semantic.Scope", errors),
+                    Int(semantic, "MaxEntries", "Gateway.Cache.Semantic", d.Cache.Semantic.MaxEntries, 1, 10_000_000, errors)),
+            },
             Double(section, "LatencyEwmaAlpha", "Gateway", d.LatencyEwmaAlpha, 0.001, 1, errors));
     }
 
@@ -277,13 +299,25 @@ public static class GatewayConfigReader
             var contextWindow = item["ContextWindow"] is null ? (int?)null : Int(item, "ContextWindow", path, 0, 1, int.MaxValue, errors);
             var maxOutput = item["MaxOutputTokens"] is null ? (int?)null : Int(item, "MaxOutputTokens", path, 0, 1, int.MaxValue, errors);
             bool? cache = item["Cache"] is null ? null : Bool(item, "Cache", path, false, errors);
+            var semanticSection = item.GetSection("SemanticCache");
+            SemanticCacheOverride? semantic = null;
+            if (semanticSection.Value is not null)
+            {
+                semantic = new SemanticCacheOverride(Bool(item, "SemanticCache", path, true, errors), null);
+            }
+            else if (semanticSection.Exists())
+            {
+                semantic = new SemanticCacheOverride(
+                    semanticSection["Enabled"] is null ? null : Bool(semanticSection, "Enabled", $"{path}.SemanticCache", true, errors),
+                    semanticSection["Threshold"] is null ? null : Double(semanticSection, "Threshold", $"{path}.SemanticCache", 0.95, 0.5, 1, errors));
+            }
             var quality = Double(item, "QualityTarget", path, 0.95, 0, 1, errors);
             var cascade = item["Cascade"] is null || Bool(item, "Cascade", path, true, errors);
             if (name is null)
             {
                 continue;
             }
-            result.Add(new ModelConfig(name, kind, routing, deployments, contextWindow, maxOutput, cache, quality, hybrid, item["OwnedBy"] ?? "llm-marketplace", created) { Cascade = cascade });
+            result.Add(new ModelConfig(name, kind, routing, deployments, contextWindow, maxOutput, cache, quality, hybrid, item["OwnedBy"] ?? "llm-marketplace", created) { Cascade = cascade, SemanticCache = semantic });
         }
         return result;
     }

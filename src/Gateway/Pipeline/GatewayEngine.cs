@@ -85,6 +85,9 @@ internal sealed class GatewayExchange<TRequest>(GatewayEngine engine, GatewayOpe
 
     public TimeSpan CacheTtl { get; set; }
 
+    /// <summary>The semantic cache's lookup for this call (its embedding stores the answer); null when it does not apply.</summary>
+    public SemanticLookup? Semantic { get; set; }
+
     /// <summary>The auto-router's cascade, when it runs one for this call.</summary>
     public Cascade? Cascade { get; set; }
 
@@ -102,6 +105,7 @@ internal sealed class GatewayExchange<TRequest>(GatewayEngine engine, GatewayOpe
 internal sealed class GatewayEngine(
     ModelRegistry registry,
     ResponseCache cache,
+    SemanticCache semanticCache,
     UpstreamDispatcher dispatcher,
     GatewayMetrics metrics,
     GatewayInterceptors interceptors,
@@ -238,12 +242,12 @@ internal sealed class GatewayEngine(
             exchange.Cascade = Cascade.Route(_autoRouter, call, model, ordered, shape.Stream);
         }
 
-        // The exact response cache: local, then shared (Redis); an alert may switch it per model.
+        // The exact response cache, within the caller's team: local, then shared (Redis); an alert may switch it per model.
         var cacheEnabled = control?.CacheOverride(model.Name) ?? model.Config.Cache ?? settings.Cache.Enabled;
         var cacheControl = CacheControl.Parse(context.Request.Headers.CacheControl.ToString(), context.Request.Headers["x-gateway-cache-ttl"].ToString());
         if (cacheEnabled && !cacheControl.NoStore)
         {
-            exchange.CacheKey = CacheKey.Compute(operation.Name, model.Name, shape.Root, shape.Stream, shape.IncludeUsage, routeHeader);
+            exchange.CacheKey = CacheKey.Compute(operation.Name, model.Name, shape.Root, shape.Stream, shape.IncludeUsage, routeHeader, call.Caller.TeamId);
             var cacheSpan = GatewayMetrics.ActivitySource.StartActivity("gateway.cache");
             var hit = cacheControl.NoCache ? null : await cache.GetAsync(exchange.CacheKey);
             cacheSpan?.SetTag("gateway.cache", hit is not null ? "HIT" : "MISS");
@@ -252,8 +256,25 @@ internal sealed class GatewayEngine(
             {
                 metrics.Cache("hit");
                 call.CacheStatus = "HIT";
-                await ServeFromCacheAsync(context, call, hit);
+                await ServeFromCacheAsync(context, call, hit, null);
                 return;
+            }
+
+            // Then the semantic cache, where configured: a paraphrase of a cached question within the caller's scope.
+            if (!cacheControl.NoCache && semanticCache.Prepare(operation.Name, model, shape, call, routeHeader) is { } lookup)
+            {
+                exchange.Semantic = lookup;
+                var semanticSpan = GatewayMetrics.ActivitySource.StartActivity("gateway.cache.semantic");
+                var semanticHit = await semanticCache.LookupAsync(lookup, context.RequestAborted);
+                semanticSpan?.SetTag("gateway.cache", semanticHit is not null ? "SEMANTIC-HIT" : "MISS");
+                semanticSpan?.Dispose();
+                if (semanticHit is not null)
+                {
+                    metrics.Cache("semantic_hit");
+                    call.CacheStatus = "SEMANTIC-HIT";
+                    await ServeFromCacheAsync(context, call, semanticHit.Response, semanticHit.Similarity);
+                    return;
+                }
             }
             metrics.Cache("miss");
             call.CacheStatus = "MISS";
@@ -367,11 +388,14 @@ internal sealed class GatewayEngine(
     {
         if (exchange.CacheKey is { } key)
         {
-            cache.Set(key, new CachedResponse(body, stream, deployment.Provider.Name, deployment.Id, usage, time.GetUtcNow() + exchange.CacheTtl));
+            var entry = new CachedResponse(body, stream, deployment.Provider.Name, deployment.Id, usage, time.GetUtcNow() + exchange.CacheTtl);
+            cache.Set(key, entry);
+            if (exchange.Semantic is { } lookup) semanticCache.Add(lookup, entry);
         }
     }
 
-    private async Task ServeFromCacheAsync(HttpContext context, GatewayCall call, CachedResponse hit)
+    /// <param name="similarity">For a semantic hit, how close the cached question was (sent as <c>x-cache-similarity</c>).</param>
+    private async Task ServeFromCacheAsync(HttpContext context, GatewayCall call, CachedResponse hit, double? similarity)
     {
         call.Provider = hit.Provider;
         call.Deployment = hit.Deployment;
@@ -379,7 +403,8 @@ internal sealed class GatewayEngine(
         call.CostUsd = 0;
         call.Status = 200;
         var headers = context.Response.Headers;
-        headers["x-cache"] = "HIT";
+        headers["x-cache"] = call.CacheStatus;
+        if (similarity is { } sim) headers["x-cache-similarity"] = sim.ToString("0.0000", CultureInfo.InvariantCulture);
         headers["x-gateway-provider"] = hit.Provider;
         headers["x-gateway-deployment"] = hit.Deployment;
         headers["x-gateway-attempts"] = "0";

@@ -50,6 +50,7 @@ public sealed class AuthorizationMatrixTests
         ["POST /v1/messages/count_tokens"] = Access.Authenticated,
         ["GET /api/v1/gateway/deployments"] = Access.Admin,
         ["POST /api/v1/gateway/deployments/{model}/{deployment}/reset"] = Access.Admin,
+        ["DELETE /api/v1/gateway/cache/semantic"] = Access.Admin,
 
         // Governance: authentication
         ["POST /api/v1/auth/login"] = Access.Public,
