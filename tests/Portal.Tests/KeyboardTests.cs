@@ -117,6 +117,36 @@ public sealed class KeyboardTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Administration_forms_typed_at_a_persons_pace_submit_on_Enter()
+    {
+        await using var market = await Marketplace.StartAsync();
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync(market.Host.BaseAddress);
+        await page.GotoAsync("/login");
+        var key = page.GetByLabel("API key or token");
+        await key.PressSequentiallyAsync(market.Host.MasterKey, PersonsPace);
+        await key.PressAsync("Enter");
+        await Expect(page.GetByTestId("signed-in-as")).Not.ToBeEmptyAsync();
+
+        var teamName = "typed-team-" + Guid.NewGuid().ToString("N")[..6];
+        await page.GotoAsync("/admin/teams");
+        var name = page.GetByLabel("Team name");
+        await name.PressSequentiallyAsync(teamName, PersonsPace);
+        await name.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = teamName, Exact = true })).ToBeVisibleAsync();
+        var teams = await market.SendAsync(HttpMethod.Get, "api/v1/teams", null);
+        Assert.Contains(teams.GetProperty("data").EnumerateArray(), t => t.GetProperty("name").GetString() == teamName);
+
+        // The audit log lists the team's creation; a filter typed and submitted with Enter leaves only what matches.
+        await page.GotoAsync("/admin/audit");
+        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "team.created", Exact = true }).First).ToBeVisibleAsync();
+        var action = page.GetByLabel("Action (e.g. policy.updated)");
+        await action.PressSequentiallyAsync("policy.deleted", PersonsPace);
+        await action.PressAsync("Enter");
+        await Expect(page.GetByTestId("audit-row")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task A_key_name_typed_at_a_persons_pace_creates_the_key_on_Enter()
     {
         await using var market = await Marketplace.StartAsync();

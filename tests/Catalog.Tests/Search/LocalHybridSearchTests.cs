@@ -83,7 +83,12 @@ public sealed class LocalHybridSearchTests
     {
         await using var connection = await database.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT version_id, model, vector, created_at FROM catalog_embeddings ORDER BY version_id";
+        // The imported listings' vectors (the gateway's configured models are listed by the platform too).
+        command.CommandText = """
+            SELECT e.version_id, e.model, e.vector, e.created_at FROM catalog_embeddings e
+            JOIN catalog_versions v ON v.id = e.version_id JOIN catalog_services s ON s.id = v.service_id
+            WHERE s.slug LIKE 'acme/%' ORDER BY e.version_id
+            """;
         await using var reader = await command.ExecuteReaderAsync();
         var rows = new List<(string, string, string, string)>();
         while (await reader.ReadAsync()) rows.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)));
