@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
 using LlmMarketplace.Portal.Tests.Infrastructure;
+using Deque.AxeCore.Commons;
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
@@ -143,6 +145,7 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         await page.GotoAsync("/login");
         await Expect(page.GetByLabel("User name")).ToBeVisibleAsync();
         Assert.Empty(await page.EvaluateAsync<string[]>(UnlabelledControls));
+        await AssertAccessibleAsync(page, "/login");
         await shots.TakeAsync(page, "login");
         await PublishingJourneyTests.SignInAsync(page, "root", "guard the gates carefully");
         var pages = new (string Path, string Heading)[]
@@ -159,7 +162,21 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
             await Expect(page.GetByRole(AriaRole.Progressbar)).ToHaveCountAsync(0);
             var unlabelled = await page.EvaluateAsync<string[]>(UnlabelledControls);
             Assert.True(unlabelled.Length == 0, $"{path}: unlabelled controls {string.Join(", ", unlabelled)}");
+            await AssertAccessibleAsync(page, path);
             await shots.TakeAsync(page, path.Split('?')[0].Trim('/').Replace('/', '-') is { Length: > 0 } name ? name : "catalog");
         }
+    }
+
+    /// <summary>axe-core (Deque's engine, run in the page) finds no serious or critical WCAG 2 A/AA violation.</summary>
+    private static async Task AssertAccessibleAsync(IPage page, string path)
+    {
+        var result = await page.RunAxe(new AxeRunOptions
+        {
+            RunOnly = new RunOnlyOptions { Type = "tag", Values = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+        });
+        var serious = result.Violations.Where(static v => v.Impact is "serious" or "critical")
+            .Select(static v => $"{v.Id} ({v.Impact}): {v.Help} at {string.Join("; ", v.Nodes.Take(3).Select(static n => string.Join(" ", n.Target)))}")
+            .ToList();
+        Assert.True(serious.Count == 0, $"{path}: accessibility violations:\n{string.Join("\n", serious)}");
     }
 }
