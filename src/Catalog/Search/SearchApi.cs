@@ -66,7 +66,20 @@ internal static class SearchApi
         result ??= index.Search(query);
         var items = await ToResultsAsync(result.Hits, levels, names, ct);
         metrics.Searched("search", System.Diagnostics.Stopwatch.GetElapsedTime(started));
-        return TypedResults.Ok(new SearchResponse(items, result.Facets, result.Total, query.Offset, query.Limit));
+        return TypedResults.Ok(new SearchResponse(items, result.Facets, result.Total, query.Offset, query.Limit) { FacetLabels = ProviderLabels(result.Facets, names) });
+    }
+
+    /// <summary>Names people read for <c>provider</c> facet values that are a publishing team's id; other values read as they are.</summary>
+    private static Dictionary<string, string>? ProviderLabels(IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> facets, PublisherNames names)
+    {
+        if (!facets.TryGetValue("provider", out var providers)) return null;
+        Dictionary<string, string>? labels = null;
+        foreach (var value in providers.Keys)
+        {
+            var name = names.Of(value);
+            if (!string.Equals(name, value, StringComparison.Ordinal)) (labels ??= new(StringComparer.Ordinal))[value] = name;
+        }
+        return labels;
     }
 
     public static Results<Ok<AutocompleteResponse>, ValidationProblem> Autocomplete(string? q, int? limit, CatalogState state)
@@ -209,7 +222,11 @@ internal static class SearchApi
     }
 }
 
-internal sealed record SearchResponse(IReadOnlyList<SearchResultItem> Results, IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Facets, int Total, int Offset, int Limit);
+internal sealed record SearchResponse(IReadOnlyList<SearchResultItem> Results, IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Facets, int Total, int Offset, int Limit)
+{
+    /// <summary>Display names of facet values that are ids (a publishing team's id in <c>provider</c>): value → name; absent when none.</summary>
+    public IReadOnlyDictionary<string, string>? FacetLabels { get; init; }
+}
 
 internal sealed record SearchResultItem(string Id, string Slug, string Name, double Score, string Description, string Publisher, string Category, string Kind,
     IReadOnlyList<string> Tags, IReadOnlyList<string> InputModalities, IReadOnlyList<string> OutputModalities, decimal? InputPerMTok, decimal? OutputPerMTok,

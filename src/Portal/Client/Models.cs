@@ -4,7 +4,13 @@ namespace LlmMarketplace.Portal.Client;
 
 // The shapes of the API's answers, as the portal reads them (JSON, camelCase).
 
-public sealed record SearchPage(IReadOnlyList<SearchItem> Results, IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Facets, int Total, int Offset, int Limit);
+public sealed record SearchPage(IReadOnlyList<SearchItem> Results, IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Facets, int Total, int Offset, int Limit)
+{
+    /// <summary>Names to show for facet values that are ids (a publishing team's id); value → name.</summary>
+    public IReadOnlyDictionary<string, string>? FacetLabels { get; init; }
+
+    public string LabelOf(string value) => FacetLabels is not null && FacetLabels.TryGetValue(value, out var name) ? name : value;
+}
 
 public sealed record SearchItem(string Id, string Slug, string Name, double Score, string Description, string Publisher, string Category, string Kind,
     IReadOnlyList<string> Tags, IReadOnlyList<string> InputModalities, IReadOnlyList<string> OutputModalities, decimal? InputPerMTok, decimal? OutputPerMTok,
