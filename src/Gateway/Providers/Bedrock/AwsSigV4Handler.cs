@@ -42,11 +42,20 @@ internal sealed class AwsSigV4Handler : DelegatingHandler
         {
             HttpMethod = request.Method.Method,
             Endpoint = new Uri(uri.GetLeftPart(UriPartial.Authority)),
-            // The path as sent: already escaped (a model id's ':' is %3A), which the signer escapes once more as SigV4 asks.
-            ResourcePath = uri.AbsolutePath,
             Content = body,
             AuthenticationRegion = _config.AuthenticationRegion,
         };
+        // As the SDK's own marshallers do: the path as a template whose segments are the raw values (a model id with its
+        // ':'), which the signer escapes for the canonical request the way AWS expects (twice, for services other than S3).
+        var segments = uri.AbsolutePath.Split('/');
+        var template = new System.Text.StringBuilder();
+        for (var i = 1; i < segments.Length; i++)
+        {
+            var key = "{s" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "}";
+            template.Append('/').Append(key);
+            signing.AddPathResource(key, Uri.UnescapeDataString(segments[i]));
+        }
+        signing.ResourcePath = template.ToString();
         signing.Headers["Content-Type"] = request.Content?.Headers.ContentType?.ToString() ?? "application/json";
         if (credentials.UseToken)
         {
@@ -70,7 +79,7 @@ internal sealed class AwsSigV4Handler : DelegatingHandler
     /// <summary>What the signer reads of a client configuration: the region and the service name.</summary>
     private sealed class SigningConfig : ClientConfig
     {
-        public SigningConfig(string region) : base(new DefaultConfigurationProvider([]))
+        public SigningConfig(string region) : base(new DefaultConfigurationProvider([new DefaultConfiguration { Name = DefaultConfigurationMode.Standard }]))
         {
             AuthenticationRegion = region;
             AuthenticationServiceName = ServiceName;
