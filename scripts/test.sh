@@ -148,9 +148,14 @@ ensure_deploy_tools() {
   command -v kubectl >/dev/null 2>&1 || apt_install kubectl || apt_install kubernetes-client || die "kubectl is needed by the deployment tests and could not be installed"
   command -v promtool >/dev/null 2>&1 || apt_install prometheus || die "promtool (Debian package prometheus) is needed by the deployment tests and could not be installed"
   command -v openssl >/dev/null 2>&1 || apt_install openssl || die "openssl is needed by the HTTPS test and could not be installed"
-  # The Bedrock stand-in checks SigV4 signatures with botocore (Debian's python3-botocore, for /usr/bin/python3).
-  /usr/bin/python3 -c 'import botocore' >/dev/null 2>&1 || apt_install python3 python3-botocore || die "python3-botocore is needed by the Bedrock tests and could not be installed"
   log "kubectl $(kubectl version --client 2>/dev/null | head -1 | sed 's/.*: //'), $(promtool --version 2>&1 | head -1)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The Bedrock stand-in checks SigV4 signatures with botocore: Debian's python3-botocore, for /usr/bin/python3.
+# ---------------------------------------------------------------------------------------------
+ensure_botocore() {
+  /usr/bin/python3 -c 'import botocore' >/dev/null 2>&1 || apt_install python3 python3-botocore || die "python3-botocore is needed by the Bedrock tests and could not be installed"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -316,5 +321,6 @@ ensure_node
 ensure_node_modules
 ensure_chromium
 ensure_deploy_tools
+ensure_botocore
 start_distributed
 run_dotnet_tests "$@"

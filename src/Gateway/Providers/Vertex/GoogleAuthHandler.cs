@@ -54,7 +54,7 @@ internal sealed class GoogleAuthHandler : DelegatingHandler
             {
                 RequestMessage = request,
                 Content = new StringContent(
-                    JsonSerializer.Serialize(new { error = new { code = 401, message = "Google rejected the provider's credentials: " + (ex is TokenResponseException t ? t.Error?.Error ?? "token exchange failed" : "token exchange failed"), status = "UNAUTHENTICATED" } }),
+                    JsonSerializer.Serialize(new { error = new { code = 401, message = "Google rejected the provider's credentials: " + (ex is TokenResponseException t ? $"{t.Error?.Error} {t.Error?.ErrorDescription}".Trim() : "token exchange failed"), status = "UNAUTHENTICATED" } }),
                     System.Text.Encoding.UTF8, "application/json"),
             };
         }
