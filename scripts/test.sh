@@ -6,7 +6,7 @@
 #   LLMM_TEST_NODE_MODULES  absolute path of tests/node/node_modules (@dwmkerr/mock-llm, openai,
 #                           kubernetes-models); its parent holds mock-llm.yaml, openai-client.mjs and
 #                           validate-kubernetes.mjs
-# kubectl, promtool (Debian package prometheus) and openssl are installed when missing.
+# kubectl, promtool (Debian package prometheus), openssl and python3-botocore are installed when missing.
 #   LLMM_TEST_POSTGRES      Npgsql connection string of a throwaway PostgreSQL on 127.0.0.1
 #                           (superuser "postgres", database "llmm_test")
 #   LLMM_TEST_REDIS         "127.0.0.1:PORT" of a throwaway Redis
@@ -149,6 +149,13 @@ ensure_deploy_tools() {
   command -v promtool >/dev/null 2>&1 || apt_install prometheus || die "promtool (Debian package prometheus) is needed by the deployment tests and could not be installed"
   command -v openssl >/dev/null 2>&1 || apt_install openssl || die "openssl is needed by the HTTPS test and could not be installed"
   log "kubectl $(kubectl version --client 2>/dev/null | head -1 | sed 's/.*: //'), $(promtool --version 2>&1 | head -1)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The Bedrock stand-in checks SigV4 signatures with botocore: Debian's python3-botocore, for /usr/bin/python3.
+# ---------------------------------------------------------------------------------------------
+ensure_botocore() {
+  /usr/bin/python3 -c 'import botocore' >/dev/null 2>&1 || apt_install python3 python3-botocore || die "python3-botocore is needed by the Bedrock tests and could not be installed"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -314,5 +321,6 @@ ensure_node
 ensure_node_modules
 ensure_chromium
 ensure_deploy_tools
+ensure_botocore
 start_distributed
 run_dotnet_tests "$@"

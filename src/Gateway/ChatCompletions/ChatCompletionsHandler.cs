@@ -102,7 +102,7 @@ internal sealed class ChatCompletionsHandler(
         try
         {
             await using var upstream = await response.Content.ReadAsStreamAsync(ct);
-            using var sse = new SseReader(upstream);
+            using var sse = deployment.Provider.Adapter.OpenEventReader(upstream);
             var scratch = new ArrayBufferWriter<byte>(4096);
             var recorded = exchange.CacheKey is null ? null : new ArrayBufferWriter<byte>(4096);
             var completed = false;

@@ -11,6 +11,27 @@ public enum ProviderType
 
     /// <summary>Models run in this process (for example the embedding model <c>all-minilm-l6-v2</c>); no <c>BaseUrl</c>.</summary>
     Local,
+
+    /// <summary>Amazon Bedrock's Converse API, signed with AWS Signature Version 4.</summary>
+    Bedrock,
+
+    /// <summary>Google Vertex AI: Gemini models (generateContent) and Anthropic models (rawPredict), with Google OAuth tokens.</summary>
+    Vertex,
+
+    // OpenAI-compatible presets (see Providers.OpenAIPresets): OpenAI's protocol with a known base URL and auth.
+    Mistral,
+    Groq,
+    Together,
+    Fireworks,
+    DeepSeek,
+    XAI,
+    OpenRouter,
+    Perplexity,
+    Vllm,
+    Ollama,
+    LMStudio,
+    LlamaCpp,
+    Tgi,
 }
 
 /// <summary>How a model chooses among its deployments.</summary>
@@ -57,6 +78,27 @@ public sealed record ProviderConfig(
     /// calls are forwarded to it as is; off by default (many OpenAI-compatible servers lack it), which translates them to chat.
     /// </summary>
     public bool NativeResponses { get; init; }
+
+    /// <summary><c>bedrock</c>: the AWS credentials (resolved from references), or null for the default AWS credential chain.</summary>
+    public AwsKeys? Aws { get; init; }
+
+    /// <summary><c>vertex</c>: the Google Cloud project, location and credentials.</summary>
+    public VertexSettings? Vertex { get; init; }
+}
+
+/// <summary>AWS access keys of a <c>bedrock</c> provider; <see cref="SessionToken"/> for temporary credentials.</summary>
+public sealed record AwsKeys(string AccessKeyId, string SecretAccessKey, string? SessionToken)
+{
+    // Never print the secret (records print every property by default).
+    public override string ToString() => $"AwsKeys {{ AccessKeyId = {AccessKeyId} }}";
+}
+
+/// <summary>
+/// A <c>vertex</c> provider's project and location, and its service-account key (JSON) or null for Application Default Credentials.
+/// </summary>
+public sealed record VertexSettings(string Project, string Location, string? CredentialsJson)
+{
+    public override string ToString() => $"VertexSettings {{ Project = {Project}, Location = {Location} }}";
 }
 
 /// <summary>Prices in USD per million tokens, plus an optional fee per request.</summary>

@@ -15,7 +15,9 @@ public static class GatewayConfigReader
 {
     /// <summary>The settings each provider may have.</summary>
     public static readonly SettingsShape ProvidersShape = SettingsShape.ListOf(
-        SettingsShape.Values("Name", "Type", "BaseUrl", "ApiKey", "ApiVersion", "ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "Region", "Responses")
+        SettingsShape.Values("Name", "Type", "BaseUrl", "ApiKey", "ApiVersion", "ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "Region", "Responses",
+                // bedrock, vertex (ProviderTypeSettings)
+                "AccessKeyId", "SecretAccessKey", "SessionToken", "Project", "Location", "CredentialsFile", "Credentials")
             .With(("Headers", SettingsShape.MapOf(SettingsShape.Value))));
 
     /// <summary>The settings each model, and each of its deployments, may have.</summary>
@@ -121,9 +123,14 @@ public static class GatewayConfigReader
 
             var type = ParseEnum<ProviderType>(item["Type"] ?? "openai", $"{path}.Type", errors, ("azure-openai", ProviderType.AzureOpenAI), ("azure", ProviderType.AzureOpenAI));
 
+            var typeSettings = ProviderTypeSettings.Read(item, path, type, errors, resolveSecrets);
             Uri? baseUrl = null;
             var rawUrl = item["BaseUrl"];
-            if (type == ProviderType.Local)
+            if (string.IsNullOrWhiteSpace(rawUrl) && typeSettings.DefaultBaseUrl is { } defaultUrl)
+            {
+                baseUrl = defaultUrl;
+            }
+            else if (type == ProviderType.Local)
             {
                 if (!string.IsNullOrWhiteSpace(rawUrl)) errors.Add($"{path}.BaseUrl", "a local provider runs its models in this process and takes no BaseUrl");
                 if (!string.IsNullOrWhiteSpace(item["ApiKey"])) errors.Add($"{path}.ApiKey", "a local provider takes no ApiKey");
@@ -131,7 +138,7 @@ public static class GatewayConfigReader
             }
             else if (string.IsNullOrWhiteSpace(rawUrl))
             {
-                errors.Add($"{path}.BaseUrl", "is required");
+                if (type is not (ProviderType.Bedrock or ProviderType.Vertex)) errors.Add($"{path}.BaseUrl", "is required");
             }
             else if (!Uri.TryCreate(rawUrl, UriKind.Absolute, out baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
             {
@@ -205,7 +212,7 @@ public static class GatewayConfigReader
                 Seconds(item, "ConnectTimeoutSeconds", path, settings.ConnectTimeout, errors),
                 Seconds(item, "FirstByteTimeoutSeconds", path, settings.FirstByteTimeout, errors),
                 Seconds(item, "TotalTimeoutSeconds", path, settings.TotalTimeout, errors),
-                item["Region"]) { NativeResponses = nativeResponses });
+                item["Region"]) { NativeResponses = nativeResponses, Aws = typeSettings.Aws, Vertex = typeSettings.Vertex });
         }
         return result;
     }
@@ -261,6 +268,10 @@ public static class GatewayConfigReader
                 if (kind == ModelKind.Embedding && providerConfig?.Type == ProviderType.Anthropic)
                 {
                     errors.Add($"{dpath}.Provider", "Anthropic has no embeddings API; an embedding model cannot be deployed on it");
+                }
+                if (kind == ModelKind.Embedding && providerConfig?.Type is ProviderType.Bedrock or ProviderType.Vertex)
+                {
+                    errors.Add($"{dpath}.Provider", $"embeddings through a {providerConfig.Type.ToString().ToLowerInvariant()} provider are not supported; deploy this embedding model elsewhere");
                 }
                 var upstream = dep["Model"] ?? name;
                 if (providerConfig?.Type == ProviderType.Local)

@@ -226,7 +226,16 @@ internal sealed class UpstreamDispatcher(GatewayMetrics metrics, TimeProvider ti
         HttpResponseMessage? response = null;
         try
         {
-            using var request = createRequest(deployment);
+            HttpRequestMessage built;
+            try
+            {
+                built = createRequest(deployment);
+            }
+            catch (UnsupportedInputException ex)
+            {
+                return new AttemptOutcome(AttemptKind.ClientError, new UpstreamError(400, ex.Message, OpenAIErrors.InvalidRequest, ex.Param, "unsupported_input"));
+            }
+            using var request = built;
             try
             {
                 response = await deployment.Provider.Invoker.SendAsync(request, firstByteCts.Token);

@@ -2,6 +2,7 @@ using System.Buffers;
 using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Embeddings;
 using LlmMarketplace.Gateway.Routing;
+using LlmMarketplace.Gateway.Streaming;
 
 namespace LlmMarketplace.Gateway.Providers;
 
@@ -14,6 +15,9 @@ internal interface IProviderAdapter
     UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment);
 
     IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment);
+
+    /// <summary>Reads the events of a streamed answer: server-sent events unless the upstream frames its stream otherwise.</summary>
+    IUpstreamEventReader OpenEventReader(Stream upstream) => new SseReader(upstream);
 
     HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request);
 

@@ -24,12 +24,16 @@ internal class OpenAIAdapter : IProviderAdapter
     {
         var message = new HttpRequestMessage(HttpMethod.Post, ChatUrl(deployment))
         {
-            Content = JsonContent(RewriteBody(request.Root, deployment.Config.UpstreamModel, request.Stream)),
+            Content = JsonContent(ChatBody(deployment, request)),
             Version = System.Net.HttpVersion.Version11,
         };
         AddAuth(message, deployment.Provider);
         return message;
     }
+
+    /// <summary>The upstream chat body: the client's, rewritten by <see cref="RewriteBody"/>.</summary>
+    protected virtual byte[] ChatBody(RoutableDeployment deployment, ChatRequest request) =>
+        RewriteBody(request.Root, deployment.Config.UpstreamModel, request.Stream);
 
     public virtual HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request)
     {
@@ -82,8 +86,8 @@ internal class OpenAIAdapter : IProviderAdapter
         return content;
     }
 
-    /// <summary>Copies the client's body, with the upstream model and (when streaming) usage requested.</summary>
-    internal static byte[] RewriteBody(JsonElement root, string upstreamModel, bool stream)
+    /// <summary>Copies the client's body, with the upstream model and (when streaming) usage requested, without the <paramref name="dropped"/> fields.</summary>
+    internal static byte[] RewriteBody(JsonElement root, string upstreamModel, bool stream, IReadOnlySet<string>? dropped = null)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var writer = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
@@ -103,6 +107,10 @@ internal class OpenAIAdapter : IProviderAdapter
                 else if (property.NameEquals("provider"u8))
                 {
                     // The gateway's routing extension; not for the upstream.
+                }
+                else if (dropped is not null && dropped.Contains(property.Name))
+                {
+                    // A field this upstream refuses.
                 }
                 else
                 {

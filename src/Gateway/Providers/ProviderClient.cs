@@ -12,17 +12,15 @@ internal sealed class ProviderClient : IDisposable
     public ProviderClient(ProviderConfig config)
     {
         Config = config;
-        Adapter = config.Type switch
-        {
-            ProviderType.OpenAI => OpenAIAdapter.Instance,
-            ProviderType.AzureOpenAI => AzureOpenAIAdapter.Instance,
-            ProviderType.Anthropic => AnthropicAdapter.Instance,
-            ProviderType.Gemini => GeminiAdapter.Instance,
-            ProviderType.Local => OpenAIAdapter.Instance,
-            _ => throw new InvalidOperationException($"Unknown provider type {config.Type}."),
-        };
+        var registration = ProviderRegistry.For(config.Type);
+        Adapter = registration.Adapter;
         BasePath = config.BaseUrl.ToString().TrimEnd('/');
-        Invoker = config.Type == ProviderType.Local ? new HttpMessageInvoker(new LocalModelHandler(), disposeHandler: true) : new HttpMessageInvoker(new SocketsHttpHandler
+        if (config.Type == ProviderType.Local)
+        {
+            Invoker = new HttpMessageInvoker(new LocalModelHandler(), disposeHandler: true);
+            return;
+        }
+        HttpMessageHandler handler = new SocketsHttpHandler
         {
             UseProxy = false,
             AllowAutoRedirect = false,
@@ -35,7 +33,12 @@ internal sealed class ProviderClient : IDisposable
             MaxConnectionsPerServer = int.MaxValue,
             ActivityHeadersPropagator = null,
             ConnectCallback = config.AddressPolicy?.ConnectCallback(),
-        }, disposeHandler: true);
+        };
+        if (registration.Authenticate is { } authenticate)
+        {
+            handler = authenticate(config, handler);
+        }
+        Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
     }
 
     public ProviderConfig Config { get; }

@@ -4,7 +4,7 @@ using System.Text;
 namespace LlmMarketplace.Gateway.Streaming;
 
 /// <summary>Reads server-sent events from a stream into pooled buffers, one event at a time.</summary>
-internal sealed class SseReader(Stream stream) : IDisposable
+internal sealed class SseReader(Stream stream) : IUpstreamEventReader
 {
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
     private byte[] _data = ArrayPool<byte>.Shared.Rent(8 * 1024);

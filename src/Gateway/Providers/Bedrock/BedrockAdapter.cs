@@ -1,0 +1,438 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Embeddings;
+using LlmMarketplace.Gateway.Errors;
+using LlmMarketplace.Gateway.Routing;
+using LlmMarketplace.Gateway.Streaming;
+
+namespace LlmMarketplace.Gateway.Providers.Bedrock;
+
+/// <summary>
+/// Amazon Bedrock's Converse API (<c>POST {BaseUrl}/model/{modelId}/converse</c> and <c>/converse-stream</c>, the stream
+/// in AWS event-stream framing), signed by <see cref="AwsSigV4Handler"/>: system prompts, images, tools, tool choice,
+/// tool calls and results, stop reasons and token counts translated both ways.
+/// </summary>
+internal sealed class BedrockAdapter : IProviderAdapter
+{
+    public static readonly BedrockAdapter Instance = new();
+
+    public HttpRequestMessage CreateChatRequest(RoutableDeployment deployment, ChatRequest request)
+    {
+        // The model id is one path segment: ':' (versions) and '.' (inference profiles such as us.anthropic.…) stay inside it.
+        var url = $"{deployment.Provider.BasePath}/model/{Uri.EscapeDataString(deployment.Config.UpstreamModel)}/{(request.Stream ? "converse-stream" : "converse")}";
+        var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(JsonNodes.ToUtf8(BuildRequest(request))) };
+        message.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        if (request.Stream) message.Headers.Accept.ParseAdd("application/vnd.amazon.eventstream");
+        foreach (var (name, value) in deployment.Provider.Config.Headers)
+        {
+            message.Headers.TryAddWithoutValidation(name, value);
+        }
+        return message;
+    }
+
+    public IUpstreamEventReader OpenEventReader(Stream upstream) => new AwsEventStreamReader(upstream);
+
+    internal static JsonObject BuildRequest(ChatRequest request)
+    {
+        var body = new JsonObject();
+        var system = new JsonArray();
+        var messages = new JsonArray();
+        string? lastRole = null;
+        JsonArray? lastBlocks = null;
+        void Append(string role, JsonNode block)
+        {
+            if (role != lastRole || lastBlocks is null)
+            {
+                lastBlocks = [];
+                messages.Add(new JsonObject { ["role"] = role, ["content"] = lastBlocks });
+                lastRole = role;
+            }
+            lastBlocks.Add(block);
+        }
+
+        var index = 0;
+        foreach (var message in request.Messages.EnumerateArray())
+        {
+            var role = message.GetProperty("role").GetString();
+            message.TryGetProperty("content", out var content);
+            switch (role)
+            {
+                case "system" or "developer":
+                    system.Add(new JsonObject { ["text"] = AnthropicAdapter.TextOf(content) });
+                    break;
+                case "user":
+                    foreach (var block in UserBlocks(content, index)) Append("user", block);
+                    break;
+                case "assistant":
+                    var text = AnthropicAdapter.TextOf(content);
+                    if (text.Length > 0) Append("assistant", new JsonObject { ["text"] = text });
+                    if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                    {
+                        foreach (var call in calls.EnumerateArray())
+                        {
+                            var fn = call.GetProperty("function");
+                            Append("assistant", new JsonObject
+                            {
+                                ["toolUse"] = new JsonObject
+                                {
+                                    ["toolUseId"] = call.TryGetProperty("id", out var id) ? id.GetString() : "tooluse_" + Guid.NewGuid().ToString("N"),
+                                    ["name"] = fn.GetProperty("name").GetString(),
+                                    ["input"] = AnthropicAdapter.ParseArguments(fn.TryGetProperty("arguments", out var args) ? args.GetString() : null),
+                                },
+                            });
+                        }
+                    }
+                    break;
+                case "tool" or "function":
+                    var result = AnthropicAdapter.TextOf(content);
+                    JsonNode resultBlock;
+                    try
+                    {
+                        resultBlock = JsonNode.Parse(result) is JsonObject o ? new JsonObject { ["json"] = o } : new JsonObject { ["text"] = result };
+                    }
+                    catch (JsonException)
+                    {
+                        resultBlock = new JsonObject { ["text"] = result };
+                    }
+                    Append("user", new JsonObject
+                    {
+                        ["toolResult"] = new JsonObject
+                        {
+                            ["toolUseId"] = message.TryGetProperty("tool_call_id", out var tid) ? tid.GetString() : message.TryGetProperty("name", out var n) ? n.GetString() : "",
+                            ["content"] = new JsonArray(resultBlock),
+                        },
+                    });
+                    break;
+            }
+            index++;
+        }
+        body["messages"] = messages;
+        if (system.Count > 0) body["system"] = system;
+
+        var inference = new JsonObject();
+        if (request.TryGet("max_completion_tokens", out var mct)) inference["maxTokens"] = mct.GetInt32();
+        else if (request.TryGet("max_tokens", out var mt)) inference["maxTokens"] = mt.GetInt32();
+        if (request.TryGet("temperature", out var t)) inference["temperature"] = t.GetDouble();
+        if (request.TryGet("top_p", out var tp)) inference["topP"] = tp.GetDouble();
+        if (request.TryGet("stop", out var stop))
+        {
+            inference["stopSequences"] = stop.ValueKind == JsonValueKind.String ? new JsonArray(stop.GetString()) : JsonNode.Parse(stop.GetRawText());
+        }
+        if (inference.Count > 0) body["inferenceConfig"] = inference;
+
+        if (request.TryGet("tools", out var tools) && tools.GetArrayLength() > 0)
+        {
+            var list = new JsonArray();
+            foreach (var tool in tools.EnumerateArray())
+            {
+                if (!tool.TryGetProperty("function", out var fn)) continue;
+                var spec = new JsonObject { ["name"] = fn.GetProperty("name").GetString() };
+                if (fn.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) spec["description"] = d.GetString();
+                spec["inputSchema"] = new JsonObject
+                {
+                    ["json"] = fn.TryGetProperty("parameters", out var p) ? JsonNode.Parse(p.GetRawText()) : new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() },
+                };
+                list.Add(new JsonObject { ["toolSpec"] = spec });
+            }
+            var toolConfig = new JsonObject { ["tools"] = list };
+            if (request.TryGet("tool_choice", out var tc))
+            {
+                // Converse has no "none": the tools stay declared (earlier tool calls need them) and the model chooses.
+                JsonObject? choice = tc.ValueKind == JsonValueKind.String
+                    ? tc.GetString() switch
+                    {
+                        "required" => new JsonObject { ["any"] = new JsonObject() },
+                        "auto" => new JsonObject { ["auto"] = new JsonObject() },
+                        _ => null,
+                    }
+                    : new JsonObject { ["tool"] = new JsonObject { ["name"] = tc.GetProperty("function").GetProperty("name").GetString() } };
+                if (choice is not null) toolConfig["toolChoice"] = choice;
+            }
+            body["toolConfig"] = toolConfig;
+        }
+        return body;
+    }
+
+    private static IEnumerable<JsonNode> UserBlocks(JsonElement content, int messageIndex)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            yield return new JsonObject { ["text"] = content.GetString() };
+            yield break;
+        }
+        if (content.ValueKind != JsonValueKind.Array) yield break;
+        var partIndex = 0;
+        foreach (var part in content.EnumerateArray())
+        {
+            var type = part.TryGetProperty("type", out var pt) ? pt.GetString() : null;
+            if (type == "text")
+            {
+                yield return new JsonObject { ["text"] = part.GetProperty("text").GetString() };
+            }
+            else if (type == "image_url")
+            {
+                var url = part.GetProperty("image_url").GetProperty("url").GetString() ?? "";
+                var param = $"messages[{messageIndex}].content[{partIndex}].image_url.url";
+                if (!url.StartsWith("data:image/", StringComparison.Ordinal) || url.IndexOf(";base64,", StringComparison.Ordinal) is not (var i and > 11))
+                {
+                    throw new UnsupportedInputException("Amazon Bedrock takes images as data URLs (data:image/png;base64,...), not by link.", param);
+                }
+                var format = url[11..i] switch
+                {
+                    "jpg" => "jpeg",
+                    var f => f,
+                };
+                if (format is not ("png" or "jpeg" or "gif" or "webp"))
+                {
+                    throw new UnsupportedInputException($"Amazon Bedrock takes png, jpeg, gif or webp images, not image/{format}.", param);
+                }
+                yield return new JsonObject
+                {
+                    ["image"] = new JsonObject { ["format"] = format, ["source"] = new JsonObject { ["bytes"] = url[(i + 8)..] } },
+                };
+            }
+            partIndex++;
+        }
+    }
+
+    internal static string MapStopReason(string? reason) => reason switch
+    {
+        "max_tokens" => "length",
+        "tool_use" => "tool_calls",
+        "content_filtered" or "guardrail_intervened" => "content_filter",
+        _ => "stop",
+    };
+
+    /// <summary>Converse's <c>usage</c> in OpenAI's terms: prompt tokens include the cached ones read and written.</summary>
+    internal static TokenUsage ReadUsage(JsonElement usage)
+    {
+        var input = UsageJson.Long(usage, "inputTokens");
+        var cacheRead = UsageJson.Long(usage, "cacheReadInputTokens");
+        var cacheWrite = UsageJson.Long(usage, "cacheWriteInputTokens");
+        return new TokenUsage(input + cacheRead + cacheWrite, UsageJson.Long(usage, "outputTokens"), cacheRead, cacheWrite);
+    }
+
+    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
+    {
+        try
+        {
+            return TranslateChatResponse(body, request);
+        }
+        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
+            throw new JsonException("The upstream answer is not in the expected shape.", ex);
+        }
+    }
+
+    private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request)
+    {
+        var reader = new Utf8JsonReader(body);
+        using var document = JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        var text = new System.Text.StringBuilder();
+        var toolCalls = new List<(string Id, string Name, string Arguments)>();
+        foreach (var block in root.GetProperty("output").GetProperty("message").GetProperty("content").EnumerateArray())
+        {
+            if (block.TryGetProperty("text", out var t)) text.Append(t.GetString());
+            else if (block.TryGetProperty("toolUse", out var use))
+            {
+                toolCalls.Add((use.GetProperty("toolUseId").GetString()!, use.GetProperty("name").GetString()!, use.TryGetProperty("input", out var input) ? input.GetRawText() : "{}"));
+            }
+        }
+        var usage = root.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object ? ReadUsage(u) : (TokenUsage?)null;
+        var finish = MapStopReason(OpenAIAdapter.Str(root, "stopReason"));
+        var buffer = new ArrayBufferWriter<byte>(512 + text.Length);
+        using (var w = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("id"u8, "chatcmpl-" + Guid.NewGuid().ToString("N"));
+            w.WriteString("object"u8, "chat.completion"u8);
+            w.WriteNumber("created"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            w.WriteString("model"u8, request.Model);
+            w.WriteStartArray("choices"u8);
+            w.WriteStartObject();
+            w.WriteNumber("index"u8, 0);
+            w.WriteStartObject("message"u8);
+            w.WriteString("role"u8, "assistant"u8);
+            if (text.Length == 0 && toolCalls.Count > 0) w.WriteNull("content"u8); else w.WriteString("content"u8, text.ToString());
+            w.WriteNull("refusal"u8);
+            if (toolCalls.Count > 0)
+            {
+                w.WriteStartArray("tool_calls"u8);
+                foreach (var (callId, name, arguments) in toolCalls)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id"u8, callId);
+                    w.WriteString("type"u8, "function"u8);
+                    w.WriteStartObject("function"u8);
+                    w.WriteString("name"u8, name);
+                    w.WriteString("arguments"u8, arguments);
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            w.WriteEndObject();
+            w.WriteNull("logprobs"u8);
+            w.WriteString("finish_reason"u8, finish);
+            w.WriteEndObject();
+            w.WriteEndArray();
+            if (usage is { } us) UsageJson.Write(w, us);
+            w.WriteNull("system_fingerprint"u8);
+            w.WriteEndObject();
+        }
+        foreach (var call in toolCalls) text.Append(call.Name).Append(call.Arguments);
+        return new UpstreamChatResponse(buffer.WrittenSpan.ToArray(), usage, text.ToString());
+    }
+
+    public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new BedrockStreamTranslator(request.Model);
+
+    public HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request) =>
+        throw new NotSupportedException("Embeddings through Amazon Bedrock are not supported.");
+
+    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) =>
+        throw new NotSupportedException("Embeddings through Amazon Bedrock are not supported.");
+
+    /// <summary>
+    /// Bedrock's errors are <c>{"message"}</c> with the exception's name in a header (and, from some endpoints, in
+    /// <c>__type</c>); the status tells them apart: 400 validation, 403 access denied or a bad signature, 404 an unknown
+    /// model, 408 model timeout, 429 throttling, 5xx service faults.
+    /// </summary>
+    public UpstreamError ReadError(int status, ReadOnlySpan<byte> body)
+    {
+        string? message = null;
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            using var document = JsonDocument.ParseValue(ref reader);
+            if (document.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                message = OpenAIAdapter.Str(document.RootElement, "message") ?? OpenAIAdapter.Str(document.RootElement, "Message");
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        message ??= $"The upstream provider answered HTTP {status}.";
+        return FromStatus(status, message);
+    }
+
+    internal static UpstreamError FromStatus(int status, string message) => status switch
+    {
+        400 => new UpstreamError(status, message, OpenAIErrors.InvalidRequest, null, null),
+        401 or 403 => new UpstreamError(status, message, OpenAIErrors.Authentication, null, "invalid_api_key"),
+        404 => new UpstreamError(status, message, OpenAIErrors.InvalidRequest, null, "model_not_found"),
+        429 => new UpstreamError(status, message, OpenAIErrors.RateLimit, null, "rate_limit_exceeded"),
+        _ => new UpstreamError(status, message, OpenAIErrors.TypeForStatus(status), null, null),
+    };
+
+    /// <summary>An exception message inside a ConverseStream (its <c>:exception-type</c>) in OpenAI's terms.</summary>
+    internal static UpstreamError FromStreamException(string exceptionType, string message) => exceptionType switch
+    {
+        "throttlingException" or "serviceUnavailableException" => new UpstreamError(502, message, OpenAIErrors.RateLimit, null, "rate_limit_exceeded"),
+        "validationException" => new UpstreamError(502, message, OpenAIErrors.InvalidRequest, null, null),
+        "modelStreamErrorException" => new UpstreamError(502, message, OpenAIErrors.Api, null, "upstream_error"),
+        _ => new UpstreamError(502, message, OpenAIErrors.Api, null, exceptionType),
+    };
+}
+
+/// <summary>ConverseStream events (messageStart, contentBlockStart/Delta/Stop, messageStop, metadata) → OpenAI chunks.</summary>
+internal sealed class BedrockStreamTranslator(string model) : ChunkTranslatorBase
+{
+    private readonly Dictionary<int, int> _toolIndexByBlock = [];
+    private bool _stopped;
+
+    protected override StreamStep Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        if (eventType is not null && eventType.StartsWith(AwsEventStreamReader.ExceptionPrefix, StringComparison.Ordinal))
+        {
+            string? message = null;
+            if (!data.IsEmpty)
+            {
+                var r = new Utf8JsonReader(data);
+                using var d = JsonDocument.ParseValue(ref r);
+                if (d.RootElement.ValueKind == JsonValueKind.Object) message = OpenAIAdapter.Str(d.RootElement, "message");
+            }
+            Error = BedrockAdapter.FromStreamException(eventType[AwsEventStreamReader.ExceptionPrefix.Length..], message ?? "The upstream provider sent an error event.");
+            return StreamStep.Error;
+        }
+        if (data.IsEmpty) return StreamStep.Continue;
+        var reader = new Utf8JsonReader(data);
+        using var document = JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        switch (eventType)
+        {
+            case "messageStart":
+                Model = model;
+                WriteChunk(output, 0, 0, static (w, _) =>
+                {
+                    w.WriteString("role"u8, "assistant"u8);
+                    w.WriteString("content"u8, ""u8);
+                }, null);
+                break;
+            case "contentBlockStart":
+                if (root.TryGetProperty("start", out var start) && start.TryGetProperty("toolUse", out var use))
+                {
+                    var toolIndex = _toolIndexByBlock.Count;
+                    _toolIndexByBlock[root.GetProperty("contentBlockIndex").GetInt32()] = toolIndex;
+                    var id = OpenAIAdapter.Str(use, "toolUseId") ?? "";
+                    var name = OpenAIAdapter.Str(use, "name") ?? "";
+                    Text.Append(name);
+                    WriteChunk(output, 0, (toolIndex, id, name), static (w, s) =>
+                    {
+                        w.WriteStartArray("tool_calls"u8);
+                        w.WriteStartObject();
+                        w.WriteNumber("index"u8, s.toolIndex);
+                        w.WriteString("id"u8, s.id);
+                        w.WriteString("type"u8, "function"u8);
+                        w.WriteStartObject("function"u8);
+                        w.WriteString("name"u8, s.name);
+                        w.WriteString("arguments"u8, ""u8);
+                        w.WriteEndObject();
+                        w.WriteEndObject();
+                        w.WriteEndArray();
+                    }, null);
+                }
+                break;
+            case "contentBlockDelta":
+                var delta = root.GetProperty("delta");
+                if (delta.TryGetProperty("text", out var text))
+                {
+                    WriteTextChunk(output, 0, text.GetString() ?? "");
+                }
+                else if (delta.TryGetProperty("toolUse", out var toolDelta))
+                {
+                    var partial = OpenAIAdapter.Str(toolDelta, "input") ?? "";
+                    Text.Append(partial);
+                    var ti = _toolIndexByBlock.GetValueOrDefault(root.GetProperty("contentBlockIndex").GetInt32());
+                    WriteChunk(output, 0, (ti, partial), static (w, s) =>
+                    {
+                        w.WriteStartArray("tool_calls"u8);
+                        w.WriteStartObject();
+                        w.WriteNumber("index"u8, s.ti);
+                        w.WriteStartObject("function"u8);
+                        w.WriteString("arguments"u8, s.partial);
+                        w.WriteEndObject();
+                        w.WriteEndObject();
+                        w.WriteEndArray();
+                    }, null);
+                }
+                break;
+            case "messageStop":
+                _stopped = true;
+                WriteChunk(output, 0, 0, static (_, _) => { }, BedrockAdapter.MapStopReason(OpenAIAdapter.Str(root, "stopReason")));
+                break;
+            case "metadata":
+                if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object) Usage = BedrockAdapter.ReadUsage(usage);
+                // The usage comes last, after messageStop.
+                if (_stopped) return StreamStep.Done;
+                break;
+        }
+        return StreamStep.Continue;
+    }
+
+    public override bool OnEnd() => _stopped;
+}
