@@ -244,48 +244,7 @@ internal sealed class BedrockAdapter : IProviderAdapter
         }
         var usage = root.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object ? ReadUsage(u) : (TokenUsage?)null;
         var finish = MapStopReason(OpenAIAdapter.Str(root, "stopReason"));
-        var buffer = new ArrayBufferWriter<byte>(512 + text.Length);
-        using (var w = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
-        {
-            w.WriteStartObject();
-            w.WriteString("id"u8, "chatcmpl-" + Guid.NewGuid().ToString("N"));
-            w.WriteString("object"u8, "chat.completion"u8);
-            w.WriteNumber("created"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-            w.WriteString("model"u8, request.Model);
-            w.WriteStartArray("choices"u8);
-            w.WriteStartObject();
-            w.WriteNumber("index"u8, 0);
-            w.WriteStartObject("message"u8);
-            w.WriteString("role"u8, "assistant"u8);
-            if (text.Length == 0 && toolCalls.Count > 0) w.WriteNull("content"u8); else w.WriteString("content"u8, text.ToString());
-            w.WriteNull("refusal"u8);
-            if (toolCalls.Count > 0)
-            {
-                w.WriteStartArray("tool_calls"u8);
-                foreach (var (callId, name, arguments) in toolCalls)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("id"u8, callId);
-                    w.WriteString("type"u8, "function"u8);
-                    w.WriteStartObject("function"u8);
-                    w.WriteString("name"u8, name);
-                    w.WriteString("arguments"u8, arguments);
-                    w.WriteEndObject();
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
-            w.WriteEndObject();
-            w.WriteNull("logprobs"u8);
-            w.WriteString("finish_reason"u8, finish);
-            w.WriteEndObject();
-            w.WriteEndArray();
-            if (usage is { } us) UsageJson.Write(w, us);
-            w.WriteNull("system_fingerprint"u8);
-            w.WriteEndObject();
-        }
-        foreach (var call in toolCalls) text.Append(call.Name).Append(call.Arguments);
-        return new UpstreamChatResponse(buffer.WrittenSpan.ToArray(), usage, text.ToString());
+        return ChatCompletionBody.Write("chatcmpl-" + Guid.NewGuid().ToString("N"), request.Model, text, toolCalls, finish, usage);
     }
 
     public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new BedrockStreamTranslator(request.Model);
