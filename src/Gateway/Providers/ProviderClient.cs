@@ -19,6 +19,7 @@ internal sealed class ProviderClient : IDisposable
             ProviderType.Anthropic => AnthropicAdapter.Instance,
             ProviderType.Gemini => GeminiAdapter.Instance,
             ProviderType.Local => OpenAIAdapter.Instance,
+            ProviderType.Cohere => CohereAdapter.Instance,
             _ => throw new InvalidOperationException($"Unknown provider type {config.Type}."),
         };
         BasePath = config.BaseUrl.ToString().TrimEnd('/');
