@@ -43,6 +43,8 @@ internal static class DeploymentsApi
 
     public static async Task<Results<Ok<DeploymentProbeDto>, NotFound>> ProbeAsync(string model, string deployment, ModelRegistry registry, DeploymentProber prober, CancellationToken cancellationToken)
     {
+        // Deployment ids hold a slash (provider/model), sent escaped; routing leaves %2F as it came.
+        deployment = Uri.UnescapeDataString(deployment);
         if (!registry.TryGet(model, out var m) || m.Deployments.FirstOrDefault(d => d.Id == deployment) is not { } d)
         {
             return TypedResults.NotFound();
