@@ -56,7 +56,8 @@ internal sealed class TranscriptionsHandler(GatewayEngine engine) : JsonOperatio
             var reader = new MultipartReader(boundary, new MemoryStream(body.ToArray(), writable: false));
             while (await reader.ReadNextSectionAsync() is { } section)
             {
-                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) || !disposition.IsFormDisposition())
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase) || string.IsNullOrEmpty(disposition.Name.Value))
                 {
                     return (null, new RequestError("Every part of the form needs a Content-Disposition: form-data header with a name.", null));
                 }
