@@ -20,8 +20,9 @@ internal static class ProviderKinds
         // The local provider and Anthropic's missing embeddings have their own messages.
         if (Serves(type, kind) || type == ProviderType.Local || (type == ProviderType.Anthropic && kind == ModelKind.Embedding)) return null;
         var name = kind.ToString().ToLowerInvariant();
+        var article = "aeiou".Contains(name[0], StringComparison.Ordinal) ? "an" : "a";
         return kind == ModelKind.Rerank
             ? $"a {name} model needs a provider of type cohere or openai (an OpenAI-compatible server with /rerank), not {type.ToString().ToLowerInvariant()}"
-            : $"a {name} model needs a provider of type openai, not {type.ToString().ToLowerInvariant()}";
+            : $"{article} {name} model needs a provider of type openai, not {type.ToString().ToLowerInvariant()}";
     }
 }
