@@ -59,6 +59,9 @@ public static class CatalogExtensions
         // Measured service levels when a module measures listings (Insights), resolved lazily whatever the registration order.
         services.TryAddSingleton(static sp => new ServiceLevels.ListingServiceLevels(sp.GetService<BuildingBlocks.Catalog.IServiceLevelReader>(),
             sp.GetRequiredService<ILogger<ServiceLevels.ListingServiceLevels>>()));
+        services.TryAddSingleton<Registry.SourceStore>();
+        services.TryAddSingleton<Registry.SourceSync>();
+        services.AddHostedService<Registry.SourceSyncWorker>();
         services.TryAddSingleton<UsageTracker>();
         services.AddSingleton<IGatewayInterceptor>(static sp => sp.GetRequiredService<UsageTracker>());
         // Loaded once the database is migrated, with the gateway's configured models listed first; reloaded every
@@ -131,6 +134,7 @@ public static class CatalogExtensions
             .WithSummary("Imports an OpenRouter or models.dev models file (idempotent).")
             .Accepts<object>("application/json")
             .RequireAuthorization(Policies.Admin);
+        Registry.SourcesApi.MapCatalogSourcesApi(app);
         return app;
     }
 }
