@@ -56,6 +56,8 @@ public static class CatalogExtensions
         services.AddSingleton<IModelSource, CatalogModelSource>();
         services.TryAddSingleton<BuildingBlocks.Catalog.IListingDirectory, CatalogListingDirectory>();
         services.AddSingleton<IGatewayInterceptor, DeprecationInterceptor>();
+        services.AddSingleton<IGatewayInterceptor, CallabilityInterceptor>();
+        services.AddSingleton<IModelVisibility, CatalogModelVisibility>();
         // Measured service levels when a module measures listings (Insights), resolved lazily whatever the registration order.
         services.TryAddSingleton(static sp => new ServiceLevels.ListingServiceLevels(sp.GetService<BuildingBlocks.Catalog.IServiceLevelReader>(),
             sp.GetRequiredService<ILogger<ServiceLevels.ListingServiceLevels>>()));

@@ -291,6 +291,9 @@ internal sealed record ServiceView(string Id, string Slug, string Name, string P
 {
     /// <summary>The publisher's name: the team's name for a team id, else <see cref="Publisher"/>.</summary>
     public string PublisherName { get; init; } = Publisher;
+
+    /// <summary>Why the current version cannot be called (<c>credential OPENROUTER_API_KEY missing</c>); shown to administrators and the publisher only, null otherwise.</summary>
+    public string? NotCallable { get; init; }
 }
 
 internal sealed record VersionSummary(string Id, string Version, string State, string? Sunset, string? Replacement, string UpdatedAt);

@@ -131,6 +131,8 @@ public sealed class SourceSyncTests
         var bModel = Assert.Single(models, m => m.GetProperty("id").GetString() == b);
         Assert.Equal("0.000003", bModel.GetProperty("pricing").GetProperty("prompt").GetString());
         Assert.Contains(models, m => m.GetProperty("id").GetString() == d);
+        // Each model once: the pinned b@1.0.0 is callable but not listed beside b.
+        Assert.DoesNotContain(models, static m => m.GetProperty("id").GetString()!.Contains('@', StringComparison.Ordinal));
         using (var pinned = await host.Client.PostAsJsonAsync("v1/chat/completions", new { model = b + "@1.0.0", messages = new[] { new { role = "user", content = "hi" } } }))
         {
             Assert.Equal(HttpStatusCode.OK, pinned.StatusCode);
