@@ -200,3 +200,111 @@ public sealed class SourceSyncTests
         Assert.Contains("dryRun", bad.ToString(), StringComparison.Ordinal);
     }
 }
+
+/// <summary>Sources read from a file in models.dev's api.json shape (providers and models keyed by id), and scheduled syncs.</summary>
+public sealed class ModelsDevSourceTests
+{
+    /// <summary>A small api.json: two providers serving one model, one provider serving another, one provider without an API URL.</summary>
+    private const string ApiJson = """
+        {
+          "alpha-cloud": {
+            "id": "alpha-cloud", "name": "Alpha Cloud", "env": ["ALPHA_CLOUD_API_KEY"], "npm": "@ai-sdk/openai-compatible",
+            "api": "https://api.alpha-cloud.example/v1", "doc": "https://alpha-cloud.example/docs",
+            "models": {
+              "tinyco/tiny-chat-1": {
+                "id": "tinyco/tiny-chat-1", "name": "Tiny Chat 1", "family": "tiny", "attachment": false, "reasoning": false, "tool_call": true,
+                "temperature": true, "knowledge": "2025-01", "release_date": "2025-03-01", "last_updated": "2025-03-01",
+                "modalities": {"input": ["text"], "output": ["text"]}, "open_weights": true,
+                "cost": {"input": 0.2, "output": 0.6, "cache_read": 0.05}, "limit": {"context": 32768, "output": 4096}
+              },
+              "tinyco/tiny-embed-1": {
+                "id": "tinyco/tiny-embed-1", "name": "Tiny Embed 1", "family": "tiny-embed", "attachment": false, "reasoning": false, "tool_call": false,
+                "temperature": false, "release_date": "2025-02-01", "last_updated": "2025-02-01",
+                "modalities": {"input": ["text"], "output": ["embeddings"]}, "open_weights": false,
+                "cost": {"input": 0.01, "output": 0}, "limit": {"context": 8192, "output": 0}
+              }
+            }
+          },
+          "beta-host": {
+            "id": "beta-host", "name": "Beta Host", "env": ["BETA_HOST_API_KEY"], "api": "https://beta-host.example/openai/v1",
+            "models": {
+              "tiny-chat-1": {
+                "id": "tiny-chat-1", "name": "Tiny Chat 1", "family": "tiny", "tool_call": true,
+                "modalities": {"input": ["text"], "output": ["text"]}, "cost": {"input": 0.25, "output": 0.5}, "limit": {"context": 32768, "output": 8192}
+              }
+            }
+          },
+          "gamma-native": {
+            "id": "gamma-native", "name": "Gamma (own SDK only)", "env": ["GAMMA_API_KEY"],
+            "models": {
+              "gamma-large": {
+                "id": "gamma-large", "name": "Gamma Large", "family": "gamma",
+                "modalities": {"input": ["text", "image"], "output": ["text"]}, "cost": {"input": 3, "output": 15}, "limit": {"context": 200000, "output": 8192}
+              }
+            }
+          }
+        }
+        """;
+
+    [Theory]
+    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    public async Task A_models_dev_file_is_synced_on_schedule_with_a_deployment_per_provider(string provider)
+    {
+        var file = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N") + "-api.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        await File.WriteAllTextAsync(file, ApiJson);
+        try
+        {
+            await using var upstream = await FakeUpstream.StartAsync();
+            var settings = await SourceSyncTests.SettingsAsync(provider);
+            settings["Catalog:Sources:0:Name"] = "models-dev";
+            settings["Catalog:Sources:0:Url"] = file;
+            settings["Catalog:Sources:0:Format"] = "models.dev";
+            // Scheduled: due at once (never synced), then hourly.
+            settings["Catalog:Sources:0:IntervalMinutes"] = "60";
+            await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), settings);
+
+            JsonElement source = default;
+            await Wait.UntilAsync(async () =>
+            {
+                source = (await host.Client.GetFromJsonAsync<JsonElement>("api/v1/catalog/sources")).GetProperty("data")[0];
+                return source.GetProperty("lastStatus").ValueKind == JsonValueKind.String;
+            }, TimeSpan.FromSeconds(30), "the scheduled sync to run");
+            Assert.Equal("ok", source.GetProperty("lastStatus").GetString());
+            Assert.Equal(3, source.GetProperty("lastResult").GetProperty("created").GetInt32());
+            Assert.True(source.GetProperty("nextSyncAt").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(55));
+            var audit = await host.Client.GetStringAsync("api/v1/audit?action=catalog.source.synced&limit=10");
+            Assert.Contains("models-dev (models.dev): 3 created", audit, StringComparison.Ordinal);
+
+            // One listing for the model two providers serve, with their prices and credentials as references.
+            var version = await host.Client.GetFromJsonAsync<JsonElement>("api/v1/services/tiny-chat-1/versions/1.0.0");
+            var listing = version.GetProperty("listing");
+            Assert.Equal(32768, listing.GetProperty("contextLength").GetInt32());
+            var deployments = listing.GetProperty("deployments").EnumerateArray().ToList();
+            Assert.Equal(["alpha-cloud", "beta-host"], deployments.Select(static d => d.GetProperty("provider").GetString()!).Order(StringComparer.Ordinal).ToArray());
+            Assert.Equal(0.2m, deployments.Single(static d => d.GetProperty("provider").GetString() == "alpha-cloud").GetProperty("pricing").GetProperty("inputPerMTok").GetDecimal());
+            Assert.Equal(0.05m, listing.GetProperty("pricing").GetProperty("cachedInputPerMTok").GetDecimal());
+            var embed = await host.Client.GetFromJsonAsync<JsonElement>("api/v1/services/tiny-embed-1/versions/1.0.0");
+            Assert.Equal("embedding", embed.GetProperty("listing").GetProperty("kind").GetString());
+
+            // Neither provider's key is set here, so nothing from the source is listed for calling.
+            var models = (await host.Client.GetFromJsonAsync<JsonElement>("v1/models")).GetProperty("data").EnumerateArray().Select(static m => m.GetProperty("id").GetString()).ToList();
+            Assert.DoesNotContain("tiny-chat-1", models);
+            var service = await host.Client.GetFromJsonAsync<JsonElement>("api/v1/services/tiny-chat-1");
+            Assert.Equal("credential ALPHA_CLOUD_API_KEY, BETA_HOST_API_KEY missing", service.GetProperty("notCallable").GetString());
+
+            // A source of the wrong format is refused and nothing changes.
+            await File.WriteAllTextAsync(file, """{"data": []}""");
+            using var wrong = await host.Client.PostAsync("api/v1/catalog/sources/models-dev/sync", null);
+            Assert.Equal(HttpStatusCode.BadGateway, wrong.StatusCode);
+            Assert.Contains("configured as models.dev but serves a openrouter catalog", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("v1/models")).StatusCode);
+            var still = await host.Client.GetFromJsonAsync<JsonElement>("api/v1/services/tiny-chat-1");
+            Assert.All(still.GetProperty("versions").EnumerateArray(), static v => Assert.Equal("published", v.GetProperty("state").GetString()));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
