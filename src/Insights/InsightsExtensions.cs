@@ -97,6 +97,7 @@ public static class InsightsExtensions
         services.AddSingleton<IUsageObserver>(static sp => sp.GetRequiredService<SlaTracker>());
         services.TryAddSingleton<ServiceLevelReader>();
         services.TryAddSingleton<BuildingBlocks.Catalog.IServiceLevelReader>(static sp => sp.GetRequiredService<ServiceLevelReader>());
+        services.TryAddSingleton<BuildingBlocks.Catalog.IListingUsageReader, ListingUsageReader>();
         services.TryAddSingleton<RollupWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<RollupWorker>());
         builder.AddOptimizer();

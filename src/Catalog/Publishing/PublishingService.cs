@@ -293,7 +293,7 @@ internal sealed record ServiceView(string Id, string Slug, string Name, string P
     /// <summary>The publisher's name: the team's name for a team id, else <see cref="Publisher"/>.</summary>
     public string PublisherName { get; init; } = Publisher;
 
-    /// <summary>Why the gateway cannot call this service (for example an OpenAPI service); null when it can.</summary>
+    /// <summary>Why the gateway cannot call this service: its kind is not served (everyone sees it), or the current version's credential is missing (<c>credential OPENROUTER_API_KEY missing</c>, administrators and the publisher only); null when it can.</summary>
     public string? NotCallable { get; init; }
 }
 

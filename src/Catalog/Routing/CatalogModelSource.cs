@@ -33,11 +33,14 @@ internal sealed class CatalogModelSource(CatalogState state, CatalogOptions opti
         var models = new List<ModelConfig>();
         foreach (var entry in snapshot.Entries)
         {
-            foreach (var version in entry.Routable)
+            foreach (var listed in entry.Routable)
             {
-                var model = ToModel(entry, version, providers, snapshot.Secrets, addressPolicy, ReferenceEquals(version, entry.Current) ? entry.Service.Slug : $"{entry.Service.Slug}@{version.Row.Version}");
+                // Callable means callable: only the deployments whose credential resolves are routed (all of them when
+                // none does: such a call is refused before routing, naming what is missing).
+                var version = listed with { Spec = listed.Spec with { Deployments = Callability.Usable(listed.Spec, snapshot) } };
+                var model = ToModel(entry, version, providers, snapshot.Secrets, addressPolicy, ReferenceEquals(listed, entry.Current) ? entry.Service.Slug : $"{entry.Service.Slug}@{version.Row.Version}");
                 if (model is not null) models.Add(model);
-                if (ReferenceEquals(version, entry.Current))
+                if (ReferenceEquals(listed, entry.Current))
                 {
                     var pinned = ToModel(entry, version, providers, snapshot.Secrets, addressPolicy, $"{entry.Service.Slug}@{version.Row.Version}");
                     if (pinned is not null) models.Add(pinned);
