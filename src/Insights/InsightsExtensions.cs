@@ -40,6 +40,7 @@ public static class InsightsExtensions
         if (options.SlaMinRequests < 1) errors.Add("Insights:SlaMinRequests", "Set a positive number of requests, e.g. 20.");
         if (options.ServiceLevelWindow < TimeSpan.FromMinutes(1)) errors.Add("Insights:ServiceLevelWindow", "Set a window of at least a minute, e.g. 30.00:00:00.");
         if (options.ServiceLevelRefresh < TimeSpan.Zero) errors.Add("Insights:ServiceLevelRefresh", "Set a non-negative interval, e.g. 00:00:30.");
+        if (options.StatementCloseInterval <= TimeSpan.Zero) errors.Add("Insights:StatementCloseInterval", "Set a positive interval, e.g. 00:05:00.");
         if (options.DayRetention < TimeSpan.Zero) errors.Add("Insights:DayRetention", "Set zero (for ever) or a positive interval.");
         var alertOptions = builder.Configuration.GetSection(AlertOptions.SectionName).Get<AlertOptions>() ?? new AlertOptions();
         if (alertOptions.ErrorRateThreshold is <= 0 or >= 1) errors.Add("Insights:Alerts:ErrorRateThreshold", "Set a fraction in (0, 1), e.g. 0.05.");
@@ -100,6 +101,8 @@ public static class InsightsExtensions
         services.TryAddSingleton<BuildingBlocks.Catalog.IListingUsageReader, ListingUsageReader>();
         services.TryAddSingleton<RollupWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<RollupWorker>());
+        services.TryAddSingleton<Statements.StatementCloser>();
+        services.AddHostedService(static sp => sp.GetRequiredService<Statements.StatementCloser>());
         builder.AddOptimizer();
         return builder;
     }

@@ -118,6 +118,9 @@ public sealed class AuthorizationMatrixTests
         ["GET /api/v1/subscriptions"] = Access.Authenticated,
         ["POST /api/v1/subscriptions/{id}/{action}"] = Access.Authenticated,
         ["GET /api/v1/usage"] = Access.Authenticated,
+        ["GET /api/v1/statements"] = Access.Authenticated,
+        ["GET /api/v1/statements/publisher"] = Access.Authenticated,
+        ["POST /api/v1/statements/adjustments"] = Access.Admin,
 
         // Insights: optimizer
         ["POST /v1/feedback"] = Access.Authenticated,
