@@ -10,7 +10,6 @@ using LlmMarketplace.Insights.Storage;
 using LlmMarketplace.Insights.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using LlmMarketplace.Insights.Optimizer;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +18,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace LlmMarketplace.Insights;
 
-/// <summary>Registers and maps Insights: analytics, SLA tracking, alerts, events out and the optimizer.</summary>
+/// <summary>Registers and maps Insights: analytics, SLA tracking, alerts and events out.</summary>
 public static class InsightsExtensions
 {
     /// <summary>The Insights meter's name, for the host's metrics pipeline.</summary>
@@ -99,7 +98,6 @@ public static class InsightsExtensions
         services.TryAddSingleton<BuildingBlocks.Catalog.IServiceLevelReader>(static sp => sp.GetRequiredService<ServiceLevelReader>());
         services.TryAddSingleton<RollupWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<RollupWorker>());
-        builder.AddOptimizer();
         return builder;
     }
 
@@ -141,7 +139,6 @@ public static class InsightsExtensions
             .WithSummary("Removes a webhook and cancels its pending deliveries (audited).");
         alerts.MapGet("/webhooks/{id}/deliveries", AlertsApi.DeliveriesAsync).WithName("ListWebhookDeliveries").RequireAuthorization(Policies.Admin)
             .WithSummary("The delivery log of a webhook: attempts, last status and error, newest first.");
-        endpoints.MapOptimizerApi();
         return endpoints;
     }
 }
