@@ -37,6 +37,8 @@ public static class OptimizerExtensions
         services.AddSingleton<IGatewayInterceptor, RouteOutcomeInterceptor>();
         services.TryAddSingleton<ExperimentStore>();
         services.TryAddSingleton<ExperimentDirectory>();
+        services.TryAddSingleton<ExperimentCallWriter>();
+        services.AddHostedService(static sp => sp.GetRequiredService<ExperimentCallWriter>());
         // Loaded at start, reloaded every Optimizer:Experiments:RefreshInterval; a failed reload is logged and keeps the last experiments.
         services.AddSnapshotRefresh(new SnapshotRefresh("the experiments", null, options.Experiments.RefreshInterval,
             static (sp, ct) => sp.GetRequiredService<ExperimentDirectory>().RefreshAsync(ct)));

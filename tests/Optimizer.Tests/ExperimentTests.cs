@@ -115,7 +115,13 @@ public sealed class ExperimentTests
             Assert.Equal(HttpStatusCode.Created, status);
         }
 
-        var results = await GetJsonAsync(host, $"api/v1/experiments/{id}/results");
+        // Calls are recorded off the request path, in batches: wait until all 205 are written.
+        var results = default(System.Text.Json.JsonElement);
+        await Wait.UntilAsync(async () =>
+        {
+            results = await GetJsonAsync(host, $"api/v1/experiments/{id}/results");
+            return results.GetProperty("variants").EnumerateArray().Sum(static v => v.GetProperty("calls").GetInt64()) == 205;
+        }, TimeSpan.FromSeconds(30), "the experiment's 205 calls to be recorded");
         Assert.Equal("control", results.GetProperty("control").GetString());
         Assert.Equal("treatment", results.GetProperty("best").GetString());
         Assert.True(results.GetProperty("bestIsSignificant").GetBoolean());

@@ -80,7 +80,8 @@ public sealed class MigrationUpgradeTests
         return reader.ReadToEnd();
     }
 
-    private static async Task<(Database Database, Func<Task> Drop)> FreshDatabaseAsync(string provider)
+    /// <summary>An empty database (not migrated); the returned function drops it.</summary>
+    internal static async Task<(Database Database, Func<Task> Drop)> FreshDatabaseAsync(string provider)
     {
         if (provider == "sqlite")
         {

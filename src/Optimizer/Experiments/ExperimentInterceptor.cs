@@ -9,7 +9,7 @@ namespace LlmMarketplace.Optimizer.Experiments;
 /// Puts each chat call to a model under experiment into its variant (sticky per unit): narrows the call to the variant's
 /// deployment and sets its parameters, names it in <c>x-gateway-experiment</c>, and records the call's guard metrics.
 /// </summary>
-internal sealed class ExperimentInterceptor(ExperimentDirectory directory, ExperimentStore store) : IGatewayInterceptor
+internal sealed class ExperimentInterceptor(ExperimentDirectory directory, ExperimentCallWriter calls) : IGatewayInterceptor
 {
     public GatewayStage Stage => GatewayStage.Routing;
 
@@ -45,7 +45,8 @@ internal sealed class ExperimentInterceptor(ExperimentDirectory directory, Exper
     public async ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken)
     {
         if (call.Features.Get<Assignment>() is not { } assignment) return;
-        await store.RecordCallAsync(call.RequestId, assignment.ExperimentId, assignment.Variant, call.Status, call.CostUsd, call.Latency.TotalMilliseconds, call.StartedAt.ToUnixTimeMilliseconds());
+        await calls.EnqueueAsync(new ExperimentCall(call.RequestId, assignment.ExperimentId, assignment.Variant, call.Status, call.CostUsd,
+            call.Latency.TotalMilliseconds, call.StartedAt.ToUnixTimeMilliseconds()), cancellationToken);
     }
 
     /// <summary>The unit a variant sticks to: the request's <c>user</c> field (an end user or session), else the caller.</summary>

@@ -55,19 +55,6 @@ internal sealed class ExperimentStore(Database database)
             "SELECT * FROM insights_experiments WHERE status <> 'stopped'", cancellationToken: cancellationToken))).AsList();
     }
 
-    public async Task RecordCallAsync(string requestId, string experimentId, string variant, int status, decimal costUsd, double latencyMs, long atMs)
-    {
-        await using var connection = await database.OpenAsync();
-        // A client may repeat a request id: the first call of an id is the one its feedback is judged against.
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO insights_experiment_calls (request_id, experiment_id, variant, status, cost_usd, latency_ms, at_ms)
-            VALUES (@requestId, @experimentId, @variant, @status, @costUsd, @latencyMs, @atMs)
-            ON CONFLICT (request_id) DO NOTHING
-            """,
-            new { requestId, experimentId, variant, status, costUsd, latencyMs, atMs });
-    }
-
     public async Task<IReadOnlyList<ExperimentCallRow>> CallsAsync(string experimentId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
