@@ -34,6 +34,10 @@ public static class OptimizerExtensions
         services.TryAddSingleton<FeedbackStore>();
         services.TryAddSingleton<QualityRouter>();
         services.AddSingleton<IAutoRouter>(static sp => sp.GetRequiredService<QualityRouter>());
+        services.TryAddSingleton<RouterStateLog>();
+        // What the router learned (here and on other replicas) is folded in at start and every Optimizer:Router:RefreshInterval.
+        services.AddSnapshotRefresh(new SnapshotRefresh("the auto-router's learned state", null, options.Router.RefreshInterval,
+            static (sp, ct) => sp.GetRequiredService<RouterStateLog>().FoldAsync(ct)));
         services.AddSingleton<IGatewayInterceptor, RouteOutcomeInterceptor>();
         services.TryAddSingleton<ExperimentStore>();
         services.TryAddSingleton<ExperimentDirectory>();

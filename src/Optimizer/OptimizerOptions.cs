@@ -20,6 +20,7 @@ public sealed record OptimizerOptions
         if (Router.MaxPending < 1) errors.Add("Optimizer:Router:MaxPending", "Set a positive number of routed requests that wait for feedback, e.g. 100000.");
         if (Experiments.RefreshInterval <= TimeSpan.Zero) errors.Add("Optimizer:Experiments:RefreshInterval", "Set a positive interval, e.g. 00:00:05.");
         if (Router.CascadeExamples < 100) errors.Add("Optimizer:Router:CascadeExamples", "Set at least 100 kept examples, e.g. 5000.");
+        if (Router.RefreshInterval <= TimeSpan.Zero) errors.Add("Optimizer:Router:RefreshInterval", "Set a positive interval, e.g. 00:00:05.");
         if (Router.FeedbackWindow <= TimeSpan.Zero) errors.Add("Optimizer:Router:FeedbackWindow", "Set a positive time, e.g. 1.00:00:00.");
     }
 }
@@ -55,6 +56,9 @@ public sealed record RouterOptions
 
     /// <summary>How long feedback on a routed call still teaches the router.</summary>
     public TimeSpan FeedbackWindow { get; init; } = TimeSpan.FromDays(1);
+
+    /// <summary>How often what other replicas learned is folded in (the learned state is shared through the database).</summary>
+    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>Settings of experiments.</summary>

@@ -48,7 +48,7 @@ internal static class FeedbackApi
         ["neutral"] = 0.5,
     };
 
-    public static async Task PostAsync(HttpContext context, IUsageRecords usage, FeedbackStore store, QualityRouter router, TimeProvider time, ILogger<FeedbackStore> logger)
+    public static async Task PostAsync(HttpContext context, IUsageRecords usage, FeedbackStore store, QualityRouter router, RouterStateLog learned, TimeProvider time, ILogger<FeedbackStore> logger)
     {
         FeedbackRequest? request;
         try
@@ -96,7 +96,7 @@ internal static class FeedbackApi
         if (created)
         {
             // Only the first judgement teaches the router: an update corrects the record, not the model twice.
-            router.Learn(record.RequestId, score);
+            if (router.Learn(record.RequestId, score) is { } observation) await learned.AppendAsync(observation, context.RequestAborted);
         }
         Log.FeedbackStored(logger, record.Model, created);
         context.Response.StatusCode = created ? StatusCodes.Status201Created : StatusCodes.Status200OK;

@@ -88,16 +88,15 @@ internal sealed class CascadeModel(RouterOptions options)
             : (true, "strong", $"cascade: escalated to {call.Strong}: {why}");
     }
 
-    public void Learn(CascadeCall call, string answered, double score)
+    public void Learn(CascadeObservation call, string answered, double score)
     {
         if (call.Features is not { } x) return;
         if (string.Equals(answered, call.Weak, StringComparison.Ordinal))
         {
             _accept.Learn(x, score);
         }
-        else if (call.WeakFinal is not null && call.StrongFinal is not null)
+        else if (call.Agree is { } agree)
         {
-            var agree = AnswerFeatures.Agree(call.WeakFinal, call.StrongFinal);
             if (score >= 0.5)
             {
                 _accept.Learn(x, agree ? score : 0);

@@ -127,25 +127,36 @@ internal sealed class QualityRouter : IAutoRouter
         return new CascadeVerdict(escalate, reason);
     }
 
-    /// <summary>Learns from the score of a routed call; ignored for calls it did not route or whose window passed.</summary>
-    public bool Learn(string requestId, double score)
+    /// <summary>
+    /// Learns from the score of a routed call; ignored (null) for calls it did not route or whose window passed. Returns
+    /// what was learned, for the other replicas and the next start to fold in (<see cref="Apply"/>).
+    /// </summary>
+    public RouterObservation? Learn(string requestId, double score)
     {
         if (!_pending.TryRemove(requestId, out var pending) || pending.Deployment is null || pending.Expires < _time.GetUtcNow())
         {
-            return false;
+            return null;
         }
-        if (!_models.TryGetValue(pending.Model, out var state)) return false;
-        state.Arm(pending.Deployment).Learn(pending.Features, score);
-        if (pending.Cascade is { } cascade)
+        var observation = new RouterObservation(pending.Model, pending.Deployment, pending.Strong, pending.Features.Indexes, pending.Features.Values, pending.Predicted, score)
         {
-            state.Cascade.Learn(cascade, pending.Deployment, score);
-            _metrics.Learned(pending.Model);
-            return true;
-        }
-        if (pending.Predicted) state.Realized(score);
-        else state.Random(pending.Deployment, pending.Strong, score);
+            Cascade = pending.Cascade is { } cascade
+                ? new CascadeObservation(cascade.Weak, cascade.Features,
+                    cascade.WeakFinal is not null && cascade.StrongFinal is not null ? AnswerFeatures.Agree(cascade.WeakFinal, cascade.StrongFinal) : null)
+                : null,
+        };
+        Apply(observation);
         _metrics.Learned(pending.Model);
-        return true;
+        return observation;
+    }
+
+    /// <summary>Folds one learned score into the model's state: this replica's own, or one read from the shared log.</summary>
+    public void Apply(RouterObservation observation)
+    {
+        var state = _models.GetOrAdd(observation.Model, static (_, o) => new ModelState(o), _options);
+        state.Arm(observation.Deployment).Learn(new SparseVector(observation.Indexes, observation.Values), observation.Score);
+        if (observation.Cascade is { } cascade) state.Cascade.Learn(cascade, observation.Deployment, observation.Score);
+        else if (observation.Predicted) state.Realized(observation.Score);
+        else state.Random(observation.Deployment, observation.Strong, observation.Score);
     }
 
     /// <summary>The outcome of a routed call: a fallback changes which deployment answered; a failed call teaches nothing.</summary>
