@@ -10,7 +10,6 @@ using LlmMarketplace.Insights.Storage;
 using LlmMarketplace.Insights.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using LlmMarketplace.Insights.Optimizer;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +18,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace LlmMarketplace.Insights;
 
-/// <summary>Registers and maps Insights: analytics, SLA tracking, alerts, events out and the optimizer.</summary>
+/// <summary>Registers and maps Insights: analytics, SLA tracking, alerts and events out.</summary>
 public static class InsightsExtensions
 {
     /// <summary>The Insights meter's name, for the host's metrics pipeline.</summary>
@@ -103,7 +102,6 @@ public static class InsightsExtensions
         services.AddHostedService(static sp => sp.GetRequiredService<RollupWorker>());
         services.TryAddSingleton<Statements.StatementCloser>();
         services.AddHostedService(static sp => sp.GetRequiredService<Statements.StatementCloser>());
-        builder.AddOptimizer();
         return builder;
     }
 
@@ -145,7 +143,6 @@ public static class InsightsExtensions
             .WithSummary("Removes a webhook and cancels its pending deliveries (audited).");
         alerts.MapGet("/webhooks/{id}/deliveries", AlertsApi.DeliveriesAsync).WithName("ListWebhookDeliveries").RequireAuthorization(Policies.Admin)
             .WithSummary("The delivery log of a webhook: attempts, last status and error, newest first.");
-        endpoints.MapOptimizerApi();
         return endpoints;
     }
 }
