@@ -86,6 +86,8 @@ public static class AccessExtensions
         services.AddSingleton<IGatewayInterceptor>(static sp => sp.GetRequiredService<AccessInterceptor>());
         services.AddSingleton<BuildingBlocks.Policy.IPolicyChangeListener, PolicyCapSeeder>();
         services.AddSingleton<IModelVisibility, KeyModelVisibility>();
+        services.TryAddSingleton(static sp => new Statements.StatementService(
+            sp.GetRequiredService<AccessStore>(), sp.GetRequiredService<AccessDirectory>(), sp.GetRequiredService<TimeProvider>()));
         return builder;
     }
 
@@ -154,6 +156,21 @@ public static class AccessExtensions
             .WithSummary("Usage records newest first (filters: from, to, teamId, appId, keyId, userId, model, requestId; limit ≤ 10000, offset), groupBy=day|model|app, format=csv.")
             .Produces<UsagePage<UsageDto>>()
             .Produces(StatusCodes.Status200OK, contentType: "text/csv");
+
+        var statements = app.MapGroup("/api/v1/statements").RequireAuthorization(Policies.Authenticated).WithTags("Statements")
+            .RequireManagementRateLimit(ManagementLimit.Analytics);
+        statements.MapGet("", Statements.StatementsApi.GetAsync).WithName("GetStatement").WithQuery(Statements.StatementsApi.StatementQuery)
+            .WithSummary("A team's statement of a month (members: their teams; admins and viewers: any): prorated subscription fees, usage cost by model and listing, adjustments, totals in USD; JSON or CSV.")
+            .Produces<Statements.Statement>()
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        statements.MapGet("/publisher", Statements.StatementsApi.PublisherAsync).WithName("GetPublisherStatement").WithQuery(Statements.StatementsApi.PublisherQuery)
+            .WithSummary("The revenue of the listings a team publishes in a month, per listing and plan (usage by every consuming team, prorated subscription fees).")
+            .Produces<Statements.PublisherStatement>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        statements.MapPost("/adjustments", Statements.StatementsApi.AdjustAsync).WithName("CreateStatementAdjustment").Accepts<Statements.CreateAdjustmentRequest>("application/json")
+            .WithSummary("Adds a credit (negative) or debit (positive) line with a reason to a team's statement of a month (admins; audited).")
+            .RequireAuthorization(Policies.Admin);
         return app;
     }
 }

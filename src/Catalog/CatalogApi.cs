@@ -27,7 +27,7 @@ internal static class CatalogApi
         return problem ?? ToResult(await publishing.AddVersionAsync(id, spec!, user, ct));
     }
 
-    public static async Task<IResult> GetServiceAsync(string id, CatalogStore store, PublishingService publishing, ListingServiceLevels levels, ClaimsPrincipal user, CancellationToken ct)
+    public static async Task<IResult> GetServiceAsync(string id, CatalogStore store, PublishingService publishing, ListingServiceLevels levels, CatalogState state, ClaimsPrincipal user, CancellationToken ct)
     {
         var service = await store.FindServiceAsync(id, ct);
         if (service is null) return NotFound($"service '{id}'");
@@ -39,6 +39,12 @@ internal static class CatalogApi
             if (view.Versions.Count == 0) return NotFound($"service '{id}'");
         }
         if (view.CurrentVersion is { } current) view = view with { MeasuredSla = await levels.ViewAsync(view.Slug, current, ct) };
+        // Administrators and the publisher see why the current version cannot be called (a credential missing).
+        var snapshot = state.Current;
+        if (MaySeeUnpublished(user, service) && snapshot.ById.TryGetValue(service.Id, out var entry))
+        {
+            view = view with { NotCallable = view.NotCallable ?? Routing.Callability.NotCallableReason(entry.Current.Spec, snapshot) };
+        }
         return TypedResults.Ok(view);
     }
 

@@ -56,11 +56,16 @@ public static class CatalogExtensions
         services.AddSingleton<IModelSource, CatalogModelSource>();
         services.TryAddSingleton<BuildingBlocks.Catalog.IListingDirectory, CatalogListingDirectory>();
         services.AddSingleton<IGatewayInterceptor, DeprecationInterceptor>();
+        services.AddSingleton<IGatewayInterceptor, CallabilityInterceptor>();
+        services.AddSingleton<IModelVisibility, CatalogModelVisibility>();
         // Measured service levels when a module measures listings (Insights), resolved lazily whatever the registration order.
         services.TryAddSingleton(static sp => new ServiceLevels.ListingServiceLevels(sp.GetService<BuildingBlocks.Catalog.IServiceLevelReader>(),
             sp.GetRequiredService<ILogger<ServiceLevels.ListingServiceLevels>>()));
-        services.TryAddSingleton<UsageTracker>();
-        services.AddSingleton<IGatewayInterceptor>(static sp => sp.GetRequiredService<UsageTracker>());
+        services.TryAddSingleton<Registry.SourceStore>();
+        services.TryAddSingleton<Registry.SourceSync>();
+        services.AddHostedService<Registry.SourceSyncWorker>();
+        // Durable usage when a module reads it (Insights), resolved lazily whatever the registration order.
+        services.TryAddSingleton(static sp => new UsageTracker(sp.GetRequiredService<CatalogState>(), sp.GetService<BuildingBlocks.Catalog.IListingUsageReader>()));
         // Loaded once the database is migrated, with the gateway's configured models listed first; reloaded every
         // RefreshSeconds for changes made by other replicas (and to the configuration).
         services.AddSnapshotRefresh(new SnapshotRefresh("the catalog", null, TimeSpan.FromSeconds(options.RefreshSeconds),
@@ -94,9 +99,9 @@ public static class CatalogExtensions
             .WithSummary("A version: listing, checks, approvals and transition history.");
         browse.MapGet("/services/{id}/similar", SearchApi.SimilarAsync).WithName("SimilarServices")
             .WithSummary("Listings similar to this one.");
-        browse.MapGet("/trending", SearchApi.Trending).WithName("TrendingServices")
+        browse.MapGet("/trending", SearchApi.TrendingAsync).WithName("TrendingServices")
             .WithSummary("Listings by successful gateway calls in the last 24 hours.");
-        browse.MapGet("/recommendations", SearchApi.Recommendations).WithName("RecommendedServices")
+        browse.MapGet("/recommendations", SearchApi.RecommendationsAsync).WithName("RecommendedServices")
             .WithSummary("Listings similar to what the caller's teams use, else trending ones.");
         browse.MapGet("/services/{id}/reviews", CatalogApi.ReviewsAsync).WithName("ListReviews")
             .WithSummary("Ratings and reviews of a service.");
@@ -131,6 +136,7 @@ public static class CatalogExtensions
             .WithSummary("Imports an OpenRouter or models.dev models file (idempotent).")
             .Accepts<object>("application/json")
             .RequireAuthorization(Policies.Admin);
+        Registry.SourcesApi.MapCatalogSourcesApi(app);
         return app;
     }
 }

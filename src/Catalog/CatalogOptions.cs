@@ -46,10 +46,14 @@ public sealed record CatalogOptions
     /// <summary>A reference (<c>env:NAME</c>) to the endpoint's API key (<c>Catalog:Embeddings:ApiKey</c>).</summary>
     public string? EmbeddingApiKey { get; init; }
 
+    /// <summary>Model registries the catalog mirrors (<c>Catalog:Sources</c>), synced on a schedule and on demand.</summary>
+    public IReadOnlyList<Registry.RegistrySource> Sources { get; init; } = [];
+
     /// <summary>The settings the <c>Catalog</c> section may hold (checked at start: unknown ones are errors).</summary>
     public static readonly SettingsShape Shape = SettingsShape
         .Values("PublicBrowsing", "AllowLoopbackEndpoints", "AllowPrivateEndpoints", "ApprovalLevels", "ConfidentialApprovalLevels", "ProbeTimeoutSeconds", "RefreshSeconds")
-        .With(("TrustedPublishers", SettingsShape.ListOf(SettingsShape.Value)), ("Embeddings", SettingsShape.Values("Enabled", "BaseUrl", "Model", "ApiKey")));
+        .With(("TrustedPublishers", SettingsShape.ListOf(SettingsShape.Value)), ("Embeddings", SettingsShape.Values("Enabled", "BaseUrl", "Model", "ApiKey")),
+            ("Sources", SettingsShape.ListOf(Registry.RegistrySource.Shape)));
 
     public static CatalogOptions Read(IConfiguration configuration)
     {
@@ -69,6 +73,7 @@ public sealed record CatalogOptions
             EmbeddingBaseUrl = s["Embeddings:BaseUrl"],
             EmbeddingModel = s["Embeddings:Model"],
             EmbeddingApiKey = s["Embeddings:ApiKey"],
+            Sources = Registry.RegistrySource.ReadAll(s.GetSection("Sources")),
         };
     }
 }

@@ -21,6 +21,9 @@ internal sealed record CatalogSnapshot(IReadOnlyList<CatalogEntry> Entries, IRea
     /// <summary>The values of the <c>secret:NAME</c> references the routable deployments use, read from the secret store at load.</summary>
     public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>The <c>env:NAME</c> references of routable deployments set in this replica's environment at load (<see cref="Routing.Callability"/>).</summary>
+    public IReadOnlySet<string> Environment { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     public static readonly CatalogSnapshot Empty = new([], new Dictionary<string, CatalogEntry>(), new Dictionary<string, CatalogEntry>(), SearchIndex.Build([]));
 
     /// <summary>Finds the version a gateway model name refers to: <c>slug</c> (current) or <c>slug@version</c>.</summary>
@@ -92,6 +95,7 @@ internal sealed class CatalogState(CatalogStore store, EmbeddingClient embedding
                 index)
             {
                 Secrets = await StoredSecretsAsync(entries, ct),
+                Environment = Routing.Callability.SetEnvironmentReferences(entries),
             };
             var first = ReferenceEquals(_snapshot, CatalogSnapshot.Empty);
             var changed = !SameRoutes(_snapshot, snapshot);
@@ -161,6 +165,7 @@ internal sealed class CatalogState(CatalogStore store, EmbeddingClient embedding
     {
         if (a.Entries.Count != b.Entries.Count) return false;
         if (a.Secrets.Count != b.Secrets.Count || a.Secrets.Any(s => !b.Secrets.TryGetValue(s.Key, out var v) || v != s.Value)) return false;
+        if (!a.Environment.SetEquals(b.Environment)) return false;
         foreach (var e in b.Entries)
         {
             if (!a.ById.TryGetValue(e.Service.Id, out var old) || old.Routable.Count != e.Routable.Count) return false;

@@ -9,6 +9,7 @@ using LlmMarketplace.Gateway.Embeddings;
 using LlmMarketplace.Gateway.Errors;
 using LlmMarketplace.Gateway.Messages;
 using LlmMarketplace.Gateway.Models;
+using LlmMarketplace.Gateway.Operations;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Responses;
 using LlmMarketplace.Gateway.Routing;
@@ -74,6 +75,7 @@ public static class GatewayExtensions
         services.TryAddSingleton<GatewayEngine>();
         services.TryAddSingleton<ChatCompletionsHandler>();
         services.TryAddSingleton<EmbeddingsHandler>();
+        services.AddGatewayOperations();
         services.TryAddSingleton<ResponseStore>();
         services.AddHostedService<GatewayConfigWatcher>();
         return builder;
@@ -159,6 +161,8 @@ public static class GatewayExtensions
             .Produces(StatusCodes.Status400BadRequest)
             .Produces(StatusCodes.Status404NotFound);
 
+        v1.MapGatewayOperations();
+
         v1.MapGet("/models", static (HttpContext context, ModelRegistry registry) => ModelsApi.ListAsync(context, registry))
             .WithName("ListModels")
             .WithSummary("Lists the models the caller can use.")
@@ -182,6 +186,9 @@ public static class GatewayExtensions
         admin.MapPost("/deployments/{model}/{deployment}/reset", static (string model, string deployment, ModelRegistry registry) => DeploymentsApi.Reset(model, deployment, registry))
             .WithName("ResetDeploymentCircuit")
             .WithSummary("Closes the circuit of a deployment.");
+        admin.MapPost("/deployments/{model}/{deployment}/probe", static (string model, string deployment, ModelRegistry registry, DeploymentProber prober, CancellationToken ct) => DeploymentsApi.ProbeAsync(model, deployment, registry, prober, ct))
+            .WithName("ProbeDeployment")
+            .WithSummary("Probes a deployment now with the smallest call of its model's kind (chat, embedding, rerank, ...) and counts the outcome on its health.");
         admin.MapDelete("/cache/semantic", static (HttpRequest request, SemanticCache cache, TimeProvider time) => CacheApi.InvalidateSemanticAsync(request, cache, time))
             .WithName("InvalidateSemanticCache")
             .WithSummary("Removes semantic cache entries by model, team (its id) and age (olderThanSeconds); every entry when none is given. Answers the number removed.")

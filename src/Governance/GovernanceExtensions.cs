@@ -48,6 +48,7 @@ public static class GovernanceExtensions
         services.TryAddSingleton<Authenticator>();
         services.TryAddSingleton<ServiceTokenValidator>();
         services.TryAddSingleton<OidcSignIn>();
+        services.AddSingleton<ISignInAudit, SignInAudit>();
         services.AddSingleton<ICredentialValidator, AccessTokenValidator>();
         services.AddSingleton<ICredentialValidator>(static sp => sp.GetRequiredService<ServiceTokenValidator>());
         services.TryAddSingleton<PolicyEngine>();
@@ -72,6 +73,7 @@ public static class GovernanceExtensions
         if (o.AccessTokenMinutes is < 1 or > 1440) errors.Add($"{s}:AccessTokenMinutes", "must be between 1 and 1440");
         if (o.RefreshTokenHours is < 1 or > 24 * 90) errors.Add($"{s}:RefreshTokenHours", "must be between 1 and 2160");
         if (o.MaxFailedLogins is < 1 or > 100) errors.Add($"{s}:MaxFailedLogins", "must be between 1 and 100");
+        if (o.SignInAuditInterval < TimeSpan.Zero) errors.Add($"{s}:SignInAuditInterval", "must be zero (audit every one) or positive, e.g. 00:15:00");
         if (o.LockoutMinutes is < 1 or > 7 * 24 * 60) errors.Add($"{s}:LockoutMinutes", "must be between 1 and 10080");
         if (o.PasswordMinLength is < 8 or > 128) errors.Add($"{s}:PasswordMinLength", "must be between 8 and 128");
         if (o.Argon2MemoryKib is < 1024 or > 1024 * 1024) errors.Add($"{s}:Argon2MemoryKib", "must be between 1024 and 1048576");

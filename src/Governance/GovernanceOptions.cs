@@ -24,6 +24,12 @@ public sealed record GovernanceOptions
 
     public int Argon2Iterations { get; init; } = 2;
 
+    /// <summary>
+    /// Master-key sign-ins and refused bearer credentials are audited at most once per method, outcome and address in
+    /// this interval (they come with every request); zero audits every one.
+    /// </summary>
+    public TimeSpan SignInAuditInterval { get; init; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Let gateway calls through when the policy engine fails (default: refuse them).</summary>
     public bool PolicyFailOpen { get; init; }
 

@@ -10,7 +10,6 @@ using LlmMarketplace.Insights.Storage;
 using LlmMarketplace.Insights.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using LlmMarketplace.Insights.Optimizer;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +18,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace LlmMarketplace.Insights;
 
-/// <summary>Registers and maps Insights: analytics, SLA tracking, alerts, events out and the optimizer.</summary>
+/// <summary>Registers and maps Insights: analytics, SLA tracking, alerts and events out.</summary>
 public static class InsightsExtensions
 {
     /// <summary>The Insights meter's name, for the host's metrics pipeline.</summary>
@@ -40,6 +39,7 @@ public static class InsightsExtensions
         if (options.SlaMinRequests < 1) errors.Add("Insights:SlaMinRequests", "Set a positive number of requests, e.g. 20.");
         if (options.ServiceLevelWindow < TimeSpan.FromMinutes(1)) errors.Add("Insights:ServiceLevelWindow", "Set a window of at least a minute, e.g. 30.00:00:00.");
         if (options.ServiceLevelRefresh < TimeSpan.Zero) errors.Add("Insights:ServiceLevelRefresh", "Set a non-negative interval, e.g. 00:00:30.");
+        if (options.StatementCloseInterval <= TimeSpan.Zero) errors.Add("Insights:StatementCloseInterval", "Set a positive interval, e.g. 00:05:00.");
         if (options.DayRetention < TimeSpan.Zero) errors.Add("Insights:DayRetention", "Set zero (for ever) or a positive interval.");
         var alertOptions = builder.Configuration.GetSection(AlertOptions.SectionName).Get<AlertOptions>() ?? new AlertOptions();
         if (alertOptions.ErrorRateThreshold is <= 0 or >= 1) errors.Add("Insights:Alerts:ErrorRateThreshold", "Set a fraction in (0, 1), e.g. 0.05.");
@@ -97,9 +97,11 @@ public static class InsightsExtensions
         services.AddSingleton<IUsageObserver>(static sp => sp.GetRequiredService<SlaTracker>());
         services.TryAddSingleton<ServiceLevelReader>();
         services.TryAddSingleton<BuildingBlocks.Catalog.IServiceLevelReader>(static sp => sp.GetRequiredService<ServiceLevelReader>());
+        services.TryAddSingleton<BuildingBlocks.Catalog.IListingUsageReader, ListingUsageReader>();
         services.TryAddSingleton<RollupWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<RollupWorker>());
-        builder.AddOptimizer();
+        services.TryAddSingleton<Statements.StatementCloser>();
+        services.AddHostedService(static sp => sp.GetRequiredService<Statements.StatementCloser>());
         return builder;
     }
 
@@ -141,7 +143,6 @@ public static class InsightsExtensions
             .WithSummary("Removes a webhook and cancels its pending deliveries (audited).");
         alerts.MapGet("/webhooks/{id}/deliveries", AlertsApi.DeliveriesAsync).WithName("ListWebhookDeliveries").RequireAuthorization(Policies.Admin)
             .WithSummary("The delivery log of a webhook: attempts, last status and error, newest first.");
-        endpoints.MapOptimizerApi();
         return endpoints;
     }
 }

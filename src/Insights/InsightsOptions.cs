@@ -37,4 +37,7 @@ public sealed record InsightsOptions
 
     /// <summary>How long a listing's measured service level is reused before it is read from the rollups again.</summary>
     public TimeSpan ServiceLevelRefresh { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the statement closer looks for a month that has ended (its statements are then announced once).</summary>
+    public TimeSpan StatementCloseInterval { get; init; } = TimeSpan.FromMinutes(5);
 }

@@ -144,7 +144,7 @@ internal static class UsageApi
         r.KeyId, r.AppId, r.TeamId, r.UserId, r.PromptTokens, r.CompletionTokens, r.CachedTokens, r.ReasoningTokens,
         r.CostUsd, r.LatencyMs, r.TtftMs, (int)r.Status, r.Cache, r.Stream == 1, r.Listing, r.ListingVersion);
 
-    private static string Csv(string? value)
+    internal static string Csv(string? value)
     {
         if (value is null) return "";
         var needsQuotes = value.AsSpan().IndexOfAny(",\"\n\r") >= 0;

@@ -129,12 +129,13 @@ internal static class PlansApi
             CreatedAtMs = now,
             UpdatedAtMs = now,
             ExpiresAtMs = request.ExpiresAt?.ToUnixTimeMilliseconds(),
+            ActivatedAtMs = plan.RequiresApproval == 1 ? null : now,
         };
         await using (var connection = await store.OpenAsync(cancellationToken))
         {
             await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO access_subscriptions (id, app_id, plan_id, status, created_at_ms, updated_at_ms, expires_at_ms)
-                VALUES (@Id, @AppId, @PlanId, @Status, @CreatedAtMs, @UpdatedAtMs, @ExpiresAtMs)
+                INSERT INTO access_subscriptions (id, app_id, plan_id, status, created_at_ms, updated_at_ms, expires_at_ms, activated_at_ms)
+                VALUES (@Id, @AppId, @PlanId, @Status, @CreatedAtMs, @UpdatedAtMs, @ExpiresAtMs, @ActivatedAtMs)
                 """, row, cancellationToken: cancellationToken));
         }
         await directory.ReloadAsync(cancellationToken);
@@ -177,8 +178,12 @@ internal static class PlansApi
         await using (var connection = await store.OpenAsync(cancellationToken))
         {
             changed = await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE access_subscriptions SET status = @to, updated_at_ms = @now WHERE id = @id AND status = @from",
-                new { to = transition.To, now, id, from = sub.Status }, cancellationToken: cancellationToken));
+                // Statements bill from the first activation to the cancellation (a suspension keeps the subscription billed).
+                "UPDATE access_subscriptions SET status = @to, updated_at_ms = @now, "
+                + "activated_at_ms = CASE WHEN @activates = 1 AND activated_at_ms IS NULL THEN @now ELSE activated_at_ms END, "
+                + "ended_at_ms = CASE WHEN @ends = 1 THEN @now ELSE ended_at_ms END WHERE id = @id AND status = @from",
+                new { to = transition.To, now, id, from = sub.Status, activates = transition.To == SubscriptionStatus.Active ? 1 : 0, ends = transition.To == SubscriptionStatus.Cancelled ? 1 : 0 },
+                cancellationToken: cancellationToken));
         }
         await directory.ReloadAsync(cancellationToken);
         var after = ToDto(directory.Current.Subscriptions[id], directory.Current, time);

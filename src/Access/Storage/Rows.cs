@@ -78,6 +78,12 @@ internal sealed class SubscriptionRow
     public long CreatedAtMs { get; set; }
     public long UpdatedAtMs { get; set; }
     public long? ExpiresAtMs { get; set; }
+
+    /// <summary>When it became active (billable), if it has.</summary>
+    public long? ActivatedAtMs { get; set; }
+
+    /// <summary>When it was cancelled (stopped being billable), if it was.</summary>
+    public long? EndedAtMs { get; set; }
 }
 
 internal sealed class UsageRow

@@ -24,7 +24,8 @@ public sealed class MarketplaceAuthenticationHandler(
     IOptionsMonitor<MarketplaceAuthenticationOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IEnumerable<ICredentialValidator> validators)
+    IEnumerable<ICredentialValidator> validators,
+    IEnumerable<ISignInAudit> signIns)
     : AuthenticationHandler<MarketplaceAuthenticationOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Marketplace";
@@ -39,6 +40,7 @@ public sealed class MarketplaceAuthenticationHandler(
         SchemeName));
 
     private readonly ICredentialValidator[] _validators = validators.ToArray();
+    private readonly ISignInAudit[] _signIns = signIns.ToArray();
     private string? _failureCode;
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -51,6 +53,7 @@ public sealed class MarketplaceAuthenticationHandler(
 
         if (Options.MasterKey is { Length: > 0 } master && FixedTimeEquals(credential, master))
         {
+            foreach (var signIn in _signIns) await signIn.MasterKeyAcceptedAsync(Context);
             return AuthenticateResult.Success(new AuthenticationTicket(MasterPrincipal, SchemeName));
         }
 
@@ -64,11 +67,13 @@ public sealed class MarketplaceAuthenticationHandler(
             if (result.Failure is not null)
             {
                 _failureCode = result.FailureCode;
+                foreach (var signIn in _signIns) await signIn.CredentialRefusedAsync(Context, MethodOf(credential), result.FailureCode ?? "refused");
                 return AuthenticateResult.Fail(result.Failure);
             }
         }
 
         _failureCode = "invalid_api_key";
+        foreach (var signIn in _signIns) await signIn.CredentialRefusedAsync(Context, MethodOf(credential), "unknown_credential");
         return AuthenticateResult.Fail("Incorrect API key provided.");
     }
 
@@ -108,6 +113,13 @@ public sealed class MarketplaceAuthenticationHandler(
         await Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: message)
             .ExecuteAsync(Context);
     }
+
+    /// <summary>What a refused credential looked like: an API key (its prefix), a signed token (JWT), else a master key.</summary>
+    private static string MethodOf(string credential) =>
+        credential.StartsWith("llmm-", StringComparison.Ordinal) ? "api_key"
+        : credential.StartsWith("llmm_sa_", StringComparison.Ordinal) ? "service_token"
+        : credential.Count(static c => c == '.') == 2 ? "access_token"
+        : "master_key";
 
     internal static string? ReadCredential(HttpRequest request)
     {

@@ -29,9 +29,15 @@ public static class CatalogImporter
             {
                 return (OpenRouterFormat, data.EnumerateArray().Select(ReadOpenRouter).Where(static l => l is not null).Select(static l => l!).ToList());
             }
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("providers", out var providers) && providers.ValueKind == JsonValueKind.Array)
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("providers", out var providers) && providers.ValueKind is JsonValueKind.Array or JsonValueKind.Object)
             {
-                return (ModelsDevFormat, ReadModelsDev(providers));
+                return (ModelsDevFormat, ReadModelsDev(Members(providers)));
+            }
+            // models.dev's api.json itself: providers keyed by id, each with its models keyed by id.
+            if (root.ValueKind == JsonValueKind.Object && root.EnumerateObject().Any()
+                && root.EnumerateObject().All(static p => p.Value.ValueKind == JsonValueKind.Object && p.Value.TryGetProperty("models", out var m) && m.ValueKind == JsonValueKind.Object))
+            {
+                return (ModelsDevFormat, ReadModelsDev(Members(root)));
             }
             throw new InvalidDataException("Unknown catalog format: expected an OpenRouter models file ({\"data\": [...]}) or a models.dev file ({\"providers\": [...]}).");
         }
@@ -91,14 +97,18 @@ public static class CatalogImporter
         };
     }
 
-    private static List<ListingSpec> ReadModelsDev(JsonElement providers)
+    /// <summary>The items of an array, or the values of an object keyed by id (models.dev's api.json keys providers and models by id).</summary>
+    private static IEnumerable<JsonElement> Members(JsonElement e) => e.ValueKind == JsonValueKind.Array ? e.EnumerateArray()
+        : e.ValueKind == JsonValueKind.Object ? e.EnumerateObject().Select(static p => p.Value) : [];
+
+    private static List<ListingSpec> ReadModelsDev(IEnumerable<JsonElement> providers)
     {
         var groups = new Dictionary<string, List<(JsonElement Provider, JsonElement Model)>>(StringComparer.Ordinal);
         var order = new List<string>();
-        foreach (var provider in providers.EnumerateArray())
+        foreach (var provider in providers)
         {
-            if (!provider.TryGetProperty("models", out var models) || models.ValueKind != JsonValueKind.Array) continue;
-            foreach (var model in models.EnumerateArray())
+            if (provider.ValueKind != JsonValueKind.Object || !provider.TryGetProperty("models", out var models)) continue;
+            foreach (var model in Members(models))
             {
                 var id = Str(model, "id");
                 if (string.IsNullOrWhiteSpace(id)) continue;

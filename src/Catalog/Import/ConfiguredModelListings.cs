@@ -63,7 +63,7 @@ internal sealed class ConfiguredModelListings(IConfiguration configuration, Impo
             Name = model.Name,
             Description = $"Served by this gateway from its configuration, through {string.Join(", ", providers)} ({model.Deployments.Count} deployment{(model.Deployments.Count == 1 ? "" : "s")}, routing: {model.Routing.ToString().ToLowerInvariant()}).",
             Publisher = Platform,
-            Kind = model.Kind == ModelKind.Embedding ? ListingKinds.Embedding : ListingKinds.Chat,
+            Kind = Routing.CallableKinds.ListingKind(model.Kind),
             InputModalities = ["text"],
             OutputModalities = [model.Kind == ModelKind.Embedding ? "embedding" : "text"],
             ContextLength = model.ContextWindow,
@@ -83,7 +83,13 @@ internal sealed class ConfiguredModelListings(IConfiguration configuration, Impo
         };
     }
 
-    private static ListingPricing ToPricing(Pricing p) => new(p.InputPerMTok, p.OutputPerMTok, p.CachedInputPerMTok, p.CacheWritePerMTok, p.PerRequest == 0 ? null : p.PerRequest);
+    private static ListingPricing ToPricing(Pricing p) => new(p.InputPerMTok, p.OutputPerMTok, p.CachedInputPerMTok, p.CacheWritePerMTok, p.PerRequest == 0 ? null : p.PerRequest)
+    {
+        PerSearchUnit = p.PerSearchUnit == 0 ? null : p.PerSearchUnit,
+        PerImage = p.PerImage == 0 ? null : p.PerImage,
+        PerMinute = p.PerMinute == 0 ? null : p.PerMinute,
+        PerMCharacters = p.PerMCharacters == 0 ? null : p.PerMCharacters,
+    };
 
     private static string TypeName(ProviderType type) => type switch
     {

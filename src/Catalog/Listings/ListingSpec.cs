@@ -38,8 +38,21 @@ public sealed record ListingSpec
     public long? Created { get; init; }
 }
 
-/// <summary>Prices in USD per 1M tokens, plus a fee per request.</summary>
-public sealed record ListingPricing(decimal? InputPerMTok, decimal? OutputPerMTok, decimal? CachedInputPerMTok = null, decimal? CacheWritePerMTok = null, decimal? PerRequest = null);
+/// <summary>Prices in USD per 1M tokens, plus a fee per request and the unit prices of the other kinds.</summary>
+public sealed record ListingPricing(decimal? InputPerMTok, decimal? OutputPerMTok, decimal? CachedInputPerMTok = null, decimal? CacheWritePerMTok = null, decimal? PerRequest = null)
+{
+    /// <summary>USD per search unit of a reranker (one query over up to 100 documents).</summary>
+    public decimal? PerSearchUnit { get; init; }
+
+    /// <summary>USD per generated image.</summary>
+    public decimal? PerImage { get; init; }
+
+    /// <summary>USD per minute of transcribed audio.</summary>
+    public decimal? PerMinute { get; init; }
+
+    /// <summary>USD per million characters turned into speech.</summary>
+    public decimal? PerMCharacters { get; init; }
+}
 
 /// <summary>Where the service runs. <c>ApiKey</c> is a secret reference (<c>env:NAME</c>), never the secret.</summary>
 public sealed record DeploymentSpec
@@ -73,7 +86,11 @@ public static class ListingKinds
     public const string Embedding = "embedding";
     public const string Reranker = "reranker";
     public const string OpenApi = "openapi";
-    public static readonly IReadOnlyList<string> All = [Chat, Embedding, Reranker, OpenApi];
+    public const string Moderation = "moderation";
+    public const string Image = "image";
+    public const string Transcription = "transcription";
+    public const string Speech = "speech";
+    public static readonly IReadOnlyList<string> All = [Chat, Embedding, Reranker, OpenApi, Moderation, Image, Transcription, Speech];
 }
 
 /// <summary>Version lifecycle states.</summary>

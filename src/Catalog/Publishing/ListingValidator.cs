@@ -18,7 +18,9 @@ internal static partial class ListingValidator
 {
     private static readonly HashSet<string> Modalities = new(StringComparer.Ordinal) { "text", "image", "audio", "video", "file", "embeddings" };
     private static readonly HashSet<string> Classifications = new(StringComparer.Ordinal) { "public", "internal", "confidential", "restricted" };
-    private static readonly HashSet<string> ProviderTypes = new(StringComparer.Ordinal) { "openai", "azure-openai", "anthropic", "gemini" };
+    private static readonly HashSet<string> ProviderTypes = new(StringComparer.Ordinal) { "openai", "azure-openai", "anthropic", "gemini",
+        "cohere",
+    };
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._~:/-]{0,127}$")]
     private static partial Regex SlugPattern();
@@ -123,6 +125,10 @@ internal static partial class ListingValidator
         if (p.CachedInputPerMTok is < 0) errors.Add($"{path}.cachedInputPerMTok", "must not be negative");
         if (p.CacheWritePerMTok is < 0) errors.Add($"{path}.cacheWritePerMTok", "must not be negative");
         if (p.PerRequest is < 0) errors.Add($"{path}.perRequest", "must not be negative");
+        if (p.PerSearchUnit is < 0) errors.Add($"{path}.perSearchUnit", "must not be negative");
+        if (p.PerImage is < 0) errors.Add($"{path}.perImage", "must not be negative");
+        if (p.PerMinute is < 0) errors.Add($"{path}.perMinute", "must not be negative");
+        if (p.PerMCharacters is < 0) errors.Add($"{path}.perMCharacters", "must not be negative");
     }
 
     private static void CheckText(string? text, string path, ValidationErrors errors)

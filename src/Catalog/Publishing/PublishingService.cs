@@ -255,6 +255,7 @@ internal sealed class PublishingService(
             entry?.Current.Spec.Sla)
         {
             PublisherName = names.Of(service.Publisher),
+            NotCallable = entry is null ? null : Routing.CallableKinds.NotCallable(entry.Current.Spec.Kind),
         };
     }
 
@@ -291,6 +292,9 @@ internal sealed record ServiceView(string Id, string Slug, string Name, string P
 {
     /// <summary>The publisher's name: the team's name for a team id, else <see cref="Publisher"/>.</summary>
     public string PublisherName { get; init; } = Publisher;
+
+    /// <summary>Why the gateway cannot call this service: its kind is not served (everyone sees it), or the current version's credential is missing (<c>credential OPENROUTER_API_KEY missing</c>, administrators and the publisher only); null when it can.</summary>
+    public string? NotCallable { get; init; }
 }
 
 internal sealed record VersionSummary(string Id, string Version, string State, string? Sunset, string? Replacement, string UpdatedAt);

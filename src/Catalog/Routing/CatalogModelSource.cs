@@ -33,11 +33,14 @@ internal sealed class CatalogModelSource(CatalogState state, CatalogOptions opti
         var models = new List<ModelConfig>();
         foreach (var entry in snapshot.Entries)
         {
-            foreach (var version in entry.Routable)
+            foreach (var listed in entry.Routable)
             {
-                var model = ToModel(entry, version, providers, snapshot.Secrets, addressPolicy, ReferenceEquals(version, entry.Current) ? entry.Service.Slug : $"{entry.Service.Slug}@{version.Row.Version}");
+                // Callable means callable: only the deployments whose credential resolves are routed (all of them when
+                // none does: such a call is refused before routing, naming what is missing).
+                var version = listed with { Spec = listed.Spec with { Deployments = Callability.Usable(listed.Spec, snapshot) } };
+                var model = ToModel(entry, version, providers, snapshot.Secrets, addressPolicy, ReferenceEquals(listed, entry.Current) ? entry.Service.Slug : $"{entry.Service.Slug}@{version.Row.Version}");
                 if (model is not null) models.Add(model);
-                if (ReferenceEquals(version, entry.Current))
+                if (ReferenceEquals(listed, entry.Current))
                 {
                     var pinned = ToModel(entry, version, providers, snapshot.Secrets, addressPolicy, $"{entry.Service.Slug}@{version.Row.Version}");
                     if (pinned is not null) models.Add(pinned);
@@ -52,12 +55,7 @@ internal sealed class CatalogModelSource(CatalogState state, CatalogOptions opti
     private static ModelConfig? ToModel(CatalogEntry entry, RoutableVersion version, Dictionary<string, ProviderConfig> providers, IReadOnlyDictionary<string, string> secrets, OutboundAddressPolicy addressPolicy, string name)
     {
         var spec = version.Spec;
-        var kind = spec.Kind switch
-        {
-            ListingKinds.Chat or null => ModelKind.Chat,
-            ListingKinds.Embedding => ModelKind.Embedding,
-            _ => (ModelKind?)null,
-        };
+        var kind = CallableKinds.Of(spec.Kind);
         if (kind is null) return null;
         var deployments = new List<DeploymentConfig>();
         foreach (var d in spec.Deployments ?? [])
@@ -69,7 +67,13 @@ internal sealed class CatalogModelSource(CatalogState state, CatalogOptions opti
             var id = $"{d.Provider}/{d.UpstreamModel ?? spec.Slug}";
             if (deployments.Any(x => x.Id == id)) continue;
             deployments.Add(new DeploymentConfig(id, providerName, d.UpstreamModel ?? entry.Service.Slug,
-                new Pricing(pricing?.InputPerMTok ?? 0, pricing?.OutputPerMTok ?? 0, pricing?.CachedInputPerMTok, pricing?.CacheWritePerMTok, pricing?.PerRequest ?? 0),
+                new Pricing(pricing?.InputPerMTok ?? 0, pricing?.OutputPerMTok ?? 0, pricing?.CachedInputPerMTok, pricing?.CacheWritePerMTok, pricing?.PerRequest ?? 0)
+                {
+                    PerSearchUnit = pricing?.PerSearchUnit ?? 0,
+                    PerImage = pricing?.PerImage ?? 0,
+                    PerMinute = pricing?.PerMinute ?? 0,
+                    PerMCharacters = pricing?.PerMCharacters ?? 0,
+                },
                 1, d.Region));
         }
         if (deployments.Count == 0) return null;
@@ -109,6 +113,7 @@ internal sealed class CatalogModelSource(CatalogState state, CatalogOptions opti
         "azure-openai" or "azure" => ProviderType.AzureOpenAI,
         "anthropic" => ProviderType.Anthropic,
         "gemini" => ProviderType.Gemini,
+        "cohere" => ProviderType.Cohere,
         _ => ProviderType.OpenAI,
     };
 

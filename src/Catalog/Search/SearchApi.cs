@@ -104,10 +104,10 @@ internal static class SearchApi
         return TypedResults.Ok(new SearchResponse(await ToResultsAsync(result.Hits, levels, names, ct), new Dictionary<string, IReadOnlyDictionary<string, int>>(), result.Total, 0, limit ?? 5));
     }
 
-    public static Ok<TrendingResponse> Trending(int? limit, CatalogState state, UsageTracker usage)
+    public static async Task<Ok<TrendingResponse>> TrendingAsync(int? limit, CatalogState state, UsageTracker usage, CancellationToken ct)
     {
         var snapshot = state.Current;
-        var items = usage.Trending(Math.Clamp(limit ?? 10, 1, 100))
+        var items = (await usage.TrendingAsync(Math.Clamp(limit ?? 10, 1, 100), ct))
             .Where(t => snapshot.ById.ContainsKey(t.ServiceId))
             .Select(t => new TrendingItem(t.ServiceId, snapshot.ById[t.ServiceId].Service.Slug, snapshot.ById[t.ServiceId].Current.Spec.Name ?? "", t.Calls))
             .ToList();
@@ -115,13 +115,14 @@ internal static class SearchApi
     }
 
     /// <summary>For each listing the caller's teams use (most used first), similar listings they do not use yet; trending ones when the teams use nothing.</summary>
-    public static Ok<AutocompleteResponse> Recommendations(int? limit, System.Security.Claims.ClaimsPrincipal user, CatalogState state, UsageTracker usage)
+    public static async Task<Ok<AutocompleteResponse>> RecommendationsAsync(int? limit, System.Security.Claims.ClaimsPrincipal user, CatalogState state, UsageTracker usage, CancellationToken ct)
     {
         var max = Math.Clamp(limit ?? 5, 1, 50);
         var snapshot = state.Current;
-        var used = usage.UsedBy(user.FindAll(BuildingBlocks.Security.MarketplaceClaims.TeamId).Select(static c => c.Value)).ToHashSet(StringComparer.Ordinal);
+        var usedInOrder = await usage.UsedByAsync([.. user.FindAll(BuildingBlocks.Security.MarketplaceClaims.TeamId).Select(static c => c.Value).Distinct(StringComparer.Ordinal)], ct);
+        var used = usedInOrder.ToHashSet(StringComparer.Ordinal);
         var picks = new List<Suggestion>();
-        foreach (var id in used)
+        foreach (var id in usedInOrder)
         {
             var doc = snapshot.Index.Find(id);
             if (doc is null) continue;
@@ -136,7 +137,7 @@ internal static class SearchApi
         }
         if (picks.Count == 0)
         {
-            picks = usage.Trending(max).Where(t => snapshot.ById.ContainsKey(t.ServiceId))
+            picks = (await usage.TrendingAsync(max, ct)).Where(t => snapshot.ById.ContainsKey(t.ServiceId))
                 .Select(t => new Suggestion(t.ServiceId, snapshot.ById[t.ServiceId].Service.Slug, snapshot.ById[t.ServiceId].Current.Spec.Name ?? "", t.Calls)).ToList();
         }
         return TypedResults.Ok(new AutocompleteResponse(picks));

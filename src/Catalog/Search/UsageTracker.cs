@@ -1,72 +1,42 @@
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.Gateway.Pipeline;
+using LlmMarketplace.BuildingBlocks.Catalog;
 
 namespace LlmMarketplace.Catalog.Search;
 
 /// <summary>
-/// Recent usage of listings as seen by this gateway replica: successful calls per listing per hour (last 24 hours)
-/// for trending, and calls per team per listing for recommendations. In memory; the durable usage record is the
-/// Access module's.
+/// Usage of listings for trending and recommendations, read from durable usage every replica shares
+/// (<see cref="IListingUsageReader"/>, the Insights module's rollups): the same answer on every replica and after a
+/// restart. Without a reader (no Insights module) nothing is trending.
 /// </summary>
-internal sealed class UsageTracker(CatalogState state, TimeProvider time) : IGatewayInterceptor
+internal sealed class UsageTracker(CatalogState state, IListingUsageReader? reader)
 {
-    private const int Hours = 24;
-    private readonly Lock _lock = new();
-    private readonly Dictionary<(string Service, long Hour), long> _hourly = [];
-    private readonly Dictionary<string, Dictionary<string, long>> _byTeam = new(StringComparer.Ordinal);
+    /// <summary>The window of trending listings.</summary>
+    public static readonly TimeSpan TrendingWindow = TimeSpan.FromHours(24);
 
-    public GatewayStage Stage => GatewayStage.Metering;
-
-    public ValueTask<GatewayRejection?> BeforeAsync(GatewayCall call, CancellationToken cancellationToken) => ValueTask.FromResult<GatewayRejection?>(null);
-
-    public ValueTask AfterAsync(GatewayCall call, CancellationToken cancellationToken)
-    {
-        if (call.Status is >= 200 and < 300 && state.Current.TryResolveModel(call.Model, out var entry, out _))
-        {
-            Record(entry.Service.Id, call.Caller.TeamIds);
-        }
-        return ValueTask.CompletedTask;
-    }
-
-    public void Record(string serviceId, IEnumerable<string> teams)
-    {
-        var hour = time.GetUtcNow().ToUnixTimeSeconds() / 3600;
-        lock (_lock)
-        {
-            _hourly[(serviceId, hour)] = _hourly.GetValueOrDefault((serviceId, hour)) + 1;
-            foreach (var team in teams)
-            {
-                if (!_byTeam.TryGetValue(team, out var counts)) _byTeam[team] = counts = new(StringComparer.Ordinal);
-                counts[serviceId] = counts.GetValueOrDefault(serviceId) + 1;
-            }
-            if (_hourly.Count > 100_000) Prune(hour);
-        }
-    }
+    /// <summary>How far back what a team uses is looked at for recommendations.</summary>
+    public static readonly TimeSpan TeamWindow = TimeSpan.FromDays(30);
 
     /// <summary>Listings by successful calls in the last 24 hours, most first.</summary>
-    public List<(string ServiceId, long Calls)> Trending(int limit)
-    {
-        var hour = time.GetUtcNow().ToUnixTimeSeconds() / 3600;
-        lock (_lock)
-        {
-            Prune(hour);
-            return _hourly.GroupBy(static kv => kv.Key.Service).Select(static g => (g.Key, g.Sum(static kv => kv.Value)))
-                .OrderByDescending(static x => x.Item2).ThenBy(static x => x.Key, StringComparer.Ordinal).Take(limit).ToList();
-        }
-    }
+    public async Task<List<(string ServiceId, long Calls)>> TrendingAsync(int limit, CancellationToken ct) =>
+        [.. (await ByServiceAsync(TrendingWindow, null, ct)).Take(limit)];
 
-    /// <summary>What the teams use, most first.</summary>
-    public List<string> UsedBy(IEnumerable<string> teams)
-    {
-        lock (_lock)
-        {
-            return teams.Where(_byTeam.ContainsKey).SelectMany(t => _byTeam[t]).GroupBy(static kv => kv.Key)
-                .OrderByDescending(static g => g.Sum(static kv => kv.Value)).Select(static g => g.Key).ToList();
-        }
-    }
+    /// <summary>What the teams use (successful calls in the last 30 days), most first.</summary>
+    public async Task<List<string>> UsedByAsync(IReadOnlyCollection<string> teams, CancellationToken ct) =>
+        teams.Count == 0 ? [] : [.. (await ByServiceAsync(TeamWindow, teams, ct)).Select(static s => s.ServiceId)];
 
-    private void Prune(long hour)
+    /// <summary>Calls per listing version folded into their listing (<c>slug@version</c> → the service), most first.</summary>
+    private async Task<List<(string ServiceId, long Calls)>> ByServiceAsync(TimeSpan window, IReadOnlyCollection<string>? teams, CancellationToken ct)
     {
-        foreach (var key in _hourly.Keys.Where(k => k.Hour <= hour - Hours).ToList()) _hourly.Remove(key);
+        if (reader is null) return [];
+        var calls = await reader.SuccessfulCallsAsync(window, teams, ct);
+        var snapshot = state.Current;
+        var byService = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (listing, count) in calls)
+        {
+            var at = listing.LastIndexOf('@');
+            var slug = at > 0 ? listing[..at] : listing;
+            if (!snapshot.BySlug.TryGetValue(slug, out var entry)) continue;
+            byService[entry.Service.Id] = byService.GetValueOrDefault(entry.Service.Id) + count;
+        }
+        return [.. byService.Select(static kv => (kv.Key, kv.Value)).OrderByDescending(static x => x.Value).ThenBy(static x => x.Key, StringComparer.Ordinal)];
     }
 }

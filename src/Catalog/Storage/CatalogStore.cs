@@ -64,8 +64,8 @@ internal sealed record RatingRow(string ServiceId, double Average, long Count);
 /// <summary>The catalog's tables, with Dapper and plain SQL valid in both SQLite and PostgreSQL.</summary>
 internal sealed class CatalogStore(Database database)
 {
-    private const string VersionColumns = "id AS Id, service_id AS ServiceId, version AS Version, state AS State, spec AS Spec, checks AS Checks, approvals_required AS ApprovalsRequired, sunset_at AS SunsetAt, replacement AS Replacement, created_by AS CreatedBy, created_at AS CreatedAt, updated_at AS UpdatedAt";
-    private const string ServiceColumns = "id AS Id, slug AS Slug, name AS Name, publisher AS Publisher, source AS Source, created_at AS CreatedAt, updated_at AS UpdatedAt";
+    internal const string VersionColumns = "id AS Id, service_id AS ServiceId, version AS Version, state AS State, spec AS Spec, checks AS Checks, approvals_required AS ApprovalsRequired, sunset_at AS SunsetAt, replacement AS Replacement, created_by AS CreatedBy, created_at AS CreatedAt, updated_at AS UpdatedAt";
+    internal const string ServiceColumns = "id AS Id, slug AS Slug, name AS Name, publisher AS Publisher, source AS Source, created_at AS CreatedAt, updated_at AS UpdatedAt";
 
     public Task<DbConnection> OpenAsync(CancellationToken ct) => database.OpenAsync(ct);
 

@@ -41,6 +41,17 @@ internal static class DeploymentsApi
         return TypedResults.Ok(ToDto(m, d));
     }
 
+    public static async Task<Results<Ok<DeploymentProbeDto>, NotFound>> ProbeAsync(string model, string deployment, ModelRegistry registry, DeploymentProber prober, CancellationToken cancellationToken)
+    {
+        // Deployment ids hold a slash (provider/model), sent escaped; routing leaves %2F as it came.
+        deployment = Uri.UnescapeDataString(deployment);
+        if (!registry.TryGet(model, out var m) || m.Deployments.FirstOrDefault(d => d.Id == deployment) is not { } d)
+        {
+            return TypedResults.NotFound();
+        }
+        return TypedResults.Ok(await prober.ProbeAsync(m, d, cancellationToken));
+    }
+
     private static DeploymentHealthDto ToDto(RoutableModel m, RoutableDeployment d) => new(
         m.Name,
         d.Id,

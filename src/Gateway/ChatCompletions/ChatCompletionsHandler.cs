@@ -39,7 +39,7 @@ internal sealed class ChatCompletionsHandler(
 
     public override RequestShape Describe(ChatRequest request) => new(request.Model, request.Stream, request.IncludeUsage, request.Route, request.Root);
 
-    public override string WrongKindMessage(string model) => $"The model `{model}` is an embedding model and does not support chat completions.";
+    public override string WrongKindMessage(string model) => $"The model `{model}` is not a chat model: it does not support chat completions.";
 
     public override int CountPromptTokens(ChatRequest request, RoutableModel model) =>
         tokens.CountChatPrompt(model.Name, request.Messages, request.TryGet("tools", out var t) ? t : null);

@@ -32,6 +32,9 @@ public enum ProviderType
     LMStudio,
     LlamaCpp,
     Tgi,
+
+    /// <summary>Cohere's v2 API: <c>/v2/chat</c>, <c>/v2/embed</c>, <c>/v2/rerank</c>; bearer auth; <c>BaseUrl</c> defaults to https://api.cohere.com.</summary>
+    Cohere,
 }
 
 /// <summary>How a model chooses among its deployments.</summary>
@@ -52,6 +55,21 @@ public enum ModelKind
 {
     Chat,
     Embedding,
+
+    /// <summary>Scores documents against a query (<c>POST /v1/rerank</c>).</summary>
+    Rerank,
+
+    /// <summary>Classifies text (<c>POST /v1/moderations</c>).</summary>
+    Moderation,
+
+    /// <summary>Generates images (<c>POST /v1/images/generations</c>).</summary>
+    Image,
+
+    /// <summary>Turns audio into text (<c>POST /v1/audio/transcriptions</c>).</summary>
+    Transcription,
+
+    /// <summary>Turns text into audio (<c>POST /v1/audio/speech</c>).</summary>
+    Speech,
 }
 
 /// <summary>One upstream provider from the <c>Providers</c> section.</summary>
@@ -116,7 +134,21 @@ public sealed record Pricing(decimal InputPerMTok, decimal OutputPerMTok, decima
         return cost / 1_000_000m + PerRequest;
     }
 
-    public bool IsFree => InputPerMTok == 0 && OutputPerMTok == 0 && PerRequest == 0 && (CachedInputPerMTok ?? 0) == 0;
+    public bool IsFree => InputPerMTok == 0 && OutputPerMTok == 0 && PerRequest == 0 && (CachedInputPerMTok ?? 0) == 0 && !HasUnitPrices;
+
+    /// <summary>USD per search unit of a rerank call (Cohere bills one per query with up to 100 documents).</summary>
+    public decimal PerSearchUnit { get; init; }
+
+    /// <summary>USD per generated image.</summary>
+    public decimal PerImage { get; init; }
+
+    /// <summary>USD per minute of transcribed audio (when the answer reports its duration).</summary>
+    public decimal PerMinute { get; init; }
+
+    /// <summary>USD per million characters of text turned into speech.</summary>
+    public decimal PerMCharacters { get; init; }
+
+    private bool HasUnitPrices => PerSearchUnit != 0 || PerImage != 0 || PerMinute != 0 || PerMCharacters != 0;
 }
 
 /// <summary>A deployment of a model on a provider.</summary>

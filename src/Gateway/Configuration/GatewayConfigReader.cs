@@ -27,7 +27,7 @@ public static class GatewayConfigReader
                 // true/false, or {Enabled, Threshold}
                 ("SemanticCache", SettingsShape.Values("Enabled", "Threshold")),
                 ("HybridWeights", SettingsShape.Values("Cost", "Performance", "Reliability")),
-                ("Deployments", SettingsShape.ListOf(SettingsShape.Values("Provider", "Model", "InputPerMTok", "OutputPerMTok", "CachedInputPerMTok", "CacheWritePerMTok", "PerRequest", "Weight", "Region", "Id")))));
+                ("Deployments", SettingsShape.ListOf(SettingsShape.Values("Provider", "Model", "InputPerMTok", "OutputPerMTok", "CachedInputPerMTok", "CacheWritePerMTok", "PerRequest", "PerSearchUnit", "PerImage", "PerMinute", "PerMCharacters", "Weight", "Region", "Id")))));
 
     /// <summary>The <c>Gateway</c> section's settings.</summary>
     public static readonly SettingsShape GatewayShape = SettingsShape.Values("ConnectTimeoutSeconds", "FirstByteTimeoutSeconds", "TotalTimeoutSeconds", "MaxRequestBodyBytes", "LatencyEwmaAlpha")
@@ -39,6 +39,9 @@ public static class GatewayConfigReader
 
     /// <summary>The address requests to a <c>local</c> provider carry; they never leave the process.</summary>
     internal static readonly Uri LocalProviderUrl = new("http://local.invalid/v1");
+
+    /// <summary>Cohere's API, the base of <c>/v2/chat</c>, <c>/v2/embed</c> and <c>/v2/rerank</c>.</summary>
+    internal static readonly Uri CohereDefaultUrl = new("https://api.cohere.com");
 
     public static GatewayConfig Read(IConfiguration configuration, ValidationErrors errors, bool resolveSecrets = true)
     {
@@ -135,6 +138,10 @@ public static class GatewayConfigReader
                 if (!string.IsNullOrWhiteSpace(rawUrl)) errors.Add($"{path}.BaseUrl", "a local provider runs its models in this process and takes no BaseUrl");
                 if (!string.IsNullOrWhiteSpace(item["ApiKey"])) errors.Add($"{path}.ApiKey", "a local provider takes no ApiKey");
                 baseUrl = LocalProviderUrl;
+            }
+            else if (string.IsNullOrWhiteSpace(rawUrl) && type == ProviderType.Cohere)
+            {
+                baseUrl = CohereDefaultUrl;
             }
             else if (string.IsNullOrWhiteSpace(rawUrl))
             {
@@ -234,7 +241,7 @@ public static class GatewayConfigReader
             {
                 errors.Add($"{path}.Name", $"'{name}' is used by another model; names must be unique");
             }
-            var kind = ParseEnum<ModelKind>(item["Kind"] ?? "chat", $"{path}.Kind", errors, ("embeddings", ModelKind.Embedding));
+            var kind = ParseEnum<ModelKind>(item["Kind"] ?? "chat", $"{path}.Kind", errors, ("embeddings", ModelKind.Embedding), ("reranker", ModelKind.Rerank), ("moderations", ModelKind.Moderation), ("images", ModelKind.Image));
             var routing = ParseEnum<RoutingMode>(item["Routing"] ?? "priority", $"{path}.Routing", errors);
             var hybridSection = item.GetSection("HybridWeights");
             var hybrid = new HybridWeights(
@@ -269,9 +276,9 @@ public static class GatewayConfigReader
                 {
                     errors.Add($"{dpath}.Provider", "Anthropic has no embeddings API; an embedding model cannot be deployed on it");
                 }
-                if (kind == ModelKind.Embedding && providerConfig?.Type is ProviderType.Bedrock or ProviderType.Vertex)
+                if (providerConfig is not null && Providers.ProviderKinds.Refusal(providerConfig.Type, kind) is { } unsupported)
                 {
-                    errors.Add($"{dpath}.Provider", $"embeddings through a {providerConfig.Type.ToString().ToLowerInvariant()} provider are not supported; deploy this embedding model elsewhere");
+                    errors.Add($"{dpath}.Provider", unsupported);
                 }
                 var upstream = dep["Model"] ?? name;
                 if (providerConfig?.Type == ProviderType.Local)
@@ -290,7 +297,13 @@ public static class GatewayConfigReader
                     Money(dep, "OutputPerMTok", dpath, 0, errors),
                     dep["CachedInputPerMTok"] is null ? null : Money(dep, "CachedInputPerMTok", dpath, 0, errors),
                     dep["CacheWritePerMTok"] is null ? null : Money(dep, "CacheWritePerMTok", dpath, 0, errors),
-                    Money(dep, "PerRequest", dpath, 0, errors));
+                    Money(dep, "PerRequest", dpath, 0, errors))
+                {
+                    PerSearchUnit = Money(dep, "PerSearchUnit", dpath, 0, errors),
+                    PerImage = Money(dep, "PerImage", dpath, 0, errors),
+                    PerMinute = Money(dep, "PerMinute", dpath, 0, errors),
+                    PerMCharacters = Money(dep, "PerMCharacters", dpath, 0, errors),
+                };
                 var weight = Double(dep, "Weight", dpath, 1, 0, 1_000_000, errors);
                 var id = dep["Id"] ?? $"{provider}/{upstream}";
                 if (!deploymentIds.Add(id))

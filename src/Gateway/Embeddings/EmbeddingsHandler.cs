@@ -30,12 +30,12 @@ internal sealed class EmbeddingsHandler(GatewayEngine engine, TokenCounter token
     public override int CountPromptTokens(EmbeddingsRequest request, RoutableModel model) =>
         tokens.CountEmbeddingInput(model.Name, request.Texts, request.Root.GetProperty("input"));
 
-    /// <summary>Gemini embeds text only: token-array inputs go elsewhere.</summary>
+    /// <summary>Gemini and Cohere embed text only: token-array inputs go elsewhere.</summary>
     public override void Filter(EmbeddingsRequest request, List<RoutableDeployment> candidates)
     {
         if (request.Texts is null)
         {
-            candidates.RemoveAll(static d => d.Provider.Config.Type == ProviderType.Gemini);
+            candidates.RemoveAll(static d => d.Provider.Config.Type is ProviderType.Gemini or ProviderType.Cohere);
         }
     }
 

@@ -21,7 +21,7 @@ internal static class ModelsApi
         writer.WriteStartArray("data"u8);
         foreach (var model in registry.Models.OrderBy(static m => m.Name, StringComparer.Ordinal))
         {
-            if (!Visible(context, model.Name)) continue;
+            if (!Listed(context, model.Name)) continue;
             Write(writer, model);
         }
         writer.WriteEndArray();
@@ -48,6 +48,15 @@ internal static class ModelsApi
         foreach (var visibility in context.RequestServices.GetServices<IModelVisibility>())
         {
             if (!visibility.IsVisible(context.User, model)) return false;
+        }
+        return true;
+    }
+
+    private static bool Listed(HttpContext context, string model)
+    {
+        foreach (var visibility in context.RequestServices.GetServices<IModelVisibility>())
+        {
+            if (!visibility.IsListed(context.User, model)) return false;
         }
         return true;
     }

@@ -39,6 +39,13 @@ internal abstract class GatewayOperation<TRequest> where TRequest : class, IDisp
 
     public abstract TRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error);
 
+    /// <summary>Parses the client's body; an operation whose body is not JSON (multipart audio) reads the content type here.</summary>
+    public virtual ValueTask<(TRequest? Request, RequestError? Error)> ParseAsync(HttpContext context, ReadOnlyMemory<byte> body)
+    {
+        var request = Parse(body, out var error);
+        return ValueTask.FromResult((request, error));
+    }
+
     public abstract RequestShape Describe(TRequest request);
 
     /// <summary>The refusal of a model of another kind.</summary>
@@ -91,6 +98,12 @@ internal sealed class GatewayExchange<TRequest>(GatewayEngine engine, GatewayOpe
     /// <summary>The auto-router's cascade, when it runs one for this call.</summary>
     public Cascade? Cascade { get; set; }
 
+    /// <summary>
+    /// What the answer costs beyond its tokens and <c>PerRequest</c>, at the deployment's unit prices (search units, images,
+    /// minutes of audio, characters); set by the operation before it meters.
+    /// </summary>
+    public decimal UnitCostUsd { get; set; }
+
     /// <summary>The interceptors' filters of a streamed answer's text, when any wants to see it.</summary>
     public ChatStreamFilter? StreamFilter { get; set; }
 }
@@ -135,7 +148,8 @@ internal sealed class GatewayEngine(
                 $"Request body too large: the limit is {settings.MaxRequestBodyBytes} bytes.", OpenAIErrors.InvalidRequest, null, "request_too_large");
             return;
         }
-        using var request = operation.Parse(body.Memory, out var parseError);
+        var (request, parseError) = await operation.ParseAsync(context, body.Memory);
+        using var parsed = request;
         if (request is null)
         {
             await OpenAIErrors.InvalidRequestAsync(context, parseError!.Message, parseError.Param, parseError.Code);
@@ -315,6 +329,7 @@ internal sealed class GatewayEngine(
     {
         var call = exchange.Call;
         Meter(call, exchange.Operation.Name, deployment, usage, countTokens);
+        call.CostUsd += exchange.UnitCostUsd;
         call.Usage += exchange.Cascade?.EscalatedUsage ?? default;
         call.CostUsd += exchange.Cascade?.EscalatedCostUsd ?? 0;
     }

@@ -13,4 +13,7 @@ public interface IGatewayModelCatalog
 public interface IModelVisibility
 {
     bool IsVisible(System.Security.Claims.ClaimsPrincipal user, string model);
+
+    /// <summary>Whether the model appears in the <c>GET /v1/models</c> list (a visible model may be left out of it, e.g. a pinned version of another).</summary>
+    bool IsListed(System.Security.Claims.ClaimsPrincipal user, string model) => IsVisible(user, model);
 }

@@ -25,6 +25,7 @@ internal static class ProviderRegistry
             [ProviderType.Anthropic] = new(AnthropicAdapter.Instance),
             [ProviderType.Gemini] = new(GeminiAdapter.Instance),
             [ProviderType.Local] = new(OpenAIAdapter.Instance),
+            [ProviderType.Cohere] = new(CohereAdapter.Instance),
             [ProviderType.Bedrock] = new(BedrockAdapter.Instance, static (config, inner) => new AwsSigV4Handler(config, inner)),
             [ProviderType.Vertex] = new(VertexAdapter.Instance, static (config, inner) => new GoogleAuthHandler(config, inner)),
         };

@@ -9,7 +9,7 @@ using LlmMarketplace.Governance;
 using LlmMarketplace.Insights;
 using LlmMarketplace.Insights.Alerts;
 using LlmMarketplace.Insights.Events;
-using LlmMarketplace.Insights.Optimizer;
+using LlmMarketplace.Optimizer;
 using LlmMarketplace.Shield.Configuration;
 using Microsoft.Extensions.Configuration;
 

@@ -13,6 +13,7 @@ using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Shield;
 using LlmMarketplace.Governance;
 using LlmMarketplace.Insights;
+using LlmMarketplace.Optimizer;
 using LlmMarketplace.Portal;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -71,6 +72,7 @@ public static class MarketplaceApp
         builder.AddShield();
         builder.AddCatalog();
         builder.AddInsights();
+        builder.AddOptimizer();
         builder.AddPortal();
 
         builder.Services.AddProblemDetails();
@@ -105,6 +107,7 @@ public static class MarketplaceApp
         app.MapShieldApi();
         app.MapCatalogApi();
         app.MapInsightsApi();
+        app.MapOptimizerApi();
         app.MapPortal();
         return app;
     }
@@ -251,7 +254,7 @@ internal sealed class MigrationService(Database database, ILogger<MigrationServi
 /// <summary>The assemblies that embed migrations.</summary>
 public static class MigrationAssemblies
 {
-    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly, typeof(AccessExtensions).Assembly, typeof(GovernanceExtensions).Assembly, typeof(CatalogExtensions).Assembly, typeof(InsightsExtensions).Assembly, typeof(GatewayExtensions).Assembly];
+    public static IReadOnlyList<System.Reflection.Assembly> All => [typeof(MigrationService).Assembly, typeof(AccessExtensions).Assembly, typeof(GovernanceExtensions).Assembly, typeof(CatalogExtensions).Assembly, typeof(InsightsExtensions).Assembly, typeof(OptimizerExtensions).Assembly, typeof(GatewayExtensions).Assembly];
 }
 
 internal sealed class StorageHealthCheck(Database database) : IHealthCheck

@@ -58,4 +58,10 @@ internal static partial class Log
 
     [LoggerMessage(7100, LogLevel.Information, "{EventType} {EventId} {Event}")]
     public static partial void EventOut(ILogger logger, string eventType, string eventId, string @event);
+
+    [LoggerMessage(7050, LogLevel.Information, "Closed {Count} statements of {Month}")]
+    public static partial void StatementsClosed(ILogger logger, int count, string month);
+
+    [LoggerMessage(7051, LogLevel.Warning, "Closing last month's statements failed; retrying")]
+    public static partial void StatementCloseFailed(ILogger logger, Exception exception);
 }

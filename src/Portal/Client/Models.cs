@@ -33,7 +33,11 @@ public sealed record Suggestion(string Id, string Slug, string Name, double Scor
 
 public sealed record ServiceInfo(string Id, string Slug, string Name, string Publisher, string Source, string CreatedAt, string UpdatedAt,
     string? CurrentVersion, double Rating, long RatingCount, IReadOnlyList<VersionInfo> Versions, SlaTarget? Sla = null, MeasuredSla? MeasuredSla = null,
-    string? PublisherName = null);
+    string? PublisherName = null)
+{
+    /// <summary>Why the gateway cannot call this service; null when it can.</summary>
+    public string? NotCallable { get; init; }
+}
 
 public sealed record VersionInfo(string Id, string Version, string State, string? Sunset, string? Replacement, string UpdatedAt);
 

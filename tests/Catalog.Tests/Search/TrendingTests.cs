@@ -1,56 +1,76 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using LlmMarketplace.Catalog.Search;
+using LlmMarketplace.Catalog.Tests.Infrastructure;
 using LlmMarketplace.Catalog.Tests.Publishing;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
-using Microsoft.Extensions.Time.Testing;
 
 namespace LlmMarketplace.Catalog.Tests.Search;
 
+/// <summary>
+/// Trending and recommendations come from durable usage (the Insights rollups): another replica on the same database
+/// sees the same ranking, and so does the host after a restart. On SQLite and PostgreSQL.
+/// </summary>
 public sealed class TrendingTests
 {
-    [Fact]
-    public async Task Trending_ranks_listings_by_recent_successful_gateway_calls()
+    [Theory]
+    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    public async Task Trending_counts_successful_calls_on_every_replica_and_after_a_restart(string provider)
     {
         await using var upstream = await PublishingFlowTests.StartUpstreamAsync();
-        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"),
-            new Dictionary<string, string?>(PublishingFlowTests.DevelopmentCatalog) { ["Catalog:TrustedPublishers:0"] = "acme" });
-        var slugs = new List<string>();
-        foreach (var name in new[] { "busy", "quiet" })
+        var settings = new Dictionary<string, string?>(PublishingFlowTests.DevelopmentCatalog)
         {
-            var slug = $"acme/{name}-{Guid.NewGuid().ToString("N")[..6]}";
-            var created = JsonDocument.Parse(await (await host.Client.PostAsJsonAsync("api/v1/services", PublishingFlowTests.Listing(slug, upstream.BaseUrl + "/v1"))).Content.ReadAsStringAsync()).RootElement;
-            var submitted = await host.Client.PostAsync($"api/v1/services/{created.GetProperty("id").GetString()}/versions/1.0.0/submit", null);
-            Assert.Equal(HttpStatusCode.OK, submitted.StatusCode);
-            slugs.Add(slug);
+            ["Catalog:TrustedPublishers:0"] = "acme",
+            ["Insights:RollupInterval"] = "00:00:00.050",
+            // Both hosts share this storage.
+            ["Storage:DataDirectory"] = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N")),
+        };
+        if (provider == "postgres")
+        {
+            await using var database = await TestDatabases.CreateAsync(provider);
+            settings["Storage:Provider"] = "postgres";
+            settings["Storage:ConnectionString"] = database.ConnectionString;
         }
-        async Task<HttpStatusCode> ChatAsync(string model) => (await host.Client.PostAsJsonAsync("v1/chat/completions", new { model, messages = new[] { new { role = "user", content = "hi" } } })).StatusCode;
-        await Wait.UntilAsync(() => ChatAsync(slugs[1]).Result == HttpStatusCode.OK, TimeSpan.FromSeconds(10), "the listings to become routable");
-        for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, await ChatAsync(slugs[0]));
+        var config = Configs.OpenAI(upstream.BaseUrl + "/v1");
+        var slugs = new List<string>();
+        await using (var first = await GatewayHost.StartAsync(config, settings))
+        {
+            foreach (var name in new[] { "busy", "quiet" })
+            {
+                var slug = $"acme/{name}-{Guid.NewGuid().ToString("N")[..6]}";
+                var created = JsonDocument.Parse(await (await first.Client.PostAsJsonAsync("api/v1/services", PublishingFlowTests.Listing(slug, upstream.BaseUrl + "/v1"))).Content.ReadAsStringAsync()).RootElement;
+                var submitted = await first.Client.PostAsync($"api/v1/services/{created.GetProperty("id").GetString()}/versions/1.0.0/submit", null);
+                Assert.Equal(HttpStatusCode.OK, submitted.StatusCode);
+                slugs.Add(slug);
+            }
+            async Task<HttpStatusCode> ChatAsync(string model) =>
+                (await first.Client.PostAsJsonAsync("v1/chat/completions", new { model, messages = new[] { new { role = "user", content = "hi" } } })).StatusCode;
+            for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, await ChatAsync(slugs[0]));
+            Assert.Equal(HttpStatusCode.OK, await ChatAsync(slugs[1]));
+            // A failed call is not a use: the unknown pinned version answers 404 and is not counted.
+            Assert.Equal(HttpStatusCode.NotFound, await ChatAsync(slugs[1] + "@9.9.9"));
 
-        var trending = JsonDocument.Parse(await host.Client.GetStringAsync("api/v1/trending")).RootElement.GetProperty("results");
-        Assert.Equal(slugs[0], trending[0].GetProperty("slug").GetString());
-        Assert.Equal(3, trending[0].GetProperty("calls").GetInt64());
-        Assert.Equal(slugs[1], trending[1].GetProperty("slug").GetString());
+            await Wait.UntilAsync(async () => Calls(await TrendingAsync(first)) == $"{slugs[0]}=3,{slugs[1]}=1", TimeSpan.FromSeconds(30), "the calls to be rolled up");
+
+            // Another replica on the same database, which took none of the calls, ranks the same.
+            await using var second = await GatewayHost.StartAsync(config, settings);
+            Assert.Equal($"{slugs[0]}=3,{slugs[1]}=1", Calls(await TrendingAsync(second)));
+        }
+
+        // After a restart nothing is lost.
+        await using var restarted = await GatewayHost.StartAsync(config, settings);
+        Assert.Equal($"{slugs[0]}=3,{slugs[1]}=1", Calls(await TrendingAsync(restarted)));
 
         // Without team usage, recommendations fall back to what is trending.
-        var recommended = JsonDocument.Parse(await host.Client.GetStringAsync("api/v1/recommendations")).RootElement.GetProperty("suggestions");
+        var recommended = JsonDocument.Parse(await restarted.Client.GetStringAsync("api/v1/recommendations")).RootElement.GetProperty("suggestions");
         Assert.Equal(slugs[0], recommended[0].GetProperty("slug").GetString());
     }
 
-    [Fact]
-    public void Calls_older_than_a_day_leave_the_trending_list()
-    {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 12, 0, 0, TimeSpan.Zero));
-        var tracker = new UsageTracker(null!, time);
-        tracker.Record("old", []);
-        tracker.Record("old", []);
-        time.Advance(TimeSpan.FromHours(20));
-        tracker.Record("new", ["team-a"]);
-        Assert.Equal(["old", "new"], tracker.Trending(10).Select(static t => t.ServiceId).ToArray());
-        time.Advance(TimeSpan.FromHours(5));
-        Assert.Equal(["new"], tracker.Trending(10).Select(static t => t.ServiceId).ToArray());
-        Assert.Equal(["new"], tracker.UsedBy(["team-a", "team-b"]).ToArray());
-    }
+    private static async Task<JsonElement> TrendingAsync(GatewayHost host) =>
+        JsonDocument.Parse(await host.Client.GetStringAsync("api/v1/trending")).RootElement.GetProperty("results").Clone();
+
+    /// <summary>The catalog listings (acme/...) with their calls, most first: <c>slug=calls,...</c>.</summary>
+    private static string Calls(JsonElement results) => string.Join(",", results.EnumerateArray()
+        .Where(static r => r.GetProperty("slug").GetString()!.StartsWith("acme/", StringComparison.Ordinal))
+        .Select(static r => $"{r.GetProperty("slug").GetString()}={r.GetProperty("calls").GetInt64()}"));
 }

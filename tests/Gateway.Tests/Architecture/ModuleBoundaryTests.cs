@@ -17,6 +17,8 @@ public sealed class ModuleBoundaryTests
         ["LlmMarketplace.Governance"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
         // Insights reads usage through Access's public IUsageFeed and acts on the gateway through IGatewayControl.
         ["LlmMarketplace.Insights"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Access"],
+        // The optimizer routes through the gateway's IAutoRouter and interceptors and judges calls by Access's usage records.
+        ["LlmMarketplace.Optimizer"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Access"],
         // The portal talks to the modules only through their HTTP API, as any client does.
         ["LlmMarketplace.Portal"] = [],
     };

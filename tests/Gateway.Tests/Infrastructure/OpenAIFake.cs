@@ -6,7 +6,7 @@ namespace LlmMarketplace.Gateway.Tests.Infrastructure;
 /// <summary>
 /// How a fake OpenAI-type upstream answers every operation the gateway forwards to it: embeddings (one vector per
 /// input), chat completions ("Hello", or a <c>get_weather</c> call for Paris when the request offers tools), and the
-/// same as a stream, always with usage.
+/// same as a stream, always with usage; rerank (every document, best first), moderations, images (n) and speech (bytes).
 /// </summary>
 public static class OpenAIFake
 {
@@ -16,6 +16,26 @@ public static class OpenAIFake
     {
         var request = FakeUpstream.Received(ctx);
         var json = request.Json;
+        if (request.PathAndQuery.EndsWith("/rerank", StringComparison.Ordinal))
+        {
+            var results = string.Join(",", Enumerable.Range(0, json.GetProperty("documents").GetArrayLength()).Select(static i => $$"""{"index":{{i}},"relevance_score":0.{{9 - (i % 9)}}}"""));
+            return FakeUpstream.Json(ctx, $$$"""{"id":"rr-1","results":[{{{results}}}],"usage":{"total_tokens":9}}""");
+        }
+        if (request.PathAndQuery.EndsWith("/moderations", StringComparison.Ordinal))
+        {
+            return FakeUpstream.Json(ctx, """{"id":"modr-1","model":"mod","results":[{"flagged":false,"categories":{},"category_scores":{}}]}""");
+        }
+        if (request.PathAndQuery.EndsWith("/images/generations", StringComparison.Ordinal))
+        {
+            var n = json.TryGetProperty("n", out var count) && count.ValueKind == JsonValueKind.Number ? count.GetInt32() : 1;
+            var images = string.Join(",", Enumerable.Range(0, n).Select(static _ => """{"url":"https://images.invalid/1.png"}"""));
+            return FakeUpstream.Json(ctx, $$"""{"created":1,"data":[{{images}}]}""");
+        }
+        if (request.PathAndQuery.EndsWith("/audio/speech", StringComparison.Ordinal))
+        {
+            ctx.Response.ContentType = "audio/mpeg";
+            return ctx.Response.Body.WriteAsync("mp3"u8.ToArray()).AsTask();
+        }
         if (request.PathAndQuery.EndsWith("/embeddings", StringComparison.Ordinal))
         {
             var input = json.GetProperty("input");

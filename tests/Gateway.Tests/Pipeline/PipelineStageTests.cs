@@ -21,9 +21,9 @@ public sealed class PipelineStageTests
             "Policy:PolicyInterceptor",
             "Limits:AccessInterceptor",
             "Content:ShieldInterceptor",
+            "Routing:CallabilityInterceptor",
             "Routing:DeprecationInterceptor",
             "Routing:ExperimentInterceptor",
-            "Metering:UsageTracker",
             "Metering:RouteOutcomeInterceptor",
             "Metering:MetricsInterceptor",
         ], ordered);

@@ -30,7 +30,29 @@ public sealed class GeneratedBodiesTests(GeneratedBodiesTests.Fixture fixture) :
         public async Task InitializeAsync()
         {
             Upstream = await FakeUpstream.StartAsync(OpenAIFake.AnswerAsync);
-            Host = await GatewayHost.StartAsync(Configs.DataPlane(Upstream.BaseUrl, maxRequestBodyBytes: 65536));
+            Host = await GatewayHost.StartAsync(Configs.DataPlane(Upstream.BaseUrl, maxRequestBodyBytes: 65536) + """
+
+                  - Name: reranker
+                    Kind: rerank
+                    Deployments:
+                      - Provider: upstream
+                        Model: rr
+                  - Name: moderation
+                    Kind: moderation
+                    Deployments:
+                      - Provider: upstream
+                        Model: mod
+                  - Name: image
+                    Kind: image
+                    Deployments:
+                      - Provider: upstream
+                        Model: img
+                  - Name: tts
+                    Kind: speech
+                    Deployments:
+                      - Provider: upstream
+                        Model: tts
+                """);
         }
 
         public async Task DisposeAsync()
@@ -131,9 +153,41 @@ public sealed class GeneratedBodiesTests(GeneratedBodiesTests.Fixture fixture) :
             return body;
         }, ["model", "max_tokens", "messages", "messages[0]", "messages[0].role", "messages[0].content", "messages[0].content[0]", "system", "stream",
             "temperature", "top_k", "stop_sequences", "tools", "tool_choice", "metadata", "thinking"]),
+        new("v1/rerank", false, static p =>
+        {
+            var body = new JsonObject
+            {
+                ["model"] = "reranker",
+                ["query"] = p.Text(),
+                ["documents"] = new JsonArray(p.Text(), new JsonObject { ["text"] = p.Text() }),
+            };
+            if (p.Chance(40)) body["top_n"] = 1 + p.Next(3);
+            if (p.Chance(40)) body["return_documents"] = p.Chance(50);
+            return body;
+        }, ["model", "query", "documents", "documents[0]", "documents[1]", "documents[1].text", "top_n", "return_documents", "max_tokens_per_doc", "user", "provider"]),
+        new("v1/moderations", false, static p => new JsonObject
+        {
+            ["model"] = "moderation",
+            ["input"] = p.Chance(50) ? p.Text() : new JsonArray(p.Text(), new JsonObject { ["type"] = "text", ["text"] = p.Text() }),
+        }, ["model", "input", "input[0]", "input[1]", "input[1].type", "input[1].text", "user", "provider"]),
+        new("v1/images/generations", false, static p =>
+        {
+            var body = new JsonObject { ["model"] = "image", ["prompt"] = p.Text() };
+            if (p.Chance(40)) body["n"] = 1 + p.Next(4);
+            if (p.Chance(30)) body["size"] = "1024x1024";
+            if (p.Chance(30)) body["response_format"] = p.Chance(50) ? "url" : "b64_json";
+            return body;
+        }, ["model", "prompt", "n", "size", "quality", "style", "response_format", "output_format", "background", "stream", "user", "provider"]),
+        new("v1/audio/speech", false, static p =>
+        {
+            var body = new JsonObject { ["model"] = "tts", ["input"] = p.Text(), ["voice"] = p.Chance(50) ? "alloy" : new JsonObject { ["id"] = "voice_1" } };
+            if (p.Chance(30)) body["response_format"] = "wav";
+            if (p.Chance(30)) body["speed"] = 0.25 + (p.Next(375) / 100.0);
+            return body;
+        }, ["model", "input", "voice", "voice.id", "response_format", "speed", "instructions", "stream_format", "user", "provider"]),
     ];
 
-    public static TheoryData<int> ApiIndexes => [0, 1, 2, 3];
+    public static TheoryData<int> ApiIndexes => [0, 1, 2, 3, 4, 5, 6, 7];
 
     [Theory]
     [MemberData(nameof(ApiIndexes))]

@@ -40,6 +40,11 @@ public sealed class AuthorizationMatrixTests
         // Gateway (data plane and administration)
         ["POST /v1/chat/completions"] = Access.Authenticated,
         ["POST /v1/embeddings"] = Access.Authenticated,
+        ["POST /v1/rerank"] = Access.Authenticated,
+        ["POST /v1/moderations"] = Access.Authenticated,
+        ["POST /v1/images/generations"] = Access.Authenticated,
+        ["POST /v1/audio/speech"] = Access.Authenticated,
+        ["POST /v1/audio/transcriptions"] = Access.Authenticated,
         ["GET /v1/models"] = Access.Authenticated,
         ["GET /v1/models/{id}"] = Access.Authenticated,
         ["POST /v1/responses"] = Access.Authenticated,
@@ -50,6 +55,7 @@ public sealed class AuthorizationMatrixTests
         ["POST /v1/messages/count_tokens"] = Access.Authenticated,
         ["GET /api/v1/gateway/deployments"] = Access.Admin,
         ["POST /api/v1/gateway/deployments/{model}/{deployment}/reset"] = Access.Admin,
+        ["POST /api/v1/gateway/deployments/{model}/{deployment}/probe"] = Access.Admin,
         ["DELETE /api/v1/gateway/cache/semantic"] = Access.Admin,
 
         // Governance: authentication
@@ -112,6 +118,9 @@ public sealed class AuthorizationMatrixTests
         ["GET /api/v1/subscriptions"] = Access.Authenticated,
         ["POST /api/v1/subscriptions/{id}/{action}"] = Access.Authenticated,
         ["GET /api/v1/usage"] = Access.Authenticated,
+        ["GET /api/v1/statements"] = Access.Authenticated,
+        ["GET /api/v1/statements/publisher"] = Access.Authenticated,
+        ["POST /api/v1/statements/adjustments"] = Access.Admin,
 
         // Insights: optimizer
         ["POST /v1/feedback"] = Access.Authenticated,

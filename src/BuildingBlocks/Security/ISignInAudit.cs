@@ -1,0 +1,16 @@
+using Microsoft.AspNetCore.Http;
+
+namespace LlmMarketplace.BuildingBlocks.Security;
+
+/// <summary>
+/// Hears of bearer credentials the authentication handler accepted or refused without a sign-in endpoint of their own:
+/// the master key, and credentials no validator accepted (implemented by Governance, which audits them).
+/// </summary>
+public interface ISignInAudit
+{
+    /// <summary>A request authenticated with the master key.</summary>
+    ValueTask MasterKeyAcceptedAsync(HttpContext context);
+
+    /// <summary>A credential refused: <paramref name="method"/> is what it looked like (<c>api_key</c>, <c>service_token</c>, <c>access_token</c>, <c>master_key</c>).</summary>
+    ValueTask CredentialRefusedAsync(HttpContext context, string method, string reason);
+}

@@ -1,0 +1,48 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.BuildingBlocks.Security;
+using Microsoft.AspNetCore.Http;
+
+namespace LlmMarketplace.Governance.Identity;
+
+/// <summary>
+/// Audits sign-ins that have no endpoint of their own: the master key (accepted on every request) and bearer
+/// credentials no validator accepted, as <c>auth.login</c> entries with <c>after.method</c>. A credential sent with every
+/// request would otherwise write one entry per call (and a stream of wrong keys could flood the trail), so each
+/// (method, outcome, address) is recorded at most once per <see cref="GovernanceOptions.SignInAuditInterval"/>.
+/// </summary>
+internal sealed class SignInAudit(IAuditLog audit, GovernanceOptions options, TimeProvider time) : ISignInAudit
+{
+    private const int MaxRemembered = 10_000;
+    private readonly ConcurrentDictionary<string, long> _lastRecordedMs = new(StringComparer.Ordinal);
+
+    public ValueTask MasterKeyAcceptedAsync(HttpContext context) =>
+        RecordAsync(context, "master_key", "success", "master-key", MarketplaceClaims.MasterKey, null);
+
+    public ValueTask CredentialRefusedAsync(HttpContext context, string method, string reason) =>
+        RecordAsync(context, method, "failure", "anonymous", "anonymous", reason);
+
+    private async ValueTask RecordAsync(HttpContext context, string method, string outcome, string actorId, string actorKind, string? reason)
+    {
+        var ip = context.Connection.RemoteIpAddress?.ToString();
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var key = $"{method}|{outcome}|{ip}";
+        var intervalMs = (long)options.SignInAuditInterval.TotalMilliseconds;
+        if (_lastRecordedMs.TryGetValue(key, out var last) && nowMs - last < intervalMs) return;
+        if (_lastRecordedMs.Count >= MaxRemembered) _lastRecordedMs.Clear();
+        // Only the caller that moves the mark records; a burst of concurrent requests writes one entry.
+        if (last == 0 ? !_lastRecordedMs.TryAdd(key, nowMs) : !_lastRecordedMs.TryUpdate(key, nowMs, last)) return;
+        var after = new JsonObject { ["method"] = method };
+        if (reason is not null) after["reason"] = reason;
+        await audit.AppendAsync(new AuditEntry
+        {
+            Action = "auth.login",
+            Outcome = outcome,
+            ActorId = actorId,
+            ActorKind = actorKind,
+            Ip = ip,
+            After = after,
+        }, CancellationToken.None);
+    }
+}

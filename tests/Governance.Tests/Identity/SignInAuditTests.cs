@@ -1,0 +1,80 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.Governance.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LlmMarketplace.Governance.Tests.Identity;
+
+/// <summary>
+/// Every way of signing in leaves an audit entry, success and failure: the master key and refused bearer credentials
+/// (once per method, outcome and address per interval, since they come with every request), and passwords.
+/// </summary>
+public sealed class SignInAuditTests
+{
+    private static async Task<List<JsonElement>> LoginsAsync(Gateway.Tests.Infrastructure.GatewayHost host, string outcome, string method) =>
+        [.. (await host.Client.GetFromJsonAsync<JsonElement>($"api/v1/audit?action=auth.login&outcome={outcome}&limit=1000")).GetProperty("data").EnumerateArray()
+            .Where(e => e.GetProperty("after").TryGetProperty("method", out var m) && m.GetString() == method)];
+
+    private static async Task<HttpStatusCode> CallAsync(Gateway.Tests.Infrastructure.GatewayHost host, string credential)
+    {
+        using var client = new HttpClient { BaseAddress = host.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", credential);
+        using var response = await client.GetAsync("api/v1/teams");
+        return response.StatusCode;
+    }
+
+    [Theory]
+    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    public async Task Master_key_and_refused_credentials_are_audited_once_per_interval(string provider)
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var overrides = await Databases.FreshAsync(provider);
+        overrides["Governance:SignInAuditInterval"] = "00:15:00";
+        await using var host = await Gov.StartAsync(time: time, overrides: overrides);
+
+        for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, await CallAsync(host, host.MasterKey));
+        var master = Assert.Single(await LoginsAsync(host, "success", "master_key"));
+        Assert.Equal("master-key", master.GetProperty("actorId").GetString());
+        Assert.Equal(MarketplaceClaims.MasterKey, master.GetProperty("actorKind").GetString());
+        Assert.Equal("127.0.0.1", master.GetProperty("ip").GetString());
+
+        // A wrong master key and an unknown API key: refused, each audited once however often it is tried.
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await CallAsync(host, "not-the-master-key-" + i));
+            Assert.Equal(HttpStatusCode.Unauthorized, await CallAsync(host, "llmm-not-a-key-" + i));
+        }
+        var wrongMaster = Assert.Single(await LoginsAsync(host, "failure", "master_key"));
+        Assert.Equal("unknown_credential", wrongMaster.GetProperty("after").GetProperty("reason").GetString());
+        Assert.Equal("anonymous", wrongMaster.GetProperty("actorId").GetString());
+        Assert.Single(await LoginsAsync(host, "failure", "api_key"));
+        // The secret tried is never recorded.
+        var trail = await host.Client.GetStringAsync("api/v1/audit?format=jsonl");
+        Assert.DoesNotContain("not-the-master-key", trail, StringComparison.Ordinal);
+        Assert.DoesNotContain(host.MasterKey, trail, StringComparison.Ordinal);
+
+        // After the interval, the next use is recorded again.
+        time.Advance(TimeSpan.FromMinutes(16));
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(host, host.MasterKey));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallAsync(host, "not-the-master-key-again"));
+        Assert.Equal(2, (await LoginsAsync(host, "success", "master_key")).Count);
+        Assert.Equal(2, (await LoginsAsync(host, "failure", "master_key")).Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    public async Task Password_sign_ins_are_audited_on_success_and_failure(string provider)
+    {
+        var overrides = await Databases.FreshAsync(provider);
+        await using var host = await Gov.StartAsync(overrides: overrides);
+        var (id, username) = await Gov.CreateUserAsync(host, Roles.Viewer);
+        using (var wrong = await Gov.LoginAsync(host, username, "not the password")) Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        using (var right = await Gov.LoginAsync(host, username, Gov.Password)) Assert.Equal(HttpStatusCode.OK, right.StatusCode);
+        var entries = (await host.Client.GetFromJsonAsync<JsonElement>($"api/v1/audit?action=auth.login&targetId={id}")).GetProperty("data").EnumerateArray().ToList();
+        Assert.Equal(["success", "failure"], entries.Select(static e => e.GetProperty("outcome").GetString()));
+        Assert.All(entries, e => Assert.Equal(id, e.GetProperty("actorId").GetString()));
+    }
+}
