@@ -123,6 +123,8 @@ internal sealed class CatalogState(CatalogStore store, EmbeddingClient embedding
         var model = embeddings.Model!;
         var stored = await store.EmbeddingsAsync(model, ct);
         var missing = entries.Where(e => !stored.ContainsKey(e.Current.Row.Id)).ToList();
+        // Every vector came from storage: queries will still need the model, so load it now rather than on the first search.
+        if (missing.Count == 0 && stored.Count > 0) embeddings.WarmUp();
         foreach (var batch in missing.Chunk(64))
         {
             try

@@ -73,6 +73,12 @@ public sealed class LocalEmbeddingModel
         return counts;
     }
 
+    /// <summary>
+    /// Loads the model (once per process; a second or so of CPU) off the caller's thread. Callers that bound the time of
+    /// an embedding call await this first, so that the bound applies to the encoding and not to the one-time load.
+    /// </summary>
+    public Task LoadAsync() => _encoder.IsValueCreated ? Task.CompletedTask : Task.Run(() => _ = _encoder.Value);
+
     /// <summary>Unit-length vectors of <paramref name="inputs"/>, in order.</summary>
     public async Task<float[][]> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken ct)
     {

@@ -45,6 +45,13 @@ internal sealed class EmbeddingClient : IDisposable
 
     public bool Enabled => _http is not null || _local is not null;
 
+    /// <summary>Starts loading the in-process model in the background, so that the first search after a start is not the one that waits for it.</summary>
+    public void WarmUp()
+    {
+        // A model that fails to load fails again when a search needs it; here the failure is only observed.
+        if (_local is not null) _ = _local.LoadAsync().ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+    }
+
     /// <summary>The model the stored vectors belong to (<c>local:ID</c> for the in-process model).</summary>
     public string? Model { get; }
 
@@ -52,6 +59,8 @@ internal sealed class EmbeddingClient : IDisposable
     public async Task<float[][]?> EmbedAsync(IReadOnlyList<string> inputs, TimeSpan timeout, CancellationToken ct)
     {
         if (inputs.Count == 0) return null;
+        // The in-process model is loaded once; the time bound is for the encoding, not for that load.
+        if (_local is not null) await _local.LoadAsync().WaitAsync(ct);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
         if (_local is not null)

@@ -24,8 +24,8 @@ public sealed class PipelineStageTests
             "Routing:CallabilityInterceptor",
             "Routing:DeprecationInterceptor",
             "Routing:ExperimentInterceptor",
-            "Metering:RouteOutcomeInterceptor",
             "Metering:MetricsInterceptor",
+            "Metering:RouteOutcomeInterceptor",
         ], ordered);
     }
 

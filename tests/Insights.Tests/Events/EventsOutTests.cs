@@ -84,12 +84,20 @@ public sealed class EventsOutTests
         });
         var created = await PostJsonAsync(host.Client, "api/v1/alerts/webhooks", new { url = receiver.Url, kinds = new[] { "events" }, secret });
         await ChatAsync(host.Client);
+        // The chat may produce more than one delivery (other events of the same call); every one of them must be given
+        // up after three attempts, and the receiver must have seen exactly those attempts and no more.
         var log = await UntilAsync(() => GetJsonAsync(host.Client, $"api/v1/alerts/webhooks/{created.GetProperty("id").GetString()}/deliveries"),
-            static d => d.GetProperty("data").EnumerateArray().Any(static x => x.GetProperty("state").GetString() == "failed"), "the delivery to be given up");
-        var failed = log.GetProperty("data").EnumerateArray().First(static x => x.GetProperty("state").GetString() == "failed");
-        Assert.Equal(3, failed.GetProperty("attempts").GetInt32());
-        Assert.Equal(500, failed.GetProperty("lastStatus").GetInt32());
-        Assert.Equal(3, receiver.Requests);
+            d =>
+            {
+                var deliveries = d.GetProperty("data").EnumerateArray().ToList();
+                return deliveries.Count > 0 && deliveries.All(static x => x.GetProperty("state").GetString() == "failed")
+                    && deliveries.Sum(static x => x.GetProperty("attempts").GetInt32()) == receiver.Requests;
+            }, "every delivery to be given up");
+        foreach (var failed in log.GetProperty("data").EnumerateArray())
+        {
+            Assert.Equal(3, failed.GetProperty("attempts").GetInt32());
+            Assert.Equal(500, failed.GetProperty("lastStatus").GetInt32());
+        }
     }
 
     [Fact]
