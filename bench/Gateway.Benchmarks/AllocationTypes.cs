@@ -10,6 +10,7 @@ namespace LlmMarketplace.Gateway.Benchmarks;
 /// </summary>
 internal static class AllocationTypes
 {
+    /// <param name="requests">Bursts of <see cref="ChatAllocationBenchmarks.Concurrency"/> requests each.</param>
     public static async Task RunAsync(string path, bool stream, int requests)
     {
         var bench = new ChatAllocationBenchmarks { Stream = stream };
@@ -21,14 +22,15 @@ internal static class AllocationTypes
             "apikey" => bench.ApiKeyAsync,
             _ => throw new ArgumentException("path must be direct, master or apikey", nameof(path)),
         };
-        for (var i = 0; i < 200; i++) await call();
+        for (var i = 0; i < 10; i++) await call();
         using var listener = new AllocationListener();
         var before = GC.GetTotalAllocatedBytes(precise: true);
         for (var i = 0; i < requests; i++) await call();
         var total = GC.GetTotalAllocatedBytes(precise: true) - before;
         listener.Dispose();
         await bench.CleanupAsync();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path} stream={stream}: {total / requests:N0} bytes per request over {requests} requests; sampled types:"));
+        var count = (long)requests * ChatAllocationBenchmarks.Concurrency;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path} stream={stream}: {total / count:N0} bytes per request over {count} requests; sampled types:"));
         var samples = listener.Samples.OrderByDescending(static p => p.Value).Take(30).ToList();
         var all = listener.Samples.Values.Sum();
         foreach (var (type, bytes) in samples)

@@ -1,11 +1,11 @@
 using BenchmarkDotNet.Running;
 using LlmMarketplace.Gateway.Benchmarks;
 
-// --allocation-types PATH [stream] [REQUESTS]: which types a path allocates (PATH: direct, master, apikey).
+// --allocation-types PATH [stream] [BURSTS]: which types a path allocates (PATH: direct, master, apikey).
 if (args is ["--allocation-types", var path, ..])
 {
     var stream = args.Contains("stream");
-    var requests = args.Length > 2 && int.TryParse(args[^1], out var n) ? n : 3000;
+    var requests = args.Length > 2 && int.TryParse(args[^1], out var n) ? n : 100;
     await AllocationTypes.RunAsync(path, stream, requests);
     return;
 }
