@@ -161,46 +161,106 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
         return result.Reservation;
     }
 
-    /// <summary>Reserves the estimate against every limit, or nothing; names the first limit that is exhausted.</summary>
+    /// <summary>
+    /// Reserves the estimate against every limit, or nothing; names the first limit that is exhausted. With Redis every
+    /// shared counter is asked at once (one round trip); a reservation made while another limit refused is given back.
+    /// </summary>
     public async ValueTask<(BudgetReservation? Reservation, BudgetLimit? Exhausted, DateTimeOffset ResetsAt)> TryReserveAsync(
         IReadOnlyList<BudgetLimit> limits, decimal estimatedUsd, long estimatedTokens, bool free)
     {
         var now = _time.GetUtcNow();
-        var taken = new List<BudgetReservation.Item>(limits.Count);
-        foreach (var limit in limits)
+        if (shared is null) return await ReserveLocallyAsync(limits, estimatedUsd, estimatedTokens, free, now);
+        var count = limits.Count;
+        var counters = new Counter[count];
+        var periods = new (DateTimeOffset Start, DateTimeOffset End)[count];
+        var asked = new Task<bool?>[count];
+        for (var i = 0; i < count; i++)
         {
-            var counter = Get(limit);
-            var usd = free || limit.LimitUsd is null ? 0m : estimatedUsd;
-            var tokens = limit.LimitTokens is null ? 0L : estimatedTokens;
-            DateTimeOffset periodStart, periodEnd;
+            var limit = limits[i];
+            var counter = counters[i] = Get(limit);
             lock (counter.Gate)
             {
                 Roll(counter, limit, now);
-                periodStart = counter.PeriodStart;
-                periodEnd = counter.PeriodEnd;
+                periods[i] = (counter.PeriodStart, counter.PeriodEnd);
             }
-            bool reserved;
-            try
+            // null from the shared counter: not seeded there, or Redis unreachable under fail-open; either way count here.
+            asked[i] = shared.TryReserveAsync(free ? limit with { LimitUsd = null } : limit, periods[i].Start, UsdFor(limit, estimatedUsd, free),
+                TokensFor(limit, estimatedTokens), static () => null).AsTask();
+        }
+        var taken = new List<BudgetReservation.Item>(count);
+        try
+        {
+            await Task.WhenAll(asked);
+        }
+        catch (BuildingBlocks.Distributed.SharedStateUnavailableException)
+        {
+            for (var i = 0; i < count; i++)
             {
-                var viaShared = shared is not null;
-                var sharedResult = shared is null ? null
-                    : await shared.TryReserveAsync(free ? limit with { LimitUsd = null } : limit, periodStart, usd, tokens, () => { viaShared = false; return null; });
-                reserved = sharedResult ?? ReserveLocally(counter, limit, now, usd, tokens, free);
-                if (reserved) taken.Add(new BudgetReservation.Item(counter, limit, usd, tokens, viaShared ? periodStart : null));
+                if (asked[i].IsCompletedSuccessfully && asked[i].Result == true)
+                    taken.Add(new BudgetReservation.Item(counters[i], limits[i], UsdFor(limits[i], estimatedUsd, free), TokensFor(limits[i], estimatedTokens), periods[i].Start));
             }
-            catch (BuildingBlocks.Distributed.SharedStateUnavailableException)
+            await SettleAsync(new BudgetReservation(taken), null, 0, 0);
+            throw;
+        }
+        BudgetLimit? exhausted = null;
+        var resetsAt = default(DateTimeOffset);
+        for (var i = 0; i < count; i++)
+        {
+            var limit = limits[i];
+            var usd = UsdFor(limit, estimatedUsd, free);
+            var tokens = TokensFor(limit, estimatedTokens);
+            var sharedResult = asked[i].Result;
+            if (exhausted is not null)
             {
-                await SettleAsync(new BudgetReservation(taken), null, 0, 0);
-                throw;
+                // Already refused: only what Redis reserved meanwhile is kept, to be given back.
+                if (sharedResult == true) taken.Add(new BudgetReservation.Item(counters[i], limit, usd, tokens, periods[i].Start));
+                continue;
             }
-            if (!reserved)
+            var reserved = sharedResult ?? ReserveLocally(counters[i], limit, now, usd, tokens, free);
+            if (reserved)
             {
-                await SettleAsync(new BudgetReservation(taken), null, 0, 0);
-                return (null, limit, periodEnd);
+                taken.Add(new BudgetReservation.Item(counters[i], limit, usd, tokens, sharedResult is null ? null : periods[i].Start));
             }
+            else
+            {
+                exhausted = limit;
+                resetsAt = periods[i].End;
+            }
+        }
+        if (exhausted is not null)
+        {
+            await SettleAsync(new BudgetReservation(taken), null, 0, 0);
+            return (null, exhausted, resetsAt);
         }
         return (new BudgetReservation(taken), null, default);
     }
+
+    /// <summary>Without Redis: one counter after the other, each under its lock.</summary>
+    private async ValueTask<(BudgetReservation? Reservation, BudgetLimit? Exhausted, DateTimeOffset ResetsAt)> ReserveLocallyAsync(
+        IReadOnlyList<BudgetLimit> limits, decimal estimatedUsd, long estimatedTokens, bool free, DateTimeOffset now)
+    {
+        var taken = new List<BudgetReservation.Item>(limits.Count);
+        for (var i = 0; i < limits.Count; i++)
+        {
+            var limit = limits[i];
+            var counter = Get(limit);
+            var usd = UsdFor(limit, estimatedUsd, free);
+            var tokens = TokensFor(limit, estimatedTokens);
+            if (!ReserveLocally(counter, limit, now, usd, tokens, free))
+            {
+                DateTimeOffset periodEnd;
+                lock (counter.Gate) periodEnd = counter.PeriodEnd;
+                await SettleAsync(new BudgetReservation(taken), null, 0, 0);
+                return (null, limit, periodEnd);
+            }
+            taken.Add(new BudgetReservation.Item(counter, limit, usd, tokens, null));
+        }
+        return (new BudgetReservation(taken), null, default);
+    }
+
+    private static decimal UsdFor(BudgetLimit limit, decimal estimatedUsd, bool free) => free || limit.LimitUsd is null ? 0m : estimatedUsd;
+
+    private static long TokensFor(BudgetLimit limit, long estimatedTokens) => limit.LimitTokens is null ? 0L : estimatedTokens;
 
     private bool ReserveLocally(Counter counter, BudgetLimit limit, DateTimeOffset now, decimal usd, long tokens, bool free)
     {
@@ -224,12 +284,21 @@ internal sealed class BudgetLedger(TimeProvider time, AccessOptions options, Acc
     public async ValueTask SettleAsync(BudgetReservation? reservation, IReadOnlyList<BudgetLimit>? bookOnly, decimal actualUsd, long actualTokens)
     {
         var now = _time.GetUtcNow();
-        if (reservation is not null)
+        if (reservation is { Items: { Count: 1 } single })
         {
-            foreach (var (counter, limit, usd, tokens, sharedPeriod) in reservation.Items)
+            var (counter, limit, usd, tokens, sharedPeriod) = single[0];
+            await BookAsync(counter, limit, now, usd, tokens, actualUsd, actualTokens, sharedPeriod);
+        }
+        else if (reservation is { Items.Count: > 1 } several)
+        {
+            // Every counter at once: with Redis, one round trip rather than one per budget.
+            var booking = new Task[several.Items.Count];
+            for (var i = 0; i < booking.Length; i++)
             {
-                await BookAsync(counter, limit, now, usd, tokens, actualUsd, actualTokens, sharedPeriod);
+                var (counter, limit, usd, tokens, sharedPeriod) = several.Items[i];
+                booking[i] = BookAsync(counter, limit, now, usd, tokens, actualUsd, actualTokens, sharedPeriod).AsTask();
             }
+            await Task.WhenAll(booking);
         }
         if (bookOnly is not null)
         {

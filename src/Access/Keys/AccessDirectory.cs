@@ -17,6 +17,9 @@ internal sealed record KeyEntry(
 {
     public string Id => Row.Id;
 
+    /// <summary>The key's rate-limit bucket, named once rather than on every call.</summary>
+    public string Bucket { get; } = "key:" + Row.Id;
+
     public bool IsActive(DateTimeOffset now) => (ExpiresAt is null || ExpiresAt > now) && (RevokedAt is null || RevokedAt > now);
 }
 

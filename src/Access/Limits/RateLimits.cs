@@ -21,6 +21,16 @@ public readonly record struct RateLimitDecision(
     string? Exceeded);
 
 /// <summary>
+/// What taking from several buckets at once gave: <see cref="Refused"/> is the index of the first bucket that refused
+/// (nothing was taken from any), or -1 when every bucket gave; <see cref="Decision"/> is that bucket's decision, or the
+/// first bucket's when all gave (its state is what the rate-limit headers show).
+/// </summary>
+public readonly record struct BucketsDecision(int Refused, RateLimitDecision Decision)
+{
+    public bool Allowed => Refused < 0;
+}
+
+/// <summary>
 /// Token buckets (requests and tokens per minute) keyed by scope (<c>key:ID</c>, <c>app:ID</c>, ...).
 /// The embedded implementation is in memory; a distributed one (Redis) replaces it to hold limits across replicas.
 /// </summary>
@@ -34,6 +44,51 @@ public interface IRateLimitStore
 
     /// <summary>Reconciles the token bucket with the actual usage: positive takes more, negative gives back.</summary>
     ValueTask AdjustTokensAsync(string key, RateLimit limit, long delta);
+
+    /// <summary>
+    /// Takes one request and <paramref name="tokens"/> tokens from every bucket, or from none. The default takes one
+    /// bucket after the other and gives back on a refusal; a shared store does it in one round trip.
+    /// </summary>
+    ValueTask<BucketsDecision> TryAcquireAllAsync(IReadOnlyList<(string Key, RateLimit Limit)> buckets, long tokens) =>
+        RateLimitBuckets.AcquireOneByOneAsync(this, buckets, tokens);
+
+    /// <summary>Reconciles every bucket's tokens with the actual usage (see <see cref="AdjustTokensAsync"/>).</summary>
+    ValueTask AdjustAllAsync(IReadOnlyList<(string Key, RateLimit Limit)> buckets, long delta) =>
+        RateLimitBuckets.AdjustOneByOneAsync(this, buckets, delta);
+}
+
+/// <summary>Several buckets through the one-bucket operations of a store.</summary>
+internal static class RateLimitBuckets
+{
+    public static async ValueTask<BucketsDecision> AcquireOneByOneAsync(IRateLimitStore store, IReadOnlyList<(string Key, RateLimit Limit)> buckets, long tokens)
+    {
+        RateLimitDecision first = default;
+        for (var i = 0; i < buckets.Count; i++)
+        {
+            RateLimitDecision decision;
+            try
+            {
+                decision = await store.TryAcquireAsync(buckets[i].Key, buckets[i].Limit, tokens);
+            }
+            catch (BuildingBlocks.Distributed.SharedStateUnavailableException)
+            {
+                for (var j = 0; j < i; j++) await store.ReleaseAsync(buckets[j].Key, buckets[j].Limit, tokens);
+                throw;
+            }
+            if (!decision.Allowed)
+            {
+                for (var j = 0; j < i; j++) await store.ReleaseAsync(buckets[j].Key, buckets[j].Limit, tokens);
+                return new BucketsDecision(i, decision);
+            }
+            if (i == 0) first = decision;
+        }
+        return new BucketsDecision(-1, first);
+    }
+
+    public static async ValueTask AdjustOneByOneAsync(IRateLimitStore store, IReadOnlyList<(string Key, RateLimit Limit)> buckets, long delta)
+    {
+        for (var i = 0; i < buckets.Count; i++) await store.AdjustTokensAsync(buckets[i].Key, buckets[i].Limit, delta);
+    }
 }
 
 /// <summary>In-process token buckets refilled continuously at limit/60 per second.</summary>
@@ -42,6 +97,15 @@ internal sealed class InMemoryRateLimitStore(TimeProvider time) : IRateLimitStor
     private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
 
     public ValueTask<RateLimitDecision> TryAcquireAsync(string key, RateLimit limit, long tokens) => ValueTask.FromResult(TryAcquire(key, limit, tokens));
+
+    public ValueTask<BucketsDecision> TryAcquireAllAsync(IReadOnlyList<(string Key, RateLimit Limit)> buckets, long tokens) =>
+        ValueTask.FromResult(TryAcquireAll(buckets, tokens));
+
+    public ValueTask AdjustAllAsync(IReadOnlyList<(string Key, RateLimit Limit)> buckets, long delta)
+    {
+        for (var i = 0; i < buckets.Count; i++) AdjustTokens(buckets[i].Key, buckets[i].Limit, delta);
+        return ValueTask.CompletedTask;
+    }
 
     public ValueTask ReleaseAsync(string key, RateLimit limit, long tokens)
     {
@@ -94,6 +158,23 @@ internal sealed class InMemoryRateLimitStore(TimeProvider time) : IRateLimitStor
             }
             return Decision(bucket, limit, exceeded is null, retry, exceeded);
         }
+    }
+
+    /// <summary>Takes from every bucket or from none (see <see cref="IRateLimitStore.TryAcquireAllAsync"/>).</summary>
+    public BucketsDecision TryAcquireAll(IReadOnlyList<(string Key, RateLimit Limit)> buckets, long tokens)
+    {
+        RateLimitDecision first = default;
+        for (var i = 0; i < buckets.Count; i++)
+        {
+            var decision = TryAcquire(buckets[i].Key, buckets[i].Limit, tokens);
+            if (!decision.Allowed)
+            {
+                for (var j = 0; j < i; j++) Release(buckets[j].Key, buckets[j].Limit, tokens);
+                return new BucketsDecision(i, decision);
+            }
+            if (i == 0) first = decision;
+        }
+        return new BucketsDecision(-1, first);
     }
 
     public void Release(string key, RateLimit limit, long tokens)

@@ -71,6 +71,96 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
         return {allowed, tostring(r), tostring(k), tostring(retry), exceeded}
         """;
 
+    // Every bucket of a call in one script, all or nothing. KEYS: the buckets; ARGV: tokens, then rpm and tpm per
+    // bucket (-1: none). Returns {refused (1-based, 0: none), requests, tokens, retry seconds, exceeded} of the refusing
+    // bucket, or of the first one when all gave.
+    private const string AcquireAllScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local n = tonumber(ARGV[1])
+        local rs, ks = {}, {}
+        local refused, exceeded, retry = 0, '', 0
+        for i = 1, #KEYS do
+          local rpm = tonumber(ARGV[2 * i])
+          local tpm = tonumber(ARGV[2 * i + 1])
+          local s = redis.call('HMGET', KEYS[i], 'r', 'k', 'ts')
+          local r, k
+          if s[3] then
+            r = tonumber(s[1])
+            k = tonumber(s[2])
+            local el = math.max(0, now - tonumber(s[3])) / 1000
+            if rpm >= 0 then r = math.min(rpm, r + el * rpm / 60) end
+            if tpm >= 0 then k = math.min(tpm, k + el * tpm / 60) end
+          else
+            r = math.max(rpm, 0)
+            k = math.max(tpm, 0)
+          end
+          rs[i], ks[i] = r, k
+          if refused == 0 then
+            local ex, w = '', 0
+            if rpm >= 0 and r < 1 then
+              ex = 'requests'
+              w = (1 - r) / (math.max(rpm, 1e-9) / 60)
+            end
+            if tpm >= 0 then
+              local need = math.min(n, tpm)
+              if k < need then
+                if ex == '' then ex = 'tokens' end
+                local wt = (need - k) / (math.max(tpm, 1e-9) / 60)
+                if wt > w then w = wt end
+              end
+            end
+            if ex ~= '' then
+              refused, exceeded, retry = i, ex, w
+            end
+          end
+        end
+        if refused > 0 then
+          return {refused, tostring(rs[refused]), tostring(ks[refused]), tostring(retry), exceeded}
+        end
+        for i = 1, #KEYS do
+          local rpm = tonumber(ARGV[2 * i])
+          local tpm = tonumber(ARGV[2 * i + 1])
+          local r, k = rs[i], ks[i]
+          if rpm >= 0 then r = r - 1 end
+          if tpm >= 0 then k = k - n end
+          rs[i], ks[i] = r, k
+          local full = 0
+          if rpm > 0 then full = math.max(full, (rpm - r) / (rpm / 60)) end
+          if tpm > 0 then full = math.max(full, (tpm - k) / (tpm / 60)) end
+          redis.call('HSET', KEYS[i], 'r', tostring(r), 'k', tostring(k), 'ts', tostring(now))
+          redis.call('PEXPIRE', KEYS[i], math.ceil(full * 1000) + 1000)
+        end
+        return {0, tostring(rs[1]), tostring(ks[1]), '0', ''}
+        """;
+
+    // Every bucket's token reconciliation in one script. KEYS: the buckets; ARGV: delta, then tpm per bucket.
+    private const string AdjustAllScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local n = tonumber(ARGV[1])
+        for i = 1, #KEYS do
+          local tpm = tonumber(ARGV[i + 1])
+          local s = redis.call('HMGET', KEYS[i], 'r', 'k', 'ts')
+          if s[3] and tpm >= 0 then
+            local el = math.max(0, now - tonumber(s[3])) / 1000
+            local k = math.min(tpm, math.min(tpm, tonumber(s[2]) + el * tpm / 60) - n)
+            local r = tonumber(s[1])
+            local rpm = tonumber(ARGV[#KEYS + i + 1])
+            if rpm >= 0 then r = math.min(rpm, r + el * rpm / 60) end
+            local full = 0
+            if rpm > 0 then full = math.max(full, (rpm - r) / (rpm / 60)) end
+            if tpm > 0 then full = math.max(full, (tpm - k) / (tpm / 60)) end
+            redis.call('HSET', KEYS[i], 'r', tostring(r), 'k', tostring(k), 'ts', tostring(now))
+            redis.call('PEXPIRE', KEYS[i], math.ceil(full * 1000) + 1000)
+          end
+        end
+        return 1
+        """;
+
+    // Whether the Redis is a cluster, where one script may only touch keys of one slot (learnt once connected).
+    private bool? _cluster;
+
     public ValueTask<RateLimitDecision> TryAcquireAsync(string key, RateLimit limit, long tokens) =>
         guard.RunAsync(Use, async db => Decide(await EvaluateAsync(db, key, limit, tokens, "0"), limit), () => local.TryAcquire(key, limit, tokens));
 
@@ -82,8 +172,87 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
             ? ValueTask.CompletedTask
             : BestEffortAsync(db => EvaluateAsync(db, key, limit, delta, "2"), () => local.AdjustTokens(key, limit, delta));
 
+    /// <summary>One round trip for every bucket of the call (a cluster whose buckets live in several slots takes them one by one).</summary>
+    public ValueTask<BucketsDecision> TryAcquireAllAsync(IReadOnlyList<(string Key, RateLimit Limit)> buckets, long tokens)
+    {
+        if (buckets.Count == 1)
+        {
+            return AcquireOneAsync(buckets[0].Key, buckets[0].Limit, tokens);
+        }
+        var keys = Keys(buckets);
+        if (!OneScript(keys)) return RateLimitBuckets.AcquireOneByOneAsync(this, buckets, tokens);
+        var args = new RedisValue[1 + (2 * buckets.Count)];
+        args[0] = tokens;
+        for (var i = 0; i < buckets.Count; i++)
+        {
+            args[1 + (2 * i)] = buckets[i].Limit.Rpm ?? -1;
+            args[2 + (2 * i)] = buckets[i].Limit.Tpm ?? -1;
+        }
+        return guard.RunAsync(Use, async db =>
+        {
+            var result = (RedisResult[])(await db.ScriptEvaluateAsync(AcquireAllScript, keys, args))!;
+            var refused = (int)(long)result[0] - 1;
+            return new BucketsDecision(refused, Decide(result, buckets[Math.Max(refused, 0)].Limit, allowed: refused < 0));
+        }, () => local.TryAcquireAll(buckets, tokens));
+    }
+
+    /// <summary>Reconciles every bucket with a token limit in one round trip.</summary>
+    public ValueTask AdjustAllAsync(IReadOnlyList<(string Key, RateLimit Limit)> buckets, long delta)
+    {
+        if (delta == 0) return ValueTask.CompletedTask;
+        var limited = 0;
+        for (var i = 0; i < buckets.Count; i++) if (buckets[i].Limit.Tpm is not null) limited++;
+        if (limited == 0) return ValueTask.CompletedTask;
+        if (limited == 1)
+        {
+            for (var i = 0; ; i++) if (buckets[i].Limit.Tpm is not null) return AdjustTokensAsync(buckets[i].Key, buckets[i].Limit, delta);
+        }
+        var keys = Keys(buckets);
+        if (!OneScript(keys)) return RateLimitBuckets.AdjustOneByOneAsync(this, buckets, delta);
+        var args = new RedisValue[1 + (2 * buckets.Count)];
+        args[0] = delta;
+        for (var i = 0; i < buckets.Count; i++)
+        {
+            args[1 + i] = buckets[i].Limit.Tpm ?? -1;
+            args[1 + buckets.Count + i] = buckets[i].Limit.Rpm ?? -1;
+        }
+        return BestEffortAsync(db => db.ScriptEvaluateAsync(AdjustAllScript, keys, args), () =>
+        {
+            for (var i = 0; i < buckets.Count; i++) local.AdjustTokens(buckets[i].Key, buckets[i].Limit, delta);
+        });
+    }
+
+    private ValueTask<BucketsDecision> AcquireOneAsync(string key, RateLimit limit, long tokens) =>
+        guard.RunAsync(Use, async db =>
+        {
+            var decision = Decide(await EvaluateAsync(db, key, limit, tokens, "0"), limit);
+            return new BucketsDecision(decision.Allowed ? -1 : 0, decision);
+        }, () =>
+        {
+            var decision = local.TryAcquire(key, limit, tokens);
+            return new BucketsDecision(decision.Allowed ? -1 : 0, decision);
+        });
+
+    private RedisKey[] Keys(IReadOnlyList<(string Key, RateLimit Limit)> buckets)
+    {
+        var keys = new RedisKey[buckets.Count];
+        for (var i = 0; i < keys.Length; i++) keys[i] = guard.Redis.Key("rl:" + buckets[i].Key);
+        return keys;
+    }
+
+    /// <summary>Whether one script may touch all these keys: always on one Redis, on a cluster only when they share a slot.</summary>
+    private bool OneScript(RedisKey[] keys)
+    {
+        if (!guard.Redis.IsConnected) return true; // the guard falls back (or refuses) before anything is sent
+        _cluster ??= Array.Exists(guard.Redis.Multiplexer.GetServers(), static s => s.IsConnected && s.ServerType == ServerType.Cluster);
+        if (_cluster != true) return true;
+        var slot = guard.Redis.Multiplexer.HashSlot(keys[0]);
+        for (var i = 1; i < keys.Length; i++) if (guard.Redis.Multiplexer.HashSlot(keys[i]) != slot) return false;
+        return true;
+    }
+
     /// <summary>Giving back never refuses a call: under fail-closed a give-back that cannot reach Redis is dropped.</summary>
-    private async ValueTask BestEffortAsync(Func<IDatabase, Task<RedisResult[]>> shared, Action fallback)
+    private async ValueTask BestEffortAsync<T>(Func<IDatabase, Task<T>> shared, Action fallback)
     {
         try
         {
@@ -99,9 +268,10 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
         (RedisResult[])(await db.ScriptEvaluateAsync(Script, [guard.Redis.Key("rl:" + key)],
             [limit.Rpm ?? -1, limit.Tpm ?? -1, tokens, op]))!;
 
-    private static RateLimitDecision Decide(RedisResult[] result, RateLimit limit)
+    private static RateLimitDecision Decide(RedisResult[] result, RateLimit limit) => Decide(result, limit, (long)result[0] == 1);
+
+    private static RateLimitDecision Decide(RedisResult[] result, RateLimit limit, bool allowed)
     {
-        var allowed = (long)result[0] == 1;
         var requests = Number(result[1]);
         var tokens = Number(result[2]);
         var retry = Number(result[3]);

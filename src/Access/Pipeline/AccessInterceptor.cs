@@ -57,7 +57,7 @@ internal sealed class AccessInterceptor(
         public string? UserId;
         public string? SubscriptionId;
         public long EstimatedTokens;
-        public readonly List<(string Bucket, RateLimit Limit)> Buckets = [];
+        public List<(string Key, RateLimit Limit)> Buckets = [];
         public readonly List<(string Deployment, RateLimit Limit)> DeploymentBuckets = [];
         public BudgetReservation? Reservation;
         public bool Admitted;
@@ -143,7 +143,10 @@ internal sealed class AccessInterceptor(
                 state.TeamId = project;
             }
         }
-        call.Caller = caller with { TeamId = state.TeamId, AppId = state.AppId, UserId = state.UserId };
+        if (caller.TeamId != state.TeamId || caller.AppId != state.AppId || caller.UserId != state.UserId)
+        {
+            call.Caller = caller with { TeamId = state.TeamId, AppId = state.AppId, UserId = state.UserId };
+        }
         return state;
     }
 
@@ -172,7 +175,7 @@ internal sealed class AccessInterceptor(
 
         // Rate limits: key, app, team, plan.
         var buckets = new List<(string, RateLimit)>(4);
-        if (key is not null) AddBucket(buckets, "key:" + key.Id, key.Row.Rpm, key.Row.Tpm);
+        if (key is not null) AddBucket(buckets, key.Bucket, key.Row.Rpm, key.Row.Tpm);
         if (state.AppId is { } appId && snapshot.Apps.TryGetValue(appId, out var app)) AddBucket(buckets, "app:" + appId, app.Rpm, app.Tpm);
         if (state.TeamId is { } teamId && snapshot.Teams.TryGetValue(teamId, out var team)) AddBucket(buckets, "team:" + teamId, team.Rpm, team.Tpm);
         if (plan is not null && state.SubscriptionId is { } subId) AddBucket(buckets, "subscription:" + subId, plan.Rpm, plan.Tpm);
@@ -186,18 +189,30 @@ internal sealed class AccessInterceptor(
             state.EstimatedTokens = call.EstimatedPromptTokens;
         }
 
+        // The buckets (all or none) and the budgets are independent checks: both are asked at once, so with Redis the
+        // call's admission is one round trip. A call one of them refuses gives back what the other took.
+        var reserving = budgetLimits.Count > 0 ? ReserveAsync(call, budgetLimits, state.EstimatedTokens) : default;
         RateLimitDecision? shown = null;
-        foreach (var (bucket, limit) in buckets)
+        if (buckets.Count > 0)
         {
-            var decision = await limits.TryAcquireAsync(bucket, limit, state.EstimatedTokens);
-            if (!decision.Allowed)
+            BucketsDecision acquired;
+            try
             {
-                await ReleaseBucketsAsync(state);
-                SetRateHeaders(call, decision);
-                return RateLimited(call, decision, bucket);
+                acquired = await limits.TryAcquireAllAsync(buckets, state.EstimatedTokens);
             }
-            state.Buckets.Add((bucket, limit));
-            shown ??= decision;
+            catch (SharedStateUnavailableException)
+            {
+                await GiveBackAsync(reserving);
+                throw;
+            }
+            if (!acquired.Allowed)
+            {
+                await GiveBackAsync(reserving);
+                SetRateHeaders(call, acquired.Decision);
+                return RateLimited(call, acquired.Decision, buckets[acquired.Refused].Item1);
+            }
+            state.Buckets = buckets;
+            shown = acquired.Decision;
         }
 
         if (deploymentLimited && models.TryGetModel(call.Model, out var model))
@@ -229,6 +244,7 @@ internal sealed class AccessInterceptor(
             {
                 if (admitted.Count == 0)
                 {
+                    await GiveBackAsync(reserving);
                     await ReleaseBucketsAsync(state);
                     SetRateHeaders(call, refused!.Value);
                     return RateLimited(call, refused.Value, "deployment");
@@ -240,8 +256,7 @@ internal sealed class AccessInterceptor(
         // Budgets and quotas: key, app, team, user, and the plan's token quota.
         if (budgetLimits.Count > 0)
         {
-            var (estimatedUsd, free) = Estimate(call.Model, state.EstimatedTokens);
-            (state.Reservation, var exhausted, var resetsAt) = await budgets.TryReserveAsync(budgetLimits, estimatedUsd, state.EstimatedTokens, free);
+            (state.Reservation, var exhausted, var resetsAt) = await reserving;
             if (state.Reservation is null)
             {
                 await ReleaseBucketsAsync(state);
@@ -270,23 +285,10 @@ internal sealed class AccessInterceptor(
     {
         var state = call.Features.Get<CallState>() ?? Resolve(call, out _);
         var actualTokens = call.Usage.TotalTokens;
-        if (state.Admitted)
-        {
-            var delta = actualTokens - state.EstimatedTokens;
-            foreach (var (bucket, limit) in state.Buckets)
-            {
-                await limits.AdjustTokensAsync(bucket, limit, delta);
-            }
-            foreach (var (deployment, limit) in state.DeploymentBuckets)
-            {
-                if (deployment == call.Deployment) await limits.AdjustTokensAsync("deployment:" + deployment, limit, delta);
-                else await limits.ReleaseAsync("deployment:" + deployment, limit, state.EstimatedTokens);
-            }
-            await budgets.SettleAsync(state.Reservation, null, call.CostUsd, actualTokens);
-        }
-
+        // The usage record, the buckets' reconciliation and the budgets' settlement are independent: all are sent at
+        // once (with Redis, one round trip for the counters while the record joins the writer's next batch).
         var latency = call.Latency > TimeSpan.Zero ? call.Latency : time.GetUtcNow() - call.StartedAt;
-        await usage.WriteAsync(new UsageRow
+        var written = usage.WriteAsync(new UsageRow
         {
             RecordId = Guid.CreateVersion7(call.StartedAt).ToString("N"),
             RequestId = call.RequestId,
@@ -313,6 +315,41 @@ internal sealed class AccessInterceptor(
             Cache = call.CacheStatus,
             Stream = call.Stream ? 1 : 0,
         });
+        if (state.Admitted)
+        {
+            var delta = actualTokens - state.EstimatedTokens;
+            var adjusting = state.Buckets.Count > 0 ? limits.AdjustAllAsync(state.Buckets, delta) : default;
+            var settling = budgets.SettleAsync(state.Reservation, null, call.CostUsd, actualTokens);
+            foreach (var (deployment, limit) in state.DeploymentBuckets)
+            {
+                if (deployment == call.Deployment) await limits.AdjustTokensAsync("deployment:" + deployment, limit, delta);
+                else await limits.ReleaseAsync("deployment:" + deployment, limit, state.EstimatedTokens);
+            }
+            await adjusting;
+            await settling;
+        }
+        await written;
+    }
+
+    private ValueTask<(BudgetReservation? Reservation, BudgetLimit? Exhausted, DateTimeOffset ResetsAt)> ReserveAsync(GatewayCall call, List<BudgetLimit> budgetLimits, long estimatedTokens)
+    {
+        var (estimatedUsd, free) = Estimate(call.Model, estimatedTokens);
+        return budgets.TryReserveAsync(budgetLimits, estimatedUsd, estimatedTokens, free);
+    }
+
+    /// <summary>Gives back a budget reservation made for a call that another check refused.</summary>
+    private async ValueTask GiveBackAsync(ValueTask<(BudgetReservation? Reservation, BudgetLimit? Exhausted, DateTimeOffset ResetsAt)> reserving)
+    {
+        (BudgetReservation? Reservation, BudgetLimit? Exhausted, DateTimeOffset ResetsAt) reserved;
+        try
+        {
+            reserved = await reserving;
+        }
+        catch (SharedStateUnavailableException)
+        {
+            return; // nothing was kept: the ledger gave back what it had reserved before it threw
+        }
+        if (reserved.Reservation is { } reservation) await budgets.SettleAsync(reservation, null, 0, 0);
     }
 
     private static SubscriptionRow? FindSubscription(AccessSnapshot snapshot, string? appId, string model, TimeProvider time, out PlanRow? plan)

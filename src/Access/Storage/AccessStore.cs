@@ -130,36 +130,80 @@ internal sealed class AccessStore(Database database)
         return command;
     }
 
+    // A batch is often one record (one call at a time): the statements and parameter names of small batches are made
+    // once, not on every write.
+    private static readonly string?[] InsertUsageSql = new string?[17];
+
+    private static readonly string[][] UsageParameterNames =
+        [.. Enumerable.Range(0, 64).Select(static i => Enumerable.Range(0, UsageColumnCount).Select(c => UsageParameterName(i, c)).ToArray())];
+
+    private static string UsageParameterName(int row, int column) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"@p{row}_{column}");
+
     private static DbCommand InsertUsageCommand(DbConnection connection, IReadOnlyList<UsageRow> rows, int start, int count)
     {
         var command = connection.CreateCommand();
+        for (var i = 0; i < count; i++)
+        {
+            var row = rows[start + i];
+            var names = i < UsageParameterNames.Length ? UsageParameterNames[i] : null;
+            var c = 0;
+            void Add(object? value)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = names?[c] ?? UsageParameterName(i, c);
+                parameter.Value = value ?? DBNull.Value;
+                command.Parameters.Add(parameter);
+                c++;
+            }
+            Add(row.RequestId);
+            Add(row.AtMs);
+            Add(row.Operation);
+            Add(row.KeyId);
+            Add(row.AppId);
+            Add(row.TeamId);
+            Add(row.UserId);
+            Add(row.SubscriptionId);
+            Add(row.Model);
+            Add(row.Provider);
+            Add(row.Deployment);
+            Add(row.Listing);
+            Add(row.ListingVersion);
+            Add(row.PromptTokens);
+            Add(row.CompletionTokens);
+            Add(row.CachedTokens);
+            Add(row.ReasoningTokens);
+            Add(row.CostUsd);
+            Add(row.LatencyMs);
+            Add(row.TtftMs);
+            Add(row.Status);
+            Add(row.Cache);
+            Add(row.Stream);
+            Add(row.RecordId);
+        }
+        var cached = count < InsertUsageSql.Length;
+        command.CommandText = (cached ? InsertUsageSql[count] : null) ?? InsertUsageText(count, cached);
+        return command;
+    }
+
+    private static string InsertUsageText(int count, bool cache)
+    {
         var sql = new StringBuilder(128 + count * UsageColumnCount * 8);
         sql.Append("INSERT INTO access_usage (").Append(UsageColumns).Append(") VALUES ");
         for (var i = 0; i < count; i++)
         {
-            var row = rows[start + i];
             sql.Append(i == 0 ? "(" : ", (");
-            object?[] values =
-            [
-                row.RequestId, row.AtMs, row.Operation, row.KeyId, row.AppId, row.TeamId, row.UserId, row.SubscriptionId, row.Model, row.Provider, row.Deployment,
-                row.Listing, row.ListingVersion, row.PromptTokens, row.CompletionTokens, row.CachedTokens, row.ReasoningTokens, row.CostUsd, row.LatencyMs, row.TtftMs,
-                row.Status, row.Cache, row.Stream, row.RecordId,
-            ];
-            for (var c = 0; c < values.Length; c++)
+            for (var c = 0; c < UsageColumnCount; c++)
             {
-                var name = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"@p{i}_{c}");
                 if (c > 0) sql.Append(", ");
-                sql.Append(name);
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = name;
-                parameter.Value = values[c] ?? DBNull.Value;
-                command.Parameters.Add(parameter);
+                sql.Append(i < UsageParameterNames.Length ? UsageParameterNames[i][c] : UsageParameterName(i, c));
             }
             sql.Append(')');
         }
         sql.Append(" ON CONFLICT (record_id) DO NOTHING");
-        command.CommandText = sql.ToString();
-        return command;
+        var text = sql.ToString();
+        if (cache) InsertUsageSql[count] = text;
+        return text;
     }
 
     public async Task<(IReadOnlyList<UsageRow> Rows, long Total)> QueryUsageAsync(UsageFilter filter, int limit, int offset, CancellationToken cancellationToken)

@@ -36,7 +36,9 @@ public sealed record CallerIdentity
 
     public static CallerIdentity From(ClaimsPrincipal principal)
     {
-        var teams = principal.FindAll(MarketplaceClaims.TeamId).Select(static c => c.Value).ToList();
+        // Built on every gateway call: one list, only when the principal has teams.
+        List<string>? teams = null;
+        foreach (var claim in principal.FindAll(MarketplaceClaims.TeamId)) (teams ??= []).Add(claim.Value);
         var isApiKey = principal.HasClaim(MarketplaceClaims.CredentialKind, MarketplaceClaims.ApiKeyCredential);
         return new CallerIdentity
         {
@@ -44,8 +46,8 @@ public sealed record CallerIdentity
             KeyId = principal.FindFirst(MarketplaceClaims.KeyId)?.Value,
             UserId = principal.FindFirst(MarketplaceClaims.UserId)?.Value,
             AppId = principal.FindFirst(MarketplaceClaims.AppId)?.Value,
-            TeamId = teams.Count > 0 ? teams[0] : null,
-            TeamIds = teams,
+            TeamId = teams is { Count: > 0 } ? teams[0] : null,
+            TeamIds = teams ?? (IReadOnlyList<string>)[],
             IsApiKey = isApiKey,
             IsSuperAdmin = principal.IsInRole(Roles.SuperAdmin),
             IsAdmin = principal.IsInRole(Roles.SuperAdmin) || principal.IsInRole(Roles.Admin),

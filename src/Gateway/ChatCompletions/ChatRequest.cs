@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace LlmMarketplace.Gateway.ChatCompletions;
@@ -97,7 +98,7 @@ internal sealed class ChatRequest : IDisposable
         var index = 0;
         foreach (var message in messages.EnumerateArray())
         {
-            if (ValidateMessage(message, $"messages[{index}]") is { } messageError)
+            if (ValidateMessage(message, index) is { } messageError)
             {
                 return messageError;
             }
@@ -237,24 +238,24 @@ internal sealed class ChatRequest : IDisposable
         ("seed", long.MinValue, long.MaxValue, true),
     ];
 
-    private static RequestError? ValidateMessage(JsonElement message, string path)
+    private static RequestError? ValidateMessage(JsonElement message, int index)
     {
         if (message.ValueKind != JsonValueKind.Object)
         {
-            return new RequestError($"Invalid type for '{path}': expected an object, but got {Describe(message)} instead.", path, "invalid_type");
+            return new RequestError($"Invalid type for '{MessagePath(index)}': expected an object, but got {Describe(message)} instead.", MessagePath(index), "invalid_type");
         }
         if (!message.TryGetProperty("role", out var role) || role.ValueKind == JsonValueKind.Null)
         {
-            return new RequestError($"Missing required parameter: '{path}.role'.", $"{path}.role");
+            return new RequestError($"Missing required parameter: '{MessagePath(index)}.role'.", $"{MessagePath(index)}.role");
         }
         if (role.ValueKind != JsonValueKind.String)
         {
-            return new RequestError($"Invalid type for '{path}.role': expected a string, but got {Describe(role)} instead.", $"{path}.role", "invalid_type");
+            return new RequestError($"Invalid type for '{MessagePath(index)}.role': expected a string, but got {Describe(role)} instead.", $"{MessagePath(index)}.role", "invalid_type");
         }
         var r = role.GetString();
         if (r is not ("system" or "developer" or "user" or "assistant" or "tool" or "function"))
         {
-            return new RequestError($"Invalid value: '{r}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.", $"{path}.role", "invalid_value");
+            return new RequestError($"Invalid value: '{r}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.", $"{MessagePath(index)}.role", "invalid_value");
         }
         var hasContent = message.TryGetProperty("content", out var content) && content.ValueKind != JsonValueKind.Null;
         if (!hasContent)
@@ -267,7 +268,7 @@ internal sealed class ChatRequest : IDisposable
                  (message.TryGetProperty("audio", out var au) && au.ValueKind == JsonValueKind.Object));
             if (!calls)
             {
-                return new RequestError($"Missing required parameter: '{path}.content'.", $"{path}.content");
+                return new RequestError($"Missing required parameter: '{MessagePath(index)}.content'.", $"{MessagePath(index)}.content");
             }
         }
         else if (content.ValueKind == JsonValueKind.Array)
@@ -275,43 +276,47 @@ internal sealed class ChatRequest : IDisposable
             var j = 0;
             foreach (var part in content.EnumerateArray())
             {
-                var partPath = $"{path}.content[{j}]";
                 if (part.ValueKind != JsonValueKind.Object)
                 {
-                    return new RequestError($"Invalid type for '{partPath}': expected an object, but got {Describe(part)} instead.", partPath, "invalid_type");
+                    return new RequestError($"Invalid type for '{PartPath(index, j)}': expected an object, but got {Describe(part)} instead.", PartPath(index, j), "invalid_type");
                 }
                 if (!part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
                 {
-                    return new RequestError($"Missing required parameter: '{partPath}.type'.", $"{partPath}.type");
+                    return new RequestError($"Missing required parameter: '{PartPath(index, j)}.type'.", $"{PartPath(index, j)}.type");
                 }
                 if (type.ValueEquals("text"u8) && (!part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String))
                 {
-                    return new RequestError($"Invalid type for '{partPath}.text': expected a string.", $"{partPath}.text", "invalid_type");
+                    return new RequestError($"Invalid type for '{PartPath(index, j)}.text': expected a string.", $"{PartPath(index, j)}.text", "invalid_type");
                 }
                 j++;
             }
         }
         else if (content.ValueKind != JsonValueKind.String)
         {
-            return new RequestError($"Invalid type for '{path}.content': expected a string or an array of content parts, but got {Describe(content)} instead.", $"{path}.content", "invalid_type");
+            return new RequestError($"Invalid type for '{MessagePath(index)}.content': expected a string or an array of content parts, but got {Describe(content)} instead.", $"{MessagePath(index)}.content", "invalid_type");
         }
         foreach (var name in (ReadOnlySpan<string>)["name", "tool_call_id"])
         {
             if (message.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             {
-                return new RequestError($"Invalid type for '{path}.{name}': expected a string, but got {Describe(v)} instead.", $"{path}.{name}", "invalid_type");
+                return new RequestError($"Invalid type for '{MessagePath(index)}.{name}': expected a string, but got {Describe(v)} instead.", $"{MessagePath(index)}.{name}", "invalid_type");
             }
         }
         if (r == "tool" && (!message.TryGetProperty("tool_call_id", out var id) || id.ValueKind != JsonValueKind.String))
         {
-            return new RequestError($"Missing required parameter: '{path}.tool_call_id'.", $"{path}.tool_call_id");
+            return new RequestError($"Missing required parameter: '{MessagePath(index)}.tool_call_id'.", $"{MessagePath(index)}.tool_call_id");
         }
         if (message.TryGetProperty("tool_calls", out var toolCalls) && toolCalls.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
         {
-            return new RequestError($"Invalid type for '{path}.tool_calls': expected an array, but got {Describe(toolCalls)} instead.", $"{path}.tool_calls", "invalid_type");
+            return new RequestError($"Invalid type for '{MessagePath(index)}.tool_calls': expected an array, but got {Describe(toolCalls)} instead.", $"{MessagePath(index)}.tool_calls", "invalid_type");
         }
         return null;
     }
+
+    // Paths are named only in errors: a valid request builds none.
+    private static string MessagePath(int index) => string.Create(CultureInfo.InvariantCulture, $"messages[{index}]");
+
+    private static string PartPath(int index, int part) => string.Create(CultureInfo.InvariantCulture, $"messages[{index}].content[{part}]");
 
     internal static string Describe(JsonElement e) => e.ValueKind switch
     {

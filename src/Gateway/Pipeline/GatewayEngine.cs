@@ -126,7 +126,8 @@ internal sealed class GatewayEngine(
     TimeProvider time,
     IGatewayControl? control = null)
 {
-    private readonly IReadOnlyList<IGatewayInterceptor> _interceptors = interceptors.Ordered;
+    // An array: the per-call loops over it enumerate without allocating.
+    private readonly IGatewayInterceptor[] _interceptors = [.. interceptors.Ordered];
     private readonly IAutoRouter? _autoRouter = autoRouters.LastOrDefault();
 
     public GatewayMetrics Metrics => metrics;
@@ -172,7 +173,8 @@ internal sealed class GatewayEngine(
             new ReadOnlyDictionary<string, StringValues>(context.Request.Headers));
         call.Request = shape.Root;
         call.Project = call.Header("OpenAI-Project")?.Trim() is { Length: > 0 } project ? project : null;
-        using var activity = GatewayMetrics.ActivitySource.StartActivity(operation.Name + " " + model.Name);
+        // The span's name is built only when someone listens.
+        using var activity = GatewayMetrics.ActivitySource.HasListeners() ? GatewayMetrics.ActivitySource.StartActivity(operation.Name + " " + model.Name) : null;
         activity?.SetTag("gen_ai.operation.name", operation.Name);
         activity?.SetTag("gen_ai.request.model", model.Name);
         activity?.SetTag("gateway.request_id", requestId);
@@ -464,10 +466,14 @@ internal sealed class GatewayEngine(
 
     private static void ApplyInterceptorHeaders(HttpContext context, GatewayCall call)
     {
-        foreach (var (name, value) in call.ResponseHeaders)
+        if (call.ResponseHeaders.Count == 0) return;
+        // The concrete dictionary enumerates without allocating (the interface's enumerator is boxed).
+        if (call.ResponseHeaders is Dictionary<string, string> headers)
         {
-            context.Response.Headers[name] = value;
+            foreach (var (name, value) in headers) context.Response.Headers[name] = value;
+            return;
         }
+        foreach (var (name, value) in call.ResponseHeaders) context.Response.Headers[name] = value;
     }
 
     /// <summary>Runs every interceptor's <c>AfterAsync</c>, in stage order, exactly once per call.</summary>

@@ -71,8 +71,13 @@ internal sealed class GatewayMetrics
         };
         if (status >= 400) tags.Add("error.type", status.ToString(System.Globalization.CultureInfo.InvariantCulture));
         _operationDuration.Record(seconds, tags);
-        _requests.Add(1, new TagList { { "gen_ai.operation.name", operation }, { "http.response.status_code", status } });
+        _requests.Add(1, new TagList { { "gen_ai.operation.name", operation }, { "http.response.status_code", StatusTag(status) } });
     }
+
+    // HTTP statuses boxed once, not once per request.
+    private static readonly object[] Statuses = [.. Enumerable.Range(0, 600).Select(static s => (object)s)];
+
+    private static object StatusTag(int status) => (uint)status < (uint)Statuses.Length ? Statuses[status] : status;
 
     public void FirstChunk(string provider, string model, double seconds) =>
         _timeToFirstChunk.Record(seconds, new TagList { { "gen_ai.provider.name", provider }, { "gen_ai.request.model", model } });
