@@ -25,8 +25,9 @@ public sealed record GovernanceOptions
     public int Argon2Iterations { get; init; } = 2;
 
     /// <summary>
-    /// Master-key sign-ins and refused bearer credentials are audited at most once per method, outcome and address in
-    /// this interval (they come with every request); zero audits every one.
+    /// Sign-ins with the master key, API keys and service-account tokens, and refused bearer credentials, are audited at
+    /// most once per method, outcome, address (and accepted actor) in this interval (they come with every request);
+    /// zero audits every one.
     /// </summary>
     public TimeSpan SignInAuditInterval { get; init; } = TimeSpan.FromMinutes(15);
 

@@ -62,6 +62,7 @@ public static class PortalExtensions
         portal.MapPost("/sign-out", SignOutAsync);
         portal.MapPost("/session", KeepSession);
         portal.MapGet("/suggestions", SuggestAsync);
+        portal.MapGet("/statements.csv", StatementDownload.GetAsync);
         var manifest = Path.Combine(AppContext.BaseDirectory, PortalAssets.ManifestFileName);
         (File.Exists(manifest) ? app.MapStaticAssets(manifest) : app.MapStaticAssets())
             .AllowAnonymous().ExcludeFromDescription();

@@ -152,7 +152,7 @@ public sealed class CatalogPageTests(ITestOutputHelper output)
         var pages = new (string Path, string Heading)[]
         {
             ("/", "Catalog"), ("/compare?ids=" + Uri.EscapeDataString(slug) + ",gpt-4o-mini", "Compare services"),
-            ("/services/" + slug, "Acme Zephyr Chat"), ("/apps", "My apps and keys"), ("/publisher", "Publisher analytics"), ("/usage", "Usage and cost"), ("/publish", "Publish a service"),
+            ("/services/" + slug, "Acme Zephyr Chat"), ("/apps", "My apps and keys"), ("/publisher", "Publisher analytics"), ("/usage", "Usage and cost"), ("/statements", "Statements"), ("/publish", "Publish a service"),
             ("/approvals", "Approvals"), ("/admin/users", "Users and roles"), ("/admin/teams", "Teams"), ("/admin/policies", "Policies"),
             ("/admin/audit", "Audit log"), ("/admin/deployments", "Providers and deployments"),
         };

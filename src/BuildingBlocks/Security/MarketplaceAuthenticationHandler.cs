@@ -62,6 +62,11 @@ public sealed class MarketplaceAuthenticationHandler(
             var result = await validator.ValidateAsync(credential, Context.RequestAborted);
             if (result.Principal is not null)
             {
+                var method = MethodOf(credential);
+                if (method is "api_key" or "service_token")
+                {
+                    foreach (var signIn in _signIns) await signIn.CredentialAcceptedAsync(Context, method, result.Principal);
+                }
                 return AuthenticateResult.Success(new AuthenticationTicket(result.Principal, SchemeName));
             }
             if (result.Failure is not null)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Claims;
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Security;
@@ -7,10 +8,11 @@ using Microsoft.AspNetCore.Http;
 namespace LlmMarketplace.Governance.Identity;
 
 /// <summary>
-/// Audits sign-ins that have no endpoint of their own: the master key (accepted on every request) and bearer
-/// credentials no validator accepted, as <c>auth.login</c> entries with <c>after.method</c>. A credential sent with every
-/// request would otherwise write one entry per call (and a stream of wrong keys could flood the trail), so each
-/// (method, outcome, address) is recorded at most once per <see cref="GovernanceOptions.SignInAuditInterval"/>.
+/// Audits sign-ins that have no endpoint of their own: the master key, API keys and service-account tokens (accepted on
+/// every request) and bearer credentials no validator accepted, as <c>auth.login</c> entries with <c>after.method</c>. A
+/// credential sent with every request would otherwise write one entry per call (and a stream of wrong keys could flood
+/// the trail), so each (method, outcome, address, and for an accepted key or token its actor) is recorded at most once
+/// per <see cref="GovernanceOptions.SignInAuditInterval"/>.
 /// </summary>
 internal sealed class SignInAudit(IAuditLog audit, GovernanceOptions options, TimeProvider time) : ISignInAudit
 {
@@ -20,6 +22,9 @@ internal sealed class SignInAudit(IAuditLog audit, GovernanceOptions options, Ti
     public ValueTask MasterKeyAcceptedAsync(HttpContext context) =>
         RecordAsync(context, "master_key", "success", "master-key", MarketplaceClaims.MasterKey, null);
 
+    public ValueTask CredentialAcceptedAsync(HttpContext context, string method, ClaimsPrincipal principal) =>
+        RecordAsync(context, method, "success", AuditEntry.ActorIdOf(principal), principal.FindFirst(MarketplaceClaims.CredentialKind)?.Value ?? method, null);
+
     public ValueTask CredentialRefusedAsync(HttpContext context, string method, string reason) =>
         RecordAsync(context, method, "failure", "anonymous", "anonymous", reason);
 
@@ -27,7 +32,7 @@ internal sealed class SignInAudit(IAuditLog audit, GovernanceOptions options, Ti
     {
         var ip = context.Connection.RemoteIpAddress?.ToString();
         var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var key = $"{method}|{outcome}|{ip}";
+        var key = $"{method}|{outcome}|{ip}|{actorId}";
         var intervalMs = (long)options.SignInAuditInterval.TotalMilliseconds;
         if (_lastRecordedMs.TryGetValue(key, out var last) && nowMs - last < intervalMs) return;
         if (_lastRecordedMs.Count >= MaxRemembered) _lastRecordedMs.Clear();

@@ -66,6 +66,51 @@ public sealed class SignInAuditTests
 
     [Theory]
     [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    public async Task API_keys_and_service_account_tokens_are_audited_as_their_own_actor_once_per_interval(string provider)
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var overrides = await Databases.FreshAsync(provider);
+        overrides["Governance:SignInAuditInterval"] = "00:15:00";
+        await using var host = await Gov.StartAsync(time: time, overrides: overrides);
+        var keys = new List<(string Id, string Secret)>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var created = await host.Client.PostAsJsonAsync("api/v1/keys", new { name = Gov.Unique("signin") });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var key = await Gov.JsonAsync(created);
+            keys.Add((key.GetProperty("id").GetString()!, key.GetProperty("key").GetString()!));
+        }
+        using var account = await host.Client.PostAsJsonAsync("api/v1/service-accounts", new { name = Gov.Unique("ci") });
+        Assert.Equal(HttpStatusCode.Created, account.StatusCode);
+        var sa = await Gov.JsonAsync(account);
+        var token = sa.GetProperty("token").GetString()!;
+        var accountId = sa.GetProperty("account").GetProperty("id").GetString()!;
+
+        // Three calls each: one entry per key (each is its own actor) and one for the token.
+        for (var i = 0; i < 3; i++)
+        {
+            foreach (var (_, secret) in keys) Assert.Equal(HttpStatusCode.OK, await CallAsync(host, secret));
+            Assert.Equal(HttpStatusCode.OK, await CallAsync(host, token));
+        }
+        var byKey = await LoginsAsync(host, "success", "api_key");
+        Assert.Equal(keys.Select(static k => k.Id).Order(StringComparer.Ordinal), byKey.Select(static e => e.GetProperty("actorId").GetString()!).Order(StringComparer.Ordinal));
+        Assert.All(byKey, e => Assert.Equal("127.0.0.1", e.GetProperty("ip").GetString()));
+        var byToken = Assert.Single(await LoginsAsync(host, "success", "service_token"));
+        Assert.NotEqual("anonymous", byToken.GetProperty("actorId").GetString());
+        Assert.Contains(accountId, byToken.GetRawText(), StringComparison.Ordinal);
+        // Neither secret is ever recorded.
+        var trail = await host.Client.GetStringAsync("api/v1/audit?format=jsonl");
+        Assert.All(keys, k => Assert.DoesNotContain(k.Secret, trail, StringComparison.Ordinal));
+        Assert.DoesNotContain(token, trail, StringComparison.Ordinal);
+
+        // After the interval, the next use is recorded again.
+        time.Advance(TimeSpan.FromMinutes(16));
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(host, keys[0].Secret));
+        Assert.Equal(3, (await LoginsAsync(host, "success", "api_key")).Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
     public async Task Password_sign_ins_are_audited_on_success_and_failure(string provider)
     {
         var overrides = await Databases.FreshAsync(provider);
