@@ -102,6 +102,10 @@ internal sealed class ComplianceMonitor(Database database, IAuditLog audit, Time
         }
 
         await using var connection = await database.OpenAsync(ct);
+        // A snapshot read just before another replica's change would undo that replica's findings: judge only by the stored policies.
+        var stored = await connection.QueryAsync<(string Id, long Version)>(new CommandDefinition(
+            "SELECT id, current_version FROM gov_policies WHERE enabled = 1 AND deleted_at IS NULL", cancellationToken: ct));
+        if (!stored.ToHashSet().SetEquals(snapshot.All.Select(static p => (p.Id, (long)p.Version)))) return;
         var open = (await connection.QueryAsync<ViolationRow>(new CommandDefinition(
             $"SELECT {Columns} FROM gov_compliance_violations WHERE status = 'open'", cancellationToken: ct)))
             .ToDictionary(static r => (r.ListingId, r.Version, r.PolicyId));

@@ -156,6 +156,8 @@ public sealed class AuthorizationMatrixTests
         ["POST /api/v1/approvals/{versionId}/approve"] = Access.Approver,
         ["POST /api/v1/approvals/{versionId}/reject"] = Access.Approver,
         ["POST /api/v1/catalog/import"] = Access.Admin,
+        ["GET /api/v1/catalog/sources"] = Access.Admin,
+        ["POST /api/v1/catalog/sources/{name}/sync"] = Access.Admin,
 
         // Insights: analytics (admins and viewers see everything, others their teams), SLA
         ["GET /api/v1/analytics/timeseries"] = Access.Authenticated,

@@ -278,6 +278,58 @@ public sealed class ListingComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_replicas_reevaluating_the_same_change_suspend_and_reinstate_once()
+    {
+        var variable = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
+        Environment.SetEnvironmentVariable(variable, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        var settings = await Databases.FreshAsync("postgres");
+        settings["Security:EncryptionKey"] = "env:" + variable;
+        settings["Catalog:AllowLoopbackEndpoints"] = "true";
+        settings["Catalog:TrustedPublishers:0"] = Publisher;
+        // No Redis here: the other replica hears of changes only at its catch-up, every second.
+        settings["Governance:RefreshSeconds"] = "1";
+        settings["Catalog:RefreshSeconds"] = "1";
+        await using var first = await Gov.StartAsync(overrides: settings);
+        await using var second = await Gov.StartAsync(overrides: settings);
+        var (id, slug) = await PublishAsync(first, "replicated", zeroRetention: false, ["SOC2"]);
+        await Wait.UntilAsync(async () =>
+        {
+            using var response = await ChatAsync(second.Client, slug);
+            return response.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(15), "the other replica to route the listing");
+
+        var created = await SendPolicyAsync(first, HttpMethod.Post, "api/v1/policies", """
+            name: hipaa-only
+            scope: global
+            reason: health data
+            onViolation: suspend
+            rules:
+              requiredCertifications: [hipaa]
+            """, HttpStatusCode.Created);
+        var policyId = JsonDocument.Parse(created).RootElement.GetProperty("id").GetString()!;
+        await RefusalAsync(await ChatAsync(first.Client, slug), "listing_suspended");
+        // The other replica suspends it from its own re-evaluation, which finds the violation already recorded.
+        await Wait.UntilAsync(async () =>
+        {
+            using var response = await ChatAsync(second.Client, slug);
+            return response.StatusCode == HttpStatusCode.Forbidden && (await response.Content.ReadAsStringAsync()).Contains("listing_suspended", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(15), "the other replica to suspend the listing");
+        Assert.Single(await AuditAsync(second, "compliance.violation_detected", id));
+        Assert.Single(await AuditAsync(second, "compliance.listing_suspended", id));
+        Assert.Single(await ViolationsAsync(second));
+
+        using (var deleted = await first.Client.DeleteAsync($"api/v1/policies/{policyId}")) Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        await Wait.UntilAsync(async () =>
+        {
+            using var response = await ChatAsync(second.Client, slug);
+            return response.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(15), "the other replica to reinstate the listing");
+        Assert.Single(await AuditAsync(first, "compliance.listing_reinstated", id));
+        Assert.Single(await AuditAsync(first, "compliance.violation_resolved", id));
+        Assert.Empty(await ViolationsAsync(second));
+    }
+
+    [Fact]
     public async Task Bad_input_is_a_problem_listing_every_error()
     {
         await using var host = await StartAsync("sqlite");
