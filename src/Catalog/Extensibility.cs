@@ -52,13 +52,14 @@ internal sealed class PolicyPublishPolicy(BuildingBlocks.Policy.IPolicyDecisions
             .Where(static r => !string.IsNullOrWhiteSpace(r)).Select(static r => r!).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var certifications = listing.Compliance?.Certifications?.Where(static c => !string.IsNullOrWhiteSpace(c)).ToList() ?? [];
 
-        var general = decisions.EvaluateListing(new BuildingBlocks.Policy.ListingFacts(listing.Slug, null, regions, certifications));
+        var zeroRetention = listing.Compliance?.ZeroRetention == true;
+        var general = decisions.EvaluateListing(new BuildingBlocks.Policy.ListingFacts(listing.Slug, null, regions, certifications) { ZeroRetention = zeroRetention });
         var reported = new HashSet<string>(general.Reasons, StringComparer.Ordinal);
         foreach (var reason in general.Reasons) errors.Add("policy", reason);
         for (var i = 0; i < deployments.Count; i++)
         {
             if (string.IsNullOrWhiteSpace(deployments[i].Provider)) continue;
-            var decision = decisions.EvaluateListing(new BuildingBlocks.Policy.ListingFacts(listing.Slug, deployments[i].Provider, regions, certifications));
+            var decision = decisions.EvaluateListing(new BuildingBlocks.Policy.ListingFacts(listing.Slug, deployments[i].Provider, regions, certifications) { ZeroRetention = zeroRetention });
             foreach (var reason in decision.Reasons)
             {
                 if (!reported.Contains(reason)) errors.Add($"deployments[{i}].provider", reason);

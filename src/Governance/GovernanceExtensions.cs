@@ -54,6 +54,8 @@ public static class GovernanceExtensions
         services.TryAddSingleton<PolicyEngine>();
         services.TryAddSingleton<IPolicyDecisions>(static sp => sp.GetRequiredService<PolicyEngine>());
         services.AddSingleton<IGatewayInterceptor, PolicyInterceptor>();
+        services.TryAddSingleton<ComplianceMonitor>();
+        services.AddSingleton<IPolicyChangeListener>(static sp => sp.GetRequiredService<ComplianceMonitor>());
         services.TryAddSingleton(static _ => new BootstrapConsole(Console.Out));
         services.TryAddSingleton<GovernanceStartup>();
         services.AddHostedService(static sp => sp.GetRequiredService<GovernanceStartup>());
@@ -156,6 +158,10 @@ public static class GovernanceExtensions
         policies.MapPost("/reload", PoliciesApi.ReloadAsync).RequireAuthorization(AuthPolicies.Admin).WithName("ReloadPolicies").WithSummary("Recompiles the stored policies.");
         policies.MapPost("/dry-run", PoliciesApi.DryRun).RequireAuthorization(AuthPolicies.Viewer).WithName("DryRunPolicies")
             .WithSummary("Shows the decision for a sample request, optionally with a candidate policy.");
+
+        var compliance = app.MapGroup("/api/v1/governance/compliance").WithTags("Policies").RequireAuthorization(AuthPolicies.Admin);
+        compliance.MapGet("/violations", ComplianceApi.ListViolationsAsync).WithName("ListComplianceViolations")
+            .WithSummary("Live listings that break a global policy (open by default), with the policy, its reasons and whether the listing is suspended.");
 
         var secrets = app.MapGroup("/api/v1/secrets").WithTags("Secrets").RequireAuthorization(AuthPolicies.Admin);
         secrets.MapGet("/", SecretsApi.ListAsync).WithName("ListSecrets").WithSummary("Names of the stored secrets (never their values).");

@@ -59,6 +59,10 @@ public interface IPolicyChangeListener
 public sealed record BudgetCap(string Id, string Scope, string? ScopeId, decimal MaxUsd, string Period, string Because);
 
 /// <summary>What the catalog knows about a listing that policies judge.</summary>
-public sealed record ListingFacts(string Slug, string? Provider, IReadOnlyList<string> Regions, IReadOnlyList<string> Certifications);
+public sealed record ListingFacts(string Slug, string? Provider, IReadOnlyList<string> Regions, IReadOnlyList<string> Certifications)
+{
+    /// <summary>Whether the listing declares that it keeps no data (<c>compliance.zeroRetention</c>).</summary>
+    public bool ZeroRetention { get; init; }
+}
 
 public sealed record ListingDecision(bool Allowed, IReadOnlyList<string> Reasons);

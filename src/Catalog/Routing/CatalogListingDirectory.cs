@@ -15,5 +15,19 @@ internal sealed class CatalogListingDirectory(CatalogState state) : IListingDire
         new(entry.Service.Id, entry.Service.Slug, version.Row.Version, version.Spec.Sla?.P95LatencyMs, version.Spec.Sla?.UptimePercent)
         {
             Publisher = entry.Service.Publisher,
+            Compliance = ComplianceOf(version.Spec),
         };
+
+    private static ListingCompliance ComplianceOf(Listings.ListingSpec spec)
+    {
+        var deployments = spec.Deployments ?? [];
+        return new ListingCompliance(
+            spec.Compliance?.MaxDataClassification,
+            spec.Compliance?.ZeroRetention == true,
+            spec.Compliance?.Certifications?.Where(static c => !string.IsNullOrWhiteSpace(c)).ToList() ?? [],
+            deployments.SelectMany(static d => new[] { d.Region, d.DataResidency }).Where(static r => !string.IsNullOrWhiteSpace(r)).Select(static r => r!)
+                .Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
+            deployments.Select(static d => d.Provider).Where(static p => !string.IsNullOrWhiteSpace(p)).Select(static p => p!)
+                .Distinct(StringComparer.OrdinalIgnoreCase).ToList());
+    }
 }

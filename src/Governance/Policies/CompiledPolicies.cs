@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using LlmMarketplace.BuildingBlocks.Catalog;
 using LlmMarketplace.BuildingBlocks.Policy;
 using LlmMarketplace.Gateway.Configuration;
 
@@ -66,6 +67,8 @@ internal sealed class CompiledPolicy(string id, int version, PolicyDocument doc)
     public FrozenSet<string>? Regions { get; } = doc.Regions?.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
     public int? MaxClassification { get; } = Classifications.Rank(doc.MaxClassification);
     public IReadOnlyList<string> RequiredCertifications { get; } = doc.RequiredCertifications;
+    public bool RequireZeroRetention { get; } = doc.RequireZeroRetention;
+    public string OnViolation { get; } = doc.OnViolation;
     public IReadOnlyList<string> BlockList { get; } = doc.BlockList;
     public PiiHandling Pii { get; } = doc.Pii;
     public decimal? BudgetMaxUsd { get; } = doc.BudgetMaxUsd;
@@ -85,6 +88,36 @@ internal sealed class CompiledPolicy(string id, int version, PolicyDocument doc)
         && (Regions is null || (deployment.Region is { } region && Regions.Contains(region)));
 
     public string Because => Reason is null ? $"policy '{Name}'" : $"policy '{Name}': {Reason}";
+
+    /// <summary>Whether this policy says anything about listings (re-evaluation skips the others).</summary>
+    public bool JudgesListings => !ListingsAllow.IsEmpty || !ListingsDeny.IsEmpty || !ModelsDeny.IsEmpty || !ProvidersAllow.IsEmpty || !ProvidersDeny.IsEmpty
+        || Regions is not null || RequiredCertifications.Count > 0 || RequireZeroRetention;
+
+    /// <summary>Why a listing with these facts breaks this policy's listing rules (names, provider, regions, certifications, zero retention); empty when it complies.</summary>
+    public List<string> ListingReasons(ListingFacts listing)
+    {
+        var reasons = new List<string>();
+        if (ListingsDeny.Matches(listing.Slug) || ModelsDeny.Matches(listing.Slug)) reasons.Add($"listing '{listing.Slug}' is denied by {Because}");
+        if (!ListingsAllow.IsEmpty && !ListingsAllow.Matches(listing.Slug)) reasons.Add($"listing '{listing.Slug}' is not among the listings allowed by {Because}");
+        if (listing.Provider is { } provider && (ProvidersDeny.Matches(provider) || (!ProvidersAllow.IsEmpty && !ProvidersAllow.Matches(provider))))
+        {
+            reasons.Add($"provider '{provider}' is not allowed by {Because}");
+        }
+        if (Regions is { } regions && !listing.Regions.Any(regions.Contains))
+        {
+            reasons.Add($"the listing is deployed in none of the regions {string.Join(", ", regions)} required by {Because}");
+        }
+        reasons.AddRange(RequirementReasons(listing.Certifications, listing.ZeroRetention));
+        return reasons;
+    }
+
+    /// <summary>The facts a listing must declare for a call to it: the required certifications and zero retention.</summary>
+    public IEnumerable<string> RequirementReasons(IReadOnlyList<string> certifications, bool zeroRetention)
+    {
+        var missing = RequiredCertifications.Where(c => !certifications.Contains(c, StringComparer.OrdinalIgnoreCase)).ToList();
+        if (missing.Count > 0) yield return $"the listing lacks the certifications {string.Join(", ", missing)} required by {Because}";
+        if (RequireZeroRetention && !zeroRetention) yield return $"the listing does not declare zero data retention, required by {Because}";
+    }
 }
 
 /// <summary>A sample or real gateway request as the engine sees it.</summary>
@@ -112,6 +145,9 @@ public sealed record PolicyDecision(
 internal sealed class PolicySnapshot
 {
     public static readonly PolicySnapshot Empty = new([]);
+
+    /// <summary>The refusal code of a call to a listing that lacks a fact an applicable policy requires.</summary>
+    public const string ListingNotCompliant = "listing_not_compliant";
 
     private readonly CompiledPolicy[] _global;
     private readonly FrozenDictionary<string, CompiledPolicy[]> _byTeam;
@@ -150,7 +186,7 @@ internal sealed class PolicySnapshot
     }
 
     /// <summary>Decides a gateway call: deny rules win; allow lists of every applicable policy must all admit the model; regions and providers narrow the deployments.</summary>
-    public PolicyDecision Evaluate(PolicyRequest request, IReadOnlyList<DeploymentConfig>? deployments, int classificationRank)
+    public PolicyDecision Evaluate(PolicyRequest request, IReadOnlyList<DeploymentConfig>? deployments, int classificationRank, ListingCompliance? listing = null)
     {
         if (Fault is not null)
         {
@@ -183,6 +219,14 @@ internal sealed class PolicySnapshot
             {
                 code ??= "classification_not_allowed";
                 reasons.Add($"data classified '{Classifications.Levels[classificationRank]}' may not be sent; {p.Because} allows at most '{Classifications.Levels[max]}'");
+            }
+            if (listing is not null)
+            {
+                foreach (var missing in p.RequirementReasons(listing.Certifications, listing.ZeroRetention))
+                {
+                    code ??= ListingNotCompliant;
+                    reasons.Add(missing);
+                }
             }
             restricts |= p.RestrictsDeployments;
             if (p.Pii > pii) pii = p.Pii;

@@ -21,7 +21,26 @@ internal sealed record PolicyDocument(
     string Name, string? Description, string Scope, string? ScopeId, bool Enabled, string? Reason,
     NameRule Models, NameRule Providers, NameRule Listings, IReadOnlyList<string>? Regions, string? MaxClassification,
     IReadOnlyList<string> RequiredCertifications, IReadOnlyList<string> BlockList, PiiHandling Pii, decimal? BudgetMaxUsd, string? BudgetPeriod,
-    JsonObject Json);
+    JsonObject Json)
+{
+    /// <summary><c>rules.requireZeroRetention</c>: only listings that declare <c>compliance.zeroRetention: true</c> may be called.</summary>
+    public bool RequireZeroRetention { get; init; }
+
+    /// <summary>What re-evaluation does with a live listing that breaks this (global) policy: <c>report</c> or <c>suspend</c>.</summary>
+    public string OnViolation { get; init; } = ViolationActions.Report;
+}
+
+/// <summary>What happens to a live listing that breaks a global policy's listing rules.</summary>
+internal static class ViolationActions
+{
+    /// <summary>Listed as a violation; calls go on (unless the call itself is refused by the rules).</summary>
+    public const string Report = "report";
+
+    /// <summary>Listed as a violation and the listing version is refused for every caller until it complies again.</summary>
+    public const string Suspend = "suspend";
+
+    public static readonly string[] All = [Report, Suspend];
+}
 
 internal sealed record NameRule(IReadOnlyList<string> Allow, IReadOnlyList<string> Deny)
 {
@@ -35,6 +54,7 @@ internal sealed record NameRule(IReadOnlyList<string> Allow, IReadOnlyList<strin
 /// scope: team            # global | team | app
 /// team: team-42          # with scope team (app: ... with scope app)
 /// reason: EU customer data stays in the EU
+/// onViolation: report    # report | suspend: what re-evaluation does with a live listing breaking a global policy
 /// rules:
 ///   models: {allow: ["gpt-4o*"], deny: ["gpt-4o-audio*"]}
 ///   providers: {deny: [openai]}
@@ -42,6 +62,7 @@ internal sealed record NameRule(IReadOnlyList<string> Allow, IReadOnlyList<strin
 ///   regions: {allow: [eu-west-1, eu-central-1]}
 ///   maxClassification: internal          # public | internal | confidential | restricted
 ///   requiredCertifications: [soc2, iso27001]
+///   requireZeroRetention: true           # calls only to listings declaring compliance.zeroRetention
 ///   content: {blockList: ["project falcon"]}
 ///   pii: redact                          # allow | redact | block
 ///   budget: {maxUsd: 500, period: monthly}   # daily | monthly | total; enforced by Access's budget ledger on the gateway path
@@ -50,8 +71,8 @@ internal sealed record NameRule(IReadOnlyList<string> Allow, IReadOnlyList<strin
 internal static class PolicyDocumentParser
 {
     public const int MaxDocumentBytes = 256 * 1024;
-    private static readonly string[] TopKeys = ["name", "description", "scope", "team", "app", "enabled", "reason", "rules"];
-    private static readonly string[] RuleKeys = ["models", "providers", "listings", "regions", "maxClassification", "requiredCertifications", "content", "pii", "budget"];
+    private static readonly string[] TopKeys = ["name", "description", "scope", "team", "app", "enabled", "reason", "onViolation", "rules"];
+    private static readonly string[] RuleKeys = ["models", "providers", "listings", "regions", "maxClassification", "requiredCertifications", "requireZeroRetention", "content", "pii", "budget"];
     private static readonly string[] Scopes = ["global", "team", "app"];
     private static readonly string[] Periods = ["daily", "monthly", "total"];
 
@@ -136,6 +157,13 @@ internal static class PolicyDocumentParser
             if (e.GetValueKind() is JsonValueKind.True or JsonValueKind.False) enabled = e.GetValue<bool>();
             else errors.Add("enabled", "must be true or false");
         }
+        var onViolation = String(doc, "onViolation", "onViolation", errors) ?? ViolationActions.Report;
+        if (!ViolationActions.All.Contains(onViolation)) errors.Add("onViolation", $"'{onViolation}' is not an action; use {string.Join(" or ", ViolationActions.All)}");
+        else if (onViolation == ViolationActions.Suspend && scope is not null && scope != "global")
+        {
+            errors.Add("onViolation", "only a global policy suspends listings (a team or app policy refuses its own callers' calls instead)");
+        }
+        var requireZeroRetention = false;
 
         NameRule models = NameRule.Empty, providers = NameRule.Empty, listings = NameRule.Empty;
         IReadOnlyList<string>? regions = null;
@@ -168,6 +196,11 @@ internal static class PolicyDocumentParser
                     errors.Add("rules.maxClassification", $"'{maxClassification}' is not a classification; use {string.Join(", ", Classifications.Levels)}");
                 }
                 certifications = StringList(rules["requiredCertifications"], "rules.requiredCertifications", errors);
+                if (rules["requireZeroRetention"] is { } z)
+                {
+                    if (z.GetValueKind() is JsonValueKind.True or JsonValueKind.False) requireZeroRetention = z.GetValue<bool>();
+                    else errors.Add("rules.requireZeroRetention", "must be true or false");
+                }
                 if (rules["content"] is { } contentNode)
                 {
                     if (contentNode is JsonObject content)
@@ -201,7 +234,11 @@ internal static class PolicyDocumentParser
             return null;
         }
         return new PolicyDocument(name!, description, scope!, team ?? app, enabled, reason, models, providers, listings, regions, maxClassification?.ToLowerInvariant(),
-            certifications, blockList, pii, budget, period, doc);
+            certifications, blockList, pii, budget, period, doc)
+        {
+            RequireZeroRetention = requireZeroRetention,
+            OnViolation = onViolation,
+        };
     }
 
     private static void UnknownKeys(JsonObject obj, string[] known, string prefix, ValidationErrors errors)

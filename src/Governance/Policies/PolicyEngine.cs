@@ -123,21 +123,7 @@ internal sealed class PolicyEngine(Database database, GovernanceOptions options,
     public ListingDecision EvaluateListing(ListingFacts listing)
     {
         var reasons = new List<string>();
-        foreach (var p in _snapshot.Applicable([], null))
-        {
-            if (p.ListingsDeny.Matches(listing.Slug) || p.ModelsDeny.Matches(listing.Slug)) reasons.Add($"listing '{listing.Slug}' is denied by {p.Because}");
-            if (!p.ListingsAllow.IsEmpty && !p.ListingsAllow.Matches(listing.Slug)) reasons.Add($"listing '{listing.Slug}' is not among the listings allowed by {p.Because}");
-            if (listing.Provider is { } provider && (p.ProvidersDeny.Matches(provider) || (!p.ProvidersAllow.IsEmpty && !p.ProvidersAllow.Matches(provider))))
-            {
-                reasons.Add($"provider '{provider}' is not allowed by {p.Because}");
-            }
-            if (p.Regions is { } regions && !listing.Regions.Any(regions.Contains))
-            {
-                reasons.Add($"the listing is deployed in none of the regions {string.Join(", ", regions)} required by {p.Because}");
-            }
-            var missing = p.RequiredCertifications.Where(c => !listing.Certifications.Contains(c, StringComparer.OrdinalIgnoreCase)).ToList();
-            if (missing.Count > 0) reasons.Add($"the listing lacks the certifications {string.Join(", ", missing)} required by {p.Because}");
-        }
+        foreach (var p in _snapshot.Applicable([], null)) reasons.AddRange(p.ListingReasons(listing));
         return new ListingDecision(reasons.Count == 0, reasons);
     }
 }

@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(3008, LogLevel.Warning, "First run: created administrator {Username}; its one-time password was printed to the console")]
     public static partial void BootstrapAdminCreated(ILogger logger, string username);
+
+    [LoggerMessage(3010, LogLevel.Warning, "Listing {Listing} breaks policy {Policy}; action {Action}")]
+    public static partial void ListingViolation(ILogger logger, string listing, string policy, string action);
+
+    [LoggerMessage(3011, LogLevel.Information, "Listing {Listing} complies with policy {Policy} again; violation resolved")]
+    public static partial void ListingViolationResolved(ILogger logger, string listing, string policy);
 }

@@ -57,4 +57,33 @@ public sealed class PolicyPublishingTests
         var (okStatus, okBody) = await SendAsync(host.Client.PostAsJsonAsync("api/v1/services", Listing("policy-compliant", "acme-cloud", "eu-west-1", ["SOC2"])));
         Assert.True(okStatus == HttpStatusCode.Created, okBody.ToString());
     }
+
+    [Fact]
+    public async Task A_listing_without_zero_retention_is_refused_where_a_global_policy_requires_it()
+    {
+        await using var host = await GatewayHost.StartAsync(Configs.OpenAI("https://upstream.invalid/v1"));
+        using (var created = await host.Client.PostAsync("api/v1/policies", new StringContent(
+            "name: no-retention\nscope: global\nreason: prompts are never kept\nrules:\n  requireZeroRetention: true\n", Encoding.UTF8, "application/yaml")))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+        object WithRetention(string slug, bool zeroRetention) => new
+        {
+            slug,
+            version = "1.0.0",
+            name = "Retention test model",
+            publisher = "acme",
+            kind = "chat",
+            deployments = new[] { new { provider = "acme-cloud", upstreamModel = "tiny-1", baseUrl = "https://models.example.com/v1" } },
+            compliance = new { zeroRetention },
+        };
+
+        var (status, body) = await SendAsync(host.Client.PostAsJsonAsync("api/v1/services", WithRetention("retention-refused", false)));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(body.GetProperty("errors").GetProperty("policy").EnumerateArray(),
+            static r => r.GetString()!.Contains("zero data retention", StringComparison.Ordinal) && r.GetString()!.Contains("prompts are never kept", StringComparison.Ordinal));
+
+        var (okStatus, okBody) = await SendAsync(host.Client.PostAsJsonAsync("api/v1/services", WithRetention("retention-kept-out", true)));
+        Assert.True(okStatus == HttpStatusCode.Created, okBody.ToString());
+    }
 }

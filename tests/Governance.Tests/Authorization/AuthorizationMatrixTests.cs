@@ -95,6 +95,7 @@ public sealed class AuthorizationMatrixTests
         ["DELETE /api/v1/policies/{id}"] = Access.Admin,
         ["POST /api/v1/policies/reload"] = Access.Admin,
         ["POST /api/v1/policies/dry-run"] = Access.Viewer,
+        ["GET /api/v1/governance/compliance/violations"] = Access.Admin,
         ["GET /api/v1/secrets"] = Access.Admin,
         ["PUT /api/v1/secrets/{name}"] = Access.Admin,
         ["DELETE /api/v1/secrets/{name}"] = Access.Admin,

@@ -33,6 +33,19 @@ public sealed class PolicyDecisionsTests
     }
 
     [Fact]
+    public async Task A_listing_must_declare_zero_retention_where_a_global_policy_requires_it()
+    {
+        await using var host = await Gov.StartAsync();
+        await CreateAsync(host, "name: forgetful\nscope: global\nreason: no stored prompts\nrules:\n  requireZeroRetention: true\n");
+        var decisions = host.Service<IPolicyDecisions>();
+
+        var keeps = decisions.EvaluateListing(new ListingFacts("keeps-model", "acme", [], []));
+        Assert.False(keeps.Allowed);
+        Assert.Contains(keeps.Reasons, static r => r.Contains("zero data retention", StringComparison.Ordinal) && r.Contains("no stored prompts", StringComparison.Ordinal));
+        Assert.True(decisions.EvaluateListing(new ListingFacts("forgets-model", "acme", [], []) { ZeroRetention = true }).Allowed);
+    }
+
+    [Fact]
     public async Task Pii_handling_is_the_strictest_of_the_callers_scopes_and_block_lists_are_merged()
     {
         await using var host = await Gov.StartAsync();
