@@ -33,7 +33,7 @@ internal static class DeploymentsApi
 
     public static Results<Ok<DeploymentHealthDto>, NotFound> Reset(string model, string deployment, ModelRegistry registry)
     {
-        if (!registry.TryGet(model, out var m) || m.Deployments.FirstOrDefault(d => d.Id == deployment) is not { } d)
+        if (Find(registry, model, deployment) is not ({ } m, { } d))
         {
             return TypedResults.NotFound();
         }
@@ -43,13 +43,21 @@ internal static class DeploymentsApi
 
     public static async Task<Results<Ok<DeploymentProbeDto>, NotFound>> ProbeAsync(string model, string deployment, ModelRegistry registry, DeploymentProber prober, CancellationToken cancellationToken)
     {
-        // Deployment ids hold a slash (provider/model), sent escaped; routing leaves %2F as it came.
-        deployment = Uri.UnescapeDataString(deployment);
-        if (!registry.TryGet(model, out var m) || m.Deployments.FirstOrDefault(d => d.Id == deployment) is not { } d)
+        if (Find(registry, model, deployment) is not ({ } m, { } d))
         {
             return TypedResults.NotFound();
         }
         return TypedResults.Ok(await prober.ProbeAsync(m, d, cancellationToken));
+    }
+
+    /// <summary>
+    /// The model and deployment a <c>/deployments/{model}/{deployment}/...</c> route names. Deployment ids hold a slash
+    /// (provider/model) and model names may, sent escaped; routing leaves %2F as it came, so both are unescaped here.
+    /// </summary>
+    private static (RoutableModel Model, RoutableDeployment Deployment)? Find(ModelRegistry registry, string model, string deployment)
+    {
+        var id = Uri.UnescapeDataString(deployment);
+        return registry.TryGet(Uri.UnescapeDataString(model), out var m) && m.Deployments.FirstOrDefault(d => d.Id == id) is { } d ? (m, d) : null;
     }
 
     private static DeploymentHealthDto ToDto(RoutableModel m, RoutableDeployment d) => new(

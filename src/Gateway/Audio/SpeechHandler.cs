@@ -52,6 +52,15 @@ internal sealed class SpeechHandler(GatewayEngine engine, TokenCounter tokens) :
 
     private static string Input(JsonRequest request) => request.Root.GetProperty("input").GetString()!;
 
+    /// <summary>The input, read aloud as it is, and the voice <c>instructions</c>, which the model follows.</summary>
+    public override IReadOnlyList<PromptText> PromptTexts(JsonElement root)
+    {
+        var texts = new List<PromptText>();
+        PromptTextReader.AddString(texts, root, "input", instructions: false);
+        PromptTextReader.AddString(texts, root, "instructions", instructions: true);
+        return texts;
+    }
+
     public override HttpRequestMessage CreateUpstreamRequest(RoutableDeployment deployment, JsonRequest request) =>
         OpenAIJson(deployment, "/audio/speech", request.Root);
 

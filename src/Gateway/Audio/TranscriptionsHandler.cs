@@ -62,6 +62,10 @@ internal sealed class TranscriptionsHandler(GatewayEngine engine) : JsonOperatio
                     return (null, new RequestError("Every part of the form needs a Content-Disposition: form-data header with a name.", null));
                 }
                 var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
+                if (!IsFieldName(name))
+                {
+                    return (null, new RequestError("A form field's name must not be blank nor hold quotes, backslashes or control characters.", null));
+                }
                 using var content = new MemoryStream();
                 await section.Body.CopyToAsync(content);
                 if (disposition.IsFileDisposition() || name == "file")
@@ -115,10 +119,38 @@ internal sealed class TranscriptionsHandler(GatewayEngine engine) : JsonOperatio
         }
         var file = new ByteArrayContent(request.File.Content);
         if (System.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.File.ContentType, out var fileType)) file.Headers.ContentType = fileType;
-        form.Add(file, "file", request.File.Name);
+        form.Add(file, "file", UpstreamFileName(request.File.Name));
         var message = new HttpRequestMessage(HttpMethod.Post, OpenAIUrl(deployment, "/audio/transcriptions")) { Content = form, Version = System.Net.HttpVersion.Version11 };
         Authorize(message, deployment);
         return message;
+    }
+
+    /// <summary>A field name a multipart header can carry as it is.</summary>
+    private static bool IsFieldName(string name) =>
+        !string.IsNullOrWhiteSpace(name) && !name.Any(static c => char.IsControl(c) || c is '"' or '\\');
+
+    /// <summary>
+    /// The audio's file name as sent upstream: the client's without a directory part, quotes or control characters
+    /// (which a multipart header cannot carry safely), at most 255 characters with its extension kept (the upstream reads
+    /// the audio's format from it); <c>audio</c> when nothing is left.
+    /// </summary>
+    internal static string UpstreamFileName(string name)
+    {
+        name = name[(Math.Max(name.LastIndexOf('/'), name.LastIndexOf('\\')) + 1)..];
+        var clean = string.Create(name.Length, name, static (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++) span[i] = char.IsControl(source[i]) || source[i] == '"' ? '_' : source[i];
+        }).Trim();
+        const int MaxLength = 255;
+        if (clean.Length > MaxLength)
+        {
+            var extension = Path.GetExtension(clean);
+            if (extension.Length > 16) extension = "";
+            var keep = MaxLength - extension.Length;
+            if (char.IsHighSurrogate(clean[keep - 1])) keep--;
+            clean = clean[..keep] + extension;
+        }
+        return clean.Length == 0 ? "audio" : clean;
     }
 
     public override async ValueTask<AttemptOutcome> AnswerAsync(GatewayExchange<TranscriptionRequest> exchange, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, CancellationToken cancellationToken)

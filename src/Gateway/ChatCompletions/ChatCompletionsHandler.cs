@@ -44,6 +44,24 @@ internal sealed class ChatCompletionsHandler(
     public override int CountPromptTokens(ChatRequest request, RoutableModel model) =>
         tokens.CountChatPrompt(model.Name, request.Messages, request.TryGet("tools", out var t) ? t : null);
 
+    /// <summary>Every message's text (its string content, or each text part); a model takes the user's and tools' as instructions.</summary>
+    public override IReadOnlyList<PromptText> PromptTexts(System.Text.Json.JsonElement root)
+    {
+        var texts = new List<PromptText>();
+        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != System.Text.Json.JsonValueKind.Array) return texts;
+        var index = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            if (message.ValueKind == System.Text.Json.JsonValueKind.Object)
+            {
+                var role = message.TryGetProperty("role", out var r) && r.ValueKind == System.Text.Json.JsonValueKind.String ? r.GetString() : null;
+                PromptTextReader.AddStrings(texts, message, "content", role is "user" or "tool" or "function", "text", JsonStep.Of("messages"), JsonStep.At(index));
+            }
+            index++;
+        }
+        return texts;
+    }
+
     /// <summary>The prompt and the completion asked for must fit the model's context window.</summary>
     public override GatewayRejection? Validate(GatewayCall call, ChatRequest request, RoutableModel model)
     {

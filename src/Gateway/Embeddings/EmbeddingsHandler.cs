@@ -30,6 +30,14 @@ internal sealed class EmbeddingsHandler(GatewayEngine engine, TokenCounter token
     public override int CountPromptTokens(EmbeddingsRequest request, RoutableModel model) =>
         tokens.CountEmbeddingInput(model.Name, request.Texts, request.Root.GetProperty("input"));
 
+    /// <summary>The input's texts (token arrays are not text).</summary>
+    public override IReadOnlyList<PromptText> PromptTexts(System.Text.Json.JsonElement root)
+    {
+        var texts = new List<PromptText>();
+        PromptTextReader.AddStrings(texts, root, "input", instructions: false);
+        return texts;
+    }
+
     /// <summary>Gemini and Cohere embed text only: token-array inputs go elsewhere.</summary>
     public override void Filter(EmbeddingsRequest request, List<RoutableDeployment> candidates)
     {

@@ -45,6 +45,14 @@ internal sealed class ImagesHandler(GatewayEngine engine, TokenCounter tokens) :
 
     public override int CountPromptTokens(JsonRequest request, RoutableModel model) => tokens.Count(model.Name, request.Root.GetProperty("prompt").GetString()!);
 
+    /// <summary>The prompt, which the image model follows as instructions.</summary>
+    public override IReadOnlyList<PromptText> PromptTexts(JsonElement root)
+    {
+        var texts = new List<PromptText>();
+        PromptTextReader.AddString(texts, root, "prompt", instructions: true);
+        return texts;
+    }
+
     public override HttpRequestMessage CreateUpstreamRequest(RoutableDeployment deployment, JsonRequest request) =>
         OpenAIJson(deployment, "/images/generations", request.Root);
 

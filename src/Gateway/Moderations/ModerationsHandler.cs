@@ -78,6 +78,14 @@ internal sealed class ModerationsHandler(GatewayEngine engine, TokenCounter toke
         return count;
     }
 
+    /// <summary>The input's texts (a string, strings, or text parts; image parts are not text): to classify, never instructions.</summary>
+    public override IReadOnlyList<PromptText> PromptTexts(JsonElement root)
+    {
+        var texts = new List<PromptText>();
+        PromptTextReader.AddStrings(texts, root, "input", instructions: false, "text");
+        return texts;
+    }
+
     public override HttpRequestMessage CreateUpstreamRequest(RoutableDeployment deployment, JsonRequest request) =>
         OpenAIJson(deployment, "/moderations", request.Root);
 

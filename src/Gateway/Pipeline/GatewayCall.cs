@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Providers;
 using Microsoft.Extensions.Primitives;
@@ -15,13 +16,15 @@ public sealed class GatewayCall : IDisposable
 {
     private static readonly IReadOnlyDictionary<string, StringValues> NoHeaders = new Dictionary<string, StringValues>();
     private readonly Func<int> _estimatePromptTokens;
+    private readonly Func<JsonElement, IReadOnlyList<PromptText>>? _promptTexts;
     private int? _promptEstimate;
     private ReadOnlyMemory<byte>? _replacementBody;
     private JsonDocument? _rewritten;
 
     internal GatewayCall(string requestId, string operation, string model, bool stream, ClaimsPrincipal user, DateTimeOffset startedAt, Func<int> estimatePromptTokens,
-        IReadOnlyDictionary<string, StringValues>? requestHeaders = null)
+        IReadOnlyDictionary<string, StringValues>? requestHeaders = null, Func<JsonElement, IReadOnlyList<PromptText>>? promptTexts = null)
     {
+        _promptTexts = promptTexts;
         RequestId = requestId;
         Operation = operation;
         Model = model;
@@ -35,7 +38,10 @@ public sealed class GatewayCall : IDisposable
 
     public string RequestId { get; }
 
-    /// <summary><c>chat</c>, <c>responses</c>, <c>messages</c> (both carried by the chat operation) or <c>embeddings</c>.</summary>
+    /// <summary>
+    /// <c>chat</c>, <c>responses</c>, <c>messages</c> (all three carried by the chat operation), <c>embeddings</c>,
+    /// <c>rerank</c>, <c>moderations</c>, <c>images</c>, <c>speech</c> or <c>transcriptions</c>.
+    /// </summary>
     public string Operation { get; }
 
     /// <summary>The model name the client sent.</summary>
@@ -85,6 +91,38 @@ public sealed class GatewayCall : IDisposable
             previous?.Dispose();
         }
     }
+
+    /// <summary>
+    /// The texts people wrote in <see cref="Request"/> as it stands (chat messages, an embeddings or moderation input, an
+    /// image prompt, a rerank query and its documents, a speech input), as the call's operation declares them.
+    /// </summary>
+    public IReadOnlyList<PromptText> PromptTexts() =>
+        _promptTexts is not null && Request.ValueKind == JsonValueKind.Object ? _promptTexts(Request) : [];
+
+    /// <summary>
+    /// Forwards <see cref="Request"/> with some of its <see cref="PromptTexts"/> replaced (for example with personal data
+    /// redacted): sets <see cref="ReplacementBody"/> to the body with each text's value swapped in place, the rest as it was.
+    /// </summary>
+    public void ReplacePromptTexts(IEnumerable<(PromptText Text, string Replacement)> replacements)
+    {
+        var root = JsonNode.Parse(Request.GetRawText())!;
+        var replaced = false;
+        foreach (var (text, replacement) in replacements)
+        {
+            var parent = root;
+            for (var i = 0; i < text.Path.Count - 1; i++)
+            {
+                parent = Step(parent, text.Path[i]) ?? throw new InvalidOperationException("A prompt text's path is not in the request.");
+            }
+            var last = text.Path[^1];
+            if (last.Property is { } name) parent[name] = replacement;
+            else parent[last.Index] = replacement;
+            replaced = true;
+        }
+        if (replaced) ReplacementBody = JsonSerializer.SerializeToUtf8Bytes(root);
+    }
+
+    private static JsonNode? Step(JsonNode node, JsonStep step) => step.Property is { } name ? node[name] : node[step.Index];
 
     /// <summary>Set by interceptors to narrow which deployments (ids or provider names) this call may use.</summary>
     public IReadOnlyList<string>? AllowedDeployments { get; set; }

@@ -53,6 +53,12 @@ internal abstract class GatewayOperation<TRequest> where TRequest : class, IDisp
 
     public abstract int CountPromptTokens(TRequest request, RoutableModel model);
 
+    /// <summary>
+    /// The texts people wrote in a request body of this operation (as the call's <see cref="GatewayCall.Request"/> holds
+    /// it), for the content stages to scan and rewrite; none by default (audio, for one, is not text).
+    /// </summary>
+    public virtual IReadOnlyList<PromptText> PromptTexts(JsonElement root) => [];
+
     /// <summary>Checks that need the model (for example its context window) before the interceptors run; null to go on.</summary>
     public virtual GatewayRejection? Validate(GatewayCall call, TRequest request, RoutableModel model) => null;
 
@@ -170,7 +176,8 @@ internal sealed class GatewayEngine(
 
         using var call = new GatewayCall(requestId, api, model.Name, shape.Stream, context.User, time.GetUtcNow(),
             () => operation.CountPromptTokens(request, model),
-            new ReadOnlyDictionary<string, StringValues>(context.Request.Headers));
+            new ReadOnlyDictionary<string, StringValues>(context.Request.Headers),
+            operation.PromptTexts);
         call.Request = shape.Root;
         call.Project = call.Header("OpenAI-Project")?.Trim() is { Length: > 0 } project ? project : null;
         // The span's name is built only when someone listens.

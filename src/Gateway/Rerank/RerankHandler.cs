@@ -87,6 +87,15 @@ internal sealed class RerankHandler(GatewayEngine engine, TokenCounter tokens) :
         return request.Documents.Sum(d => query + tokens.Count(model.Name, d));
     }
 
+    /// <summary>The query and each document: texts to rank, never instructions.</summary>
+    public override IReadOnlyList<PromptText> PromptTexts(JsonElement root)
+    {
+        var texts = new List<PromptText>();
+        PromptTextReader.AddString(texts, root, "query", instructions: false);
+        PromptTextReader.AddStrings(texts, root, "documents", instructions: false, "text");
+        return texts;
+    }
+
     public override HttpRequestMessage CreateUpstreamRequest(RoutableDeployment deployment, RerankRequest request)
     {
         var documents = new JsonArray();

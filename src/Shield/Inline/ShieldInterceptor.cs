@@ -10,9 +10,11 @@ using Microsoft.Extensions.Logging;
 namespace LlmMarketplace.Shield.Inline;
 
 /// <summary>
-/// The shield on the gateway path. Before the call it scans every message of a chat request (injection on user and
-/// tool messages, personal data and secrets on all) and, per the modes of the call's scope, monitors, redacts (the
-/// gateway then forwards the rewritten body) or blocks. After a non-streamed completion it scans the answer for
+/// The shield on the gateway path. Before the call it scans every text people wrote in the request, as the operation
+/// declares them (<see cref="GatewayCall.PromptTexts"/>: chat messages, embeddings and moderation inputs, image prompts,
+/// rerank queries and documents, speech inputs; injection in those a model takes as instructions, personal data and
+/// secrets in all) and, per the modes of the call's scope, monitors, redacts (the gateway then forwards the rewritten
+/// body) or blocks. After a non-streamed completion it scans the answer for
 /// personal data and secrets the same way; a streamed answer is scanned as it passes (<see cref="FilterStream"/>).
 /// </summary>
 internal sealed class ShieldInterceptor(
@@ -32,44 +34,35 @@ internal sealed class ShieldInterceptor(
         if (call.Request.ValueKind != JsonValueKind.Object) return ValueTask.FromResult<GatewayRejection?>(null);
         var modes = resolver.Resolve(call);
         if (modes.AllOff) return ValueTask.FromResult<GatewayRejection?>(null);
-        if (modes.BlockedTerms.Count > 0 && BlockListRejection(call, modes) is { } refused) return ValueTask.FromResult<GatewayRejection?>(refused);
-        if (call.Operation == "embeddings") return ValueTask.FromResult(Embeddings(call, modes));
-        if (call.Operation is not ("chat" or "responses" or "messages") || !call.Request.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
-        {
-            return ValueTask.FromResult<GatewayRejection?>(null);
-        }
-        return ScanMessagesAsync(call, messages, modes, cancellationToken);
+        // The texts people wrote, as each operation declares them: chat messages, an embeddings or moderation input, an
+        // image prompt, a rerank query and documents, a speech input. One scan for all of them, whatever the operation.
+        var texts = call.PromptTexts();
+        if (texts.Count == 0) return ValueTask.FromResult<GatewayRejection?>(null);
+        if (modes.BlockedTerms.Count > 0 && BlockListRejection(call, texts, modes) is { } refused) return ValueTask.FromResult<GatewayRejection?>(refused);
+        return ScanPromptAsync(call, texts, modes, cancellationToken);
     }
 
-    /// <summary>Every message's texts in one scan (one embedding batch for the classifier), then the strongest action.</summary>
-    private async ValueTask<GatewayRejection?> ScanMessagesAsync(GatewayCall call, JsonElement messages, ShieldModes modes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every text in one scan (one embedding batch for the classifier), then the strongest action. Injection is looked for
+    /// in texts a model takes as instructions (a user's or a tool's message, an image prompt); personal data and secrets in all.
+    /// </summary>
+    private async ValueTask<GatewayRejection?> ScanPromptAsync(GatewayCall call, IReadOnlyList<PromptText> texts, ShieldModes modes, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var segments = new List<Segment>();
+        var scannedTexts = new List<PromptText>();
         var items = new List<ScanItem>();
-        var index = 0;
-        foreach (var message in messages.EnumerateArray())
+        foreach (var text in texts)
         {
-            var role = message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
-            var groups = new ScanGroups(
-                modes.Injection != ShieldMode.Off && role is "user" or "tool" or "function",
-                modes.Pii != ShieldMode.Off,
-                modes.Secrets != ShieldMode.Off);
-            if (groups.Any)
-            {
-                foreach (var segment in Segments(message, index))
-                {
-                    segments.Add(segment);
-                    items.Add(new ScanItem(segment.Text, groups));
-                }
-            }
-            index++;
+            var groups = new ScanGroups(modes.Injection != ShieldMode.Off && text.Instructions, modes.Pii != ShieldMode.Off, modes.Secrets != ShieldMode.Off);
+            if (!groups.Any) continue;
+            scannedTexts.Add(text);
+            items.Add(new ScanItem(text.Text, groups));
         }
         var results = await scanner.ScanAsync(items, cancellationToken);
-        var scanned = new List<(Segment Segment, List<Finding> Findings)>();
+        var scanned = new List<(PromptText Text, List<Finding> Findings)>();
         for (var i = 0; i < results.Length; i++)
         {
-            if (results[i].Count > 0) scanned.Add((segments[i], results[i]));
+            if (results[i].Count > 0) scanned.Add((scannedTexts[i], results[i]));
         }
         metrics.Scanned("prompt", Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (scanned.Count == 0) return null;
@@ -79,109 +72,36 @@ internal sealed class ShieldInterceptor(
         Record(call, "prompt", all, modes, action);
         if (action == ShieldMode.Block)
         {
-            return Rejection("request", all, modes);
+            var blocked = scanned.First(s => s.Findings.Any(f => modes.For(FindingTypes.GroupOf(f.Type)) == ShieldMode.Block));
+            return Rejection("request", all, modes) with { Param = blocked.Text.Param };
         }
         if (action == ShieldMode.Redact)
         {
-            call.ReplacementBody = RedactRequest(call.Request, scanned, modes);
+            call.ReplacePromptTexts(scanned
+                .Select(s => (s.Text, Redactable: s.Findings.Where(f => modes.For(FindingTypes.GroupOf(f.Type)) == ShieldMode.Redact).ToList()))
+                .Where(static s => s.Redactable.Count > 0)
+                .Select(static s => (s.Text, ShieldScanner.Redact(s.Text.Text, s.Redactable))));
         }
         return null;
     }
 
     /// <summary>
-    /// A policy's content block list: any message text (every role) or embeddings input containing a listed term,
-    /// case-insensitively, refuses the call with 403 naming the policy (never the text).
+    /// A policy's content block list: any text of the request containing a listed term, case-insensitively, refuses the
+    /// call with 403 naming the policy (never the text).
     /// </summary>
-    private GatewayRejection? BlockListRejection(GatewayCall call, ShieldModes modes)
+    private GatewayRejection? BlockListRejection(GatewayCall call, IReadOnlyList<PromptText> texts, ShieldModes modes)
     {
-        var texts = new List<string>();
-        string param;
-        if (call.Operation == "embeddings")
-        {
-            param = "input";
-            if (!call.Request.TryGetProperty("input", out var input)) return null;
-            if (input.ValueKind == JsonValueKind.String) texts.Add(input.GetString()!);
-            else if (input.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var item in input.EnumerateArray())
-                {
-                    if (item.ValueKind == JsonValueKind.String) texts.Add(item.GetString()!);
-                }
-            }
-        }
-        else
-        {
-            param = "messages";
-            if (!call.Request.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array) return null;
-            var index = 0;
-            foreach (var message in messages.EnumerateArray())
-            {
-                foreach (var segment in Segments(message, index)) texts.Add(segment.Text);
-                index++;
-            }
-        }
         foreach (var term in modes.BlockedTerms)
         {
             foreach (var text in texts)
             {
-                if (text.Contains(term.Term, StringComparison.OrdinalIgnoreCase))
+                if (text.Text.Contains(term.Term, StringComparison.OrdinalIgnoreCase))
                 {
                     metrics.Finding(FindingTypes.BlockedTerm, "prompt", "block");
                     Log.Findings(logger, "prompt", call.RequestId, call.Model, FindingTypes.BlockedTerm, "block");
-                    return new GatewayRejection(403, $"Refused by policy: the request contains a term blocked by {term.Because}.", "permission_error", PolicyBlockedCode, param);
+                    return new GatewayRejection(403, $"Refused by policy: the request contains a term blocked by {term.Because}.", "permission_error", PolicyBlockedCode, text.Param);
                 }
             }
-        }
-        return null;
-    }
-
-    /// <summary>Embeddings inputs (a string or an array of strings) are scanned for personal data and secrets; injection does not apply.</summary>
-    private GatewayRejection? Embeddings(GatewayCall call, ShieldModes modes)
-    {
-        var groups = new ScanGroups(false, modes.Pii != ShieldMode.Off, modes.Secrets != ShieldMode.Off);
-        if (!groups.Any || !call.Request.TryGetProperty("input", out var input)) return null;
-        var started = Stopwatch.GetTimestamp();
-        var scanned = new List<(int? Index, string Text, List<Finding> Findings)>();
-        if (input.ValueKind == JsonValueKind.String)
-        {
-            var text = input.GetString()!;
-            var findings = scanner.Scan(text, groups);
-            if (findings.Count > 0) scanned.Add((null, text, findings));
-        }
-        else if (input.ValueKind == JsonValueKind.Array)
-        {
-            var i = 0;
-            foreach (var item in input.EnumerateArray())
-            {
-                if (item.ValueKind == JsonValueKind.String)
-                {
-                    var text = item.GetString()!;
-                    var findings = scanner.Scan(text, groups);
-                    if (findings.Count > 0) scanned.Add((i, text, findings));
-                }
-                i++;
-            }
-        }
-        metrics.Scanned("prompt", Stopwatch.GetElapsedTime(started).TotalSeconds);
-        if (scanned.Count == 0) return null;
-
-        var all = scanned.SelectMany(static s => s.Findings).ToList();
-        var action = Decide(all, modes);
-        Record(call, "prompt", all, modes, action);
-        if (action == ShieldMode.Block)
-        {
-            return Rejection("request", all, modes) with { Param = "input" };
-        }
-        if (action == ShieldMode.Redact)
-        {
-            var root = JsonNode.Parse(call.Request.GetRawText())!;
-            foreach (var (index, text, findings) in scanned)
-            {
-                var redacted = ShieldScanner.Redact(text, findings.Where(f => modes.For(FindingTypes.GroupOf(f.Type)) == ShieldMode.Redact));
-                if (index is { } i) root["input"]![i] = redacted;
-                else root["input"] = redacted;
-            }
-            call.ReplacementBody = Serialize(root);
         }
         return null;
     }
@@ -370,46 +290,6 @@ internal sealed class ShieldInterceptor(
             message = message[..^1] + $" (personal data is blocked by {because}).";
         }
         return new GatewayRejection(400, message, "invalid_request_error", BlockedCode, what == "request" ? "messages" : null);
-    }
-
-    /// <summary>A text of a message: its string content, or one text part of its content array.</summary>
-    private readonly record struct Segment(int Message, int? Part, string Text);
-
-    private static IEnumerable<Segment> Segments(JsonElement message, int index)
-    {
-        if (!message.TryGetProperty("content", out var content)) yield break;
-        if (content.ValueKind == JsonValueKind.String)
-        {
-            yield return new Segment(index, null, content.GetString()!);
-        }
-        else if (content.ValueKind == JsonValueKind.Array)
-        {
-            var part = 0;
-            foreach (var item in content.EnumerateArray())
-            {
-                if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
-                {
-                    yield return new Segment(index, part, text.GetString()!);
-                }
-                part++;
-            }
-        }
-    }
-
-    private static byte[] RedactRequest(JsonElement request, List<(Segment Segment, List<Finding> Findings)> scanned, ShieldModes modes)
-    {
-        var root = JsonNode.Parse(request.GetRawText())!;
-        var messages = root["messages"]!.AsArray();
-        foreach (var (segment, findings) in scanned)
-        {
-            var redactable = findings.Where(f => modes.For(FindingTypes.GroupOf(f.Type)) == ShieldMode.Redact).ToList();
-            if (redactable.Count == 0) continue;
-            var redacted = ShieldScanner.Redact(segment.Text, redactable);
-            var message = messages[segment.Message]!.AsObject();
-            if (segment.Part is { } part) message["content"]![part]!["text"] = redacted;
-            else message["content"] = redacted;
-        }
-        return Serialize(root);
     }
 
     private static byte[] Serialize(JsonNode node)

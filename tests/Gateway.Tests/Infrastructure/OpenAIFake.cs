@@ -6,7 +6,7 @@ namespace LlmMarketplace.Gateway.Tests.Infrastructure;
 /// <summary>
 /// How a fake OpenAI-type upstream answers every operation the gateway forwards to it: embeddings (one vector per
 /// input), chat completions ("Hello", or a <c>get_weather</c> call for Paris when the request offers tools), and the
-/// same as a stream, always with usage; rerank (every document, best first), moderations, images (n) and speech (bytes).
+/// same as a stream, always with usage; rerank (every document, best first), moderations, images (n), speech (bytes) and transcriptions.
 /// </summary>
 public static class OpenAIFake
 {
@@ -15,6 +15,11 @@ public static class OpenAIFake
     public static Task AnswerAsync(HttpContext ctx, int _)
     {
         var request = FakeUpstream.Received(ctx);
+        if (request.PathAndQuery.EndsWith("/audio/transcriptions", StringComparison.Ordinal))
+        {
+            // A multipart form, not JSON: the transcription of any audio, with its duration.
+            return FakeUpstream.Json(ctx, """{"text":"Hello from the audio.","usage":{"type":"duration","seconds":3}}""");
+        }
         var json = request.Json;
         if (request.PathAndQuery.EndsWith("/rerank", StringComparison.Ordinal))
         {

@@ -95,4 +95,41 @@ public sealed class CircuitBreakerHostTests
         Assert.Equal("recovered", await Upstream.ContentAsync(probe));
         Assert.Equal("closed", await Upstream.CircuitAsync(host, "a/up-a"));
     }
+
+    [Fact]
+    public async Task The_admin_reset_and_probe_take_the_deployment_id_with_its_slash_escaped()
+    {
+        await using var a = await FakeUpstream.StartAsync(Upstream.Fail(500));
+        await using var host = await GatewayHost.StartAsync(Upstream.Config([("a", a.BaseUrl)], gateway: Breaker));
+        for (var i = 0; i < 3; i++)
+        {
+            using var failed = await Upstream.PostAsync(host, Upstream.ChatBody);
+            Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+        }
+        Assert.Equal("open", await Upstream.CircuitAsync(host, "a/up-a"));
+        var escaped = Uri.EscapeDataString("a/up-a");
+        Assert.Equal("a%2Fup-a", escaped);
+
+        using (var reset = await host.Client.PostAsync($"api/v1/gateway/deployments/m/{escaped}/reset", null))
+        {
+            Assert.True(reset.StatusCode == HttpStatusCode.OK, await reset.Content.ReadAsStringAsync());
+            var dto = System.Text.Json.JsonDocument.Parse(await reset.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("a/up-a", dto.GetProperty("deployment").GetString());
+            Assert.Equal("closed", dto.GetProperty("circuit").GetString());
+        }
+        Assert.Equal("closed", await Upstream.CircuitAsync(host, "a/up-a"));
+        Assert.Equal(0, (await Upstream.DeploymentAsync(host, "a/up-a")).GetProperty("consecutiveFailures").GetInt32());
+
+        using (var probe = await host.Client.PostAsync($"api/v1/gateway/deployments/m/{escaped}/probe", null))
+        {
+            Assert.True(probe.StatusCode == HttpStatusCode.OK, await probe.Content.ReadAsStringAsync());
+            var result = System.Text.Json.JsonDocument.Parse(await probe.Content.ReadAsStringAsync()).RootElement;
+            Assert.False(result.GetProperty("healthy").GetBoolean());
+            Assert.Equal(500, result.GetProperty("status").GetInt32());
+        }
+
+        // An id that names no deployment of the model stays a 404, escaped or not.
+        using var unknown = await host.Client.PostAsync($"api/v1/gateway/deployments/m/{Uri.EscapeDataString("a/nothing")}/reset", null);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
 }

@@ -52,6 +52,11 @@ public sealed class GeneratedBodiesTests(GeneratedBodiesTests.Fixture fixture) :
                     Deployments:
                       - Provider: upstream
                         Model: tts
+                  - Name: whisper
+                    Kind: transcription
+                    Deployments:
+                      - Provider: upstream
+                        Model: whisper-1
                 """);
         }
 
@@ -209,6 +214,145 @@ public sealed class GeneratedBodiesTests(GeneratedBodiesTests.Fixture fixture) :
         Assert.True(valid > Iterations / 10, $"only {valid} valid bodies were generated");
     }
 
+    private static readonly Api Transcriptions = new("v1/audio/transcriptions", false, static _ => new JsonObject(), []);
+
+    /// <summary>One part of a generated multipart form: its headers' values as sent (null: header left out) and its content.</summary>
+    private sealed record Part(string? Disposition, string? ContentType, byte[] Content);
+
+    /// <summary>
+    /// Generated multipart forms posted to <c>/v1/audio/transcriptions</c>: a valid form (a model, an audio file, some of
+    /// the optional fields), or one broken in 1 to 4 ways: the file or the model missing, a file where a text field goes,
+    /// fields of the wrong type, huge or odd file names, parts without a usable Content-Disposition, a wrong or missing
+    /// content type or boundary, a body cut short, bytes that are no form at all, a file over the body limit. Never a
+    /// 5xx; every refusal in OpenAI's error envelope exactly; every valid form a 200.
+    /// </summary>
+    [Fact]
+    public async Task Generated_transcription_forms_get_a_200_or_a_4xx_in_openais_envelope_never_a_5xx()
+    {
+        var gen = Gen.Select(Gen.Int[0, 4], Gen.Int[0, int.MaxValue].Array[32], static (mutations, picks) => (mutations, picks));
+        var valid = 0;
+        await gen.SampleAsync(async sample =>
+        {
+            var p = new Picks(sample.picks);
+            var mutations = sample.mutations == 0 || p.Chance(40) ? 0 : sample.mutations;
+            if (mutations == 0) Interlocked.Increment(ref valid);
+            var (contentType, body) = TranscriptionForm(p, mutations);
+            using var request = new HttpRequestMessage(HttpMethod.Post, Transcriptions.Path) { Content = new ByteArrayContent(body) };
+            if (contentType is not null) Assert.True(request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType), contentType);
+            using var response = await fixture.Host.Client.SendAsync(request);
+            var sent = $"Content-Type: {contentType ?? "(none)"}\n" + Encoding.UTF8.GetString(body[..Math.Min(body.Length, 2000)]);
+            await AssertAnswerAsync(Transcriptions, response, sent, expectOk: mutations == 0);
+        }, iter: Iterations, threads: 2, print: static s => string.Join(",", s.picks) + " mutations " + s.mutations);
+        Assert.True(valid > Iterations / 10, $"only {valid} valid forms were generated");
+    }
+
+    /// <summary>A transcription form (its content type and bytes), valid or broken by <paramref name="mutations"/> changes.</summary>
+    private static (string? ContentType, byte[] Body) TranscriptionForm(Picks p, int mutations)
+    {
+        static string Field(string name) => $"form-data; name=\"{name}\"";
+        var audio = Encoding.ASCII.GetBytes("RIFF....WAVEfmt " + p.Text(1, 40));
+        var parts = new List<Part>
+        {
+            new(Field("model"), null, Encoding.UTF8.GetBytes("whisper")),
+            new($"form-data; name=\"file\"; filename=\"{(p.Chance(50) ? "speech.wav" : "a b.mp3")}\"", p.Chance(50) ? "audio/wav" : null, audio),
+        };
+        if (p.Chance(40)) parts.Add(new(Field("response_format"), null, Encoding.UTF8.GetBytes(new[] { "json", "text", "srt", "verbose_json", "vtt" }[p.Next(5)])));
+        if (p.Chance(30)) parts.Add(new(Field("temperature"), null, Encoding.UTF8.GetBytes((p.Next(101) / 100.0).ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        if (p.Chance(30)) parts.Add(new(Field("language"), null, "en"u8.ToArray()));
+        if (p.Chance(30)) parts.Add(new(Field("prompt"), null, Encoding.UTF8.GetBytes(p.Text())));
+        if (p.Chance(20)) parts.Reverse();
+
+        var boundary = "----gen" + p.Next(1_000_000);
+        string? contentType = "multipart/form-data; boundary=" + boundary;
+        var truncate = false;
+        byte[]? replaced = null;
+        for (var i = 0; i < mutations; i++)
+        {
+            var at = p.Next(parts.Count);
+            switch (p.Next(16))
+            {
+                case 0:
+                    parts.RemoveAll(static part => part.Disposition?.Contains("name=\"file\"", StringComparison.Ordinal) == true);
+                    break;
+                case 1:
+                    parts.RemoveAll(static part => part.Disposition == "form-data; name=\"model\"");
+                    break;
+                case 2:
+                    // A file where a text field goes.
+                    parts.Add(new("form-data; name=\"model\"; filename=\"model.txt\"", "text/plain", "whisper"u8.ToArray()));
+                    break;
+                case 3:
+                    // Text fields of the wrong type or value.
+                    parts.Add(new(Field(new[] { "temperature", "response_format", "stream", "model", "timestamp_granularities[]" }[p.Next(5)]), null,
+                        Encoding.UTF8.GetBytes(new[] { "", "true", "2.5", "-1", "NaN", "{\"a\":1}", "yaml", p.Text() }[p.Next(8)])));
+                    break;
+                case 4:
+                    parts[at] = parts[at] with { Disposition = parts[at].Disposition + "; filename=\"" + new string('a', 1 + p.Next(20_000)) + ".wav\"" };
+                    break;
+                case 5:
+                    // Odd file names: quotes, backslashes, control characters, non-ASCII, a path, an RFC 5987 name, none at all.
+                    var name = new[] { p.Text(0, 30), "../../etc/passwd", "x\\\"y.wav", "\u0001\u007f.wav", "漢字 ü.wav", "", "a\tb.wav" }[p.Next(7)];
+                    var disposition = p.Chance(30)
+                        ? "form-data; name=\"file\"; filename*=UTF-8''" + Uri.EscapeDataString(name)
+                        : $"form-data; name=\"file\"; filename=\"{name}\"";
+                    parts.RemoveAll(static part => part.Disposition?.Contains("name=\"file\"", StringComparison.Ordinal) == true);
+                    parts.Add(new(disposition, p.Chance(50) ? "audio/wav" : null, audio));
+                    break;
+                case 6:
+                    parts[at] = parts[at] with { Disposition = new[] { null, "attachment; name=\"x\"", "form-data", "form-data; name=\"\"", "form-data; name=", ";;;", p.Text() }[p.Next(7)] };
+                    break;
+                case 7:
+                    // Wrong content types on a part.
+                    parts[at] = parts[at] with { ContentType = new[] { "application/json", "text/plain; charset=bogus", "multipart/mixed", "", "audio/", "\"", p.Text() }[p.Next(7)] };
+                    break;
+                case 8:
+                    contentType = new[] { null, "application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/mixed; boundary=" + boundary, "multipart/form-data" }[p.Next(6)];
+                    break;
+                case 9:
+                    contentType = "multipart/form-data; boundary=" + new[] { "other", new string('b', 201 + p.Next(100)), "\"\"", "\"" + boundary + "\"", boundary + "x" }[p.Next(5)];
+                    break;
+                case 10:
+                    truncate = true;
+                    break;
+                case 11:
+                    replaced = p.Chance(50) ? Encoding.UTF8.GetBytes("{\"model\":\"whisper\",\"file\":\"" + p.Text() + "\"}") : [.. Enumerable.Range(0, p.Next(200)).Select(_ => (byte)p.Next(256))];
+                    break;
+                case 12:
+                    // Over the body limit.
+                    parts.Add(new(Field("prompt"), null, new byte[70_000]));
+                    break;
+                case 13:
+                    // An empty audio file.
+                    parts.RemoveAll(static part => part.Disposition?.Contains("name=\"file\"", StringComparison.Ordinal) == true);
+                    parts.Add(new("form-data; name=\"file\"; filename=\"empty.wav\"", "audio/wav", []));
+                    break;
+                case 14:
+                    // Invalid UTF-8 in a text field.
+                    parts.Add(new(Field("prompt"), null, [0xC3, 0x28, 0xFF]));
+                    break;
+                default:
+                    parts.Add(new(Field(p.Text(1, 8)), null, Encoding.UTF8.GetBytes(p.Text(0))));
+                    break;
+            }
+        }
+        if (replaced is not null) return (contentType, replaced);
+
+        using var body = new MemoryStream();
+        void Write(string text) => body.Write(Encoding.UTF8.GetBytes(text));
+        foreach (var part in parts)
+        {
+            Write($"--{boundary}\r\n");
+            if (part.Disposition is not null) Write($"Content-Disposition: {part.Disposition}\r\n");
+            if (part.ContentType is not null) Write($"Content-Type: {part.ContentType}\r\n");
+            Write("\r\n");
+            body.Write(part.Content);
+            Write("\r\n");
+        }
+        Write($"--{boundary}--\r\n");
+        var bytes = body.ToArray();
+        return (contentType, truncate ? bytes[..(bytes.Length * 2 / 3)] : bytes);
+    }
+
     /// <summary>Applies mutations (set a field to any value, remove it, break the text or the JSON) and serializes.</summary>
     private static byte[] Mutate(JsonObject body, int mutations, string[] fields, Picks p)
     {
@@ -297,9 +441,13 @@ public sealed class GeneratedBodiesTests(GeneratedBodiesTests.Fixture fixture) :
         using var request = new HttpRequestMessage(HttpMethod.Post, api.Path) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         using var response = await fixture.Host.Client.SendAsync(request);
+        await AssertAnswerAsync(api, response, Encoding.UTF8.GetString(body), expectOk);
+    }
+
+    private static async Task AssertAnswerAsync(Api api, HttpResponseMessage response, string sent, bool expectOk)
+    {
         var text = await response.Content.ReadAsStringAsync();
         var status = (int)response.StatusCode;
-        var sent = Encoding.UTF8.GetString(body);
         Assert.True(status < 500, $"{api.Path} answered {status} to {sent}: {text}");
         if (expectOk)
         {
