@@ -71,7 +71,6 @@ public static class InsightsExtensions
         services.TryAddSingleton(options);
         services.TryAddSingleton<InsightsMetrics>();
         services.TryAddSingleton<MarketplaceMetrics>();
-        services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ApiMetricsStartupFilter>();
         services.AddSingleton<Gateway.Pipeline.IGatewayInterceptor, MetricsInterceptor>();
         services.TryAddSingleton<InsightsStore>();
         services.TryAddSingleton<AnalyticsQuery>();
