@@ -55,7 +55,7 @@ public static class AccessExtensions
         services.TryAddSingleton<AccessDirectory>();
         services.TryAddSingleton<BuildingBlocks.Access.ITeamNames, TeamNames>();
         services.TryAddSingleton<InMemoryRateLimitStore>();
-        // With Redis (Redis:Configuration), buckets and budget counters are shared by every replica.
+        // With Redis (Redis:Configuration), buckets and budget counters are shared by every replica; the guard exists only then.
         services.TryAddSingleton<IRateLimitStore>(static sp => sp.GetService<SharedStateGuard>() is { } guard
             ? new RedisRateLimitStore(guard, sp.GetRequiredService<InMemoryRateLimitStore>())
             : sp.GetRequiredService<InMemoryRateLimitStore>());

@@ -45,27 +45,24 @@ public static class CatalogExtensions
         services.TryAddSingleton<PublishingService>();
         services.TryAddSingleton(static sp => new ImportService(sp.GetRequiredService<BuildingBlocks.Storage.Database>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ImportService>>(), sp.GetRequiredService<CatalogMetrics>(), sp.GetRequiredService<ICatalogAuditSink>()));
-        // The platform audit trail when the governance module is present (resolved lazily, whatever the registration order).
-        services.TryAddSingleton<ICatalogAuditSink>(static sp => sp.GetService<BuildingBlocks.Audit.IAuditLog>() is { } log ? new AuditLogCatalogSink(log) : new NoAuditSink());
-        // The platform's policies when the governance module is present (resolved lazily, whatever the registration order).
-        services.TryAddSingleton<ICatalogPublishPolicy>(static sp => sp.GetService<BuildingBlocks.Policy.IPolicyDecisions>() is { } decisions
-            ? new PolicyPublishPolicy(decisions) : new AllowAllPublishPolicy());
+        // The platform's audit trail and policies (Governance), injected: the host always composes every module.
+        services.TryAddSingleton<ICatalogAuditSink, AuditLogCatalogSink>();
+        services.TryAddSingleton<ICatalogPublishPolicy, PolicyPublishPolicy>();
         services.TryAddSingleton<ConfiguredModelListings>();
-        // Team names when the access module is present (resolved lazily, whatever the registration order).
-        services.TryAddSingleton(static sp => new PublisherNames(sp.GetService<BuildingBlocks.Access.ITeamNames>()));
+        // Team names (Access).
+        services.TryAddSingleton<PublisherNames>();
         services.AddSingleton<IModelSource, CatalogModelSource>();
         services.TryAddSingleton<BuildingBlocks.Catalog.IListingDirectory, CatalogListingDirectory>();
         services.AddSingleton<IGatewayInterceptor, DeprecationInterceptor>();
         services.AddSingleton<IGatewayInterceptor, CallabilityInterceptor>();
         services.AddSingleton<IModelVisibility, CatalogModelVisibility>();
-        // Measured service levels when a module measures listings (Insights), resolved lazily whatever the registration order.
-        services.TryAddSingleton(static sp => new ServiceLevels.ListingServiceLevels(sp.GetService<BuildingBlocks.Catalog.IServiceLevelReader>(),
-            sp.GetRequiredService<ILogger<ServiceLevels.ListingServiceLevels>>()));
+        // Measured service levels (Insights).
+        services.TryAddSingleton<ServiceLevels.ListingServiceLevels>();
         services.TryAddSingleton<Registry.SourceStore>();
         services.TryAddSingleton<Registry.SourceSync>();
         services.AddHostedService<Registry.SourceSyncWorker>();
-        // Durable usage when a module reads it (Insights), resolved lazily whatever the registration order.
-        services.TryAddSingleton(static sp => new UsageTracker(sp.GetRequiredService<CatalogState>(), sp.GetService<BuildingBlocks.Catalog.IListingUsageReader>()));
+        // Durable usage (Insights).
+        services.TryAddSingleton<UsageTracker>();
         // Loaded once the database is migrated, with the gateway's configured models listed first; reloaded every
         // RefreshSeconds for changes made by other replicas (and to the configuration).
         services.AddSnapshotRefresh(new SnapshotRefresh("the catalog", null, TimeSpan.FromSeconds(options.RefreshSeconds),

@@ -50,7 +50,7 @@ internal sealed record CatalogSnapshot(IReadOnlyList<CatalogEntry> Entries, IRea
 /// Holds the routable catalog in memory (search index and gateway routes), rebuilt from the database after every
 /// change and periodically (for changes made by other replicas), and signals the gateway when it changed.
 /// </summary>
-internal sealed class CatalogState(CatalogStore store, EmbeddingClient embeddings, TimeProvider time, IServiceProvider services, ILogger<CatalogState> logger)
+internal sealed class CatalogState(CatalogStore store, EmbeddingClient embeddings, TimeProvider time, ISecretStore secrets, ILogger<CatalogState> logger)
 {
     public EmbeddingClient Embeddings => embeddings;
 
@@ -148,13 +148,13 @@ internal sealed class CatalogState(CatalogStore store, EmbeddingClient embedding
     public static string EmbeddingText(ListingSpec spec) =>
         $"{spec.Name}\n{string.Join(", ", spec.Tags ?? [])}\n{spec.Category}\n{spec.Description}";
 
-    /// <summary>Reads the <c>secret:NAME</c> references of routable deployments from the secret store (when the governance module provides one).</summary>
+    /// <summary>Reads the <c>secret:NAME</c> references of routable deployments from the secret store .</summary>
     private async Task<Dictionary<string, string>> StoredSecretsAsync(List<CatalogEntry> entries, CancellationToken ct)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         var names = entries.SelectMany(static e => e.Routable).SelectMany(static v => v.Spec.Deployments ?? [])
             .Select(static d => SecretReference.StoredSecretName(d.ApiKey)).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
-        if (names.Count == 0 || services.GetService(typeof(ISecretStore)) is not ISecretStore secrets) return values;
+        if (names.Count == 0) return values;
         foreach (var name in names)
         {
             if (await secrets.GetAsync(name, ct) is { } value) values[name] = value;

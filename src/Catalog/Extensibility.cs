@@ -26,16 +26,6 @@ public interface ICatalogPublishPolicy
     ValueTask EvaluateAsync(ListingSpec listing, ClaimsPrincipal publisher, ValidationErrors errors, CancellationToken cancellationToken);
 }
 
-internal sealed class NoAuditSink : ICatalogAuditSink
-{
-    public ValueTask RecordAsync(CatalogAuditEvent auditEvent, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-}
-
-internal sealed class AllowAllPublishPolicy : ICatalogPublishPolicy
-{
-    public ValueTask EvaluateAsync(ListingSpec listing, ClaimsPrincipal publisher, ValidationErrors errors, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-}
-
 /// <summary>
 /// Judges a listing by the platform's global policies (<see cref="BuildingBlocks.Policy.IPolicyDecisions"/>: denied or
 /// allowed listings and providers, required certifications, data residency regions) when the governance module is

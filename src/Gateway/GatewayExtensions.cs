@@ -55,6 +55,7 @@ public static class GatewayExtensions
             var cache = new ResponseCache(sp.GetRequiredService<TimeProvider>())
             {
                 MaxBytes = config.Settings.Cache.MaxBytes,
+                // Optional, not a locator: the connection exists only when Redis:Configuration is set.
                 Shared = sp.GetService<BuildingBlocks.Distributed.RedisConnection>() is { } redis
                     ? new SharedResponseCache(redis, sp.GetRequiredService<BuildingBlocks.Distributed.Telemetry.DistributedMetrics>())
                     : null,

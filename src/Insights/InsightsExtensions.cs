@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
@@ -70,7 +71,6 @@ public static class InsightsExtensions
         services.TryAddSingleton(options);
         services.TryAddSingleton<InsightsMetrics>();
         services.TryAddSingleton<MarketplaceMetrics>();
-        services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ApiMetricsStartupFilter>();
         services.AddSingleton<Gateway.Pipeline.IGatewayInterceptor, MetricsInterceptor>();
         services.TryAddSingleton<InsightsStore>();
         services.TryAddSingleton<AnalyticsQuery>();
@@ -83,9 +83,9 @@ public static class InsightsExtensions
         services.AddHostedService(static sp => sp.GetRequiredService<WebhookDispatcher>());
         services.TryAddSingleton<EventsOutWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<EventsOutWorker>());
-        if (builder.Configuration["Redis:Configuration"] is { Length: > 0 } redis)
+        if (builder.Configuration["Redis:Configuration"] is { Length: > 0 })
         {
-            services.AddSingleton<IEventSink>(sp => new RedisStreamSink(redis, sp.GetRequiredService<EventsOptions>()));
+            services.AddSingleton<IEventSink>(static sp => new RedisStreamSink(sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<EventsOptions>()));
         }
         if (!string.IsNullOrWhiteSpace(otlp)) services.AddSingleton<IEventSink>(_ => new OtlpLogSink(otlp));
         services.AddSingleton<IAuditObserver, DomainEvents>();

@@ -36,11 +36,9 @@ internal static class AccessAudit
 
     private static async Task AppendAsync(IServiceProvider services, AuditEntry entry, CancellationToken cancellationToken)
     {
-        // The host always registers the audit trail (Governance); a host composed without it records nothing.
-        if (services.GetService<IAuditLog>() is { } audit)
-        {
-            await audit.AppendAsync(entry, cancellationToken);
-        }
+        // A locator on purpose: this helper serves a dozen static handlers and the command line, which hand over their
+        // request's (or command's) services rather than each naming the audit trail. The host always composes it (Governance).
+        await services.GetRequiredService<IAuditLog>().AppendAsync(entry, cancellationToken);
     }
 
     private static JsonNode? Snapshot(object? value) => value switch

@@ -3,8 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
+using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.BuildingBlocks.Storage;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Access.Metering;
@@ -99,32 +99,16 @@ internal sealed class UsageSpool(StorageOptions storage, AccessStore store, Acce
 }
 
 /// <summary>Delivers spooled usage at start and then on an interval, until the database takes it.</summary>
-internal sealed class UsageSpoolDelivery(UsageSpool spool, AccessOptions options, TimeProvider time, ILogger<UsageSpoolDelivery> logger) : BackgroundService
+internal sealed class UsageSpoolDelivery(UsageSpool spool, AccessOptions options, TimeProvider time, ILogger<UsageSpoolDelivery> logger) : PeriodicWorker(time, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => options.SpoolRetryInterval;
+
+    protected override async Task RunAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(options.SpoolRetryInterval, time);
-        try
-        {
-            do
-            {
-                if (!spool.HasPending) continue;
-                try
-                {
-                    await spool.DeliverAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Log.SpoolDeliveryFailed(logger, ex.GetType().Name);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
-        }
+        if (spool.HasPending) await spool.DeliverAsync(cancellationToken);
     }
+
+    protected override void OnFailed(Exception exception) => Log.SpoolDeliveryFailed(Logger, exception.GetType().Name);
 }
 
 [JsonSerializable(typeof(UsageRow))]

@@ -2,7 +2,7 @@ using System.Text.Json;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
 using LlmMarketplace.BuildingBlocks.Distributed;
-using Microsoft.Extensions.Hosting;
+using LlmMarketplace.BuildingBlocks.Hosting;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -41,9 +41,14 @@ internal sealed class UsageStream(RedisConnection redis)
 
 /// <summary>This replica's consumer in the usage stream's group: reads batches, writes them to the database, acknowledges and deletes them.</summary>
 internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store, AccessOptions options, AccessMetrics metrics, TimeProvider time, ILogger<UsageStreamConsumer> logger)
-    : BackgroundService
+    : PeriodicWorker(time, logger)
 {
     private readonly string _consumer = Environment.MachineName + "-" + Guid.NewGuid().ToString("N")[..12];
+    private bool _groupReady;
+    private long _lastClaim;
+
+    // Entries this consumer read but did not write and acknowledge (a database or Redis failure) are read again first.
+    private bool _readPending;
 
     /// <summary>
     /// The usage record an entry holds, or null when it holds none that can be stored (not JSON, not a record, a required
@@ -65,76 +70,62 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
         return row is { RequestId: not null, Operation: not null, Model: not null, Cache: not null } ? row : null;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>An idle consumer looks for new entries this often.</summary>
+    protected override TimeSpan Interval { get; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Redis or the database is away: the entries stay pending and are read again a second later.</summary>
+    protected override TimeSpan RetryDelay { get; } = TimeSpan.FromSeconds(1);
+
+    protected override async Task RunAsync(CancellationToken cancellationToken)
     {
         var db = stream.Redis.Database;
-        var groupReady = false;
-        var lastClaim = 0L;
-        // Entries this consumer read but did not write and acknowledge (a database or Redis failure) are read again first.
-        var readPending = false;
-        while (!stoppingToken.IsCancellationRequested)
+        if (!_groupReady)
         {
-            var idle = TimeSpan.FromMilliseconds(50);
             try
             {
-                if (!groupReady)
-                {
-                    try
-                    {
-                        await db.StreamCreateConsumerGroupAsync(stream.Key, UsageStream.Group, "0-0", createStream: true);
-                    }
-                    catch (RedisServerException ex) when (ex.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
-                    {
-                        // another replica made it
-                    }
-                    groupReady = true;
-                }
-                var entries = readPending ? await db.StreamReadGroupAsync(stream.Key, UsageStream.Group, _consumer, "0", options.MaxBatchSize) : [];
-                readPending = entries.Length > 0;
-                if (entries.Length == 0) entries = await db.StreamReadGroupAsync(stream.Key, UsageStream.Group, _consumer, ">", options.MaxBatchSize);
-                if (entries.Length == 0 && time.GetElapsedTime(lastClaim) > options.UsageStreamClaimAfter / 2)
-                {
-                    lastClaim = time.GetTimestamp();
-                    // Entries of a replica that died after reading them.
-                    var claimed = await db.StreamAutoClaimAsync(stream.Key, UsageStream.Group, _consumer, (long)options.UsageStreamClaimAfter.TotalMilliseconds, "0-0", options.MaxBatchSize);
-                    entries = claimed.ClaimedEntries;
-                }
-                if (entries.Length > 0)
-                {
-                    var rows = new List<UsageRow>(entries.Length);
-                    foreach (var entry in entries)
-                    {
-                        if (entry.IsNull) continue;
-                        if (Parse(entry) is { } row) rows.Add(row);
-                        else Log.UsageStreamEntryRejected(logger, entry.Id.ToString());
-                    }
-                    // The whole batch in one transaction (multi-row INSERTs); records already stored are skipped by their id.
-                    await store.InsertUsageBatchAsync(rows, stoppingToken);
-                    metrics.Committed(rows.Count);
-                    var ids = entries.Select(static e => e.Id).ToArray();
-                    // Both in one round trip (the connection keeps their order).
-                    var acknowledged = db.StreamAcknowledgeAsync(stream.Key, UsageStream.Group, ids);
-                    var deleted = db.StreamDeleteAsync(stream.Key, ids);
-                    await Task.WhenAll(acknowledged, deleted);
-                    continue;
-                }
+                await db.StreamCreateConsumerGroupAsync(stream.Key, UsageStream.Group, "0-0", createStream: true);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (RedisServerException ex) when (ex.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
             {
-                // Redis or the database is away: the entries stay pending and are read again.
-                Log.UsageStreamFailed(logger, ex.GetType().Name);
-                readPending = true;
-                idle = TimeSpan.FromSeconds(1);
-                if (ex is RedisServerException { Message: var m } && m.Contains("NOGROUP", StringComparison.Ordinal)) groupReady = false;
+                // another replica made it
             }
-            try
-            {
-                await Task.Delay(idle, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            _groupReady = true;
         }
+        while (true)
+        {
+            var entries = _readPending ? await db.StreamReadGroupAsync(stream.Key, UsageStream.Group, _consumer, "0", options.MaxBatchSize) : [];
+            _readPending = entries.Length > 0;
+            if (entries.Length == 0) entries = await db.StreamReadGroupAsync(stream.Key, UsageStream.Group, _consumer, ">", options.MaxBatchSize);
+            if (entries.Length == 0 && Time.GetElapsedTime(_lastClaim) > options.UsageStreamClaimAfter / 2)
+            {
+                _lastClaim = Time.GetTimestamp();
+                // Entries of a replica that died after reading them.
+                var claimed = await db.StreamAutoClaimAsync(stream.Key, UsageStream.Group, _consumer, (long)options.UsageStreamClaimAfter.TotalMilliseconds, "0-0", options.MaxBatchSize);
+                entries = claimed.ClaimedEntries;
+            }
+            if (entries.Length == 0) return;
+            var rows = new List<UsageRow>(entries.Length);
+            foreach (var entry in entries)
+            {
+                if (entry.IsNull) continue;
+                if (Parse(entry) is { } row) rows.Add(row);
+                else Log.UsageStreamEntryRejected(Logger, entry.Id.ToString());
+            }
+            // The whole batch in one transaction (multi-row INSERTs); records already stored are skipped by their id.
+            await store.InsertUsageBatchAsync(rows, cancellationToken);
+            metrics.Committed(rows.Count);
+            var ids = entries.Select(static e => e.Id).ToArray();
+            // Both in one round trip (the connection keeps their order).
+            var acknowledged = db.StreamAcknowledgeAsync(stream.Key, UsageStream.Group, ids);
+            var deleted = db.StreamDeleteAsync(stream.Key, ids);
+            await Task.WhenAll(acknowledged, deleted);
+        }
+    }
+
+    protected override void OnFailed(Exception exception)
+    {
+        Log.UsageStreamFailed(Logger, exception.GetType().Name);
+        _readPending = true;
+        if (exception is RedisServerException { Message: var m } && m.Contains("NOGROUP", StringComparison.Ordinal)) _groupReady = false;
     }
 }

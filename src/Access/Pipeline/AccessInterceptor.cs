@@ -29,25 +29,9 @@ internal sealed class AccessInterceptor(
     AccessOptions options,
     AccessMetrics metrics,
     AccessStore store,
-    IServiceProvider services,
+    IPolicyDecisions policies,
     TimeProvider time) : IGatewayInterceptor
 {
-    // The policy engine (Governance) when it is composed in; resolved on first use, whatever the registration order.
-    private IPolicyDecisions? _policies;
-    private bool _policiesResolved;
-
-    private IPolicyDecisions? Policies
-    {
-        get
-        {
-            if (!_policiesResolved)
-            {
-                _policies = services.GetService(typeof(IPolicyDecisions)) as IPolicyDecisions;
-                _policiesResolved = true;
-            }
-            return _policies;
-        }
-    }
 
     private sealed class CallState
     {
@@ -389,7 +373,6 @@ internal sealed class AccessInterceptor(
     /// <summary>The spending caps of the policies that apply to the caller: its key's team (or, for people, every team of theirs) and app.</summary>
     private void AddPolicyCaps(List<BudgetLimit> limits, GatewayCall call, CallState state)
     {
-        if (Policies is not { } policies) return;
         IReadOnlyList<string> teams = state.Key is not null || call.Project is not null
             ? (state.TeamId is { } t ? [t] : [])
             : call.Caller.TeamIds;

@@ -22,12 +22,12 @@ public static class SnapshotRefreshExtensions
     /// <summary>Registers a snapshot's refresh; the hosted service starts where this is called in the host's registration order.</summary>
     public static IServiceCollection AddSnapshotRefresh(this IServiceCollection services, SnapshotRefresh refresh) =>
         services.AddSingleton<IHostedService>(sp => new SnapshotRefresher(refresh, sp, sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<SnapshotRefresher>>(), sp.GetService<IInvalidationBus>()));
+            sp.GetRequiredService<ILogger<SnapshotRefresher>>(), sp.GetRequiredService<IInvalidationBus>()));
 }
 
 /// <summary>Runs one <see cref="SnapshotRefresh"/>: the load at start, the bus subscription and the periodic catch-up.</summary>
 public sealed partial class SnapshotRefresher(SnapshotRefresh refresh, IServiceProvider services, TimeProvider time, ILogger<SnapshotRefresher> logger,
-    IInvalidationBus? bus) : IHostedService, IDisposable
+    IInvalidationBus bus) : IHostedService, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
@@ -36,7 +36,7 @@ public sealed partial class SnapshotRefresher(SnapshotRefresh refresh, IServiceP
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (refresh.Topic is { } topic) bus?.Subscribe(topic, ct => ReloadLoggedAsync("a change announced by another replica", ct));
+        if (refresh.Topic is { } topic) bus.Subscribe(topic, ct => ReloadLoggedAsync("a change announced by another replica", ct));
         if (refresh.LoadAtStart)
         {
             await refresh.ReloadAsync(services, cancellationToken);

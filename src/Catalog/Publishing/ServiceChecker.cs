@@ -11,7 +11,7 @@ namespace LlmMarketplace.Catalog.Publishing;
 /// for OpenAPI services), a conformance probe (a one-message chat or a one-word embedding whose answer must have
 /// OpenAI's shape) and the latency measured on it.
 /// </summary>
-internal sealed class ServiceChecker(CatalogOptions options, TimeProvider time, IServiceProvider? services = null) : IDisposable
+internal sealed class ServiceChecker(CatalogOptions options, TimeProvider time, ISecretStore? secrets = null) : IDisposable
 {
     private readonly HttpMessageInvoker _http = new(EndpointGuard.CreateHandler(options));
 
@@ -36,7 +36,7 @@ internal sealed class ServiceChecker(CatalogOptions options, TimeProvider time, 
         string? key = null;
         if (SecretReference.StoredSecretName(d.ApiKey) is { } stored)
         {
-            key = services?.GetService(typeof(ISecretStore)) is ISecretStore secrets ? await secrets.GetAsync(stored, ct) : null;
+            key = secrets is null ? null : await secrets.GetAsync(stored, ct);
             if (key is null) return new DeploymentCheck(d.Provider ?? "", d.BaseUrl, CheckResult.Fail($"the secret '{stored}' is not in the secret store"), CheckResult.Skipped("no credential"), null);
         }
         else if (d.ApiKey is { } reference && SecretReference.TryResolve(reference, out var secret, out _)) key = secret;

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Hosting;
+using LlmMarketplace.BuildingBlocks.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Catalog.Registry;
@@ -8,37 +8,27 @@ namespace LlmMarketplace.Catalog.Registry;
 /// 30 seconds; the lease makes sure one replica at a time syncs a source. A failed sync is recorded and retried at the
 /// next interval.
 /// </summary>
-internal sealed class SourceSyncWorker(CatalogOptions options, SourceSync sync, TimeProvider time, ILogger<SourceSyncWorker> logger) : BackgroundService
+internal sealed class SourceSyncWorker(CatalogOptions options, SourceSync sync, TimeProvider time, ILogger<SourceSyncWorker> logger) : PeriodicWorker(time, logger)
 {
-    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(30);
+    private readonly List<RegistrySource> _scheduled = options.Sources.Where(static s => s.IntervalMinutes > 0).ToList();
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval { get; } = TimeSpan.FromSeconds(30);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _scheduled.Count == 0 ? Task.CompletedTask : base.ExecuteAsync(stoppingToken);
+
+    protected override async Task RunAsync(CancellationToken cancellationToken)
     {
-        var scheduled = options.Sources.Where(static s => s.IntervalMinutes > 0).ToList();
-        if (scheduled.Count == 0) return;
-        using var timer = new PeriodicTimer(Tick, time);
-        try
+        foreach (var source in _scheduled)
         {
-            do
+            try
             {
-                foreach (var source in scheduled)
-                {
-                    try
-                    {
-                        await sync.SyncIfDueAsync(source, stoppingToken);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-                    {
-                        // Recorded on the source already when it could not be read; anything else is logged here.
-                        if (ex is not SourceUnreadableException) Log.SourceSyncCrashed(logger, ex, source.Name);
-                    }
-                }
+                await sync.SyncIfDueAsync(source, cancellationToken);
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // stopping
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Recorded on the source already when it could not be read; anything else is logged here.
+                if (ex is not SourceUnreadableException) Log.SourceSyncCrashed(Logger, ex, source.Name);
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ namespace LlmMarketplace.Catalog.Search;
 /// (<see cref="IListingUsageReader"/>, the Insights module's rollups): the same answer on every replica and after a
 /// restart. Without a reader (no Insights module) nothing is trending.
 /// </summary>
-internal sealed class UsageTracker(CatalogState state, IListingUsageReader? reader)
+internal sealed class UsageTracker(CatalogState state, IListingUsageReader reader)
 {
     /// <summary>The window of trending listings.</summary>
     public static readonly TimeSpan TrendingWindow = TimeSpan.FromHours(24);
@@ -26,7 +26,6 @@ internal sealed class UsageTracker(CatalogState state, IListingUsageReader? read
     /// <summary>Calls per listing version folded into their listing (<c>slug@version</c> → the service), most first.</summary>
     private async Task<List<(string ServiceId, long Calls)>> ByServiceAsync(TimeSpan window, IReadOnlyCollection<string>? teams, CancellationToken ct)
     {
-        if (reader is null) return [];
         var calls = await reader.SuccessfulCallsAsync(window, teams, ct);
         var snapshot = state.Current;
         var byService = new Dictionary<string, long>(StringComparer.Ordinal);

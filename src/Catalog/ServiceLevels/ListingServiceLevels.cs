@@ -18,12 +18,12 @@ internal sealed record MeasuredSlaSummary(long Requests, double? P95LatencyMs, d
 /// The catalog's side of <see cref="IServiceLevelReader"/>: present when a module (Insights) measures listings, else every
 /// answer is null. A failed read is logged and answered as null too: a page without measurements beats no page.
 /// </summary>
-internal sealed class ListingServiceLevels(IServiceLevelReader? reader, ILogger<ListingServiceLevels> logger)
+internal sealed class ListingServiceLevels(IServiceLevelReader reader, ILogger<ListingServiceLevels> logger)
 {
     /// <summary>The measured service level of each <c>slug@version</c>, in one read; null when nothing measures listings or the read failed.</summary>
     public async ValueTask<IReadOnlyDictionary<string, MeasuredServiceLevel>?> ReadAsync(IReadOnlyCollection<string> names, CancellationToken ct)
     {
-        if (reader is null || names.Count == 0) return null;
+        if (names.Count == 0) return null;
         try
         {
             return await reader.ReadAsync(names, ct);
@@ -39,7 +39,7 @@ internal sealed class ListingServiceLevels(IServiceLevelReader? reader, ILogger<
     {
         var name = Name(slug, version);
         var levels = await ReadAsync([name], ct);
-        return levels?.GetValueOrDefault(name) is { } m ? new MeasuredSlaView(WindowText(reader!.Window), m.Requests, m.P95LatencyMs, m.UptimePercent, m.MeetsTarget, m.Since) : null;
+        return levels?.GetValueOrDefault(name) is { } m ? new MeasuredSlaView(WindowText(reader.Window), m.Requests, m.P95LatencyMs, m.UptimePercent, m.MeetsTarget, m.Since) : null;
     }
 
     public static MeasuredSlaSummary? Summary(IReadOnlyDictionary<string, MeasuredServiceLevel>? levels, string slug, string version) =>

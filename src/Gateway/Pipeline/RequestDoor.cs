@@ -18,9 +18,15 @@ namespace LlmMarketplace.Gateway.Pipeline;
 public sealed class RequestDoor : IEndpointFilter
 {
     private readonly string? _contentParam;
+    private readonly ModelRegistry _registry;
 
     /// <param name="contentParam">The field that carries the request's content (named by a 413), e.g. <c>messages</c>.</param>
-    public RequestDoor(string? contentParam) => _contentParam = contentParam;
+    /// <param name="registry">The gateway's settings, for the body limit.</param>
+    internal RequestDoor(string? contentParam, ModelRegistry registry)
+    {
+        _contentParam = contentParam;
+        _registry = registry;
+    }
 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
@@ -30,7 +36,7 @@ public sealed class RequestDoor : IEndpointFilter
             return await next(invocation);
         }
         context.Response.Headers[RequestId.HeaderName] = RequestId.Get(context);
-        var max = context.RequestServices.GetService<ModelRegistry>()?.Settings.MaxRequestBodyBytes ?? Configuration.GatewaySettings.Default.MaxRequestBodyBytes;
+        var max = _registry.Settings.MaxRequestBodyBytes;
         var body = await RequestBody.ReadAsync(context, max);
         if (body is null)
         {
@@ -93,5 +99,10 @@ public static class RequestDoorExtensions
 {
     /// <summary>Puts the <see cref="RequestDoor"/> in front of a <c>/v1</c> operation with a JSON body.</summary>
     public static TBuilder WithRequestDoor<TBuilder>(this TBuilder builder, string? contentParam) where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter(new RequestDoor(contentParam));
+        builder.AddEndpointFilterFactory((factory, next) =>
+        {
+            // Made once per endpoint when the endpoints are built, with the gateway's registry from the container.
+            var door = new RequestDoor(contentParam, factory.ApplicationServices.GetRequiredService<ModelRegistry>());
+            return invocation => door.InvokeAsync(invocation, next);
+        });
 }

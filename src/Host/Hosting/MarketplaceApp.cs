@@ -83,7 +83,10 @@ public static class MarketplaceApp
         builder.Services.AddHealthChecks()
             .AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
 
+        builder.Services.AddSingleton<HttpMetrics>();
+
         var app = builder.Build();
+        app.UseHttpMetrics();
         app.UseTransportSecurity();
         app.UseGatewayTiming();
         app.UseExceptionHandler(static b => b.Run(HandleExceptionAsync));

@@ -41,27 +41,27 @@ internal static class AlertsApi
     public static async Task<IResult> GetAsync(string id, AlertService alerts, CancellationToken cancellationToken) =>
         await alerts.GetAsync(id, cancellationToken) is { } alert ? TypedResults.Ok(alert) : TypedResults.NotFound();
 
-    public static async Task<IResult> AcknowledgeAsync(string id, HttpContext context, ClaimsPrincipal user, AlertService alerts, CancellationToken cancellationToken)
+    public static async Task<IResult> AcknowledgeAsync(string id, HttpContext context, ClaimsPrincipal user, AlertService alerts, IAuditLog audit, CancellationToken cancellationToken)
     {
         var before = await alerts.GetAsync(id, cancellationToken);
         if (before is null) return TypedResults.NotFound();
         if (before.State == AlertStates.Resolved) return Conflict("The alert is resolved already.");
         var after = await alerts.AcknowledgeAsync(id, AuditEntry.ActorIdOf(user), cancellationToken);
-        await AuditAsync(context, "alert.acknowledged", "alert", id, before.State, after!.State, cancellationToken);
+        await AuditAsync(audit, context, "alert.acknowledged", "alert", id, before.State, after!.State, cancellationToken);
         return TypedResults.Ok(after);
     }
 
-    public static async Task<IResult> ResolveAsync(string id, HttpContext context, AlertService alerts, CancellationToken cancellationToken)
+    public static async Task<IResult> ResolveAsync(string id, HttpContext context, AlertService alerts, IAuditLog audit, CancellationToken cancellationToken)
     {
         var before = await alerts.GetAsync(id, cancellationToken);
         if (before is null) return TypedResults.NotFound();
         var after = await alerts.ResolveByIdAsync(id, cancellationToken);
-        if (before.State != AlertStates.Resolved) await AuditAsync(context, "alert.resolved", "alert", id, before.State, after!.State, cancellationToken);
+        if (before.State != AlertStates.Resolved) await AuditAsync(audit, context, "alert.resolved", "alert", id, before.State, after!.State, cancellationToken);
         return TypedResults.Ok(after);
     }
 
     public static async Task<IResult> CreateWebhookAsync(CreateWebhookRequest? request, HttpContext context, ClaimsPrincipal user, WebhookOutbox outbox,
-        EventsOutWorker eventsOut, CancellationToken cancellationToken)
+        EventsOutWorker eventsOut, IAuditLog audit, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         if (request is null)
@@ -83,18 +83,18 @@ internal static class AlertsApi
         var secret = request.Secret ?? "whsec_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         var created = await outbox.CreateAsync(request.Url!, [.. kinds.Distinct()], secret, AuditEntry.ActorIdOf(user), cancellationToken);
         if (created.Kinds.Contains(WebhookKinds.Events)) await eventsOut.StartAtEndAsync(EventsOutWorker.CursorName(created.Id), cancellationToken);
-        await AuditAsync(context, "webhook.created", "webhook", created.Id, null, created.Url, cancellationToken);
+        await AuditAsync(audit, context, "webhook.created", "webhook", created.Id, null, created.Url, cancellationToken);
         return TypedResults.Created($"/api/v1/alerts/webhooks/{created.Id}", new CreatedWebhook(created.Id, created.Url, created.Kinds, created.Enabled, created.CreatedAt, secret));
     }
 
     public static async Task<IResult> ListWebhooksAsync(WebhookOutbox outbox, CancellationToken cancellationToken) =>
         TypedResults.Ok(new WebhookList(await outbox.ListAsync(cancellationToken)));
 
-    public static async Task<IResult> DeleteWebhookAsync(string id, HttpContext context, WebhookOutbox outbox, CancellationToken cancellationToken)
+    public static async Task<IResult> DeleteWebhookAsync(string id, HttpContext context, WebhookOutbox outbox, IAuditLog audit, CancellationToken cancellationToken)
     {
         var existing = await outbox.GetAsync(id, cancellationToken);
         if (existing is null || !await outbox.DeleteAsync(id, cancellationToken)) return TypedResults.NotFound();
-        await AuditAsync(context, "webhook.deleted", "webhook", id, existing.Url, null, cancellationToken);
+        await AuditAsync(audit, context, "webhook.deleted", "webhook", id, existing.Url, null, cancellationToken);
         return TypedResults.NoContent();
     }
 
@@ -112,9 +112,8 @@ internal static class AlertsApi
 
     private static IResult Conflict(string detail) => TypedResults.Problem(statusCode: 409, title: "Conflict", detail: detail);
 
-    private static async Task AuditAsync(HttpContext context, string action, string targetType, string targetId, string? before, string? after, CancellationToken cancellationToken)
+    private static async Task AuditAsync(IAuditLog audit, HttpContext context, string action, string targetType, string targetId, string? before, string? after, CancellationToken cancellationToken)
     {
-        if (context.RequestServices.GetService(typeof(IAuditLog)) is not IAuditLog audit) return;
         await audit.AppendAsync(AuditEntry.ForRequest(context, action, targetType, targetId) with
         {
             Before = before is null ? null : JsonValue.Create(before),

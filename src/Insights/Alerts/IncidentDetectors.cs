@@ -1,9 +1,9 @@
 using System.Globalization;
 using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Metering;
+using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.Insights.Analytics;
 using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Alerts;
@@ -17,7 +17,7 @@ namespace LlmMarketplace.Insights.Alerts;
 /// are read back on start so they resolve after a restart too.
 /// </summary>
 internal sealed class IncidentDetectors(AlertService alerts, AlertOptions options, TimeProvider time, AccessEvents accessEvents, ILogger<IncidentDetectors> logger)
-    : IUsageObserver, IHostedService
+    : PeriodicWorker(time, logger), IUsageObserver
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly SemaphoreSlim _evaluating = new(1, 1);
@@ -26,8 +26,6 @@ internal sealed class IncidentDetectors(AlertService alerts, AlertOptions option
     private readonly Dictionary<string, Series> _providers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _firing = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _providerOfDeployment = new(StringComparer.Ordinal);
-    private CancellationTokenSource? _stopping;
-    private Task? _ticker;
 
     private sealed class Minute
     {
@@ -66,43 +64,31 @@ internal sealed class IncidentDetectors(AlertService alerts, AlertOptions option
         }
     }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override TimeSpan Interval => options.EvaluationInterval;
+
+    protected override bool RunAtStart => false;
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
         foreach (var fingerprint in await alerts.OpenFingerprintsAsync(cancellationToken)) _firing.Add(fingerprint);
         if (options.BudgetAlerts) accessEvents.BudgetAlert += OnBudgetAlert;
-        _stopping = new CancellationTokenSource();
-        _ticker = TickAsync(_stopping.Token);
+        await base.StartAsync(cancellationToken);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public override Task StopAsync(CancellationToken cancellationToken)
     {
         accessEvents.BudgetAlert -= OnBudgetAlert;
-        if (_stopping is null) return;
-        await _stopping.CancelAsync();
-        try { await (_ticker ?? Task.CompletedTask); } catch (OperationCanceledException) { }
-        _stopping.Dispose();
+        return base.StopAsync(cancellationToken);
     }
 
-    private async Task TickAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            await Task.Delay(options.EvaluationInterval, time, cancellationToken);
-            try
-            {
-                await EvaluateAsync(cancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Log.DetectorsFailed(logger, ex);
-            }
-        }
-    }
+    protected override Task RunAsync(CancellationToken cancellationToken) => EvaluateAsync(cancellationToken);
+
+    protected override void OnFailed(Exception exception) => Log.DetectorsFailed(Logger, exception);
 
     public async ValueTask ObserveAsync(IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken)
     {
         // Records from long ago (a backlog being rolled up) are history, not incidents.
-        var oldestMs = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)Math.Max(options.ErrorRateWindow.TotalMilliseconds, options.UnavailableWindow.TotalMilliseconds) - 600_000;
+        var oldestMs = Time.GetUtcNow().ToUnixTimeMilliseconds() - (long)Math.Max(options.ErrorRateWindow.TotalMilliseconds, options.UnavailableWindow.TotalMilliseconds) - 600_000;
         await _lock.WaitAsync(cancellationToken);
         try
         {
@@ -159,7 +145,7 @@ internal sealed class IncidentDetectors(AlertService alerts, AlertOptions option
         await _lock.WaitAsync(cancellationToken);
         try
         {
-            var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
             var currentMinute = Granularity.Floor(nowMs, Granularity.Minute);
             foreach (var (deployment, series) in _deployments)
             {
@@ -294,7 +280,7 @@ internal sealed class IncidentDetectors(AlertService alerts, AlertOptions option
             }
             catch (Exception ex)
             {
-                Log.DetectorsFailed(logger, ex);
+                Log.DetectorsFailed(Logger, ex);
             }
         });
     }

@@ -1,10 +1,9 @@
-using System.Diagnostics;
 using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.BuildingBlocks.Catalog;
+using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.Insights.Storage;
 using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Analytics;
@@ -33,11 +32,10 @@ internal sealed class RollupWorker(
     Events.EventsOutWorker eventsOut,
     Events.EventsOptions eventsOptions,
     Events.EventLog eventLog,
-    IListingDirectory? listings = null) : BackgroundService
+    IListingDirectory? listings = null) : PeriodicWorker(time, logger)
 {
     public const string CursorName = "rollups";
 
-    private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly SemaphoreSlim _runLock = new(1, 1);
     private readonly IUsageObserver[] _observers = [.. observers];
     private (long Seq, long FirstSeenTimestamp)? _gap;
@@ -49,47 +47,33 @@ internal sealed class RollupWorker(
     /// <summary>The position up to which observers (SLA, detectors) have seen usage on this replica.</summary>
     public long ObservedPosition { get; private set; }
 
-    private static readonly TimeSpan MinimumGap = TimeSpan.FromMilliseconds(250);
+    protected override TimeSpan Interval => options.RollupInterval;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Under load Access commits hundreds of times a second: fold them in batches rather than racing every commit for the
+    /// database's write lock (which slowed the gateway's own usage writes).
+    /// </summary>
+    protected override TimeSpan MinimumGap { get; } = TimeSpan.FromMilliseconds(250);
+
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         accessEvents.UsageCommitted += Wake;
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                try
-                {
-                    while (await RunOnceAsync(stoppingToken) > 0) { }
-                    await PruneIfDueAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Log.RollupFailed(logger, ex);
-                }
-                var ranAt = Stopwatch.GetTimestamp();
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                await Task.WhenAny(Task.Delay(options.RollupInterval, time, wait.Token), _wake.WaitAsync(wait.Token));
-                await wait.CancelAsync();
-                // Under load Access commits hundreds of times a second: fold them in batches rather than racing every
-                // commit for the database's write lock (which slowed the gateway's own usage writes).
-                var since = Stopwatch.GetElapsedTime(ranAt);
-                if (since < MinimumGap) await Task.Delay(MinimumGap - since, stoppingToken);
-            }
-        }
-        finally
-        {
-            accessEvents.UsageCommitted -= Wake;
-        }
+        return base.StartAsync(cancellationToken);
     }
 
-    private void Wake()
+    public override Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_wake.CurrentCount == 0)
-        {
-            try { _wake.Release(); } catch (SemaphoreFullException) { }
-        }
+        accessEvents.UsageCommitted -= Wake;
+        return base.StopAsync(cancellationToken);
     }
+
+    protected override async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (await RunOnceAsync(cancellationToken) > 0) { }
+        await PruneIfDueAsync(cancellationToken);
+    }
+
+    protected override void OnFailed(Exception exception) => Log.RollupFailed(Logger, exception);
 
     /// <summary>Reads and applies one batch; returns how many records it applied (0 when there was nothing to do).</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
@@ -106,7 +90,7 @@ internal sealed class RollupWorker(
             var cells = RollupBuilder.Build(batch, ListingOf);
             var totals = RollupBuilder.Totals(cells);
             var byDimension = RollupBuilder.ByDimension(cells);
-            var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
             var withUsageEvents = eventsOptions.IncludeUsage && await eventsOut.HasSinksAsync(cancellationToken);
             var applied = await store.AdvanceAsync(CursorName, cursor, next, nowMs, async (connection, transaction) =>
             {
@@ -117,13 +101,13 @@ internal sealed class RollupWorker(
             }, cancellationToken);
             if (!applied)
             {
-                Log.CursorMoved(logger, CursorName);
+                Log.CursorMoved(Logger, CursorName);
                 return 0;
             }
             Position = next;
             if (withUsageEvents) eventLog.SignalAppended();
             metrics.RolledUp(batch.Count);
-            Log.RolledUp(logger, batch.Count, next);
+            Log.RolledUp(Logger, batch.Count, next);
             foreach (var observer in _observers) await observer.ObserveAsync(batch, cancellationToken);
             ObservedPosition = next;
             return batch.Count;
@@ -149,11 +133,11 @@ internal sealed class RollupWorker(
             {
                 if (_gap is not { } gap || gap.Seq != expected)
                 {
-                    _gap = (expected, time.GetTimestamp());
+                    _gap = (expected, Time.GetTimestamp());
                     break;
                 }
-                if (time.GetElapsedTime(gap.FirstSeenTimestamp) < options.GapTimeout) break;
-                Log.GapSkipped(logger, expected, e.Seq - 1);
+                if (Time.GetElapsedTime(gap.FirstSeenTimestamp) < options.GapTimeout) break;
+                Log.GapSkipped(Logger, expected, e.Seq - 1);
                 _gap = null;
             }
             taken.Add(e);
@@ -166,14 +150,14 @@ internal sealed class RollupWorker(
 
     private async Task PruneIfDueAsync(CancellationToken cancellationToken)
     {
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
         if (nowMs - _lastPruneMs < 3_600_000) return;
         _lastPruneMs = nowMs;
         foreach (var (granularity, retention) in new[] { (Granularity.Minute, options.MinuteRetention), (Granularity.Hour, options.HourRetention), (Granularity.Day, options.DayRetention) })
         {
             if (retention <= TimeSpan.Zero) continue;
             var pruned = await store.PruneAsync(granularity, nowMs - (long)retention.TotalMilliseconds, cancellationToken);
-            if (pruned > 0) Log.Pruned(logger, pruned, granularity);
+            if (pruned > 0) Log.Pruned(Logger, pruned, granularity);
         }
     }
 }

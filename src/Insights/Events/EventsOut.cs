@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Dapper;
 using LlmMarketplace.Access.Metering;
+using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.Insights.Storage;
 using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Events;
@@ -59,9 +59,8 @@ internal sealed class EventsOutWorker(
     InsightsOptions insights,
     IEnumerable<IEventSink> staticSinks,
     TimeProvider time,
-    ILogger<EventsOutWorker> logger) : BackgroundService
+    ILogger<EventsOutWorker> logger) : PeriodicWorker(time, logger)
 {
-    private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly SemaphoreSlim _runLock = new(1, 1);
     private readonly IEventSink[] _static = [.. staticSinks];
     private readonly Dictionary<string, (long Seq, long FirstSeenTimestamp)> _gaps = new(StringComparer.Ordinal);
@@ -76,47 +75,34 @@ internal sealed class EventsOutWorker(
     {
         await using var connection = await store.OpenAsync(cancellationToken);
         var end = await connection.ExecuteScalarAsync<long?>(new CommandDefinition("SELECT MAX(seq) FROM insights_events", cancellationToken: cancellationToken)) ?? 0;
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
         await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO insights_cursors (name, position, updated_ms) VALUES (@sinkName, @end, @nowMs) ON CONFLICT (name) DO NOTHING",
             new { sinkName, end, nowMs }, cancellationToken: cancellationToken));
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>A batch waits <see cref="EventsOptions.BatchDelay"/> at most, so the log is looked at every second at least.</summary>
+    protected override TimeSpan Interval => options.BatchDelay < TimeSpan.FromSeconds(1) ? options.BatchDelay : TimeSpan.FromSeconds(1);
+
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         log.Appended += Wake;
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                try
-                {
-                    await RunOnceAsync(stoppingToken);
-                    await PruneIfDueAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Log.EventsOutFailed(logger, ex);
-                }
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                var delay = options.BatchDelay < TimeSpan.FromSeconds(1) ? options.BatchDelay : TimeSpan.FromSeconds(1);
-                await Task.WhenAny(Task.Delay(delay, time, wait.Token), _wake.WaitAsync(wait.Token));
-                await wait.CancelAsync();
-            }
-        }
-        finally
-        {
-            log.Appended -= Wake;
-        }
+        return base.StartAsync(cancellationToken);
     }
 
-    private void Wake()
+    public override Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_wake.CurrentCount == 0)
-        {
-            try { _wake.Release(); } catch (SemaphoreFullException) { }
-        }
+        log.Appended -= Wake;
+        return base.StopAsync(cancellationToken);
     }
+
+    protected override async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await RunOnceAsync(cancellationToken);
+        await PruneIfDueAsync(cancellationToken);
+    }
+
+    protected override void OnFailed(Exception exception) => Log.EventsOutFailed(Logger, exception);
 
     /// <summary>Hands every sink the batches that are due; returns how many events went out.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
@@ -157,17 +143,17 @@ internal sealed class EventsOutWorker(
                 // Possibly a commit in flight on another replica: wait for it a while, then step over it.
                 if (!_gaps.TryGetValue(sink.Name, out var gap) || gap.Seq != expected)
                 {
-                    _gaps[sink.Name] = (expected, time.GetTimestamp());
+                    _gaps[sink.Name] = (expected, Time.GetTimestamp());
                     break;
                 }
-                if (time.GetElapsedTime(gap.FirstSeenTimestamp) < insights.GapTimeout) break;
+                if (Time.GetElapsedTime(gap.FirstSeenTimestamp) < insights.GapTimeout) break;
                 _gaps.Remove(sink.Name);
             }
             batch.Add(e);
             expected = e.Seq + 1;
         }
         if (batch.Count == 0) return 0;
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
         if (batch.Count < options.BatchSize && nowMs - batch[0].CreatedMs < options.BatchDelay.TotalMilliseconds) return 0;
         var next = batch[^1].Seq;
         var advanced = false;
@@ -177,7 +163,7 @@ internal sealed class EventsOutWorker(
             return advanced;
         }, cancellationToken);
         if (!advanced) return 0;
-        Log.EventsSent(logger, batch.Count, sink.Name);
+        Log.EventsSent(Logger, batch.Count, sink.Name);
         return batch.Count;
     }
 
@@ -196,7 +182,7 @@ internal sealed class EventsOutWorker(
 
     private async Task PruneIfDueAsync(CancellationToken cancellationToken)
     {
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
         if (nowMs - _lastPruneMs < 3_600_000) return;
         _lastPruneMs = nowMs;
         await using var connection = await store.OpenAsync(cancellationToken);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.Insights.Telemetry;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
@@ -10,17 +11,16 @@ namespace LlmMarketplace.Insights.Events;
 /// <summary>
 /// Adds events to a Redis stream (<c>XADD</c> with fields <c>id</c>, <c>type</c> and <c>event</c>, the JSON envelope),
 /// trimmed to about <see cref="EventsOptions.RedisMaxLength"/> entries. The cursor moves after the batch was added.
+/// It writes through the process's one <see cref="RedisConnection"/> (<c>Redis:Configuration</c>), not a connection of its
+/// own: the stream lives on the Redis the replicas share, and a Redis that is away fails the batch, which is sent again.
 /// </summary>
-internal sealed class RedisStreamSink(string configuration, EventsOptions options) : IEventSink, IAsyncDisposable
+internal sealed class RedisStreamSink(RedisConnection redis, EventsOptions options) : IEventSink
 {
-    private readonly SemaphoreSlim _connect = new(1, 1);
-    private ConnectionMultiplexer? _redis;
-
     public string Name => "events.redis";
 
     public async Task DeliverAsync(IReadOnlyList<EventEnvelope> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken)
     {
-        var db = (await ConnectAsync()).GetDatabase();
+        var db = redis.Database;
         var adds = new List<Task>(batch.Count);
         foreach (var e in batch)
         {
@@ -30,25 +30,6 @@ internal sealed class RedisStreamSink(string configuration, EventsOptions option
         }
         await Task.WhenAll(adds);
         await advance(static (_, _) => Task.CompletedTask);
-    }
-
-    private async Task<ConnectionMultiplexer> ConnectAsync()
-    {
-        if (_redis is { } connected) return connected;
-        await _connect.WaitAsync();
-        try
-        {
-            return _redis ??= await ConnectionMultiplexer.ConnectAsync(configuration);
-        }
-        finally
-        {
-            _connect.Release();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_redis is not null) await _redis.DisposeAsync();
     }
 }
 

@@ -4,10 +4,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Dapper;
+using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.Insights.Storage;
 using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Events;
@@ -188,9 +188,8 @@ internal sealed class WebhookDispatcher(
     ISecretStore secrets,
     WebhookOptions options,
     TimeProvider time,
-    ILogger<WebhookDispatcher> logger) : BackgroundService
+    ILogger<WebhookDispatcher> logger) : PeriodicWorker(time, logger)
 {
-    private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly HttpClient _http = new(new SocketsHttpHandler
     {
         UseProxy = false,
@@ -206,45 +205,37 @@ internal sealed class WebhookDispatcher(
         return $"t={unixSeconds.ToString(CultureInfo.InvariantCulture)},v1={Convert.ToHexStringLower(mac)}";
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => options.PollInterval;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         outbox.Enqueued += Wake;
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                try
-                {
-                    while (await RunOnceAsync(stoppingToken) > 0) { }
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Log.DeliveryLoopFailed(logger, ex);
-                }
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                await Task.WhenAny(Task.Delay(options.PollInterval, time, wait.Token), _wake.WaitAsync(wait.Token));
-                await wait.CancelAsync();
-            }
-        }
-        finally
-        {
-            outbox.Enqueued -= Wake;
-            _http.Dispose();
-        }
+        return base.StartAsync(cancellationToken);
     }
 
-    private void Wake()
+    public override Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_wake.CurrentCount == 0)
-        {
-            try { _wake.Release(); } catch (SemaphoreFullException) { }
-        }
+        outbox.Enqueued -= Wake;
+        return base.StopAsync(cancellationToken);
+    }
+
+    protected override async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (await RunOnceAsync(cancellationToken) > 0) { }
+    }
+
+    protected override void OnFailed(Exception exception) => Log.DeliveryLoopFailed(Logger, exception);
+
+    public override void Dispose()
+    {
+        _http.Dispose();
+        base.Dispose();
     }
 
     /// <summary>Attempts every due delivery once; returns how many it attempted.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
         List<WebhookOutbox.DeliveryRow> due;
         await using (var connection = await store.OpenAsync(cancellationToken))
         {
@@ -288,7 +279,7 @@ internal sealed class WebhookDispatcher(
             try
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url);
-                var unix = time.GetUtcNow().ToUnixTimeSeconds();
+                var unix = Time.GetUtcNow().ToUnixTimeSeconds();
                 request.Content = new StringContent(delivery.Payload, Encoding.UTF8);
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 request.Headers.TryAddWithoutValidation("x-llmm-signature", Sign(secret, unix, delivery.Payload));
@@ -301,11 +292,11 @@ internal sealed class WebhookDispatcher(
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {
-                error = ex is TaskCanceledException ? "The receiver did not answer in time." : $"The request failed: {ex.Message}";
+                error = ex is TaskCanceledException ? "The receiver did not answer in Time." : $"The request failed: {ex.Message}";
             }
         }
         var attempts = delivery.Attempts + 1;
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
         string state;
         long next = nowMs;
         if (error is null)
@@ -315,14 +306,14 @@ internal sealed class WebhookDispatcher(
         else if (attempts >= options.MaxAttempts || webhook is null)
         {
             state = "failed";
-            Log.DeliveryFailed(logger, delivery.Id, delivery.WebhookId, (int)attempts);
+            Log.DeliveryFailed(Logger, delivery.Id, delivery.WebhookId, (int)attempts);
         }
         else
         {
             state = "pending";
             var delay = Math.Min(options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, attempts - 1), options.RetryMaxDelay.TotalMilliseconds);
             next = nowMs + (long)delay;
-            Log.DeliveryRetry(logger, delivery.Id, (int)attempts, status ?? 0);
+            Log.DeliveryRetry(Logger, delivery.Id, (int)attempts, status ?? 0);
         }
         await using var connection = await store.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(

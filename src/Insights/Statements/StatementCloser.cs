@@ -1,10 +1,10 @@
 using System.Text.Json;
 using Dapper;
 using LlmMarketplace.Access.Statements;
+using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.Insights.Events;
 using LlmMarketplace.Insights.Storage;
 using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Statements;
@@ -21,37 +21,20 @@ internal sealed class StatementCloser(
     EventLog log,
     InsightsOptions options,
     TimeProvider time,
-    ILogger<StatementCloser> logger) : BackgroundService
+    ILogger<StatementCloser> logger) : PeriodicWorker(time, logger)
 {
     public const string EventType = "statement.closed";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Log.StatementCloseFailed(logger, ex);
-            }
-            try
-            {
-                await Task.Delay(options.StatementCloseInterval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override TimeSpan Interval => options.StatementCloseInterval;
+
+    protected override Task RunAsync(CancellationToken cancellationToken) => RunOnceAsync(cancellationToken);
+
+    protected override void OnFailed(Exception exception) => Log.StatementCloseFailed(Logger, exception);
 
     /// <summary>Closes the previous month for every team not yet closed; returns how many this call closed.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
-        var month = StatementMonth.Of(time.GetUtcNow()).Previous();
+        var month = StatementMonth.Of(Time.GetUtcNow()).Previous();
         var monthText = month.ToString();
         var closed = 0;
         foreach (var team in statements.TeamsCreatedBefore(month.End))
@@ -68,14 +51,14 @@ internal sealed class StatementCloser(
         if (closed > 0)
         {
             log.SignalAppended();
-            Log.StatementsClosed(logger, closed, monthText);
+            Log.StatementsClosed(Logger, closed, monthText);
         }
         return closed;
     }
 
     private async Task<bool> CloseAsync(Statement statement, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         var envelope = new EventEnvelope($"evt_statement_{statement.Team}_{statement.Month}", EventType, EventEnvelope.CurrentVersion, now, EventEnvelope.SourceName,
             JsonSerializer.SerializeToElement(new
             {

@@ -25,7 +25,7 @@ internal static class ExperimentsApi
 
     public static async Task<Results<Created<ExperimentDto>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         CreateExperimentRequest request, HttpContext context, IGatewayModelCatalog models, ExperimentStore store, ExperimentDirectory directory,
-        TimeProvider time, ILogger<ExperimentStore> logger, CancellationToken cancellationToken)
+        TimeProvider time, IAuditLog audit, ILogger<ExperimentStore> logger, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         var name = request.Name?.Trim();
@@ -101,7 +101,7 @@ internal static class ExperimentsApi
         }
         await directory.RefreshAsync(cancellationToken);
         var dto = ToDto(row, directory);
-        await AuditAsync(context, "experiment.created", row.Id, null, JsonSerializer.SerializeToNode(dto, ExperimentJson.Options), cancellationToken);
+        await AuditAsync(audit, context, "experiment.created", row.Id, null, JsonSerializer.SerializeToNode(dto, ExperimentJson.Options), cancellationToken);
         Log.ExperimentChanged(logger, row.Id, row.Model, row.Status);
         return TypedResults.Created($"/api/v1/experiments/{row.Id}", dto);
     }
@@ -123,7 +123,7 @@ internal static class ExperimentsApi
     }
 
     public static async Task<Results<Ok<ExperimentDto>, NotFound, ProblemHttpResult>> StopAsync(
-        string id, HttpContext context, ExperimentStore store, ExperimentDirectory directory, TimeProvider time, ILogger<ExperimentStore> logger, CancellationToken cancellationToken)
+        string id, HttpContext context, ExperimentStore store, ExperimentDirectory directory, TimeProvider time, IAuditLog audit, ILogger<ExperimentStore> logger, CancellationToken cancellationToken)
     {
         if (await store.GetAsync(id, cancellationToken) is not { } row) return TypedResults.NotFound();
         if (row.Status == ExperimentStatus.Stopped) return TypedResults.Problem("The experiment is already stopped.", statusCode: StatusCodes.Status409Conflict, title: "Conflict");
@@ -133,14 +133,14 @@ internal static class ExperimentsApi
         await store.UpdateStatusAsync(row.Id, row.Status, row.Winner, row.UpdatedMs, cancellationToken);
         await directory.RefreshAsync(cancellationToken);
         var after = ToDto(row, directory);
-        await AuditAsync(context, "experiment.stopped", row.Id, JsonSerializer.SerializeToNode(before, ExperimentJson.Options), JsonSerializer.SerializeToNode(after, ExperimentJson.Options), cancellationToken);
+        await AuditAsync(audit, context, "experiment.stopped", row.Id, JsonSerializer.SerializeToNode(before, ExperimentJson.Options), JsonSerializer.SerializeToNode(after, ExperimentJson.Options), cancellationToken);
         Log.ExperimentChanged(logger, row.Id, row.Model, row.Status);
         return TypedResults.Ok(after);
     }
 
     public static async Task<Results<Ok<ExperimentDto>, NotFound, ValidationProblem, ProblemHttpResult>> PromoteAsync(
         string id, PromoteRequest? request, HttpContext context, ExperimentStore store, ExperimentDirectory directory, TimeProvider time,
-        ILogger<ExperimentStore> logger, CancellationToken cancellationToken)
+        IAuditLog audit, ILogger<ExperimentStore> logger, CancellationToken cancellationToken)
     {
         if (await store.GetAsync(id, cancellationToken) is not { } row) return TypedResults.NotFound();
         if (row.Status == ExperimentStatus.Promoted) return TypedResults.Problem($"The experiment already promoted '{row.Winner}'.", statusCode: StatusCodes.Status409Conflict, title: "Conflict");
@@ -180,7 +180,7 @@ internal static class ExperimentsApi
         await store.UpdateStatusAsync(row.Id, row.Status, row.Winner, row.UpdatedMs, cancellationToken);
         await directory.RefreshAsync(cancellationToken);
         var after = ToDto(row, directory);
-        await AuditAsync(context, "experiment.promoted", row.Id, JsonSerializer.SerializeToNode(before, ExperimentJson.Options), JsonSerializer.SerializeToNode(after, ExperimentJson.Options), cancellationToken);
+        await AuditAsync(audit, context, "experiment.promoted", row.Id, JsonSerializer.SerializeToNode(before, ExperimentJson.Options), JsonSerializer.SerializeToNode(after, ExperimentJson.Options), cancellationToken);
         Log.ExperimentChanged(logger, row.Id, row.Model, row.Status);
         return TypedResults.Ok(after);
     }
@@ -201,9 +201,8 @@ internal static class ExperimentsApi
             DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedMs), DateTimeOffset.FromUnixTimeMilliseconds(r.UpdatedMs));
     }
 
-    private static async Task AuditAsync(HttpContext context, string action, string id, JsonNode? before, JsonNode? after, CancellationToken cancellationToken)
+    private static async Task AuditAsync(IAuditLog audit, HttpContext context, string action, string id, JsonNode? before, JsonNode? after, CancellationToken cancellationToken)
     {
-        if (context.RequestServices.GetService<IAuditLog>() is not { } audit) return;
         var entry = AuditEntry.ForRequest(context, action, "experiment", id) with { Before = before, After = after };
         await audit.AppendAsync(entry, cancellationToken);
     }

@@ -2,7 +2,6 @@ using LlmMarketplace.BuildingBlocks.Policy;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Shield.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMarketplace.Shield.Inline;
 
@@ -12,15 +11,13 @@ namespace LlmMarketplace.Shield.Inline;
 /// sets the PII mode, <c>allow</c> lowers it to at most <c>monitor</c>; content block lists refuse prompts containing
 /// a listed term. When no policy says anything, the configured modes apply unchanged.
 /// </summary>
-internal sealed class PolicyShieldModeResolver(ConfigShieldModeResolver config, IServiceProvider services) : IShieldModeResolver
+internal sealed class PolicyShieldModeResolver(ConfigShieldModeResolver config, IPolicyDecisions policies) : IShieldModeResolver
 {
-    private readonly IPolicyDecisions? _policies = services.GetService<IPolicyDecisions>();
 
     public ShieldModes Resolve(GatewayCall call)
     {
         var modes = config.Resolve(call);
-        if (_policies is null) return modes;
-        var content = _policies.Content(call.Caller.TeamIds, call.Caller.AppId);
+        var content = policies.Content(call.Caller.TeamIds, call.Caller.AppId);
         return Apply(modes, content);
     }
 
