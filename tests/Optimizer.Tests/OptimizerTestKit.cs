@@ -38,14 +38,8 @@ internal static class OptimizerTestKit
         {routerSettings}
         """;
 
-    public static TheoryData<string> Storages
-    {
-        get
-        {
-            // PostgreSQL always: without LLMM_TEST_POSTGRES its runs fail and say so (they never skip).
-            return new TheoryData<string> { "sqlite", "postgres" };
-        }
-    }
+    /// <summary>SQLite and PostgreSQL always: without LLMM_TEST_POSTGRES the PostgreSQL runs fail and say so (they never skip).</summary>
+    public static TheoryData<string> Storages => TestStorage.All;
 
     /// <summary>Host overrides for a storage; for PostgreSQL a fresh database, dropped when the handle is disposed.</summary>
     public static async Task<(Dictionary<string, string?> Overrides, IAsyncDisposable Cleanup)> StorageAsync(string provider)
