@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Host.Hosting;
 using LlmMarketplace.Optimizer.Experiments;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Optimizer.Tests.OptimizerTestKit;
 
 namespace LlmMarketplace.Optimizer.Tests;

@@ -1,5 +1,5 @@
 using System.Net;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Optimizer.Routing;
 using static LlmMarketplace.Optimizer.Tests.OptimizerTestKit;
 

@@ -4,7 +4,7 @@ using DbUp.Engine;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Host.Hosting;
 using LlmMarketplace.Insights;
-using Npgsql;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Optimizer.Tests;
 
@@ -93,22 +93,7 @@ public sealed class MigrationUpgradeTests
                 return Task.CompletedTask;
             });
         }
-        var admin = OptimizerTestKit.PostgresAdmin;
-        var name = "llmm_opt_" + Guid.NewGuid().ToString("N");
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-        var cs = new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
-        return (new Database(new StorageOptions { Provider = StorageProvider.Postgres, ConnectionString = cs }), async () =>
-        {
-            NpgsqlConnection.ClearAllPools();
-            await using var connection = new NpgsqlConnection(admin);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync();
-        });
+        var database = await TestPostgres.CreateDatabaseAsync("llmm_opt_");
+        return (new Database(new StorageOptions { Provider = StorageProvider.Postgres, ConnectionString = database.ConnectionString }), async () => await database.DisposeAsync());
     }
 }

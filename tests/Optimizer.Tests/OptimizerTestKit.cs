@@ -3,9 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
-using Npgsql;
 
 namespace LlmMarketplace.Optimizer.Tests;
 
@@ -39,40 +38,15 @@ internal static class OptimizerTestKit
         {routerSettings}
         """;
 
-    public static TheoryData<string> Storages
-    {
-        get
-        {
-            // PostgreSQL always: without LLMM_TEST_POSTGRES its runs fail and say so (they never skip).
-            return new TheoryData<string> { "sqlite", "postgres" };
-        }
-    }
-
-    /// <summary>The connection string of the test PostgreSQL (<c>LLMM_TEST_POSTGRES</c>); a test that needs it fails without it.</summary>
-    public static string PostgresAdmin => Environment.GetEnvironmentVariable("LLMM_TEST_POSTGRES") is { Length: > 0 } cs ? cs
-        : throw new InvalidOperationException("LLMM_TEST_POSTGRES is not set: this test runs on PostgreSQL too. Run the tests with scripts/test.sh, which starts PostgreSQL and sets it.");
+    /// <summary>SQLite and PostgreSQL always: without LLMM_TEST_POSTGRES the PostgreSQL runs fail and say so (they never skip).</summary>
+    public static TheoryData<string> Storages => TestStorage.All;
 
     /// <summary>Host overrides for a storage; for PostgreSQL a fresh database, dropped when the handle is disposed.</summary>
     public static async Task<(Dictionary<string, string?> Overrides, IAsyncDisposable Cleanup)> StorageAsync(string provider)
     {
         if (provider == "sqlite") return (new Dictionary<string, string?>(), new Cleanup(static () => Task.CompletedTask));
-        var admin = PostgresAdmin;
-        var name = "llmm_test_" + Guid.NewGuid().ToString("N");
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-        var cs = new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
-        return (new Dictionary<string, string?> { ["Storage:Provider"] = "postgres", ["Storage:ConnectionString"] = cs }, new Cleanup(async () =>
-        {
-            NpgsqlConnection.ClearAllPools();
-            await using var connection = new NpgsqlConnection(admin);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync();
-        }));
+        var database = await TestPostgres.CreateDatabaseAsync();
+        return (database.Overrides(), database);
     }
 
     /// <summary>An OpenAI-compatible upstream answering every chat call with <paramref name="answer"/> (of the upstream model asked and the prompt), streamed when asked.</summary>

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Portal.Client;
 using LlmMarketplace.Portal.Tests.Infrastructure;
 using Microsoft.Playwright;

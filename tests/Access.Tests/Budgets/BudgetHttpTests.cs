@@ -1,54 +1,25 @@
 using System.Net;
 using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Budgets;
 
 /// <summary>Budgets through the real host: hard stop with insufficient_quota, free models pass, the in-flight bound with parallel clients.</summary>
-public class BudgetHttpTests : IAsyncLifetime
+public class BudgetHttpTests() : AccessHostTests(new Usage(1000, 1000))
 {
-    private IAsyncDisposable? _storage;
-
-    /// <summary>The storage these tests run on; <see cref="BudgetHttpTestsOnPostgres"/> runs them all again on PostgreSQL.</summary>
-    protected virtual string Provider => "sqlite";
-
     // 1000 prompt + 1000 completion tokens at 1 and 2 USD per 1M: 0.003 USD a call.
     private const decimal CallCost = 0.003m;
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _host = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await OpenAIUpstreamAsync(new Usage(1000, 1000));
-        _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl + "/v1"), await StorageAsync());
-    }
-
-    private async Task<Dictionary<string, string?>?> StorageAsync()
-    {
-        if (Provider == "sqlite") return null;
-        var (overrides, storage) = await StorageProviders.CreateAsync(Provider);
-        _storage = storage;
-        overrides.Remove("Storage:DataDirectory");
-        return overrides;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _upstream.DisposeAsync();
-        if (_storage is not null) await _storage.DisposeAsync();
-    }
 
     [Fact]
     public async Task An_exhausted_budget_is_a_hard_stop_with_insufficient_quota_but_a_free_model_still_answers()
     {
         var alerts = new List<BudgetAlert>();
-        _host.Service<AccessEvents>().BudgetAlert += a => { lock (alerts) alerts.Add(a); };
-        var key = await CreateKeyAsync(_host, new { name = "budgeted", budgetUsd = 0.01, budgetPeriod = "daily" });
+        Host.Service<AccessEvents>().BudgetAlert += a => { lock (alerts) alerts.Add(a); };
+        var key = await CreateKeyAsync(Host, new { name = "budgeted", budgetUsd = 0.01, budgetPeriod = "daily" });
         var keyId = key.GetProperty("id").GetString()!;
-        using var client = ClientWithKey(_host, key.GetProperty("key").GetString()!);
+        using var client = ClientWithKey(Host, key.GetProperty("key").GetString()!);
         var ok = 0;
         while (true)
         {
@@ -72,7 +43,7 @@ public class BudgetHttpTests : IAsyncLifetime
         using var free = await ChatAsync(client, "free-model");
         Assert.Equal(HttpStatusCode.OK, free.StatusCode);
 
-        var budgets = await GetJsonAsync(_host.Client, "api/v1/budgets");
+        var budgets = await GetJsonAsync(Host.Client, "api/v1/budgets");
         var mine = budgets.GetProperty("data").EnumerateArray().Single(b => b.GetProperty("scopeId").GetString() == keyId);
         Assert.Equal(4 * CallCost, mine.GetProperty("spentUsd").GetDecimal());
     }
@@ -83,13 +54,13 @@ public class BudgetHttpTests : IAsyncLifetime
         const decimal budget = 0.05m;
         const int workers = 8;
         var team = "spenders-" + Guid.NewGuid().ToString("N");
-        var key = await CreateKeyAsync(_host, new { name = "parallel-budget", team });
+        var key = await CreateKeyAsync(Host, new { name = "parallel-budget", team });
         var teamId = key.GetProperty("team").GetString()!;
-        await PostJsonAsync(_host.Client, "api/v1/budgets", new { scope = "team", scopeId = teamId, limitUsd = budget, period = "monthly" });
+        await PostJsonAsync(Host.Client, "api/v1/budgets", new { scope = "team", scopeId = teamId, limitUsd = budget, period = "monthly" });
         var secret = key.GetProperty("key").GetString()!;
         await Task.WhenAll(Enumerable.Range(0, workers).Select(async _ =>
         {
-            using var client = ClientWithKey(_host, secret);
+            using var client = ClientWithKey(Host, secret);
             for (var i = 0; i < 100; i++)
             {
                 using var r = await ChatAsync(client);
@@ -97,7 +68,7 @@ public class BudgetHttpTests : IAsyncLifetime
                 Assert.Equal(HttpStatusCode.OK, r.StatusCode);
             }
         }));
-        var records = await UsageOfKeyAsync(_host, key.GetProperty("id").GetString()!);
+        var records = await UsageOfKeyAsync(Host, key.GetProperty("id").GetString()!);
         var spent = records.Where(static r => r.GetProperty("status").GetInt32() == 200).Sum(static r => r.GetProperty("costUsd").GetDecimal());
         Assert.True(spent >= budget, $"spent {spent}");
         Assert.True(spent <= budget + (workers * CallCost), $"spent {spent} exceeds {budget} by more than {workers} calls in flight");
@@ -106,7 +77,7 @@ public class BudgetHttpTests : IAsyncLifetime
     [Fact]
     public async Task Budget_validation_lists_every_error()
     {
-        using var response = await _host.Client.PostAsync("api/v1/budgets",
+        using var response = await Host.Client.PostAsync("api/v1/budgets",
             new StringContent("""{"scope":"galaxy","limitUsd":-1,"limitTokens":-2,"period":"hourly","alertThreshold":3}""", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var errors = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("errors");

@@ -1,7 +1,7 @@
 using System.Net;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Distributed;
@@ -57,10 +57,10 @@ public sealed class PostgresFaultTests
     }
 
     [Theory]
-    [MemberData(nameof(StorageProviders.All), MemberType = typeof(StorageProviders))]
+    [MemberData(nameof(TestStorage.All), MemberType = typeof(TestStorage))]
     public async Task A_spooled_batch_delivered_twice_is_stored_once(string provider)
     {
-        var (overrides, cleanup) = await StorageProviders.CreateAsync(provider);
+        var (overrides, cleanup) = await TestStorage.CreateAsync(provider);
         await using var _ = cleanup;
         await using var upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
         await using var host = await GatewayHost.StartAsync(Config(upstream.BaseUrl + "/v1"), overrides.Where(static o => o.Key != "Storage:DataDirectory").ToDictionary());

@@ -1,6 +1,6 @@
 using System.Net;
 using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Distributed;

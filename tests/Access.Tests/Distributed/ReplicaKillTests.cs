@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Distributed;

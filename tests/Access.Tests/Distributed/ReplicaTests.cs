@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Distributed;
@@ -303,23 +303,25 @@ public sealed class ReplicaTests
 
     internal static async Task UntilAllAsync(HttpClient[] clients, HttpStatusCode? status, TimeSpan timeout, string what, string model = "gpt-4o-mini")
     {
-        var deadline = Stopwatch.StartNew();
         var pending = clients.ToList();
-        while (true)
+        try
         {
-            var still = new List<HttpClient>();
-            foreach (var client in pending)
+            await Wait.UntilAsync(async () =>
             {
-                using var response = await ChatAsync(client, model);
-                var ok = status is { } expected ? response.StatusCode == expected : response.StatusCode != HttpStatusCode.Unauthorized;
-                if (!ok) still.Add(client);
-            }
-            if (still.Count == 0) return;
-            if (deadline.Elapsed > timeout)
-            {
-                throw new TimeoutException($"Timed out after {timeout.TotalMilliseconds:0} ms waiting for {what}: {still.Count} replica(s) not there yet.");
-            }
-            pending = still;
+                var still = new List<HttpClient>();
+                foreach (var client in pending)
+                {
+                    using var response = await ChatAsync(client, model);
+                    var ok = status is { } expected ? response.StatusCode == expected : response.StatusCode != HttpStatusCode.Unauthorized;
+                    if (!ok) still.Add(client);
+                }
+                pending = still;
+                return still.Count == 0;
+            }, timeout, what);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message} {pending.Count} replica(s) not there yet.", ex);
         }
     }
 }

@@ -3,7 +3,7 @@ using LlmMarketplace.Access.Metering;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Tests.Infrastructure;
 using LlmMarketplace.Access.Tests.Metering;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using StackExchange.Redis;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using Npgsql;
 
 namespace LlmMarketplace.Access.Tests.Infrastructure;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Access.Tests.Infrastructure;
 
@@ -31,23 +31,7 @@ public sealed class ReplicaProcess(string config, string data, string masterKey,
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Output.Enqueue(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        using var probe = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
-        {
-            Assert.False(_process.HasExited, "the replica exited: " + string.Join('\n', Output));
-            try
-            {
-                using var ready = await probe.GetAsync("health/ready");
-                if (ready.StatusCode == HttpStatusCode.OK) return;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-            {
-                // not answering yet
-            }
-            Assert.True(DateTime.UtcNow < deadline, "the replica did not become ready: " + string.Join('\n', Output));
-            await Task.Delay(50);
-        }
+        await Wait.UntilAnswersAsync(_process, new Uri(BaseAddress, "health/ready"), () => string.Join('\n', Output), TimeSpan.FromSeconds(90));
     }
 
     /// <summary>SIGKILL: no shutdown, no flush.</summary>

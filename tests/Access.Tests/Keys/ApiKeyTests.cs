@@ -2,49 +2,19 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Keys;
 
 /// <summary>API keys through the real host: shown once, stored hashed, authenticated from memory, scoped, expired, revoked, rotated.</summary>
-public class ApiKeyTests : IAsyncLifetime
+public class ApiKeyTests() : AccessHostTests(new Usage(10, 5))
 {
-    private IAsyncDisposable? _storage;
-
-    /// <summary>The storage these tests run on; <see cref="ApiKeyTestsOnPostgres"/> runs them all again on PostgreSQL.</summary>
-    protected virtual string Provider => "sqlite";
-
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _host = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
-        _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl + "/v1"), await StorageAsync());
-    }
-
-    private async Task<Dictionary<string, string?>?> StorageAsync()
-    {
-        if (Provider == "sqlite") return null;
-        var (overrides, storage) = await StorageProviders.CreateAsync(Provider);
-        _storage = storage;
-        overrides.Remove("Storage:DataDirectory");
-        return overrides;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _upstream.DisposeAsync();
-        if (_storage is not null) await _storage.DisposeAsync();
-    }
-
     [Fact]
     public async Task Limits_above_two_billion_are_stored_and_read_back_on_every_storage()
     {
-        var created = await CreateKeyAsync(_host, new { name = "huge", team = "huge-team", rpm = 3_000_000_000L, tpm = 1_000_000_000_000L });
-        var one = await GetJsonAsync(_host.Client, $"api/v1/keys/{created.GetProperty("id").GetString()}");
+        var created = await CreateKeyAsync(Host, new { name = "huge", team = "huge-team", rpm = 3_000_000_000L, tpm = 1_000_000_000_000L });
+        var one = await GetJsonAsync(Host.Client, $"api/v1/keys/{created.GetProperty("id").GetString()}");
         Assert.Equal(3_000_000_000L, one.GetProperty("rpm").GetInt64());
         Assert.Equal(1_000_000_000_000L, one.GetProperty("tpm").GetInt64());
     }
@@ -52,7 +22,7 @@ public class ApiKeyTests : IAsyncLifetime
     [Fact]
     public async Task A_created_key_is_shown_once_works_on_every_model_and_is_stored_only_as_a_hash()
     {
-        var created = await CreateKeyAsync(_host, new { name = "ci", team = "search-team", rpm = 600, tpm = 100000, budgetUsd = 10.0, budgetPeriod = "monthly" });
+        var created = await CreateKeyAsync(Host, new { name = "ci", team = "search-team", rpm = 600, tpm = 100000, budgetUsd = 10.0, budgetPeriod = "monthly" });
         var id = created.GetProperty("id").GetString()!;
         var secret = created.GetProperty("key").GetString()!;
         Assert.StartsWith("llmm-", secret, StringComparison.Ordinal);
@@ -62,14 +32,14 @@ public class ApiKeyTests : IAsyncLifetime
         Assert.Equal(10.0m, created.GetProperty("budgetUsd").GetDecimal());
 
         // Never again: neither the list nor the key's own page carries the secret.
-        var listed = await GetJsonAsync(_host.Client, "api/v1/keys");
+        var listed = await GetJsonAsync(Host.Client, "api/v1/keys");
         Assert.DoesNotContain(secret, listed.GetRawText(), StringComparison.Ordinal);
-        var one = await GetJsonAsync(_host.Client, $"api/v1/keys/{id}");
+        var one = await GetJsonAsync(Host.Client, $"api/v1/keys/{id}");
         Assert.Equal(JsonValueKind.Null, one.GetProperty("key").ValueKind);
 
         // The database holds the SHA-256 of the secret, not the secret.
-        var database = Path.Combine(_host.Service<LlmMarketplace.BuildingBlocks.Storage.StorageOptions>().DataDirectory, "llm-marketplace.db");
-        await using (var connection = await _host.Service<LlmMarketplace.BuildingBlocks.Storage.Database>().OpenAsync())
+        var database = Path.Combine(Host.Service<LlmMarketplace.BuildingBlocks.Storage.StorageOptions>().DataDirectory, "llm-marketplace.db");
+        await using (var connection = await Host.Service<LlmMarketplace.BuildingBlocks.Storage.Database>().OpenAsync())
         {
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT hash FROM access_keys WHERE id = @id";
@@ -94,7 +64,7 @@ public class ApiKeyTests : IAsyncLifetime
             Assert.DoesNotContain(secret, await reader.ReadToEndAsync(), StringComparison.Ordinal);
         }
 
-        using var client = ClientWithKey(_host, secret);
+        using var client = ClientWithKey(Host, secret);
         using var chat = await ChatAsync(client, "gpt-4o-mini");
         Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
         using var free = await ChatAsync(client, "free-model");
@@ -104,12 +74,12 @@ public class ApiKeyTests : IAsyncLifetime
     [Fact]
     public async Task Missing_malformed_unknown_revoked_and_expired_keys_are_401_invalid_api_key_in_OpenAIs_envelope()
     {
-        var created = await CreateKeyAsync(_host, new { name = "to-revoke" });
+        var created = await CreateKeyAsync(Host, new { name = "to-revoke" });
         var secret = created.GetProperty("key").GetString()!;
-        using var client = ClientWithKey(_host, secret);
+        using var client = ClientWithKey(Host, secret);
         using (var ok = await ChatAsync(client)) Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
 
-        using var revoke = await _host.Client.DeleteAsync($"api/v1/keys/{created.GetProperty("id").GetString()}");
+        using var revoke = await Host.Client.DeleteAsync($"api/v1/keys/{created.GetProperty("id").GetString()}");
         Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
         using (var revoked = await ChatAsync(client))
         {
@@ -119,21 +89,21 @@ public class ApiKeyTests : IAsyncLifetime
 
         foreach (var bad in new[] { "llmm-" + new string('A', 43), "llmm-", "not-a-key", secret + "x" })
         {
-            using var badClient = ClientWithKey(_host, bad);
+            using var badClient = ClientWithKey(Host, bad);
             using var response = await ChatAsync(badClient);
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
             Assert.Equal("invalid_api_key", (await ErrorAsync(response)).GetProperty("code").GetString());
         }
 
-        using var anonymous = new HttpClient { BaseAddress = _host.BaseAddress };
+        using var anonymous = new HttpClient { BaseAddress = Host.BaseAddress };
         using (var none = await ChatAsync(anonymous))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
             Assert.Equal("invalid_api_key", (await ErrorAsync(none)).GetProperty("code").GetString());
         }
 
-        var soon = await CreateKeyAsync(_host, new { name = "expiring", expiresAt = DateTimeOffset.UtcNow.AddSeconds(2) });
-        using var expiring = ClientWithKey(_host, soon.GetProperty("key").GetString()!);
+        var soon = await CreateKeyAsync(Host, new { name = "expiring", expiresAt = DateTimeOffset.UtcNow.AddSeconds(2) });
+        using var expiring = ClientWithKey(Host, soon.GetProperty("key").GetString()!);
         using (var before = await ChatAsync(expiring)) Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         var expiresAt = soon.GetProperty("expiresAt").GetDateTimeOffset();
         await Wait.UntilAsync(() => DateTimeOffset.UtcNow > expiresAt, TimeSpan.FromSeconds(10), "the key's expiry");
@@ -145,8 +115,8 @@ public class ApiKeyTests : IAsyncLifetime
     [Fact]
     public async Task A_key_scoped_to_models_is_refused_with_403_outside_its_scope()
     {
-        var created = await CreateKeyAsync(_host, new { name = "scoped", models = new[] { "free-model" } });
-        using var client = ClientWithKey(_host, created.GetProperty("key").GetString()!);
+        var created = await CreateKeyAsync(Host, new { name = "scoped", models = new[] { "free-model" } });
+        using var client = ClientWithKey(Host, created.GetProperty("key").GetString()!);
         using (var inside = await ChatAsync(client, "free-model")) Assert.Equal(HttpStatusCode.OK, inside.StatusCode);
         using var outside = await ChatAsync(client, "gpt-4o-mini");
         Assert.Equal(HttpStatusCode.Forbidden, outside.StatusCode);
@@ -158,40 +128,40 @@ public class ApiKeyTests : IAsyncLifetime
         var listed = await GetJsonAsync(client, "v1/models");
         Assert.Equal(["free-model"], listed.GetProperty("data").EnumerateArray().Select(static m => m.GetProperty("id").GetString()!).ToArray());
         using (var hidden = await client.GetAsync("v1/models/gpt-4o-mini")) Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
-        var all = await GetJsonAsync(_host.Client, "v1/models");
+        var all = await GetJsonAsync(Host.Client, "v1/models");
         Assert.Contains("gpt-4o-mini", all.GetProperty("data").EnumerateArray().Select(static m => m.GetProperty("id").GetString()));
     }
 
     [Fact]
     public async Task Rotation_keeps_the_old_secret_for_the_overlap_only()
     {
-        var created = await CreateKeyAsync(_host, new { name = "rotating" });
+        var created = await CreateKeyAsync(Host, new { name = "rotating" });
         var id = created.GetProperty("id").GetString()!;
         var old = created.GetProperty("key").GetString()!;
 
-        var rotated = await PostJsonAsync(_host.Client, $"api/v1/keys/{id}/rotate", new { overlapSeconds = 3600 }, HttpStatusCode.OK);
+        var rotated = await PostJsonAsync(Host.Client, $"api/v1/keys/{id}/rotate", new { overlapSeconds = 3600 }, HttpStatusCode.OK);
         var fresh = rotated.GetProperty("key").GetString()!;
         Assert.NotEqual(old, fresh);
         Assert.Equal(id, rotated.GetProperty("id").GetString());
-        using (var oldClient = ClientWithKey(_host, old))
+        using (var oldClient = ClientWithKey(Host, old))
         using (var during = await ChatAsync(oldClient)) Assert.Equal(HttpStatusCode.OK, during.StatusCode);
 
-        var again = await PostJsonAsync(_host.Client, $"api/v1/keys/{id}/rotate", new { overlapSeconds = 0 }, HttpStatusCode.OK);
+        var again = await PostJsonAsync(Host.Client, $"api/v1/keys/{id}/rotate", new { overlapSeconds = 0 }, HttpStatusCode.OK);
         var newest = again.GetProperty("key").GetString()!;
-        using (var freshClient = ClientWithKey(_host, fresh))
+        using (var freshClient = ClientWithKey(Host, fresh))
         using (var gone = await ChatAsync(freshClient)) Assert.Equal(HttpStatusCode.Unauthorized, gone.StatusCode);
-        using (var oldClient = ClientWithKey(_host, old))
+        using (var oldClient = ClientWithKey(Host, old))
         using (var gone = await ChatAsync(oldClient)) Assert.Equal(HttpStatusCode.Unauthorized, gone.StatusCode);
-        using var newestClient = ClientWithKey(_host, newest);
+        using var newestClient = ClientWithKey(Host, newest);
         using var works = await ChatAsync(newestClient);
         Assert.Equal(HttpStatusCode.OK, works.StatusCode);
-        Assert.Equal(2, (await UsageOfKeyAsync(_host, id)).Length);
+        Assert.Equal(2, (await UsageOfKeyAsync(Host, id)).Length);
     }
 
     [Fact]
     public async Task Invalid_key_requests_answer_problem_details_listing_every_error()
     {
-        using var response = await _host.Client.PostAsJsonAsync("api/v1/keys", new { name = "", rpm = 0, tpm = -5, budgetUsd = -1, budgetPeriod = "yearly", models = new[] { "no-such-model" }, role = "root" });
+        using var response = await Host.Client.PostAsJsonAsync("api/v1/keys", new { name = "", rpm = 0, tpm = -5, budgetUsd = -1, budgetPeriod = "yearly", models = new[] { "no-such-model" }, role = "root" });
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var errors = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("errors");
@@ -204,12 +174,12 @@ public class ApiKeyTests : IAsyncLifetime
     [Fact]
     public async Task Bodies_of_the_wrong_shape_are_problem_details_naming_the_field()
     {
-        using var wrongType = await _host.Client.PostAsync("api/v1/keys", new StringContent("""{"name":"x","rpm":"lots"}""", System.Text.Encoding.UTF8, "application/json"));
+        using var wrongType = await Host.Client.PostAsync("api/v1/keys", new StringContent("""{"name":"x","rpm":"lots"}""", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
         var errors = JsonDocument.Parse(await wrongType.Content.ReadAsStringAsync()).RootElement.GetProperty("errors");
         Assert.True(errors.TryGetProperty("rpm", out _), errors.ToString());
 
-        using var notJson = await _host.Client.PostAsync("api/v1/teams", new StringContent("{name:", System.Text.Encoding.UTF8, "application/json"));
+        using var notJson = await Host.Client.PostAsync("api/v1/teams", new StringContent("{name:", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
         Assert.Equal("application/problem+json", notJson.Content.Headers.ContentType?.MediaType);
     }
@@ -217,9 +187,9 @@ public class ApiKeyTests : IAsyncLifetime
     [Fact]
     public async Task An_api_key_cannot_mint_keys_and_sees_only_its_team()
     {
-        var a = await CreateKeyAsync(_host, new { name = "a", team = "team-a-" + Guid.NewGuid().ToString("N") });
-        var b = await CreateKeyAsync(_host, new { name = "b", team = "team-b-" + Guid.NewGuid().ToString("N") });
-        using var client = ClientWithKey(_host, a.GetProperty("key").GetString()!);
+        var a = await CreateKeyAsync(Host, new { name = "a", team = "team-a-" + Guid.NewGuid().ToString("N") });
+        var b = await CreateKeyAsync(Host, new { name = "b", team = "team-b-" + Guid.NewGuid().ToString("N") });
+        using var client = ClientWithKey(Host, a.GetProperty("key").GetString()!);
         using var mint = await client.PostAsJsonAsync("api/v1/keys", new { name = "escalate", team = a.GetProperty("team").GetString() });
         Assert.Equal(HttpStatusCode.Forbidden, mint.StatusCode);
         var listed = await GetJsonAsync(client, "api/v1/keys");

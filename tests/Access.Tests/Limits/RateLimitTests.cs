@@ -1,34 +1,20 @@
 using System.Net;
 using LlmMarketplace.Access.Limits;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.Access.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using Microsoft.Extensions.Time.Testing;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Limits;
 
 /// <summary>Token buckets: OpenAI's headers, 429 with retry-after, concurrency within the bucket, refill over time.</summary>
-public sealed class RateLimitTests : IAsyncLifetime
+public sealed class RateLimitTests() : AccessHostTests(new Usage(10, 5))
 {
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _host = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
-        _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl + "/v1"));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
-
     [Fact]
     public async Task Responses_carry_OpenAI_rate_limit_headers_and_a_refusal_is_429_with_retry_after()
     {
-        var key = await CreateKeyAsync(_host, new { name = "limited", rpm = 3, tpm = 100000 });
-        using var client = ClientWithKey(_host, key.GetProperty("key").GetString()!);
+        var key = await CreateKeyAsync(Host, new { name = "limited", rpm = 3, tpm = 100000 });
+        using var client = ClientWithKey(Host, key.GetProperty("key").GetString()!);
         for (var i = 0; i < 3; i++)
         {
             using var ok = await ChatAsync(client);
@@ -49,9 +35,9 @@ public sealed class RateLimitTests : IAsyncLifetime
         Assert.InRange(retryAfter, 1, 20);
         Assert.InRange(retryAfterMs, 1, 20_000);
         Assert.Equal("0", Header(refused, "x-ratelimit-remaining-requests"));
-        Assert.Equal(3, _upstream.Count);
+        Assert.Equal(3, Upstream.Count);
 
-        var records = await UsageOfKeyAsync(_host, key.GetProperty("id").GetString()!);
+        var records = await UsageOfKeyAsync(Host, key.GetProperty("id").GetString()!);
         Assert.Equal(429, records[0].GetProperty("status").GetInt32());
     }
 
@@ -59,8 +45,8 @@ public sealed class RateLimitTests : IAsyncLifetime
     public async Task A_token_limit_refuses_once_the_estimated_and_actual_tokens_use_it_up()
     {
         // Each call: an estimated prompt of a few tokens, then 15 actual tokens reconciled after the call.
-        var key = await CreateKeyAsync(_host, new { name = "tokens", tpm = 40 });
-        using var client = ClientWithKey(_host, key.GetProperty("key").GetString()!);
+        var key = await CreateKeyAsync(Host, new { name = "tokens", tpm = 40 });
+        using var client = ClientWithKey(Host, key.GetProperty("key").GetString()!);
         var admitted = 0;
         HttpResponseMessage? last = null;
         for (var i = 0; i < 10; i++)
@@ -81,9 +67,9 @@ public sealed class RateLimitTests : IAsyncLifetime
     public async Task Many_parallel_clients_against_one_key_get_at_most_the_bucket_plus_one()
     {
         const int rpm = 10;
-        var key = await CreateKeyAsync(_host, new { name = "parallel", rpm });
+        var key = await CreateKeyAsync(Host, new { name = "parallel", rpm });
         var secret = key.GetProperty("key").GetString()!;
-        var clients = Enumerable.Range(0, 8).Select(_ => ClientWithKey(_host, secret)).ToArray();
+        var clients = Enumerable.Range(0, 8).Select(_ => ClientWithKey(Host, secret)).ToArray();
         var started = DateTimeOffset.UtcNow;
         var results = await Task.WhenAll(Enumerable.Range(0, 60).Select(async i =>
         {
@@ -97,7 +83,7 @@ public sealed class RateLimitTests : IAsyncLifetime
         // The bucket refills one request every 6 s: whatever refilled during the burst is allowed, plus one.
         var refilled = (int)Math.Floor(elapsed.TotalSeconds * rpm / 60.0);
         Assert.InRange(ok, rpm, rpm + refilled + 1);
-        Assert.Equal(ok, _upstream.Count);
+        Assert.Equal(ok, Upstream.Count);
     }
 
     [Fact]
@@ -130,18 +116,18 @@ public sealed class RateLimitTests : IAsyncLifetime
     [Fact]
     public async Task Every_refusal_is_counted_in_metrics_by_reason()
     {
-        var key = await CreateKeyAsync(_host, new { name = "metered-refusals", rpm = 1, models = new[] { "free-model" } });
-        using var client = ClientWithKey(_host, key.GetProperty("key").GetString()!);
+        var key = await CreateKeyAsync(Host, new { name = "metered-refusals", rpm = 1, models = new[] { "free-model" } });
+        using var client = ClientWithKey(Host, key.GetProperty("key").GetString()!);
         using (var ok = await ChatAsync(client, "free-model")) Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         using (var limited = await ChatAsync(client, "free-model")) Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         using (var scoped = await ChatAsync(client, "gpt-4o-mini")) Assert.Equal(HttpStatusCode.Forbidden, scoped.StatusCode);
-        using (var badClient = ClientWithKey(_host, "llmm-unknown"))
+        using (var badClient = ClientWithKey(Host, "llmm-unknown"))
         using (var unknown = await ChatAsync(badClient)) Assert.Equal(HttpStatusCode.Unauthorized, unknown.StatusCode);
 
         var text = "";
         await Wait.UntilAsync(() =>
         {
-            text = _host.Client.GetStringAsync("metrics").GetAwaiter().GetResult();
+            text = Host.Client.GetStringAsync("metrics").GetAwaiter().GetResult();
             return new[] { "rate_limit_exceeded", "model_not_allowed", "invalid_api_key" }
                 .All(reason => text.Split('\n').Any(l => l.StartsWith("llmm_access_refusals", StringComparison.Ordinal) && l.Contains($"reason=\"{reason}\"", StringComparison.Ordinal)));
         }, TimeSpan.FromSeconds(20), "refusals in /metrics");

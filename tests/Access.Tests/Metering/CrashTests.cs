@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Metering;
@@ -39,27 +39,7 @@ public sealed class CrashTests
             Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Output.Enqueue(e.Data); };
             Process.BeginOutputReadLine();
             Process.BeginErrorReadLine();
-            using var probe = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (true)
-            {
-                Assert.False(Process.HasExited, "the server exited: " + string.Join('\n', Output));
-                try
-                {
-                    using var ready = await probe.GetAsync("health/ready");
-                    if (ready.StatusCode == HttpStatusCode.OK) return;
-                }
-                catch (HttpRequestException)
-                {
-                    // not listening yet
-                }
-                catch (TaskCanceledException)
-                {
-                    // not answering yet
-                }
-                Assert.True(DateTime.UtcNow < deadline, "the server did not become ready: " + string.Join('\n', Output));
-                await Task.Delay(50);
-            }
+            await Wait.UntilAnswersAsync(Process, new Uri(BaseAddress, "health/ready"), () => string.Join('\n', Output), TimeSpan.FromSeconds(60));
         }
 
         public async Task KillAsync()

@@ -1,6 +1,6 @@
 using System.Net;
 using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Metering;
@@ -8,13 +8,13 @@ namespace LlmMarketplace.Access.Tests.Metering;
 /// <summary>Keys, usage and budgets survive a restart on each storage: the directory and the budget counters reload from it.</summary>
 public sealed class StorageTests
 {
-    public static TheoryData<string> Providers => StorageProviders.All;
+    public static TheoryData<string> Providers => TestStorage.All;
 
     [Theory]
     [MemberData(nameof(Providers))]
     public async Task Keys_usage_and_budget_spend_survive_a_restart(string provider)
     {
-        var (overrides, cleanup) = await StorageProviders.CreateAsync(provider);
+        var (overrides, cleanup) = await TestStorage.CreateAsync(provider);
         await using var _ = cleanup;
         await using var upstream = await OpenAIUpstreamAsync(new Usage(1000, 1000, Cached: 100, Reasoning: 50));
         var config = Config(upstream.BaseUrl + "/v1");

@@ -1,50 +1,20 @@
 using System.Net;
 using System.Text.Json;
 using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Metering;
 
 /// <summary><c>GET /api/v1/usage</c>: one record per request, newest first, paging, filters, grouping, CSV, and team visibility.</summary>
-public class UsageApiTests : IAsyncLifetime
+public class UsageApiTests() : AccessHostTests(new Usage(10, 5))
 {
-    private IAsyncDisposable? _storage;
-
-    /// <summary>The storage these tests run on; <see cref="UsageApiTestsOnPostgres"/> runs them all again on PostgreSQL.</summary>
-    protected virtual string Provider => "sqlite";
-
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _host = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
-        _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl + "/v1"), await StorageAsync());
-    }
-
-    private async Task<Dictionary<string, string?>?> StorageAsync()
-    {
-        if (Provider == "sqlite") return null;
-        var (overrides, storage) = await StorageProviders.CreateAsync(Provider);
-        _storage = storage;
-        overrides.Remove("Storage:DataDirectory");
-        return overrides;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _upstream.DisposeAsync();
-        if (_storage is not null) await _storage.DisposeAsync();
-    }
-
     [Fact]
     public async Task Every_request_has_one_record_newest_first_with_paging_and_filters()
     {
-        var key = await CreateKeyAsync(_host, new { name = "paging", team = "paging-team-" + Guid.NewGuid().ToString("N") });
+        var key = await CreateKeyAsync(Host, new { name = "paging", team = "paging-team-" + Guid.NewGuid().ToString("N") });
         var keyId = key.GetProperty("id").GetString()!;
-        using var client = ClientWithKey(_host, key.GetProperty("key").GetString()!);
+        using var client = ClientWithKey(Host, key.GetProperty("key").GetString()!);
         var ids = new List<string>();
         for (var i = 0; i < 5; i++)
         {
@@ -55,31 +25,31 @@ public class UsageApiTests : IAsyncLifetime
             Assert.Equal(id, Header(r, "x-request-id"));
         }
 
-        var all = await GetJsonAsync(_host.Client, $"api/v1/usage?keyId={keyId}");
+        var all = await GetJsonAsync(Host.Client, $"api/v1/usage?keyId={keyId}");
         Assert.Equal(5, all.GetProperty("total").GetInt64());
         Assert.Equal(Enumerable.Reverse(ids).ToArray(), all.GetProperty("data").EnumerateArray().Select(static u => u.GetProperty("requestId").GetString()!).ToArray());
 
-        var page = await GetJsonAsync(_host.Client, $"api/v1/usage?keyId={keyId}&limit=2&offset=1");
+        var page = await GetJsonAsync(Host.Client, $"api/v1/usage?keyId={keyId}&limit=2&offset=1");
         Assert.Equal(5, page.GetProperty("total").GetInt64());
         Assert.Equal(new[] { ids[3], ids[2] }, page.GetProperty("data").EnumerateArray().Select(static u => u.GetProperty("requestId").GetString()!).ToArray());
 
-        var free = await GetJsonAsync(_host.Client, $"api/v1/usage?keyId={keyId}&model=free-model");
+        var free = await GetJsonAsync(Host.Client, $"api/v1/usage?keyId={keyId}&model=free-model");
         Assert.Equal(2, free.GetProperty("total").GetInt64());
 
-        var byModel = await GetJsonAsync(_host.Client, $"api/v1/usage?keyId={keyId}&groupBy=model");
+        var byModel = await GetJsonAsync(Host.Client, $"api/v1/usage?keyId={keyId}&groupBy=model");
         var groups = byModel.GetProperty("data").EnumerateArray().ToDictionary(static g => g.GetProperty("key").GetString()!, static g => g.GetProperty("requests").GetInt64());
         Assert.Equal(3, groups["gpt-4o-mini"]);
         Assert.Equal(2, groups["free-model"]);
 
-        var byDay = await GetJsonAsync(_host.Client, $"api/v1/usage?keyId={keyId}&groupBy=day");
+        var byDay = await GetJsonAsync(Host.Client, $"api/v1/usage?keyId={keyId}&groupBy=day");
         var day = Assert.Single(byDay.GetProperty("data").EnumerateArray());
         Assert.Equal(DateTimeOffset.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), day.GetProperty("key").GetString());
         Assert.Equal(5, day.GetProperty("requests").GetInt64());
 
-        var future = await GetJsonAsync(_host.Client, $"api/v1/usage?keyId={keyId}&from={DateTimeOffset.UtcNow.AddHours(1):O}".Replace("+", "%2B", StringComparison.Ordinal));
+        var future = await GetJsonAsync(Host.Client, $"api/v1/usage?keyId={keyId}&from={DateTimeOffset.UtcNow.AddHours(1):O}".Replace("+", "%2B", StringComparison.Ordinal));
         Assert.Equal(0, future.GetProperty("total").GetInt64());
 
-        using var csv = await _host.Client.GetAsync($"api/v1/usage?keyId={keyId}&format=csv");
+        using var csv = await Host.Client.GetAsync($"api/v1/usage?keyId={keyId}&format=csv");
         Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
         var lines = (await csv.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith("requestId,", lines[0], StringComparison.Ordinal);
@@ -90,9 +60,9 @@ public class UsageApiTests : IAsyncLifetime
     [Fact]
     public async Task Bad_query_parameters_are_listed_together_and_limit_is_capped_at_10000()
     {
-        using var ok = await _host.Client.GetAsync("api/v1/usage?limit=10000");
+        using var ok = await Host.Client.GetAsync("api/v1/usage?limit=10000");
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
-        using var response = await _host.Client.GetAsync("api/v1/usage?limit=10001&offset=-1&from=yesterday&groupBy=hour&format=xml");
+        using var response = await Host.Client.GetAsync("api/v1/usage?limit=10001&offset=-1&from=yesterday&groupBy=hour&format=xml");
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var errors = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("errors");
         foreach (var field in new[] { "limit", "offset", "from", "groupBy", "format" })
@@ -104,10 +74,10 @@ public class UsageApiTests : IAsyncLifetime
     [Fact]
     public async Task A_team_member_sees_only_their_team_usage()
     {
-        var a = await CreateKeyAsync(_host, new { name = "a", team = "usage-a-" + Guid.NewGuid().ToString("N") });
-        var b = await CreateKeyAsync(_host, new { name = "b", team = "usage-b-" + Guid.NewGuid().ToString("N") });
-        using var clientA = ClientWithKey(_host, a.GetProperty("key").GetString()!);
-        using var clientB = ClientWithKey(_host, b.GetProperty("key").GetString()!);
+        var a = await CreateKeyAsync(Host, new { name = "a", team = "usage-a-" + Guid.NewGuid().ToString("N") });
+        var b = await CreateKeyAsync(Host, new { name = "b", team = "usage-b-" + Guid.NewGuid().ToString("N") });
+        using var clientA = ClientWithKey(Host, a.GetProperty("key").GetString()!);
+        using var clientB = ClientWithKey(Host, b.GetProperty("key").GetString()!);
         using (var r = await ChatAsync(clientA)) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         using (var r = await ChatAsync(clientB)) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Metering;
@@ -12,13 +12,13 @@ namespace LlmMarketplace.Access.Tests.Metering;
 /// </summary>
 public sealed class UsageBatchTests
 {
-    public static TheoryData<string> Providers => StorageProviders.All;
+    public static TheoryData<string> Providers => TestStorage.All;
 
     [Theory]
     [MemberData(nameof(Providers))]
     public async Task A_batch_with_record_ids_already_stored_writes_the_others_once(string provider)
     {
-        var (overrides, cleanup) = await StorageProviders.CreateAsync(provider);
+        var (overrides, cleanup) = await TestStorage.CreateAsync(provider);
         await using var _ = cleanup;
         await using var host = await GatewayHost.StartAsync(Config("http://127.0.0.1:9/v1"), overrides);
         var store = host.Service<AccessStore>();
@@ -55,7 +55,7 @@ public sealed class UsageBatchTests
     [MemberData(nameof(Providers))]
     public async Task A_batch_larger_than_one_statement_is_written_whole(string provider)
     {
-        var (overrides, cleanup) = await StorageProviders.CreateAsync(provider);
+        var (overrides, cleanup) = await TestStorage.CreateAsync(provider);
         await using var _ = cleanup;
         await using var host = await GatewayHost.StartAsync(Config("http://127.0.0.1:9/v1"), overrides);
         var store = host.Service<AccessStore>();

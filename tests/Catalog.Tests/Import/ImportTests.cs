@@ -5,7 +5,7 @@ using LlmMarketplace.Catalog.Import;
 using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Storage;
 using LlmMarketplace.Catalog.Tests.Infrastructure;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Host.Commands;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;

@@ -1,6 +1,6 @@
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Host.Hosting;
-using Npgsql;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Infrastructure;
 
@@ -18,18 +18,8 @@ public static class TestDatabases
         StorageOptions options;
         if (provider == "postgres")
         {
-            var admin = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable("LLMM_TEST_POSTGRES") is { Length: > 0 } cs ? cs
-                : throw new InvalidOperationException("LLMM_TEST_POSTGRES is not set: this test runs on PostgreSQL too. Run the tests with scripts/test.sh, which starts PostgreSQL and sets it."));
-            var name = "llmm_catalog_" + Guid.NewGuid().ToString("N");
-            await using (var connection = new NpgsqlConnection(admin.ConnectionString))
-            {
-                await connection.OpenAsync();
-                await using var command = connection.CreateCommand();
-                command.CommandText = $"CREATE DATABASE {name}";
-                await command.ExecuteNonQueryAsync();
-            }
-            admin.Database = name;
-            options = new StorageOptions { Provider = StorageProvider.Postgres, ConnectionString = admin.ConnectionString };
+            var created = await TestPostgres.CreateDatabaseAsync("llmm_catalog_");
+            options = new StorageOptions { Provider = StorageProvider.Postgres, ConnectionString = created.ConnectionString };
         }
         else
         {

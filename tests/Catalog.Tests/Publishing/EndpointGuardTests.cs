@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.Catalog.Tests.Infrastructure;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Publishing;
 

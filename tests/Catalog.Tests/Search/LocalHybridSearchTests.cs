@@ -4,7 +4,7 @@ using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Catalog.Search;
 using LlmMarketplace.Catalog.Tests.Infrastructure;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Search;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Search;
 

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using LlmMarketplace.Catalog.Tests.Infrastructure;
 using LlmMarketplace.Catalog.Tests.Publishing;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Search;
 

@@ -5,7 +5,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using LlmMarketplace.Gateway.Caching;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Gateway.Tests.Resilience;
 using OpenAI;
 using OpenAI.Chat;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Gateway.Tests.Resilience;
 
 namespace LlmMarketplace.Gateway.Tests.Caching;
@@ -8,9 +8,7 @@ namespace LlmMarketplace.Gateway.Tests.Caching;
 /// <summary>The semantic cache of replicas sharing Redis (<c>LLMM_TEST_REDIS</c>): one replica's answer serves a paraphrase on another, and an invalidation holds for all.</summary>
 public sealed class SharedSemanticCacheTests
 {
-    private static string Redis => Environment.GetEnvironmentVariable("LLMM_TEST_REDIS") is { Length: > 0 } redis
-        ? redis
-        : throw new InvalidOperationException("LLMM_TEST_REDIS is not set: this test needs the host:port of a Redis. Run the tests with scripts/test.sh, which starts Redis and sets it.");
+    private static string Redis => TestRedis.Configuration;
 
     private static string Body(string question, bool stream = false) =>
         JsonSerializer.Serialize(new { model = "m", stream, messages = new[] { new { role = "user", content = question } } });

@@ -6,6 +6,7 @@ using Anthropic.Core;
 using Anthropic.Exceptions;
 using Anthropic.Models.Messages;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using OpenAI;
 using OpenAI.Responses;
 

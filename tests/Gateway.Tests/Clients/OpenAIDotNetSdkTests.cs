@@ -1,5 +1,5 @@
 using System.ClientModel;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using OpenAI;
 using OpenAI.Chat;
 using OpenAI.Embeddings;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Clients;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Gateway.Tests.Infrastructure;

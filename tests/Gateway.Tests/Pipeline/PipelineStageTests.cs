@@ -1,5 +1,5 @@
 using LlmMarketplace.Gateway.Pipeline;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Pipeline;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using LlmMarketplace.Gateway.Pipeline;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMarketplace.Gateway.Tests.Pipeline;

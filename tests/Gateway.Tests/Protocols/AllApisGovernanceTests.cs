@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using LlmMarketplace.Gateway.Tests.Clients;
 using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Protocols;
 

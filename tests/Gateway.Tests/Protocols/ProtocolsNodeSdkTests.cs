@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using LlmMarketplace.Gateway.Tests.Clients;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Protocols;
 

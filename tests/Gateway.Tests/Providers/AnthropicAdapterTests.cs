@@ -1,6 +1,6 @@
 using System.ClientModel;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using OpenAI;
 using OpenAI.Chat;
 using static LlmMarketplace.Gateway.Tests.Providers.ProviderTestKit;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Gateway.Tests.Providers.ProviderTestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Providers;

@@ -1,7 +1,7 @@
 using System.ClientModel;
 using System.Diagnostics;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using OpenAI;
 using OpenAI.Chat;
 using static LlmMarketplace.Gateway.Tests.Providers.ProviderTestKit;

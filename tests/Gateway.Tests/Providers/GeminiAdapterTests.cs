@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.ClientModel;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using OpenAI;
 using OpenAI.Embeddings;
 using static LlmMarketplace.Gateway.Tests.Providers.ProviderTestKit;

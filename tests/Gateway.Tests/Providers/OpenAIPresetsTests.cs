@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Providers;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using Microsoft.Extensions.Configuration;
 using OpenAI;
 using OpenAI.Chat;

@@ -1,5 +1,5 @@
 using System.Net;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Resilience;
 
@@ -88,7 +88,7 @@ public sealed class CircuitBreakerHostTests
         }
         Assert.Equal(5, a.Count);
 
-        await Upstream.UntilAsync(async () => await Upstream.CircuitAsync(host, "a/up-a") == "half_open", TimeSpan.FromSeconds(15), "the circuit to become half-open after the break");
+        await Wait.UntilAsync(async () => await Upstream.CircuitAsync(host, "a/up-a") == "half_open", TimeSpan.FromSeconds(15), "the circuit to become half-open after the break");
         using var probe = await Upstream.PostAsync(host, Upstream.ChatBody);
 
         Assert.Equal(HttpStatusCode.OK, probe.StatusCode);

@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Resilience;
 
@@ -83,20 +83,6 @@ internal static class Upstream
 
     public static async Task<string> CircuitAsync(GatewayHost host, string deployment) =>
         (await DeploymentAsync(host, deployment)).GetProperty("circuit").GetString()!;
-
-    /// <summary>Polls an asynchronous condition until it holds, with a deadline (the async twin of <see cref="Wait.UntilAsync"/>).</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        while (!await condition())
-        {
-            if (cts.IsCancellationRequested)
-            {
-                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0.#} s waiting for {what}.");
-            }
-            await Task.Delay(20);
-        }
-    }
 
     /// <summary>
     /// A configuration with fast retries and one model <c>m</c> whose deployments are, in order, provider <c>name</c>

@@ -1,6 +1,6 @@
 using System.Text;
 using LlmMarketplace.Gateway.Streaming;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Streaming;
 

@@ -14,7 +14,7 @@ namespace LlmMarketplace.Governance.Tests.Identity;
 /// <summary>Login, lockout, token lifetime and tampering, refresh rotation, logout and first-run bootstrap, through the real host.</summary>
 public sealed class LoginTests
 {
-    private static async Task<JsonElement> AuditAsync(Gateway.Tests.Infrastructure.GatewayHost host, string query) =>
+    private static async Task<JsonElement> AuditAsync(TestKit.GatewayHost host, string query) =>
         (await host.Client.GetFromJsonAsync<JsonElement>("api/v1/audit?" + query)).GetProperty("data");
 
     [Theory]

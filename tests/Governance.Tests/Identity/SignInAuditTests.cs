@@ -14,11 +14,11 @@ namespace LlmMarketplace.Governance.Tests.Identity;
 /// </summary>
 public sealed class SignInAuditTests
 {
-    private static async Task<List<JsonElement>> LoginsAsync(Gateway.Tests.Infrastructure.GatewayHost host, string outcome, string method) =>
+    private static async Task<List<JsonElement>> LoginsAsync(TestKit.GatewayHost host, string outcome, string method) =>
         [.. (await host.Client.GetFromJsonAsync<JsonElement>($"api/v1/audit?action=auth.login&outcome={outcome}&limit=1000")).GetProperty("data").EnumerateArray()
             .Where(e => e.GetProperty("after").TryGetProperty("method", out var m) && m.GetString() == method)];
 
-    private static async Task<HttpStatusCode> CallAsync(Gateway.Tests.Infrastructure.GatewayHost host, string credential)
+    private static async Task<HttpStatusCode> CallAsync(TestKit.GatewayHost host, string credential)
     {
         using var client = new HttpClient { BaseAddress = host.BaseAddress };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", credential);

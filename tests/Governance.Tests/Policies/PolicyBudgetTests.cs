@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Governance.Tests.Infrastructure;
 
 namespace LlmMarketplace.Governance.Tests.Policies;

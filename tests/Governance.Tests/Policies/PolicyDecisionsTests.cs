@@ -1,5 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Policy;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Governance.Tests.Infrastructure;
 using System.Net;
 using System.Text;

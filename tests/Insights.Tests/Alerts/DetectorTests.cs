@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Insights.Analytics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Insights.Tests.Infrastructure;
 using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
 

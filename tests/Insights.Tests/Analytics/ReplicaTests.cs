@@ -1,4 +1,4 @@
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Insights.Tests.Infrastructure;
 using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
 

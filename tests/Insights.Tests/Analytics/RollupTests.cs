@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Insights.Analytics;
 using LlmMarketplace.Insights.Tests.Infrastructure;
 using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;

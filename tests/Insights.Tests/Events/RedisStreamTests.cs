@@ -1,4 +1,4 @@
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using StackExchange.Redis;
 using LlmMarketplace.Insights.Tests.Infrastructure;
 using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
@@ -11,8 +11,7 @@ public sealed class RedisStreamTests
     [Fact]
     public async Task Usage_records_are_added_to_the_stream_with_their_event_ids()
     {
-        await using var server = await TestRedis.StartAsync();
-        var redis = server.Configuration;
+        var redis = TestRedis.Configuration;
         var stream = "llmm:test:" + Guid.NewGuid().ToString("N");
         await using var upstream = await UpstreamAsync();
         await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), new Dictionary<string, string?>

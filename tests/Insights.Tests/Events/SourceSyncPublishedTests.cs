@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Insights.Tests.Infrastructure;
 using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
 
@@ -19,11 +19,7 @@ public sealed class SourceSyncPublishedTests
     [InlineData("postgres")]
     public async Task Each_version_a_sync_makes_live_sends_one_listing_published_event(string storage)
     {
-        // Runs on PostgreSQL whatever the environment: without LLMM_TEST_POSTGRES it fails rather than skips.
-        if (storage == "postgres" && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("LLMM_TEST_POSTGRES")))
-        {
-            throw new InvalidOperationException("LLMM_TEST_POSTGRES is not set: this test runs on PostgreSQL too.");
-        }
+        // Runs on PostgreSQL whatever the environment: without LLMM_TEST_POSTGRES the storage helper fails rather than skips.
         var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
         await using var _ = cleanup;
         await using var receiver = await WebhookReceiver.StartAsync(Secret, failFirst: 0);

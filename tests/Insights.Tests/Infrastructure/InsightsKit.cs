@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Insights.Tests.Infrastructure;
 
@@ -76,15 +76,6 @@ public static class InsightsKit
     }
 
     /// <summary>Polls until a condition on a JSON answer holds, with a deadline.</summary>
-    public static async Task<JsonElement> UntilAsync(Func<Task<JsonElement>> read, Func<JsonElement, bool> condition, string what, int seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            var value = await read();
-            if (condition(value)) return value;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Timed out waiting for {what}; last answer: {value}");
-            await Task.Delay(25);
-        }
-    }
+    public static Task<JsonElement> UntilAsync(Func<Task<JsonElement>> read, Func<JsonElement, bool> condition, string what, int seconds = 30) =>
+        Wait.UntilAsync(read, condition, TimeSpan.FromSeconds(seconds), what);
 }

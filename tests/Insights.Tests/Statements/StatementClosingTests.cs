@@ -3,7 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Insights.Statements;
 using LlmMarketplace.Insights.Storage;
 using LlmMarketplace.Insights.Tests.Infrastructure;

@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Shield.Configuration;
 using LlmMarketplace.Shield.Inline;
 using Microsoft.Extensions.Configuration;

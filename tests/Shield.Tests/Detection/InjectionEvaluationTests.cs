@@ -1,4 +1,4 @@
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using LlmMarketplace.Shield.Detection;
 using LlmMarketplace.Shield.Detection.Training;
 

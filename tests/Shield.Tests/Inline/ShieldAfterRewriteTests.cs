@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.Pipeline;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMarketplace.Shield.Tests.Inline;

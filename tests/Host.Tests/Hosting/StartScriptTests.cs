@@ -4,9 +4,9 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
-namespace LlmMarketplace.Gateway.Tests.Hosting;
+namespace LlmMarketplace.Host.Tests.Hosting;
 
 /// <summary>The README's first command, <c>scripts/start.sh</c>, run as a newcomer would (from another directory).</summary>
 public sealed class StartScriptTests

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace LlmMarketplace.Gateway.Tests.Infrastructure;
+namespace LlmMarketplace.TestKit;
 
 /// <summary>A request the fake upstream received.</summary>
 public sealed record ReceivedRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, string Body)

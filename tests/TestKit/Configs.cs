@@ -1,4 +1,4 @@
-namespace LlmMarketplace.Gateway.Tests.Infrastructure;
+namespace LlmMarketplace.TestKit;
 
 /// <summary>Configuration snippets for tests.</summary>
 public static class Configs

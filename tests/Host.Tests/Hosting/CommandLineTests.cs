@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
-namespace LlmMarketplace.Gateway.Tests.Hosting;
+namespace LlmMarketplace.Host.Tests.Hosting;
 
 /// <summary>The real <c>llm-marketplace</c> program: configuration validated at start, every error reported with its path.</summary>
 public sealed class CommandLineTests

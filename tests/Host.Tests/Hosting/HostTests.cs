@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text.Json;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
-namespace LlmMarketplace.Gateway.Tests.Hosting;
+namespace LlmMarketplace.Host.Tests.Hosting;
 
 /// <summary>Health, metrics and the OpenAPI document of the real host.</summary>
 public sealed class HostTests : IAsyncLifetime

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace LlmMarketplace.Gateway.Tests.Infrastructure;
+namespace LlmMarketplace.TestKit;
 
 /// <summary>The real product host on a loopback port, with its own data directory and a master key.</summary>
 public sealed class GatewayHost : IAsyncDisposable
