@@ -5,7 +5,6 @@ using Anthropic;
 using Anthropic.Core;
 using Anthropic.Exceptions;
 using Anthropic.Models.Messages;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
 using LlmMarketplace.TestKit;
 using OpenAI;
 using OpenAI.Responses;

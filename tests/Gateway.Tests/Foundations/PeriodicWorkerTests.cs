@@ -1,5 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Hosting;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 

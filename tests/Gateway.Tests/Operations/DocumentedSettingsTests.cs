@@ -1,6 +1,6 @@
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Providers;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Operations;
 

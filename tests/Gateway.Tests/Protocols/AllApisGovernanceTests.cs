@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using LlmMarketplace.Gateway.Tests.Clients;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
 using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Protocols;

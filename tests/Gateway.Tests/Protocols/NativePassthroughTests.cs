@@ -8,7 +8,6 @@ using Anthropic.Models.Messages;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Pipeline;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
 using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CsCheck;
-using LlmMarketplace.Gateway.Tests.Infrastructure;
 using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Validation;

@@ -1,8 +1,7 @@
 using System.Text.Json;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 
-namespace LlmMarketplace.Gateway.Tests.Infrastructure;
+namespace LlmMarketplace.TestKit;
 
 /// <summary>
 /// How a fake OpenAI-type upstream answers every operation the gateway forwards to it: embeddings (one vector per
