@@ -60,6 +60,7 @@ public static class CatalogExtensions
         services.TryAddSingleton<ServiceLevels.ListingServiceLevels>();
         services.TryAddSingleton<Registry.SourceStore>();
         services.TryAddSingleton<Registry.SourceSync>();
+        services.TryAddSingleton(static sp => new Registry.CatalogSources(sp.GetRequiredService<CatalogOptions>(), sp.GetRequiredService<Registry.SourceSync>()));
         services.AddHostedService<Registry.SourceSyncWorker>();
         // Durable usage (Insights).
         services.TryAddSingleton<UsageTracker>();

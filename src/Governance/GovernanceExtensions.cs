@@ -54,6 +54,7 @@ public static class GovernanceExtensions
         services.TryAddSingleton<PolicyEngine>();
         services.TryAddSingleton<IPolicyDecisions>(static sp => sp.GetRequiredService<PolicyEngine>());
         services.AddSingleton<IGatewayInterceptor, PolicyInterceptor>();
+        services.AddSingleton<IModelVisibility, SuspendedListingVisibility>();
         services.TryAddSingleton<ComplianceMonitor>();
         services.AddSingleton<IPolicyChangeListener>(static sp => sp.GetRequiredService<ComplianceMonitor>());
         services.TryAddSingleton(static _ => new BootstrapConsole(Console.Out));

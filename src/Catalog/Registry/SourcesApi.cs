@@ -42,17 +42,15 @@ internal static class SourcesApi
         return TypedResults.Ok(new SourcesResponse(items));
     }
 
-    public static async Task<IResult> SyncAsync(string name, bool? dryRun, CatalogOptions options, SourceSync sync, ClaimsPrincipal user, CancellationToken ct)
+    public static async Task<IResult> SyncAsync(string name, bool? dryRun, CatalogSources sources, ClaimsPrincipal user, CancellationToken ct)
     {
-        var source = options.Sources.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.Ordinal));
-        if (source is null)
+        if (sources.Find(name) is null)
         {
-            var known = options.Sources.Count == 0 ? "none is configured (Catalog:Sources)" : "configured: " + string.Join(", ", options.Sources.Select(static s => s.Name));
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No source '{name}'; {known}.");
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: sources.UnknownSource(name));
         }
         try
         {
-            var result = await sync.SyncAsync(source, dryRun ?? false, Caller.Actor(user), ct);
+            var result = await sources.SyncAsync(name, dryRun ?? false, Caller.Actor(user), ct);
             return result is null
                 ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Sync in progress", detail: $"The source '{name}' is being synced right now; try again when it finished.")
                 : TypedResults.Ok(result);

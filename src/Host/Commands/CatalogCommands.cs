@@ -1,11 +1,12 @@
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Catalog.Import;
+using LlmMarketplace.Catalog.Registry;
 using LlmMarketplace.Host.Hosting;
 using Spectre.Console;
 
 namespace LlmMarketplace.Host.Commands;
 
-/// <summary><c>catalog import FILE</c>: imports listings with a progress bar and a summary.</summary>
+/// <summary><c>catalog import FILE</c>: imports listings with a progress bar and a summary; <c>catalog sync NAME</c>: syncs a registry source now.</summary>
 internal static class CatalogCommands
 {
     public static async Task<int> ImportAsync(HostSettings settings, string file, CancellationToken ct)
@@ -15,24 +16,10 @@ internal static class CatalogCommands
             await Console.Error.WriteLineAsync($"error: the file '{file}' does not exist.");
             return 2;
         }
-        WebApplication app;
-        try
-        {
-            app = MarketplaceApp.Build(settings);
-        }
-        catch (Exception ex) when (CliCommands.IsConfigurationProblem(ex))
-        {
-            return CliCommands.ReportConfigurationError(ex);
-        }
+        if (!TryBuild(settings, out var app, out var exitCode)) return exitCode;
         await using (app)
         {
-            var database = app.Services.GetRequiredService<Database>();
-            var migration = Migrator.Run(database, MigrationAssemblies.All);
-            if (!migration.Successful)
-            {
-                await Console.Error.WriteLineAsync($"error: migration failed: {migration.Error}");
-                return 1;
-            }
+            if (!await MigrateAsync(app)) return 1;
             var importer = app.Services.GetRequiredService<ImportService>();
             ImportSummary summary;
             try
@@ -85,6 +72,74 @@ internal static class CatalogCommands
             }
             return 0;
         }
+    }
+
+    /// <summary>
+    /// Syncs the configured registry source <paramref name="name"/> now, as the API does (same lease, audit with the CLI as
+    /// the actor, events), and prints what changed. Exit codes: 0 synced, 1 the source could not be read or is being
+    /// synced elsewhere, 2 no such source or a configuration error.
+    /// </summary>
+    public static async Task<int> SyncAsync(HostSettings settings, string name, bool dryRun, CancellationToken ct)
+    {
+        if (!TryBuild(settings, out var app, out var exitCode)) return exitCode;
+        await using (app)
+        {
+            var sources = app.Services.GetRequiredService<CatalogSources>();
+            if (!sources.Names.Contains(name, StringComparer.Ordinal))
+            {
+                await Console.Error.WriteLineAsync($"error: {sources.UnknownSource(name)}");
+                return 2;
+            }
+            if (!await MigrateAsync(app)) return 1;
+            SyncResult? result;
+            try
+            {
+                result = await sources.SyncAsync(name, dryRun, "cli", ct);
+            }
+            catch (SourceUnreadableException ex)
+            {
+                await Console.Error.WriteLineAsync($"error: the source '{name}' could not be read: {ex.Message}");
+                return 1;
+            }
+            if (result is null)
+            {
+                await Console.Error.WriteLineAsync($"error: the source '{name}' is being synced right now; try again when it finished.");
+                return 1;
+            }
+            Console.WriteLine($"{(dryRun ? "Dry run of" : "Synced")} {result.Source} ({result.Format}): {result.Read} read, {result.Created.Count} created, {result.Updated.Count} updated, {result.Deprecated.Count} deprecated, {result.Unchanged.Count} unchanged.");
+            foreach (var (label, slugs) in new[] { ("created", result.Created), ("updated", result.Updated), ("deprecated", result.Deprecated) })
+            {
+                foreach (var slug in slugs.Take(20)) Console.WriteLine($"  {label}: {slug}");
+            }
+            foreach (var problem in result.Problems.Take(20)) Console.WriteLine($"  skipped: {problem}");
+            return 0;
+        }
+    }
+
+    /// <summary>Builds the application (not started); on a configuration problem reports it and gives its exit code.</summary>
+    private static bool TryBuild(HostSettings settings, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out WebApplication? app, out int exitCode)
+    {
+        exitCode = 0;
+        try
+        {
+            app = MarketplaceApp.Build(settings);
+            return true;
+        }
+        catch (Exception ex) when (CliCommands.IsConfigurationProblem(ex))
+        {
+            app = null;
+            exitCode = CliCommands.ReportConfigurationError(ex);
+            return false;
+        }
+    }
+
+    /// <summary>Brings the database up to date; false (reported) when a migration failed.</summary>
+    private static async Task<bool> MigrateAsync(WebApplication app)
+    {
+        var migration = Migrator.Run(app.Services.GetRequiredService<Database>(), MigrationAssemblies.All);
+        if (migration.Successful) return true;
+        await Console.Error.WriteLineAsync($"error: migration failed: {migration.Error}");
+        return false;
     }
 
     /// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool and lag behind).</summary>

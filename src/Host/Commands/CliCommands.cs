@@ -28,7 +28,11 @@ public static class CliCommands
         var importFile = new Argument<string>("FILE") { Description = "An OpenRouter models file ({\"data\": [...]}) or a models.dev file ({\"providers\": [...]})." };
         var import = new Command("import", "Imports listings from a models file; re-importing updates, never duplicates.") { importFile, ConfigOption, DataOption };
         import.SetAction((parse, ct) => CatalogCommands.ImportAsync(Settings(parse, withUrls: false), parse.GetValue(importFile)!, ct));
-        var catalog = new Command("catalog", "Catalog tools.") { import };
+        var sourceName = new Argument<string>("NAME") { Description = "The name of a registry source in Catalog:Sources." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Shows what would change and applies nothing." };
+        var sync = new Command("sync", "Syncs a registry source (Catalog:Sources) now and prints what changed.") { sourceName, dryRun, ConfigOption, DataOption };
+        sync.SetAction((parse, ct) => CatalogCommands.SyncAsync(Settings(parse, withUrls: false), parse.GetValue(sourceName)!, parse.GetValue(dryRun), ct));
+        var catalog = new Command("catalog", "Catalog tools.") { import, sync };
 
         var keys = KeysCommands.Create(ConfigOption, DataOption, static parse => Settings(parse, withUrls: false));
 

@@ -49,6 +49,9 @@ public sealed class ListingComplianceTests : IAsyncLifetime
     }
 
     /// <summary>Publishes a listing (a trusted publisher's version goes live on submit) and waits until the gateway routes it; returns its service id and slug.</summary>
+    private static async Task<string[]> ListedModelsAsync(GatewayHost host) =>
+        [.. (await host.Client.GetFromJsonAsync<JsonElement>("v1/models")).GetProperty("data").EnumerateArray().Select(static m => m.GetProperty("id").GetString()!)];
+
     private async Task<(string Id, string Slug)> PublishAsync(GatewayHost host, string name, bool zeroRetention, string[] certifications, string maxDataClassification = "internal")
     {
         var slug = $"{Publisher}/{name}-{Guid.NewGuid().ToString("N")[..8]}";
@@ -201,6 +204,7 @@ public sealed class ListingComplianceTests : IAsyncLifetime
         var (weakId, weak) = await PublishAsync(host, "soc2-only", zeroRetention: false, ["SOC2"]);
         var (strongId, strong) = await PublishAsync(host, "certified", zeroRetention: true, ["SOC2", "ISO27001"]);
         Assert.Empty(await ViolationsAsync(host));
+        Assert.Contains(weak, await ListedModelsAsync(host));
 
         // A global policy that suspends: the listing lacking the certification is reported and suspended at once.
         var created = await SendPolicyAsync(host, HttpMethod.Post, "api/v1/policies", """
@@ -229,6 +233,10 @@ public sealed class ListingComplianceTests : IAsyncLifetime
         var suspended = await RefusalAsync(await ChatAsync(host.Client, weak), "listing_suspended");
         Assert.Contains("customers require ISO 27001", suspended.GetProperty("message").GetString(), StringComparison.Ordinal);
         using (var fine = await ChatAsync(host.Client, strong)) Assert.Equal(HttpStatusCode.OK, fine.StatusCode);
+        // A suspended listing cannot be called, so GET /v1/models leaves it out; the compliant one stays listed.
+        var listed = await ListedModelsAsync(host);
+        Assert.DoesNotContain(weak, listed);
+        Assert.Contains(strong, listed);
 
         // A report-only policy lists the violation without suspending; its requirement still refuses the calls.
         await SendPolicyAsync(host, HttpMethod.Post, "api/v1/policies", """
@@ -266,6 +274,7 @@ public sealed class ListingComplianceTests : IAsyncLifetime
         Assert.True(resolved.TryGetProperty("resolvedAt", out var at) && at.ValueKind == JsonValueKind.String);
         Assert.Single(await AuditAsync(host, "compliance.listing_reinstated", weakId));
         Assert.Single(await AuditAsync(host, "compliance.violation_resolved", weakId));
+        Assert.Contains(weak, await ListedModelsAsync(host));
         await RefusalAsync(await ChatAsync(host.Client, weak), "listing_not_compliant");
 
         // Deleting the report-only policy leaves nothing open, and the listing is called again.
