@@ -9,11 +9,12 @@ namespace LlmMarketplace.Catalog.Tests.Registry;
 /// <summary>
 /// Callable means callable, on the real 364-model OpenRouter catalog: without <c>OPENROUTER_API_KEY</c> none of its
 /// models is listed and a call answers a 503 naming the missing credential (no upstream is reached); with the key set,
-/// each is listed once. The tests of this class change the process environment, so they run one at a time (one class).
+/// each is listed once. The tests of this class change the process environment, so they run in its collection.
 /// </summary>
+[Collection(ProcessEnvironment.Name)]
 public sealed class CallableModelsTests
 {
-    private const string Variable = "OPENROUTER_API_KEY";
+    private const string Variable = ProcessEnvironment.OpenRouterKey;
 
     [Theory]
     [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]

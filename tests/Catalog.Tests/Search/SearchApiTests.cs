@@ -6,13 +6,20 @@ using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Search;
 
-/// <summary>Discovery through the HTTP API on the real OpenRouter catalog imported with the admin import endpoint.</summary>
+/// <summary>
+/// Discovery through the HTTP API on the real OpenRouter catalog imported with the admin import endpoint; its key is set
+/// (in the process environment, hence the collection) so that its models are callable and listed in /v1/models.
+/// </summary>
+[Collection(ProcessEnvironment.Name)]
 public sealed class SearchApiTests : IAsyncLifetime
 {
     private GatewayHost _host = null!;
+    private string? _keyBefore;
 
     public async Task InitializeAsync()
     {
+        _keyBefore = Environment.GetEnvironmentVariable(ProcessEnvironment.OpenRouterKey);
+        Environment.SetEnvironmentVariable(ProcessEnvironment.OpenRouterKey, "sk-or-test-" + Guid.NewGuid().ToString("N"));
         _host = await GatewayHost.StartAsync(Configs.OpenAI("https://upstream.invalid/v1"));
         using var content = new StreamContent(File.OpenRead(CatalogData.OpenRouterFile));
         content.Headers.ContentType = new("application/json");
@@ -20,7 +27,11 @@ public sealed class SearchApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        Environment.SetEnvironmentVariable(ProcessEnvironment.OpenRouterKey, _keyBefore);
+    }
 
     private async Task<JsonElement> GetAsync(string url, HttpStatusCode expected = HttpStatusCode.OK)
     {
