@@ -93,12 +93,7 @@ public static class GatewayExtensions
             .Accepts<object>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
-            .Produces(StatusCodes.Status400BadRequest)
-            .Produces(StatusCodes.Status401Unauthorized)
-            .Produces(StatusCodes.Status404NotFound)
-            .Produces(StatusCodes.Status413PayloadTooLarge)
-            .Produces(StatusCodes.Status429TooManyRequests)
-            .Produces(StatusCodes.Status502BadGateway);
+            .ProducesGatewayErrors();
 
         v1.MapPost("/responses", static (HttpContext context, ResponseStore store, ModelRegistry registry, TimeProvider time) => ResponsesApi.CreateAsync(context, store, registry, time))
             .WithName("CreateResponse")

@@ -35,12 +35,7 @@ internal static class OperationsApi
             .WithSummary("Reranks documents by relevance to a query (Cohere's and Jina's format).")
             .Accepts<object>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .Produces(StatusCodes.Status400BadRequest)
-            .Produces(StatusCodes.Status401Unauthorized)
-            .Produces(StatusCodes.Status404NotFound)
-            .Produces(StatusCodes.Status413PayloadTooLarge)
-            .Produces(StatusCodes.Status429TooManyRequests)
-            .Produces(StatusCodes.Status502BadGateway);
+            .ProducesGatewayErrors();
 
         v1.MapPost("/moderations", static (HttpContext context, ModerationsHandler handler) => handler.HandleAsync(context))
             .WithName("CreateModeration")
@@ -48,12 +43,7 @@ internal static class OperationsApi
             .WithSummary("Classifies text (and image) input as potentially harmful (OpenAI-compatible).")
             .Accepts<object>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .Produces(StatusCodes.Status400BadRequest)
-            .Produces(StatusCodes.Status401Unauthorized)
-            .Produces(StatusCodes.Status404NotFound)
-            .Produces(StatusCodes.Status413PayloadTooLarge)
-            .Produces(StatusCodes.Status429TooManyRequests)
-            .Produces(StatusCodes.Status502BadGateway);
+            .ProducesGatewayErrors();
 
         v1.MapPost("/images/generations", static (HttpContext context, ImagesHandler handler) => handler.HandleAsync(context))
             .WithName("CreateImage")
@@ -61,12 +51,7 @@ internal static class OperationsApi
             .WithSummary("Generates images from a prompt (OpenAI-compatible).")
             .Accepts<object>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .Produces(StatusCodes.Status400BadRequest)
-            .Produces(StatusCodes.Status401Unauthorized)
-            .Produces(StatusCodes.Status404NotFound)
-            .Produces(StatusCodes.Status413PayloadTooLarge)
-            .Produces(StatusCodes.Status429TooManyRequests)
-            .Produces(StatusCodes.Status502BadGateway);
+            .ProducesGatewayErrors();
 
         v1.MapPost("/audio/speech", static (HttpContext context, SpeechHandler handler) => handler.HandleAsync(context))
             .WithName("CreateSpeech")
@@ -74,12 +59,7 @@ internal static class OperationsApi
             .WithSummary("Turns text into audio, streamed back as the upstream produces it (OpenAI-compatible).")
             .Accepts<object>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
-            .Produces(StatusCodes.Status400BadRequest)
-            .Produces(StatusCodes.Status401Unauthorized)
-            .Produces(StatusCodes.Status404NotFound)
-            .Produces(StatusCodes.Status413PayloadTooLarge)
-            .Produces(StatusCodes.Status429TooManyRequests)
-            .Produces(StatusCodes.Status502BadGateway);
+            .ProducesGatewayErrors();
 
         // Multipart audio: the JSON door does not apply; the engine bounds the body (413) and reads the form.
         v1.MapPost("/audio/transcriptions", static (HttpContext context, TranscriptionsHandler handler) => handler.HandleAsync(context))
@@ -88,12 +68,7 @@ internal static class OperationsApi
             .Accepts<object>("multipart/form-data")
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
             .Produces(StatusCodes.Status200OK, contentType: "text/plain")
-            .Produces(StatusCodes.Status400BadRequest)
-            .Produces(StatusCodes.Status401Unauthorized)
-            .Produces(StatusCodes.Status404NotFound)
-            .Produces(StatusCodes.Status413PayloadTooLarge)
-            .Produces(StatusCodes.Status429TooManyRequests)
-            .Produces(StatusCodes.Status502BadGateway);
+            .ProducesGatewayErrors();
         return v1;
     }
 }

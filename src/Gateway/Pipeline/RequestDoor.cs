@@ -105,4 +105,13 @@ public static class RequestDoorExtensions
             var door = new RequestDoor(contentParam, factory.ApplicationServices.GetRequiredService<ModelRegistry>());
             return invocation => door.InvokeAsync(invocation, next);
         });
+
+    /// <summary>Documents the refusals every <c>/v1</c> operation may answer, in OpenAI's error envelope.</summary>
+    public static RouteHandlerBuilder ProducesGatewayErrors(this RouteHandlerBuilder builder) => builder
+        .Produces(StatusCodes.Status400BadRequest)
+        .Produces(StatusCodes.Status401Unauthorized)
+        .Produces(StatusCodes.Status404NotFound)
+        .Produces(StatusCodes.Status413PayloadTooLarge)
+        .Produces(StatusCodes.Status429TooManyRequests)
+        .Produces(StatusCodes.Status502BadGateway);
 }
