@@ -1,4 +1,4 @@
-using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.Gateway.Providers;
 using Microsoft.AspNetCore.Http;
 

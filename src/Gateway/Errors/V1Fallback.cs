@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.BuildingBlocks.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Responses;

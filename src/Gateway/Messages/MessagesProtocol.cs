@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.Gateway.Pipeline;
 
 namespace LlmMarketplace.Gateway.Messages;

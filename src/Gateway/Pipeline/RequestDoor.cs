@@ -1,4 +1,4 @@
-using LlmMarketplace.BuildingBlocks.Security;
+using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Errors;
 using LlmMarketplace.Gateway.Routing;

@@ -120,7 +120,7 @@ internal sealed class ResponsesProtocol(ResponsesRequest request, string respons
 
     /// <remarks>A parameter of the translated chat request's <c>messages</c> is the client's <c>input</c>.</remarks>
     public byte[] TranslateError(int status, string message, string? type, string? param, string? code) =>
-        BuildingBlocks.Security.OpenAIErrorWriter.Serialize(message, type ?? "api_error",
+        BuildingBlocks.Http.OpenAIErrorWriter.Serialize(message, type ?? "api_error",
             param is not null && param.StartsWith("messages", StringComparison.Ordinal) ? "input" : param, code);
 
     public IClientStreamTranslator CreateStreamTranslator() => new StreamTranslator(this);

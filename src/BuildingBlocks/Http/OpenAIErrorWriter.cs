@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
-namespace LlmMarketplace.BuildingBlocks.Security;
+namespace LlmMarketplace.BuildingBlocks.Http;
 
 /// <summary>Writes OpenAI's error envelope: <c>{"error": {"message", "type", "param", "code"}}</c>.</summary>
 public static class OpenAIErrorWriter

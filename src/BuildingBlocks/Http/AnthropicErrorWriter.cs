@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
-namespace LlmMarketplace.BuildingBlocks.Security;
+namespace LlmMarketplace.BuildingBlocks.Http;
 
 /// <summary>Writes Anthropic's error envelope, <c>{"type": "error", "error": {"type", "message"}}</c>, answered on <c>/v1/messages</c>.</summary>
 public static class AnthropicErrorWriter
