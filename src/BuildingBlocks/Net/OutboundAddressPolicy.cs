@@ -36,26 +36,37 @@ public sealed record OutboundAddressPolicy(bool AllowLoopback, bool AllowPrivate
     }
 
     /// <summary>
-    /// A <see cref="SocketsHttpHandler.ConnectCallback"/> that resolves the host itself and connects only to an allowed
-    /// address; a host with none fails the request with an <see cref="HttpRequestException"/> naming it.
+    /// A <see cref="SocketsHttpHandler.ConnectCallback"/> that resolves the host itself and connects only to allowed
+    /// addresses, trying each in the resolver's order (a name may have an IPv6 and an IPv4 address, only one of them
+    /// listening); a host with none fails the request with an <see cref="HttpRequestException"/> naming it.
     /// </summary>
     public Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>> ConnectCallback() => async (context, cancellationToken) =>
     {
         var host = context.DnsEndPoint.Host;
         var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
-        var allowed = addresses.FirstOrDefault(IsAllowed)
-            ?? throw new HttpRequestException(HttpRequestError.ConnectionError,
+        var allowed = addresses.Where(IsAllowed).ToList();
+        if (allowed.Count == 0)
+        {
+            throw new HttpRequestException(HttpRequestError.ConnectionError,
                 $"{host} resolves only to addresses that are not allowed (loopback, private or link-local)");
-        var socket = new Socket(allowed.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(new IPEndPoint(allowed, context.DnsEndPoint.Port), cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
         }
-        catch
+        for (var i = 0; ; i++)
         {
-            socket.Dispose();
-            throw;
+            var socket = new Socket(allowed[i].AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(new IPEndPoint(allowed[i], context.DnsEndPoint.Port), cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch (SocketException) when (i < allowed.Count - 1)
+            {
+                socket.Dispose();
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
         }
     };
 }

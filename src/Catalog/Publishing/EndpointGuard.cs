@@ -11,13 +11,6 @@ internal static class EndpointGuard
     public static OutboundAddressPolicy Policy(CatalogOptions options) => new(options.AllowLoopbackEndpoints, options.AllowPrivateEndpoints);
 
     /// <summary>An HTTP handler for probes: no proxy, no redirects, no cookies, guarded connects.</summary>
-    public static SocketsHttpHandler CreateHandler(CatalogOptions options) => new()
-    {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        UseCookies = false,
-        ConnectTimeout = TimeSpan.FromSeconds(options.ProbeTimeoutSeconds),
-        PooledConnectionLifetime = TimeSpan.FromMinutes(1),
-        ConnectCallback = Policy(options).ConnectCallback(),
-    };
+    public static SocketsHttpHandler CreateHandler(CatalogOptions options) =>
+        OutboundHttp.CreateHandler(Policy(options), TimeSpan.FromSeconds(options.ProbeTimeoutSeconds), TimeSpan.FromMinutes(1));
 }

@@ -1,4 +1,4 @@
-using System.Net;
+using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.Gateway.Configuration;
 
 namespace LlmMarketplace.Gateway.Providers;
@@ -20,20 +20,12 @@ internal sealed class ProviderClient : IDisposable
             Invoker = new HttpMessageInvoker(new LocalModelHandler(), disposeHandler: true);
             return;
         }
-        HttpMessageHandler handler = new SocketsHttpHandler
-        {
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            EnableMultipleHttp2Connections = true,
-            ConnectTimeout = config.ConnectTimeout,
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
-            PooledConnectionLifetime = TimeSpan.FromMinutes(10),
-            MaxConnectionsPerServer = int.MaxValue,
-            ActivityHeadersPropagator = null,
-            ConnectCallback = config.AddressPolicy?.ConnectCallback(),
-        };
+        var sockets = OutboundHttp.CreateHandler(config.AddressPolicy, config.ConnectTimeout, TimeSpan.FromMinutes(10));
+        sockets.EnableMultipleHttp2Connections = true;
+        sockets.PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90);
+        sockets.MaxConnectionsPerServer = int.MaxValue;
+        sockets.ActivityHeadersPropagator = null;
+        HttpMessageHandler handler = sockets;
         if (registration.Authenticate is { } authenticate)
         {
             handler = authenticate(config, handler);

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Dapper;
 using LlmMarketplace.BuildingBlocks.Hosting;
+using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.Insights.Storage;
 using LlmMarketplace.Insights.Telemetry;
@@ -38,6 +39,12 @@ public sealed record WebhookOptions
 
     /// <summary>How often due retries are looked for when nothing new was enqueued.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Allow deliveries to loopback addresses (a receiver on this machine); checked on every connection, after name resolution.</summary>
+    public bool AllowLoopback { get; init; }
+
+    /// <summary>Allow deliveries to private (RFC 1918, unique-local) and link-local addresses, e.g. a receiver inside the company network.</summary>
+    public bool AllowPrivate { get; init; }
 }
 
 public sealed record WebhookDto(string Id, string Url, IReadOnlyList<string> Kinds, bool Enabled, DateTimeOffset CreatedAt, string CreatedBy);
@@ -190,13 +197,7 @@ internal sealed class WebhookDispatcher(
     TimeProvider time,
     ILogger<WebhookDispatcher> logger) : PeriodicWorker(time, logger)
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        UseCookies = false,
-        ConnectTimeout = TimeSpan.FromSeconds(5),
-    })
+    private readonly HttpClient _http = new(OutboundHttp.CreateHandler(new OutboundAddressPolicy(options.AllowLoopback, options.AllowPrivate), TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1)))
     { Timeout = options.Timeout };
 
     public static string Sign(string secret, long unixSeconds, string body)
@@ -292,7 +293,7 @@ internal sealed class WebhookDispatcher(
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {
-                error = ex is TaskCanceledException ? "The receiver did not answer in Time." : $"The request failed: {ex.Message}";
+                error = ex is TaskCanceledException ? "The receiver did not answer in time." : $"The request failed: {ex.Message}";
             }
         }
         var attempts = delivery.Attempts + 1;

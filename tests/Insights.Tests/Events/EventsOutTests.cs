@@ -22,6 +22,7 @@ public sealed class EventsOutTests
         await using var upstream = await UpstreamAsync();
         overrides["Insights:Webhooks:RetryBaseDelay"] = "00:00:00.050";
         overrides["Insights:Webhooks:PollInterval"] = "00:00:00.050";
+        overrides["Insights:Webhooks:AllowLoopback"] = "true"; // the receiver listens on loopback
         overrides["Insights:Events:BatchSize"] = "10";
         overrides["Insights:Events:BatchDelay"] = "00:00:00.200";
         overrides["Insights:Alerts:ErrorRateMinRequests"] = "5";
@@ -79,6 +80,7 @@ public sealed class EventsOutTests
         {
             ["Insights:Webhooks:RetryBaseDelay"] = "00:00:00.020",
             ["Insights:Webhooks:PollInterval"] = "00:00:00.020",
+            ["Insights:Webhooks:AllowLoopback"] = "true",
             ["Insights:Webhooks:MaxAttempts"] = "3",
             ["Insights:Events:BatchDelay"] = "00:00:00",
         });

@@ -39,6 +39,7 @@ public sealed class ListingPublishedTests
         overrides["Catalog:ApprovalLevels"] = "2";
         overrides["Catalog:TrustedPublishers:0"] = "trusted";
         overrides["Insights:Webhooks:PollInterval"] = "00:00:00.050";
+        overrides["Insights:Webhooks:AllowLoopback"] = "true"; // the receiver listens on loopback
         overrides["Insights:Events:BatchDelay"] = "00:00:00.100";
         await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), overrides);
         await PostJsonAsync(host.Client, "api/v1/alerts/webhooks", new { url = receiver.Url, kinds = new[] { "events" }, secret = Secret });

@@ -34,6 +34,7 @@ public sealed class SourceSyncPublishedTests
         overrides["Catalog:Sources:0:Format"] = "openrouter";
         overrides["Catalog:Sources:0:IntervalMinutes"] = "0";
         overrides["Insights:Webhooks:PollInterval"] = "00:00:00.050";
+        overrides["Insights:Webhooks:AllowLoopback"] = "true"; // the receiver listens on loopback
         overrides["Insights:Events:BatchDelay"] = "00:00:00.100";
         await using var host = await GatewayHost.StartAsync(Configs.OpenAI(registry.BaseUrl + "/v1"), overrides);
         await PostJsonAsync(host.Client, "api/v1/alerts/webhooks", new { url = receiver.Url, kinds = new[] { "events" }, secret = Secret });

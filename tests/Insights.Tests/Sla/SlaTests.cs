@@ -18,6 +18,7 @@ public sealed class SlaTests
             ["Insights:SlaEvaluationInterval"] = "00:00:00",
             ["Insights:SlaMinRequests"] = "10",
             ["Catalog:AllowLoopbackEndpoints"] = "true",
+            ["Insights:Webhooks:AllowLoopback"] = "true",
             ["Insights:Events:BatchDelay"] = "00:00:00.100",
         });
         var slug = "acme/sla-" + Guid.NewGuid().ToString("N")[..8];

@@ -38,6 +38,7 @@ public sealed class StatementClosingTests
         overrides["Insights:StatementCloseInterval"] = "1.00:00:00";
         overrides["Access:RefreshInterval"] = "00:00:00.200";
         overrides["Insights:Webhooks:PollInterval"] = "00:00:00.050";
+        overrides["Insights:Webhooks:AllowLoopback"] = "true"; // the receiver listens on loopback
         overrides["Insights:Events:BatchDelay"] = "00:00:00.100";
         await using var receiver = await WebhookReceiver.StartAsync(Secret, failFirst: 0);
         await using var upstream = await StatementTests.FixedUsageUpstreamAsync();
