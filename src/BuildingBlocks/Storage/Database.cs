@@ -34,12 +34,16 @@ public sealed class Database : IAsyncDisposable
                     }.ToString();
                 }
                 ConnectionString = raw;
+                var source = new SqliteConnectionStringBuilder(raw);
+                EmbeddedFile = source.Mode == SqliteOpenMode.Memory || source.DataSource is "" or ":memory:" ? null : Path.GetFullPath(source.DataSource);
+                Location = EmbeddedFile is null ? "an in-memory SQLite database" : Path.GetDirectoryName(EmbeddedFile)!;
                 break;
             case StorageProvider.Postgres:
                 var pg = ResolveConnectionString(options.ConnectionString)
                     ?? throw new InvalidOperationException("Storage:ConnectionString must be set when Storage:Provider is postgres.");
                 var builder = new NpgsqlConnectionStringBuilder(pg) { MaxPoolSize = options.MaxPoolSize };
                 ConnectionString = builder.ConnectionString;
+                Location = $"PostgreSQL database '{builder.Database}' on {builder.Host}";
                 _npgsql = NpgsqlDataSource.Create(builder);
                 break;
             default:
@@ -50,6 +54,12 @@ public sealed class Database : IAsyncDisposable
     public StorageProvider Provider { get; }
 
     public string ConnectionString { get; }
+
+    /// <summary>The embedded database's file (full path); null for PostgreSQL and in-memory SQLite.</summary>
+    public string? EmbeddedFile { get; }
+
+    /// <summary>Where the database is, for messages: the embedded database's directory, or PostgreSQL's database and host (never credentials).</summary>
+    public string Location { get; } = "";
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {

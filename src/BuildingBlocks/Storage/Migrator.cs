@@ -13,21 +13,8 @@ public static class Migrator
 {
     public static MigrationResult Run(Database database, IEnumerable<Assembly> assemblies, IUpgradeLog? log = null)
     {
-        var dialect = database.Provider == StorageProvider.Postgres ? ".Migrations.postgres." : ".Migrations.sqlite.";
         database.EnsureDirectory();
-        var builder = database.Provider == StorageProvider.Postgres
-            ? DeployChanges.To.PostgresqlDatabase(database.ConnectionString)
-            : DeployChanges.To.SqliteDatabase(database.ConnectionString);
-
-        foreach (var assembly in assemblies.Distinct())
-        {
-            builder = builder.WithScriptsEmbeddedInAssembly(assembly, name => name.Contains(dialect, StringComparison.Ordinal));
-        }
-
-        var upgrader = builder
-            .WithTransactionPerScript()
-            .LogTo(log ?? new NoOpUpgradeLog())
-            .Build();
+        var upgrader = Upgrader(database, assemblies, log);
 
         // Replicas that start together on PostgreSQL take turns: the first applies the pending scripts while the others
         // wait on a session advisory lock, then find nothing left to do. (SQLite is one process's file.)
@@ -49,6 +36,38 @@ public static class Migrator
             result.Successful,
             result.Scripts.Select(static s => s.Name).ToArray(),
             result.Error?.Message);
+    }
+
+    /// <summary>
+    /// Where the schema stands, found without writing anything (no file, directory or journal table is created), for
+    /// commands that only read: <see cref="SchemaState.Missing"/> when there is no embedded database file or no migration
+    /// has run, else how many migrations are pending.
+    /// </summary>
+    public static (SchemaState State, int Pending) Inspect(Database database, IEnumerable<Assembly> assemblies)
+    {
+        if (database.EmbeddedFile is { } file && !File.Exists(file)) return (SchemaState.Missing, 0);
+        var upgrader = Upgrader(database, assemblies, null);
+        if (upgrader.GetExecutedScripts().Count == 0) return (SchemaState.Missing, 0);
+        var pending = upgrader.GetScriptsToExecute().Count;
+        return (pending == 0 ? SchemaState.Current : SchemaState.Pending, pending);
+    }
+
+    private static UpgradeEngine Upgrader(Database database, IEnumerable<Assembly> assemblies, IUpgradeLog? log)
+    {
+        var dialect = database.Provider == StorageProvider.Postgres ? ".Migrations.postgres." : ".Migrations.sqlite.";
+        var builder = database.Provider == StorageProvider.Postgres
+            ? DeployChanges.To.PostgresqlDatabase(database.ConnectionString)
+            : DeployChanges.To.SqliteDatabase(database.ConnectionString);
+
+        foreach (var assembly in assemblies.Distinct())
+        {
+            builder = builder.WithScriptsEmbeddedInAssembly(assembly, name => name.Contains(dialect, StringComparison.Ordinal));
+        }
+
+        return builder
+            .WithTransactionPerScript()
+            .LogTo(log ?? new NoOpUpgradeLog())
+            .Build();
     }
 
     /// <summary>A PostgreSQL session advisory lock held for the whole migration run; released when disposed (or when the session ends).</summary>
@@ -106,3 +125,16 @@ public static class Migrator
 }
 
 public sealed record MigrationResult(bool Successful, IReadOnlyList<string> Applied, string? Error);
+
+/// <summary>Where a database's schema stands (see <see cref="Migrator.Inspect"/>).</summary>
+public enum SchemaState
+{
+    /// <summary>No database yet: no embedded database file, or no migration has run.</summary>
+    Missing,
+
+    /// <summary>Some migrations have not run.</summary>
+    Pending,
+
+    /// <summary>Every migration has run.</summary>
+    Current,
+}

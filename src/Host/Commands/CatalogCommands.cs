@@ -77,20 +77,27 @@ internal static class CatalogCommands
     /// <summary>
     /// Syncs the configured registry source <paramref name="name"/> now, as the API does (same lease, audit with the CLI as
     /// the actor, events), and prints what changed. Exit codes: 0 synced, 1 the source could not be read or is being
-    /// synced elsewhere, 2 no such source or a configuration error.
+    /// synced elsewhere, 2 no such source or a configuration error, 3 a dry run where there is no database yet.
     /// </summary>
     public static async Task<int> SyncAsync(HostSettings settings, string name, bool dryRun, CancellationToken ct)
     {
         if (!TryBuild(settings, out var app, out var exitCode)) return exitCode;
         await using (app)
         {
+            // A dry run writes nothing, so it needs the catalog it compares with to exist already; this is checked before
+            // anything that would write (the sources' services open the secret store, which makes its key file).
+            if (dryRun && await CliCommands.RequireDatabaseAsync(app.Services,
+                    "no catalog to compare with; run `llm-marketplace migrate` (or a sync without --dry-run) first.") is { } noDatabase)
+            {
+                return noDatabase;
+            }
             var sources = app.Services.GetRequiredService<CatalogSources>();
             if (!sources.Names.Contains(name, StringComparer.Ordinal))
             {
                 await Console.Error.WriteLineAsync($"error: {sources.UnknownSource(name)}");
                 return 2;
             }
-            if (!await MigrateAsync(app)) return 1;
+            if (!dryRun && !await MigrateAsync(app)) return 1;
             SyncResult? result;
             try
             {

@@ -130,13 +130,42 @@ public static class CliCommands
         }
         await using (app)
         {
-            var result = Migrator.Run(app.Services.GetRequiredService<Database>(), MigrationAssemblies.All);
-            if (!result.Successful)
-            {
-                await Console.Error.WriteLineAsync($"error: migration failed: {result.Error}");
-                return 1;
-            }
+            if (await RequireDatabaseAsync(app.Services, "no audit trail yet.") is { } exitCode) return exitCode;
             return await LlmMarketplace.Governance.Audit.AuditCli.VerifyAsync(app.Services, Console.Out, Console.Error, cancellationToken);
+        }
+    }
+
+    /// <summary>The exit code of a read-only command run where there is no database yet.</summary>
+    internal const int NoDatabaseExitCode = 3;
+
+    /// <summary>
+    /// For commands that only read (they write nothing: no database file, no migration): null when the schema is up to
+    /// date, else the exit code after saying why: <see cref="NoDatabaseExitCode"/> when there is no database yet, 1 when
+    /// migrations are pending or the database cannot be read.
+    /// </summary>
+    internal static async Task<int?> RequireDatabaseAsync(IServiceProvider services, string nothingYet)
+    {
+        var database = services.GetRequiredService<Database>();
+        (SchemaState State, int Pending) schema;
+        try
+        {
+            schema = Migrator.Inspect(database, MigrationAssemblies.All);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or IOException)
+        {
+            await Console.Error.WriteLineAsync($"error: the database ({database.Location}) could not be read: {ex.Message}");
+            return 1;
+        }
+        switch (schema.State)
+        {
+            case SchemaState.Missing:
+                await Console.Error.WriteLineAsync($"No database at {database.Location}: {nothingYet}");
+                return NoDatabaseExitCode;
+            case SchemaState.Pending:
+                await Console.Error.WriteLineAsync($"error: the database at {database.Location} needs {schema.Pending} migration(s): run `llm-marketplace migrate` first.");
+                return 1;
+            default:
+                return null;
         }
     }
 

@@ -42,7 +42,7 @@ internal static class KeysCommands
                 Models = parse.GetValue(models) is { Length: > 0 } m ? m : null,
                 ExpiresAt = parse.GetValue(expires),
             };
-            return await WithServicesAsync(settings(parse), async services =>
+            return await WithServicesAsync(settings(parse), readOnly: null, async services =>
             {
                 var (key, errors) = await KeyAdministration.CreateAsync(services, request, ct);
                 if (key is null)
@@ -58,7 +58,7 @@ internal static class KeysCommands
 
         var all = new Option<bool>("--all") { Description = "Include revoked keys." };
         var list = new Command("list", "Lists API keys (never their secrets).") { config, data, all };
-        list.SetAction((parse, ct) => WithServicesAsync(settings(parse), async services =>
+        list.SetAction((parse, ct) => WithServicesAsync(settings(parse), readOnly: "nothing to list.", async services =>
         {
             var keys = await KeyAdministration.ListAsync(services, parse.GetValue(all), ct);
             Console.WriteLine($"{"NAME",-24} {"PREFIX",-14} {"TEAM",-20} {"APP",-20} {"STATE",-8} {"ID"}");
@@ -72,7 +72,7 @@ internal static class KeysCommands
 
         var id = new Argument<string>("id") { Description = "The key id." };
         var revoke = new Command("revoke", "Revokes an API key.") { config, data, id };
-        revoke.SetAction((parse, ct) => WithServicesAsync(settings(parse), async services =>
+        revoke.SetAction((parse, ct) => WithServicesAsync(settings(parse), readOnly: null, async services =>
         {
             var key = await KeyAdministration.RevokeAsync(services, parse.GetValue(id)!, ct);
             if (key is null)
@@ -87,7 +87,11 @@ internal static class KeysCommands
         return new Command("keys", "API keys: create, list, revoke.") { create, list, revoke };
     }
 
-    private static async Task<int> WithServicesAsync(HostSettings settings, Func<IServiceProvider, Task<int>> action)
+    /// <summary>
+    /// Runs <paramref name="action"/> on the built application's services, after migrating the database; a read-only
+    /// command (<paramref name="readOnly"/>: what to say when there is no database yet) migrates nothing and writes nothing.
+    /// </summary>
+    private static async Task<int> WithServicesAsync(HostSettings settings, string? readOnly, Func<IServiceProvider, Task<int>> action)
     {
         // Standard output carries the command's result (the key's JSON): only warnings and errors are logged.
         var overrides = new Dictionary<string, string?>(settings.Overrides ?? new Dictionary<string, string?>(), StringComparer.OrdinalIgnoreCase)
@@ -108,6 +112,11 @@ internal static class KeysCommands
         {
             try
             {
+                if (readOnly is not null)
+                {
+                    if (await CliCommands.RequireDatabaseAsync(app.Services, readOnly) is { } exitCode) return exitCode;
+                    return await action(app.Services);
+                }
                 var result = Migrator.Run(app.Services.GetRequiredService<Database>(), MigrationAssemblies.All);
                 if (!result.Successful)
                 {

@@ -6,7 +6,7 @@ namespace LlmMarketplace.Host.Tests.Hosting;
 /// <summary>The real <c>llm-marketplace</c> program: configuration validated at start, every error reported with its path.</summary>
 public sealed class CommandLineTests
 {
-    private static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    internal static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
