@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Compares the chat path of two builds of LLM Marketplace on one machine in one run: the
 # same nginx upstream, both builds started side by side, saturated and fixed-concurrency wrk
-# runs alternating between them round after round (so a drift of the machine hits both),
+# runs and a fixed-rate run alternating between them round after round (so a drift of the machine hits both),
 # with the master key and with an API key (limits, budget, metering). Prints the medians and
 # the ratios and writes bench/results/gateway-compare.md.
 #
 # Usage: bench/gateway/compare.sh BASE [HEAD]
 #   BASE, HEAD: git revisions (HEAD defaults to the working tree as it is).
 # Knobs: BENCH_ROUNDS (7), BENCH_SAT_DURATION (10 s), BENCH_LAT_DURATION (10 s),
-#        BENCH_SAT_CONNECTIONS (64), BENCH_LAT_CONNECTIONS (8), BENCH_THREADS (2).
+#        BENCH_SAT_CONNECTIONS (64), BENCH_LAT_CONNECTIONS (8), BENCH_THREADS (2),
+#        BENCH_RATE (2000 req/s), BENCH_RATE_CONNECTIONS (32), BENCH_RATE_DURATION (10 s).
 #        BENCH_REPORT_ONLY=1 rewrites the report from the last run's rows without measuring again.
 # On a busy machine throughput moves with the other load; CPU per request (the build's own CPU time
 # divided by the requests it answered) moves far less, so the report gives both.
@@ -26,6 +27,9 @@ LAT_DURATION=${BENCH_LAT_DURATION:-10}
 SAT_CONNECTIONS=${BENCH_SAT_CONNECTIONS:-64}
 LAT_CONNECTIONS=${BENCH_LAT_CONNECTIONS:-8}
 THREADS=${BENCH_THREADS:-2}
+RATE=${BENCH_RATE:-2000}
+RATE_CONNECTIONS=${BENCH_RATE_CONNECTIONS:-32}
+RATE_DURATION=${BENCH_RATE_DURATION:-10}
 WORK=${BENCH_WORK_DIR:-bench/.work}
 RESULTS=${BENCH_RESULTS:-bench/results/gateway-compare.md}
 RUN_DIR=$WORK/compare-run
@@ -99,19 +103,20 @@ for b in base head; do
   [ -n "${KEYED[$b]}" ] || die "$b: could not create an API key: ${created:0:300}"
 done
 
-# run BUILD AUTH CONNECTIONS SECONDS LABEL: one wrk run; appends "label rps p50 p99 errors cores" to $RUN_DIR/rows.
+# run BUILD AUTH CONNECTIONS SECONDS LABEL [RATE]: one wrk run (paced at RATE req/s when given); appends
+# "label rps p50 p99 errors cores p99.9" to $RUN_DIR/rows.
 run() {
-  local b=$1 auth=$2 conns=$3 dur=$4 label=$5 out line cpu0 cores
+  local b=$1 auth=$2 conns=$3 dur=$4 label=$5 rate=${6:-0} out line cpu0 cores
   out=$LOGS/wrk-$label.txt
   cpu0=$(proc_cpu "${PID[$b]}")
-  WRK_AUTH=$auth WRK_THREADS=$THREADS timeout $(( dur + 30 )) wrk -t"$THREADS" -c"$conns" -d"${dur}s" --timeout 5s --latency \
+  WRK_AUTH=$auth WRK_THREADS=$THREADS WRK_RATE=$rate timeout $(( dur + 30 )) wrk -t"$THREADS" -c"$conns" -d"${dur}s" --timeout 5s --latency \
     -s "$LUA" "http://127.0.0.1:${PORT[$b]}/v1/chat/completions" >"$out" 2>&1 || die "wrk failed ($out)"
   cores=$(calc "($(proc_cpu "${PID[$b]}") - $cpu0) / $CLK_TCK / $dur" 3)
   line=$(grep '^BENCH ' "$out") || die "no result line in $out"
   declare -A m=(); local kv
   for kv in ${line#BENCH }; do m[${kv%%=*}]=${kv#*=}; done
   local errors=$(( m[err_connect] + m[err_read] + m[err_write] + m[err_timeout] + m[non2xx] ))
-  echo "$label ${m[rps]} ${m[p50_ms]} ${m[p99_ms]} $errors $cores" >>"$RUN_DIR/rows"
+  echo "$label ${m[rps]} ${m[p50_ms]} ${m[p99_ms]} $errors $cores ${m[p999_ms]}" >>"$RUN_DIR/rows"
 }
 
 # Warm both builds (JIT, tiered compilation, connection pools) before anything counts.
@@ -132,6 +137,7 @@ for r in $(seq 1 "$ROUNDS"); do
       log "round $r/$ROUNDS: $b, $a key"
       run "$b" "$auth" "$SAT_CONNECTIONS" "$SAT_DURATION" "sat-$b-$a"
       run "$b" "$auth" "$LAT_CONNECTIONS" "$LAT_DURATION" "lat-$b-$a"
+      run "$b" "$auth" "$RATE_CONNECTIONS" "$RATE_DURATION" "rate-$b-$a" "$RATE"
     done
   done
 done
@@ -139,9 +145,9 @@ done
 fi
 { read -r BASE_DESC; read -r HEAD_DESC; read -r LOAD_BEFORE; } <"$RUN_DIR/meta"
 
-# median LABEL COLUMN (2 = rps, 3 = p50, 4 = p99, 5 = errors, 6 = cores, 7 = CPU µs per request)
-median() { awk -v l="$1" -v c="$2" '$1 == l { $7 = $6 * 1000000 / $2; print $c }' "$RUN_DIR/rows" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-values() { awk -v l="$1" -v c="$2" '$1 == l { $7 = sprintf("%.1f", $6 * 1000000 / $2); printf "%s%s", sep, $c; sep = ", " }' "$RUN_DIR/rows"; }
+# median LABEL COLUMN (2 = rps, 3 = p50, 4 = p99, 5 = errors, 6 = cores, 7 = p99.9, 8 = CPU µs per request)
+median() { awk -v l="$1" -v c="$2" '$1 == l { $8 = $6 * 1000000 / $2; print $c }' "$RUN_DIR/rows" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+values() { awk -v l="$1" -v c="$2" '$1 == l { $8 = sprintf("%.1f", $6 * 1000000 / $2); printf "%s%s", sep, $c; sep = ", " }' "$RUN_DIR/rows"; }
 total_errors() { awk '{ s += $5 } END { print s + 0 }' "$RUN_DIR/rows"; }
 
 {
@@ -153,7 +159,7 @@ total_errors() { awk '{ s += $5 } END { print s + 0 }' "$RUN_DIR/rows"; }
   echo "- head: $HEAD_DESC"
   echo "- Both builds run side by side on one nginx upstream (a canned chat completion), each with its own SQLite data directory."
   echo "  $ROUNDS rounds; each round measures both builds in alternating order: a saturated run (${SAT_DURATION} s, -t$THREADS -c$SAT_CONNECTIONS) and a"
-  echo "  fixed-concurrency run (${LAT_DURATION} s, -c$LAT_CONNECTIONS), with the master key and with an API key that has request and token limits, a budget and metering."
+  echo "  fixed-concurrency run (${LAT_DURATION} s, -c$LAT_CONNECTIONS) and a run paced at $RATE req/s (${RATE_DURATION} s, -c$RATE_CONNECTIONS), with the master key and with an API key that has request and token limits, a budget and metering."
   echo "  Absolute figures depend on what else the machine was doing (see the load above); the rounds alternate, so both builds meet the same load."
   echo "  CPU per request is the build's own CPU time over the requests it answered, which the other load moves far less than throughput."
   echo "  Figures are medians over the rounds; every run is listed below. Errors (connect, read, write, timeout, non-2xx) over all runs: $(total_errors)."
@@ -164,20 +170,25 @@ total_errors() { awk '{ s += $5 } END { print s + 0 }' "$RUN_DIR/rows"; }
     name="master key"; [ $a = keyed ] && name="API key"
     bs=$(median "sat-base-$a" 2); hs=$(median "sat-head-$a" 2)
     echo "| $name | saturated req/s | $(calc "$bs" 0) | $(calc "$hs" 0) | $(calc "$hs / $bs" 3) |"
-    bc=$(median "sat-base-$a" 7); hc=$(median "sat-head-$a" 7)
+    bc=$(median "sat-base-$a" 8); hc=$(median "sat-head-$a" 8)
     echo "| $name | CPU µs per request when saturated | $(calc "$bc" 1) | $(calc "$hc" 1) | $(calc "$hc / $bc" 3) |"
     bp=$(median "lat-base-$a" 3); hp=$(median "lat-head-$a" 3)
     echo "| $name | p50 ms at -c$LAT_CONNECTIONS | $bp | $hp | $(calc "$hp / $bp" 3) |"
     bp=$(median "lat-base-$a" 4); hp=$(median "lat-head-$a" 4)
     echo "| $name | p99 ms at -c$LAT_CONNECTIONS | $bp | $hp | $(calc "$hp / $bp" 3) |"
+    for c in 3:p50 4:p99 7:p99.9; do
+      bp=$(median "rate-base-$a" "${c%%:*}"); hp=$(median "rate-head-$a" "${c%%:*}")
+      echo "| $name | ${c#*:} ms at $RATE req/s (-c$RATE_CONNECTIONS) | $bp | $hp | $(calc "$hp / $bp" 3) |"
+    done
   done
   echo
   echo "Every run (in round order):"
   echo
-  echo "| run | req/s | p50 ms | p99 ms | CPU µs per request |"
-  echo "| --- | --- | --- | --- | --- |"
-  for l in sat-base-master sat-head-master sat-base-keyed sat-head-keyed lat-base-master lat-head-master lat-base-keyed lat-head-keyed; do
-    echo "| $l | $(values "$l" 2) | $(values "$l" 3) | $(values "$l" 4) | $(values "$l" 7) |"
+  echo "| run | req/s | p50 ms | p99 ms | p99.9 ms | CPU µs per request |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  for l in sat-base-master sat-head-master sat-base-keyed sat-head-keyed lat-base-master lat-head-master lat-base-keyed lat-head-keyed \
+    rate-base-master rate-head-master rate-base-keyed rate-head-keyed; do
+    echo "| $l | $(values "$l" 2) | $(values "$l" 3) | $(values "$l" 4) | $(values "$l" 7) | $(values "$l" 8) |"
   done
 } >"$RESULTS"
 cat "$RESULTS"

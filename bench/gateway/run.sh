@@ -16,14 +16,16 @@ SAT_CONNECTIONS=${BENCH_SAT_CONNECTIONS:-64}  # saturation run (-c)
 SAT_DURATION=${BENCH_SAT_DURATION:-10}        # seconds
 LAT_CONNECTIONS=${BENCH_LAT_CONNECTIONS:-8}   # fixed-concurrency latency run (-c)
 LAT_DURATION=${BENCH_LAT_DURATION:-10}
-RATES=${BENCH_RATES:-2000 1000}               # fixed-rate latency runs, requests/s in total each
+RATES=${BENCH_RATES:-5000 2000 1000}          # fixed-rate latency runs, requests/s in total each
 RATE_CONNECTIONS=${BENCH_RATE_CONNECTIONS:-32}
 RATE_DURATION=${BENCH_RATE_DURATION:-10}
 WARMUP_DURATION=${BENCH_WARMUP_DURATION:-5}   # unmeasured load before each target's runs
 WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-5}           # wrk --timeout, seconds
 MEM_REQUESTS_1=${BENCH_MEM_REQUESTS_1:-100000}   # RSS checkpoint 1 (requests to our gateway)
 MEM_REQUESTS_2=${BENCH_MEM_REQUESTS_2:-1000000}  # RSS checkpoint 2
-MEM_MAX_SECONDS=${BENCH_MEM_MAX_SECONDS:-120}    # cap on load time spent reaching checkpoint 2
+MEM_MAX_SECONDS=${BENCH_MEM_MAX_SECONDS:-300}    # cap on load time spent reaching checkpoint 2
+ONE_THREAD_CONNECTIONS=${BENCH_ONE_THREAD_CONNECTIONS:-32}  # the second saturation run: wrk -t1 -c32
+COUNTERS=${BENCH_COUNTERS:-1}                  # runtime counters (dotnet-counters) during our fixed-rate runs
 PORTKEY_VERSION=${BENCH_PORTKEY_VERSION:-1.15.2}
 SKIP_PORTKEY=${BENCH_SKIP_PORTKEY:-0}
 SKIP_GATEWAY=${BENCH_SKIP_GATEWAY:-0}
@@ -112,16 +114,45 @@ declare -A SENT       # SENT[target] = responses wrk counted for that target so 
 declare -A URL AUTH PKHOST API PKPROV PID_OF
 ISSUES=()
 
+# counters_summary LABEL CSV SECONDS: the runtime counters dotnet-counters wrote during a run, summed over its
+# window (which covers the whole run) and divided by the run's length.
+counters_summary() {
+  local label=$1 csv=$2 kv
+  [ -s "$csv" ] || return 0
+  for kv in $(awk -F, -v n="$3" '
+    $3 == "dotnet.gc.pause.time (s / 1 sec)" { pause += $5; rows++ }
+    $3 ~ /^dotnet.gc.collections .*gen0\]$/ { g0 += $5 }
+    $3 ~ /^dotnet.gc.collections .*gen1\]$/ { g1 += $5 }
+    $3 ~ /^dotnet.gc.collections .*gen2\]$/ { g2 += $5 }
+    $3 == "dotnet.gc.heap.total_allocated (By / 1 sec)" { alloc += $5 }
+    $3 == "dotnet.monitor.lock_contentions ({contention} / 1 sec)" { locks += $5 }
+    END { if (rows > 0) printf "gc_pause_ms_s=%.2f gen0_s=%.2f gen1_s=%.2f gen2_s=%.2f alloc_mb_s=%.1f locks_s=%.1f", 1000 * pause / n, g0 / n, g1 / n, g2 / n, alloc / n / 1048576, locks / n }' "$csv"); do
+    M[$label.${kv%%=*}]=${kv#*=}
+  done
+}
+
 # run_wrk TARGET LABEL CONNECTIONS SECONDS RATE(0=none) TALLY(0/1)
 run_wrk() {
   local target=$1 label=$2 conns=$3 dur=$4 rate=$5 tally=$6 out line kv
   out=$LOGS/wrk-$label.txt
-  local pid=${PID_OF[$target]:-} cpu0=0
+  local pid=${PID_OF[$target]:-} cpu0=0 counters_pid=""
   [ -n "$pid" ] && cpu0=$(proc_cpu "$pid")
+  if [[ $label == *-rate* ]] && [ -n "$COUNTERS_BIN" ] && [ -n "$pid" ] && [[ " ${COUNTED_TARGETS[*]} " == *" $target "* ]]; then
+    "$COUNTERS_BIN" collect -p "$pid" --refresh-interval 1 --format csv -o "$LOGS/counters-$label.csv" \
+      --duration "00:00:00:$(( dur + 2 ))" --counters System.Runtime >"$LOGS/counters-$label.log" 2>&1 &
+    counters_pid=$!
+    # The session is collecting once its first sample is in the file: measure only then.
+    local until=$(( SECONDS + 20 ))
+    until grep -q ',Rate,' "$LOGS/counters-$label.csv" 2>/dev/null || [ $SECONDS -ge $until ]; do sleep 0.1; done
+  fi
   WRK_AUTH=${AUTH[$target]} WRK_PORTKEY_HOST=${PKHOST[$target]} WRK_PORTKEY_PROVIDER=${PKPROV[$target]:-openai} \
   WRK_API=${API[$target]:-chat} WRK_THREADS=$THREADS WRK_RATE=$rate WRK_TALLY=$tally \
     timeout $(( dur + 30 )) wrk -t"$THREADS" -c"$conns" -d"${dur}s" --timeout "${WRK_TIMEOUT}s" --latency \
       -s "$LUA" "${URL[$target]}" >"$out" 2>&1 || die "wrk failed for $label (see $out)"
+  if [ -n "$counters_pid" ]; then
+    wait "$counters_pid" 2>/dev/null || true
+    counters_summary "$label" "$LOGS/counters-$label.csv" "$dur"
+  fi
   line=$(grep '^BENCH ' "$out" || true)
   [ -n "$line" ] || die "no result line from wrk for $label (see $out)"
   for kv in ${line#BENCH }; do M[$label.${kv%%=*}]=${kv#*=}; done
@@ -183,6 +214,13 @@ measure() {
     run_wrk "$t" "$t-rate$r" "$RATE_CONNECTIONS" "$RATE_DURATION" "$r" 0; check_run "$t" "$t-rate$r"
   done
   log "$t: ${M[$t-sat.rps]} req/s saturated; p50/p99 ${M[$t-lat.p50_ms]}/${M[$t-lat.p99_ms]} ms at -c$LAT_CONNECTIONS"
+}
+
+# measure_one_thread TARGET: a second saturation run with one wrk thread and fewer connections (-t1 -c32).
+measure_one_thread() {
+  local t=$1 THREADS=1
+  log "$t: saturation ${SAT_DURATION}s at -t1 -c$ONE_THREAD_CONNECTIONS"
+  run_wrk "$t" "$t-sat1" "$ONE_THREAD_CONNECTIONS" "$SAT_DURATION" 0 0; check_run "$t" "$t-sat1"
 }
 
 # load_until TARGET TOTAL MAX_SECONDS: load in chunks of whole seconds until wrk has
@@ -254,6 +292,18 @@ if [ "$SKIP_PORTKEY" != 1 ]; then
   fi
 fi
 
+# Runtime counters of our fixed-rate runs (GC pauses, collections, allocation rate, lock contention).
+COUNTERS_BIN=""
+COUNTED_TARGETS=(ours keyed)
+if [ "$COUNTERS" = 1 ] && [ "$SKIP_GATEWAY" != 1 ]; then
+  COUNTERS_BIN=$WORK/tools/dotnet-counters
+  if [ ! -x "$COUNTERS_BIN" ]; then
+    log "installing dotnet-counters into $WORK/tools"
+    dotnet tool install dotnet-counters --tool-path "$WORK/tools" >"$LOGS/counters-install.log" 2>&1 \
+      || { log "warning: dotnet-counters could not be installed (see $LOGS/counters-install.log); no runtime counters"; COUNTERS_BIN=""; }
+  fi
+fi
+
 # How busy the machine is before the run: other processes' CPU use skews every number.
 cpu_sample() { awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
 read -r total0 idle0 < <(cpu_sample); sleep 2; read -r total1 idle1 < <(cpu_sample)
@@ -274,6 +324,7 @@ log "direct: warm-up ${WARMUP_DURATION}s"
 smoke direct
 run_wrk direct direct-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
 measure direct
+measure_one_thread direct
 
 # ---------------------------------------------------------------- 2a. the bare gateway
 # The Gateway module alone (bench/gateway/BareGateway): the baseline of the access path.
@@ -333,6 +384,7 @@ if [ "$SKIP_GATEWAY" != 1 ]; then
     log "keyed: warm-up ${WARMUP_DURATION}s"
     run_wrk keyed keyed-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
     measure keyed
+    measure_one_thread keyed
     SENT[ours]=$(( ${SENT[ours]} + ${SENT[keyed]} ))
   fi
   if [ "$SKIP_APIS" != 1 ]; then
@@ -370,6 +422,7 @@ if [ "$SKIP_PORTKEY" != 1 ]; then
   log "portkey: warm-up ${WARMUP_DURATION}s"
   run_wrk portkey portkey-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0 0
   measure portkey
+  measure_one_thread portkey
   if [ "$SKIP_APIS" != 1 ]; then
     # Portkey's own /v1/responses (provider openai) and /v1/messages (provider anthropic): both pass the
     # request through to the upstream's matching path, which nginx answers in that format.
@@ -511,12 +564,12 @@ TMP_RESULTS=$RUN_DIR/gateway.md
     for kind in lat $(for r in $RATES; do printf 'rate%s ' "$r"; done); do
       if [ "$kind" = lat ]; then echo "### Fixed concurrency (-c$LAT_CONNECTIONS, ${LAT_DURATION} s)"; else echo "### Fixed rate (target ${kind#rate} req/s, -c$RATE_CONNECTIONS, ${RATE_DURATION} s)"; fi
       echo
-      echo "| Target | Achieved req/s | p50 ms | p99 ms | Over bare p50 ms | Over bare p99 ms | Errors / non-2xx |"
-      echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+      echo "| Target | Achieved req/s | p50 ms | p99 ms | p99.9 ms | Over bare p50 ms | Over bare p99 ms | Errors / non-2xx |"
+      echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
       for t in "${ACCESS_TARGETS[@]}"; do
         l=$t-$kind
         if [ "$t" = bare ]; then ob50="—"; ob99="—"; else ob50=$(over_bare "$l" p50_ms); ob99=$(over_bare "$l" p99_ms); fi
-        echo "| ${ACCESS_NAME[$t]} | $(calc "${M[$l.rps]}" 0) | ${M[$l.p50_ms]} | ${M[$l.p99_ms]} | $ob50 | $ob99 | $(errs "$l") |"
+        echo "| ${ACCESS_NAME[$t]} | $(calc "${M[$l.rps]}" 0) | ${M[$l.p50_ms]} | ${M[$l.p99_ms]} | ${M[$l.p999_ms]} | $ob50 | $ob99 | $(errs "$l") |"
       done
       echo
     done
@@ -525,6 +578,61 @@ TMP_RESULTS=$RUN_DIR/gateway.md
     if awk "BEGIN { exit !($KEYED_P50 <= 0.2) }"; then verdict="meets"; else verdict="misses"; fi
     echo "At $first_rate req/s the access path adds ${KEYED_P50} ms at p50 over the bare gateway: it $verdict the target of 0.2 ms."
     echo "Saturation throughput: bare $(calc "${M[bare-sat.rps]}" 0) req/s, master key $(calc "${M[ours-sat.rps]}" 0) req/s, API key $(calc "${M[keyed-sat.rps]}" 0) req/s."
+    echo
+  fi
+  if [ "$SKIP_ACCESS" != 1 ] && [ "$SKIP_PORTKEY" != 1 ]; then
+    echo "## Saturation with an API key beside Portkey"
+    echo
+    echo "The API key path (key, limits, budget, metering) against Portkey at two client settings: \`wrk -t1 -c$ONE_THREAD_CONNECTIONS\`"
+    echo "and \`wrk -t$THREADS -c$SAT_CONNECTIONS\`, ${SAT_DURATION} s each."
+    echo
+    echo "| Client | Upstream direct req/s | LLM Marketplace, API key req/s | Portkey req/s | Ratio | p99 ms ours / Portkey |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    echo "| -t1 -c$ONE_THREAD_CONNECTIONS | $(calc "${M[direct-sat1.rps]}" 0) | $(calc "${M[keyed-sat1.rps]}" 0) | $(calc "${M[portkey-sat1.rps]}" 0) | $(ratio keyed-sat1.rps portkey-sat1.rps)x | ${M[keyed-sat1.p99_ms]} / ${M[portkey-sat1.p99_ms]} |"
+    echo "| -t$THREADS -c$SAT_CONNECTIONS | $(calc "${M[direct-sat.rps]}" 0) | $(calc "${M[keyed-sat.rps]}" 0) | $(calc "${M[portkey-sat.rps]}" 0) | $(ratio keyed-sat.rps portkey-sat.rps)x | ${M[keyed-sat.p99_ms]} / ${M[portkey-sat.p99_ms]} |"
+    echo
+  fi
+  if [ -n "$COUNTERS_BIN" ] && [ "$SKIP_GATEWAY" != 1 ]; then
+    echo "## Where the time goes: runtime counters during the fixed-rate runs"
+    echo
+    echo "\`dotnet-counters collect --counters System.Runtime\` attached to LLM Marketplace for each fixed-rate run (per-second"
+    echo "means). GC pauses stop every request in flight, so their time per second is a floor under the tail; bytes"
+    echo "allocated per request include the work paid per interval (the usage rollup fold every 250 ms at most)."
+    echo
+    echo "| Target | Target req/s | Achieved req/s | GC pause ms/s | gen0 / gen1 / gen2 per s | Allocated MB/s | KB per request | Lock contentions/s |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for t in ours keyed; do
+      for r in $RATES; do
+        l=$t-rate$r
+        [ -n "${M[$l.gc_pause_ms_s]:-}" ] || continue
+        echo "| ${ACCESS_NAME[$t]} | $r | $(calc "${M[$l.rps]}" 0) | ${M[$l.gc_pause_ms_s]} | ${M[$l.gen0_s]} / ${M[$l.gen1_s]} / ${M[$l.gen2_s]} | ${M[$l.alloc_mb_s]} | $(calc "${M[$l.alloc_mb_s]} * 1024 / ${M[$l.rps]}" 1) | ${M[$l.locks_s]} |"
+      done
+    done
+    echo
+    echo "The investigation behind these figures, with the before and after of each change, is in \`bench/results/gateway-tail.md\`."
+    echo
+  fi
+  if [ "$SKIP_ACCESS" != 1 ] && [ "$SKIP_PORTKEY" != 1 ]; then
+    echo "## Targets"
+    echo
+    echo "Added latency is the API key row minus the direct upstream at the same rate and percentile."
+    echo
+    echo "| Target | Goal | Measured | |"
+    echo "| --- | --- | ---: | --- |"
+    verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo missed; fi; }
+    for r in $RATES; do
+      [ "$r" = 2000 ] || continue
+      a50=$(calc "${M[keyed-rate$r.p50_ms]} - ${M[direct-rate$r.p50_ms]}" 3); a99=$(calc "${M[keyed-rate$r.p99_ms]} - ${M[direct-rate$r.p99_ms]}" 3)
+      echo "| Added p50 at $r req/s, API key | ≤ 0.2 ms | $a50 ms | $(verdict "$a50 <= 0.2") |"
+      echo "| Added p99 at $r req/s, API key | ≤ 1 ms | $a99 ms | $(verdict "$a99 <= 1") |"
+    done
+    a99=$(calc "${M[keyed-lat.p99_ms]} - ${M[direct-lat.p99_ms]}" 3)
+    echo "| Added p99 at -c$LAT_CONNECTIONS, API key | ≤ 1 ms | $a99 ms | $(verdict "$a99 <= 1") |"
+    x=$(ratio keyed-sat1.rps portkey-sat1.rps); echo "| Throughput vs Portkey, API key, -t1 -c$ONE_THREAD_CONNECTIONS | ≥ 10x | ${x}x | $(verdict "$x >= 10") |"
+    x=$(ratio keyed-sat.rps portkey-sat.rps); echo "| Throughput vs Portkey, API key, -t$THREADS -c$SAT_CONNECTIONS | ≥ 15x | ${x}x | $(verdict "$x >= 15") |"
+    g=$(calc "100 * ($GW_RSS2 - $GW_RSS1) / $GW_RSS1" 1); echo "| RSS growth from $GW_N1 to $GW_N2 requests | < 10 % | $g % | $(verdict "$g < 10") |"
+    echo
+    echo "The replica on PostgreSQL and Redis against the embedded default is in \`bench/results/gateway-distributed.md\`."
     echo
   fi
   if [ "$SKIP_GATEWAY" != 1 ] && [ "$SKIP_PORTKEY" != 1 ]; then
