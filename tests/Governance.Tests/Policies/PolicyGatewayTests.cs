@@ -173,7 +173,7 @@ public sealed class PolicyGatewayTests : IAsyncLifetime
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task Policies_are_versioned_and_each_change_is_audited_and_applied_at_once(string provider)
     {
         await using var host = await Gov.StartAsync(Config, overrides: await Databases.FreshAsync(provider));
