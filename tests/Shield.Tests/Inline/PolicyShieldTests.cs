@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using LlmMarketplace.TestKit;
+using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Shield.Tests.Inline;
 
@@ -12,55 +13,43 @@ namespace LlmMarketplace.Shield.Tests.Inline;
 /// allow) over the configured modes, and content block lists refused naming the policy. Callers are real API keys of
 /// real teams; the policies are stored through the API.
 /// </summary>
-public sealed class PolicyShieldTests : IAsyncLifetime
+public sealed class PolicyShieldTests : UpstreamHostTests
 {
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _host = null!;
+    protected override Task AnswerAsync(HttpContext ctx, int _) => FakeUpstream.Json(ctx, Configs.Completion);
 
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx,
-            """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"""));
-        _host = await GatewayHost.StartAsync($"""
-            Providers:
-              - Name: upstream
-                Type: openai
-                BaseUrl: {_upstream.BaseUrl}/v1
-            Models:
-              - Name: plain-model
-                Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-              - Name: config-redacting-model
-                Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-            Shield:
-              Scopes:
-                - Model: config-redacting-model
-                  Pii: redact
-            """);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    protected override string HostConfig(string upstreamBaseUrl) => $"""
+        Providers:
+          - Name: upstream
+            Type: openai
+            BaseUrl: {upstreamBaseUrl}/v1
+        Models:
+          - Name: plain-model
+            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
+          - Name: config-redacting-model
+            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
+        Shield:
+          Scopes:
+            - Model: config-redacting-model
+              Pii: redact
+        """;
 
     /// <summary>A new team with its own API key; returns the team id and a client calling with that key.</summary>
     private async Task<(string TeamId, HttpClient Client)> TeamCallerAsync()
     {
-        using var team = await _host.Client.PostAsJsonAsync("api/v1/teams", new { name = "team-" + Guid.NewGuid().ToString("N")[..10] });
+        using var team = await Host.Client.PostAsJsonAsync("api/v1/teams", new { name = "team-" + Guid.NewGuid().ToString("N")[..10] });
         Assert.Equal(HttpStatusCode.Created, team.StatusCode);
         var teamId = (await team.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-        using var key = await _host.Client.PostAsJsonAsync("api/v1/keys", new { name = "caller", team = teamId });
+        using var key = await Host.Client.PostAsJsonAsync("api/v1/keys", new { name = "caller", team = teamId });
         Assert.Equal(HttpStatusCode.Created, key.StatusCode);
         var secret = (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
-        var client = new HttpClient { BaseAddress = _host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        var client = new HttpClient { BaseAddress = Host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
         return (teamId, client);
     }
 
     private async Task<string> PolicyAsync(string yaml)
     {
-        using var response = await _host.Client.PostAsync("api/v1/policies", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
+        using var response = await Host.Client.PostAsync("api/v1/policies", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }
@@ -73,7 +62,7 @@ public sealed class PolicyShieldTests : IAsyncLifetime
     }
 
     private string? Forwarded(string marker) =>
-        _upstream.Requests.SingleOrDefault(r => r.Body.Contains(marker, StringComparison.Ordinal))?.Json.GetProperty("messages")[1].GetProperty("content").GetString();
+        Upstream.Requests.SingleOrDefault(r => r.Body.Contains(marker, StringComparison.Ordinal))?.Json.GetProperty("messages")[1].GetProperty("content").GetString();
 
     private static string Marker() => "marker" + Guid.NewGuid().ToString("N")[..12].Replace('0', 'x');
 
