@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
+using static LlmMarketplace.Shield.Tests.Infrastructure.TeamPolicies;
 
 namespace LlmMarketplace.Shield.Tests.Inline;
 
@@ -73,25 +74,6 @@ public sealed class OperationsShieldTests : UpstreamHostTests
 
     public static TheoryData<int> OperationIndexes => [0, 1, 2, 3];
 
-    private async Task<(string TeamId, HttpClient Client)> TeamCallerAsync()
-    {
-        using var team = await Host.Client.PostAsJsonAsync("api/v1/teams", new { name = "team-" + Guid.NewGuid().ToString("N")[..10] });
-        Assert.Equal(HttpStatusCode.Created, team.StatusCode);
-        var teamId = (await team.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-        using var key = await Host.Client.PostAsJsonAsync("api/v1/keys", new { name = "caller", team = teamId });
-        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
-        var secret = (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
-        var client = new HttpClient { BaseAddress = Host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        return (teamId, client);
-    }
-
-    private async Task PolicyAsync(string yaml)
-    {
-        using var response = await Host.Client.PostAsync("api/v1/policies", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
-        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-    }
-
     private static async Task<(HttpStatusCode Status, string Body)> PostAsync(HttpClient client, string path, object body)
     {
         using var response = await client.PostAsJsonAsync(path, body);
@@ -120,12 +102,12 @@ public sealed class OperationsShieldTests : UpstreamHostTests
     public async Task A_team_policy_with_pii_redact_redacts_every_text_of_the_operation_before_it_is_forwarded(int index)
     {
         var operation = Operations[index];
-        var (teamId, member) = await TeamCallerAsync();
-        var (_, outsider) = await TeamCallerAsync();
+        var (teamId, member) = await TeamCallerAsync(Host);
+        var (_, outsider) = await TeamCallerAsync(Host);
         using (member)
         using (outsider)
         {
-            await PolicyAsync($"name: {Name("redact-pii")}\nscope: team\nteam: {teamId}\nrules:\n  pii: redact\n");
+            await PolicyAsync(Host, $"name: {Name("redact-pii")}\nscope: team\nteam: {teamId}\nrules:\n  pii: redact\n");
 
             var marker = Marker();
             var (status, body) = await PostAsync(member, operation.Path, operation.Body($"{marker} mail {Email}"));
@@ -149,11 +131,11 @@ public sealed class OperationsShieldTests : UpstreamHostTests
     public async Task A_team_policy_with_pii_block_refuses_the_operation_naming_the_field_and_never_forwards_it(int index)
     {
         var operation = Operations[index];
-        var (teamId, member) = await TeamCallerAsync();
+        var (teamId, member) = await TeamCallerAsync(Host);
         using (member)
         {
             var name = Name("block-pii");
-            await PolicyAsync($"name: {name}\nscope: team\nteam: {teamId}\nrules:\n  pii: block\n");
+            await PolicyAsync(Host, $"name: {name}\nscope: team\nteam: {teamId}\nrules:\n  pii: block\n");
 
             var marker = Marker();
             var (status, body) = await PostAsync(member, operation.Path, operation.Body($"{marker} my card is 4111 1111 1111 1111"));
@@ -175,11 +157,11 @@ public sealed class OperationsShieldTests : UpstreamHostTests
     [Fact]
     public async Task A_block_list_term_in_a_rerank_document_is_refused_with_403_naming_the_documents()
     {
-        var (teamId, member) = await TeamCallerAsync();
+        var (teamId, member) = await TeamCallerAsync(Host);
         using (member)
         {
             var name = Name("falcon");
-            await PolicyAsync($"name: {name}\nscope: team\nteam: {teamId}\nreason: the project is confidential\nrules:\n  content:\n    blockList: [\"project falcon\"]\n");
+            await PolicyAsync(Host, $"name: {name}\nscope: team\nteam: {teamId}\nreason: the project is confidential\nrules:\n  content:\n    blockList: [\"project falcon\"]\n");
 
             var marker = Marker();
             var (status, body) = await PostAsync(member, "v1/rerank", new { model = "reranker", query = marker + " status", documents = new object[] { "weekly notes", new { text = "PROJECT Falcon is late" } } });

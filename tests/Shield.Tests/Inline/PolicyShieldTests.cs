@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
+using static LlmMarketplace.Shield.Tests.Infrastructure.TeamPolicies;
 
 namespace LlmMarketplace.Shield.Tests.Inline;
 
@@ -33,27 +34,6 @@ public sealed class PolicyShieldTests : UpstreamHostTests
               Pii: redact
         """;
 
-    /// <summary>A new team with its own API key; returns the team id and a client calling with that key.</summary>
-    private async Task<(string TeamId, HttpClient Client)> TeamCallerAsync()
-    {
-        using var team = await Host.Client.PostAsJsonAsync("api/v1/teams", new { name = "team-" + Guid.NewGuid().ToString("N")[..10] });
-        Assert.Equal(HttpStatusCode.Created, team.StatusCode);
-        var teamId = (await team.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-        using var key = await Host.Client.PostAsJsonAsync("api/v1/keys", new { name = "caller", team = teamId });
-        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
-        var secret = (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
-        var client = new HttpClient { BaseAddress = Host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        return (teamId, client);
-    }
-
-    private async Task<string> PolicyAsync(string yaml)
-    {
-        using var response = await Host.Client.PostAsync("api/v1/policies", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
-        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-    }
-
     private static async Task<(HttpStatusCode Status, string Body)> ChatAsync(HttpClient client, string model, string content)
     {
         var body = JsonSerializer.Serialize(new { model, messages = new[] { new { role = "system", content = "Be brief." }, new { role = "user", content } } });
@@ -71,12 +51,12 @@ public sealed class PolicyShieldTests : UpstreamHostTests
     [Fact]
     public async Task A_team_policy_with_pii_redact_redacts_that_teams_prompts_only()
     {
-        var (teamId, member) = await TeamCallerAsync();
-        var (_, outsider) = await TeamCallerAsync();
+        var (teamId, member) = await TeamCallerAsync(Host);
+        var (_, outsider) = await TeamCallerAsync(Host);
         using (member)
         using (outsider)
         {
-            await PolicyAsync($"name: {Name("redact-pii")}\nscope: team\nteam: {teamId}\nrules:\n  pii: redact\n");
+            await PolicyAsync(Host, $"name: {Name("redact-pii")}\nscope: team\nteam: {teamId}\nrules:\n  pii: redact\n");
 
             var marker = Marker();
             var (status, body) = await ChatAsync(member, "plain-model", $"{marker} mail jane.doe@example.com");
@@ -94,11 +74,11 @@ public sealed class PolicyShieldTests : UpstreamHostTests
     [Fact]
     public async Task A_team_policy_with_pii_block_refuses_that_teams_prompts_naming_the_policy()
     {
-        var (teamId, member) = await TeamCallerAsync();
+        var (teamId, member) = await TeamCallerAsync(Host);
         using (member)
         {
             var name = Name("block-pii");
-            await PolicyAsync($"name: {name}\nscope: team\nteam: {teamId}\nreason: no personal data leaves the team\nrules:\n  pii: block\n");
+            await PolicyAsync(Host, $"name: {name}\nscope: team\nteam: {teamId}\nreason: no personal data leaves the team\nrules:\n  pii: block\n");
 
             var marker = Marker();
             var (status, body) = await ChatAsync(member, "plain-model", $"{marker} my card is 4111 1111 1111 1111");
@@ -122,13 +102,13 @@ public sealed class PolicyShieldTests : UpstreamHostTests
     [Fact]
     public async Task A_block_list_term_is_refused_with_403_naming_the_policy_and_never_reaches_the_upstream()
     {
-        var (teamId, member) = await TeamCallerAsync();
-        var (_, outsider) = await TeamCallerAsync();
+        var (teamId, member) = await TeamCallerAsync(Host);
+        var (_, outsider) = await TeamCallerAsync(Host);
         using (member)
         using (outsider)
         {
             var name = Name("falcon");
-            await PolicyAsync($"name: {name}\nscope: team\nteam: {teamId}\nreason: the project is confidential\nrules:\n  content:\n    blockList: [\"project falcon\"]\n");
+            await PolicyAsync(Host, $"name: {name}\nscope: team\nteam: {teamId}\nreason: the project is confidential\nrules:\n  content:\n    blockList: [\"project falcon\"]\n");
 
             var marker = Marker();
             var (status, body) = await ChatAsync(member, "plain-model", $"{marker} Summarise the status of PROJECT Falcon for me.");
@@ -151,8 +131,8 @@ public sealed class PolicyShieldTests : UpstreamHostTests
     [Fact]
     public async Task Configured_modes_apply_when_no_policy_speaks_and_a_policy_overrides_them_when_one_does()
     {
-        var (teamId, allowed) = await TeamCallerAsync();
-        var (_, unpoliced) = await TeamCallerAsync();
+        var (teamId, allowed) = await TeamCallerAsync(Host);
+        var (_, unpoliced) = await TeamCallerAsync(Host);
         using (allowed)
         using (unpoliced)
         {
@@ -163,7 +143,7 @@ public sealed class PolicyShieldTests : UpstreamHostTests
             Assert.Equal($"{marker} call [PHONE]", Forwarded(marker));
 
             // Policy over configuration: pii allow lets this team's personal data through on the same model.
-            await PolicyAsync($"name: {Name("allow-pii")}\nscope: team\nteam: {teamId}\nrules:\n  pii: allow\n");
+            await PolicyAsync(Host, $"name: {Name("allow-pii")}\nscope: team\nteam: {teamId}\nrules:\n  pii: allow\n");
             var passed = Marker();
             (status, body) = await ChatAsync(allowed, "config-redacting-model", $"{passed} call 415-555-2671");
             Assert.True(status == HttpStatusCode.OK, body);
