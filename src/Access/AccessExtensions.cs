@@ -29,21 +29,7 @@ public static class AccessExtensions
 {
     public static IHostApplicationBuilder AddAccess(this IHostApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(AccessOptions.SectionName).Get<AccessOptions>() ?? new AccessOptions();
-        var errors = new ValidationErrors();
-        if (!TimeZoneInfo.TryFindSystemTimeZoneById(options.TimeZone, out _))
-            errors.Add("Access:TimeZone", $"Unknown time zone '{options.TimeZone}'; set an IANA id such as UTC or Europe/Paris.");
-        if (options.AlertThreshold is <= 0 or > 1) errors.Add("Access:AlertThreshold", "Set a fraction in (0, 1], e.g. 0.8.");
-        if (options.MaxBatchSize < 1) errors.Add("Access:MaxBatchSize", "Set a positive number of records.");
-        if (options.RefreshInterval <= TimeSpan.Zero) errors.Add("Access:RefreshInterval", "Set a positive interval, e.g. 00:00:05.");
-        if (options.UsageStreamClaimAfter <= TimeSpan.Zero) errors.Add("Access:UsageStreamClaimAfter", "Set a positive interval, e.g. 00:00:30.");
-        if (options.SpoolRetryInterval <= TimeSpan.Zero) errors.Add("Access:SpoolRetryInterval", "Set a positive interval, e.g. 00:00:05.");
-        foreach (var (id, limit) in options.DeploymentLimits)
-        {
-            if (limit.Rpm is <= 0) errors.Add($"Access:DeploymentLimits:{id}:Rpm", "Set a positive number of requests per minute.");
-            if (limit.Tpm is <= 0) errors.Add($"Access:DeploymentLimits:{id}:Tpm", "Set a positive number of tokens per minute.");
-        }
-        if (!errors.IsEmpty) throw new InvalidConfigurationException(errors);
+        var options = builder.Configuration.ReadValidated<AccessOptions>(AccessOptions.SectionName, Validate);
 
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
@@ -89,6 +75,22 @@ public static class AccessExtensions
         services.TryAddSingleton(static sp => new Statements.StatementService(
             sp.GetRequiredService<AccessStore>(), sp.GetRequiredService<AccessDirectory>(), sp.GetRequiredService<TimeProvider>()));
         return builder;
+    }
+
+    private static void Validate(AccessOptions o, ValidationErrors errors)
+    {
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(o.TimeZone, out _))
+            errors.Add("Access:TimeZone", $"Unknown time zone '{o.TimeZone}'; set an IANA id such as UTC or Europe/Paris.");
+        if (o.AlertThreshold is <= 0 or > 1) errors.Add("Access:AlertThreshold", "Set a fraction in (0, 1], e.g. 0.8.");
+        if (o.MaxBatchSize < 1) errors.Add("Access:MaxBatchSize", "Set a positive number of records.");
+        if (o.RefreshInterval <= TimeSpan.Zero) errors.Add("Access:RefreshInterval", "Set a positive interval, e.g. 00:00:05.");
+        if (o.UsageStreamClaimAfter <= TimeSpan.Zero) errors.Add("Access:UsageStreamClaimAfter", "Set a positive interval, e.g. 00:00:30.");
+        if (o.SpoolRetryInterval <= TimeSpan.Zero) errors.Add("Access:SpoolRetryInterval", "Set a positive interval, e.g. 00:00:05.");
+        foreach (var (id, limit) in o.DeploymentLimits)
+        {
+            if (limit.Rpm is <= 0) errors.Add($"Access:DeploymentLimits:{id}:Rpm", "Set a positive number of requests per minute.");
+            if (limit.Tpm is <= 0) errors.Add($"Access:DeploymentLimits:{id}:Tpm", "Set a positive number of tokens per minute.");
+        }
     }
 
     public static IEndpointRouteBuilder MapAccessApi(this IEndpointRouteBuilder app)

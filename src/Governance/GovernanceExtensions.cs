@@ -27,8 +27,7 @@ public static class GovernanceExtensions
 {
     public static IHostApplicationBuilder AddGovernance(this IHostApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(GovernanceOptions.SectionName).Get<GovernanceOptions>() ?? new GovernanceOptions();
-        Validate(options);
+        var options = builder.Configuration.ReadValidated<GovernanceOptions>(GovernanceOptions.SectionName, Validate);
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpContextAccessor();
@@ -69,9 +68,8 @@ public static class GovernanceExtensions
         return builder;
     }
 
-    private static void Validate(GovernanceOptions o)
+    private static void Validate(GovernanceOptions o, ValidationErrors errors)
     {
-        var errors = new ValidationErrors();
         const string s = GovernanceOptions.SectionName;
         if (o.AccessTokenMinutes is < 1 or > 1440) errors.Add($"{s}:AccessTokenMinutes", "must be between 1 and 1440");
         if (o.RefreshTokenHours is < 1 or > 24 * 90) errors.Add($"{s}:RefreshTokenHours", "must be between 1 and 2160");
@@ -87,7 +85,6 @@ public static class GovernanceExtensions
         if (o.Oidc.ClientSecret is { Length: > 0 } secret && !LlmMarketplace.BuildingBlocks.Secrets.SecretReference.IsReference(secret)) errors.Add($"{s}:Oidc:ClientSecret", "must be a reference (env:NAME or file:PATH), never the secret itself");
         foreach (var role in o.Oidc.DefaultRoles.Where(static r => !Roles.All.Contains(r) || r == Roles.SuperAdmin)) errors.Add($"{s}:Oidc:DefaultRoles", $"'{role}' is not a role that can be given by default");
         if (Classifications.Rank(o.DefaultClassification) is null) errors.Add($"{s}:DefaultClassification", $"must be one of {string.Join(", ", Classifications.Levels)}");
-        if (!errors.IsEmpty) throw new InvalidConfigurationException(errors);
     }
 
     public static IEndpointRouteBuilder MapGovernanceApi(this IEndpointRouteBuilder app)

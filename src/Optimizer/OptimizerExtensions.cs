@@ -22,10 +22,7 @@ public static class OptimizerExtensions
 {
     public static IHostApplicationBuilder AddOptimizer(this IHostApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(OptimizerOptions.SectionName).Get<OptimizerOptions>() ?? new OptimizerOptions();
-        var errors = new ValidationErrors();
-        options.Validate(errors);
-        if (!errors.IsEmpty) throw new InvalidConfigurationException(errors);
+        var options = builder.Configuration.ReadValidated<OptimizerOptions>(OptimizerOptions.SectionName, static (o, errors) => o.Validate(errors));
 
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);

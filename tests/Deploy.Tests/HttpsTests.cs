@@ -7,9 +7,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using OpenAI;
 using OpenAI.Chat;
 
@@ -20,27 +18,12 @@ public sealed class HttpsTests
 {
     private const string HostName = "gateway.test";
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task<WebApplication> StartUpstreamAsync(int port)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        app.MapPost("/v1/chat/completions", static () => Results.Text("""
+    private static Task<LoopbackServer> StartUpstreamAsync() =>
+        LoopbackServer.StartAsync(static app => app.MapPost("/v1/chat/completions", static () => Results.Text("""
             {"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"up-model",
              "choices":[{"index":0,"message":{"role":"assistant","content":"over tls"},"finish_reason":"stop"}],
              "usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}
-            """, "application/json"));
-        await app.StartAsync();
-        return app;
-    }
+            """, "application/json")));
 
     [Fact]
     public async Task The_program_answers_the_OpenAI_sdk_over_https_and_redirects_http_with_hsts()
@@ -54,14 +37,13 @@ public sealed class HttpsTests
             "-addext", $"subjectAltName=DNS:{HostName}", "-keyout", key, "-out", cert]);
         Assert.True(made.ExitCode == 0, made.Stderr);
 
-        var upstreamPort = FreePort();
-        await using var upstream = await StartUpstreamAsync(upstreamPort);
+        await using var upstream = await StartUpstreamAsync();
         var config = Path.Combine(dir, "llmm.yaml");
         await File.WriteAllTextAsync(config, $"""
             Providers:
               - Name: up
                 Type: openai
-                BaseUrl: http://127.0.0.1:{upstreamPort}/v1
+                BaseUrl: {upstream.BaseUrl}/v1
                 ApiKey: env:LLMM_TEST_UPSTREAM_KEY
             Models:
               - Name: tls-model
@@ -69,8 +51,8 @@ public sealed class HttpsTests
                   - Provider: up
                     Model: up-model
             """);
-        var httpsPort = FreePort();
-        var httpPort = FreePort();
+        var httpsPort = TestPaths.FreePort();
+        var httpPort = TestPaths.FreePort();
         var masterKey = "mk-" + Guid.NewGuid().ToString("N");
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "llm-marketplace.dll"));

@@ -57,16 +57,13 @@ public sealed class ExperimentTests
         Assert.Equal(["variants", "variants[0].deployment", "variants[1].parameters.messages"], second);
     }
 
-    public static TheoryData<string> AllStorages => Storages;
-
     [Theory]
-    [MemberData(nameof(AllStorages))]
+    [OnEachStorage]
     public async Task Variants_stick_to_users_split_traffic_and_the_better_one_is_found_promoted_and_audited(string storage)
     {
-        var (overrides, cleanup) = await StorageAsync(storage);
-        await using var storageCleanup = cleanup;
+        await using var db = await TestStorage.CreateAsync(storage);
         await using var upstream = await UpstreamAsync();
-        await using var host = await GatewayHost.StartAsync(Config(upstream.BaseUrl), overrides);
+        await using var host = await GatewayHost.StartAsync(Config(upstream.BaseUrl), db.Overrides);
         var experiment = await CreateAsync(host, new
         {
             name = "cheaper model",

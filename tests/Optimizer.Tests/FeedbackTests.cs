@@ -8,16 +8,13 @@ namespace LlmMarketplace.Optimizer.Tests;
 /// <summary><c>POST /v1/feedback</c> and <c>GET /api/v1/feedback</c> through the real host.</summary>
 public sealed class FeedbackTests
 {
-    public static TheoryData<string> AllStorages => Storages;
-
     [Theory]
-    [MemberData(nameof(AllStorages))]
+    [OnEachStorage]
     public async Task Feedback_is_stored_with_the_usage_facts_updated_in_place_and_queryable(string storage)
     {
-        var (overrides, cleanup) = await StorageAsync(storage);
-        await using var _ = cleanup;
+        await using var db = await TestStorage.CreateAsync(storage);
         await using var upstream = await UpstreamAsync();
-        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), overrides);
+        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), db.Overrides);
         var (keyId, key) = await CreateKeyAsync(host, "judge");
         using var client = ClientWithKey(host, key);
         var requestId = "req-" + Guid.NewGuid().ToString("N");

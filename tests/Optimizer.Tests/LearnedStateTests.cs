@@ -16,33 +16,31 @@ public sealed class LearnedStateTests
         """);
 
     [Theory]
-    [MemberData(nameof(AllStorages))]
+    [OnEachStorage]
     public async Task What_the_router_learned_survives_a_restart(string storage)
     {
-        var (overrides, cleanup) = await SharedStorageAsync(storage);
-        await using var storageCleanup = cleanup;
+        await using var db = await TestStorage.CreateAsync(storage);
         await using var upstream = await UpstreamAsync();
 
         IReadOnlyDictionary<string, long> learned;
-        await using (var first = await GatewayHost.StartAsync(Config(upstream.BaseUrl), overrides))
+        await using (var first = await GatewayHost.StartAsync(Config(upstream.BaseUrl), db.Overrides))
         {
             await CallAndJudgeAsync(first, 40);
             learned = first.Service<QualityRouter>().FeedbackCounts("smart");
             Assert.Equal(40, learned.Values.Sum());
         }
 
-        await using var restarted = await GatewayHost.StartAsync(Config(upstream.BaseUrl), overrides);
+        await using var restarted = await GatewayHost.StartAsync(Config(upstream.BaseUrl), db.Overrides);
         Assert.Equal(learned.OrderBy(static kv => kv.Key), restarted.Service<QualityRouter>().FeedbackCounts("smart").OrderBy(static kv => kv.Key));
     }
 
     [Fact]
     public async Task A_second_replica_learns_from_feedback_given_to_the_first()
     {
-        var (overrides, cleanup) = await SharedStorageAsync("postgres");
-        await using var storageCleanup = cleanup;
+        await using var db = await TestStorage.CreateAsync("postgres");
         await using var upstream = await UpstreamAsync();
-        await using var first = await GatewayHost.StartAsync(Config(upstream.BaseUrl), overrides);
-        await using var second = await GatewayHost.StartAsync(Config(upstream.BaseUrl), overrides);
+        await using var first = await GatewayHost.StartAsync(Config(upstream.BaseUrl), db.Overrides);
+        await using var second = await GatewayHost.StartAsync(Config(upstream.BaseUrl), db.Overrides);
 
         await CallAndJudgeAsync(first, 30);
         var learned = first.Service<QualityRouter>().FeedbackCounts("smart");
@@ -59,8 +57,6 @@ public sealed class LearnedStateTests
             "the first replica to fold in the 5 feedbacks given to the second");
     }
 
-    public static TheoryData<string> AllStorages => Storages;
-
     /// <summary>Calls the auto-routed model <paramref name="count"/> times and scores each call through <c>POST /v1/feedback</c>.</summary>
     private static async Task CallAndJudgeAsync(GatewayHost host, int count)
     {
@@ -70,27 +66,6 @@ public sealed class LearnedStateTests
             var requestId = Header(response, "x-request-id");
             var (status, _) = await FeedbackAsync(host.Client, new { requestId, score = i % 3 == 0 ? 0.0 : 1.0 });
             Assert.Equal(HttpStatusCode.Created, status);
-        }
-    }
-
-    /// <summary>A storage that hosts given the same overrides share (for SQLite one data directory).</summary>
-    private static async Task<(Dictionary<string, string?> Overrides, IAsyncDisposable Cleanup)> SharedStorageAsync(string storage)
-    {
-        var (overrides, cleanup) = await StorageAsync(storage);
-        if (storage != "sqlite") return (overrides, cleanup);
-        var directory = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        overrides["Storage:DataDirectory"] = directory;
-        return (overrides, new DeleteDirectory(directory, cleanup));
-    }
-
-    private sealed class DeleteDirectory(string directory, IAsyncDisposable inner) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            try { Directory.Delete(directory, true); } catch (IOException) { }
-            await inner.DisposeAsync();
         }
     }
 }

@@ -38,17 +38,6 @@ internal static class OptimizerTestKit
         {routerSettings}
         """;
 
-    /// <summary>SQLite and PostgreSQL always: without LLMM_TEST_POSTGRES the PostgreSQL runs fail and say so (they never skip).</summary>
-    public static TheoryData<string> Storages => TestStorage.All;
-
-    /// <summary>Host overrides for a storage; for PostgreSQL a fresh database, dropped when the handle is disposed.</summary>
-    public static async Task<(Dictionary<string, string?> Overrides, IAsyncDisposable Cleanup)> StorageAsync(string provider)
-    {
-        if (provider == "sqlite") return (new Dictionary<string, string?>(), new Cleanup(static () => Task.CompletedTask));
-        var database = await TestPostgres.CreateDatabaseAsync();
-        return (database.Overrides(), database);
-    }
-
     /// <summary>An OpenAI-compatible upstream answering every chat call with <paramref name="answer"/> (of the upstream model asked and the prompt), streamed when asked.</summary>
     public static Task<FakeUpstream> UpstreamAsync(Func<string, string, string>? answer = null) =>
         FakeUpstream.StartAsync(async (context, _) =>
@@ -120,9 +109,4 @@ internal static class OptimizerTestKit
 
     public static string Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : "";
-
-    private sealed class Cleanup(Func<Task> action) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync() => await action();
-    }
 }

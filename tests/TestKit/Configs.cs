@@ -26,7 +26,7 @@ public static class Configs
         {extra}
         """;
 
-    /// <summary>A plain chat completion answered by the data-plane test upstreams.</summary>
+    /// <summary>A plain chat completion (5 prompt and 1 completion tokens) answered by the data-plane test upstreams.</summary>
     public const string Completion = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
 
     /// <summary>

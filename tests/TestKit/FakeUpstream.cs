@@ -2,12 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.TestKit;
 
@@ -23,19 +18,14 @@ public sealed record ReceivedRequest(string Method, string PathAndQuery, IReadOn
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly LoopbackServer _server;
     private Func<HttpContext, int, Task> _handler = static (ctx, _) => { ctx.Response.StatusCode = 500; return Task.CompletedTask; };
     private int _count;
 
-    private FakeUpstream(WebApplication app)
-    {
-        _app = app;
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseUrl = address.TrimEnd('/');
-    }
+    private FakeUpstream(LoopbackServer server) => _server = server;
 
     /// <summary><c>http://127.0.0.1:PORT</c>.</summary>
-    public string BaseUrl { get; }
+    public string BaseUrl => _server.BaseUrl;
 
     public ConcurrentQueue<ReceivedRequest> Requests { get; } = new();
 
@@ -46,12 +36,8 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public static async Task<FakeUpstream> StartAsync(Func<HttpContext, int, Task>? handler = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
         FakeUpstream? self = null;
-        app.Run(async context =>
+        var server = await LoopbackServer.StartAsync(app => app.Run(async context =>
         {
             var n = Interlocked.Increment(ref self!._count) - 1;
             using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
@@ -65,9 +51,8 @@ public sealed class FakeUpstream : IAsyncDisposable
             self.Requests.Enqueue(received);
             context.RequestAborted.Register(() => self.Aborted.TrySetResult());
             await self._handler(context, n);
-        });
-        await app.StartAsync();
-        self = new FakeUpstream(app);
+        }));
+        self = new FakeUpstream(server);
         if (handler is not null) self.Handle(handler);
         return self;
     }
@@ -106,9 +91,5 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }

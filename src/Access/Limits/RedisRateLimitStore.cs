@@ -13,24 +13,39 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
 {
     private const string Use = "rate_limit";
 
-    // ARGV: rpm (-1: none), tpm (-1: none), tokens (or delta), op (0 acquire, 1 release, 2 adjust).
-    // Returns {allowed, requests, tokens, retry seconds, exceeded}; numbers as strings to keep their fractions.
-    private const string Script = """
+    // What every script below begins with: the server's clock (ms), a bucket refilled to now (nil, nil when it has none
+    // stored), and a bucket written back with an expiry at the time it would be full again.
+    private const string Buckets = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local function refill(key, rpm, tpm)
+          local s = redis.call('HMGET', key, 'r', 'k', 'ts')
+          if not s[3] then return nil, nil end
+          local r, k = tonumber(s[1]), tonumber(s[2])
+          local el = math.max(0, now - tonumber(s[3])) / 1000
+          if rpm >= 0 then r = math.min(rpm, r + el * rpm / 60) end
+          if tpm >= 0 then k = math.min(tpm, k + el * tpm / 60) end
+          return r, k
+        end
+        local function store(key, rpm, tpm, r, k)
+          local full = 0
+          if rpm > 0 then full = math.max(full, (rpm - r) / (rpm / 60)) end
+          if tpm > 0 then full = math.max(full, (tpm - k) / (tpm / 60)) end
+          redis.call('HSET', key, 'r', tostring(r), 'k', tostring(k), 'ts', tostring(now))
+          redis.call('PEXPIRE', key, math.ceil(full * 1000) + 1000)
+        end
+
+        """;
+
+    // ARGV: rpm (-1: none), tpm (-1: none), tokens (or delta), op (0 acquire, 1 release, 2 adjust).
+    // Returns {allowed, requests, tokens, retry seconds, exceeded}; numbers as strings to keep their fractions.
+    private const string Script = Buckets + """
         local rpm = tonumber(ARGV[1])
         local tpm = tonumber(ARGV[2])
         local n = tonumber(ARGV[3])
         local op = ARGV[4]
-        local s = redis.call('HMGET', KEYS[1], 'r', 'k', 'ts')
-        local r, k
-        if s[3] then
-          r = tonumber(s[1])
-          k = tonumber(s[2])
-          local el = math.max(0, now - tonumber(s[3])) / 1000
-          if rpm >= 0 then r = math.min(rpm, r + el * rpm / 60) end
-          if tpm >= 0 then k = math.min(tpm, k + el * tpm / 60) end
-        else
+        local r, k = refill(KEYS[1], rpm, tpm)
+        if not r then
           if op ~= '0' then return {1, '0', '0', '0', ''} end
           r = math.max(rpm, 0)
           k = math.max(tpm, 0)
@@ -63,35 +78,22 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
         else
           if tpm >= 0 then k = math.min(tpm, k - n) end
         end
-        local full = 0
-        if rpm > 0 then full = math.max(full, (rpm - r) / (rpm / 60)) end
-        if tpm > 0 then full = math.max(full, (tpm - k) / (tpm / 60)) end
-        redis.call('HSET', KEYS[1], 'r', tostring(r), 'k', tostring(k), 'ts', tostring(now))
-        redis.call('PEXPIRE', KEYS[1], math.ceil(full * 1000) + 1000)
+        store(KEYS[1], rpm, tpm, r, k)
         return {allowed, tostring(r), tostring(k), tostring(retry), exceeded}
         """;
 
     // Every bucket of a call in one script, all or nothing. KEYS: the buckets; ARGV: tokens, then rpm and tpm per
     // bucket (-1: none). Returns {refused (1-based, 0: none), requests, tokens, retry seconds, exceeded} of the refusing
     // bucket, or of the first one when all gave.
-    private const string AcquireAllScript = """
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    private const string AcquireAllScript = Buckets + """
         local n = tonumber(ARGV[1])
         local rs, ks = {}, {}
         local refused, exceeded, retry = 0, '', 0
         for i = 1, #KEYS do
           local rpm = tonumber(ARGV[2 * i])
           local tpm = tonumber(ARGV[2 * i + 1])
-          local s = redis.call('HMGET', KEYS[i], 'r', 'k', 'ts')
-          local r, k
-          if s[3] then
-            r = tonumber(s[1])
-            k = tonumber(s[2])
-            local el = math.max(0, now - tonumber(s[3])) / 1000
-            if rpm >= 0 then r = math.min(rpm, r + el * rpm / 60) end
-            if tpm >= 0 then k = math.min(tpm, k + el * tpm / 60) end
-          else
+          local r, k = refill(KEYS[i], rpm, tpm)
+          if not r then
             r = math.max(rpm, 0)
             k = math.max(tpm, 0)
           end
@@ -125,34 +127,20 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
           if rpm >= 0 then r = r - 1 end
           if tpm >= 0 then k = k - n end
           rs[i], ks[i] = r, k
-          local full = 0
-          if rpm > 0 then full = math.max(full, (rpm - r) / (rpm / 60)) end
-          if tpm > 0 then full = math.max(full, (tpm - k) / (tpm / 60)) end
-          redis.call('HSET', KEYS[i], 'r', tostring(r), 'k', tostring(k), 'ts', tostring(now))
-          redis.call('PEXPIRE', KEYS[i], math.ceil(full * 1000) + 1000)
+          store(KEYS[i], rpm, tpm, r, k)
         end
         return {0, tostring(rs[1]), tostring(ks[1]), '0', ''}
         """;
 
     // Every bucket's token reconciliation in one script. KEYS: the buckets; ARGV: delta, then tpm per bucket.
-    private const string AdjustAllScript = """
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    private const string AdjustAllScript = Buckets + """
         local n = tonumber(ARGV[1])
         for i = 1, #KEYS do
           local tpm = tonumber(ARGV[i + 1])
-          local s = redis.call('HMGET', KEYS[i], 'r', 'k', 'ts')
-          if s[3] and tpm >= 0 then
-            local el = math.max(0, now - tonumber(s[3])) / 1000
-            local k = math.min(tpm, math.min(tpm, tonumber(s[2]) + el * tpm / 60) - n)
-            local r = tonumber(s[1])
-            local rpm = tonumber(ARGV[#KEYS + i + 1])
-            if rpm >= 0 then r = math.min(rpm, r + el * rpm / 60) end
-            local full = 0
-            if rpm > 0 then full = math.max(full, (rpm - r) / (rpm / 60)) end
-            if tpm > 0 then full = math.max(full, (tpm - k) / (tpm / 60)) end
-            redis.call('HSET', KEYS[i], 'r', tostring(r), 'k', tostring(k), 'ts', tostring(now))
-            redis.call('PEXPIRE', KEYS[i], math.ceil(full * 1000) + 1000)
+          local rpm = tonumber(ARGV[#KEYS + i + 1])
+          local r, k = refill(KEYS[i], rpm, tpm)
+          if r and tpm >= 0 then
+            store(KEYS[i], rpm, tpm, r, math.min(tpm, k - n))
           end
         end
         return 1

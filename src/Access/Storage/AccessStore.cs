@@ -234,37 +234,19 @@ internal sealed class AccessStore(Database database)
 
     private static (string Where, DynamicParameters Parameters) Where(UsageFilter filter)
     {
-        var sql = new StringBuilder();
-        var parameters = new DynamicParameters();
-        void Add(string condition, string name, object? value)
-        {
-            if (value is null) return;
-            sql.Append(sql.Length == 0 ? " WHERE " : " AND ").Append(condition);
-            parameters.Add(name, value);
-        }
-        Add("key_id = @keyId", "keyId", filter.KeyId);
-        Add("app_id = @appId", "appId", filter.AppId);
-        Add("team_id = @teamId", "teamId", filter.TeamId);
-        Add("user_id = @userId", "userId", filter.UserId);
-        Add("model = @model", "model", filter.Model);
-        Add("listing = @listing", "listing", filter.Listing);
-        Add("request_id = @requestId", "requestId", filter.RequestId);
-        Add("at_ms >= @fromMs", "fromMs", filter.FromMs);
-        Add("at_ms < @toMs", "toMs", filter.ToMs);
-        if (filter.TeamIds is { } teams)
-        {
+        var where = new SqlFilter()
+            .Add("key_id = @keyId", "keyId", filter.KeyId)
+            .Add("app_id = @appId", "appId", filter.AppId)
+            .Add("team_id = @teamId", "teamId", filter.TeamId)
+            .Add("user_id = @userId", "userId", filter.UserId)
+            .Add("model = @model", "model", filter.Model)
+            .Add("listing = @listing", "listing", filter.Listing)
+            .Add("request_id = @requestId", "requestId", filter.RequestId)
+            .Add("at_ms >= @fromMs", "fromMs", filter.FromMs)
+            .Add("at_ms < @toMs", "toMs", filter.ToMs)
             // A member's view: only the teams in their claims.
-            sql.Append(sql.Length == 0 ? " WHERE " : " AND ").Append("team_id IN (");
-            for (var i = 0; i < teams.Count; i++)
-            {
-                if (i > 0) sql.Append(", ");
-                sql.Append("@team").Append(i);
-                parameters.Add("team" + i, teams[i]);
-            }
-            if (teams.Count == 0) sql.Append("NULL");
-            sql.Append(')');
-        }
-        return (sql.ToString(), parameters);
+            .AddIn("team_id", "team", filter.TeamIds);
+        return (where.Where, where.Parameters);
     }
 }
 

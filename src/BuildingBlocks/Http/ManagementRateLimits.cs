@@ -71,16 +71,16 @@ public static class ManagementRateLimits
 
     public static IHostApplicationBuilder AddManagementRateLimits(this IHostApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(ManagementRateLimitOptions.SectionName).Get<ManagementRateLimitOptions>() ?? new ManagementRateLimitOptions();
-        var errors = new ValidationErrors();
-        foreach (var limit in Enum.GetValues<ManagementLimit>())
+        var options = builder.Configuration.ReadValidated<ManagementRateLimitOptions>(ManagementRateLimitOptions.SectionName, static (o, errors) =>
         {
-            var value = options.For(limit);
-            var path = $"{ManagementRateLimitOptions.SectionName}:{limit}";
-            if (value.PermitLimit < 1) errors.Add($"{path}:PermitLimit", "must be at least 1");
-            if (value.WindowSeconds is < 1 or > 86_400) errors.Add($"{path}:WindowSeconds", "must be between 1 and 86400");
-        }
-        if (!errors.IsEmpty) throw new InvalidConfigurationException(errors);
+            foreach (var limit in Enum.GetValues<ManagementLimit>())
+            {
+                var value = o.For(limit);
+                var path = $"{ManagementRateLimitOptions.SectionName}:{limit}";
+                if (value.PermitLimit < 1) errors.Add($"{path}:PermitLimit", "must be at least 1");
+                if (value.WindowSeconds is < 1 or > 86_400) errors.Add($"{path}:WindowSeconds", "must be between 1 and 86400");
+            }
+        });
         builder.Services.AddSingleton(options);
         builder.Services.AddRateLimiter(o =>
         {

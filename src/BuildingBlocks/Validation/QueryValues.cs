@@ -18,6 +18,19 @@ public static class QueryValues
         return fallback;
     }
 
+    /// <summary>
+    /// <c>limit</c> (default 100, at most <paramref name="maxLimit"/>) and <c>offset</c> (default 0) of a paged list, each
+    /// malformed or out-of-range one reported.
+    /// </summary>
+    public static (int Limit, int Offset) Page(IQueryCollection q, int maxLimit, ValidationErrors errors)
+    {
+        var limit = Int(q, "limit", 100, errors);
+        var offset = Int(q, "offset", 0, errors);
+        if (limit < 1 || limit > maxLimit) errors.Add("limit", $"limit must be between 1 and {maxLimit}.");
+        if (offset < 0) errors.Add("offset", "offset must be zero or more.");
+        return (limit, offset);
+    }
+
     public static bool Bool(IQueryCollection q, string name, bool fallback, ValidationErrors errors)
     {
         var raw = q[name].ToString();

@@ -49,61 +49,17 @@ internal sealed class InsightsStore(Database database)
         return true;
     }
 
-    private const string KeyWhere = """
-        granularity = @Granularity AND bucket_ms = @BucketMs AND team_id = @Team AND app_id = @App AND key_id = @Key
-        AND model = @Model AND listing = @Listing AND deployment = @Deployment AND provider = @Provider
-        """;
-
     /// <summary>Merges cells into their stored rows (inside the caller's transaction).</summary>
     public static async Task MergeRollupsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<RollupKey, RollupCell> cells, CancellationToken cancellationToken)
     {
         foreach (var (key, cell) in cells)
         {
-            var p = new DynamicParameters();
-            p.Add("Granularity", key.Granularity);
-            p.Add("BucketMs", key.BucketMs);
-            p.Add("Team", key.Dimensions.Team);
-            p.Add("App", key.Dimensions.App);
-            p.Add("Key", key.Dimensions.Key);
-            p.Add("Model", key.Dimensions.Model);
-            p.Add("Listing", key.Dimensions.Listing);
-            p.Add("Deployment", key.Dimensions.Deployment);
-            p.Add("Provider", key.Dimensions.Provider);
-            var existing = await connection.QuerySingleOrDefaultAsync<RollupRow>(new CommandDefinition(
-                $"SELECT * FROM insights_rollups WHERE {KeyWhere}", p, transaction, cancellationToken: cancellationToken));
-            var merged = cell;
-            if (existing is not null)
-            {
-                merged = existing.ToCell();
-                merged.Merge(cell);
-            }
-            p.Add("Requests", merged.Requests);
-            p.Add("PromptTokens", merged.PromptTokens);
-            p.Add("CompletionTokens", merged.CompletionTokens);
-            p.Add("CachedTokens", merged.CachedTokens);
-            p.Add("CostUsd", merged.CostUsd);
-            p.Add("ErrorsClient", merged.ErrorsClient);
-            p.Add("ErrorsRateLimited", merged.ErrorsRateLimited);
-            p.Add("ErrorsServer", merged.ErrorsServer);
-            p.Add("CacheHits", merged.CacheHits);
-            p.Add("LatencySketch", merged.Latency.ToBytes());
-            p.Add("TtftSketch", merged.Ttft.ToBytes());
-            var sql = existing is null
-                ? """
-                  INSERT INTO insights_rollups (granularity, bucket_ms, team_id, app_id, key_id, model, listing, deployment, provider,
-                      requests, prompt_tokens, completion_tokens, cached_tokens, cost_usd, errors_client, errors_rate_limited, errors_server,
-                      cache_hits, latency_sketch, ttft_sketch)
-                  VALUES (@Granularity, @BucketMs, @Team, @App, @Key, @Model, @Listing, @Deployment, @Provider,
-                      @Requests, @PromptTokens, @CompletionTokens, @CachedTokens, @CostUsd, @ErrorsClient, @ErrorsRateLimited, @ErrorsServer,
-                      @CacheHits, @LatencySketch, @TtftSketch)
-                  """
-                : $"""
-                  UPDATE insights_rollups SET requests = @Requests, prompt_tokens = @PromptTokens, completion_tokens = @CompletionTokens,
-                      cached_tokens = @CachedTokens, cost_usd = @CostUsd, errors_client = @ErrorsClient, errors_rate_limited = @ErrorsRateLimited,
-                      errors_server = @ErrorsServer, cache_hits = @CacheHits, latency_sketch = @LatencySketch, ttft_sketch = @TtftSketch
-                  WHERE {KeyWhere}
-                  """;
-            await connection.ExecuteAsync(new CommandDefinition(sql, p, transaction, cancellationToken: cancellationToken));
+            await MergeCellAsync(connection, transaction, "insights_rollups",
+            [
+                ("granularity", key.Granularity), ("bucket_ms", key.BucketMs), ("team_id", key.Dimensions.Team), ("app_id", key.Dimensions.App),
+                ("key_id", key.Dimensions.Key), ("model", key.Dimensions.Model), ("listing", key.Dimensions.Listing),
+                ("deployment", key.Dimensions.Deployment), ("provider", key.Dimensions.Provider),
+            ], cell, cancellationToken);
         }
     }
 
@@ -112,44 +68,8 @@ internal sealed class InsightsStore(Database database)
     {
         foreach (var ((granularity, bucketMs), cell) in totals)
         {
-            var existing = await connection.QuerySingleOrDefaultAsync<RollupRow>(new CommandDefinition(
-                "SELECT * FROM insights_rollup_totals WHERE granularity = @granularity AND bucket_ms = @bucketMs", new { granularity, bucketMs }, transaction, cancellationToken: cancellationToken));
-            var merged = cell;
-            if (existing is not null)
-            {
-                merged = existing.ToCell();
-                merged.Merge(cell);
-            }
-            var p = new
-            {
-                Granularity = granularity,
-                BucketMs = bucketMs,
-                merged.Requests,
-                merged.PromptTokens,
-                merged.CompletionTokens,
-                merged.CachedTokens,
-                merged.CostUsd,
-                merged.ErrorsClient,
-                merged.ErrorsRateLimited,
-                merged.ErrorsServer,
-                merged.CacheHits,
-                LatencySketch = merged.Latency.ToBytes(),
-                TtftSketch = merged.Ttft.ToBytes(),
-            };
-            var sql = existing is null
-                ? """
-                  INSERT INTO insights_rollup_totals (granularity, bucket_ms, requests, prompt_tokens, completion_tokens, cached_tokens, cost_usd,
-                      errors_client, errors_rate_limited, errors_server, cache_hits, latency_sketch, ttft_sketch)
-                  VALUES (@Granularity, @BucketMs, @Requests, @PromptTokens, @CompletionTokens, @CachedTokens, @CostUsd,
-                      @ErrorsClient, @ErrorsRateLimited, @ErrorsServer, @CacheHits, @LatencySketch, @TtftSketch)
-                  """
-                : """
-                  UPDATE insights_rollup_totals SET requests = @Requests, prompt_tokens = @PromptTokens, completion_tokens = @CompletionTokens,
-                      cached_tokens = @CachedTokens, cost_usd = @CostUsd, errors_client = @ErrorsClient, errors_rate_limited = @ErrorsRateLimited,
-                      errors_server = @ErrorsServer, cache_hits = @CacheHits, latency_sketch = @LatencySketch, ttft_sketch = @TtftSketch
-                  WHERE granularity = @Granularity AND bucket_ms = @BucketMs
-                  """;
-            await connection.ExecuteAsync(new CommandDefinition(sql, p, transaction, cancellationToken: cancellationToken));
+            await MergeCellAsync(connection, transaction, "insights_rollup_totals",
+                [("granularity", granularity), ("bucket_ms", bucketMs)], cell, cancellationToken);
         }
     }
 
@@ -159,48 +79,47 @@ internal sealed class InsightsStore(Database database)
     {
         foreach (var ((granularity, bucketMs, dimension, value), cell) in cells)
         {
-            var existing = await connection.QuerySingleOrDefaultAsync<RollupRow>(new CommandDefinition(
-                "SELECT * FROM insights_rollup_dimensions WHERE dimension = @dimension AND granularity = @granularity AND bucket_ms = @bucketMs AND value = @value",
-                new { granularity, bucketMs, dimension, value }, transaction, cancellationToken: cancellationToken));
-            var merged = cell;
-            if (existing is not null)
-            {
-                merged = existing.ToCell();
-                merged.Merge(cell);
-            }
-            var p = new
-            {
-                Granularity = granularity,
-                BucketMs = bucketMs,
-                Dimension = dimension,
-                Value = value,
-                merged.Requests,
-                merged.PromptTokens,
-                merged.CompletionTokens,
-                merged.CachedTokens,
-                merged.CostUsd,
-                merged.ErrorsClient,
-                merged.ErrorsRateLimited,
-                merged.ErrorsServer,
-                merged.CacheHits,
-                LatencySketch = merged.Latency.ToBytes(),
-                TtftSketch = merged.Ttft.ToBytes(),
-            };
-            var sql = existing is null
-                ? """
-                  INSERT INTO insights_rollup_dimensions (granularity, bucket_ms, dimension, value, requests, prompt_tokens, completion_tokens, cached_tokens, cost_usd,
-                      errors_client, errors_rate_limited, errors_server, cache_hits, latency_sketch, ttft_sketch)
-                  VALUES (@Granularity, @BucketMs, @Dimension, @Value, @Requests, @PromptTokens, @CompletionTokens, @CachedTokens, @CostUsd,
-                      @ErrorsClient, @ErrorsRateLimited, @ErrorsServer, @CacheHits, @LatencySketch, @TtftSketch)
-                  """
-                : """
-                  UPDATE insights_rollup_dimensions SET requests = @Requests, prompt_tokens = @PromptTokens, completion_tokens = @CompletionTokens,
-                      cached_tokens = @CachedTokens, cost_usd = @CostUsd, errors_client = @ErrorsClient, errors_rate_limited = @ErrorsRateLimited,
-                      errors_server = @ErrorsServer, cache_hits = @CacheHits, latency_sketch = @LatencySketch, ttft_sketch = @TtftSketch
-                  WHERE dimension = @Dimension AND granularity = @Granularity AND bucket_ms = @BucketMs AND value = @Value
-                  """;
-            await connection.ExecuteAsync(new CommandDefinition(sql, p, transaction, cancellationToken: cancellationToken));
+            await MergeCellAsync(connection, transaction, "insights_rollup_dimensions",
+                [("granularity", granularity), ("bucket_ms", bucketMs), ("dimension", dimension), ("value", value)], cell, cancellationToken);
         }
+    }
+
+    /// <summary>The measure columns every rollup table has, in the order <see cref="MergeCellAsync"/> binds them.</summary>
+    private static readonly string[] MeasureColumns =
+    [
+        "requests", "prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd",
+        "errors_client", "errors_rate_limited", "errors_server", "cache_hits", "latency_sketch", "ttft_sketch",
+    ];
+
+    /// <summary>
+    /// Adds <paramref name="cell"/> to the row of <paramref name="table"/> that <paramref name="key"/> names (its key columns
+    /// and their values), inserting the row when there is none; each parameter is named after its column.
+    /// </summary>
+    private static async Task MergeCellAsync(DbConnection connection, DbTransaction transaction, string table,
+        (string Column, object Value)[] key, RollupCell cell, CancellationToken cancellationToken)
+    {
+        var p = new DynamicParameters();
+        foreach (var (column, value) in key) p.Add(column, value);
+        var match = string.Join(" AND ", key.Select(static k => $"{k.Column} = @{k.Column}"));
+        var existing = await connection.QuerySingleOrDefaultAsync<RollupRow>(new CommandDefinition(
+            $"SELECT * FROM {table} WHERE {match}", p, transaction, cancellationToken: cancellationToken));
+        var merged = cell;
+        if (existing is not null)
+        {
+            merged = existing.ToCell();
+            merged.Merge(cell);
+        }
+        object[] measures =
+        [
+            merged.Requests, merged.PromptTokens, merged.CompletionTokens, merged.CachedTokens, merged.CostUsd,
+            merged.ErrorsClient, merged.ErrorsRateLimited, merged.ErrorsServer, merged.CacheHits, merged.Latency.ToBytes(), merged.Ttft.ToBytes(),
+        ];
+        for (var i = 0; i < MeasureColumns.Length; i++) p.Add(MeasureColumns[i], measures[i]);
+        var sql = existing is null
+            ? $"INSERT INTO {table} ({string.Join(", ", key.Select(static k => k.Column).Concat(MeasureColumns))}) " +
+              $"VALUES ({string.Join(", ", key.Select(static k => k.Column).Concat(MeasureColumns).Select(static c => "@" + c))})"
+            : $"UPDATE {table} SET {string.Join(", ", MeasureColumns.Select(static c => $"{c} = @{c}"))} WHERE {match}";
+        await connection.ExecuteAsync(new CommandDefinition(sql, p, transaction, cancellationToken: cancellationToken));
     }
 
     /// <summary>Deletes rollup rows of a granularity older than a time (retention).</summary>

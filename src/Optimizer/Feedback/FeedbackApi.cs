@@ -107,10 +107,7 @@ internal static class FeedbackApi
     {
         var q = context.Request.Query;
         var errors = new ValidationErrors();
-        var limit = Int(q, "limit", 100, errors);
-        var offset = Int(q, "offset", 0, errors);
-        if (limit is < 1 or > MaxLimit) errors.Add("limit", $"limit must be between 1 and {MaxLimit}.");
-        if (offset < 0) errors.Add("offset", "offset must be zero or more.");
+        var (limit, offset) = Page(q, MaxLimit, errors);
         var from = Time(q, "from", errors);
         var to = Time(q, "to", errors);
         if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary());

@@ -1,4 +1,3 @@
-using System.Text;
 using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
 
@@ -84,27 +83,16 @@ internal sealed class FeedbackStore(Database database)
 
     private static (string Where, DynamicParameters Parameters) Where(FeedbackFilter filter)
     {
-        var sql = new StringBuilder();
-        var parameters = new DynamicParameters();
-        void Add(string condition, string name, object? value)
-        {
-            if (value is null) return;
-            sql.Append(sql.Length == 0 ? " WHERE " : " AND ").Append(condition);
-            parameters.Add(name, value);
-        }
-        Add("request_id = @requestId", "requestId", filter.RequestId);
-        Add("model = @model", "model", filter.Model);
-        Add("deployment = @deployment", "deployment", filter.Deployment);
-        Add("key_id = @keyId", "keyId", filter.KeyId);
-        Add("team_id = @teamId", "teamId", filter.TeamId);
-        Add("created_ms >= @fromMs", "fromMs", filter.FromMs);
-        Add("created_ms < @toMs", "toMs", filter.ToMs);
-        if (filter.TeamIds is { } teams)
-        {
-            // Dapper expands a list parameter into (@p1, @p2, ...), on SQLite and PostgreSQL alike.
-            sql.Append(sql.Length == 0 ? " WHERE " : " AND ").Append(teams.Count == 0 ? "1 = 0" : "team_id IN @teamIds");
-            if (teams.Count > 0) parameters.Add("teamIds", teams);
-        }
-        return (sql.ToString(), parameters);
+        var where = new SqlFilter()
+            .Add("request_id = @requestId", "requestId", filter.RequestId)
+            .Add("model = @model", "model", filter.Model)
+            .Add("deployment = @deployment", "deployment", filter.Deployment)
+            .Add("key_id = @keyId", "keyId", filter.KeyId)
+            .Add("team_id = @teamId", "teamId", filter.TeamId)
+            .Add("created_ms >= @fromMs", "fromMs", filter.FromMs)
+            .Add("created_ms < @toMs", "toMs", filter.ToMs)
+            // A non-admin caller's view: only the teams in their claims.
+            .AddIn("team_id", "team", filter.TeamIds);
+        return (where.Where, where.Parameters);
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Audit;
@@ -19,7 +20,7 @@ public sealed class AccessAuditTests
     private static string[] Actions(JsonElement[] entries) => entries.Select(static e => e.GetProperty("action").GetString()!).ToArray();
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task Creating_and_revoking_a_key_are_audited_with_the_actor_and_the_chain_stays_intact(string provider)
     {
         await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));

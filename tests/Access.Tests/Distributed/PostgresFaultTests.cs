@@ -57,13 +57,12 @@ public sealed class PostgresFaultTests
     }
 
     [Theory]
-    [MemberData(nameof(TestStorage.All), MemberType = typeof(TestStorage))]
+    [OnEachStorage]
     public async Task A_spooled_batch_delivered_twice_is_stored_once(string provider)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(provider);
-        await using var _ = cleanup;
+        await using var db = await TestStorage.CreateAsync(provider);
         await using var upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
-        await using var host = await GatewayHost.StartAsync(Config(upstream.BaseUrl + "/v1"), overrides.Where(static o => o.Key != "Storage:DataDirectory").ToDictionary());
+        await using var host = await GatewayHost.StartAsync(Config(upstream.BaseUrl + "/v1"), db.Overrides.Where(static o => o.Key != "Storage:DataDirectory").ToDictionary());
         var spool = host.Service<UsageSpool>();
         var keyId = "key_spool_" + Guid.NewGuid().ToString("N");
         var rows = Enumerable.Range(0, 5).Select(i => new Storage.UsageRow

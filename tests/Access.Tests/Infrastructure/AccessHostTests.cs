@@ -28,10 +28,10 @@ public abstract class AccessHostTests(Usage usage) : IAsyncLifetime
     private async Task<Dictionary<string, string?>?> StorageAsync()
     {
         if (Provider == "sqlite") return null;
-        var (overrides, storage) = await TestStorage.CreateAsync(Provider);
+        var storage = await TestStorage.CreateAsync(Provider);
         _storage = storage;
-        overrides.Remove("Storage:DataDirectory");
-        return overrides;
+        storage.Overrides.Remove("Storage:DataDirectory");
+        return storage.Overrides;
     }
 
     public async Task DisposeAsync()

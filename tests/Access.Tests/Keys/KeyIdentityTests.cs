@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Keys;
@@ -15,7 +16,7 @@ namespace LlmMarketplace.Access.Tests.Keys;
 public sealed class KeyIdentityTests
 {
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task A_member_cannot_create_a_key_for_another_user_team_or_app_and_refusals_do_not_reveal_existence(string provider)
     {
         await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
@@ -77,7 +78,7 @@ public sealed class KeyIdentityTests
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task An_admin_issues_a_key_to_an_existing_user_only_and_it_is_audited_against_that_user(string provider)
     {
         await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));

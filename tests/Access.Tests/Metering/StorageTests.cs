@@ -8,19 +8,16 @@ namespace LlmMarketplace.Access.Tests.Metering;
 /// <summary>Keys, usage and budgets survive a restart on each storage: the directory and the budget counters reload from it.</summary>
 public sealed class StorageTests
 {
-    public static TheoryData<string> Providers => TestStorage.All;
-
     [Theory]
-    [MemberData(nameof(Providers))]
+    [OnEachStorage]
     public async Task Keys_usage_and_budget_spend_survive_a_restart(string provider)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(provider);
-        await using var _ = cleanup;
+        await using var db = await TestStorage.CreateAsync(provider);
         await using var upstream = await OpenAIUpstreamAsync(new Usage(1000, 1000, Cached: 100, Reasoning: 50));
         var config = Config(upstream.BaseUrl + "/v1");
 
         string keyId, secret;
-        await using (var first = await GatewayHost.StartAsync(config, overrides))
+        await using (var first = await GatewayHost.StartAsync(config, db.Overrides))
         {
             // 0.00295 USD a call (100 cached tokens at half price): a 0.005 daily budget admits two.
             var key = await CreateKeyAsync(first, new { name = "durable", team = "storage-team", budgetUsd = 0.005, budgetPeriod = "daily", rpm = 1000 });
@@ -32,7 +29,7 @@ public sealed class StorageTests
             using (var c = await ChatAsync(client)) Assert.Equal(HttpStatusCode.TooManyRequests, c.StatusCode);
         }
 
-        await using var second = await GatewayHost.StartAsync(config, overrides);
+        await using var second = await GatewayHost.StartAsync(config, db.Overrides);
         using (var client = ClientWithKey(second, secret))
         {
             // The key is known after the restart, and its spend this period too.

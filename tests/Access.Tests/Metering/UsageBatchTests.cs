@@ -12,15 +12,12 @@ namespace LlmMarketplace.Access.Tests.Metering;
 /// </summary>
 public sealed class UsageBatchTests
 {
-    public static TheoryData<string> Providers => TestStorage.All;
-
     [Theory]
-    [MemberData(nameof(Providers))]
+    [OnEachStorage]
     public async Task A_batch_with_record_ids_already_stored_writes_the_others_once(string provider)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(provider);
-        await using var _ = cleanup;
-        await using var host = await GatewayHost.StartAsync(Config("http://127.0.0.1:9/v1"), overrides);
+        await using var db = await TestStorage.CreateAsync(provider);
+        await using var host = await GatewayHost.StartAsync(Config("http://127.0.0.1:9/v1"), db.Overrides);
         var store = host.Service<AccessStore>();
         var keyId = "key-" + Guid.NewGuid().ToString("N");
 
@@ -52,12 +49,11 @@ public sealed class UsageBatchTests
     }
 
     [Theory]
-    [MemberData(nameof(Providers))]
+    [OnEachStorage]
     public async Task A_batch_larger_than_one_statement_is_written_whole(string provider)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(provider);
-        await using var _ = cleanup;
-        await using var host = await GatewayHost.StartAsync(Config("http://127.0.0.1:9/v1"), overrides);
+        await using var db = await TestStorage.CreateAsync(provider);
+        await using var host = await GatewayHost.StartAsync(Config("http://127.0.0.1:9/v1"), db.Overrides);
         var store = host.Service<AccessStore>();
         var keyId = "key-" + Guid.NewGuid().ToString("N");
         var count = AccessStore.MaxUsageRowsPerStatement * 2 + 17;

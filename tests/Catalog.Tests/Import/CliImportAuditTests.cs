@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dapper;
 using LlmMarketplace.Catalog.Tests.Infrastructure;
 using LlmMarketplace.Host.Commands;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Import;
 
@@ -9,7 +10,7 @@ namespace LlmMarketplace.Catalog.Tests.Import;
 public sealed class CliImportAuditTests
 {
     [Theory]
-    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    [OnEachStorage]
     public async Task A_cli_import_is_audited_as_the_cli_with_each_version_it_published(string provider)
     {
         await using var database = await TestDatabases.CreateAsync(provider);

@@ -22,7 +22,7 @@ public sealed class ConfiguredModelListingsTests
     }
 
     [Theory]
-    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    [OnEachStorage]
     public async Task A_fresh_installation_lists_the_models_it_serves(string provider)
     {
         var settings = new Dictionary<string, string?>();
@@ -64,7 +64,7 @@ public sealed class ConfiguredModelListingsTests
     }
 
     [Theory]
-    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    [OnEachStorage]
     public async Task Listing_again_changes_nothing_and_never_overwrites_a_published_listing(string provider)
     {
         await using var database = await TestDatabases.CreateAsync(provider);

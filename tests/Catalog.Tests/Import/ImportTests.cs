@@ -22,7 +22,7 @@ public sealed class ImportTests
     }
 
     [Theory]
-    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    [OnEachStorage]
     public async Task Reimporting_updates_and_never_duplicates(string provider)
     {
         await using var database = await TestDatabases.CreateAsync(provider);
@@ -57,7 +57,7 @@ public sealed class ImportTests
     }
 
     [Theory]
-    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    [OnEachStorage]
     public async Task A_model_served_by_several_providers_becomes_one_listing_with_several_deployments(string provider)
     {
         await using var database = await TestDatabases.CreateAsync(provider);

@@ -7,12 +7,6 @@ namespace LlmMarketplace.Catalog.Tests.Infrastructure;
 /// <summary>Fresh, migrated databases: a SQLite file and a new PostgreSQL database (<c>LLMM_TEST_POSTGRES</c>, required: without it the PostgreSQL runs fail, never skip).</summary>
 public static class TestDatabases
 {
-    public static IEnumerable<object[]> Providers()
-    {
-        yield return ["sqlite"];
-        yield return ["postgres"];
-    }
-
     public static async Task<Database> CreateAsync(string provider)
     {
         StorageOptions options;

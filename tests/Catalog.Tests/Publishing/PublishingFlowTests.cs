@@ -61,7 +61,7 @@ public sealed class PublishingFlowTests
         host.Client.PostAsJsonAsync("v1/chat/completions", new { model, messages = new[] { new { role = "user", content = "hello" } } });
 
     [Theory]
-    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    [OnEachStorage]
     public async Task A_listing_goes_from_draft_to_routable_to_deprecated_to_retired(string provider)
     {
         await using var upstream = await StartUpstreamAsync();

@@ -17,7 +17,7 @@ public sealed class CallableModelsTests
     private const string Variable = ProcessEnvironment.OpenRouterKey;
 
     [Theory]
-    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    [OnEachStorage]
     public async Task The_OpenRouter_catalog_is_listed_once_per_model_and_only_with_its_key(string provider)
     {
         var before = Environment.GetEnvironmentVariable(Variable);

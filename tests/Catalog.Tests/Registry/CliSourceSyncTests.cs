@@ -3,6 +3,7 @@ using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Catalog.Tests.Infrastructure;
 using LlmMarketplace.Host.Commands;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Registry;
 
@@ -10,7 +11,7 @@ namespace LlmMarketplace.Catalog.Tests.Registry;
 public sealed class CliSourceSyncTests
 {
     [Theory]
-    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    [OnEachStorage]
     public async Task The_cli_syncs_a_source_previews_a_change_and_is_audited(string provider)
     {
         await using var database = await TestDatabases.CreateAsync(provider);

@@ -85,7 +85,7 @@ public sealed class SourceSyncTests
         [.. (await JsonAsync(await host.Client.GetAsync("v1/models"), HttpStatusCode.OK)).GetProperty("data").EnumerateArray().Select(static m => m.GetProperty("id").GetString()!)];
 
     [Theory]
-    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    [OnEachStorage]
     public async Task A_sync_creates_versions_changed_terms_and_deprecates_dropped_models(string provider)
     {
         var (upstream, serve) = await StartRegistryAsync();
@@ -247,7 +247,7 @@ public sealed class ModelsDevSourceTests
         """;
 
     [Theory]
-    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    [OnEachStorage]
     public async Task A_models_dev_file_is_synced_on_schedule_with_a_deployment_per_provider(string provider)
     {
         var file = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N") + "-api.json");

@@ -25,7 +25,7 @@ public sealed class LocalHybridSearchTests
         """;
 
     [Theory]
-    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    [OnEachStorage]
     public async Task Queries_sharing_no_word_with_the_listings_find_them_by_meaning_and_vectors_are_stored_once_per_version(string provider)
     {
         await using var database = await TestDatabases.CreateAsync(provider);

@@ -14,7 +14,7 @@ namespace LlmMarketplace.Catalog.Tests.Search;
 public sealed class TrendingTests
 {
     [Theory]
-    [MemberData(nameof(TestDatabases.Providers), MemberType = typeof(TestDatabases))]
+    [OnEachStorage]
     public async Task Trending_counts_successful_calls_on_every_replica_and_after_a_restart(string provider)
     {
         await using var upstream = await PublishingFlowTests.StartUpstreamAsync();

@@ -3,26 +3,16 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using LlmMarketplace.TestKit;
+using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Gateway.Tests.ChatCompletions;
 
 /// <summary>Bad input on /v1 gets OpenAI's error envelope exactly, with the right status, type and code.</summary>
-public sealed class DataPlaneErrorTests : IAsyncLifetime
+public sealed class DataPlaneErrorTests : UpstreamHostTests
 {
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _host = null!;
+    protected override Task AnswerAsync(HttpContext ctx, int _) => FakeUpstream.Json(ctx, Configs.Completion);
 
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Configs.Completion));
-        _host = await GatewayHost.StartAsync(Configs.DataPlane(_upstream.BaseUrl, maxRequestBodyBytes: 4096, tinyContextWindow: 20));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    protected override string HostConfig(string upstreamBaseUrl) => Configs.DataPlane(upstreamBaseUrl, maxRequestBodyBytes: 4096, tinyContextWindow: 20);
 
     private static async Task<JsonElement> AssertEnvelope(HttpResponseMessage response, HttpStatusCode status, string type, string? code)
     {
@@ -44,8 +34,8 @@ public sealed class DataPlaneErrorTests : IAsyncLifetime
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         if (key is null) request.Headers.Authorization = null;
-        using var client = new HttpClient { BaseAddress = _host.BaseAddress };
-        if (key == "master") request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _host.MasterKey);
+        using var client = new HttpClient { BaseAddress = Host.BaseAddress };
+        if (key == "master") request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Host.MasterKey);
         else if (key is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         return await client.SendAsync(request);
     }
@@ -55,7 +45,7 @@ public sealed class DataPlaneErrorTests : IAsyncLifetime
     {
         using var response = await Post("v1/chat/completions", "{\"model\": \"gpt-4o-mini\", \"messages\": [");
         await AssertEnvelope(response, HttpStatusCode.BadRequest, "invalid_request_error", null);
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(0, Upstream.Count);
     }
 
     [Fact]
@@ -86,7 +76,7 @@ public sealed class DataPlaneErrorTests : IAsyncLifetime
     {
         using var response = await Post("v1/chat/completions", """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""", key: null);
         await AssertEnvelope(response, HttpStatusCode.Unauthorized, "authentication_error", "invalid_api_key");
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(0, Upstream.Count);
     }
 
     [Fact]
@@ -102,7 +92,7 @@ public sealed class DataPlaneErrorTests : IAsyncLifetime
         var big = new string('x', 8000);
         using var response = await Post("v1/chat/completions", $$"""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"{{big}}"}]}""");
         await AssertEnvelope(response, HttpStatusCode.RequestEntityTooLarge, "invalid_request_error", "request_too_large");
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(0, Upstream.Count);
     }
 
     [Fact]
@@ -126,7 +116,7 @@ public sealed class DataPlaneErrorTests : IAsyncLifetime
         using var response = await Post("v1/chat/completions", $$"""{"model":"tiny-context","messages":[{"role":"user","content":"{{words}}"}]}""");
         var error = await AssertEnvelope(response, HttpStatusCode.BadRequest, "invalid_request_error", "context_length_exceeded");
         Assert.Contains("20 tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
-        Assert.Equal(0, _upstream.Count);
+        Assert.Equal(0, Upstream.Count);
     }
 
     [Fact]
@@ -140,8 +130,8 @@ public sealed class DataPlaneErrorTests : IAsyncLifetime
     [Fact]
     public async Task A_model_that_does_not_exist_is_a_404_on_retrieve()
     {
-        using var client = new HttpClient { BaseAddress = _host.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _host.MasterKey);
+        using var client = new HttpClient { BaseAddress = Host.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Host.MasterKey);
         using var response = await client.GetAsync("v1/models/ghost");
         await AssertEnvelope(response, HttpStatusCode.NotFound, "invalid_request_error", "model_not_found");
     }

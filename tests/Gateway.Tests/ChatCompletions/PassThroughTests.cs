@@ -2,54 +2,44 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using LlmMarketplace.TestKit;
+using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Gateway.Tests.ChatCompletions;
 
 /// <summary>What the gateway sends upstream and what it adds: unknown fields kept, model rewritten, usage requested, headers set.</summary>
-public sealed class PassThroughTests : IAsyncLifetime
+public sealed class PassThroughTests : UpstreamHostTests
 {
     private const string UsageChunk = """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}}""";
 
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _host = null!;
-
-    public async Task InitializeAsync()
+    protected override async Task AnswerAsync(HttpContext ctx, int _)
     {
-        _upstream = await FakeUpstream.StartAsync(static async (ctx, _) =>
+        if (ctx.Request.Path.Value!.EndsWith("/embeddings", StringComparison.Ordinal))
         {
-            if (ctx.Request.Path.Value!.EndsWith("/embeddings", StringComparison.Ordinal))
-            {
-                await FakeUpstream.Json(ctx, """{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5,0.25]}],"model":"e","usage":{"prompt_tokens":3,"total_tokens":3}}""");
-                return;
-            }
-            // The fake decides streaming from what the gateway forwarded.
-            if (FakeUpstream.WantsStream(ctx))
-            {
-                await FakeUpstream.Sse(ctx,
-                [
-                    """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}""",
-                    """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}""",
-                    UsageChunk,
-                    "data: [DONE]",
-                ]);
-                return;
-            }
-            await FakeUpstream.Json(ctx, """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1000,"completion_tokens":2000,"total_tokens":3000,"prompt_tokens_details":{"cached_tokens":400}}}""");
-        });
-        _host = await GatewayHost.StartAsync(Configs.OpenAI(_upstream.BaseUrl + "/v1", upstreamModel: "upstream-model-id"));
+            await FakeUpstream.Json(ctx, """{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5,0.25]}],"model":"e","usage":{"prompt_tokens":3,"total_tokens":3}}""");
+            return;
+        }
+        // The fake decides streaming from what the gateway forwarded.
+        if (FakeUpstream.WantsStream(ctx))
+        {
+            await FakeUpstream.Sse(ctx,
+            [
+                """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}""",
+                """data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}""",
+                UsageChunk,
+                "data: [DONE]",
+            ]);
+            return;
+        }
+        await FakeUpstream.Json(ctx, """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1000,"completion_tokens":2000,"total_tokens":3000,"prompt_tokens_details":{"cached_tokens":400}}}""");
     }
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    protected override string HostConfig(string upstreamBaseUrl) => Configs.OpenAI(upstreamBaseUrl + "/v1", upstreamModel: "upstream-model-id");
 
     private async Task<HttpResponseMessage> Chat(string body, bool stream = false, string? requestId = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         if (requestId is not null) request.Headers.Add("x-request-id", requestId);
-        return await _host.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        return await Host.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }
 
     [Fact]
@@ -58,7 +48,7 @@ public sealed class PassThroughTests : IAsyncLifetime
         using var response = await Chat("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"seed":42,"logprobs":true,"top_logprobs":2,"n":2,"stop":["END"],"response_format":{"type":"json_object"},"custom_vendor_field":{"a":[1,2]},"provider":{"only":["upstream"]}}""");
         response.EnsureSuccessStatusCode();
 
-        var sent = Assert.Single(_upstream.Requests).Json;
+        var sent = Assert.Single(Upstream.Requests).Json;
         Assert.Equal("upstream-model-id", sent.GetProperty("model").GetString());
         Assert.Equal(42, sent.GetProperty("seed").GetInt32());
         Assert.True(sent.GetProperty("logprobs").GetBoolean());
@@ -104,7 +94,7 @@ public sealed class PassThroughTests : IAsyncLifetime
         var textWith = await with.Content.ReadAsStringAsync();
 
         Assert.Equal("text/event-stream", without.Content.Headers.ContentType?.MediaType);
-        foreach (var sent in _upstream.Requests)
+        foreach (var sent in Upstream.Requests)
         {
             Assert.True(sent.Json.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
         }
@@ -124,10 +114,10 @@ public sealed class PassThroughTests : IAsyncLifetime
     public async Task Embeddings_forward_input_and_encoding_format()
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "v1/embeddings") { Content = new StringContent("""{"model":"text-embedding-3-small","input":["a","b"],"encoding_format":"float","dimensions":2}""", Encoding.UTF8, "application/json") };
-        using var response = await _host.Client.SendAsync(request);
+        using var response = await Host.Client.SendAsync(request);
         response.EnsureSuccessStatusCode();
 
-        var sent = Assert.Single(_upstream.Requests).Json;
+        var sent = Assert.Single(Upstream.Requests).Json;
         Assert.Equal("text-embedding-3-small", sent.GetProperty("model").GetString());
         Assert.Equal(2, sent.GetProperty("input").GetArrayLength());
         Assert.Equal(2, sent.GetProperty("dimensions").GetInt32());

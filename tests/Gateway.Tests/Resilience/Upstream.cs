@@ -57,6 +57,15 @@ internal static class Upstream
         return json.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
     }
 
+    /// <summary>Asserts a 200 that <paramref name="deployment"/> answered after <paramref name="attempts"/> attempts, with <paramref name="content"/> when given.</summary>
+    public static async Task AssertAnsweredAsync(HttpResponseMessage response, string deployment, int attempts, string? content = null)
+    {
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(deployment, Header(response, "x-gateway-deployment"));
+        Assert.Equal(attempts.ToString(System.Globalization.CultureInfo.InvariantCulture), Header(response, "x-gateway-attempts"));
+        if (content is not null) Assert.Equal(content, await ContentAsync(response));
+    }
+
     /// <summary>Asserts OpenAI's error envelope exactly (<c>{"error":{"message","type","param","code"}}</c>) and returns the error.</summary>
     public static async Task<JsonElement> AssertEnvelopeAsync(HttpResponseMessage response, int status, string type, string code)
     {

@@ -39,7 +39,7 @@ public sealed class AuditChainTests
         await host.Client.GetFromJsonAsync<JsonElement>("api/v1/audit/verify");
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task An_untouched_chain_verifies_and_the_database_refuses_updates(string provider)
     {
         await using var host = await StartWithEntriesAsync(provider, 5);
@@ -55,7 +55,7 @@ public sealed class AuditChainTests
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task An_edited_entry_is_reported_as_the_first_broken_link(string provider)
     {
         await using var host = await StartWithEntriesAsync(provider, 6);
@@ -67,7 +67,7 @@ public sealed class AuditChainTests
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task A_deleted_entry_is_reported(string provider)
     {
         await using var host = await StartWithEntriesAsync(provider, 6);
@@ -79,7 +79,7 @@ public sealed class AuditChainTests
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task A_deleted_entry_whose_successors_were_renumbered_is_still_reported(string provider)
     {
         await using var host = await StartWithEntriesAsync(provider, 6);
@@ -90,7 +90,7 @@ public sealed class AuditChainTests
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task Reordered_entries_are_reported(string provider)
     {
         await using var host = await StartWithEntriesAsync(provider, 6);

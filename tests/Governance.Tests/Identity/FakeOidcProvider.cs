@@ -1,13 +1,9 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -21,34 +17,34 @@ public sealed class FakeOidcProvider : IAsyncDisposable
 {
     public const string ClientId = "llmm-test-client";
 
-    private readonly WebApplication _app;
+    private LoopbackServer? _server;
     private readonly RSA _rsa = RSA.Create(2048);
     private readonly ConcurrentDictionary<string, (string Challenge, string Nonce)> _codes = new();
 
-    private FakeOidcProvider(WebApplication app) => _app = app;
-
-    public string Issuer { get; private set; } = "";
+    public string Issuer => _server!.BaseUrl;
 
     /// <summary>Claims of the person who signs in at the authorize endpoint.</summary>
     public Dictionary<string, object> Person { get; } = new() { ["sub"] = "person-1", ["preferred_username"] = "ada", ["roles"] = new[] { "approver" }, ["groups"] = new[] { "team-oidc" } };
 
     public static async Task<FakeOidcProvider> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var self = new FakeOidcProvider(app);
+        var self = new FakeOidcProvider();
+        self._server = await LoopbackServer.StartAsync(self.Map);
+        return self;
+    }
+
+    private void Map(WebApplication app)
+    {
         app.MapGet("/.well-known/openid-configuration", () => Results.Json(new Dictionary<string, string>
         {
-            ["issuer"] = self.Issuer,
-            ["jwks_uri"] = self.Issuer + "/jwks",
-            ["authorization_endpoint"] = self.Issuer + "/authorize",
-            ["token_endpoint"] = self.Issuer + "/token",
+            ["issuer"] = Issuer,
+            ["jwks_uri"] = Issuer + "/jwks",
+            ["authorization_endpoint"] = Issuer + "/authorize",
+            ["token_endpoint"] = Issuer + "/token",
         }));
         app.MapGet("/jwks", () =>
         {
-            var p = self._rsa.ExportParameters(false);
+            var p = _rsa.ExportParameters(false);
             return Results.Json(new { keys = new[] { new { kty = "RSA", kid = "k1", use = "sig", alg = "RS256", n = Base64UrlEncoder.Encode(p.Modulus), e = Base64UrlEncoder.Encode(p.Exponent) } } });
         });
         app.MapGet("/authorize", (HttpContext ctx) =>
@@ -59,21 +55,18 @@ public sealed class FakeOidcProvider : IAsyncDisposable
                 return Results.BadRequest("bad authorize request");
             }
             var code = Guid.NewGuid().ToString("N");
-            self._codes[code] = (q["code_challenge"].ToString(), q["nonce"].ToString());
+            _codes[code] = (q["code_challenge"].ToString(), q["nonce"].ToString());
             return Results.Redirect($"{q["redirect_uri"]}?code={code}&state={Uri.EscapeDataString(q["state"].ToString())}");
         });
         app.MapPost("/token", async (HttpContext ctx) =>
         {
             var form = await ctx.Request.ReadFormAsync();
-            if (!self._codes.TryRemove(form["code"].ToString(), out var issued)) return Results.BadRequest(new { error = "invalid_grant" });
+            if (!_codes.TryRemove(form["code"].ToString(), out var issued)) return Results.BadRequest(new { error = "invalid_grant" });
             var challenge = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(form["code_verifier"].ToString())));
             if (challenge != issued.Challenge) return Results.BadRequest(new { error = "invalid_grant", error_description = "PKCE verification failed" });
-            var claims = new Dictionary<string, object>(self.Person) { ["nonce"] = issued.Nonce };
-            return Results.Json(new { id_token = self.IdToken(claims), token_type = "Bearer" });
+            var claims = new Dictionary<string, object>(Person) { ["nonce"] = issued.Nonce };
+            return Results.Json(new { id_token = IdToken(claims), token_type = "Bearer" });
         });
-        await app.StartAsync();
-        self.Issuer = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
-        return self;
     }
 
     /// <summary>An id token signed with the provider's key (or another key), valid for the given times.</summary>
@@ -94,8 +87,7 @@ public sealed class FakeOidcProvider : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _server!.DisposeAsync();
         _rsa.Dispose();
     }
 }

@@ -6,6 +6,7 @@ using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Identity;
 using LlmMarketplace.Governance.Tests.Infrastructure;
 using LlmMarketplace.Host.Hosting;
+using LlmMarketplace.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -18,7 +19,7 @@ public sealed class LoginTests
         (await host.Client.GetFromJsonAsync<JsonElement>("api/v1/audit?" + query)).GetProperty("data");
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task Five_wrong_passwords_lock_the_account_until_the_timeout_or_an_admin_unlock(string provider)
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
@@ -75,7 +76,7 @@ public sealed class LoginTests
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task An_access_token_expires_on_the_clock_and_a_refresh_token_rotates(string provider)
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
@@ -212,7 +213,7 @@ public sealed class LoginTests
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task Service_account_tokens_authenticate_until_the_account_is_deleted(string provider)
     {
         await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));

@@ -9,11 +9,9 @@ namespace LlmMarketplace.Governance.Tests.Identity;
 /// <summary>A person in several teams names the team a gateway call is for with OpenAI's <c>OpenAI-Project</c> header.</summary>
 public sealed class ProjectHeaderTests : IAsyncLifetime
 {
-    private const string Completion = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
-
     private FakeUpstream _upstream = null!;
 
-    public async Task InitializeAsync() => _upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Completion));
+    public async Task InitializeAsync() => _upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Configs.Completion));
 
     public async Task DisposeAsync() => await _upstream.DisposeAsync();
 

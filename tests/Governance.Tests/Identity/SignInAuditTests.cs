@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LlmMarketplace.Governance.Tests.Identity;
@@ -27,7 +28,7 @@ public sealed class SignInAuditTests
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task Master_key_and_refused_credentials_are_audited_once_per_interval(string provider)
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
@@ -65,7 +66,7 @@ public sealed class SignInAuditTests
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task API_keys_and_service_account_tokens_are_audited_as_their_own_actor_once_per_interval(string provider)
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
@@ -110,7 +111,7 @@ public sealed class SignInAuditTests
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task Password_sign_ins_are_audited_on_success_and_failure(string provider)
     {
         var overrides = await Databases.FreshAsync(provider);

@@ -2,14 +2,9 @@ using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Governance.Tests.Infrastructure;
 
-/// <summary>The databases storage tests run against: SQLite and PostgreSQL (<c>LLMM_TEST_POSTGRES</c>, required: without it the PostgreSQL runs fail, never skip).</summary>
+/// <summary>Fresh databases for the storage tests (<c>[OnEachStorage]</c>: SQLite and PostgreSQL, <c>LLMM_TEST_POSTGRES</c> required, never skipped).</summary>
 public static class Databases
 {
-    public static TheoryData<string> Providers()
-    {
-        return new TheoryData<string> { "sqlite", "postgres" };
-    }
-
     /// <summary>Configuration overrides for a fresh, empty database of the provider.</summary>
     public static async Task<Dictionary<string, string?>> FreshAsync(string provider)
     {

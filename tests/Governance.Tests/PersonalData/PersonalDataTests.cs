@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Governance.Tests.PersonalData;
 
@@ -10,7 +11,7 @@ namespace LlmMarketplace.Governance.Tests.PersonalData;
 public sealed class PersonalDataTests
 {
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task Export_contains_the_account_sessions_and_audit_entries_and_erasure_keeps_the_chain_intact(string provider)
     {
         await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));

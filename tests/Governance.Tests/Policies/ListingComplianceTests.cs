@@ -131,7 +131,7 @@ public sealed class ListingComplianceTests : IAsyncLifetime
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task Data_above_a_listings_classification_is_refused_in_openai_envelope_and_metered(string provider)
     {
         await using var host = await StartAsync(provider);
@@ -168,7 +168,7 @@ public sealed class ListingComplianceTests : IAsyncLifetime
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task A_team_policy_requiring_zero_retention_refuses_that_teams_calls_to_a_listing_without_it(string provider)
     {
         await using var host = await StartAsync(provider);
@@ -197,7 +197,7 @@ public sealed class ListingComplianceTests : IAsyncLifetime
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task A_policy_change_reports_and_suspends_violating_listings_and_lifting_it_reinstates_them(string provider)
     {
         await using var host = await StartAsync(provider);

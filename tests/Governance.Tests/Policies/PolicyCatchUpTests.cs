@@ -11,12 +11,10 @@ namespace LlmMarketplace.Governance.Tests.Policies;
 /// </summary>
 public sealed class PolicyCatchUpTests
 {
-    private const string Completion = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
-
     [Fact]
     public async Task A_replica_that_missed_the_change_message_applies_a_new_policy_within_the_refresh_interval()
     {
-        await using var upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Completion));
+        await using var upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Configs.Completion));
         var variable = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
         Environment.SetEnvironmentVariable(variable, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
         var overrides = await Databases.FreshAsync("postgres");

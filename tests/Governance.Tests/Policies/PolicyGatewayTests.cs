@@ -13,15 +13,13 @@ namespace LlmMarketplace.Governance.Tests.Policies;
 /// <summary>Policies decide on the real gateway path: denied models are refused, residency routes to the allowed region's deployment.</summary>
 public sealed class PolicyGatewayTests : IAsyncLifetime
 {
-    private const string Completion = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
-
     private FakeUpstream _us = null!;
     private FakeUpstream _eu = null!;
 
     public async Task InitializeAsync()
     {
-        _us = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Completion));
-        _eu = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Completion));
+        _us = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Configs.Completion));
+        _eu = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Configs.Completion));
     }
 
     public async Task DisposeAsync()
@@ -173,7 +171,7 @@ public sealed class PolicyGatewayTests : IAsyncLifetime
     }
 
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task Policies_are_versioned_and_each_change_is_audited_and_applied_at_once(string provider)
     {
         await using var host = await Gov.StartAsync(Config, overrides: await Databases.FreshAsync(provider));

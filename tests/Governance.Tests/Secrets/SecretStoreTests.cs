@@ -5,6 +5,7 @@ using Dapper;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Governance.Tests.Infrastructure;
+using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Governance.Tests.Secrets;
 
@@ -12,7 +13,7 @@ namespace LlmMarketplace.Governance.Tests.Secrets;
 public sealed class SecretStoreTests
 {
     [Theory]
-    [MemberData(nameof(Databases.Providers), MemberType = typeof(Databases))]
+    [OnEachStorage]
     public async Task Secrets_are_encrypted_at_rest_and_never_returned_by_the_api(string provider)
     {
         await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));

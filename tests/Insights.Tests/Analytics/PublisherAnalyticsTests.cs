@@ -12,17 +12,14 @@ namespace LlmMarketplace.Insights.Tests.Analytics;
 /// </summary>
 public sealed class PublisherAnalyticsTests
 {
-    public static TheoryData<string> Storages => TestStorage.All;
-
     [Theory]
-    [MemberData(nameof(Storages))]
+    [OnEachStorage]
     public async Task The_publishing_team_reads_its_listings_usage_by_other_teams_and_no_other_team_does(string storage)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
-        await using var dropStorage = cleanup;
-        overrides["Catalog:AllowLoopbackEndpoints"] = "true";
+        await using var db = await TestStorage.CreateAsync(storage);
+        db.Overrides["Catalog:AllowLoopbackEndpoints"] = "true";
         await using var upstream = await UpstreamAsync();
-        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), overrides);
+        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), db.Overrides);
         var (publisherTeam, _, publisherKey) = await TeamWithKeyAsync(host, "publisher");
         var (consumerTeam, _, consumerKey) = await TeamWithKeyAsync(host, "consumer");
         var (_, _, bystanderKey) = await TeamWithKeyAsync(host, "bystander");

@@ -9,21 +9,18 @@ public sealed class ReplicaTests
 {
     private const string Range = "from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z";
 
-    public static TheoryData<string> Storages => TestStorage.All;
-
     [Theory]
-    [MemberData(nameof(Storages))]
+    [OnEachStorage]
     public async Task Two_replicas_and_a_restart_count_every_record_once(string storage)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
-        await using var _ = cleanup;
+        await using var db = await TestStorage.CreateAsync(storage);
         await using var upstream = await UpstreamAsync();
         var config = Configs.OpenAI(upstream.BaseUrl + "/v1");
-        overrides["Insights:RollupInterval"] = "00:00:00.020";
+        db.Overrides["Insights:RollupInterval"] = "00:00:00.020";
 
-        await using (var a = await GatewayHost.StartAsync(config, overrides))
+        await using (var a = await GatewayHost.StartAsync(config, db.Overrides))
         {
-            await using var b = await GatewayHost.StartAsync(config, overrides);
+            await using var b = await GatewayHost.StartAsync(config, db.Overrides);
             // Both replicas take calls at once; both roll up from the same cursor.
             await Task.WhenAll(
                 Task.Run(async () => { for (var i = 0; i < 30; i++) await ChatAsync(a.Client); }),
@@ -38,7 +35,7 @@ public sealed class ReplicaTests
         }
 
         // A new host on the same storage: earlier records are not counted again, new ones are added.
-        await using var c = await GatewayHost.StartAsync(config, overrides);
+        await using var c = await GatewayHost.StartAsync(config, db.Overrides);
         for (var i = 0; i < 5; i++) await ChatAsync(c.Client);
         await UntilAsync(() => GetJsonAsync(c.Client, $"api/v1/analytics/summary?percentiles=false&{Range}"),
             s => s.GetProperty("data")[0].GetProperty("requests").GetInt64() >= 65, "65 records rolled up");

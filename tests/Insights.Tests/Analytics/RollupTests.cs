@@ -13,16 +13,13 @@ public sealed class RollupTests
 {
     private const string Range = "from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z";
 
-    public static TheoryData<string> Storages => TestStorage.All;
-
     [Theory]
-    [MemberData(nameof(Storages))]
+    [OnEachStorage]
     public async Task Analytics_match_the_raw_usage_records(string storage)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
-        await using var _ = cleanup;
+        await using var db = await TestStorage.CreateAsync(storage);
         await using var upstream = await UpstreamAsync();
-        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), overrides);
+        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), db.Overrides);
         var a = await TeamWithKeyAsync(host, "alpha");
         var b = await TeamWithKeyAsync(host, "beta");
         using var clientA = ClientWithKey(host, a.Key);

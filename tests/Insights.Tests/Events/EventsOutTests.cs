@@ -9,14 +9,12 @@ namespace LlmMarketplace.Insights.Tests.Events;
 /// <summary>Webhooks with signed bodies and retries; events out batched, at least once, each with an id.</summary>
 public sealed class EventsOutTests
 {
-    public static TheoryData<string> Storages => TestStorage.All;
-
     [Theory]
-    [MemberData(nameof(Storages))]
+    [OnEachStorage]
     public async Task Usage_domain_events_and_alerts_reach_a_failing_receiver_signed_and_none_is_lost(string storage)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
-        await using var _ = cleanup;
+        await using var db = await TestStorage.CreateAsync(storage);
+        var overrides = db.Overrides;
         const string secret = "test-secret-0123456789abcdef";
         await using var receiver = await WebhookReceiver.StartAsync(secret, failFirst: 2);
         await using var upstream = await UpstreamAsync();

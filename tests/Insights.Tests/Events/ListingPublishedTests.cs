@@ -15,16 +15,14 @@ namespace LlmMarketplace.Insights.Tests.Events;
 /// </summary>
 public sealed class ListingPublishedTests
 {
-    public static TheoryData<string> Storages => TestStorage.All;
-
     private const string Secret = "test-secret-0123456789abcdef";
 
     [Theory]
-    [MemberData(nameof(Storages))]
+    [OnEachStorage]
     public async Task Each_path_to_live_sends_one_listing_published_event(string storage)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
-        await using var _ = cleanup;
+        await using var db = await TestStorage.CreateAsync(storage);
+        var overrides = db.Overrides;
         await using var receiver = await WebhookReceiver.StartAsync(Secret, failFirst: 0);
         await using var upstream = await FakeUpstream.StartAsync(static async (context, _) =>
         {

@@ -20,8 +20,8 @@ public sealed class SourceSyncPublishedTests
     public async Task Each_version_a_sync_makes_live_sends_one_listing_published_event(string storage)
     {
         // Runs on PostgreSQL whatever the environment: without LLMM_TEST_POSTGRES the storage helper fails rather than skips.
-        var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
-        await using var _ = cleanup;
+        await using var db = await TestStorage.CreateAsync(storage);
+        var overrides = db.Overrides;
         await using var receiver = await WebhookReceiver.StartAsync(Secret, failFirst: 0);
         var content = "{\"data\":[]}";
         await using var registry = await FakeUpstream.StartAsync(async (context, _) => await FakeUpstream.Json(context, Volatile.Read(ref content)));

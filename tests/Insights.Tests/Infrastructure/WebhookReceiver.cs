@@ -3,13 +3,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Tests.Infrastructure;
 
@@ -19,18 +15,16 @@ namespace LlmMarketplace.Insights.Tests.Infrastructure;
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private LoopbackServer? _server;
     private int _requests;
 
-    private WebhookReceiver(WebApplication app, string secret, int failFirst)
+    private WebhookReceiver(string secret, int failFirst)
     {
-        _app = app;
         Secret = secret;
         FailFirst = failFirst;
-        Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/hook";
     }
 
-    public string Url { get; }
+    public string Url => _server!.BaseUrl + "/hook";
 
     public string Secret { get; }
 
@@ -46,14 +40,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public static async Task<WebhookReceiver> StartAsync(string secret, int failFirst)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        WebhookReceiver? receiver = null;
-        app.MapPost("/hook", async (HttpContext context) =>
+        var receiver = new WebhookReceiver(secret, failFirst);
+        receiver._server = await LoopbackServer.StartAsync(app => app.MapPost("/hook", async (HttpContext context) =>
         {
-            var n = Interlocked.Increment(ref receiver!._requests);
+            var n = Interlocked.Increment(ref receiver._requests);
             using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
             if (!Verify(receiver.Secret, context.Request.Headers["x-llmm-signature"].ToString(), body))
@@ -64,9 +54,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             if (n <= receiver.FailFirst) return Results.StatusCode(500);
             foreach (var e in JsonDocument.Parse(body).RootElement.GetProperty("events").EnumerateArray()) receiver.Events.Enqueue(e.Clone());
             return Results.NoContent();
-        });
-        await app.StartAsync();
-        receiver = new WebhookReceiver(app, secret, failFirst);
+        }));
         return receiver;
     }
 
@@ -81,9 +69,5 @@ public sealed class WebhookReceiver : IAsyncDisposable
         return CryptographicOperations.FixedTimeEquals(expected, given);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _server!.DisposeAsync();
 }

@@ -12,20 +12,17 @@ namespace LlmMarketplace.Insights.Tests.Sla;
 /// </summary>
 public sealed class MeasuredSlaTests
 {
-    public static TheoryData<string> Storages => TestStorage.All;
-
     [Theory]
-    [MemberData(nameof(Storages))]
+    [OnEachStorage]
     public async Task Service_detail_and_search_report_what_calls_through_the_gateway_measured_and_null_without_traffic(string storage)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
-        await using var _ = cleanup;
-        overrides["Catalog:AllowLoopbackEndpoints"] = "true";
-        overrides["Insights:SlaMinRequests"] = "5";
+        await using var db = await TestStorage.CreateAsync(storage);
+        db.Overrides["Catalog:AllowLoopbackEndpoints"] = "true";
+        db.Overrides["Insights:SlaMinRequests"] = "5";
         // Every read goes to the rollups, so the test sees each batch as soon as it is rolled up.
-        overrides["Insights:ServiceLevelRefresh"] = "00:00:00";
+        db.Overrides["Insights:ServiceLevelRefresh"] = "00:00:00";
         await using var upstream = await UpstreamAsync();
-        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), overrides);
+        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), db.Overrides);
         var word = "zq" + Guid.NewGuid().ToString("N")[..8];
         var busy = await PublishAsync(host, upstream, "acme/busy-" + word, $"Busy {word} Chat", new { p95LatencyMs = 60_000, uptimePercent = 99.0 });
         var idle = await PublishAsync(host, upstream, "acme/idle-" + word, $"Idle {word} Chat", new { p95LatencyMs = 500, uptimePercent = 99.5 });

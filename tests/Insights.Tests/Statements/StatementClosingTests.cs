@@ -19,8 +19,6 @@ public sealed class StatementClosingTests
 {
     private const string Secret = "test-secret-0123456789abcdef";
 
-    public static TheoryData<string> Storages => StatementTests.Storages;
-
     /// <summary>The real clock moved by <see cref="Offset"/> (timers keep real time): lets a test reach the next month.</summary>
     private sealed class ShiftedClock : TimeProvider
     {
@@ -30,23 +28,22 @@ public sealed class StatementClosingTests
     }
 
     [Theory]
-    [MemberData(nameof(Storages))]
+    [OnEachStorage]
     public async Task At_month_end_each_teams_statement_is_closed_once_across_replicas(string storage)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
-        await using var dropStorage = cleanup;
-        overrides["Insights:StatementCloseInterval"] = "1.00:00:00";
-        overrides["Access:RefreshInterval"] = "00:00:00.200";
-        overrides["Insights:Webhooks:PollInterval"] = "00:00:00.050";
-        overrides["Insights:Webhooks:AllowLoopback"] = "true"; // the receiver listens on loopback
-        overrides["Insights:Events:BatchDelay"] = "00:00:00.100";
+        await using var db = await TestStorage.CreateAsync(storage);
+        db.Overrides["Insights:StatementCloseInterval"] = "1.00:00:00";
+        db.Overrides["Access:RefreshInterval"] = "00:00:00.200";
+        db.Overrides["Insights:Webhooks:PollInterval"] = "00:00:00.050";
+        db.Overrides["Insights:Webhooks:AllowLoopback"] = "true"; // the receiver listens on loopback
+        db.Overrides["Insights:Events:BatchDelay"] = "00:00:00.100";
         await using var receiver = await WebhookReceiver.StartAsync(Secret, failFirst: 0);
         await using var upstream = await StatementTests.FixedUsageUpstreamAsync();
         var config = StatementTests.PricedConfig(upstream.BaseUrl + "/v1");
         var clockA = new ShiftedClock();
         var clockB = new ShiftedClock();
-        await using var a = await GatewayHost.StartAsync(config, overrides, services => services.AddSingleton<TimeProvider>(clockA));
-        await using var b = await GatewayHost.StartAsync(config, overrides, services => services.AddSingleton<TimeProvider>(clockB));
+        await using var a = await GatewayHost.StartAsync(config, db.Overrides, services => services.AddSingleton<TimeProvider>(clockA));
+        await using var b = await GatewayHost.StartAsync(config, db.Overrides, services => services.AddSingleton<TimeProvider>(clockB));
         await PostJsonAsync(a.Client, "api/v1/alerts/webhooks", new { url = receiver.Url, kinds = new[] { "events" }, secret = Secret });
 
         var (billed, _, subscribedAt) = await StatementTests.SubscribedTeamWithCallsAsync(a, "closing");
@@ -87,14 +84,13 @@ public sealed class StatementClosingTests
     }
 
     [Theory]
-    [MemberData(nameof(Storages))]
+    [OnEachStorage]
     public async Task A_publisher_reads_its_listings_revenue_per_plan_and_usage(string storage)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
-        await using var dropStorage = cleanup;
-        overrides["Catalog:AllowLoopbackEndpoints"] = "true";
+        await using var db = await TestStorage.CreateAsync(storage);
+        db.Overrides["Catalog:AllowLoopbackEndpoints"] = "true";
         await using var upstream = await StatementTests.FixedUsageUpstreamAsync();
-        await using var host = await GatewayHost.StartAsync(StatementTests.PricedConfig(upstream.BaseUrl + "/v1"), overrides);
+        await using var host = await GatewayHost.StartAsync(StatementTests.PricedConfig(upstream.BaseUrl + "/v1"), db.Overrides);
         var (publisherTeam, _, publisherKey) = await TeamWithKeyAsync(host, "publisher");
         var (consumerTeam, _, consumerKey) = await TeamWithKeyAsync(host, "consumer");
         using var publisher = ClientWithKey(host, publisherKey);

@@ -15,9 +15,6 @@ namespace LlmMarketplace.Insights.Tests.Statements;
 /// </summary>
 public sealed class StatementTests
 {
-    /// <summary>PostgreSQL always: without LLMM_TEST_POSTGRES its runs fail and say so.</summary>
-    public static TheoryData<string> Storages => new() { "sqlite", "postgres" };
-
     // What the upstream reports per call, and the configured prices (USD per million tokens).
     private const long PromptTokens = 1234, CompletionTokens = 567;
     private const decimal InputPerMTok = 2.5m, OutputPerMTok = 10m, PlanPrice = 9.99m;
@@ -67,13 +64,12 @@ public sealed class StatementTests
     }
 
     [Theory]
-    [MemberData(nameof(Storages))]
+    [OnEachStorage]
     public async Task A_statement_charges_the_prorated_plan_metered_usage_and_adjustments_exact_to_the_cent(string storage)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
-        await using var dropStorage = cleanup;
+        await using var db = await TestStorage.CreateAsync(storage);
         await using var upstream = await FixedUsageUpstreamAsync();
-        await using var host = await GatewayHost.StartAsync(PricedConfig(upstream.BaseUrl + "/v1"), overrides);
+        await using var host = await GatewayHost.StartAsync(PricedConfig(upstream.BaseUrl + "/v1"), db.Overrides);
         var (teamId, teamKey, subscribedAt) = await SubscribedTeamWithCallsAsync(host, "billed");
         var month = subscribedAt.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
@@ -137,13 +133,12 @@ public sealed class StatementTests
     }
 
     [Theory]
-    [MemberData(nameof(Storages))]
+    [OnEachStorage]
     public async Task Statements_are_read_by_their_team_and_admins_and_bad_input_lists_every_error(string storage)
     {
-        var (overrides, cleanup) = await TestStorage.CreateAsync(storage);
-        await using var dropStorage = cleanup;
+        await using var db = await TestStorage.CreateAsync(storage);
         await using var upstream = await FixedUsageUpstreamAsync();
-        await using var host = await GatewayHost.StartAsync(PricedConfig(upstream.BaseUrl + "/v1"), overrides);
+        await using var host = await GatewayHost.StartAsync(PricedConfig(upstream.BaseUrl + "/v1"), db.Overrides);
         var (teamId, _, teamKey) = await TeamWithKeyAsync(host, "own");
         var (_, _, other) = await TeamWithKeyAsync(host, "other");
         using var member = ClientWithKey(host, teamKey);

@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using LlmMarketplace.TestKit;
+using Microsoft.AspNetCore.Http;
+using static LlmMarketplace.Shield.Tests.Infrastructure.TeamPolicies;
 
 namespace LlmMarketplace.Shield.Tests.Inline;
 
@@ -12,58 +14,25 @@ namespace LlmMarketplace.Shield.Tests.Inline;
 /// allow) over the configured modes, and content block lists refused naming the policy. Callers are real API keys of
 /// real teams; the policies are stored through the API.
 /// </summary>
-public sealed class PolicyShieldTests : IAsyncLifetime
+public sealed class PolicyShieldTests : UpstreamHostTests
 {
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _host = null!;
+    protected override Task AnswerAsync(HttpContext ctx, int _) => FakeUpstream.Json(ctx, Configs.Completion);
 
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx,
-            """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"""));
-        _host = await GatewayHost.StartAsync($"""
-            Providers:
-              - Name: upstream
-                Type: openai
-                BaseUrl: {_upstream.BaseUrl}/v1
-            Models:
-              - Name: plain-model
-                Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-              - Name: config-redacting-model
-                Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-            Shield:
-              Scopes:
-                - Model: config-redacting-model
-                  Pii: redact
-            """);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
-
-    /// <summary>A new team with its own API key; returns the team id and a client calling with that key.</summary>
-    private async Task<(string TeamId, HttpClient Client)> TeamCallerAsync()
-    {
-        using var team = await _host.Client.PostAsJsonAsync("api/v1/teams", new { name = "team-" + Guid.NewGuid().ToString("N")[..10] });
-        Assert.Equal(HttpStatusCode.Created, team.StatusCode);
-        var teamId = (await team.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-        using var key = await _host.Client.PostAsJsonAsync("api/v1/keys", new { name = "caller", team = teamId });
-        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
-        var secret = (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
-        var client = new HttpClient { BaseAddress = _host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        return (teamId, client);
-    }
-
-    private async Task<string> PolicyAsync(string yaml)
-    {
-        using var response = await _host.Client.PostAsync("api/v1/policies", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
-        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-    }
+    protected override string HostConfig(string upstreamBaseUrl) => $"""
+        Providers:
+          - Name: upstream
+            Type: openai
+            BaseUrl: {upstreamBaseUrl}/v1
+        Models:
+          - Name: plain-model
+            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
+          - Name: config-redacting-model
+            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
+        Shield:
+          Scopes:
+            - Model: config-redacting-model
+              Pii: redact
+        """;
 
     private static async Task<(HttpStatusCode Status, string Body)> ChatAsync(HttpClient client, string model, string content)
     {
@@ -73,7 +42,7 @@ public sealed class PolicyShieldTests : IAsyncLifetime
     }
 
     private string? Forwarded(string marker) =>
-        _upstream.Requests.SingleOrDefault(r => r.Body.Contains(marker, StringComparison.Ordinal))?.Json.GetProperty("messages")[1].GetProperty("content").GetString();
+        Upstream.Requests.SingleOrDefault(r => r.Body.Contains(marker, StringComparison.Ordinal))?.Json.GetProperty("messages")[1].GetProperty("content").GetString();
 
     private static string Marker() => "marker" + Guid.NewGuid().ToString("N")[..12].Replace('0', 'x');
 
@@ -82,12 +51,12 @@ public sealed class PolicyShieldTests : IAsyncLifetime
     [Fact]
     public async Task A_team_policy_with_pii_redact_redacts_that_teams_prompts_only()
     {
-        var (teamId, member) = await TeamCallerAsync();
-        var (_, outsider) = await TeamCallerAsync();
+        var (teamId, member) = await TeamCallerAsync(Host);
+        var (_, outsider) = await TeamCallerAsync(Host);
         using (member)
         using (outsider)
         {
-            await PolicyAsync($"name: {Name("redact-pii")}\nscope: team\nteam: {teamId}\nrules:\n  pii: redact\n");
+            await PolicyAsync(Host, $"name: {Name("redact-pii")}\nscope: team\nteam: {teamId}\nrules:\n  pii: redact\n");
 
             var marker = Marker();
             var (status, body) = await ChatAsync(member, "plain-model", $"{marker} mail jane.doe@example.com");
@@ -105,11 +74,11 @@ public sealed class PolicyShieldTests : IAsyncLifetime
     [Fact]
     public async Task A_team_policy_with_pii_block_refuses_that_teams_prompts_naming_the_policy()
     {
-        var (teamId, member) = await TeamCallerAsync();
+        var (teamId, member) = await TeamCallerAsync(Host);
         using (member)
         {
             var name = Name("block-pii");
-            await PolicyAsync($"name: {name}\nscope: team\nteam: {teamId}\nreason: no personal data leaves the team\nrules:\n  pii: block\n");
+            await PolicyAsync(Host, $"name: {name}\nscope: team\nteam: {teamId}\nreason: no personal data leaves the team\nrules:\n  pii: block\n");
 
             var marker = Marker();
             var (status, body) = await ChatAsync(member, "plain-model", $"{marker} my card is 4111 1111 1111 1111");
@@ -133,13 +102,13 @@ public sealed class PolicyShieldTests : IAsyncLifetime
     [Fact]
     public async Task A_block_list_term_is_refused_with_403_naming_the_policy_and_never_reaches_the_upstream()
     {
-        var (teamId, member) = await TeamCallerAsync();
-        var (_, outsider) = await TeamCallerAsync();
+        var (teamId, member) = await TeamCallerAsync(Host);
+        var (_, outsider) = await TeamCallerAsync(Host);
         using (member)
         using (outsider)
         {
             var name = Name("falcon");
-            await PolicyAsync($"name: {name}\nscope: team\nteam: {teamId}\nreason: the project is confidential\nrules:\n  content:\n    blockList: [\"project falcon\"]\n");
+            await PolicyAsync(Host, $"name: {name}\nscope: team\nteam: {teamId}\nreason: the project is confidential\nrules:\n  content:\n    blockList: [\"project falcon\"]\n");
 
             var marker = Marker();
             var (status, body) = await ChatAsync(member, "plain-model", $"{marker} Summarise the status of PROJECT Falcon for me.");
@@ -162,8 +131,8 @@ public sealed class PolicyShieldTests : IAsyncLifetime
     [Fact]
     public async Task Configured_modes_apply_when_no_policy_speaks_and_a_policy_overrides_them_when_one_does()
     {
-        var (teamId, allowed) = await TeamCallerAsync();
-        var (_, unpoliced) = await TeamCallerAsync();
+        var (teamId, allowed) = await TeamCallerAsync(Host);
+        var (_, unpoliced) = await TeamCallerAsync(Host);
         using (allowed)
         using (unpoliced)
         {
@@ -174,7 +143,7 @@ public sealed class PolicyShieldTests : IAsyncLifetime
             Assert.Equal($"{marker} call [PHONE]", Forwarded(marker));
 
             // Policy over configuration: pii allow lets this team's personal data through on the same model.
-            await PolicyAsync($"name: {Name("allow-pii")}\nscope: team\nteam: {teamId}\nrules:\n  pii: allow\n");
+            await PolicyAsync(Host, $"name: {Name("allow-pii")}\nscope: team\nteam: {teamId}\nrules:\n  pii: allow\n");
             var passed = Marker();
             (status, body) = await ChatAsync(allowed, "config-redacting-model", $"{passed} call 415-555-2671");
             Assert.True(status == HttpStatusCode.OK, body);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using LlmMarketplace.TestKit;
+using Microsoft.AspNetCore.Http;
 using OpenAI;
 using OpenAI.Chat;
 
@@ -13,7 +14,7 @@ namespace LlmMarketplace.Shield.Tests.Inline;
 /// through the gateway with the official OpenAI .NET SDK (and raw SSE for the Responses API and the error event). The raw
 /// values never reach the client; the rest of the answer still streams.
 /// </summary>
-public sealed class StreamShieldTests : IAsyncLifetime
+public sealed class StreamShieldTests : UpstreamHostTests
 {
     // Every sensitive value is cut across chunk boundaries.
     private static readonly string[] Pieces =
@@ -26,55 +27,44 @@ public sealed class StreamShieldTests : IAsyncLifetime
 
     private static readonly string[] Raw = ["jane", "oe@exam", "7946", "0958", "4111", "sk-proj", "67890abc"];
 
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _host = null!;
-
-    public async Task InitializeAsync()
+    protected override async Task AnswerAsync(HttpContext ctx, int _)
     {
-        _upstream = await FakeUpstream.StartAsync(async (ctx, _) =>
+        var events = new List<string>();
+        for (var i = 0; i < Pieces.Length; i++)
         {
-            var events = new List<string>();
-            for (var i = 0; i < Pieces.Length; i++)
-            {
-                var delta = i == 0 ? new { role = "assistant", content = Pieces[i] } : (object)new { content = Pieces[i] };
-                events.Add("data: " + JsonSerializer.Serialize(new { id = "c1", @object = "chat.completion.chunk", created = 1, model = "up", choices = new[] { new { index = 0, delta, finish_reason = (string?)null } } }));
-            }
-            events.Add("""data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""");
-            events.Add("""data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":40,"total_tokens":45}}""");
-            events.Add("data: [DONE]");
-            await FakeUpstream.Sse(ctx, events);
-        });
-        _host = await GatewayHost.StartAsync($"""
-            Providers:
-              - Name: upstream
-                Type: openai
-                BaseUrl: {_upstream.BaseUrl}/v1
-            Models:
-              - Name: open-model
-                Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-              - Name: redacting-model
-                Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-              - Name: blocking-model
-                Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-            Shield:
-              Scopes:
-                - Model: redacting-model
-                  Pii: redact
-                  Secrets: redact
-                - Model: blocking-model
-                  Pii: block
-                  Secrets: block
-            """);
+            var delta = i == 0 ? new { role = "assistant", content = Pieces[i] } : (object)new { content = Pieces[i] };
+            events.Add("data: " + JsonSerializer.Serialize(new { id = "c1", @object = "chat.completion.chunk", created = 1, model = "up", choices = new[] { new { index = 0, delta, finish_reason = (string?)null } } }));
+        }
+        events.Add("""data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""");
+        events.Add("""data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"up","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":40,"total_tokens":45}}""");
+        events.Add("data: [DONE]");
+        await FakeUpstream.Sse(ctx, events);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    protected override string HostConfig(string upstreamBaseUrl) => $"""
+        Providers:
+          - Name: upstream
+            Type: openai
+            BaseUrl: {upstreamBaseUrl}/v1
+        Models:
+          - Name: open-model
+            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
+          - Name: redacting-model
+            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
+          - Name: blocking-model
+            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
+        Shield:
+          Scopes:
+            - Model: redacting-model
+              Pii: redact
+              Secrets: redact
+            - Model: blocking-model
+              Pii: block
+              Secrets: block
+        """;
 
     private ChatClient Chat(string model) =>
-        new OpenAIClient(new ApiKeyCredential(_host.MasterKey), new OpenAIClientOptions { Endpoint = _host.OpenAIBase, NetworkTimeout = TimeSpan.FromSeconds(30) }).GetChatClient(model);
+        new OpenAIClient(new ApiKeyCredential(Host.MasterKey), new OpenAIClientOptions { Endpoint = Host.OpenAIBase, NetworkTimeout = TimeSpan.FromSeconds(30) }).GetChatClient(model);
 
     [Fact]
     public async Task A_redacting_scope_streams_the_answer_with_placeholders_and_never_the_raw_values()
@@ -111,7 +101,7 @@ public sealed class StreamShieldTests : IAsyncLifetime
     public async Task A_blocking_scope_ends_the_stream_with_an_error_event_before_the_first_value()
     {
         var body = JsonSerializer.Serialize(new { model = "blocking-model", stream = true, messages = new[] { new { role = "user", content = "What do you have on file for me?" } } });
-        using var response = await _host.Client.PostAsync("v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        using var response = await Host.Client.PostAsync("v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
         var sse = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -150,7 +140,7 @@ public sealed class StreamShieldTests : IAsyncLifetime
     public async Task A_responses_stream_is_redacted_the_same_way()
     {
         var body = JsonSerializer.Serialize(new { model = "redacting-model", stream = true, input = "What do you have on file for me?" });
-        using var response = await _host.Client.PostAsync("v1/responses", new StringContent(body, Encoding.UTF8, "application/json"));
+        using var response = await Host.Client.PostAsync("v1/responses", new StringContent(body, Encoding.UTF8, "application/json"));
         var sse = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -166,7 +156,7 @@ public sealed class StreamShieldTests : IAsyncLifetime
     public async Task A_messages_stream_is_redacted_the_same_way()
     {
         var body = JsonSerializer.Serialize(new { model = "redacting-model", stream = true, max_tokens = 100, messages = new[] { new { role = "user", content = "What do you have on file for me?" } } });
-        using var response = await _host.Client.PostAsync("v1/messages", new StringContent(body, Encoding.UTF8, "application/json"));
+        using var response = await Host.Client.PostAsync("v1/messages", new StringContent(body, Encoding.UTF8, "application/json"));
         var sse = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
