@@ -365,23 +365,7 @@ internal sealed class AnthropicStreamTranslator(string model) : ChunkTranslatorB
                 {
                     var toolIndex = _toolIndexByBlock.Count;
                     _toolIndexByBlock[blockIndex] = toolIndex;
-                    var id = OpenAIAdapter.Str(block, "id") ?? "";
-                    var name = OpenAIAdapter.Str(block, "name") ?? "";
-                    Text.Append(name);
-                    WriteChunk(output, 0, (toolIndex, id, name), static (w, s) =>
-                    {
-                        w.WriteStartArray("tool_calls"u8);
-                        w.WriteStartObject();
-                        w.WriteNumber("index"u8, s.toolIndex);
-                        w.WriteString("id"u8, s.id);
-                        w.WriteString("type"u8, "function"u8);
-                        w.WriteStartObject("function"u8);
-                        w.WriteString("name"u8, s.name);
-                        w.WriteString("arguments"u8, ""u8);
-                        w.WriteEndObject();
-                        w.WriteEndObject();
-                        w.WriteEndArray();
-                    }, null);
+                    WriteToolCallChunk(output, 0, toolIndex, OpenAIAdapter.Str(block, "id") ?? "", OpenAIAdapter.Str(block, "name") ?? "", "");
                 }
                 else if (OpenAIAdapter.Str(block, "text") is { Length: > 0 } initial)
                 {
@@ -397,19 +381,7 @@ internal sealed class AnthropicStreamTranslator(string model) : ChunkTranslatorB
                         break;
                     case "input_json_delta":
                         var partial = OpenAIAdapter.Str(delta, "partial_json") ?? "";
-                        Text.Append(partial);
-                        var ti = _toolIndexByBlock.GetValueOrDefault(root.GetProperty("index").GetInt32());
-                        WriteChunk(output, 0, (ti, partial), static (w, s) =>
-                        {
-                            w.WriteStartArray("tool_calls"u8);
-                            w.WriteStartObject();
-                            w.WriteNumber("index"u8, s.ti);
-                            w.WriteStartObject("function"u8);
-                            w.WriteString("arguments"u8, s.partial);
-                            w.WriteEndObject();
-                            w.WriteEndObject();
-                            w.WriteEndArray();
-                        }, null);
+                        WriteToolArgumentsChunk(output, 0, _toolIndexByBlock.GetValueOrDefault(root.GetProperty("index").GetInt32()), partial);
                         break;
                 }
                 break;

@@ -202,12 +202,7 @@ internal sealed class CohereAdapter : IProviderAdapter
                     var args = OpenAIAdapter.Str(fn, "arguments") ?? "{}";
                     counted.Append(name).Append(args);
                     writer.WriteStartObject();
-                    writer.WriteString("id"u8, OpenAIAdapter.Str(call, "id") ?? "call_" + Guid.NewGuid().ToString("N")[..24]);
-                    writer.WriteString("type"u8, "function"u8);
-                    writer.WriteStartObject("function"u8);
-                    writer.WriteString("name"u8, name);
-                    writer.WriteString("arguments"u8, args);
-                    writer.WriteEndObject();
+                    ChatCompletionBody.WriteToolCallFields(writer, OpenAIAdapter.Str(call, "id") ?? ChatCompletionBody.NewToolCallId(), name, args);
                     writer.WriteEndObject();
                 }
                 writer.WriteEndArray();
@@ -336,40 +331,15 @@ internal sealed class CohereStreamTranslator(string model) : ChunkTranslatorBase
                 var fn = call.GetProperty("function");
                 var name = fn.GetProperty("name").GetString() ?? "";
                 var args = OpenAIAdapter.Str(fn, "arguments") ?? "";
-                var callId = OpenAIAdapter.Str(call, "id") ?? "call_" + Guid.NewGuid().ToString("N")[..24];
-                Text.Append(name).Append(args);
+                var callId = OpenAIAdapter.Str(call, "id") ?? ChatCompletionBody.NewToolCallId();
                 _toolIndex++;
-                WriteChunk(output, 0, (index: _toolIndex, callId, name, args), static (w, s) =>
-                {
-                    w.WriteStartArray("tool_calls"u8);
-                    w.WriteStartObject();
-                    w.WriteNumber("index"u8, s.index);
-                    w.WriteString("id"u8, s.callId);
-                    w.WriteString("type"u8, "function"u8);
-                    w.WriteStartObject("function"u8);
-                    w.WriteString("name"u8, s.name);
-                    w.WriteString("arguments"u8, s.args);
-                    w.WriteEndObject();
-                    w.WriteEndObject();
-                    w.WriteEndArray();
-                }, null);
+                WriteToolCallChunk(output, 0, _toolIndex, callId, name, args);
                 break;
             case "tool-call-delta":
                 var delta = OpenAIAdapter.Str(root.GetProperty("delta").GetProperty("message").GetProperty("tool_calls").GetProperty("function"), "arguments") ?? "";
                 if (delta.Length > 0 && _toolIndex >= 0)
                 {
-                    Text.Append(delta);
-                    WriteChunk(output, 0, (index: _toolIndex, delta), static (w, s) =>
-                    {
-                        w.WriteStartArray("tool_calls"u8);
-                        w.WriteStartObject();
-                        w.WriteNumber("index"u8, s.index);
-                        w.WriteStartObject("function"u8);
-                        w.WriteString("arguments"u8, s.delta);
-                        w.WriteEndObject();
-                        w.WriteEndObject();
-                        w.WriteEndArray();
-                    }, null);
+                    WriteToolArgumentsChunk(output, 0, _toolIndex, delta);
                 }
                 break;
             case "message-end":

@@ -313,12 +313,7 @@ internal sealed class GeminiAdapter : IProviderAdapter
                         {
                             allText.Append(name).Append(args);
                             w.WriteStartObject();
-                            w.WriteString("id"u8, "call_" + Guid.NewGuid().ToString("N")[..24]);
-                            w.WriteString("type"u8, "function"u8);
-                            w.WriteStartObject("function"u8);
-                            w.WriteString("name"u8, name);
-                            w.WriteString("arguments"u8, args);
-                            w.WriteEndObject();
+                            ChatCompletionBody.WriteToolCallFields(w, ChatCompletionBody.NewToolCallId(), name, args);
                             w.WriteEndObject();
                         }
                         w.WriteEndArray();
@@ -458,22 +453,7 @@ internal sealed class GeminiStreamTranslator(string model) : ChunkTranslatorBase
                             sawCall = true;
                             var name = fc.GetProperty("name").GetString()!;
                             var args = fc.TryGetProperty("args", out var a) ? a.GetRawText() : "{}";
-                            Text.Append(name).Append(args);
-                            var toolIndex = _toolIndex++;
-                            WriteChunk(output, index, (toolIndex, name, args), static (w, s) =>
-                            {
-                                w.WriteStartArray("tool_calls"u8);
-                                w.WriteStartObject();
-                                w.WriteNumber("index"u8, s.toolIndex);
-                                w.WriteString("id"u8, "call_" + Guid.NewGuid().ToString("N")[..24]);
-                                w.WriteString("type"u8, "function"u8);
-                                w.WriteStartObject("function"u8);
-                                w.WriteString("name"u8, s.name);
-                                w.WriteString("arguments"u8, s.args);
-                                w.WriteEndObject();
-                                w.WriteEndObject();
-                                w.WriteEndArray();
-                            }, null);
+                            WriteToolCallChunk(output, index, _toolIndex++, ChatCompletionBody.NewToolCallId(), name, args);
                         }
                     }
                 }

@@ -337,23 +337,7 @@ internal sealed class BedrockStreamTranslator(string model) : ChunkTranslatorBas
                 {
                     var toolIndex = _toolIndexByBlock.Count;
                     _toolIndexByBlock[root.GetProperty("contentBlockIndex").GetInt32()] = toolIndex;
-                    var id = OpenAIAdapter.Str(use, "toolUseId") ?? "";
-                    var name = OpenAIAdapter.Str(use, "name") ?? "";
-                    Text.Append(name);
-                    WriteChunk(output, 0, (toolIndex, id, name), static (w, s) =>
-                    {
-                        w.WriteStartArray("tool_calls"u8);
-                        w.WriteStartObject();
-                        w.WriteNumber("index"u8, s.toolIndex);
-                        w.WriteString("id"u8, s.id);
-                        w.WriteString("type"u8, "function"u8);
-                        w.WriteStartObject("function"u8);
-                        w.WriteString("name"u8, s.name);
-                        w.WriteString("arguments"u8, ""u8);
-                        w.WriteEndObject();
-                        w.WriteEndObject();
-                        w.WriteEndArray();
-                    }, null);
+                    WriteToolCallChunk(output, 0, toolIndex, OpenAIAdapter.Str(use, "toolUseId") ?? "", OpenAIAdapter.Str(use, "name") ?? "", "");
                 }
                 break;
             case "contentBlockDelta":
@@ -365,19 +349,7 @@ internal sealed class BedrockStreamTranslator(string model) : ChunkTranslatorBas
                 else if (delta.TryGetProperty("toolUse", out var toolDelta))
                 {
                     var partial = OpenAIAdapter.Str(toolDelta, "input") ?? "";
-                    Text.Append(partial);
-                    var ti = _toolIndexByBlock.GetValueOrDefault(root.GetProperty("contentBlockIndex").GetInt32());
-                    WriteChunk(output, 0, (ti, partial), static (w, s) =>
-                    {
-                        w.WriteStartArray("tool_calls"u8);
-                        w.WriteStartObject();
-                        w.WriteNumber("index"u8, s.ti);
-                        w.WriteStartObject("function"u8);
-                        w.WriteString("arguments"u8, s.partial);
-                        w.WriteEndObject();
-                        w.WriteEndObject();
-                        w.WriteEndArray();
-                    }, null);
+                    WriteToolArgumentsChunk(output, 0, _toolIndexByBlock.GetValueOrDefault(root.GetProperty("contentBlockIndex").GetInt32()), partial);
                 }
                 break;
             case "messageStop":
