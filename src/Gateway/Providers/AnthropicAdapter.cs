@@ -50,25 +50,10 @@ internal sealed class AnthropicAdapter : IProviderAdapter
     {
         var root = request.Root;
         var body = new JsonObject { ["model"] = deployment.Config.UpstreamModel };
-        var maxTokens = request.TryGet("max_completion_tokens", out var mct) ? mct.GetInt32()
-            : request.TryGet("max_tokens", out var mt) ? mt.GetInt32()
-            : DefaultMaxTokens;
-        body["max_tokens"] = maxTokens;
+        body["max_tokens"] = ChatTranslation.MaxTokens(request) ?? DefaultMaxTokens;
 
         var system = new List<string>();
-        var messages = new JsonArray();
-        string? lastRole = null;
-        JsonArray? lastBlocks = null;
-        void Append(string role, JsonNode block)
-        {
-            if (role != lastRole || lastBlocks is null)
-            {
-                lastBlocks = [];
-                messages.Add(new JsonObject { ["role"] = role, ["content"] = lastBlocks });
-                lastRole = role;
-            }
-            lastBlocks.Add(block);
-        }
+        var messages = new RoleTurns("content");
 
         foreach (var message in request.Messages.EnumerateArray())
         {
@@ -80,17 +65,17 @@ internal sealed class AnthropicAdapter : IProviderAdapter
                     system.Add(TextOf(content));
                     break;
                 case "user":
-                    foreach (var block in UserBlocks(content)) Append("user", block);
+                    foreach (var block in UserBlocks(content)) messages.Add("user", block);
                     break;
                 case "assistant":
                     var text = TextOf(content);
-                    if (text.Length > 0) Append("assistant", new JsonObject { ["type"] = "text", ["text"] = text });
+                    if (text.Length > 0) messages.Add("assistant", new JsonObject { ["type"] = "text", ["text"] = text });
                     if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
                     {
                         foreach (var call in calls.EnumerateArray())
                         {
                             var fn = call.GetProperty("function");
-                            Append("assistant", new JsonObject
+                            messages.Add("assistant", new JsonObject
                             {
                                 ["type"] = "tool_use",
                                 ["id"] = call.TryGetProperty("id", out var id) ? id.GetString() : "toolu_" + Guid.NewGuid().ToString("N"),
@@ -101,26 +86,24 @@ internal sealed class AnthropicAdapter : IProviderAdapter
                     }
                     break;
                 case "tool" or "function":
-                    Append("user", new JsonObject
+                    messages.Add("user", new JsonObject
                     {
                         ["type"] = "tool_result",
-                        ["tool_use_id"] = message.TryGetProperty("tool_call_id", out var tid) ? tid.GetString() : message.TryGetProperty("name", out var n) ? n.GetString() : "",
+                        ["tool_use_id"] = ChatTranslation.AnsweredCallId(message),
                         ["content"] = TextOf(content),
                     });
                     break;
             }
         }
         if (system.Count > 0) body["system"] = string.Join("\n\n", system);
-        body["messages"] = messages;
+        body["messages"] = messages.Turns;
         if (request.Stream) body["stream"] = true;
         if (request.TryGet("temperature", out var t)) body["temperature"] = Math.Min(1.0, t.GetDouble());
         if (request.TryGet("top_p", out var tp)) body["top_p"] = tp.GetDouble();
         if (request.TryGet("top_k", out var tk)) body["top_k"] = tk.GetInt32();
         if (request.TryGet("stop", out var stop))
         {
-            body["stop_sequences"] = stop.ValueKind == JsonValueKind.String
-                ? new JsonArray(stop.GetString())
-                : JsonNode.Parse(stop.GetRawText());
+            body["stop_sequences"] = ChatTranslation.StopSequences(stop);
         }
         if (request.TryGet("user", out var user) && user.ValueKind == JsonValueKind.String)
         {
@@ -135,7 +118,7 @@ internal sealed class AnthropicAdapter : IProviderAdapter
                 var entry = new JsonObject
                 {
                     ["name"] = fn.GetProperty("name").GetString(),
-                    ["input_schema"] = fn.TryGetProperty("parameters", out var p) ? JsonNode.Parse(p.GetRawText()) : new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() },
+                    ["input_schema"] = ChatTranslation.InputSchema(fn),
                 };
                 if (fn.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) entry["description"] = d.GetString();
                 list.Add(entry);

@@ -135,7 +135,7 @@ internal sealed class CohereAdapter : IProviderAdapter
         if (request.TryGet("presence_penalty", out var pp) && pp.ValueKind == JsonValueKind.Number) body["presence_penalty"] = pp.GetDouble();
         if (request.TryGet("stop", out var stop))
         {
-            body["stop_sequences"] = stop.ValueKind == JsonValueKind.String ? new JsonArray(stop.GetString()) : JsonNode.Parse(stop.GetRawText());
+            body["stop_sequences"] = ChatTranslation.StopSequences(stop);
         }
         if (request.TryGet("response_format", out var format) && format.ValueKind == JsonValueKind.Object && OpenAIAdapter.Str(format, "type") is { } formatType)
         {

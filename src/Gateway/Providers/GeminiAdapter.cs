@@ -64,20 +64,8 @@ internal sealed class GeminiAdapter : IProviderAdapter
     {
         var body = new JsonObject();
         var system = new List<string>();
-        var contents = new JsonArray();
+        var contents = new RoleTurns("parts");
         var toolNames = new Dictionary<string, string>(StringComparer.Ordinal);
-        string? lastRole = null;
-        JsonArray? lastParts = null;
-        void Append(string role, JsonNode part)
-        {
-            if (role != lastRole || lastParts is null)
-            {
-                lastParts = [];
-                contents.Add(new JsonObject { ["role"] = role, ["parts"] = lastParts });
-                lastRole = role;
-            }
-            lastParts.Add(part);
-        }
 
         foreach (var message in request.Messages.EnumerateArray())
         {
@@ -89,11 +77,11 @@ internal sealed class GeminiAdapter : IProviderAdapter
                     system.Add(AnthropicAdapter.TextOf(content));
                     break;
                 case "user":
-                    foreach (var part in UserParts(content)) Append("user", part);
+                    foreach (var part in UserParts(content)) contents.Add("user", part);
                     break;
                 case "assistant":
                     var text = AnthropicAdapter.TextOf(content);
-                    if (text.Length > 0) Append("model", new JsonObject { ["text"] = text });
+                    if (text.Length > 0) contents.Add("model", new JsonObject { ["text"] = text });
                     if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
                     {
                         foreach (var call in calls.EnumerateArray())
@@ -101,7 +89,7 @@ internal sealed class GeminiAdapter : IProviderAdapter
                             var fn = call.GetProperty("function");
                             var name = fn.GetProperty("name").GetString()!;
                             if (call.TryGetProperty("id", out var id) && id.GetString() is { } callId) toolNames[callId] = name;
-                            Append("model", new JsonObject
+                            contents.Add("model", new JsonObject
                             {
                                 ["functionCall"] = new JsonObject
                                 {
@@ -116,16 +104,8 @@ internal sealed class GeminiAdapter : IProviderAdapter
                     var toolCallId = message.TryGetProperty("tool_call_id", out var tid) ? tid.GetString() ?? "" : "";
                     var toolName = toolNames.GetValueOrDefault(toolCallId) ?? (message.TryGetProperty("name", out var n) ? n.GetString() : null) ?? toolCallId;
                     var result = AnthropicAdapter.TextOf(content);
-                    JsonNode response;
-                    try
-                    {
-                        response = JsonNode.Parse(result) is JsonObject o ? o : new JsonObject { ["content"] = result };
-                    }
-                    catch (JsonException)
-                    {
-                        response = new JsonObject { ["content"] = result };
-                    }
-                    Append("user", new JsonObject { ["functionResponse"] = new JsonObject { ["name"] = toolName, ["response"] = response } });
+                    var response = ChatTranslation.ResultObject(result) ?? new JsonObject { ["content"] = result };
+                    contents.Add("user", new JsonObject { ["functionResponse"] = new JsonObject { ["name"] = toolName, ["response"] = response } });
                     break;
             }
         }
@@ -133,13 +113,12 @@ internal sealed class GeminiAdapter : IProviderAdapter
         {
             body["systemInstruction"] = new JsonObject { ["parts"] = new JsonArray(new JsonObject { ["text"] = string.Join("\n\n", system) }) };
         }
-        body["contents"] = contents;
+        body["contents"] = contents.Turns;
 
         var config = new JsonObject();
         if (request.TryGet("temperature", out var t)) config["temperature"] = t.GetDouble();
         if (request.TryGet("top_p", out var tp)) config["topP"] = tp.GetDouble();
-        if (request.TryGet("max_completion_tokens", out var mct)) config["maxOutputTokens"] = mct.GetInt32();
-        else if (request.TryGet("max_tokens", out var mt)) config["maxOutputTokens"] = mt.GetInt32();
+        if (ChatTranslation.MaxTokens(request) is { } maxTokens) config["maxOutputTokens"] = maxTokens;
         if (request.N > 1) config["candidateCount"] = request.N;
         if (request.TryGet("seed", out var seed)) config["seed"] = seed.GetInt64();
         if (request.TryGet("presence_penalty", out var pp)) config["presencePenalty"] = pp.GetDouble();
@@ -151,7 +130,7 @@ internal sealed class GeminiAdapter : IProviderAdapter
         }
         if (request.TryGet("stop", out var stop))
         {
-            config["stopSequences"] = stop.ValueKind == JsonValueKind.String ? new JsonArray(stop.GetString()) : JsonNode.Parse(stop.GetRawText());
+            config["stopSequences"] = ChatTranslation.StopSequences(stop);
         }
         if (request.TryGet("response_format", out var rf) && rf.TryGetProperty("type", out var rft))
         {

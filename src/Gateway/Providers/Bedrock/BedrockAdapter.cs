@@ -38,19 +38,7 @@ internal sealed class BedrockAdapter : IProviderAdapter
     {
         var body = new JsonObject();
         var system = new JsonArray();
-        var messages = new JsonArray();
-        string? lastRole = null;
-        JsonArray? lastBlocks = null;
-        void Append(string role, JsonNode block)
-        {
-            if (role != lastRole || lastBlocks is null)
-            {
-                lastBlocks = [];
-                messages.Add(new JsonObject { ["role"] = role, ["content"] = lastBlocks });
-                lastRole = role;
-            }
-            lastBlocks.Add(block);
-        }
+        var messages = new RoleTurns("content");
 
         var index = 0;
         foreach (var message in request.Messages.EnumerateArray())
@@ -63,17 +51,17 @@ internal sealed class BedrockAdapter : IProviderAdapter
                     system.Add(new JsonObject { ["text"] = AnthropicAdapter.TextOf(content) });
                     break;
                 case "user":
-                    foreach (var block in UserBlocks(content, index)) Append("user", block);
+                    foreach (var block in UserBlocks(content, index)) messages.Add("user", block);
                     break;
                 case "assistant":
                     var text = AnthropicAdapter.TextOf(content);
-                    if (text.Length > 0) Append("assistant", new JsonObject { ["text"] = text });
+                    if (text.Length > 0) messages.Add("assistant", new JsonObject { ["text"] = text });
                     if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
                     {
                         foreach (var call in calls.EnumerateArray())
                         {
                             var fn = call.GetProperty("function");
-                            Append("assistant", new JsonObject
+                            messages.Add("assistant", new JsonObject
                             {
                                 ["toolUse"] = new JsonObject
                                 {
@@ -87,20 +75,12 @@ internal sealed class BedrockAdapter : IProviderAdapter
                     break;
                 case "tool" or "function":
                     var result = AnthropicAdapter.TextOf(content);
-                    JsonNode resultBlock;
-                    try
-                    {
-                        resultBlock = JsonNode.Parse(result) is JsonObject o ? new JsonObject { ["json"] = o } : new JsonObject { ["text"] = result };
-                    }
-                    catch (JsonException)
-                    {
-                        resultBlock = new JsonObject { ["text"] = result };
-                    }
-                    Append("user", new JsonObject
+                    var resultBlock = ChatTranslation.ResultObject(result) is { } o ? new JsonObject { ["json"] = o } : new JsonObject { ["text"] = result };
+                    messages.Add("user", new JsonObject
                     {
                         ["toolResult"] = new JsonObject
                         {
-                            ["toolUseId"] = message.TryGetProperty("tool_call_id", out var tid) ? tid.GetString() : message.TryGetProperty("name", out var n) ? n.GetString() : "",
+                            ["toolUseId"] = ChatTranslation.AnsweredCallId(message),
                             ["content"] = new JsonArray(resultBlock),
                         },
                     });
@@ -108,17 +88,16 @@ internal sealed class BedrockAdapter : IProviderAdapter
             }
             index++;
         }
-        body["messages"] = messages;
+        body["messages"] = messages.Turns;
         if (system.Count > 0) body["system"] = system;
 
         var inference = new JsonObject();
-        if (request.TryGet("max_completion_tokens", out var mct)) inference["maxTokens"] = mct.GetInt32();
-        else if (request.TryGet("max_tokens", out var mt)) inference["maxTokens"] = mt.GetInt32();
+        if (ChatTranslation.MaxTokens(request) is { } maxTokens) inference["maxTokens"] = maxTokens;
         if (request.TryGet("temperature", out var t)) inference["temperature"] = t.GetDouble();
         if (request.TryGet("top_p", out var tp)) inference["topP"] = tp.GetDouble();
         if (request.TryGet("stop", out var stop))
         {
-            inference["stopSequences"] = stop.ValueKind == JsonValueKind.String ? new JsonArray(stop.GetString()) : JsonNode.Parse(stop.GetRawText());
+            inference["stopSequences"] = ChatTranslation.StopSequences(stop);
         }
         if (inference.Count > 0) body["inferenceConfig"] = inference;
 
@@ -132,7 +111,7 @@ internal sealed class BedrockAdapter : IProviderAdapter
                 if (fn.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) spec["description"] = d.GetString();
                 spec["inputSchema"] = new JsonObject
                 {
-                    ["json"] = fn.TryGetProperty("parameters", out var p) ? JsonNode.Parse(p.GetRawText()) : new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() },
+                    ["json"] = ChatTranslation.InputSchema(fn),
                 };
                 list.Add(new JsonObject { ["toolSpec"] = spec });
             }
