@@ -148,18 +148,8 @@ internal sealed class CohereAdapter : IProviderAdapter
         return body;
     }
 
-    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
-    {
-        try
-        {
-            return TranslateChatResponse(body, request);
-        }
-        catch (Exception ex) when (ChunkTranslatorBase.IsMalformed(ex) && ex is not JsonException)
-        {
-            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
-            throw new JsonException("The upstream answer is not in the expected shape.", ex);
-        }
-    }
+    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment) =>
+        UpstreamAnswer.Read(body, request, TranslateChatResponse);
 
     private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request)
     {
@@ -242,17 +232,8 @@ internal sealed class CohereAdapter : IProviderAdapter
 
     public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new CohereStreamTranslator(request.Model);
 
-    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
-    {
-        try
-        {
-            return TranslateEmbeddingsResponse(body, request);
-        }
-        catch (Exception ex) when (ChunkTranslatorBase.IsMalformed(ex) && ex is not JsonException)
-        {
-            throw new JsonException("The upstream answer is not in the expected shape.", ex);
-        }
-    }
+    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) =>
+        UpstreamAnswer.Read(body, request, TranslateEmbeddingsResponse);
 
     private static UpstreamEmbeddingsResponse TranslateEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request)
     {

@@ -229,18 +229,8 @@ internal sealed class GeminiAdapter : IProviderAdapter
             thoughts);
     }
 
-    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
-    {
-        try
-        {
-            return TranslateChatResponse(body, request, deployment);
-        }
-        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
-            throw new JsonException("The upstream answer is not in the expected shape.", ex);
-        }
-    }
+    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment) =>
+        UpstreamAnswer.Read(body, (request, deployment), static (b, s) => TranslateChatResponse(b, s.request, s.deployment));
 
     private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
     {
@@ -314,18 +304,8 @@ internal sealed class GeminiAdapter : IProviderAdapter
 
     public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new GeminiStreamTranslator(request.Model);
 
-    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
-    {
-        try
-        {
-            return TranslateEmbeddingsResponse(body, request, deployment);
-        }
-        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
-            throw new JsonException("The upstream answer is not in the expected shape.", ex);
-        }
-    }
+    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) =>
+        UpstreamAnswer.Read(body, (request, deployment), static (b, s) => TranslateEmbeddingsResponse(b, s.request, s.deployment));
 
     private static UpstreamEmbeddingsResponse TranslateEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
     {

@@ -193,18 +193,8 @@ internal sealed class BedrockAdapter : IProviderAdapter
         return new TokenUsage(input + cacheRead + cacheWrite, UsageJson.Long(usage, "outputTokens"), cacheRead, cacheWrite);
     }
 
-    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
-    {
-        try
-        {
-            return TranslateChatResponse(body, request);
-        }
-        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
-            throw new JsonException("The upstream answer is not in the expected shape.", ex);
-        }
-    }
+    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment) =>
+        UpstreamAnswer.Read(body, request, TranslateChatResponse);
 
     private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request)
     {
