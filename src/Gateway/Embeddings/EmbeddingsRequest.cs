@@ -1,10 +1,11 @@
 using System.Text.Json;
 using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Pipeline;
 
 namespace LlmMarketplace.Gateway.Embeddings;
 
 /// <summary>A parsed <c>POST /v1/embeddings</c> body.</summary>
-internal sealed class EmbeddingsRequest : IDisposable
+internal sealed class EmbeddingsRequest : IDisposable, IOperationRequest
 {
     private EmbeddingsRequest(JsonDocument document, string model, IReadOnlyList<string>? texts, string encodingFormat, RouteFilter? route)
     {

@@ -7,7 +7,7 @@ namespace LlmMarketplace.Gateway.Pipeline;
 /// A parsed JSON body of one of the smaller operations (rerank, moderations, images, speech): an object with a
 /// <c>model</c>, checked by the operation's own rules, and the gateway's <c>provider</c> routing extension.
 /// </summary>
-internal sealed class JsonRequest : IDisposable
+internal sealed class JsonRequest : IDisposable, IOperationRequest
 {
     private JsonRequest(JsonDocument document, string model, RouteFilter? route)
     {
