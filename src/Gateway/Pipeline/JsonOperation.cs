@@ -20,6 +20,12 @@ internal interface IOperationRequest
     JsonElement Root { get; }
 }
 
+/// <summary>An operation's endpoint: handles one call of it on the engine.</summary>
+internal interface IOperationEndpoint
+{
+    Task HandleAsync(HttpContext context);
+}
+
 /// <summary>
 /// The shape the operations beside chat share (embeddings, rerank, moderations, images, audio): one endpoint on the
 /// engine under the operation's name, one model kind, never streamed as chat is, deployments only on providers whose
@@ -27,7 +33,7 @@ internal interface IOperationRequest
 /// </summary>
 /// <param name="name">The operation's name in metrics, spans, cache keys and usage records.</param>
 /// <param name="what">What clients call, for messages (<c>rerank</c>, <c>image generation</c>).</param>
-internal abstract class JsonOperation<TRequest>(GatewayEngine engine, string name, ModelKind kind, string what) : GatewayOperation<TRequest>
+internal abstract class JsonOperation<TRequest>(GatewayEngine engine, string name, ModelKind kind, string what) : GatewayOperation<TRequest>, IOperationEndpoint
     where TRequest : class, IDisposable, IOperationRequest
 {
     public Task HandleAsync(HttpContext context) => engine.HandleAsync(context, this, name);
