@@ -325,11 +325,7 @@ internal sealed class AnthropicStreamTranslator(string model) : ChunkTranslatorB
                 Id = "chatcmpl-" + (OpenAIAdapter.Str(message, "id") ?? Guid.NewGuid().ToString("N"));
                 Model = model;
                 if (message.TryGetProperty("usage", out var u)) Usage = AnthropicAdapter.ReadUsage(u);
-                WriteChunk(output, 0, 0, static (w, _) =>
-                {
-                    w.WriteString("role"u8, "assistant"u8);
-                    w.WriteString("content"u8, ""u8);
-                }, null);
+                WriteRoleChunk(output);
                 break;
             case "content_block_start":
                 var block = root.GetProperty("content_block");

@@ -73,6 +73,13 @@ internal abstract class ChunkTranslatorBase : IChatStreamTranslator
         });
     }
 
+    /// <summary>Writes the first chunk of an answer: <c>{"role": "assistant", "content": ""}</c>.</summary>
+    protected void WriteRoleChunk(IBufferWriter<byte> output) => WriteChunk(output, 0, 0, static (w, _) =>
+    {
+        w.WriteString("role"u8, "assistant"u8);
+        w.WriteString("content"u8, ""u8);
+    }, null);
+
     /// <summary>Writes the chunk that opens tool call <paramref name="toolIndex"/> with its id, name and first arguments; counts them as completion text.</summary>
     protected void WriteToolCallChunk(IBufferWriter<byte> output, int index, int toolIndex, string id, string name, string arguments)
     {

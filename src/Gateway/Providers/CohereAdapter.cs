@@ -295,11 +295,7 @@ internal sealed class CohereStreamTranslator(string model) : ChunkTranslatorBase
             _started = true;
             Model = model;
             if (OpenAIAdapter.Str(root, "id") is { } id) Id = "chatcmpl-" + id;
-            WriteChunk(output, 0, 0, static (w, _) =>
-            {
-                w.WriteString("role"u8, "assistant"u8);
-                w.WriteString("content"u8, ""u8);
-            }, null);
+            WriteRoleChunk(output);
         }
         switch (type)
         {

@@ -385,11 +385,7 @@ internal sealed class GeminiStreamTranslator(string model) : ChunkTranslatorBase
             _started = true;
             Model = model;
             if (OpenAIAdapter.Str(root, "responseId") is { } rid) Id = "chatcmpl-" + rid;
-            WriteChunk(output, 0, 0, static (w, _) =>
-            {
-                w.WriteString("role"u8, "assistant"u8);
-                w.WriteString("content"u8, ""u8);
-            }, null);
+            WriteRoleChunk(output);
         }
         if (GeminiAdapter.ReadUsage(root) is { } usage) Usage = usage;
         if (root.TryGetProperty("candidates", out var candidates) && candidates.ValueKind == JsonValueKind.Array)

@@ -295,11 +295,7 @@ internal sealed class BedrockStreamTranslator(string model) : ChunkTranslatorBas
         {
             case "messageStart":
                 Model = model;
-                WriteChunk(output, 0, 0, static (w, _) =>
-                {
-                    w.WriteString("role"u8, "assistant"u8);
-                    w.WriteString("content"u8, ""u8);
-                }, null);
+                WriteRoleChunk(output);
                 break;
             case "contentBlockStart":
                 if (root.TryGetProperty("start", out var start) && start.TryGetProperty("toolUse", out var use))
