@@ -86,14 +86,8 @@ public static class GatewayExtensions
     {
         var v1 = app.MapGroup("/v1").RequireAuthorization(Policies.Authenticated).WithTags("Gateway");
 
-        v1.MapPost("/chat/completions", static (HttpContext context, ChatCompletionsHandler handler) => handler.HandleAsync(context))
-            .WithName("CreateChatCompletion")
-            .WithRequestDoor("messages")
-            .WithSummary("Creates a chat completion (OpenAI-compatible; streaming with stream=true).")
-            .Accepts<object>("application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
-            .ProducesGatewayErrors();
+        v1.MapOperation<ChatCompletionsHandler>("/chat/completions", "CreateChatCompletion", "messages",
+            "Creates a chat completion (OpenAI-compatible; streaming with stream=true).", answers: ["application/json", "text/event-stream"]);
 
         v1.MapPost("/responses", static (HttpContext context, ResponseStore store, ModelRegistry registry, TimeProvider time) => ResponsesApi.CreateAsync(context, store, registry, time))
             .WithName("CreateResponse")

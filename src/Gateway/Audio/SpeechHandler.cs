@@ -15,17 +15,9 @@ namespace LlmMarketplace.Gateway.Audio;
 /// passed through as it streams (never buffered, never cached). Metered before the first byte: the input's characters at
 /// <c>PerMCharacters</c> (USD per million), plus <c>PerRequest</c> and its tokens at <c>InputPerMTok</c>.
 /// </summary>
-internal sealed class SpeechHandler(GatewayEngine engine, TokenCounter tokens) : JsonOperation<JsonRequest>
+internal sealed class SpeechHandler(GatewayEngine engine, TokenCounter tokens) : JsonOperation<JsonRequest>(engine, "speech", ModelKind.Speech, "speech")
 {
     private const int MaxInputLength = 4096;
-
-    public Task HandleAsync(HttpContext context) => engine.HandleAsync(context, this, "speech");
-
-    public override string Name => "speech";
-
-    public override ModelKind Kind => ModelKind.Speech;
-
-    protected override string What => "speech";
 
     public override JsonRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error) => JsonRequest.Parse(body, static root => JsonRequest.First(
         JsonRequest.RequiredString(root, "input", MaxInputLength),
@@ -46,7 +38,6 @@ internal sealed class SpeechHandler(GatewayEngine engine, TokenCounter tokens) :
         return ok ? null : new RequestError("Invalid 'voice': expected a voice name or {\"id\": string}.", "voice", "invalid_type");
     }
 
-    public override RequestShape Describe(JsonRequest request) => new(request.Model, false, false, request.Route, request.Root);
 
     public override int CountPromptTokens(JsonRequest request, RoutableModel model) => tokens.Count(model.Name, Input(request));
 

@@ -19,17 +19,9 @@ namespace LlmMarketplace.Gateway.Audio;
 /// asked for. Metered per minute of audio at <c>PerMinute</c> when the answer reports the duration (<c>verbose_json</c>'s
 /// <c>duration</c>, or <c>usage.seconds</c>), plus <c>PerRequest</c> and any tokens it reports. Never cached.
 /// </summary>
-internal sealed class TranscriptionsHandler(GatewayEngine engine) : JsonOperation<TranscriptionRequest>
+internal sealed class TranscriptionsHandler(GatewayEngine engine) : JsonOperation<TranscriptionRequest>(engine, "transcriptions", ModelKind.Transcription, "audio transcription")
 {
     private static readonly string[] Formats = ["json", "text", "srt", "verbose_json", "vtt"];
-
-    public Task HandleAsync(HttpContext context) => engine.HandleAsync(context, this, "transcriptions");
-
-    public override string Name => "transcriptions";
-
-    public override ModelKind Kind => ModelKind.Transcription;
-
-    protected override string What => "audio transcription";
 
     public override TranscriptionRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error)
     {
@@ -105,7 +97,6 @@ internal sealed class TranscriptionsHandler(GatewayEngine engine) : JsonOperatio
         return null;
     }
 
-    public override RequestShape Describe(TranscriptionRequest request) => new(request.Model, false, false, null, request.Root);
 
     /// <summary>Audio has no text to count before it is transcribed.</summary>
     public override int CountPromptTokens(TranscriptionRequest request, RoutableModel model) => 0;
@@ -155,9 +146,7 @@ internal sealed class TranscriptionsHandler(GatewayEngine engine) : JsonOperatio
 
     public override async ValueTask<AttemptOutcome> AnswerAsync(GatewayExchange<TranscriptionRequest> exchange, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, CancellationToken cancellationToken)
     {
-        timer.FirstByteReceived();
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-        var upstreamTime = timer.Elapsed;
+        var (bytes, upstreamTime) = await ReadAnswerAsync(response, timer, cancellationToken);
         var contentType = ContentTypeOf(response, "application/json");
         var (usage, seconds) = ReadMeter(bytes, contentType);
         exchange.UnitCostUsd = seconds is { } s ? (decimal)s / 60m * deployment.Config.Pricing.PerMinute : 0;
@@ -190,7 +179,7 @@ internal sealed class TranscriptionsHandler(GatewayEngine engine) : JsonOperatio
 internal sealed record AudioFile(string Name, string ContentType, byte[] Content);
 
 /// <summary>A parsed <c>POST /v1/audio/transcriptions</c> form: its text fields (in order) and its file.</summary>
-internal sealed class TranscriptionRequest : IDisposable
+internal sealed class TranscriptionRequest : IDisposable, IOperationRequest
 {
     public TranscriptionRequest(IReadOnlyList<KeyValuePair<string, string>> fields, AudioFile file)
     {
@@ -215,6 +204,9 @@ internal sealed class TranscriptionRequest : IDisposable
     public AudioFile File { get; }
 
     public string Model { get; }
+
+    /// <summary>None: a form has no <c>provider</c> routing extension.</summary>
+    public RouteFilter? Route => null;
 
     public JsonDocument Document { get; }
 

@@ -22,10 +22,12 @@ internal sealed class ChatCompletionsHandler(
     GatewayEngine engine,
     TokenCounter tokens,
     GatewayMetrics metrics,
-    ILogger<ChatCompletionsHandler> logger) : GatewayOperation<ChatRequest>
+    ILogger<ChatCompletionsHandler> logger) : GatewayOperation<ChatRequest>, IOperationEndpoint
 {
     /// <param name="operation">The API the client called (<c>chat</c>, or <c>responses</c> / <c>messages</c> for a client protocol on top of chat), as named in usage records.</param>
     public Task HandleAsync(HttpContext context, string operation = "chat") => engine.HandleAsync(context, this, operation);
+
+    Task IOperationEndpoint.HandleAsync(HttpContext context) => engine.HandleAsync(context, this, "chat");
 
     public override string Name => "chat";
 

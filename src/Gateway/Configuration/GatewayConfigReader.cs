@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using LlmMarketplace.BuildingBlocks.Configuration;
 using LlmMarketplace.BuildingBlocks.Embeddings;
 using LlmMarketplace.BuildingBlocks.Secrets;
@@ -381,69 +382,35 @@ public static class GatewayConfigReader
         return default;
     }
 
-    private static double Double(IConfigurationSection s, string key, string path, double fallback, double min, double max, ValidationErrors errors)
+    private static double Double(IConfigurationSection s, string key, string path, double fallback, double min, double max, ValidationErrors errors) =>
+        Number(s, key, path, fallback, min, max, NumberStyles.Float, errors);
+
+    private static decimal Money(IConfigurationSection s, string key, string path, decimal fallback, ValidationErrors errors) =>
+        Number(s, key, path, fallback, 0m, decimal.MaxValue, NumberStyles.Float, errors, "a price cannot be negative");
+
+    private static int Int(IConfigurationSection s, string key, string path, int fallback, int min, int max, ValidationErrors errors) =>
+        Number(s, key, path, fallback, min, max, NumberStyles.Integer, errors);
+
+    private static long Long(IConfigurationSection s, string key, string path, long fallback, long min, long max, ValidationErrors errors) =>
+        Number(s, key, path, fallback, min, max, NumberStyles.Integer, errors);
+
+    /// <summary>
+    /// A number setting in [<paramref name="min"/>, <paramref name="max"/>]: <paramref name="fallback"/> when absent, else
+    /// the value, or an error naming the setting (not a number, or out of range: <paramref name="outOfRange"/> when given).
+    /// </summary>
+    private static T Number<T>(IConfigurationSection s, string key, string path, T fallback, T min, T max, NumberStyles style, ValidationErrors errors, string? outOfRange = null)
+        where T : struct, INumber<T>
     {
         var raw = s[key];
         if (raw is null) return fallback;
-        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || double.IsNaN(v))
+        if (!T.TryParse(raw, style, CultureInfo.InvariantCulture, out var v) || T.IsNaN(v))
         {
-            errors.Add($"{path}.{key}", $"'{raw}' is not a number");
+            errors.Add($"{path}.{key}", style == NumberStyles.Integer ? $"'{raw}' is not a whole number" : $"'{raw}' is not a number");
             return fallback;
         }
         if (v < min || v > max)
         {
-            errors.Add($"{path}.{key}", $"{raw} is out of range [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]");
-            return fallback;
-        }
-        return v;
-    }
-
-    private static decimal Money(IConfigurationSection s, string key, string path, decimal fallback, ValidationErrors errors)
-    {
-        var raw = s[key];
-        if (raw is null) return fallback;
-        if (!decimal.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
-        {
-            errors.Add($"{path}.{key}", $"'{raw}' is not a number");
-            return fallback;
-        }
-        if (v < 0)
-        {
-            errors.Add($"{path}.{key}", "a price cannot be negative");
-            return fallback;
-        }
-        return v;
-    }
-
-    private static int Int(IConfigurationSection s, string key, string path, int fallback, int min, int max, ValidationErrors errors)
-    {
-        var raw = s[key];
-        if (raw is null) return fallback;
-        if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
-        {
-            errors.Add($"{path}.{key}", $"'{raw}' is not a whole number");
-            return fallback;
-        }
-        if (v < min || v > max)
-        {
-            errors.Add($"{path}.{key}", $"{raw} is out of range [{min}, {max}]");
-            return fallback;
-        }
-        return v;
-    }
-
-    private static long Long(IConfigurationSection s, string key, string path, long fallback, long min, long max, ValidationErrors errors)
-    {
-        var raw = s[key];
-        if (raw is null) return fallback;
-        if (!long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
-        {
-            errors.Add($"{path}.{key}", $"'{raw}' is not a whole number");
-            return fallback;
-        }
-        if (v < min || v > max)
-        {
-            errors.Add($"{path}.{key}", $"{raw} is out of range [{min}, {max}]");
+            errors.Add($"{path}.{key}", outOfRange ?? $"{raw} is out of range [{min.ToString(null, CultureInfo.InvariantCulture)}, {max.ToString(null, CultureInfo.InvariantCulture)}]");
             return fallback;
         }
         return v;

@@ -4,7 +4,6 @@ using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Providers;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Gateway.Tokens;
-using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Gateway.Embeddings;
 
@@ -13,17 +12,9 @@ namespace LlmMarketplace.Gateway.Embeddings;
 /// <c>encoding_format</c> float or base64, translated to each provider and back. The pipeline around it (stages, routing,
 /// the shared cache, dispatch, metering, headers and spans) is the engine's, as for chat.
 /// </summary>
-internal sealed class EmbeddingsHandler(GatewayEngine engine, TokenCounter tokens) : GatewayOperation<EmbeddingsRequest>
+internal sealed class EmbeddingsHandler(GatewayEngine engine, TokenCounter tokens) : JsonOperation<EmbeddingsRequest>(engine, "embeddings", ModelKind.Embedding, "embeddings")
 {
-    public Task HandleAsync(HttpContext context) => engine.HandleAsync(context, this, "embeddings");
-
-    public override string Name => "embeddings";
-
-    public override ModelKind Kind => ModelKind.Embedding;
-
     public override EmbeddingsRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error) => EmbeddingsRequest.Parse(body, out error);
-
-    public override RequestShape Describe(EmbeddingsRequest request) => new(request.Model, false, false, request.Route, request.Root);
 
     public override string WrongKindMessage(string model) => $"The model `{model}` does not support embeddings.";
 
@@ -54,9 +45,7 @@ internal sealed class EmbeddingsHandler(GatewayEngine engine, TokenCounter token
 
     public override async ValueTask<AttemptOutcome> AnswerAsync(GatewayExchange<EmbeddingsRequest> exchange, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, CancellationToken cancellationToken)
     {
-        timer.FirstByteReceived();
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-        var upstreamTime = timer.Elapsed;
+        var (bytes, upstreamTime) = await ReadAnswerAsync(response, timer, cancellationToken);
         var answer = deployment.Provider.Adapter.ReadEmbeddingsResponse(bytes, exchange.Request, deployment);
         var responseBody = answer.Body;
         var usage = answer.Usage ?? new TokenUsage(exchange.Call.EstimatedPromptTokens, 0);
@@ -64,7 +53,7 @@ internal sealed class EmbeddingsHandler(GatewayEngine engine, TokenCounter token
         {
             responseBody = UsageJson.WithUsage(responseBody, usage, embeddings: true);
         }
-        await engine.ServeAnswerAsync(exchange, deployment, responseBody, usage, upstreamTime, cancellationToken);
+        await exchange.Engine.ServeAnswerAsync(exchange, deployment, responseBody, usage, upstreamTime, cancellationToken);
         return AttemptOutcome.Done;
     }
 }

@@ -1,10 +1,11 @@
 using System.Text.Json;
 using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Pipeline;
 
 namespace LlmMarketplace.Gateway.Embeddings;
 
 /// <summary>A parsed <c>POST /v1/embeddings</c> body.</summary>
-internal sealed class EmbeddingsRequest : IDisposable
+internal sealed class EmbeddingsRequest : IDisposable, IOperationRequest
 {
     private EmbeddingsRequest(JsonDocument document, string model, IReadOnlyList<string>? texts, string encodingFormat, RouteFilter? route)
     {
@@ -30,16 +31,7 @@ internal sealed class EmbeddingsRequest : IDisposable
 
     public static EmbeddingsRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body);
-        }
-        catch (JsonException ex)
-        {
-            error = new RequestError($"We could not parse the JSON body of your request. ({ex.Message}) The OpenAI API expects a JSON payload.", null);
-            return null;
-        }
+        if (JsonRequest.ParseDocument(body, out error) is not { } document) return null;
         var root = document.RootElement;
         error = Validate(root, out var model, out var texts, out var format, out var route);
         if (error is not null)
@@ -52,23 +44,10 @@ internal sealed class EmbeddingsRequest : IDisposable
 
     private static RequestError? Validate(JsonElement root, out string? model, out List<string>? texts, out string format, out RouteFilter? route)
     {
-        model = null;
         texts = null;
         format = "float";
         route = null;
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            return new RequestError("The request body must be a JSON object.", null);
-        }
-        if (root.TryGetProperty("model", out var m) && m.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
-        {
-            return new RequestError($"Invalid type for 'model': expected a string, but got {ChatRequest.Describe(m)} instead.", "model", "invalid_type");
-        }
-        if (m.ValueKind != JsonValueKind.String || m.GetString() is not { Length: > 0 } name)
-        {
-            return new RequestError("you must provide a model parameter", "model");
-        }
-        model = name;
+        if (JsonRequest.CheckModel(root, out model) is { } modelError) return modelError;
         if (!root.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
         {
             return new RequestError("Missing required parameter: 'input'.", "input");

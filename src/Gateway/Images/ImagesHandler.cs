@@ -5,7 +5,6 @@ using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Providers;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Gateway.Tokens;
-using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Gateway.Images;
 
@@ -14,16 +13,8 @@ namespace LlmMarketplace.Gateway.Images;
 /// deployments. Metered per image the answer holds at <c>PerImage</c>, plus <c>PerRequest</c> and the tokens the answer
 /// reports (or the prompt's) at the token prices. Answers are never cached: each call asks for new images.
 /// </summary>
-internal sealed class ImagesHandler(GatewayEngine engine, TokenCounter tokens) : JsonOperation<JsonRequest>
+internal sealed class ImagesHandler(GatewayEngine engine, TokenCounter tokens) : JsonOperation<JsonRequest>(engine, "images", ModelKind.Image, "image generation")
 {
-    public Task HandleAsync(HttpContext context) => engine.HandleAsync(context, this, "images");
-
-    public override string Name => "images";
-
-    public override ModelKind Kind => ModelKind.Image;
-
-    protected override string What => "image generation";
-
     public override JsonRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error) => JsonRequest.Parse(body, static root => JsonRequest.First(
         JsonRequest.RequiredString(root, "prompt", 32_000),
         JsonRequest.OptionalInt(root, "n", 1, 10),
@@ -41,7 +32,6 @@ internal sealed class ImagesHandler(GatewayEngine engine, TokenCounter tokens) :
             ? new RequestError("Invalid type for 'size': expected a string such as '1024x1024'.", "size", "invalid_type")
             : null), out error);
 
-    public override RequestShape Describe(JsonRequest request) => new(request.Model, false, false, request.Route, request.Root);
 
     public override int CountPromptTokens(JsonRequest request, RoutableModel model) => tokens.Count(model.Name, request.Root.GetProperty("prompt").GetString()!);
 
@@ -58,9 +48,7 @@ internal sealed class ImagesHandler(GatewayEngine engine, TokenCounter tokens) :
 
     public override async ValueTask<AttemptOutcome> AnswerAsync(GatewayExchange<JsonRequest> exchange, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, CancellationToken cancellationToken)
     {
-        timer.FirstByteReceived();
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-        var upstreamTime = timer.Elapsed;
+        var (bytes, upstreamTime) = await ReadAnswerAsync(response, timer, cancellationToken);
         int images;
         TokenUsage usage;
         using (var document = JsonDocument.Parse(bytes))

@@ -5,7 +5,6 @@ using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Providers;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Gateway.Tokens;
-using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Gateway.Moderations;
 
@@ -14,16 +13,8 @@ namespace LlmMarketplace.Gateway.Moderations;
 /// an array of texts or parts), forwarded to OpenAI-type deployments; metered at <c>PerRequest</c> and the input's
 /// tokens at <c>InputPerMTok</c>.
 /// </summary>
-internal sealed class ModerationsHandler(GatewayEngine engine, TokenCounter tokens) : JsonOperation<JsonRequest>
+internal sealed class ModerationsHandler(GatewayEngine engine, TokenCounter tokens) : JsonOperation<JsonRequest>(engine, "moderations", ModelKind.Moderation, "moderations")
 {
-    public Task HandleAsync(HttpContext context) => engine.HandleAsync(context, this, "moderations");
-
-    public override string Name => "moderations";
-
-    public override ModelKind Kind => ModelKind.Moderation;
-
-    protected override string What => "moderations";
-
     public override JsonRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error) => JsonRequest.Parse(body, Validate, out error);
 
     private static RequestError? Validate(JsonElement root)
@@ -63,7 +54,6 @@ internal sealed class ModerationsHandler(GatewayEngine engine, TokenCounter toke
         }
     }
 
-    public override RequestShape Describe(JsonRequest request) => new(request.Model, false, false, request.Route, request.Root);
 
     public override int CountPromptTokens(JsonRequest request, RoutableModel model)
     {
@@ -91,9 +81,7 @@ internal sealed class ModerationsHandler(GatewayEngine engine, TokenCounter toke
 
     public override async ValueTask<AttemptOutcome> AnswerAsync(GatewayExchange<JsonRequest> exchange, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, CancellationToken cancellationToken)
     {
-        timer.FirstByteReceived();
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-        var upstreamTime = timer.Elapsed;
+        var (bytes, upstreamTime) = await ReadAnswerAsync(response, timer, cancellationToken);
         using (var document = JsonDocument.Parse(bytes))
         {
             if (!document.RootElement.TryGetProperty("results", out var results) || results.ValueKind != JsonValueKind.Array)
@@ -101,7 +89,7 @@ internal sealed class ModerationsHandler(GatewayEngine engine, TokenCounter toke
                 throw new JsonException("A moderation answer has no results.");
             }
         }
-        await engine.ServeAnswerAsync(exchange, deployment, bytes, new TokenUsage(exchange.Call.EstimatedPromptTokens, 0), upstreamTime, cancellationToken);
+        await exchange.Engine.ServeAnswerAsync(exchange, deployment, bytes, new TokenUsage(exchange.Call.EstimatedPromptTokens, 0), upstreamTime, cancellationToken);
         return AttemptOutcome.Done;
     }
 }

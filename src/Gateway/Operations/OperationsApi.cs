@@ -29,46 +29,35 @@ internal static class OperationsApi
     /// <summary>Maps the operations on the authenticated <c>/v1</c> group.</summary>
     public static RouteGroupBuilder MapGatewayOperations(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/rerank", static (HttpContext context, RerankHandler handler) => handler.HandleAsync(context))
-            .WithName("CreateRerank")
-            .WithRequestDoor("documents")
-            .WithSummary("Reranks documents by relevance to a query (Cohere's and Jina's format).")
-            .Accepts<object>("application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .ProducesGatewayErrors();
-
-        v1.MapPost("/moderations", static (HttpContext context, ModerationsHandler handler) => handler.HandleAsync(context))
-            .WithName("CreateModeration")
-            .WithRequestDoor("input")
-            .WithSummary("Classifies text (and image) input as potentially harmful (OpenAI-compatible).")
-            .Accepts<object>("application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .ProducesGatewayErrors();
-
-        v1.MapPost("/images/generations", static (HttpContext context, ImagesHandler handler) => handler.HandleAsync(context))
-            .WithName("CreateImage")
-            .WithRequestDoor("prompt")
-            .WithSummary("Generates images from a prompt (OpenAI-compatible).")
-            .Accepts<object>("application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .ProducesGatewayErrors();
-
-        v1.MapPost("/audio/speech", static (HttpContext context, SpeechHandler handler) => handler.HandleAsync(context))
-            .WithName("CreateSpeech")
-            .WithRequestDoor("input")
-            .WithSummary("Turns text into audio, streamed back as the upstream produces it (OpenAI-compatible).")
-            .Accepts<object>("application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
-            .ProducesGatewayErrors();
-
+        v1.MapOperation<RerankHandler>("/rerank", "CreateRerank", "documents",
+            "Reranks documents by relevance to a query (Cohere's and Jina's format).");
+        v1.MapOperation<ModerationsHandler>("/moderations", "CreateModeration", "input",
+            "Classifies text (and image) input as potentially harmful (OpenAI-compatible).");
+        v1.MapOperation<ImagesHandler>("/images/generations", "CreateImage", "prompt",
+            "Generates images from a prompt (OpenAI-compatible).");
+        v1.MapOperation<SpeechHandler>("/audio/speech", "CreateSpeech", "input",
+            "Turns text into audio, streamed back as the upstream produces it (OpenAI-compatible).", answers: "application/octet-stream");
         // Multipart audio: the JSON door does not apply; the engine bounds the body (413) and reads the form.
-        v1.MapPost("/audio/transcriptions", static (HttpContext context, TranscriptionsHandler handler) => handler.HandleAsync(context))
-            .WithName("CreateTranscription")
-            .WithSummary("Transcribes audio (multipart/form-data with a file and a model; OpenAI-compatible).")
-            .Accepts<object>("multipart/form-data")
-            .Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "text/plain")
-            .ProducesGatewayErrors();
+        v1.MapOperation<TranscriptionsHandler>("/audio/transcriptions", "CreateTranscription", null,
+            "Transcribes audio (multipart/form-data with a file and a model; OpenAI-compatible).", "multipart/form-data", "application/json", "text/plain");
         return v1;
+    }
+
+    /// <summary>
+    /// Maps <c>POST {pattern}</c> onto an operation's handler: named, behind the request door that reads
+    /// <paramref name="requestDoor"/> (none for a body that is not JSON), documented to take <paramref name="accepts"/>,
+    /// to answer 200 in each of <paramref name="answers"/> (JSON when none is given), and the gateway's refusals.
+    /// </summary>
+    public static RouteHandlerBuilder MapOperation<THandler>(this RouteGroupBuilder v1, string pattern, string name, string? requestDoor, string summary, string accepts = "application/json", params string[] answers)
+        where THandler : IOperationEndpoint
+    {
+        var endpoint = v1.MapPost(pattern, static (HttpContext context, THandler handler) => handler.HandleAsync(context)).WithName(name);
+        if (requestDoor is not null) endpoint.WithRequestDoor(requestDoor);
+        endpoint.WithSummary(summary).Accepts<object>(accepts);
+        foreach (var answer in answers.Length > 0 ? answers : ["application/json"])
+        {
+            endpoint.Produces(StatusCodes.Status200OK, contentType: answer);
+        }
+        return endpoint.ProducesGatewayErrors();
     }
 }

@@ -1,18 +1,59 @@
 using System.Globalization;
+using System.Text.Json;
+using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Providers;
 using LlmMarketplace.Gateway.Routing;
+using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Gateway.Pipeline;
 
-/// <summary>
-/// The shape the smaller operations share (rerank, moderations, images, audio): one model kind, deployments only on
-/// providers whose protocol has the operation, and answers passed back with the engine's metering and headers.
-/// </summary>
-internal abstract class JsonOperation<TRequest> : GatewayOperation<TRequest> where TRequest : class, IDisposable
+/// <summary>What the engine reads of every request of a <see cref="JsonOperation{TRequest}"/>.</summary>
+internal interface IOperationRequest
 {
+    string Model { get; }
+
+    /// <summary>The gateway's <c>provider</c> routing extension, if the request has one.</summary>
+    RouteFilter? Route { get; }
+
+    /// <summary>The request as JSON: what the stages, the usage record and the cache key see of the call.</summary>
+    JsonElement Root { get; }
+}
+
+/// <summary>An operation's endpoint: handles one call of it on the engine.</summary>
+internal interface IOperationEndpoint
+{
+    Task HandleAsync(HttpContext context);
+}
+
+/// <summary>
+/// The shape the operations beside chat share (embeddings, rerank, moderations, images, audio): one endpoint on the
+/// engine under the operation's name, one model kind, never streamed as chat is, deployments only on providers whose
+/// protocol has the operation, and answers passed back with the engine's metering and headers.
+/// </summary>
+/// <param name="name">The operation's name in metrics, spans, cache keys and usage records.</param>
+/// <param name="what">What clients call, for messages (<c>rerank</c>, <c>image generation</c>).</param>
+internal abstract class JsonOperation<TRequest>(GatewayEngine engine, string name, ModelKind kind, string what) : GatewayOperation<TRequest>, IOperationEndpoint
+    where TRequest : class, IDisposable, IOperationRequest
+{
+    public Task HandleAsync(HttpContext context) => engine.HandleAsync(context, this, name);
+
+    public sealed override string Name => name;
+
+    public sealed override ModelKind Kind => kind;
+
     /// <summary>What clients call, for messages (<c>rerank</c>, <c>image generation</c>).</summary>
-    protected abstract string What { get; }
+    protected string What => what;
+
+    public override RequestShape Describe(TRequest request) => new(request.Model, false, false, request.Route, request.Root);
+
+    /// <summary>Reads a whole (not streamed) upstream answer: the first byte is when it starts to arrive, the upstream time when it has.</summary>
+    protected static async ValueTask<(byte[] Body, TimeSpan UpstreamTime)> ReadAnswerAsync(HttpResponseMessage response, AttemptTimer timer, CancellationToken cancellationToken)
+    {
+        timer.FirstByteReceived();
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        return (body, timer.Elapsed);
+    }
 
     public override string WrongKindMessage(string model) =>
         $"The model `{model}` does not support {What}: it is a model of another kind (this endpoint needs Kind: {Kind.ToString().ToLowerInvariant()}).";

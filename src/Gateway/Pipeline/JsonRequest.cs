@@ -7,7 +7,7 @@ namespace LlmMarketplace.Gateway.Pipeline;
 /// A parsed JSON body of one of the smaller operations (rerank, moderations, images, speech): an object with a
 /// <c>model</c>, checked by the operation's own rules, and the gateway's <c>provider</c> routing extension.
 /// </summary>
-internal sealed class JsonRequest : IDisposable
+internal sealed class JsonRequest : IDisposable, IOperationRequest
 {
     private JsonRequest(JsonDocument document, string model, RouteFilter? route)
     {
@@ -27,16 +27,7 @@ internal sealed class JsonRequest : IDisposable
     /// <summary>Parses <paramref name="body"/>; <paramref name="validate"/> checks the fields beyond <c>model</c> and returns the first error, or null.</summary>
     public static JsonRequest? Parse(ReadOnlyMemory<byte> body, Func<JsonElement, RequestError?> validate, out RequestError? error)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body);
-        }
-        catch (JsonException ex)
-        {
-            error = new RequestError($"We could not parse the JSON body of your request. ({ex.Message}) The OpenAI API expects a JSON payload.", null);
-            return null;
-        }
+        if (ParseDocument(body, out error) is not { } document) return null;
         var root = document.RootElement;
         error = Check(root, validate, out var model);
         if (error is not null)
@@ -49,6 +40,32 @@ internal sealed class JsonRequest : IDisposable
     }
 
     private static RequestError? Check(JsonElement root, Func<JsonElement, RequestError?> validate, out string? model)
+    {
+        if (CheckModel(root, out model) is { } modelError) return modelError;
+        if (root.TryGetProperty("user", out var user) && user.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+        {
+            return new RequestError($"Invalid type for 'user': expected a string, but got {ChatRequest.Describe(user)} instead.", "user", "invalid_type");
+        }
+        return validate(root);
+    }
+
+    /// <summary>Parses a <c>/v1</c> body as JSON, or answers the error OpenAI gives for one that is not.</summary>
+    public static JsonDocument? ParseDocument(ReadOnlyMemory<byte> body, out RequestError? error)
+    {
+        try
+        {
+            error = null;
+            return JsonDocument.Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            error = new RequestError($"We could not parse the JSON body of your request. ({ex.Message}) The OpenAI API expects a JSON payload.", null);
+            return null;
+        }
+    }
+
+    /// <summary>Checks that the body is an object with a non-empty string <c>model</c>; the error naming what is wrong, or null with the model.</summary>
+    public static RequestError? CheckModel(JsonElement root, out string? model)
     {
         model = null;
         if (root.ValueKind != JsonValueKind.Object)
@@ -64,11 +81,7 @@ internal sealed class JsonRequest : IDisposable
             return new RequestError("you must provide a model parameter", "model");
         }
         model = name;
-        if (root.TryGetProperty("user", out var user) && user.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
-        {
-            return new RequestError($"Invalid type for 'user': expected a string, but got {ChatRequest.Describe(user)} instead.", "user", "invalid_type");
-        }
-        return validate(root);
+        return null;
     }
 
     /// <summary>A required non-empty string field, or the error naming it.</summary>

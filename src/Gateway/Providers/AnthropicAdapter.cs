@@ -50,25 +50,10 @@ internal sealed class AnthropicAdapter : IProviderAdapter
     {
         var root = request.Root;
         var body = new JsonObject { ["model"] = deployment.Config.UpstreamModel };
-        var maxTokens = request.TryGet("max_completion_tokens", out var mct) ? mct.GetInt32()
-            : request.TryGet("max_tokens", out var mt) ? mt.GetInt32()
-            : DefaultMaxTokens;
-        body["max_tokens"] = maxTokens;
+        body["max_tokens"] = ChatTranslation.MaxTokens(request) ?? DefaultMaxTokens;
 
         var system = new List<string>();
-        var messages = new JsonArray();
-        string? lastRole = null;
-        JsonArray? lastBlocks = null;
-        void Append(string role, JsonNode block)
-        {
-            if (role != lastRole || lastBlocks is null)
-            {
-                lastBlocks = [];
-                messages.Add(new JsonObject { ["role"] = role, ["content"] = lastBlocks });
-                lastRole = role;
-            }
-            lastBlocks.Add(block);
-        }
+        var messages = new RoleTurns("content");
 
         foreach (var message in request.Messages.EnumerateArray())
         {
@@ -80,17 +65,17 @@ internal sealed class AnthropicAdapter : IProviderAdapter
                     system.Add(TextOf(content));
                     break;
                 case "user":
-                    foreach (var block in UserBlocks(content)) Append("user", block);
+                    foreach (var block in UserBlocks(content)) messages.Add("user", block);
                     break;
                 case "assistant":
                     var text = TextOf(content);
-                    if (text.Length > 0) Append("assistant", new JsonObject { ["type"] = "text", ["text"] = text });
+                    if (text.Length > 0) messages.Add("assistant", new JsonObject { ["type"] = "text", ["text"] = text });
                     if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
                     {
                         foreach (var call in calls.EnumerateArray())
                         {
                             var fn = call.GetProperty("function");
-                            Append("assistant", new JsonObject
+                            messages.Add("assistant", new JsonObject
                             {
                                 ["type"] = "tool_use",
                                 ["id"] = call.TryGetProperty("id", out var id) ? id.GetString() : "toolu_" + Guid.NewGuid().ToString("N"),
@@ -101,26 +86,24 @@ internal sealed class AnthropicAdapter : IProviderAdapter
                     }
                     break;
                 case "tool" or "function":
-                    Append("user", new JsonObject
+                    messages.Add("user", new JsonObject
                     {
                         ["type"] = "tool_result",
-                        ["tool_use_id"] = message.TryGetProperty("tool_call_id", out var tid) ? tid.GetString() : message.TryGetProperty("name", out var n) ? n.GetString() : "",
+                        ["tool_use_id"] = ChatTranslation.AnsweredCallId(message),
                         ["content"] = TextOf(content),
                     });
                     break;
             }
         }
         if (system.Count > 0) body["system"] = string.Join("\n\n", system);
-        body["messages"] = messages;
+        body["messages"] = messages.Turns;
         if (request.Stream) body["stream"] = true;
         if (request.TryGet("temperature", out var t)) body["temperature"] = Math.Min(1.0, t.GetDouble());
         if (request.TryGet("top_p", out var tp)) body["top_p"] = tp.GetDouble();
         if (request.TryGet("top_k", out var tk)) body["top_k"] = tk.GetInt32();
         if (request.TryGet("stop", out var stop))
         {
-            body["stop_sequences"] = stop.ValueKind == JsonValueKind.String
-                ? new JsonArray(stop.GetString())
-                : JsonNode.Parse(stop.GetRawText());
+            body["stop_sequences"] = ChatTranslation.StopSequences(stop);
         }
         if (request.TryGet("user", out var user) && user.ValueKind == JsonValueKind.String)
         {
@@ -135,7 +118,7 @@ internal sealed class AnthropicAdapter : IProviderAdapter
                 var entry = new JsonObject
                 {
                     ["name"] = fn.GetProperty("name").GetString(),
-                    ["input_schema"] = fn.TryGetProperty("parameters", out var p) ? JsonNode.Parse(p.GetRawText()) : new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() },
+                    ["input_schema"] = ChatTranslation.InputSchema(fn),
                 };
                 if (fn.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) entry["description"] = d.GetString();
                 list.Add(entry);
@@ -250,18 +233,8 @@ internal sealed class AnthropicAdapter : IProviderAdapter
         return new TokenUsage(input + cacheRead + cacheWrite, output, cacheRead, cacheWrite);
     }
 
-    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
-    {
-        try
-        {
-            return TranslateChatResponse(body, request, deployment);
-        }
-        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
-            throw new JsonException("The upstream answer is not in the expected shape.", ex);
-        }
-    }
+    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment) =>
+        UpstreamAnswer.Read(body, (request, deployment), static (b, s) => TranslateChatResponse(b, s.request, s.deployment));
 
     private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
     {
@@ -352,11 +325,7 @@ internal sealed class AnthropicStreamTranslator(string model) : ChunkTranslatorB
                 Id = "chatcmpl-" + (OpenAIAdapter.Str(message, "id") ?? Guid.NewGuid().ToString("N"));
                 Model = model;
                 if (message.TryGetProperty("usage", out var u)) Usage = AnthropicAdapter.ReadUsage(u);
-                WriteChunk(output, 0, 0, static (w, _) =>
-                {
-                    w.WriteString("role"u8, "assistant"u8);
-                    w.WriteString("content"u8, ""u8);
-                }, null);
+                WriteRoleChunk(output);
                 break;
             case "content_block_start":
                 var block = root.GetProperty("content_block");
@@ -365,23 +334,7 @@ internal sealed class AnthropicStreamTranslator(string model) : ChunkTranslatorB
                 {
                     var toolIndex = _toolIndexByBlock.Count;
                     _toolIndexByBlock[blockIndex] = toolIndex;
-                    var id = OpenAIAdapter.Str(block, "id") ?? "";
-                    var name = OpenAIAdapter.Str(block, "name") ?? "";
-                    Text.Append(name);
-                    WriteChunk(output, 0, (toolIndex, id, name), static (w, s) =>
-                    {
-                        w.WriteStartArray("tool_calls"u8);
-                        w.WriteStartObject();
-                        w.WriteNumber("index"u8, s.toolIndex);
-                        w.WriteString("id"u8, s.id);
-                        w.WriteString("type"u8, "function"u8);
-                        w.WriteStartObject("function"u8);
-                        w.WriteString("name"u8, s.name);
-                        w.WriteString("arguments"u8, ""u8);
-                        w.WriteEndObject();
-                        w.WriteEndObject();
-                        w.WriteEndArray();
-                    }, null);
+                    WriteToolCallChunk(output, 0, toolIndex, OpenAIAdapter.Str(block, "id") ?? "", OpenAIAdapter.Str(block, "name") ?? "", "");
                 }
                 else if (OpenAIAdapter.Str(block, "text") is { Length: > 0 } initial)
                 {
@@ -397,19 +350,7 @@ internal sealed class AnthropicStreamTranslator(string model) : ChunkTranslatorB
                         break;
                     case "input_json_delta":
                         var partial = OpenAIAdapter.Str(delta, "partial_json") ?? "";
-                        Text.Append(partial);
-                        var ti = _toolIndexByBlock.GetValueOrDefault(root.GetProperty("index").GetInt32());
-                        WriteChunk(output, 0, (ti, partial), static (w, s) =>
-                        {
-                            w.WriteStartArray("tool_calls"u8);
-                            w.WriteStartObject();
-                            w.WriteNumber("index"u8, s.ti);
-                            w.WriteStartObject("function"u8);
-                            w.WriteString("arguments"u8, s.partial);
-                            w.WriteEndObject();
-                            w.WriteEndObject();
-                            w.WriteEndArray();
-                        }, null);
+                        WriteToolArgumentsChunk(output, 0, _toolIndexByBlock.GetValueOrDefault(root.GetProperty("index").GetInt32()), partial);
                         break;
                 }
                 break;

@@ -34,12 +34,7 @@ internal static class ChatCompletionBody
                 foreach (var (callId, name, arguments) in toolCalls)
                 {
                     w.WriteStartObject();
-                    w.WriteString("id"u8, callId);
-                    w.WriteString("type"u8, "function"u8);
-                    w.WriteStartObject("function"u8);
-                    w.WriteString("name"u8, name);
-                    w.WriteString("arguments"u8, arguments);
-                    w.WriteEndObject();
+                    WriteToolCallFields(w, callId, name, arguments);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -57,4 +52,18 @@ internal static class ChatCompletionBody
         foreach (var call in toolCalls) text.Append(call.Name).Append(call.Arguments);
         return new UpstreamChatResponse(buffer.WrittenSpan.ToArray(), usage, text.ToString());
     }
+
+    /// <summary>Writes an OpenAI tool call's <c>"id", "type": "function", "function": {"name", "arguments"}</c> into the open object.</summary>
+    public static void WriteToolCallFields(Utf8JsonWriter w, string id, string name, string arguments)
+    {
+        w.WriteString("id"u8, id);
+        w.WriteString("type"u8, "function"u8);
+        w.WriteStartObject("function"u8);
+        w.WriteString("name"u8, name);
+        w.WriteString("arguments"u8, arguments);
+        w.WriteEndObject();
+    }
+
+    /// <summary>A tool call id in OpenAI's shape, for upstreams that give none.</summary>
+    public static string NewToolCallId() => "call_" + Guid.NewGuid().ToString("N")[..24];
 }

@@ -73,6 +73,45 @@ internal abstract class ChunkTranslatorBase : IChatStreamTranslator
         });
     }
 
+    /// <summary>Writes the first chunk of an answer: <c>{"role": "assistant", "content": ""}</c>.</summary>
+    protected void WriteRoleChunk(IBufferWriter<byte> output) => WriteChunk(output, 0, 0, static (w, _) =>
+    {
+        w.WriteString("role"u8, "assistant"u8);
+        w.WriteString("content"u8, ""u8);
+    }, null);
+
+    /// <summary>Writes the chunk that opens tool call <paramref name="toolIndex"/> with its id, name and first arguments; counts them as completion text.</summary>
+    protected void WriteToolCallChunk(IBufferWriter<byte> output, int index, int toolIndex, string id, string name, string arguments)
+    {
+        Text.Append(name).Append(arguments);
+        WriteChunk(output, index, (toolIndex, id, name, arguments), static (w, s) =>
+        {
+            w.WriteStartArray("tool_calls"u8);
+            w.WriteStartObject();
+            w.WriteNumber("index"u8, s.toolIndex);
+            ChatCompletionBody.WriteToolCallFields(w, s.id, s.name, s.arguments);
+            w.WriteEndObject();
+            w.WriteEndArray();
+        }, null);
+    }
+
+    /// <summary>Writes a chunk with more arguments of tool call <paramref name="toolIndex"/>; counts them as completion text.</summary>
+    protected void WriteToolArgumentsChunk(IBufferWriter<byte> output, int index, int toolIndex, string arguments)
+    {
+        Text.Append(arguments);
+        WriteChunk(output, index, (toolIndex, arguments), static (w, s) =>
+        {
+            w.WriteStartArray("tool_calls"u8);
+            w.WriteStartObject();
+            w.WriteNumber("index"u8, s.toolIndex);
+            w.WriteStartObject("function"u8);
+            w.WriteString("arguments"u8, s.arguments);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndArray();
+        }, null);
+    }
+
     protected void WriteTextChunk(IBufferWriter<byte> output, int index, string text, bool withRole = false)
     {
         Text.Append(text);

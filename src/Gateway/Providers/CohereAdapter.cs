@@ -135,7 +135,7 @@ internal sealed class CohereAdapter : IProviderAdapter
         if (request.TryGet("presence_penalty", out var pp) && pp.ValueKind == JsonValueKind.Number) body["presence_penalty"] = pp.GetDouble();
         if (request.TryGet("stop", out var stop))
         {
-            body["stop_sequences"] = stop.ValueKind == JsonValueKind.String ? new JsonArray(stop.GetString()) : JsonNode.Parse(stop.GetRawText());
+            body["stop_sequences"] = ChatTranslation.StopSequences(stop);
         }
         if (request.TryGet("response_format", out var format) && format.ValueKind == JsonValueKind.Object && OpenAIAdapter.Str(format, "type") is { } formatType)
         {
@@ -148,18 +148,8 @@ internal sealed class CohereAdapter : IProviderAdapter
         return body;
     }
 
-    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
-    {
-        try
-        {
-            return TranslateChatResponse(body, request);
-        }
-        catch (Exception ex) when (ChunkTranslatorBase.IsMalformed(ex) && ex is not JsonException)
-        {
-            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
-            throw new JsonException("The upstream answer is not in the expected shape.", ex);
-        }
-    }
+    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment) =>
+        UpstreamAnswer.Read(body, request, TranslateChatResponse);
 
     private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request)
     {
@@ -202,12 +192,7 @@ internal sealed class CohereAdapter : IProviderAdapter
                     var args = OpenAIAdapter.Str(fn, "arguments") ?? "{}";
                     counted.Append(name).Append(args);
                     writer.WriteStartObject();
-                    writer.WriteString("id"u8, OpenAIAdapter.Str(call, "id") ?? "call_" + Guid.NewGuid().ToString("N")[..24]);
-                    writer.WriteString("type"u8, "function"u8);
-                    writer.WriteStartObject("function"u8);
-                    writer.WriteString("name"u8, name);
-                    writer.WriteString("arguments"u8, args);
-                    writer.WriteEndObject();
+                    ChatCompletionBody.WriteToolCallFields(writer, OpenAIAdapter.Str(call, "id") ?? ChatCompletionBody.NewToolCallId(), name, args);
                     writer.WriteEndObject();
                 }
                 writer.WriteEndArray();
@@ -247,17 +232,8 @@ internal sealed class CohereAdapter : IProviderAdapter
 
     public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new CohereStreamTranslator(request.Model);
 
-    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
-    {
-        try
-        {
-            return TranslateEmbeddingsResponse(body, request);
-        }
-        catch (Exception ex) when (ChunkTranslatorBase.IsMalformed(ex) && ex is not JsonException)
-        {
-            throw new JsonException("The upstream answer is not in the expected shape.", ex);
-        }
-    }
+    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) =>
+        UpstreamAnswer.Read(body, request, TranslateEmbeddingsResponse);
 
     private static UpstreamEmbeddingsResponse TranslateEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request)
     {
@@ -319,11 +295,7 @@ internal sealed class CohereStreamTranslator(string model) : ChunkTranslatorBase
             _started = true;
             Model = model;
             if (OpenAIAdapter.Str(root, "id") is { } id) Id = "chatcmpl-" + id;
-            WriteChunk(output, 0, 0, static (w, _) =>
-            {
-                w.WriteString("role"u8, "assistant"u8);
-                w.WriteString("content"u8, ""u8);
-            }, null);
+            WriteRoleChunk(output);
         }
         switch (type)
         {
@@ -336,40 +308,15 @@ internal sealed class CohereStreamTranslator(string model) : ChunkTranslatorBase
                 var fn = call.GetProperty("function");
                 var name = fn.GetProperty("name").GetString() ?? "";
                 var args = OpenAIAdapter.Str(fn, "arguments") ?? "";
-                var callId = OpenAIAdapter.Str(call, "id") ?? "call_" + Guid.NewGuid().ToString("N")[..24];
-                Text.Append(name).Append(args);
+                var callId = OpenAIAdapter.Str(call, "id") ?? ChatCompletionBody.NewToolCallId();
                 _toolIndex++;
-                WriteChunk(output, 0, (index: _toolIndex, callId, name, args), static (w, s) =>
-                {
-                    w.WriteStartArray("tool_calls"u8);
-                    w.WriteStartObject();
-                    w.WriteNumber("index"u8, s.index);
-                    w.WriteString("id"u8, s.callId);
-                    w.WriteString("type"u8, "function"u8);
-                    w.WriteStartObject("function"u8);
-                    w.WriteString("name"u8, s.name);
-                    w.WriteString("arguments"u8, s.args);
-                    w.WriteEndObject();
-                    w.WriteEndObject();
-                    w.WriteEndArray();
-                }, null);
+                WriteToolCallChunk(output, 0, _toolIndex, callId, name, args);
                 break;
             case "tool-call-delta":
                 var delta = OpenAIAdapter.Str(root.GetProperty("delta").GetProperty("message").GetProperty("tool_calls").GetProperty("function"), "arguments") ?? "";
                 if (delta.Length > 0 && _toolIndex >= 0)
                 {
-                    Text.Append(delta);
-                    WriteChunk(output, 0, (index: _toolIndex, delta), static (w, s) =>
-                    {
-                        w.WriteStartArray("tool_calls"u8);
-                        w.WriteStartObject();
-                        w.WriteNumber("index"u8, s.index);
-                        w.WriteStartObject("function"u8);
-                        w.WriteString("arguments"u8, s.delta);
-                        w.WriteEndObject();
-                        w.WriteEndObject();
-                        w.WriteEndArray();
-                    }, null);
+                    WriteToolArgumentsChunk(output, 0, _toolIndex, delta);
                 }
                 break;
             case "message-end":

@@ -64,20 +64,8 @@ internal sealed class GeminiAdapter : IProviderAdapter
     {
         var body = new JsonObject();
         var system = new List<string>();
-        var contents = new JsonArray();
+        var contents = new RoleTurns("parts");
         var toolNames = new Dictionary<string, string>(StringComparer.Ordinal);
-        string? lastRole = null;
-        JsonArray? lastParts = null;
-        void Append(string role, JsonNode part)
-        {
-            if (role != lastRole || lastParts is null)
-            {
-                lastParts = [];
-                contents.Add(new JsonObject { ["role"] = role, ["parts"] = lastParts });
-                lastRole = role;
-            }
-            lastParts.Add(part);
-        }
 
         foreach (var message in request.Messages.EnumerateArray())
         {
@@ -89,11 +77,11 @@ internal sealed class GeminiAdapter : IProviderAdapter
                     system.Add(AnthropicAdapter.TextOf(content));
                     break;
                 case "user":
-                    foreach (var part in UserParts(content)) Append("user", part);
+                    foreach (var part in UserParts(content)) contents.Add("user", part);
                     break;
                 case "assistant":
                     var text = AnthropicAdapter.TextOf(content);
-                    if (text.Length > 0) Append("model", new JsonObject { ["text"] = text });
+                    if (text.Length > 0) contents.Add("model", new JsonObject { ["text"] = text });
                     if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
                     {
                         foreach (var call in calls.EnumerateArray())
@@ -101,7 +89,7 @@ internal sealed class GeminiAdapter : IProviderAdapter
                             var fn = call.GetProperty("function");
                             var name = fn.GetProperty("name").GetString()!;
                             if (call.TryGetProperty("id", out var id) && id.GetString() is { } callId) toolNames[callId] = name;
-                            Append("model", new JsonObject
+                            contents.Add("model", new JsonObject
                             {
                                 ["functionCall"] = new JsonObject
                                 {
@@ -116,16 +104,8 @@ internal sealed class GeminiAdapter : IProviderAdapter
                     var toolCallId = message.TryGetProperty("tool_call_id", out var tid) ? tid.GetString() ?? "" : "";
                     var toolName = toolNames.GetValueOrDefault(toolCallId) ?? (message.TryGetProperty("name", out var n) ? n.GetString() : null) ?? toolCallId;
                     var result = AnthropicAdapter.TextOf(content);
-                    JsonNode response;
-                    try
-                    {
-                        response = JsonNode.Parse(result) is JsonObject o ? o : new JsonObject { ["content"] = result };
-                    }
-                    catch (JsonException)
-                    {
-                        response = new JsonObject { ["content"] = result };
-                    }
-                    Append("user", new JsonObject { ["functionResponse"] = new JsonObject { ["name"] = toolName, ["response"] = response } });
+                    var response = ChatTranslation.ResultObject(result) ?? new JsonObject { ["content"] = result };
+                    contents.Add("user", new JsonObject { ["functionResponse"] = new JsonObject { ["name"] = toolName, ["response"] = response } });
                     break;
             }
         }
@@ -133,13 +113,12 @@ internal sealed class GeminiAdapter : IProviderAdapter
         {
             body["systemInstruction"] = new JsonObject { ["parts"] = new JsonArray(new JsonObject { ["text"] = string.Join("\n\n", system) }) };
         }
-        body["contents"] = contents;
+        body["contents"] = contents.Turns;
 
         var config = new JsonObject();
         if (request.TryGet("temperature", out var t)) config["temperature"] = t.GetDouble();
         if (request.TryGet("top_p", out var tp)) config["topP"] = tp.GetDouble();
-        if (request.TryGet("max_completion_tokens", out var mct)) config["maxOutputTokens"] = mct.GetInt32();
-        else if (request.TryGet("max_tokens", out var mt)) config["maxOutputTokens"] = mt.GetInt32();
+        if (ChatTranslation.MaxTokens(request) is { } maxTokens) config["maxOutputTokens"] = maxTokens;
         if (request.N > 1) config["candidateCount"] = request.N;
         if (request.TryGet("seed", out var seed)) config["seed"] = seed.GetInt64();
         if (request.TryGet("presence_penalty", out var pp)) config["presencePenalty"] = pp.GetDouble();
@@ -151,7 +130,7 @@ internal sealed class GeminiAdapter : IProviderAdapter
         }
         if (request.TryGet("stop", out var stop))
         {
-            config["stopSequences"] = stop.ValueKind == JsonValueKind.String ? new JsonArray(stop.GetString()) : JsonNode.Parse(stop.GetRawText());
+            config["stopSequences"] = ChatTranslation.StopSequences(stop);
         }
         if (request.TryGet("response_format", out var rf) && rf.TryGetProperty("type", out var rft))
         {
@@ -250,18 +229,8 @@ internal sealed class GeminiAdapter : IProviderAdapter
             thoughts);
     }
 
-    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
-    {
-        try
-        {
-            return TranslateChatResponse(body, request, deployment);
-        }
-        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
-            throw new JsonException("The upstream answer is not in the expected shape.", ex);
-        }
-    }
+    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment) =>
+        UpstreamAnswer.Read(body, (request, deployment), static (b, s) => TranslateChatResponse(b, s.request, s.deployment));
 
     private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
     {
@@ -313,12 +282,7 @@ internal sealed class GeminiAdapter : IProviderAdapter
                         {
                             allText.Append(name).Append(args);
                             w.WriteStartObject();
-                            w.WriteString("id"u8, "call_" + Guid.NewGuid().ToString("N")[..24]);
-                            w.WriteString("type"u8, "function"u8);
-                            w.WriteStartObject("function"u8);
-                            w.WriteString("name"u8, name);
-                            w.WriteString("arguments"u8, args);
-                            w.WriteEndObject();
+                            ChatCompletionBody.WriteToolCallFields(w, ChatCompletionBody.NewToolCallId(), name, args);
                             w.WriteEndObject();
                         }
                         w.WriteEndArray();
@@ -340,18 +304,8 @@ internal sealed class GeminiAdapter : IProviderAdapter
 
     public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new GeminiStreamTranslator(request.Model);
 
-    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
-    {
-        try
-        {
-            return TranslateEmbeddingsResponse(body, request, deployment);
-        }
-        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
-            throw new JsonException("The upstream answer is not in the expected shape.", ex);
-        }
-    }
+    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) =>
+        UpstreamAnswer.Read(body, (request, deployment), static (b, s) => TranslateEmbeddingsResponse(b, s.request, s.deployment));
 
     private static UpstreamEmbeddingsResponse TranslateEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
     {
@@ -431,11 +385,7 @@ internal sealed class GeminiStreamTranslator(string model) : ChunkTranslatorBase
             _started = true;
             Model = model;
             if (OpenAIAdapter.Str(root, "responseId") is { } rid) Id = "chatcmpl-" + rid;
-            WriteChunk(output, 0, 0, static (w, _) =>
-            {
-                w.WriteString("role"u8, "assistant"u8);
-                w.WriteString("content"u8, ""u8);
-            }, null);
+            WriteRoleChunk(output);
         }
         if (GeminiAdapter.ReadUsage(root) is { } usage) Usage = usage;
         if (root.TryGetProperty("candidates", out var candidates) && candidates.ValueKind == JsonValueKind.Array)
@@ -458,22 +408,7 @@ internal sealed class GeminiStreamTranslator(string model) : ChunkTranslatorBase
                             sawCall = true;
                             var name = fc.GetProperty("name").GetString()!;
                             var args = fc.TryGetProperty("args", out var a) ? a.GetRawText() : "{}";
-                            Text.Append(name).Append(args);
-                            var toolIndex = _toolIndex++;
-                            WriteChunk(output, index, (toolIndex, name, args), static (w, s) =>
-                            {
-                                w.WriteStartArray("tool_calls"u8);
-                                w.WriteStartObject();
-                                w.WriteNumber("index"u8, s.toolIndex);
-                                w.WriteString("id"u8, "call_" + Guid.NewGuid().ToString("N")[..24]);
-                                w.WriteString("type"u8, "function"u8);
-                                w.WriteStartObject("function"u8);
-                                w.WriteString("name"u8, s.name);
-                                w.WriteString("arguments"u8, s.args);
-                                w.WriteEndObject();
-                                w.WriteEndObject();
-                                w.WriteEndArray();
-                            }, null);
+                            WriteToolCallChunk(output, index, _toolIndex++, ChatCompletionBody.NewToolCallId(), name, args);
                         }
                     }
                 }

@@ -8,7 +8,6 @@ using LlmMarketplace.Gateway.Providers;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Gateway.Streaming;
 using LlmMarketplace.Gateway.Tokens;
-using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Gateway.Rerank;
 
@@ -20,20 +19,12 @@ namespace LlmMarketplace.Gateway.Rerank;
 /// (vLLM, TEI, Jina). Metered in search units (one per 100 documents, as Cohere bills) at <c>PerSearchUnit</c>, plus
 /// <c>PerRequest</c> and the tokens at <c>InputPerMTok</c>.
 /// </summary>
-internal sealed class RerankHandler(GatewayEngine engine, TokenCounter tokens) : JsonOperation<RerankRequest>
+internal sealed class RerankHandler(GatewayEngine engine, TokenCounter tokens) : JsonOperation<RerankRequest>(engine, "rerank", ModelKind.Rerank, "rerank")
 {
     /// <summary>Cohere bills one search unit per query with up to this many documents.</summary>
     internal const int DocumentsPerSearchUnit = 100;
 
     private const int MaxDocuments = 10_000;
-
-    public Task HandleAsync(HttpContext context) => engine.HandleAsync(context, this, "rerank");
-
-    public override string Name => "rerank";
-
-    public override ModelKind Kind => ModelKind.Rerank;
-
-    protected override string What => "rerank";
 
     public override RerankRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error)
     {
@@ -78,7 +69,6 @@ internal sealed class RerankHandler(GatewayEngine engine, TokenCounter tokens) :
         _ => null,
     };
 
-    public override RequestShape Describe(RerankRequest request) => new(request.Model, false, false, request.Json.Route, request.Root);
 
     public override int CountPromptTokens(RerankRequest request, RoutableModel model)
     {
@@ -125,9 +115,7 @@ internal sealed class RerankHandler(GatewayEngine engine, TokenCounter tokens) :
 
     public override async ValueTask<AttemptOutcome> AnswerAsync(GatewayExchange<RerankRequest> exchange, RoutableDeployment deployment, HttpResponseMessage response, AttemptTimer timer, CancellationToken cancellationToken)
     {
-        timer.FirstByteReceived();
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-        var upstreamTime = timer.Elapsed;
+        var (bytes, upstreamTime) = await ReadAnswerAsync(response, timer, cancellationToken);
         byte[] answer;
         TokenUsage usage;
         try
@@ -140,7 +128,7 @@ internal sealed class RerankHandler(GatewayEngine engine, TokenCounter tokens) :
             // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
             throw new JsonException("The upstream answer is not in the expected shape.", ex);
         }
-        await engine.ServeAnswerAsync(exchange, deployment, answer, usage, upstreamTime, cancellationToken);
+        await exchange.Engine.ServeAnswerAsync(exchange, deployment, answer, usage, upstreamTime, cancellationToken);
         return AttemptOutcome.Done;
     }
 
@@ -218,7 +206,7 @@ internal sealed class RerankHandler(GatewayEngine engine, TokenCounter tokens) :
 }
 
 /// <summary>A parsed <c>POST /v1/rerank</c> body.</summary>
-internal sealed class RerankRequest : IDisposable
+internal sealed class RerankRequest : IDisposable, IOperationRequest
 {
     public RerankRequest(JsonRequest json)
     {
@@ -235,6 +223,8 @@ internal sealed class RerankRequest : IDisposable
     public JsonElement Root => Json.Root;
 
     public string Model => Json.Model;
+
+    public RouteFilter? Route => Json.Route;
 
     public string Query { get; }
 

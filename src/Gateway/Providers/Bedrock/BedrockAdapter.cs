@@ -38,19 +38,7 @@ internal sealed class BedrockAdapter : IProviderAdapter
     {
         var body = new JsonObject();
         var system = new JsonArray();
-        var messages = new JsonArray();
-        string? lastRole = null;
-        JsonArray? lastBlocks = null;
-        void Append(string role, JsonNode block)
-        {
-            if (role != lastRole || lastBlocks is null)
-            {
-                lastBlocks = [];
-                messages.Add(new JsonObject { ["role"] = role, ["content"] = lastBlocks });
-                lastRole = role;
-            }
-            lastBlocks.Add(block);
-        }
+        var messages = new RoleTurns("content");
 
         var index = 0;
         foreach (var message in request.Messages.EnumerateArray())
@@ -63,17 +51,17 @@ internal sealed class BedrockAdapter : IProviderAdapter
                     system.Add(new JsonObject { ["text"] = AnthropicAdapter.TextOf(content) });
                     break;
                 case "user":
-                    foreach (var block in UserBlocks(content, index)) Append("user", block);
+                    foreach (var block in UserBlocks(content, index)) messages.Add("user", block);
                     break;
                 case "assistant":
                     var text = AnthropicAdapter.TextOf(content);
-                    if (text.Length > 0) Append("assistant", new JsonObject { ["text"] = text });
+                    if (text.Length > 0) messages.Add("assistant", new JsonObject { ["text"] = text });
                     if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
                     {
                         foreach (var call in calls.EnumerateArray())
                         {
                             var fn = call.GetProperty("function");
-                            Append("assistant", new JsonObject
+                            messages.Add("assistant", new JsonObject
                             {
                                 ["toolUse"] = new JsonObject
                                 {
@@ -87,20 +75,12 @@ internal sealed class BedrockAdapter : IProviderAdapter
                     break;
                 case "tool" or "function":
                     var result = AnthropicAdapter.TextOf(content);
-                    JsonNode resultBlock;
-                    try
-                    {
-                        resultBlock = JsonNode.Parse(result) is JsonObject o ? new JsonObject { ["json"] = o } : new JsonObject { ["text"] = result };
-                    }
-                    catch (JsonException)
-                    {
-                        resultBlock = new JsonObject { ["text"] = result };
-                    }
-                    Append("user", new JsonObject
+                    var resultBlock = ChatTranslation.ResultObject(result) is { } o ? new JsonObject { ["json"] = o } : new JsonObject { ["text"] = result };
+                    messages.Add("user", new JsonObject
                     {
                         ["toolResult"] = new JsonObject
                         {
-                            ["toolUseId"] = message.TryGetProperty("tool_call_id", out var tid) ? tid.GetString() : message.TryGetProperty("name", out var n) ? n.GetString() : "",
+                            ["toolUseId"] = ChatTranslation.AnsweredCallId(message),
                             ["content"] = new JsonArray(resultBlock),
                         },
                     });
@@ -108,17 +88,16 @@ internal sealed class BedrockAdapter : IProviderAdapter
             }
             index++;
         }
-        body["messages"] = messages;
+        body["messages"] = messages.Turns;
         if (system.Count > 0) body["system"] = system;
 
         var inference = new JsonObject();
-        if (request.TryGet("max_completion_tokens", out var mct)) inference["maxTokens"] = mct.GetInt32();
-        else if (request.TryGet("max_tokens", out var mt)) inference["maxTokens"] = mt.GetInt32();
+        if (ChatTranslation.MaxTokens(request) is { } maxTokens) inference["maxTokens"] = maxTokens;
         if (request.TryGet("temperature", out var t)) inference["temperature"] = t.GetDouble();
         if (request.TryGet("top_p", out var tp)) inference["topP"] = tp.GetDouble();
         if (request.TryGet("stop", out var stop))
         {
-            inference["stopSequences"] = stop.ValueKind == JsonValueKind.String ? new JsonArray(stop.GetString()) : JsonNode.Parse(stop.GetRawText());
+            inference["stopSequences"] = ChatTranslation.StopSequences(stop);
         }
         if (inference.Count > 0) body["inferenceConfig"] = inference;
 
@@ -132,7 +111,7 @@ internal sealed class BedrockAdapter : IProviderAdapter
                 if (fn.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) spec["description"] = d.GetString();
                 spec["inputSchema"] = new JsonObject
                 {
-                    ["json"] = fn.TryGetProperty("parameters", out var p) ? JsonNode.Parse(p.GetRawText()) : new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() },
+                    ["json"] = ChatTranslation.InputSchema(fn),
                 };
                 list.Add(new JsonObject { ["toolSpec"] = spec });
             }
@@ -214,18 +193,8 @@ internal sealed class BedrockAdapter : IProviderAdapter
         return new TokenUsage(input + cacheRead + cacheWrite, UsageJson.Long(usage, "outputTokens"), cacheRead, cacheWrite);
     }
 
-    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
-    {
-        try
-        {
-            return TranslateChatResponse(body, request);
-        }
-        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            // Valid JSON of the wrong shape is as malformed as bad JSON: the dispatcher answers 502 (or tries elsewhere), not 500.
-            throw new JsonException("The upstream answer is not in the expected shape.", ex);
-        }
-    }
+    public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment) =>
+        UpstreamAnswer.Read(body, request, TranslateChatResponse);
 
     private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request)
     {
@@ -326,34 +295,14 @@ internal sealed class BedrockStreamTranslator(string model) : ChunkTranslatorBas
         {
             case "messageStart":
                 Model = model;
-                WriteChunk(output, 0, 0, static (w, _) =>
-                {
-                    w.WriteString("role"u8, "assistant"u8);
-                    w.WriteString("content"u8, ""u8);
-                }, null);
+                WriteRoleChunk(output);
                 break;
             case "contentBlockStart":
                 if (root.TryGetProperty("start", out var start) && start.TryGetProperty("toolUse", out var use))
                 {
                     var toolIndex = _toolIndexByBlock.Count;
                     _toolIndexByBlock[root.GetProperty("contentBlockIndex").GetInt32()] = toolIndex;
-                    var id = OpenAIAdapter.Str(use, "toolUseId") ?? "";
-                    var name = OpenAIAdapter.Str(use, "name") ?? "";
-                    Text.Append(name);
-                    WriteChunk(output, 0, (toolIndex, id, name), static (w, s) =>
-                    {
-                        w.WriteStartArray("tool_calls"u8);
-                        w.WriteStartObject();
-                        w.WriteNumber("index"u8, s.toolIndex);
-                        w.WriteString("id"u8, s.id);
-                        w.WriteString("type"u8, "function"u8);
-                        w.WriteStartObject("function"u8);
-                        w.WriteString("name"u8, s.name);
-                        w.WriteString("arguments"u8, ""u8);
-                        w.WriteEndObject();
-                        w.WriteEndObject();
-                        w.WriteEndArray();
-                    }, null);
+                    WriteToolCallChunk(output, 0, toolIndex, OpenAIAdapter.Str(use, "toolUseId") ?? "", OpenAIAdapter.Str(use, "name") ?? "", "");
                 }
                 break;
             case "contentBlockDelta":
@@ -365,19 +314,7 @@ internal sealed class BedrockStreamTranslator(string model) : ChunkTranslatorBas
                 else if (delta.TryGetProperty("toolUse", out var toolDelta))
                 {
                     var partial = OpenAIAdapter.Str(toolDelta, "input") ?? "";
-                    Text.Append(partial);
-                    var ti = _toolIndexByBlock.GetValueOrDefault(root.GetProperty("contentBlockIndex").GetInt32());
-                    WriteChunk(output, 0, (ti, partial), static (w, s) =>
-                    {
-                        w.WriteStartArray("tool_calls"u8);
-                        w.WriteStartObject();
-                        w.WriteNumber("index"u8, s.ti);
-                        w.WriteStartObject("function"u8);
-                        w.WriteString("arguments"u8, s.partial);
-                        w.WriteEndObject();
-                        w.WriteEndObject();
-                        w.WriteEndArray();
-                    }, null);
+                    WriteToolArgumentsChunk(output, 0, _toolIndexByBlock.GetValueOrDefault(root.GetProperty("contentBlockIndex").GetInt32()), partial);
                 }
                 break;
             case "messageStop":

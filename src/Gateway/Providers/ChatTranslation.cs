@@ -1,0 +1,66 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmMarketplace.Gateway.ChatCompletions;
+
+namespace LlmMarketplace.Gateway.Providers;
+
+/// <summary>
+/// The parts of an OpenAI chat request that the translating adapters (Anthropic, Bedrock, Gemini, Cohere) map the same
+/// way into their own request bodies.
+/// </summary>
+internal static class ChatTranslation
+{
+    /// <summary><c>max_completion_tokens</c>, else the older <c>max_tokens</c>, else none.</summary>
+    public static int? MaxTokens(ChatRequest request) =>
+        request.TryGet("max_completion_tokens", out var mct) ? mct.GetInt32()
+        : request.TryGet("max_tokens", out var mt) ? mt.GetInt32()
+        : null;
+
+    /// <summary>OpenAI's <c>stop</c> (a string or an array of them) as a list of stop sequences.</summary>
+    public static JsonNode? StopSequences(JsonElement stop) =>
+        stop.ValueKind == JsonValueKind.String ? new JsonArray(stop.GetString()) : JsonNode.Parse(stop.GetRawText());
+
+    /// <summary>The call a <c>tool</c> message answers: its <c>tool_call_id</c>, else its (legacy function) <c>name</c>, else empty.</summary>
+    public static string? AnsweredCallId(JsonElement message) =>
+        message.TryGetProperty("tool_call_id", out var id) ? id.GetString() : message.TryGetProperty("name", out var name) ? name.GetString() : "";
+
+    /// <summary>A tool's result as the JSON object it holds, or null when it is other text.</summary>
+    public static JsonObject? ResultObject(string result)
+    {
+        try
+        {
+            return JsonNode.Parse(result) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A function tool's <c>parameters</c> schema, or the empty object schema when it declares none.</summary>
+    public static JsonNode? InputSchema(JsonElement function) =>
+        function.TryGetProperty("parameters", out var p) ? JsonNode.Parse(p.GetRawText()) : new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() };
+}
+
+/// <summary>
+/// The alternating turns Anthropic, Bedrock and Gemini take (<c>[{"role", "content" | "parts": [...]}]</c>): items of
+/// the same role in a row join one turn. A struct, so building a request allocates no more than the turns themselves.
+/// </summary>
+internal struct RoleTurns(string itemsName)
+{
+    private string? _lastRole;
+    private JsonArray? _lastItems;
+
+    public JsonArray Turns { get; } = [];
+
+    public void Add(string role, JsonNode item)
+    {
+        if (role != _lastRole || _lastItems is null)
+        {
+            _lastItems = [];
+            Turns.Add(new JsonObject { ["role"] = role, [itemsName] = _lastItems });
+            _lastRole = role;
+        }
+        _lastItems.Add(item);
+    }
+}
