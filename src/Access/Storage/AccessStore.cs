@@ -58,7 +58,7 @@ internal sealed class AccessStore(Database database)
     public async Task InsertUsageBatchAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0) return;
-        await using var connection = await database.OpenForWriteAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (database.Provider == StorageProvider.Postgres)
         {

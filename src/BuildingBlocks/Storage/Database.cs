@@ -61,36 +61,6 @@ public sealed class Database : IAsyncDisposable
     /// <summary>Where the database is, for messages: the embedded database's directory, or PostgreSQL's database and host (never credentials).</summary>
     public string Location { get; } = "";
 
-    /// <summary>
-    /// Opens a connection for a write. PostgreSQL: the same as <see cref="OpenAsync"/>. SQLite admits one writer at a time,
-    /// and a writer that finds the lock held sleeps in SQLite's busy handler with growing back-offs (1, 2, 5, 10, 15, 20,
-    /// 25 ms and up), blocking its thread; under load that put a 20 ms tail on calls whose usage write met the rollup
-    /// fold. Writers that open their connection here wait their turn in the process instead (<see cref="SqliteWriterTurn"/>),
-    /// without a thread, and start as soon as the writer before them closes its connection. The turn is held until the
-    /// connection is disposed.
-    /// </summary>
-    public async Task<DbConnection> OpenForWriteAsync(CancellationToken cancellationToken = default)
-    {
-        if (_npgsql is not null)
-        {
-            return await _npgsql.OpenConnectionAsync(cancellationToken);
-        }
-        var turn = await _writers.WaitAsync(cancellationToken);
-        try
-        {
-            var connection = await OpenAsync(cancellationToken);
-            turn.ReleaseWhenDisposed(connection);
-            return connection;
-        }
-        catch
-        {
-            turn.Release();
-            throw;
-        }
-    }
-
-    private readonly SqliteWriterTurn _writers = new();
-
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
         if (_npgsql is not null)

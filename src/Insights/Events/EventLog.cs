@@ -37,7 +37,7 @@ internal sealed class EventLog(InsightsStore store, TimeProvider time)
     public async Task<EventEnvelope> AppendAsync(string type, JsonElement data, CancellationToken cancellationToken)
     {
         var envelope = new EventEnvelope("evt_" + Guid.CreateVersion7().ToString("N"), type, EventEnvelope.CurrentVersion, time.GetUtcNow(), EventEnvelope.SourceName, data);
-        await using var connection = await store.OpenForWriteAsync(cancellationToken);
+        await using var connection = await store.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO insights_events (event_id, type, payload, created_ms) VALUES (@Id, @Type, @Payload, @CreatedMs)",
             new { envelope.Id, envelope.Type, Payload = JsonSerializer.Serialize(envelope, InsightsJson.Options), CreatedMs = envelope.Time.ToUnixTimeMilliseconds() },

@@ -185,7 +185,7 @@ internal sealed class EventsOutWorker(
         var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
         if (nowMs - _lastPruneMs < 3_600_000) return;
         _lastPruneMs = nowMs;
-        await using var connection = await store.OpenForWriteAsync(cancellationToken);
+        await using var connection = await store.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM insights_events WHERE created_ms < @before", new { before = nowMs - (long)options.Retention.TotalMilliseconds }, cancellationToken: cancellationToken));
     }

@@ -115,7 +115,7 @@ internal sealed class WebhookOutbox(InsightsStore store, ISecretStore secrets, T
     {
         var subscribers = await SubscribersAsync(kind, cancellationToken);
         if (subscribers.Count == 0) return;
-        await using var connection = await store.OpenForWriteAsync(cancellationToken);
+        await using var connection = await store.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         foreach (var webhookId in subscribers)
         {

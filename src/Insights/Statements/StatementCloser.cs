@@ -72,7 +72,7 @@ internal sealed class StatementCloser(
                 adjustmentsUsd = statement.Totals.AdjustmentsUsd,
                 totalUsd = statement.Totals.TotalUsd,
             }, InsightsJson.Options));
-        await using var connection = await store.OpenForWriteAsync(cancellationToken);
+        await using var connection = await store.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var claimed = await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO insights_statement_closures (team_id, month, event_id, closed_ms) VALUES (@team, @month, @eventId, @nowMs) ON CONFLICT (team_id, month) DO NOTHING",

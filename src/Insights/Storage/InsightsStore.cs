@@ -14,9 +14,6 @@ internal sealed class InsightsStore(Database database)
 
     public Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default) => database.OpenAsync(cancellationToken);
 
-    /// <summary>A connection for a write (see <see cref="Database.OpenForWriteAsync"/>).</summary>
-    public Task<DbConnection> OpenForWriteAsync(CancellationToken cancellationToken = default) => database.OpenForWriteAsync(cancellationToken);
-
     public async Task<long> GetCursorAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -30,7 +27,7 @@ internal sealed class InsightsStore(Database database)
     /// </summary>
     public async Task<bool> AdvanceAsync(string name, long expected, long next, long nowMs, Func<DbConnection, DbTransaction, Task> apply, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenForWriteAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO insights_cursors (name, position, updated_ms) VALUES (@name, 0, @nowMs) ON CONFLICT (name) DO NOTHING",
             new { name, nowMs }, cancellationToken: cancellationToken));
@@ -125,7 +122,7 @@ internal sealed class InsightsStore(Database database)
     /// <summary>Deletes rollup rows of a granularity older than a time (retention).</summary>
     public async Task<int> PruneAsync(string granularity, long beforeMs, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenForWriteAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         var pruned = await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM insights_rollups WHERE granularity = @granularity AND bucket_ms < @beforeMs", new { granularity, beforeMs }, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(

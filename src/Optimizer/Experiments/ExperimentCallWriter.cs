@@ -79,7 +79,7 @@ internal sealed class ExperimentCallWriter : BackgroundService
 
     private async Task WriteAsync(IReadOnlyList<ExperimentCall> batch)
     {
-        await using var connection = await _database.OpenForWriteAsync();
+        await using var connection = await _database.OpenAsync();
         // A client may repeat a request id: the first call of an id is the one its feedback is judged against.
         if (_database.Provider == StorageProvider.Postgres)
         {
