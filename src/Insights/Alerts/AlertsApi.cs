@@ -1,6 +1,8 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
+using System.Net;
 using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Insights.Events;
 using Microsoft.AspNetCore.Http;
@@ -61,7 +63,7 @@ internal static class AlertsApi
     }
 
     public static async Task<IResult> CreateWebhookAsync(CreateWebhookRequest? request, HttpContext context, ClaimsPrincipal user, WebhookOutbox outbox,
-        EventsOutWorker eventsOut, IAuditLog audit, CancellationToken cancellationToken)
+        EventsOutWorker eventsOut, IAuditLog audit, WebhookOptions options, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         if (request is null)
@@ -71,6 +73,11 @@ internal static class AlertsApi
         }
         if (string.IsNullOrWhiteSpace(request.Url) || !Uri.TryCreate(request.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             errors.Add("url", "url must be an absolute http or https URL.");
+        else if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && !new OutboundAddressPolicy(options.AllowLoopback, options.AllowPrivate).IsAllowed(address))
+            // A name is checked when each delivery connects; an address can be refused now, before anything is stored.
+            errors.Add("url", IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address)
+                ? "url points at a loopback address; deliveries there are refused unless Insights:Webhooks:AllowLoopback is true."
+                : "url points at a private, link-local or reserved address; deliveries there are refused unless Insights:Webhooks:AllowPrivate is true.");
         var kinds = request.Kinds ?? [WebhookKinds.Alerts];
         if (kinds.Count == 0) errors.Add("kinds", $"kinds must name at least one of {string.Join(", ", WebhookKinds.All)}.");
         for (var i = 0; i < kinds.Count; i++)

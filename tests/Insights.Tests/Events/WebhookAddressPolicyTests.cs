@@ -54,4 +54,28 @@ public sealed class WebhookAddressPolicyTests
             Assert.Equal(0, receiver.Requests);
         }
     }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:9/hook", "Insights:Webhooks:AllowLoopback", false)]
+    [InlineData("http://[::1]:9/hook", "Insights:Webhooks:AllowLoopback", false)]
+    [InlineData("http://10.0.0.5/hook", "Insights:Webhooks:AllowPrivate", false)]
+    [InlineData("http://169.254.169.254/latest", "Insights:Webhooks:AllowPrivate", false)]
+    [InlineData("http://127.0.0.1:9/hook", "Insights:Webhooks:AllowLoopback", true)]
+    [InlineData("http://10.0.0.5/hook", "Insights:Webhooks:AllowPrivate", true)]
+    public async Task A_webhook_at_an_address_that_is_not_allowed_is_refused_when_it_is_created(string url, string setting, bool allowed)
+    {
+        await using var host = await GatewayHost.StartAsync("Providers: []\nModels: []\n", new Dictionary<string, string?> { [setting] = allowed ? "true" : "false" });
+        var secret = "address-secret-0123456789";
+        if (allowed)
+        {
+            var created = await PostJsonAsync(host.Client, "api/v1/alerts/webhooks", new { url, kinds = new[] { "alerts" }, secret });
+            Assert.Equal(url, created.GetProperty("url").GetString());
+            return;
+        }
+        var refused = await PostJsonAsync(host.Client, "api/v1/alerts/webhooks", new { url, kinds = new[] { "alerts" }, secret }, System.Net.HttpStatusCode.BadRequest);
+        var message = Assert.Single(refused.GetProperty("errors").GetProperty("url").EnumerateArray()).GetString();
+        Assert.Contains(setting, message, StringComparison.Ordinal);
+        var listed = await GetJsonAsync(host.Client, "api/v1/alerts/webhooks");
+        Assert.Empty(listed.GetProperty("data").EnumerateArray());
+    }
 }
