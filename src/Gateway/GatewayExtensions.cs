@@ -1,3 +1,4 @@
+using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
@@ -23,7 +24,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Primitives;
 
 namespace LlmMarketplace.Gateway;
 
@@ -78,7 +78,10 @@ public static class GatewayExtensions
         services.TryAddSingleton<EmbeddingsHandler>();
         services.AddGatewayOperations();
         services.TryAddSingleton<ResponseStore>();
-        services.AddHostedService<GatewayConfigWatcher>();
+        services.AddHostedService<GatewayStart>();
+        services.TryAddSingleton(sp => new GatewayModels(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<ModelRegistry>(),
+            sp.GetServices<IModelSource>(), config, sp.GetRequiredService<ILogger<GatewayModels>>()));
+        services.AddSnapshotRefresh(GatewayModels.Refresh);
         return builder;
     }
 
@@ -189,66 +192,4 @@ public static class GatewayExtensions
         return app;
     }
 
-}
-
-/// <summary>Applies configuration changes (a reloaded config file) to the running gateway when they validate.</summary>
-internal sealed class GatewayConfigWatcher(IConfiguration configuration, ModelRegistry registry, TokenCounter tokens, IEnumerable<IModelSource> sources, ILogger<GatewayConfigWatcher> logger) : IHostedService
-{
-    private readonly IModelSource[] _sources = sources.ToArray();
-    private readonly List<IDisposable> _sourceSubscriptions = [];
-    private IDisposable? _subscription;
-    private GatewayConfig? _config;
-
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        Log.ConfigurationLoaded(logger, registry.Providers.Count, registry.Models.Count);
-        // Load the tokenizers' vocabularies off the request path.
-        _ = Task.Run(() => tokens.Count("gpt-4o", "warm up") + tokens.Count("gpt-4", "warm up"), CancellationToken.None);
-        _subscription = ChangeToken.OnChange(configuration.GetReloadToken, Reload);
-        foreach (var source in _sources)
-        {
-            _sourceSubscriptions.Add(ChangeToken.OnChange(source.GetChangeToken, ApplySources));
-        }
-        return Task.CompletedTask;
-    }
-
-    /// <summary>A model source changed: apply the last valid configuration merged with the sources again.</summary>
-    private void ApplySources()
-    {
-        var config = Volatile.Read(ref _config);
-        if (config is null)
-        {
-            var errors = new ValidationErrors();
-            config = GatewayConfigReader.Read(configuration, errors);
-            if (!errors.IsEmpty) return;
-        }
-        lock (_sourceSubscriptions)
-        {
-            registry.Apply(ModelSources.Merge(config, _sources));
-        }
-    }
-
-    private void Reload()
-    {
-        var errors = new ValidationErrors();
-        var config = GatewayConfigReader.Read(configuration, errors);
-        if (!errors.IsEmpty)
-        {
-            foreach (var line in errors.Lines()) logger.LogError("Configuration change rejected: {Error}", line);
-            return;
-        }
-        Volatile.Write(ref _config, config);
-        lock (_sourceSubscriptions)
-        {
-            registry.Apply(ModelSources.Merge(config, _sources));
-        }
-        Log.ConfigurationLoaded(logger, registry.Providers.Count, registry.Models.Count);
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken)
-    {
-        _subscription?.Dispose();
-        foreach (var s in _sourceSubscriptions) s.Dispose();
-        return Task.CompletedTask;
-    }
 }

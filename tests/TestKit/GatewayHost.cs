@@ -31,6 +31,9 @@ public sealed class GatewayHost : IAsyncDisposable
 
     public string MasterKey { get; }
 
+    /// <summary>The configuration file the host reads (and reloads when it changes).</summary>
+    public string ConfigFile => Path.Combine(_dataDirectory, "config.yaml");
+
     /// <summary>A client that sends the master key.</summary>
     public HttpClient Client { get; }
 
