@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.ChatCompletions;
-using LlmMarketplace.Gateway.Embeddings;
 using LlmMarketplace.Gateway.Errors;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Gateway.Streaming;
@@ -234,13 +233,10 @@ internal sealed class AnthropicAdapter : IProviderAdapter
     }
 
     public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment) =>
-        UpstreamAnswer.Read(body, (request, deployment), static (b, s) => TranslateChatResponse(b, s.request, s.deployment));
+        UpstreamAnswer.Read(body, (request, deployment), static (root, _, s) => TranslateChatResponse(root, s.request, s.deployment));
 
-    private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
+    private static UpstreamChatResponse TranslateChatResponse(JsonElement root, ChatRequest request, RoutableDeployment deployment)
     {
-        var reader = new Utf8JsonReader(body);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
         var text = new System.Text.StringBuilder();
         var toolCalls = new List<(string Id, string Name, string Arguments)>();
         if (root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
@@ -265,33 +261,15 @@ internal sealed class AnthropicAdapter : IProviderAdapter
 
     public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new AnthropicStreamTranslator(request.Model);
 
-    public HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request) =>
-        throw new NotSupportedException("Anthropic has no embeddings API.");
-
-    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) =>
-        throw new NotSupportedException("Anthropic has no embeddings API.");
-
-    public UpstreamError ReadError(int status, ReadOnlySpan<byte> body)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(body);
-            using var document = JsonDocument.ParseValue(ref reader);
-            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
-            {
-                return FromAnthropicError(status, error);
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return new UpstreamError(status, $"The upstream provider answered HTTP {status}.", OpenAIErrors.TypeForStatus(status), null, null);
-    }
+    public UpstreamError ReadError(int status, ReadOnlySpan<byte> body) =>
+        UpstreamAnswer.ErrorRoot(body) is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object
+            ? FromAnthropicError(status, error)
+            : UpstreamAnswer.StatusError(status);
 
     internal static UpstreamError FromAnthropicError(int status, JsonElement error)
     {
         var type = OpenAIAdapter.Str(error, "type");
-        var message = OpenAIAdapter.Str(error, "message") ?? $"The upstream provider answered HTTP {status}.";
+        var message = OpenAIAdapter.Str(error, "message") ?? UpstreamAnswer.StatusMessage(status);
         return type switch
         {
             "invalid_request_error" => new UpstreamError(status, message, "invalid_request_error", null, null),
@@ -311,12 +289,8 @@ internal sealed class AnthropicStreamTranslator(string model) : ChunkTranslatorB
     private readonly Dictionary<int, int> _toolIndexByBlock = [];
     private bool _stopped;
 
-    protected override StreamStep Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    protected override StreamStep Translate(string? eventType, JsonElement root, IBufferWriter<byte> output)
     {
-        if (data.IsEmpty) return StreamStep.Continue;
-        var reader = new Utf8JsonReader(data);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
         var type = eventType ?? OpenAIAdapter.Str(root, "type");
         switch (type)
         {

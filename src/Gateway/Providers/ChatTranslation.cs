@@ -40,6 +40,23 @@ internal static class ChatTranslation
     /// <summary>A function tool's <c>parameters</c> schema, or the empty object schema when it declares none.</summary>
     public static JsonNode? InputSchema(JsonElement function) =>
         function.TryGetProperty("parameters", out var p) ? JsonNode.Parse(p.GetRawText()) : new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() };
+
+    /// <summary>
+    /// The function tools of an OpenAI request in an upstream's terms: for each, <paramref name="declare"/> completes an
+    /// object that holds the function's name and description (when it has one) and returns the entry to list.
+    /// </summary>
+    public static JsonArray FunctionDeclarations(JsonElement tools, Func<JsonObject, JsonElement, JsonNode> declare)
+    {
+        var list = new JsonArray();
+        foreach (var tool in tools.EnumerateArray())
+        {
+            if (!tool.TryGetProperty("function", out var fn)) continue;
+            var declaration = new JsonObject { ["name"] = fn.GetProperty("name").GetString() };
+            if (fn.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) declaration["description"] = d.GetString();
+            list.Add(declare(declaration, fn));
+        }
+        return list;
+    }
 }
 
 /// <summary>
