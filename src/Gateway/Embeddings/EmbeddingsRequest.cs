@@ -1,6 +1,6 @@
 using System.Text.Json;
-using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Pipeline;
+using LlmMarketplace.Gateway.Routing;
 
 namespace LlmMarketplace.Gateway.Embeddings;
 
@@ -89,7 +89,7 @@ internal sealed class EmbeddingsRequest : IDisposable, IOperationRequest
                 }
                 break;
             default:
-                return new RequestError($"Invalid type for 'input': expected a string or an array, but got {ChatRequest.Describe(input)} instead.", "input");
+                return new RequestError($"Invalid type for 'input': expected a string or an array, but got {RequestError.Describe(input)} instead.", "input");
         }
         if (root.TryGetProperty("encoding_format", out var ef) && ef.ValueKind != JsonValueKind.Null)
         {
@@ -101,7 +101,7 @@ internal sealed class EmbeddingsRequest : IDisposable, IOperationRequest
         }
         if (root.TryGetProperty("user", out var user) && user.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
         {
-            return new RequestError($"Invalid type for 'user': expected a string, but got {ChatRequest.Describe(user)} instead.", "user", "invalid_type");
+            return new RequestError($"Invalid type for 'user': expected a string, but got {RequestError.Describe(user)} instead.", "user", "invalid_type");
         }
         if (root.TryGetProperty("dimensions", out var dimensions) && dimensions.ValueKind != JsonValueKind.Null &&
             (dimensions.ValueKind != JsonValueKind.Number || !dimensions.TryGetInt32(out var dims) || dims < 1))

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using LlmMarketplace.Gateway.Caching;
-using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Errors;
 using LlmMarketplace.Gateway.Providers;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Routing;
 
 namespace LlmMarketplace.Gateway.Pipeline;
 
@@ -44,7 +44,7 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
         if (CheckModel(root, out model) is { } modelError) return modelError;
         if (root.TryGetProperty("user", out var user) && user.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
         {
-            return new RequestError($"Invalid type for 'user': expected a string, but got {ChatRequest.Describe(user)} instead.", "user", "invalid_type");
+            return new RequestError($"Invalid type for 'user': expected a string, but got {RequestError.Describe(user)} instead.", "user", "invalid_type");
         }
         return validate(root);
     }
@@ -74,7 +74,7 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
         }
         if (root.TryGetProperty("model", out var m) && m.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
         {
-            return new RequestError($"Invalid type for 'model': expected a string, but got {ChatRequest.Describe(m)} instead.", "model", "invalid_type");
+            return new RequestError($"Invalid type for 'model': expected a string, but got {RequestError.Describe(m)} instead.", "model", "invalid_type");
         }
         if (m.ValueKind != JsonValueKind.String || m.GetString() is not { Length: > 0 } name)
         {
@@ -93,7 +93,7 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
         }
         if (value.ValueKind != JsonValueKind.String)
         {
-            return new RequestError($"Invalid type for '{name}': expected a string, but got {ChatRequest.Describe(value)} instead.", name, "invalid_type");
+            return new RequestError($"Invalid type for '{name}': expected a string, but got {RequestError.Describe(value)} instead.", name, "invalid_type");
         }
         var length = value.GetString()!.Length;
         if (length == 0) return new RequestError($"Invalid '{name}': empty string. Expected a string with minimum length 1.", name, "empty_string");
@@ -108,7 +108,7 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var n))
         {
-            return new RequestError($"Invalid type for '{name}': expected an integer, but got {ChatRequest.Describe(value)} instead.", name, "invalid_type");
+            return new RequestError($"Invalid type for '{name}': expected an integer, but got {RequestError.Describe(value)} instead.", name, "invalid_type");
         }
         return n < min || n > max ? new RequestError($"Invalid '{name}': {n} is out of range; expected {min} to {max}.", name, "invalid_value") : null;
     }
@@ -119,7 +119,7 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
         if (value.ValueKind != JsonValueKind.Number)
         {
-            return new RequestError($"Invalid type for '{name}': expected a number, but got {ChatRequest.Describe(value)} instead.", name, "invalid_type");
+            return new RequestError($"Invalid type for '{name}': expected a number, but got {RequestError.Describe(value)} instead.", name, "invalid_type");
         }
         var n = value.GetDouble();
         return n < min || n > max ? new RequestError($"Invalid '{name}': {n} is out of range; expected {min} to {max}.", name, "invalid_value") : null;
@@ -137,7 +137,7 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
     /// <summary>An optional boolean field, or the error naming it.</summary>
     public static RequestError? OptionalBool(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null)
-            ? new RequestError($"Invalid type for '{name}': expected a boolean, but got {ChatRequest.Describe(value)} instead.", name, "invalid_type")
+            ? new RequestError($"Invalid type for '{name}': expected a boolean, but got {RequestError.Describe(value)} instead.", name, "invalid_type")
             : null;
 
     /// <summary>The first error of several checks, in order.</summary>
