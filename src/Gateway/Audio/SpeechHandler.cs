@@ -1,4 +1,3 @@
-using System.Text.Json;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Providers;

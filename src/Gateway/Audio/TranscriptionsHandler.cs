@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text.Json;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Providers;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Routing;
 

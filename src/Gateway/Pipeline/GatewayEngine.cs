@@ -1,7 +1,6 @@
 using System.Collections.ObjectModel;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using LlmMarketplace.Gateway.Caching;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Errors;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using LlmMarketplace.Gateway.Routing;
 
 namespace LlmMarketplace.Gateway.Pipeline;

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace LlmMarketplace.Gateway.Pipeline;
 
 /// <summary>A client error in the request, with the offending parameter.</summary>

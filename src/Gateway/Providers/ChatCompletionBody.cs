@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Text.Json;
 using LlmMarketplace.Gateway.Streaming;
 
 namespace LlmMarketplace.Gateway.Providers;

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Embeddings;
 using LlmMarketplace.Gateway.Embeddings;
 

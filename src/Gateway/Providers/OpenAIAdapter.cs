@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Embeddings;
 using LlmMarketplace.Gateway.Routing;

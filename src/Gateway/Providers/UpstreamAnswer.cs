@@ -1,4 +1,3 @@
-using System.Text.Json;
 using LlmMarketplace.Gateway.Errors;
 
 namespace LlmMarketplace.Gateway.Providers;

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Errors;
