@@ -5,23 +5,15 @@ using LlmMarketplace.Gateway.Routing;
 namespace LlmMarketplace.Gateway.ChatCompletions;
 
 /// <summary>A parsed <c>POST /v1/chat/completions</c> body. The document is kept so adapters can forward unknown fields untouched.</summary>
-internal sealed class ChatRequest : IDisposable
+internal sealed class ChatRequest : JsonBodyRequest
 {
     private ChatRequest(JsonDocument document, string model, bool stream, bool includeUsage, int n, RouteFilter? route)
+        : base(document, model, route)
     {
-        Document = document;
-        Model = model;
         Stream = stream;
         IncludeUsage = includeUsage;
         N = n;
-        Route = route;
     }
-
-    public JsonDocument Document { get; }
-
-    public JsonElement Root => Document.RootElement;
-
-    public string Model { get; }
 
     public bool Stream { get; }
 
@@ -30,26 +22,13 @@ internal sealed class ChatRequest : IDisposable
 
     public int N { get; }
 
-    /// <summary>Narrowing of the deployments from the body's <c>provider</c> extension (OpenRouter style).</summary>
-    public RouteFilter? Route { get; }
-
     public JsonElement Messages => Root.GetProperty("messages");
 
     public bool TryGet(string name, out JsonElement value) => Root.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
 
     public static ChatRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 128 });
-        }
-        catch (JsonException ex)
-        {
-            error = new RequestError($"We could not parse the JSON body of your request. ({ex.Message}) The OpenAI API expects a JSON payload.", null);
-            return null;
-        }
-
+        if (JsonRequest.ParseDocument(body, out error, maxDepth: 128) is not { } document) return null;
         var root = document.RootElement;
         error = Validate(root, out var model, out var stream, out var includeUsage, out var n, out var route);
         if (error is not null)
@@ -318,6 +297,4 @@ internal sealed class ChatRequest : IDisposable
     private static string MessagePath(int index) => string.Create(CultureInfo.InvariantCulture, $"messages[{index}]");
 
     private static string PartPath(int index, int part) => string.Create(CultureInfo.InvariantCulture, $"messages[{index}].content[{part}]");
-
-    public void Dispose() => Document.Dispose();
 }

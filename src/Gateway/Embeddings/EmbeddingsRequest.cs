@@ -4,29 +4,19 @@ using LlmMarketplace.Gateway.Routing;
 namespace LlmMarketplace.Gateway.Embeddings;
 
 /// <summary>A parsed <c>POST /v1/embeddings</c> body.</summary>
-internal sealed class EmbeddingsRequest : IDisposable, IOperationRequest
+internal sealed class EmbeddingsRequest : JsonBodyRequest
 {
     private EmbeddingsRequest(JsonDocument document, string model, IReadOnlyList<string>? texts, string encodingFormat, RouteFilter? route)
+        : base(document, model, route)
     {
-        Document = document;
-        Model = model;
         Texts = texts;
         EncodingFormat = encodingFormat;
-        Route = route;
     }
-
-    public JsonDocument Document { get; }
-
-    public JsonElement Root => Document.RootElement;
-
-    public string Model { get; }
 
     /// <summary>The inputs as strings; null when the input is token arrays.</summary>
     public IReadOnlyList<string>? Texts { get; }
 
     public string EncodingFormat { get; }
-
-    public RouteFilter? Route { get; }
 
     public static EmbeddingsRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error)
     {
@@ -113,6 +103,4 @@ internal sealed class EmbeddingsRequest : IDisposable, IOperationRequest
         }
         return null;
     }
-
-    public void Dispose() => Document.Dispose();
 }

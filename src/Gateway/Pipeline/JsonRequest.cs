@@ -6,22 +6,11 @@ namespace LlmMarketplace.Gateway.Pipeline;
 /// A parsed JSON body of one of the smaller operations (rerank, moderations, images, speech): an object with a
 /// <c>model</c>, checked by the operation's own rules, and the gateway's <c>provider</c> routing extension.
 /// </summary>
-internal sealed class JsonRequest : IDisposable, IOperationRequest
+internal sealed class JsonRequest : JsonBodyRequest
 {
-    private JsonRequest(JsonDocument document, string model, RouteFilter? route)
+    private JsonRequest(JsonDocument document, string model, RouteFilter? route) : base(document, model, route)
     {
-        Document = document;
-        Model = model;
-        Route = route;
     }
-
-    public JsonDocument Document { get; }
-
-    public JsonElement Root => Document.RootElement;
-
-    public string Model { get; }
-
-    public RouteFilter? Route { get; }
 
     /// <summary>Parses <paramref name="body"/>; <paramref name="validate"/> checks the fields beyond <c>model</c> and returns the first error, or null.</summary>
     public static JsonRequest? Parse(ReadOnlyMemory<byte> body, Func<JsonElement, RequestError?> validate, out RequestError? error)
@@ -49,12 +38,12 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
     }
 
     /// <summary>Parses a <c>/v1</c> body as JSON, or answers the error OpenAI gives for one that is not.</summary>
-    public static JsonDocument? ParseDocument(ReadOnlyMemory<byte> body, out RequestError? error)
+    public static JsonDocument? ParseDocument(ReadOnlyMemory<byte> body, out RequestError? error, int maxDepth = 0)
     {
         try
         {
             error = null;
-            return JsonDocument.Parse(body);
+            return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = maxDepth });
         }
         catch (JsonException ex)
         {
@@ -141,6 +130,4 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
 
     /// <summary>The first error of several checks, in order.</summary>
     public static RequestError? First(params RequestError?[] checks) => checks.FirstOrDefault(static e => e is not null);
-
-    public void Dispose() => Document.Dispose();
 }
