@@ -145,39 +145,15 @@ internal sealed class AnthropicAdapter : IProviderAdapter
         return body;
     }
 
-    private static IEnumerable<JsonNode> UserBlocks(JsonElement content)
-    {
-        if (content.ValueKind == JsonValueKind.String)
-        {
-            yield return new JsonObject { ["type"] = "text", ["text"] = content.GetString() };
-            yield break;
-        }
-        if (content.ValueKind != JsonValueKind.Array) yield break;
-        foreach (var part in content.EnumerateArray())
-        {
-            var type = part.TryGetProperty("type", out var pt) ? pt.GetString() : null;
-            if (type == "text")
+    private static IEnumerable<JsonNode> UserBlocks(JsonElement content) => ChatTranslation.UserContent(content,
+        static text => new JsonObject { ["type"] = "text", ["text"] = text },
+        static (url, _) => ChatTranslation.TryParseDataUrl(url, out var mediaType, out var data)
+            ? new JsonObject
             {
-                yield return new JsonObject { ["type"] = "text", ["text"] = part.GetProperty("text").GetString() };
+                ["type"] = "image",
+                ["source"] = new JsonObject { ["type"] = "base64", ["media_type"] = mediaType, ["data"] = data },
             }
-            else if (type == "image_url")
-            {
-                var url = part.GetProperty("image_url").GetProperty("url").GetString() ?? "";
-                if (url.StartsWith("data:", StringComparison.Ordinal) && url.IndexOf(";base64,", StringComparison.Ordinal) is var i and > 5)
-                {
-                    yield return new JsonObject
-                    {
-                        ["type"] = "image",
-                        ["source"] = new JsonObject { ["type"] = "base64", ["media_type"] = url[5..i], ["data"] = url[(i + 8)..] },
-                    };
-                }
-                else
-                {
-                    yield return new JsonObject { ["type"] = "image", ["source"] = new JsonObject { ["type"] = "url", ["url"] = url } };
-                }
-            }
-        }
-    }
+            : new JsonObject { ["type"] = "image", ["source"] = new JsonObject { ["type"] = "url", ["url"] = url } });
 
     internal static string TextOf(JsonElement content)
     {

@@ -175,35 +175,11 @@ internal sealed class GeminiAdapter : IProviderAdapter
         return body;
     }
 
-    private static IEnumerable<JsonNode> UserParts(JsonElement content)
-    {
-        if (content.ValueKind == JsonValueKind.String)
-        {
-            yield return new JsonObject { ["text"] = content.GetString() };
-            yield break;
-        }
-        if (content.ValueKind != JsonValueKind.Array) yield break;
-        foreach (var part in content.EnumerateArray())
-        {
-            var type = part.TryGetProperty("type", out var pt) ? pt.GetString() : null;
-            if (type == "text")
-            {
-                yield return new JsonObject { ["text"] = part.GetProperty("text").GetString() };
-            }
-            else if (type == "image_url")
-            {
-                var url = part.GetProperty("image_url").GetProperty("url").GetString() ?? "";
-                if (url.StartsWith("data:", StringComparison.Ordinal) && url.IndexOf(";base64,", StringComparison.Ordinal) is var i and > 5)
-                {
-                    yield return new JsonObject { ["inlineData"] = new JsonObject { ["mimeType"] = url[5..i], ["data"] = url[(i + 8)..] } };
-                }
-                else
-                {
-                    yield return new JsonObject { ["fileData"] = new JsonObject { ["fileUri"] = url } };
-                }
-            }
-        }
-    }
+    private static IEnumerable<JsonNode> UserParts(JsonElement content) => ChatTranslation.UserContent(content,
+        static text => new JsonObject { ["text"] = text },
+        static (url, _) => ChatTranslation.TryParseDataUrl(url, out var mediaType, out var data)
+            ? new JsonObject { ["inlineData"] = new JsonObject { ["mimeType"] = mediaType, ["data"] = data } }
+            : new JsonObject { ["fileData"] = new JsonObject { ["fileUri"] = url } });
 
     internal static string MapFinishReason(string? reason, bool hasToolCalls) => hasToolCalls ? "tool_calls" : reason switch
     {

@@ -129,47 +129,29 @@ internal sealed class BedrockAdapter : IProviderAdapter
         return body;
     }
 
-    private static IEnumerable<JsonNode> UserBlocks(JsonElement content, int messageIndex)
-    {
-        if (content.ValueKind == JsonValueKind.String)
+    private static IEnumerable<JsonNode> UserBlocks(JsonElement content, int messageIndex) => ChatTranslation.UserContent(content,
+        static text => new JsonObject { ["text"] = text },
+        (url, partIndex) =>
         {
-            yield return new JsonObject { ["text"] = content.GetString() };
-            yield break;
-        }
-        if (content.ValueKind != JsonValueKind.Array) yield break;
-        var partIndex = 0;
-        foreach (var part in content.EnumerateArray())
-        {
-            var type = part.TryGetProperty("type", out var pt) ? pt.GetString() : null;
-            if (type == "text")
+            var param = $"messages[{messageIndex}].content[{partIndex}].image_url.url";
+            if (!ChatTranslation.TryParseDataUrl(url, out var mediaType, out var data) || !mediaType.StartsWith("image/", StringComparison.Ordinal) || mediaType.Length == 6)
             {
-                yield return new JsonObject { ["text"] = part.GetProperty("text").GetString() };
+                throw new UnsupportedInputException("Amazon Bedrock takes images as data URLs (data:image/png;base64,...), not by link.", param);
             }
-            else if (type == "image_url")
+            var format = mediaType[6..] switch
             {
-                var url = part.GetProperty("image_url").GetProperty("url").GetString() ?? "";
-                var param = $"messages[{messageIndex}].content[{partIndex}].image_url.url";
-                if (!url.StartsWith("data:image/", StringComparison.Ordinal) || url.IndexOf(";base64,", StringComparison.Ordinal) is not (var i and > 11))
-                {
-                    throw new UnsupportedInputException("Amazon Bedrock takes images as data URLs (data:image/png;base64,...), not by link.", param);
-                }
-                var format = url[11..i] switch
-                {
-                    "jpg" => "jpeg",
-                    var f => f,
-                };
-                if (format is not ("png" or "jpeg" or "gif" or "webp"))
-                {
-                    throw new UnsupportedInputException($"Amazon Bedrock takes png, jpeg, gif or webp images, not image/{format}.", param);
-                }
-                yield return new JsonObject
-                {
-                    ["image"] = new JsonObject { ["format"] = format, ["source"] = new JsonObject { ["bytes"] = url[(i + 8)..] } },
-                };
+                "jpg" => "jpeg",
+                var f => f,
+            };
+            if (format is not ("png" or "jpeg" or "gif" or "webp"))
+            {
+                throw new UnsupportedInputException($"Amazon Bedrock takes png, jpeg, gif or webp images, not image/{format}.", param);
             }
-            partIndex++;
-        }
-    }
+            return new JsonObject
+            {
+                ["image"] = new JsonObject { ["format"] = format, ["source"] = new JsonObject { ["bytes"] = data } },
+            };
+        });
 
     internal static string MapStopReason(string? reason) => reason switch
     {
