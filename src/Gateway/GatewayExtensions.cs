@@ -96,13 +96,7 @@ public static class GatewayExtensions
             .WithName("CreateResponse")
             .WithRequestDoor("input")
             .WithSummary("Creates a model response (OpenAI's Responses API; streaming with stream=true; stored unless store=false).")
-            .Accepts<object>("application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
-            .Produces(StatusCodes.Status400BadRequest)
-            .Produces(StatusCodes.Status401Unauthorized)
-            .Produces(StatusCodes.Status404NotFound)
-            .Produces(StatusCodes.Status429TooManyRequests)
+            .ProducesClientProtocolAnswers()
             .Produces(StatusCodes.Status502BadGateway);
 
         v1.MapGet("/responses/{id}", static (HttpContext context, string id, ResponseStore store) => ResponsesApi.GetAsync(context, id, store))
@@ -128,31 +122,19 @@ public static class GatewayExtensions
             .WithName("CreateMessage")
             .WithRequestDoor("messages")
             .WithSummary("Creates a message (Anthropic's Messages API; x-api-key or bearer; streaming with stream=true; errors in Anthropic's envelope).")
-            .Accepts<object>("application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
-            .Produces(StatusCodes.Status400BadRequest)
-            .Produces(StatusCodes.Status401Unauthorized)
-            .Produces(StatusCodes.Status404NotFound)
-            .Produces(StatusCodes.Status429TooManyRequests);
+            .ProducesClientProtocolAnswers();
 
         v1.MapPost("/messages/count_tokens", static (HttpContext context, ModelRegistry registry, TokenCounter tokens) => MessagesApi.CountTokensAsync(context, registry, tokens))
             .WithName("CountMessageTokens")
             .WithRequestDoor("messages")
             .WithSummary("Counts the input tokens of a Messages request (Anthropic's count_tokens).")
-            .Accepts<object>("application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .Produces(StatusCodes.Status400BadRequest)
-            .Produces(StatusCodes.Status404NotFound);
+            .ProducesJsonAnswer();
 
         v1.MapPost("/embeddings", static (HttpContext context, EmbeddingsHandler handler) => handler.HandleAsync(context))
             .WithName("CreateEmbedding")
             .WithRequestDoor("input")
             .WithSummary("Creates embeddings (OpenAI-compatible).")
-            .Accepts<object>("application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .Produces(StatusCodes.Status400BadRequest)
-            .Produces(StatusCodes.Status404NotFound);
+            .ProducesJsonAnswer();
 
         v1.MapGatewayOperations();
 
@@ -191,5 +173,25 @@ public static class GatewayExtensions
                 new QueryParameter("olderThanSeconds", QueryType.Integer, "Only entries stored at least this many seconds ago."));
         return app;
     }
+
+    /// <summary>A JSON body in and a JSON answer out, refused with 400 (bad input) or 404 (unknown model).</summary>
+    private static RouteHandlerBuilder ProducesJsonAnswer(this RouteHandlerBuilder endpoint) => endpoint
+        .Accepts<object>("application/json")
+        .Produces(StatusCodes.Status200OK, contentType: "application/json")
+        .Produces(StatusCodes.Status400BadRequest)
+        .Produces(StatusCodes.Status404NotFound);
+
+    /// <summary>
+    /// What a client protocol carried by the chat operation (Responses, Messages) documents: a JSON body in, a JSON or
+    /// event-stream answer out, and the refusals it meets before the upstream is called.
+    /// </summary>
+    private static RouteHandlerBuilder ProducesClientProtocolAnswers(this RouteHandlerBuilder endpoint) => endpoint
+        .Accepts<object>("application/json")
+        .Produces(StatusCodes.Status200OK, contentType: "application/json")
+        .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+        .Produces(StatusCodes.Status400BadRequest)
+        .Produces(StatusCodes.Status401Unauthorized)
+        .Produces(StatusCodes.Status404NotFound)
+        .Produces(StatusCodes.Status429TooManyRequests);
 
 }

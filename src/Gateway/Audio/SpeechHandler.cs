@@ -1,5 +1,3 @@
-using System.Text.Json;
-using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Providers;
@@ -26,7 +24,7 @@ internal sealed class SpeechHandler(GatewayEngine engine, TokenCounter tokens) :
         JsonRequest.OptionalNumber(root, "speed", 0.25, 4.0),
         JsonRequest.OptionalEnum(root, "stream_format", "audio"),
         root.TryGetProperty("instructions", out var instructions) && instructions.ValueKind is not (JsonValueKind.String or JsonValueKind.Null)
-            ? new RequestError($"Invalid type for 'instructions': expected a string, but got {ChatRequest.Describe(instructions)} instead.", "instructions", "invalid_type")
+            ? new RequestError($"Invalid type for 'instructions': expected a string, but got {RequestError.Describe(instructions)} instead.", "instructions", "invalid_type")
             : null), out error);
 
     /// <summary>A voice is a name, or <c>{"id"}</c> of a custom voice.</summary>

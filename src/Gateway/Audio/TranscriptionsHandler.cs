@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text.Json;
-using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Providers;
@@ -178,15 +176,17 @@ internal sealed class TranscriptionsHandler(GatewayEngine engine) : JsonOperatio
 /// <summary>The audio file of a transcription request.</summary>
 internal sealed record AudioFile(string Name, string ContentType, byte[] Content);
 
-/// <summary>A parsed <c>POST /v1/audio/transcriptions</c> form: its text fields (in order) and its file.</summary>
-internal sealed class TranscriptionRequest : IDisposable, IOperationRequest
+/// <summary>A parsed <c>POST /v1/audio/transcriptions</c> form: its text fields (in order) and its file; a form has no <c>provider</c> routing extension.</summary>
+internal sealed class TranscriptionRequest(IReadOnlyList<KeyValuePair<string, string>> fields, AudioFile file)
+    : JsonBodyRequest(FieldsAsJson(fields, file), fields.Last(static f => f.Key == "model").Value, route: null)
 {
-    public TranscriptionRequest(IReadOnlyList<KeyValuePair<string, string>> fields, AudioFile file)
+    public IReadOnlyList<KeyValuePair<string, string>> Fields { get; } = fields;
+
+    public AudioFile File { get; } = file;
+
+    /// <summary>The text fields as JSON: what the stages, the usage record and the cache key see of the call.</summary>
+    private static JsonDocument FieldsAsJson(IReadOnlyList<KeyValuePair<string, string>> fields, AudioFile file)
     {
-        Fields = fields;
-        File = file;
-        Model = fields.Last(static f => f.Key == "model").Value;
-        // The text fields as JSON: what the stages, the usage record and the cache key see of the call.
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
         {
@@ -196,21 +196,6 @@ internal sealed class TranscriptionRequest : IDisposable, IOperationRequest
             writer.WriteNumber("file_bytes", file.Content.Length);
             writer.WriteEndObject();
         }
-        Document = JsonDocument.Parse(buffer.WrittenMemory);
+        return JsonDocument.Parse(buffer.WrittenMemory);
     }
-
-    public IReadOnlyList<KeyValuePair<string, string>> Fields { get; }
-
-    public AudioFile File { get; }
-
-    public string Model { get; }
-
-    /// <summary>None: a form has no <c>provider</c> routing extension.</summary>
-    public RouteFilter? Route => null;
-
-    public JsonDocument Document { get; }
-
-    public JsonElement Root => Document.RootElement;
-
-    public void Dispose() => Document.Dispose();
 }

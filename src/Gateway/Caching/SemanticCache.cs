@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Embeddings;
 using LlmMarketplace.Gateway.Pipeline;

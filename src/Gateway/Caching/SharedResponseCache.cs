@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Distributed.Telemetry;

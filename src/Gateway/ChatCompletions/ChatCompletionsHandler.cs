@@ -8,7 +8,6 @@ using LlmMarketplace.Gateway.Streaming;
 using LlmMarketplace.Gateway.Telemetry;
 using LlmMarketplace.Gateway.Tokens;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Gateway.ChatCompletions;
@@ -170,12 +169,7 @@ internal sealed class ChatCompletionsHandler(
             // Commit: from here on, failures end the stream with an error event.
             call.Status = 200;
             GatewayEngine.SetSuccessHeaders(context, call, timer.Elapsed);
-            context.Response.StatusCode = 200;
-            context.Response.ContentType = "text/event-stream; charset=utf-8";
-            context.Response.Headers.CacheControl = "no-cache";
-            context.Response.Headers["x-accel-buffering"] = "no";
-            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-            await context.Response.StartAsync(context.RequestAborted);
+            await GatewayEngine.StartEventStreamAsync(context);
             var output = context.Response.BodyWriter;
             await WriteAsync(output, scratch, recorded, context.RequestAborted);
 

@@ -1,26 +1,19 @@
 using System.Globalization;
-using System.Text.Json;
+using LlmMarketplace.Gateway.Pipeline;
+using LlmMarketplace.Gateway.Routing;
 
 namespace LlmMarketplace.Gateway.ChatCompletions;
 
 /// <summary>A parsed <c>POST /v1/chat/completions</c> body. The document is kept so adapters can forward unknown fields untouched.</summary>
-internal sealed class ChatRequest : IDisposable
+internal sealed class ChatRequest : JsonBodyRequest
 {
     private ChatRequest(JsonDocument document, string model, bool stream, bool includeUsage, int n, RouteFilter? route)
+        : base(document, model, route)
     {
-        Document = document;
-        Model = model;
         Stream = stream;
         IncludeUsage = includeUsage;
         N = n;
-        Route = route;
     }
-
-    public JsonDocument Document { get; }
-
-    public JsonElement Root => Document.RootElement;
-
-    public string Model { get; }
 
     public bool Stream { get; }
 
@@ -29,26 +22,13 @@ internal sealed class ChatRequest : IDisposable
 
     public int N { get; }
 
-    /// <summary>Narrowing of the deployments from the body's <c>provider</c> extension (OpenRouter style).</summary>
-    public RouteFilter? Route { get; }
-
     public JsonElement Messages => Root.GetProperty("messages");
 
     public bool TryGet(string name, out JsonElement value) => Root.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
 
     public static ChatRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 128 });
-        }
-        catch (JsonException ex)
-        {
-            error = new RequestError($"We could not parse the JSON body of your request. ({ex.Message}) The OpenAI API expects a JSON payload.", null);
-            return null;
-        }
-
+        if (JsonRequest.ParseDocument(body, out error, maxDepth: 128) is not { } document) return null;
         var root = document.RootElement;
         error = Validate(root, out var model, out var stream, out var includeUsage, out var n, out var route);
         if (error is not null)
@@ -76,7 +56,7 @@ internal sealed class ChatRequest : IDisposable
         }
         if (m.ValueKind != JsonValueKind.String)
         {
-            return new RequestError($"Invalid type for 'model': expected a string, but got {Describe(m)} instead.", "model", "invalid_type");
+            return new RequestError($"Invalid type for 'model': expected a string, but got {RequestError.Describe(m)} instead.", "model", "invalid_type");
         }
         if (m.GetString() is not { Length: > 0 } modelName)
         {
@@ -89,7 +69,7 @@ internal sealed class ChatRequest : IDisposable
         }
         if (messages.ValueKind != JsonValueKind.Array)
         {
-            return new RequestError($"Invalid type for 'messages': expected an array of messages, but got {Describe(messages)} instead.", "messages", "invalid_type");
+            return new RequestError($"Invalid type for 'messages': expected an array of messages, but got {RequestError.Describe(messages)} instead.", "messages", "invalid_type");
         }
         if (messages.GetArrayLength() == 0)
         {
@@ -108,11 +88,11 @@ internal sealed class ChatRequest : IDisposable
         {
             if (s.ValueKind is JsonValueKind.True or JsonValueKind.False) stream = s.GetBoolean();
             else if (s.ValueKind != JsonValueKind.Null)
-                return new RequestError($"Invalid type for 'stream': expected a boolean, but got {Describe(s)} instead.", "stream", "invalid_type");
+                return new RequestError($"Invalid type for 'stream': expected a boolean, but got {RequestError.Describe(s)} instead.", "stream", "invalid_type");
         }
         if (root.TryGetProperty("stream_options", out var so) && so.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
         {
-            return new RequestError($"Invalid type for 'stream_options': expected an object, but got {Describe(so)} instead.", "stream_options", "invalid_type");
+            return new RequestError($"Invalid type for 'stream_options': expected an object, but got {RequestError.Describe(so)} instead.", "stream_options", "invalid_type");
         }
         if (so.ValueKind == JsonValueKind.Object)
         {
@@ -138,7 +118,7 @@ internal sealed class ChatRequest : IDisposable
             {
                 if (v.ValueKind != JsonValueKind.Number)
                 {
-                    return new RequestError($"Invalid type for '{numeric.Name}': expected {(numeric.Integer ? "an integer" : "a number")}, but got {Describe(v)} instead.", numeric.Name, "invalid_type");
+                    return new RequestError($"Invalid type for '{numeric.Name}': expected {(numeric.Integer ? "an integer" : "a number")}, but got {RequestError.Describe(v)} instead.", numeric.Name, "invalid_type");
                 }
                 if (numeric.Integer && !v.TryGetInt64(out _))
                 {
@@ -155,14 +135,14 @@ internal sealed class ChatRequest : IDisposable
         {
             if (tools.ValueKind != JsonValueKind.Array)
             {
-                return new RequestError($"Invalid type for 'tools': expected an array, but got {Describe(tools)} instead.", "tools", "invalid_type");
+                return new RequestError($"Invalid type for 'tools': expected an array, but got {RequestError.Describe(tools)} instead.", "tools", "invalid_type");
             }
             var t = 0;
             foreach (var tool in tools.EnumerateArray())
             {
                 if (tool.ValueKind != JsonValueKind.Object)
                 {
-                    return new RequestError($"Invalid type for 'tools[{t}]': expected an object, but got {Describe(tool)} instead.", $"tools[{t}]", "invalid_type");
+                    return new RequestError($"Invalid type for 'tools[{t}]': expected an object, but got {RequestError.Describe(tool)} instead.", $"tools[{t}]", "invalid_type");
                 }
                 if (!tool.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
                 {
@@ -178,7 +158,7 @@ internal sealed class ChatRequest : IDisposable
         }
         if (root.TryGetProperty("tool_choice", out var toolChoice) && toolChoice.ValueKind is not (JsonValueKind.String or JsonValueKind.Object or JsonValueKind.Null))
         {
-            return new RequestError($"Invalid type for 'tool_choice': expected a string or an object, but got {Describe(toolChoice)} instead.", "tool_choice", "invalid_type");
+            return new RequestError($"Invalid type for 'tool_choice': expected a string or an object, but got {RequestError.Describe(toolChoice)} instead.", "tool_choice", "invalid_type");
         }
         if (root.TryGetProperty("stop", out var stop) && stop.ValueKind != JsonValueKind.Null)
         {
@@ -195,28 +175,28 @@ internal sealed class ChatRequest : IDisposable
             }
             else if (stop.ValueKind != JsonValueKind.String)
             {
-                return new RequestError($"Invalid type for 'stop': expected a string or an array of strings, but got {Describe(stop)} instead.", "stop", "invalid_type");
+                return new RequestError($"Invalid type for 'stop': expected a string or an array of strings, but got {RequestError.Describe(stop)} instead.", "stop", "invalid_type");
             }
         }
         foreach (var name in (ReadOnlySpan<string>)["user", "service_tier", "reasoning_effort"])
         {
             if (root.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             {
-                return new RequestError($"Invalid type for '{name}': expected a string, but got {Describe(v)} instead.", name, "invalid_type");
+                return new RequestError($"Invalid type for '{name}': expected a string, but got {RequestError.Describe(v)} instead.", name, "invalid_type");
             }
         }
         foreach (var name in (ReadOnlySpan<string>)["logprobs", "parallel_tool_calls", "store"])
         {
             if (root.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
             {
-                return new RequestError($"Invalid type for '{name}': expected a boolean, but got {Describe(v)} instead.", name, "invalid_type");
+                return new RequestError($"Invalid type for '{name}': expected a boolean, but got {RequestError.Describe(v)} instead.", name, "invalid_type");
             }
         }
         foreach (var name in (ReadOnlySpan<string>)["response_format", "metadata", "logit_bias"])
         {
             if (root.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
             {
-                return new RequestError($"Invalid type for '{name}': expected an object, but got {Describe(v)} instead.", name, "invalid_type");
+                return new RequestError($"Invalid type for '{name}': expected an object, but got {RequestError.Describe(v)} instead.", name, "invalid_type");
             }
         }
         if (root.TryGetProperty("provider", out var provider) && provider.ValueKind == JsonValueKind.Object)
@@ -242,7 +222,7 @@ internal sealed class ChatRequest : IDisposable
     {
         if (message.ValueKind != JsonValueKind.Object)
         {
-            return new RequestError($"Invalid type for '{MessagePath(index)}': expected an object, but got {Describe(message)} instead.", MessagePath(index), "invalid_type");
+            return new RequestError($"Invalid type for '{MessagePath(index)}': expected an object, but got {RequestError.Describe(message)} instead.", MessagePath(index), "invalid_type");
         }
         if (!message.TryGetProperty("role", out var role) || role.ValueKind == JsonValueKind.Null)
         {
@@ -250,7 +230,7 @@ internal sealed class ChatRequest : IDisposable
         }
         if (role.ValueKind != JsonValueKind.String)
         {
-            return new RequestError($"Invalid type for '{MessagePath(index)}.role': expected a string, but got {Describe(role)} instead.", $"{MessagePath(index)}.role", "invalid_type");
+            return new RequestError($"Invalid type for '{MessagePath(index)}.role': expected a string, but got {RequestError.Describe(role)} instead.", $"{MessagePath(index)}.role", "invalid_type");
         }
         var r = role.GetString();
         if (r is not ("system" or "developer" or "user" or "assistant" or "tool" or "function"))
@@ -278,7 +258,7 @@ internal sealed class ChatRequest : IDisposable
             {
                 if (part.ValueKind != JsonValueKind.Object)
                 {
-                    return new RequestError($"Invalid type for '{PartPath(index, j)}': expected an object, but got {Describe(part)} instead.", PartPath(index, j), "invalid_type");
+                    return new RequestError($"Invalid type for '{PartPath(index, j)}': expected an object, but got {RequestError.Describe(part)} instead.", PartPath(index, j), "invalid_type");
                 }
                 if (!part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
                 {
@@ -293,13 +273,13 @@ internal sealed class ChatRequest : IDisposable
         }
         else if (content.ValueKind != JsonValueKind.String)
         {
-            return new RequestError($"Invalid type for '{MessagePath(index)}.content': expected a string or an array of content parts, but got {Describe(content)} instead.", $"{MessagePath(index)}.content", "invalid_type");
+            return new RequestError($"Invalid type for '{MessagePath(index)}.content': expected a string or an array of content parts, but got {RequestError.Describe(content)} instead.", $"{MessagePath(index)}.content", "invalid_type");
         }
         foreach (var name in (ReadOnlySpan<string>)["name", "tool_call_id"])
         {
             if (message.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             {
-                return new RequestError($"Invalid type for '{MessagePath(index)}.{name}': expected a string, but got {Describe(v)} instead.", $"{MessagePath(index)}.{name}", "invalid_type");
+                return new RequestError($"Invalid type for '{MessagePath(index)}.{name}': expected a string, but got {RequestError.Describe(v)} instead.", $"{MessagePath(index)}.{name}", "invalid_type");
             }
         }
         if (r == "tool" && (!message.TryGetProperty("tool_call_id", out var id) || id.ValueKind != JsonValueKind.String))
@@ -308,7 +288,7 @@ internal sealed class ChatRequest : IDisposable
         }
         if (message.TryGetProperty("tool_calls", out var toolCalls) && toolCalls.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
         {
-            return new RequestError($"Invalid type for '{MessagePath(index)}.tool_calls': expected an array, but got {Describe(toolCalls)} instead.", $"{MessagePath(index)}.tool_calls", "invalid_type");
+            return new RequestError($"Invalid type for '{MessagePath(index)}.tool_calls': expected an array, but got {RequestError.Describe(toolCalls)} instead.", $"{MessagePath(index)}.tool_calls", "invalid_type");
         }
         return null;
     }
@@ -317,42 +297,4 @@ internal sealed class ChatRequest : IDisposable
     private static string MessagePath(int index) => string.Create(CultureInfo.InvariantCulture, $"messages[{index}]");
 
     private static string PartPath(int index, int part) => string.Create(CultureInfo.InvariantCulture, $"messages[{index}].content[{part}]");
-
-    internal static string Describe(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        _ => "null",
-    };
-
-    public void Dispose() => Document.Dispose();
-}
-
-/// <summary>A client error in the request, with the offending parameter.</summary>
-internal sealed record RequestError(string Message, string? Param, string? Code = null);
-
-/// <summary>
-/// Narrows the deployments a request may use: <c>x-gateway-route: a,b</c> or the body's
-/// <c>provider: {"only": [...], "ignore": [...], "order": [...]}</c>. Entries match a provider name or a deployment id.
-/// </summary>
-internal sealed record RouteFilter(IReadOnlyList<string>? Only, IReadOnlyList<string>? Ignore, IReadOnlyList<string>? Order)
-{
-    public static RouteFilter? FromHeader(string? header)
-    {
-        if (string.IsNullOrWhiteSpace(header)) return null;
-        var items = header.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return items.Length == 0 ? null : new RouteFilter(items, null, items);
-    }
-
-    public static RouteFilter FromJson(JsonElement provider)
-    {
-        static List<string>? Read(JsonElement e, string name) =>
-            e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array
-                ? v.EnumerateArray().Where(static x => x.ValueKind == JsonValueKind.String).Select(static x => x.GetString()!).ToList()
-                : null;
-        return new RouteFilter(Read(provider, "only"), Read(provider, "ignore"), Read(provider, "order"));
-    }
 }

@@ -1,33 +1,22 @@
-using System.Text.Json;
-using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Pipeline;
+using LlmMarketplace.Gateway.Routing;
 
 namespace LlmMarketplace.Gateway.Embeddings;
 
 /// <summary>A parsed <c>POST /v1/embeddings</c> body.</summary>
-internal sealed class EmbeddingsRequest : IDisposable, IOperationRequest
+internal sealed class EmbeddingsRequest : JsonBodyRequest
 {
     private EmbeddingsRequest(JsonDocument document, string model, IReadOnlyList<string>? texts, string encodingFormat, RouteFilter? route)
+        : base(document, model, route)
     {
-        Document = document;
-        Model = model;
         Texts = texts;
         EncodingFormat = encodingFormat;
-        Route = route;
     }
-
-    public JsonDocument Document { get; }
-
-    public JsonElement Root => Document.RootElement;
-
-    public string Model { get; }
 
     /// <summary>The inputs as strings; null when the input is token arrays.</summary>
     public IReadOnlyList<string>? Texts { get; }
 
     public string EncodingFormat { get; }
-
-    public RouteFilter? Route { get; }
 
     public static EmbeddingsRequest? Parse(ReadOnlyMemory<byte> body, out RequestError? error)
     {
@@ -89,7 +78,7 @@ internal sealed class EmbeddingsRequest : IDisposable, IOperationRequest
                 }
                 break;
             default:
-                return new RequestError($"Invalid type for 'input': expected a string or an array, but got {ChatRequest.Describe(input)} instead.", "input");
+                return new RequestError($"Invalid type for 'input': expected a string or an array, but got {RequestError.Describe(input)} instead.", "input");
         }
         if (root.TryGetProperty("encoding_format", out var ef) && ef.ValueKind != JsonValueKind.Null)
         {
@@ -101,7 +90,7 @@ internal sealed class EmbeddingsRequest : IDisposable, IOperationRequest
         }
         if (root.TryGetProperty("user", out var user) && user.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
         {
-            return new RequestError($"Invalid type for 'user': expected a string, but got {ChatRequest.Describe(user)} instead.", "user", "invalid_type");
+            return new RequestError($"Invalid type for 'user': expected a string, but got {RequestError.Describe(user)} instead.", "user", "invalid_type");
         }
         if (root.TryGetProperty("dimensions", out var dimensions) && dimensions.ValueKind != JsonValueKind.Null &&
             (dimensions.ValueKind != JsonValueKind.Number || !dimensions.TryGetInt32(out var dims) || dims < 1))
@@ -114,6 +103,4 @@ internal sealed class EmbeddingsRequest : IDisposable, IOperationRequest
         }
         return null;
     }
-
-    public void Dispose() => Document.Dispose();
 }

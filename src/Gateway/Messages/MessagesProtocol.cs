@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.Gateway.Pipeline;
@@ -95,18 +94,12 @@ internal sealed class MessagesProtocol(string model, NativePassthrough? native =
     public IClientStreamTranslator CreateStreamTranslator() => new StreamTranslator(model);
 
     /// <summary>Chat chunks to Anthropic's events: one content block for the text, one per tool call, in order of appearance.</summary>
-    internal sealed class StreamTranslator(string model) : IClientStreamTranslator
+    internal sealed class StreamTranslator(string model) : ChatChunkTranslator
     {
-        private readonly Dictionary<int, int> _toolBlocks = [];
         private readonly JsonArray _content = [];
         private readonly string _id = NewId("msg");
         private int _openBlock = -1;
         private int _textBlock = -1;
-        private bool _started;
-        private string? _finishReason;
-        private JsonObject? _usage;
-
-        public JsonNode? Final { get; private set; }
 
         private static void Emit(IBufferWriter<byte> output, string type, JsonObject data)
         {
@@ -114,10 +107,8 @@ internal sealed class MessagesProtocol(string model, NativePassthrough? native =
             NamedSse.Write(output, type, data);
         }
 
-        private void Start(IBufferWriter<byte> output)
+        protected override void WriteStart(IBufferWriter<byte> output)
         {
-            if (_started) return;
-            _started = true;
             Emit(output, "message_start", new JsonObject
             {
                 ["message"] = new JsonObject
@@ -144,61 +135,46 @@ internal sealed class MessagesProtocol(string model, NativePassthrough? native =
             _openBlock = -1;
         }
 
-        public void OnChunk(JsonObject chunk, IBufferWriter<byte> output)
+        protected override void OnText(string text, IBufferWriter<byte> output)
         {
-            Start(output);
-            if (chunk["usage"] is JsonObject usage) _usage = usage;
-            if (chunk["choices"] is not JsonArray { Count: > 0 } choices || choices[0] is not JsonObject choice) return;
-            if (choice["delta"] is JsonObject delta)
+            if (_textBlock < 0 || _openBlock != _textBlock)
             {
-                if (delta["content"]?.GetValueKind() == JsonValueKind.String && delta["content"]!.GetValue<string>() is { Length: > 0 } text)
-                {
-                    if (_textBlock < 0 || _openBlock != _textBlock)
-                    {
-                        _textBlock = _content.Count;
-                        _content.Add(new JsonObject { ["type"] = "text", ["text"] = "" });
-                        Open(output, _textBlock, new JsonObject { ["type"] = "text", ["text"] = "" });
-                    }
-                    var block = _content[_textBlock]!;
-                    block["text"] = block["text"]!.GetValue<string>() + text;
-                    Emit(output, "content_block_delta", new JsonObject { ["index"] = _textBlock, ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = text } });
-                }
-                if (delta["tool_calls"] is JsonArray calls)
-                {
-                    foreach (var call in calls.OfType<JsonObject>())
-                    {
-                        var index = call["index"] is JsonValue v && v.TryGetValue<int>(out var i) ? i : 0;
-                        if (!_toolBlocks.TryGetValue(index, out var blockIndex))
-                        {
-                            blockIndex = _content.Count;
-                            _toolBlocks[index] = blockIndex;
-                            var block = new JsonObject
-                            {
-                                ["type"] = "tool_use", ["id"] = call["id"]?.GetValue<string>() ?? NewId("toolu"),
-                                ["name"] = call["function"]?["name"]?.GetValue<string>() ?? "", ["input"] = new JsonObject(),
-                            };
-                            _content.Add(block);
-                            block["_json"] = "";
-                            Open(output, blockIndex, new JsonObject { ["type"] = "tool_use", ["id"] = block["id"]!.DeepClone(), ["name"] = block["name"]!.DeepClone(), ["input"] = new JsonObject() });
-                        }
-                        if (call["function"]?["arguments"]?.GetValue<string>() is { Length: > 0 } arguments)
-                        {
-                            var block = _content[blockIndex]!;
-                            block["_json"] = block["_json"]!.GetValue<string>() + arguments;
-                            Emit(output, "content_block_delta", new JsonObject { ["index"] = blockIndex, ["delta"] = new JsonObject { ["type"] = "input_json_delta", ["partial_json"] = arguments } });
-                        }
-                    }
-                }
+                _textBlock = _content.Count;
+                _content.Add(new JsonObject { ["type"] = "text", ["text"] = "" });
+                Open(output, _textBlock, new JsonObject { ["type"] = "text", ["text"] = "" });
             }
-            if (choice["finish_reason"]?.GetValueKind() == JsonValueKind.String) _finishReason = choice["finish_reason"]!.GetValue<string>();
+            var block = _content[_textBlock]!;
+            block["text"] = block["text"]!.GetValue<string>() + text;
+            Emit(output, "content_block_delta", new JsonObject { ["index"] = _textBlock, ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = text } });
         }
 
-        public void OnDone(IBufferWriter<byte> output)
+        protected override int OnToolCallStart(JsonObject call, IBufferWriter<byte> output)
+        {
+            var blockIndex = _content.Count;
+            var block = new JsonObject
+            {
+                ["type"] = "tool_use", ["id"] = call["id"]?.GetValue<string>() ?? NewId("toolu"),
+                ["name"] = call["function"]?["name"]?.GetValue<string>() ?? "", ["input"] = new JsonObject(),
+            };
+            _content.Add(block);
+            block["_json"] = "";
+            Open(output, blockIndex, new JsonObject { ["type"] = "tool_use", ["id"] = block["id"]!.DeepClone(), ["name"] = block["name"]!.DeepClone(), ["input"] = new JsonObject() });
+            return blockIndex;
+        }
+
+        protected override void OnToolArguments(int position, string arguments, IBufferWriter<byte> output)
+        {
+            var block = _content[position]!;
+            block["_json"] = block["_json"]!.GetValue<string>() + arguments;
+            Emit(output, "content_block_delta", new JsonObject { ["index"] = position, ["delta"] = new JsonObject { ["type"] = "input_json_delta", ["partial_json"] = arguments } });
+        }
+
+        public override void OnDone(IBufferWriter<byte> output)
         {
             Start(output);
             Close(output);
-            var usage = Usage(_usage);
-            var stopReason = StopReason(_finishReason);
+            var usage = Usage(ReportedUsage);
+            var stopReason = StopReason(FinishReason);
             Emit(output, "message_delta", new JsonObject
             {
                 ["delta"] = new JsonObject { ["stop_reason"] = stopReason, ["stop_sequence"] = null },
@@ -217,7 +193,7 @@ internal sealed class MessagesProtocol(string model, NativePassthrough? native =
             };
         }
 
-        public void OnError(string message, string? type, string? code, IBufferWriter<byte> output)
+        public override void OnError(string message, string? type, string? code, IBufferWriter<byte> output)
         {
             Start(output);
             var data = new JsonObject { ["error"] = new JsonObject { ["type"] = code == "stream_interrupted" || type == "server_error" ? "api_error" : type == "rate_limit_exceeded" ? "rate_limit_error" : "api_error", ["message"] = message } };

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Providers;
@@ -50,7 +48,7 @@ internal sealed class ModerationsHandler(GatewayEngine engine, TokenCounter toke
                 }
                 return null;
             default:
-                return new RequestError($"Invalid type for 'input': expected a string or an array, but got {ChatRequest.Describe(input)} instead.", "input", "invalid_type");
+                return new RequestError($"Invalid type for 'input': expected a string or an array, but got {RequestError.Describe(input)} instead.", "input", "invalid_type");
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 
@@ -67,7 +66,7 @@ internal static class ClientProtocolJson
     /// <summary>A deep copy of an element as a node (null for JSON null or an absent value).</summary>
     public static JsonNode? Clone(JsonElement element) => element.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? null : JsonNode.Parse(element.GetRawText());
 
-    public static string Describe(JsonElement e) => ChatCompletions.ChatRequest.Describe(e);
+    public static string Describe(JsonElement e) => RequestError.Describe(e);
 
     /// <summary>The element's string, or null when it is not a string (validation reads client JSON of any shape).</summary>
     public static string? StringOf(JsonElement e) => e.ValueKind == JsonValueKind.String ? e.GetString() : null;

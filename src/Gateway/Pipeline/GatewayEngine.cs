@@ -1,9 +1,7 @@
 using System.Collections.ObjectModel;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using LlmMarketplace.Gateway.Caching;
-using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Errors;
 using LlmMarketplace.Gateway.Providers;
@@ -11,6 +9,7 @@ using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Gateway.Streaming;
 using LlmMarketplace.Gateway.Telemetry;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 
 namespace LlmMarketplace.Gateway.Pipeline;
@@ -448,6 +447,17 @@ internal sealed class GatewayEngine(
             context.Response.ContentLength = hit.Body.Length;
         }
         await context.Response.Body.WriteAsync(hit.Body, context.RequestAborted);
+    }
+
+    /// <summary>Commits a streamed answer: 200 with the event-stream headers, unbuffered here and by proxies, the headers sent now.</summary>
+    public static Task StartEventStreamAsync(HttpContext context)
+    {
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "text/event-stream; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["x-accel-buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        return context.Response.StartAsync(context.RequestAborted);
     }
 
     /// <summary>The <c>x-gateway-*</c> headers of an answer, the interceptors' headers and <c>server-timing</c> (gateway and upstream time).</summary>

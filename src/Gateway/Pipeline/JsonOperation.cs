@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
-using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Providers;
 using LlmMarketplace.Gateway.Routing;

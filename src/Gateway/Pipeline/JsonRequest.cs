@@ -1,5 +1,4 @@
-using System.Text.Json;
-using LlmMarketplace.Gateway.ChatCompletions;
+using LlmMarketplace.Gateway.Routing;
 
 namespace LlmMarketplace.Gateway.Pipeline;
 
@@ -7,22 +6,11 @@ namespace LlmMarketplace.Gateway.Pipeline;
 /// A parsed JSON body of one of the smaller operations (rerank, moderations, images, speech): an object with a
 /// <c>model</c>, checked by the operation's own rules, and the gateway's <c>provider</c> routing extension.
 /// </summary>
-internal sealed class JsonRequest : IDisposable, IOperationRequest
+internal sealed class JsonRequest : JsonBodyRequest
 {
-    private JsonRequest(JsonDocument document, string model, RouteFilter? route)
+    private JsonRequest(JsonDocument document, string model, RouteFilter? route) : base(document, model, route)
     {
-        Document = document;
-        Model = model;
-        Route = route;
     }
-
-    public JsonDocument Document { get; }
-
-    public JsonElement Root => Document.RootElement;
-
-    public string Model { get; }
-
-    public RouteFilter? Route { get; }
 
     /// <summary>Parses <paramref name="body"/>; <paramref name="validate"/> checks the fields beyond <c>model</c> and returns the first error, or null.</summary>
     public static JsonRequest? Parse(ReadOnlyMemory<byte> body, Func<JsonElement, RequestError?> validate, out RequestError? error)
@@ -44,18 +32,18 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
         if (CheckModel(root, out model) is { } modelError) return modelError;
         if (root.TryGetProperty("user", out var user) && user.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
         {
-            return new RequestError($"Invalid type for 'user': expected a string, but got {ChatRequest.Describe(user)} instead.", "user", "invalid_type");
+            return new RequestError($"Invalid type for 'user': expected a string, but got {RequestError.Describe(user)} instead.", "user", "invalid_type");
         }
         return validate(root);
     }
 
     /// <summary>Parses a <c>/v1</c> body as JSON, or answers the error OpenAI gives for one that is not.</summary>
-    public static JsonDocument? ParseDocument(ReadOnlyMemory<byte> body, out RequestError? error)
+    public static JsonDocument? ParseDocument(ReadOnlyMemory<byte> body, out RequestError? error, int maxDepth = 0)
     {
         try
         {
             error = null;
-            return JsonDocument.Parse(body);
+            return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = maxDepth });
         }
         catch (JsonException ex)
         {
@@ -74,7 +62,7 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
         }
         if (root.TryGetProperty("model", out var m) && m.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
         {
-            return new RequestError($"Invalid type for 'model': expected a string, but got {ChatRequest.Describe(m)} instead.", "model", "invalid_type");
+            return new RequestError($"Invalid type for 'model': expected a string, but got {RequestError.Describe(m)} instead.", "model", "invalid_type");
         }
         if (m.ValueKind != JsonValueKind.String || m.GetString() is not { Length: > 0 } name)
         {
@@ -93,7 +81,7 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
         }
         if (value.ValueKind != JsonValueKind.String)
         {
-            return new RequestError($"Invalid type for '{name}': expected a string, but got {ChatRequest.Describe(value)} instead.", name, "invalid_type");
+            return new RequestError($"Invalid type for '{name}': expected a string, but got {RequestError.Describe(value)} instead.", name, "invalid_type");
         }
         var length = value.GetString()!.Length;
         if (length == 0) return new RequestError($"Invalid '{name}': empty string. Expected a string with minimum length 1.", name, "empty_string");
@@ -108,7 +96,7 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var n))
         {
-            return new RequestError($"Invalid type for '{name}': expected an integer, but got {ChatRequest.Describe(value)} instead.", name, "invalid_type");
+            return new RequestError($"Invalid type for '{name}': expected an integer, but got {RequestError.Describe(value)} instead.", name, "invalid_type");
         }
         return n < min || n > max ? new RequestError($"Invalid '{name}': {n} is out of range; expected {min} to {max}.", name, "invalid_value") : null;
     }
@@ -119,7 +107,7 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
         if (value.ValueKind != JsonValueKind.Number)
         {
-            return new RequestError($"Invalid type for '{name}': expected a number, but got {ChatRequest.Describe(value)} instead.", name, "invalid_type");
+            return new RequestError($"Invalid type for '{name}': expected a number, but got {RequestError.Describe(value)} instead.", name, "invalid_type");
         }
         var n = value.GetDouble();
         return n < min || n > max ? new RequestError($"Invalid '{name}': {n} is out of range; expected {min} to {max}.", name, "invalid_value") : null;
@@ -137,11 +125,9 @@ internal sealed class JsonRequest : IDisposable, IOperationRequest
     /// <summary>An optional boolean field, or the error naming it.</summary>
     public static RequestError? OptionalBool(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null)
-            ? new RequestError($"Invalid type for '{name}': expected a boolean, but got {ChatRequest.Describe(value)} instead.", name, "invalid_type")
+            ? new RequestError($"Invalid type for '{name}': expected a boolean, but got {RequestError.Describe(value)} instead.", name, "invalid_type")
             : null;
 
     /// <summary>The first error of several checks, in order.</summary>
     public static RequestError? First(params RequestError?[] checks) => checks.FirstOrDefault(static e => e is not null);
-
-    public void Dispose() => Document.Dispose();
 }

@@ -1,12 +1,10 @@
 using System.Buffers;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.Errors;
 using LlmMarketplace.Gateway.Providers;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Gateway.Streaming;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace LlmMarketplace.Gateway.Pipeline;
 
@@ -166,12 +164,7 @@ internal abstract class NativeSsePassthrough(string clientModel) : NativePassthr
             call.Status = 200;
             GatewayEngine.SetSuccessHeaders(context, call, timer.Elapsed);
             exchange.PassThrough();
-            context.Response.StatusCode = 200;
-            context.Response.ContentType = "text/event-stream; charset=utf-8";
-            context.Response.Headers.CacheControl = "no-cache";
-            context.Response.Headers["x-accel-buffering"] = "no";
-            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-            await context.Response.StartAsync(context.RequestAborted);
+            await GatewayEngine.StartEventStreamAsync(context);
             var output = context.Response.Body;
             string? failure = null;
             while (kind == NativeEventKind.Continue)

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace LlmMarketplace.Gateway.Pipeline;
 
 /// <summary>One step of a <see cref="PromptText"/>'s place in a request body: a property name, or an array index.</summary>

@@ -1,8 +1,6 @@
 using System.Buffers;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.ChatCompletions;
-using LlmMarketplace.Gateway.Embeddings;
 using LlmMarketplace.Gateway.Errors;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Gateway.Streaming;
@@ -147,39 +145,15 @@ internal sealed class AnthropicAdapter : IProviderAdapter
         return body;
     }
 
-    private static IEnumerable<JsonNode> UserBlocks(JsonElement content)
-    {
-        if (content.ValueKind == JsonValueKind.String)
-        {
-            yield return new JsonObject { ["type"] = "text", ["text"] = content.GetString() };
-            yield break;
-        }
-        if (content.ValueKind != JsonValueKind.Array) yield break;
-        foreach (var part in content.EnumerateArray())
-        {
-            var type = part.TryGetProperty("type", out var pt) ? pt.GetString() : null;
-            if (type == "text")
+    private static IEnumerable<JsonNode> UserBlocks(JsonElement content) => ChatTranslation.UserContent(content,
+        static text => new JsonObject { ["type"] = "text", ["text"] = text },
+        static (url, _) => ChatTranslation.TryParseDataUrl(url, out var mediaType, out var data)
+            ? new JsonObject
             {
-                yield return new JsonObject { ["type"] = "text", ["text"] = part.GetProperty("text").GetString() };
+                ["type"] = "image",
+                ["source"] = new JsonObject { ["type"] = "base64", ["media_type"] = mediaType, ["data"] = data },
             }
-            else if (type == "image_url")
-            {
-                var url = part.GetProperty("image_url").GetProperty("url").GetString() ?? "";
-                if (url.StartsWith("data:", StringComparison.Ordinal) && url.IndexOf(";base64,", StringComparison.Ordinal) is var i and > 5)
-                {
-                    yield return new JsonObject
-                    {
-                        ["type"] = "image",
-                        ["source"] = new JsonObject { ["type"] = "base64", ["media_type"] = url[5..i], ["data"] = url[(i + 8)..] },
-                    };
-                }
-                else
-                {
-                    yield return new JsonObject { ["type"] = "image", ["source"] = new JsonObject { ["type"] = "url", ["url"] = url } };
-                }
-            }
-        }
-    }
+            : new JsonObject { ["type"] = "image", ["source"] = new JsonObject { ["type"] = "url", ["url"] = url } });
 
     internal static string TextOf(JsonElement content)
     {
@@ -234,13 +208,10 @@ internal sealed class AnthropicAdapter : IProviderAdapter
     }
 
     public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment) =>
-        UpstreamAnswer.Read(body, (request, deployment), static (b, s) => TranslateChatResponse(b, s.request, s.deployment));
+        UpstreamAnswer.Read(body, (request, deployment), static (root, _, s) => TranslateChatResponse(root, s.request, s.deployment));
 
-    private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
+    private static UpstreamChatResponse TranslateChatResponse(JsonElement root, ChatRequest request, RoutableDeployment deployment)
     {
-        var reader = new Utf8JsonReader(body);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
         var text = new System.Text.StringBuilder();
         var toolCalls = new List<(string Id, string Name, string Arguments)>();
         if (root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
@@ -265,33 +236,15 @@ internal sealed class AnthropicAdapter : IProviderAdapter
 
     public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new AnthropicStreamTranslator(request.Model);
 
-    public HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request) =>
-        throw new NotSupportedException("Anthropic has no embeddings API.");
-
-    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) =>
-        throw new NotSupportedException("Anthropic has no embeddings API.");
-
-    public UpstreamError ReadError(int status, ReadOnlySpan<byte> body)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(body);
-            using var document = JsonDocument.ParseValue(ref reader);
-            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
-            {
-                return FromAnthropicError(status, error);
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return new UpstreamError(status, $"The upstream provider answered HTTP {status}.", OpenAIErrors.TypeForStatus(status), null, null);
-    }
+    public UpstreamError ReadError(int status, ReadOnlySpan<byte> body) =>
+        UpstreamAnswer.ErrorRoot(body) is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object
+            ? FromAnthropicError(status, error)
+            : UpstreamAnswer.StatusError(status);
 
     internal static UpstreamError FromAnthropicError(int status, JsonElement error)
     {
         var type = OpenAIAdapter.Str(error, "type");
-        var message = OpenAIAdapter.Str(error, "message") ?? $"The upstream provider answered HTTP {status}.";
+        var message = OpenAIAdapter.Str(error, "message") ?? UpstreamAnswer.StatusMessage(status);
         return type switch
         {
             "invalid_request_error" => new UpstreamError(status, message, "invalid_request_error", null, null),
@@ -311,12 +264,8 @@ internal sealed class AnthropicStreamTranslator(string model) : ChunkTranslatorB
     private readonly Dictionary<int, int> _toolIndexByBlock = [];
     private bool _stopped;
 
-    protected override StreamStep Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    protected override StreamStep Translate(string? eventType, JsonElement root, IBufferWriter<byte> output)
     {
-        if (data.IsEmpty) return StreamStep.Continue;
-        var reader = new Utf8JsonReader(data);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
         var type = eventType ?? OpenAIAdapter.Str(root, "type");
         switch (type)
         {

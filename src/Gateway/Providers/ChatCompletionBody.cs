@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Text.Json;
 using LlmMarketplace.Gateway.Streaming;
 
 namespace LlmMarketplace.Gateway.Providers;
@@ -16,17 +15,8 @@ internal static class ChatCompletionBody
         var buffer = new ArrayBufferWriter<byte>(512 + text.Length);
         using (var w = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
         {
-            w.WriteStartObject();
-            w.WriteString("id"u8, id);
-            w.WriteString("object"u8, "chat.completion"u8);
-            w.WriteNumber("created"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-            w.WriteString("model"u8, model);
-            w.WriteStartArray("choices"u8);
-            w.WriteStartObject();
-            w.WriteNumber("index"u8, 0);
-            w.WriteStartObject("message"u8);
-            w.WriteString("role"u8, "assistant"u8);
-            if (text.Length == 0 && toolCalls.Count > 0) w.WriteNull("content"u8); else w.WriteString("content"u8, text.ToString());
+            WriteStart(w, id, model);
+            WriteMessageStart(w, 0, text, toolCalls.Count > 0);
             w.WriteNull("refusal"u8);
             if (toolCalls.Count > 0)
             {
@@ -39,10 +29,7 @@ internal static class ChatCompletionBody
                 }
                 w.WriteEndArray();
             }
-            w.WriteEndObject();
-            w.WriteNull("logprobs"u8);
-            w.WriteString("finish_reason"u8, finish);
-            w.WriteEndObject();
+            WriteChoiceEnd(w, finish);
             w.WriteEndArray();
             if (usage is { } us) UsageJson.Write(w, us);
             w.WriteNull("system_fingerprint"u8);
@@ -51,6 +38,37 @@ internal static class ChatCompletionBody
         // The text the shield and the cascade read: the answer's words and its tool calls.
         foreach (var call in toolCalls) text.Append(call.Name).Append(call.Arguments);
         return new UpstreamChatResponse(buffer.WrittenSpan.ToArray(), usage, text.ToString());
+    }
+
+    /// <summary>Opens a <c>chat.completion</c> object, writes its id, object, creation time and model, and opens <c>choices</c>.</summary>
+    public static void WriteStart(Utf8JsonWriter w, string id, string model)
+    {
+        w.WriteStartObject();
+        w.WriteString("id"u8, id);
+        w.WriteString("object"u8, "chat.completion"u8);
+        w.WriteNumber("created"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        // The client sees the model it asked for, not the upstream's id.
+        w.WriteString("model"u8, model);
+        w.WriteStartArray("choices"u8);
+    }
+
+    /// <summary>Opens a choice and its assistant message with the content: null when the message is only tool calls.</summary>
+    public static void WriteMessageStart(Utf8JsonWriter w, int index, StringBuilder text, bool hasToolCalls)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("index"u8, index);
+        w.WriteStartObject("message"u8);
+        w.WriteString("role"u8, "assistant"u8);
+        if (text.Length == 0 && hasToolCalls) w.WriteNull("content"u8); else w.WriteString("content"u8, text.ToString());
+    }
+
+    /// <summary>Closes the message <see cref="WriteMessageStart"/> opened, then its choice with no logprobs and the finish reason.</summary>
+    public static void WriteChoiceEnd(Utf8JsonWriter w, string finish)
+    {
+        w.WriteEndObject();
+        w.WriteNull("logprobs"u8);
+        w.WriteString("finish_reason"u8, finish);
+        w.WriteEndObject();
     }
 
     /// <summary>Writes an OpenAI tool call's <c>"id", "type": "function", "function": {"name", "arguments"}</c> into the open object.</summary>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.ChatCompletions;
 
@@ -40,6 +39,64 @@ internal static class ChatTranslation
     /// <summary>A function tool's <c>parameters</c> schema, or the empty object schema when it declares none.</summary>
     public static JsonNode? InputSchema(JsonElement function) =>
         function.TryGetProperty("parameters", out var p) ? JsonNode.Parse(p.GetRawText()) : new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() };
+
+    /// <summary>
+    /// A user message's content in an upstream's terms: the string, or each text part, through <paramref name="text"/>;
+    /// each image part's URL, with the part's index, through <paramref name="image"/>; other parts are left out.
+    /// </summary>
+    public static IEnumerable<JsonNode> UserContent(JsonElement content, Func<string?, JsonNode> text, Func<string, int, JsonNode> image)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            yield return text(content.GetString());
+            yield break;
+        }
+        if (content.ValueKind != JsonValueKind.Array) yield break;
+        var partIndex = 0;
+        foreach (var part in content.EnumerateArray())
+        {
+            var type = part.TryGetProperty("type", out var pt) ? pt.GetString() : null;
+            if (type == "text")
+            {
+                yield return text(part.GetProperty("text").GetString());
+            }
+            else if (type == "image_url")
+            {
+                yield return image(part.GetProperty("image_url").GetProperty("url").GetString() ?? "", partIndex);
+            }
+            partIndex++;
+        }
+    }
+
+    /// <summary>Splits a base64 data URL (<c>data:TYPE;base64,DATA</c>) into its media type and its data.</summary>
+    public static bool TryParseDataUrl(string url, out string mediaType, out string data)
+    {
+        if (url.StartsWith("data:", StringComparison.Ordinal) && url.IndexOf(";base64,", StringComparison.Ordinal) is var i and > 5)
+        {
+            mediaType = url[5..i];
+            data = url[(i + 8)..];
+            return true;
+        }
+        mediaType = data = "";
+        return false;
+    }
+
+    /// <summary>
+    /// The function tools of an OpenAI request in an upstream's terms: for each, <paramref name="declare"/> completes an
+    /// object that holds the function's name and description (when it has one) and returns the entry to list.
+    /// </summary>
+    public static JsonArray FunctionDeclarations(JsonElement tools, Func<JsonObject, JsonElement, JsonNode> declare)
+    {
+        var list = new JsonArray();
+        foreach (var tool in tools.EnumerateArray())
+        {
+            if (!tool.TryGetProperty("function", out var fn)) continue;
+            var declaration = new JsonObject { ["name"] = fn.GetProperty("name").GetString() };
+            if (fn.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) declaration["description"] = d.GetString();
+            list.Add(declare(declaration, fn));
+        }
+        return list;
+    }
 }
 
 /// <summary>

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Text.Json;
 using LlmMarketplace.Gateway.Streaming;
 
 namespace LlmMarketplace.Gateway.Providers;
@@ -30,7 +29,10 @@ internal abstract class ChunkTranslatorBase : IChatStreamTranslator
     {
         try
         {
-            return Translate(eventType, data, output);
+            if (data.IsEmpty) return TranslateEmpty(eventType);
+            var reader = new Utf8JsonReader(data);
+            using var document = JsonDocument.ParseValue(ref reader);
+            return Translate(eventType, document.RootElement, output);
         }
         catch (Exception ex) when (IsMalformed(ex))
         {
@@ -40,8 +42,11 @@ internal abstract class ChunkTranslatorBase : IChatStreamTranslator
         }
     }
 
-    /// <summary>Handles one upstream event; throws (see <see cref="IsMalformed"/>) on an event not in the expected shape.</summary>
-    protected abstract StreamStep Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output);
+    /// <summary>Handles one upstream event, a JSON value; throws (see <see cref="IsMalformed"/>) on an event not in the expected shape.</summary>
+    protected abstract StreamStep Translate(string? eventType, JsonElement root, IBufferWriter<byte> output);
+
+    /// <summary>Handles an upstream event with no data: skipped, unless the protocol gives such an event a meaning.</summary>
+    protected virtual StreamStep TranslateEmpty(string? eventType) => StreamStep.Continue;
 
     /// <summary>True for what reading upstream JSON of an unexpected shape throws: bad JSON, a missing property, a value of the wrong kind or range.</summary>
     internal static bool IsMalformed(Exception ex) => ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Embeddings;
@@ -151,11 +150,8 @@ internal sealed class CohereAdapter : IProviderAdapter
     public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment) =>
         UpstreamAnswer.Read(body, request, TranslateChatResponse);
 
-    private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request)
+    private static UpstreamChatResponse TranslateChatResponse(JsonElement root, int bodyLength, ChatRequest request)
     {
-        var reader = new Utf8JsonReader(body);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
         var message = root.GetProperty("message");
         var text = new System.Text.StringBuilder();
         if (message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
@@ -168,20 +164,11 @@ internal sealed class CohereAdapter : IProviderAdapter
         var hasCalls = message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array && calls.GetArrayLength() > 0;
         var usage = ReadUsage(root.TryGetProperty("usage", out var u) ? u : default);
         var counted = new System.Text.StringBuilder(text.ToString());
-        var buffer = new ArrayBufferWriter<byte>(body.Length + 256);
+        var buffer = new ArrayBufferWriter<byte>(bodyLength + 256);
         using (var writer = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
         {
-            writer.WriteStartObject();
-            writer.WriteString("id"u8, "chatcmpl-" + (OpenAIAdapter.Str(root, "id") ?? Guid.NewGuid().ToString("N")));
-            writer.WriteString("object"u8, "chat.completion"u8);
-            writer.WriteNumber("created"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-            writer.WriteString("model"u8, request.Model);
-            writer.WriteStartArray("choices"u8);
-            writer.WriteStartObject();
-            writer.WriteNumber("index"u8, 0);
-            writer.WriteStartObject("message"u8);
-            writer.WriteString("role"u8, "assistant"u8);
-            if (text.Length == 0 && hasCalls) writer.WriteNull("content"u8); else writer.WriteString("content"u8, text.ToString());
+            ChatCompletionBody.WriteStart(writer, "chatcmpl-" + (OpenAIAdapter.Str(root, "id") ?? Guid.NewGuid().ToString("N")), request.Model);
+            ChatCompletionBody.WriteMessageStart(writer, 0, text, hasCalls);
             if (hasCalls)
             {
                 writer.WriteStartArray("tool_calls"u8);
@@ -197,10 +184,7 @@ internal sealed class CohereAdapter : IProviderAdapter
                 }
                 writer.WriteEndArray();
             }
-            writer.WriteEndObject();
-            writer.WriteNull("logprobs"u8);
-            writer.WriteString("finish_reason"u8, MapFinishReason(OpenAIAdapter.Str(root, "finish_reason"), hasCalls));
-            writer.WriteEndObject();
+            ChatCompletionBody.WriteChoiceEnd(writer, MapFinishReason(OpenAIAdapter.Str(root, "finish_reason"), hasCalls));
             writer.WriteEndArray();
             if (usage is { } reported) UsageJson.Write(writer, reported);
             writer.WriteEndObject();
@@ -235,33 +219,18 @@ internal sealed class CohereAdapter : IProviderAdapter
     public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) =>
         UpstreamAnswer.Read(body, request, TranslateEmbeddingsResponse);
 
-    private static UpstreamEmbeddingsResponse TranslateEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request)
+    private static UpstreamEmbeddingsResponse TranslateEmbeddingsResponse(JsonElement root, int bodyLength, EmbeddingsRequest request)
     {
-        var reader = new Utf8JsonReader(body);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
         var vectors = root.GetProperty("embeddings").GetProperty("float");
         TokenUsage? usage = root.TryGetProperty("meta", out var meta) && meta.ValueKind == JsonValueKind.Object
             && meta.TryGetProperty("billed_units", out var billed) && billed.ValueKind == JsonValueKind.Object && billed.TryGetProperty("input_tokens", out _)
             ? new TokenUsage(UsageJson.Long(billed, "input_tokens"), 0)
             : null;
-        var buffer = new ArrayBufferWriter<byte>(body.Length + 256);
+        var buffer = new ArrayBufferWriter<byte>(bodyLength + 256);
         using (var writer = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
         {
             writer.WriteStartObject();
-            writer.WriteString("object"u8, "list"u8);
-            writer.WriteStartArray("data"u8);
-            var i = 0;
-            foreach (var vector in vectors.EnumerateArray())
-            {
-                writer.WriteStartObject();
-                writer.WriteString("object"u8, "embedding"u8);
-                writer.WriteNumber("index"u8, i++);
-                writer.WritePropertyName("embedding"u8);
-                EmbeddingEncoding.Write(writer, vector, request.EncodingFormat);
-                writer.WriteEndObject();
-            }
-            writer.WriteEndArray();
+            EmbeddingEncoding.WriteData(writer, vectors.EnumerateArray(), request.EncodingFormat, EmbeddingEncoding.Write);
             writer.WriteString("model"u8, request.Model);
             if (usage is { } u) UsageJson.Write(writer, u, embeddings: true);
             writer.WriteEndObject();
@@ -283,12 +252,8 @@ internal sealed class CohereStreamTranslator(string model) : ChunkTranslatorBase
     private bool _finished;
     private int _toolIndex = -1;
 
-    protected override StreamStep Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    protected override StreamStep Translate(string? eventType, JsonElement root, IBufferWriter<byte> output)
     {
-        if (data.IsEmpty) return StreamStep.Continue;
-        var reader = new Utf8JsonReader(data);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
         var type = OpenAIAdapter.Str(root, "type") ?? eventType;
         if (!_started)
         {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Embeddings;
@@ -152,15 +151,11 @@ internal sealed class GeminiAdapter : IProviderAdapter
 
         if (request.TryGet("tools", out var tools) && tools.GetArrayLength() > 0)
         {
-            var declarations = new JsonArray();
-            foreach (var tool in tools.EnumerateArray())
+            var declarations = ChatTranslation.FunctionDeclarations(tools, static (declaration, fn) =>
             {
-                if (!tool.TryGetProperty("function", out var fn)) continue;
-                var declaration = new JsonObject { ["name"] = fn.GetProperty("name").GetString() };
-                if (fn.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) declaration["description"] = d.GetString();
                 if (fn.TryGetProperty("parameters", out var p)) declaration["parametersJsonSchema"] = JsonNode.Parse(p.GetRawText());
-                declarations.Add(declaration);
-            }
+                return declaration;
+            });
             body["tools"] = new JsonArray(new JsonObject { ["functionDeclarations"] = declarations });
             if (request.TryGet("tool_choice", out var tc))
             {
@@ -180,35 +175,11 @@ internal sealed class GeminiAdapter : IProviderAdapter
         return body;
     }
 
-    private static IEnumerable<JsonNode> UserParts(JsonElement content)
-    {
-        if (content.ValueKind == JsonValueKind.String)
-        {
-            yield return new JsonObject { ["text"] = content.GetString() };
-            yield break;
-        }
-        if (content.ValueKind != JsonValueKind.Array) yield break;
-        foreach (var part in content.EnumerateArray())
-        {
-            var type = part.TryGetProperty("type", out var pt) ? pt.GetString() : null;
-            if (type == "text")
-            {
-                yield return new JsonObject { ["text"] = part.GetProperty("text").GetString() };
-            }
-            else if (type == "image_url")
-            {
-                var url = part.GetProperty("image_url").GetProperty("url").GetString() ?? "";
-                if (url.StartsWith("data:", StringComparison.Ordinal) && url.IndexOf(";base64,", StringComparison.Ordinal) is var i and > 5)
-                {
-                    yield return new JsonObject { ["inlineData"] = new JsonObject { ["mimeType"] = url[5..i], ["data"] = url[(i + 8)..] } };
-                }
-                else
-                {
-                    yield return new JsonObject { ["fileData"] = new JsonObject { ["fileUri"] = url } };
-                }
-            }
-        }
-    }
+    private static IEnumerable<JsonNode> UserParts(JsonElement content) => ChatTranslation.UserContent(content,
+        static text => new JsonObject { ["text"] = text },
+        static (url, _) => ChatTranslation.TryParseDataUrl(url, out var mediaType, out var data)
+            ? new JsonObject { ["inlineData"] = new JsonObject { ["mimeType"] = mediaType, ["data"] = data } }
+            : new JsonObject { ["fileData"] = new JsonObject { ["fileUri"] = url } });
 
     internal static string MapFinishReason(string? reason, bool hasToolCalls) => hasToolCalls ? "tool_calls" : reason switch
     {
@@ -230,25 +201,16 @@ internal sealed class GeminiAdapter : IProviderAdapter
     }
 
     public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment) =>
-        UpstreamAnswer.Read(body, (request, deployment), static (b, s) => TranslateChatResponse(b, s.request, s.deployment));
+        UpstreamAnswer.Read(body, (request, deployment), static (root, _, s) => TranslateChatResponse(root, s.request, s.deployment));
 
-    private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment)
+    private static UpstreamChatResponse TranslateChatResponse(JsonElement root, ChatRequest request, RoutableDeployment deployment)
     {
-        var reader = new Utf8JsonReader(body);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
         var allText = new System.Text.StringBuilder();
         var usage = ReadUsage(root);
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var w = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
         {
-            w.WriteStartObject();
-            w.WriteString("id"u8, "chatcmpl-" + (OpenAIAdapter.Str(root, "responseId") ?? Guid.NewGuid().ToString("N")));
-            w.WriteString("object"u8, "chat.completion"u8);
-            w.WriteNumber("created"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-            // The client sees the model it asked for, not the upstream's id.
-            w.WriteString("model"u8, request.Model);
-            w.WriteStartArray("choices"u8);
+            ChatCompletionBody.WriteStart(w, "chatcmpl-" + (OpenAIAdapter.Str(root, "responseId") ?? Guid.NewGuid().ToString("N")), request.Model);
             if (root.TryGetProperty("candidates", out var candidates) && candidates.ValueKind == JsonValueKind.Array)
             {
                 var i = 0;
@@ -269,11 +231,7 @@ internal sealed class GeminiAdapter : IProviderAdapter
                         }
                     }
                     allText.Append(text);
-                    w.WriteStartObject();
-                    w.WriteNumber("index"u8, candidate.TryGetProperty("index", out var ix) && ix.TryGetInt32(out var ixv) ? ixv : i);
-                    w.WriteStartObject("message"u8);
-                    w.WriteString("role"u8, "assistant"u8);
-                    if (text.Length == 0 && calls.Count > 0) w.WriteNull("content"u8); else w.WriteString("content"u8, text.ToString());
+                    ChatCompletionBody.WriteMessageStart(w, candidate.TryGetProperty("index", out var ix) && ix.TryGetInt32(out var ixv) ? ixv : i, text, calls.Count > 0);
                     w.WriteNull("refusal"u8);
                     if (calls.Count > 0)
                     {
@@ -287,10 +245,7 @@ internal sealed class GeminiAdapter : IProviderAdapter
                         }
                         w.WriteEndArray();
                     }
-                    w.WriteEndObject();
-                    w.WriteNull("logprobs"u8);
-                    w.WriteString("finish_reason"u8, MapFinishReason(OpenAIAdapter.Str(candidate, "finishReason"), calls.Count > 0));
-                    w.WriteEndObject();
+                    ChatCompletionBody.WriteChoiceEnd(w, MapFinishReason(OpenAIAdapter.Str(candidate, "finishReason"), calls.Count > 0));
                     i++;
                 }
             }
@@ -305,29 +260,16 @@ internal sealed class GeminiAdapter : IProviderAdapter
     public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new GeminiStreamTranslator(request.Model);
 
     public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) =>
-        UpstreamAnswer.Read(body, (request, deployment), static (b, s) => TranslateEmbeddingsResponse(b, s.request, s.deployment));
+        UpstreamAnswer.Read(body, (request, deployment), static (root, length, s) => TranslateEmbeddingsResponse(root, length, s.request, s.deployment));
 
-    private static UpstreamEmbeddingsResponse TranslateEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment)
+    private static UpstreamEmbeddingsResponse TranslateEmbeddingsResponse(JsonElement root, int bodyLength, EmbeddingsRequest request, RoutableDeployment deployment)
     {
-        var reader = new Utf8JsonReader(body);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var buffer = new ArrayBufferWriter<byte>(body.Length + 256);
+        var buffer = new ArrayBufferWriter<byte>(bodyLength + 256);
         using (var w = new Utf8JsonWriter(buffer, JsonDefaults.WriterOptions))
         {
             w.WriteStartObject();
-            w.WriteString("object"u8, "list"u8);
-            w.WriteStartArray("data"u8);
-            var i = 0;
-            foreach (var embedding in document.RootElement.GetProperty("embeddings").EnumerateArray())
-            {
-                w.WriteStartObject();
-                w.WriteString("object"u8, "embedding"u8);
-                w.WriteNumber("index"u8, i++);
-                w.WritePropertyName("embedding"u8);
-                EmbeddingEncoding.Write(w, embedding.GetProperty("values"), request.EncodingFormat);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            EmbeddingEncoding.WriteData(w, root.GetProperty("embeddings").EnumerateArray(), request.EncodingFormat,
+                static (writer, embedding, format) => EmbeddingEncoding.Write(writer, embedding.GetProperty("values"), format));
             w.WriteString("model"u8, request.Model);
             w.WriteEndObject();
         }
@@ -336,29 +278,25 @@ internal sealed class GeminiAdapter : IProviderAdapter
 
     public UpstreamError ReadError(int status, ReadOnlySpan<byte> body)
     {
-        try
+        if (UpstreamAnswer.ErrorRoot(body) is not { } document)
         {
-            var reader = new Utf8JsonReader(body);
-            using var document = JsonDocument.ParseValue(ref reader);
-            var root = document.RootElement.ValueKind == JsonValueKind.Array && document.RootElement.GetArrayLength() > 0 ? document.RootElement[0] : document.RootElement;
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
-            {
-                var message = OpenAIAdapter.Str(error, "message") ?? $"The upstream provider answered HTTP {status}.";
-                var gstatus = OpenAIAdapter.Str(error, "status");
-                return gstatus switch
-                {
-                    "RESOURCE_EXHAUSTED" => new UpstreamError(status, message, "rate_limit_exceeded", null, "rate_limit_exceeded"),
-                    "UNAUTHENTICATED" or "PERMISSION_DENIED" => new UpstreamError(status, message, "authentication_error", null, "invalid_api_key"),
-                    "NOT_FOUND" => new UpstreamError(status, message, "invalid_request_error", null, "model_not_found"),
-                    "INVALID_ARGUMENT" or "FAILED_PRECONDITION" => new UpstreamError(status, message, "invalid_request_error", null, null),
-                    _ => new UpstreamError(status, message, OpenAIErrors.TypeForStatus(status), null, gstatus?.ToLowerInvariant()),
-                };
-            }
+            return UpstreamAnswer.StatusError(status);
         }
-        catch (JsonException)
+        var root = document.ValueKind == JsonValueKind.Array && document.GetArrayLength() > 0 ? document[0] : document;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("error", out var error) || error.ValueKind != JsonValueKind.Object)
         {
+            return UpstreamAnswer.StatusError(status);
         }
-        return new UpstreamError(status, $"The upstream provider answered HTTP {status}.", OpenAIErrors.TypeForStatus(status), null, null);
+        var message = OpenAIAdapter.Str(error, "message") ?? UpstreamAnswer.StatusMessage(status);
+        var gstatus = OpenAIAdapter.Str(error, "status");
+        return gstatus switch
+        {
+            "RESOURCE_EXHAUSTED" => new UpstreamError(status, message, "rate_limit_exceeded", null, "rate_limit_exceeded"),
+            "UNAUTHENTICATED" or "PERMISSION_DENIED" => new UpstreamError(status, message, "authentication_error", null, "invalid_api_key"),
+            "NOT_FOUND" => new UpstreamError(status, message, "invalid_request_error", null, "model_not_found"),
+            "INVALID_ARGUMENT" or "FAILED_PRECONDITION" => new UpstreamError(status, message, "invalid_request_error", null, null),
+            _ => new UpstreamError(status, message, OpenAIErrors.TypeForStatus(status), null, gstatus?.ToLowerInvariant()),
+        };
     }
 }
 
@@ -369,12 +307,8 @@ internal sealed class GeminiStreamTranslator(string model) : ChunkTranslatorBase
     private bool _finished;
     private int _toolIndex;
 
-    protected override StreamStep Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    protected override StreamStep Translate(string? eventType, JsonElement root, IBufferWriter<byte> output)
     {
-        if (data.IsEmpty) return StreamStep.Continue;
-        var reader = new Utf8JsonReader(data);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
         if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
         {
             Error = new UpstreamError(502, OpenAIAdapter.Str(error, "message") ?? "The upstream provider sent an error event.", "api_error", null, "upstream_error");

@@ -19,9 +19,13 @@ internal interface IProviderAdapter
     /// <summary>Reads the events of a streamed answer: server-sent events unless the upstream frames its stream otherwise.</summary>
     IUpstreamEventReader OpenEventReader(Stream upstream) => new SseReader(upstream);
 
-    HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request);
+    /// <summary>Builds an embeddings call; an upstream the gateway does not embed through keeps this default, which refuses.</summary>
+    HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request) => throw NoEmbeddings(deployment);
 
-    UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment);
+    UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) => throw NoEmbeddings(deployment);
+
+    private static NotSupportedException NoEmbeddings(RoutableDeployment deployment) =>
+        new($"Embeddings through provider '{deployment.Provider.Name}' ({deployment.Provider.Config.Type}) are not supported.");
 
     /// <summary>Maps an upstream error body to OpenAI's error fields.</summary>
     UpstreamError ReadError(int status, ReadOnlySpan<byte> body);

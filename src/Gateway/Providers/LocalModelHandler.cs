@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Embeddings;
 using LlmMarketplace.Gateway.Embeddings;
 
@@ -48,18 +47,7 @@ internal sealed class LocalModelHandler : HttpMessageHandler
         using (var writer = new Utf8JsonWriter(output))
         {
             writer.WriteStartObject();
-            writer.WriteString("object"u8, "list"u8);
-            writer.WriteStartArray("data"u8);
-            for (var i = 0; i < vectors.Length; i++)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("object"u8, "embedding"u8);
-                writer.WriteNumber("index"u8, i);
-                writer.WritePropertyName("embedding"u8);
-                WriteVector(writer, vectors[i], parsed.EncodingFormat);
-                writer.WriteEndObject();
-            }
-            writer.WriteEndArray();
+            EmbeddingEncoding.WriteData(writer, vectors, parsed.EncodingFormat, WriteVector);
             writer.WriteString("model"u8, model.Id);
             var total = tokens.Sum();
             writer.WriteStartObject("usage"u8);

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Embeddings;
 using LlmMarketplace.Gateway.Routing;
@@ -272,12 +271,9 @@ internal class OpenAIAdapter : IProviderAdapter
     internal static UpstreamError ReadOpenAIError(int status, ReadOnlySpan<byte> body)
     {
         string? message = null, type = null, param = null, code = null;
-        try
+        if (UpstreamAnswer.ErrorRoot(body) is { ValueKind: JsonValueKind.Object } root)
         {
-            var reader = new Utf8JsonReader(body);
-            using var document = JsonDocument.ParseValue(ref reader);
-            var root = document.RootElement;
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error))
+            if (root.TryGetProperty("error", out var error))
             {
                 if (error.ValueKind == JsonValueKind.Object)
                 {
@@ -291,16 +287,12 @@ internal class OpenAIAdapter : IProviderAdapter
                     message = error.GetString();
                 }
             }
-            else if (root.ValueKind == JsonValueKind.Object)
+            else
             {
                 message = Str(root, "message") ?? Str(root, "detail");
             }
         }
-        catch (JsonException)
-        {
-            // Not JSON: fall through to a generic message; the raw body may hold anything, so it is not echoed.
-        }
-        return new UpstreamError(status, message ?? $"The upstream provider answered HTTP {status}.", type ?? Errors.OpenAIErrors.TypeForStatus(status), param, code);
+        return new UpstreamError(status, message ?? UpstreamAnswer.StatusMessage(status), type ?? Errors.OpenAIErrors.TypeForStatus(status), param, code);
     }
 
     internal static string? Str(JsonElement e, string name) =>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace LlmMarketplace.Gateway.Providers;
 
 /// <summary>Reads and writes OpenAI's <c>usage</c> object.</summary>

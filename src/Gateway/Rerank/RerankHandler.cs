@@ -1,7 +1,5 @@
 using System.Buffers;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Providers;
@@ -41,7 +39,7 @@ internal sealed class RerankHandler(GatewayEngine engine, TokenCounter tokens) :
         }
         if (documents.ValueKind != JsonValueKind.Array)
         {
-            return new RequestError($"Invalid type for 'documents': expected an array of strings or of {{\"text\": string}} objects, but got {ChatRequest.Describe(documents)} instead.", "documents", "invalid_type");
+            return new RequestError($"Invalid type for 'documents': expected an array of strings or of {{\"text\": string}} objects, but got {RequestError.Describe(documents)} instead.", "documents", "invalid_type");
         }
         var count = documents.GetArrayLength();
         if (count == 0) return new RequestError("Invalid 'documents': empty array. Expected at least one document.", "documents", "empty_array");

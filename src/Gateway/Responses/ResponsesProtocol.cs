@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.Pipeline;
 
@@ -132,18 +131,12 @@ internal sealed class ResponsesProtocol(ResponsesRequest request, string respons
     /// Chat chunks to Responses events: the text becomes one message item (index in order of first appearance), each
     /// tool call a function_call item; everything is closed and <c>response.completed</c> sent on <c>[DONE]</c>.
     /// </summary>
-    internal sealed class StreamTranslator(ResponsesProtocol protocol) : IClientStreamTranslator
+    internal sealed class StreamTranslator(ResponsesProtocol protocol) : ChatChunkTranslator
     {
         private readonly List<JsonObject> _items = [];
-        private readonly Dictionary<int, int> _toolItems = [];
         private readonly System.Text.StringBuilder _text = new();
         private int _textItem = -1;
         private int _sequence;
-        private bool _started;
-        private string? _finishReason;
-        private JsonObject? _usage;
-
-        public JsonNode? Final { get; private set; }
 
         private void Emit(IBufferWriter<byte> output, string type, JsonObject data)
         {
@@ -152,69 +145,52 @@ internal sealed class ResponsesProtocol(ResponsesRequest request, string respons
             NamedSse.Write(output, type, data);
         }
 
-        private void Start(IBufferWriter<byte> output)
+        protected override void WriteStart(IBufferWriter<byte> output)
         {
-            if (_started) return;
-            _started = true;
             Emit(output, "response.created", new JsonObject { ["response"] = protocol.Shell("in_progress") });
             Emit(output, "response.in_progress", new JsonObject { ["response"] = protocol.Shell("in_progress") });
         }
 
-        public void OnChunk(JsonObject chunk, IBufferWriter<byte> output)
+        protected override void OnText(string text, IBufferWriter<byte> output)
         {
-            Start(output);
-            if (chunk["usage"] is JsonObject usage) _usage = usage;
-            if (chunk["choices"] is not JsonArray { Count: > 0 } choices || choices[0] is not JsonObject choice) return;
-            if (choice["delta"] is JsonObject delta)
+            if (_textItem < 0)
             {
-                if (delta["content"]?.GetValueKind() == JsonValueKind.String && delta["content"]!.GetValue<string>() is { Length: > 0 } text)
+                _textItem = _items.Count;
+                var item = MessageItem(NewId("msg"), "in_progress", []);
+                _items.Add(item);
+                Emit(output, "response.output_item.added", new JsonObject { ["output_index"] = _textItem, ["item"] = item.DeepClone() });
+                Emit(output, "response.content_part.added", new JsonObject
                 {
-                    if (_textItem < 0)
-                    {
-                        _textItem = _items.Count;
-                        var item = MessageItem(NewId("msg"), "in_progress", []);
-                        _items.Add(item);
-                        Emit(output, "response.output_item.added", new JsonObject { ["output_index"] = _textItem, ["item"] = item.DeepClone() });
-                        Emit(output, "response.content_part.added", new JsonObject
-                        {
-                            ["item_id"] = item["id"]!.GetValue<string>(), ["output_index"] = _textItem, ["content_index"] = 0, ["part"] = TextPart(""),
-                        });
-                    }
-                    _text.Append(text);
-                    Emit(output, "response.output_text.delta", new JsonObject
-                    {
-                        ["item_id"] = _items[_textItem]["id"]!.GetValue<string>(), ["output_index"] = _textItem, ["content_index"] = 0, ["delta"] = text, ["logprobs"] = new JsonArray(),
-                    });
-                }
-                if (delta["tool_calls"] is JsonArray calls)
-                {
-                    foreach (var call in calls.OfType<JsonObject>())
-                    {
-                        var index = call["index"] is JsonValue v && v.TryGetValue<int>(out var i) ? i : 0;
-                        if (!_toolItems.TryGetValue(index, out var itemIndex))
-                        {
-                            itemIndex = _items.Count;
-                            _toolItems[index] = itemIndex;
-                            var item = FunctionCallItem(NewId("fc"), call["id"]?.GetValue<string>() ?? NewId("call"), call["function"]?["name"]?.GetValue<string>() ?? "", "", "in_progress");
-                            _items.Add(item);
-                            Emit(output, "response.output_item.added", new JsonObject { ["output_index"] = itemIndex, ["item"] = item.DeepClone() });
-                        }
-                        if (call["function"]?["arguments"]?.GetValue<string>() is { Length: > 0 } arguments)
-                        {
-                            var item = _items[itemIndex];
-                            item["arguments"] = item["arguments"]!.GetValue<string>() + arguments;
-                            Emit(output, "response.function_call_arguments.delta", new JsonObject
-                            {
-                                ["item_id"] = item["id"]!.GetValue<string>(), ["output_index"] = itemIndex, ["delta"] = arguments,
-                            });
-                        }
-                    }
-                }
+                    ["item_id"] = item["id"]!.GetValue<string>(), ["output_index"] = _textItem, ["content_index"] = 0, ["part"] = TextPart(""),
+                });
             }
-            if (choice["finish_reason"]?.GetValueKind() == JsonValueKind.String) _finishReason = choice["finish_reason"]!.GetValue<string>();
+            _text.Append(text);
+            Emit(output, "response.output_text.delta", new JsonObject
+            {
+                ["item_id"] = _items[_textItem]["id"]!.GetValue<string>(), ["output_index"] = _textItem, ["content_index"] = 0, ["delta"] = text, ["logprobs"] = new JsonArray(),
+            });
         }
 
-        public void OnDone(IBufferWriter<byte> output)
+        protected override int OnToolCallStart(JsonObject call, IBufferWriter<byte> output)
+        {
+            var itemIndex = _items.Count;
+            var item = FunctionCallItem(NewId("fc"), call["id"]?.GetValue<string>() ?? NewId("call"), call["function"]?["name"]?.GetValue<string>() ?? "", "", "in_progress");
+            _items.Add(item);
+            Emit(output, "response.output_item.added", new JsonObject { ["output_index"] = itemIndex, ["item"] = item.DeepClone() });
+            return itemIndex;
+        }
+
+        protected override void OnToolArguments(int position, string arguments, IBufferWriter<byte> output)
+        {
+            var item = _items[position];
+            item["arguments"] = item["arguments"]!.GetValue<string>() + arguments;
+            Emit(output, "response.function_call_arguments.delta", new JsonObject
+            {
+                ["item_id"] = item["id"]!.GetValue<string>(), ["output_index"] = position, ["delta"] = arguments,
+            });
+        }
+
+        public override void OnDone(IBufferWriter<byte> output)
         {
             Start(output);
             for (var i = 0; i < _items.Count; i++)
@@ -238,12 +214,12 @@ internal sealed class ResponsesProtocol(ResponsesRequest request, string respons
                 item["status"] = "completed";
                 Emit(output, "response.output_item.done", new JsonObject { ["output_index"] = i, ["item"] = item.DeepClone() });
             }
-            var response = protocol.Finish(new JsonArray(_items.Select(static i => (JsonNode)i.DeepClone()).ToArray()), _finishReason, _usage);
+            var response = protocol.Finish(new JsonArray(_items.Select(static i => (JsonNode)i.DeepClone()).ToArray()), FinishReason, ReportedUsage);
             Final = response;
             Emit(output, response["status"]!.GetValue<string>() == "completed" ? "response.completed" : "response.incomplete", new JsonObject { ["response"] = response.DeepClone() });
         }
 
-        public void OnError(string message, string? type, string? code, IBufferWriter<byte> output)
+        public override void OnError(string message, string? type, string? code, IBufferWriter<byte> output)
         {
             Start(output);
             var response = protocol.Shell("failed");

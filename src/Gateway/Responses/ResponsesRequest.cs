@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Pipeline;

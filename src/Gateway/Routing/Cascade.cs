@@ -1,4 +1,3 @@
-using System.Text.Json;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Providers;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Embeddings;

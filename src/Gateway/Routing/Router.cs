@@ -1,4 +1,3 @@
-using LlmMarketplace.Gateway.ChatCompletions;
 using LlmMarketplace.Gateway.Configuration;
 
 namespace LlmMarketplace.Gateway.Routing;

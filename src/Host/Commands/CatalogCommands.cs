@@ -16,7 +16,7 @@ internal static class CatalogCommands
             await Console.Error.WriteLineAsync($"error: the file '{file}' does not exist.");
             return 2;
         }
-        if (!TryBuild(settings, out var app, out var exitCode)) return exitCode;
+        if (!CliCommands.TryBuild(settings, out var app, out var exitCode)) return exitCode;
         await using (app)
         {
             if (!await MigrateAsync(app)) return 1;
@@ -81,7 +81,7 @@ internal static class CatalogCommands
     /// </summary>
     public static async Task<int> SyncAsync(HostSettings settings, string name, bool dryRun, CancellationToken ct)
     {
-        if (!TryBuild(settings, out var app, out var exitCode)) return exitCode;
+        if (!CliCommands.TryBuild(settings, out var app, out var exitCode)) return exitCode;
         await using (app)
         {
             // A dry run writes nothing, so it needs the catalog it compares with to exist already; this is checked before
@@ -120,23 +120,6 @@ internal static class CatalogCommands
             }
             foreach (var problem in result.Problems.Take(20)) Console.WriteLine($"  skipped: {problem}");
             return 0;
-        }
-    }
-
-    /// <summary>Builds the application (not started); on a configuration problem reports it and gives its exit code.</summary>
-    private static bool TryBuild(HostSettings settings, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out WebApplication? app, out int exitCode)
-    {
-        exitCode = 0;
-        try
-        {
-            app = MarketplaceApp.Build(settings);
-            return true;
-        }
-        catch (Exception ex) when (CliCommands.IsConfigurationProblem(ex))
-        {
-            app = null;
-            exitCode = CliCommands.ReportConfigurationError(ex);
-            return false;
         }
     }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics.CodeAnalysis;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Host.Hosting;
@@ -52,15 +53,7 @@ public static class CliCommands
 
     private static async Task<int> ServeAsync(HostSettings settings, CancellationToken cancellationToken)
     {
-        WebApplication app;
-        try
-        {
-            app = MarketplaceApp.Build(settings);
-        }
-        catch (Exception ex) when (IsConfigurationProblem(ex))
-        {
-            return ReportConfigurationError(ex);
-        }
+        if (!TryBuild(settings, out var app, out var exitCode)) return exitCode;
         try
         {
             await app.RunAsync(cancellationToken);
@@ -119,18 +112,10 @@ public static class CliCommands
 
     private static async Task<int> VerifyAuditAsync(HostSettings settings, CancellationToken cancellationToken)
     {
-        WebApplication app;
-        try
-        {
-            app = MarketplaceApp.Build(settings);
-        }
-        catch (Exception ex) when (IsConfigurationProblem(ex))
-        {
-            return ReportConfigurationError(ex);
-        }
+        if (!TryBuild(settings, out var app, out var exitCode)) return exitCode;
         await using (app)
         {
-            if (await RequireDatabaseAsync(app.Services, "no audit trail yet.") is { } exitCode) return exitCode;
+            if (await RequireDatabaseAsync(app.Services, "no audit trail yet.") is { } noDatabase) return noDatabase;
             return await LlmMarketplace.Governance.Audit.AuditCli.VerifyAsync(app.Services, Console.Out, Console.Error, cancellationToken);
         }
     }
@@ -180,6 +165,23 @@ public static class CliCommands
         catch (Exception ex) when (IsConfigurationProblem(ex))
         {
             return ReportConfigurationError(ex);
+        }
+    }
+
+    /// <summary>Builds the application (not started); on a configuration problem reports it and gives its exit code.</summary>
+    internal static bool TryBuild(HostSettings settings, [NotNullWhen(true)] out WebApplication? app, out int exitCode)
+    {
+        exitCode = 0;
+        try
+        {
+            app = MarketplaceApp.Build(settings);
+            return true;
+        }
+        catch (Exception ex) when (IsConfigurationProblem(ex))
+        {
+            app = null;
+            exitCode = ReportConfigurationError(ex);
+            return false;
         }
     }
 

@@ -1,8 +1,7 @@
 using System.Buffers;
-using System.Text.Json;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.ChatCompletions;
-using LlmMarketplace.Gateway.Embeddings;
 using LlmMarketplace.Gateway.Errors;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Gateway.Streaming;
@@ -103,18 +102,14 @@ internal sealed class BedrockAdapter : IProviderAdapter
 
         if (request.TryGet("tools", out var tools) && tools.GetArrayLength() > 0)
         {
-            var list = new JsonArray();
-            foreach (var tool in tools.EnumerateArray())
+            var list = ChatTranslation.FunctionDeclarations(tools, static (spec, fn) =>
             {
-                if (!tool.TryGetProperty("function", out var fn)) continue;
-                var spec = new JsonObject { ["name"] = fn.GetProperty("name").GetString() };
-                if (fn.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) spec["description"] = d.GetString();
                 spec["inputSchema"] = new JsonObject
                 {
                     ["json"] = ChatTranslation.InputSchema(fn),
                 };
-                list.Add(new JsonObject { ["toolSpec"] = spec });
-            }
+                return new JsonObject { ["toolSpec"] = spec };
+            });
             var toolConfig = new JsonObject { ["tools"] = list };
             if (request.TryGet("tool_choice", out var tc))
             {
@@ -134,47 +129,29 @@ internal sealed class BedrockAdapter : IProviderAdapter
         return body;
     }
 
-    private static IEnumerable<JsonNode> UserBlocks(JsonElement content, int messageIndex)
-    {
-        if (content.ValueKind == JsonValueKind.String)
+    private static IEnumerable<JsonNode> UserBlocks(JsonElement content, int messageIndex) => ChatTranslation.UserContent(content,
+        static text => new JsonObject { ["text"] = text },
+        (url, partIndex) =>
         {
-            yield return new JsonObject { ["text"] = content.GetString() };
-            yield break;
-        }
-        if (content.ValueKind != JsonValueKind.Array) yield break;
-        var partIndex = 0;
-        foreach (var part in content.EnumerateArray())
-        {
-            var type = part.TryGetProperty("type", out var pt) ? pt.GetString() : null;
-            if (type == "text")
+            var param = $"messages[{messageIndex}].content[{partIndex}].image_url.url";
+            if (!ChatTranslation.TryParseDataUrl(url, out var mediaType, out var data) || !mediaType.StartsWith("image/", StringComparison.Ordinal) || mediaType.Length == 6)
             {
-                yield return new JsonObject { ["text"] = part.GetProperty("text").GetString() };
+                throw new UnsupportedInputException("Amazon Bedrock takes images as data URLs (data:image/png;base64,...), not by link.", param);
             }
-            else if (type == "image_url")
+            var format = mediaType[6..] switch
             {
-                var url = part.GetProperty("image_url").GetProperty("url").GetString() ?? "";
-                var param = $"messages[{messageIndex}].content[{partIndex}].image_url.url";
-                if (!url.StartsWith("data:image/", StringComparison.Ordinal) || url.IndexOf(";base64,", StringComparison.Ordinal) is not (var i and > 11))
-                {
-                    throw new UnsupportedInputException("Amazon Bedrock takes images as data URLs (data:image/png;base64,...), not by link.", param);
-                }
-                var format = url[11..i] switch
-                {
-                    "jpg" => "jpeg",
-                    var f => f,
-                };
-                if (format is not ("png" or "jpeg" or "gif" or "webp"))
-                {
-                    throw new UnsupportedInputException($"Amazon Bedrock takes png, jpeg, gif or webp images, not image/{format}.", param);
-                }
-                yield return new JsonObject
-                {
-                    ["image"] = new JsonObject { ["format"] = format, ["source"] = new JsonObject { ["bytes"] = url[(i + 8)..] } },
-                };
+                "jpg" => "jpeg",
+                var f => f,
+            };
+            if (format is not ("png" or "jpeg" or "gif" or "webp"))
+            {
+                throw new UnsupportedInputException($"Amazon Bedrock takes png, jpeg, gif or webp images, not image/{format}.", param);
             }
-            partIndex++;
-        }
-    }
+            return new JsonObject
+            {
+                ["image"] = new JsonObject { ["format"] = format, ["source"] = new JsonObject { ["bytes"] = data } },
+            };
+        });
 
     internal static string MapStopReason(string? reason) => reason switch
     {
@@ -194,13 +171,10 @@ internal sealed class BedrockAdapter : IProviderAdapter
     }
 
     public UpstreamChatResponse ReadChatResponse(ReadOnlySpan<byte> body, ChatRequest request, RoutableDeployment deployment) =>
-        UpstreamAnswer.Read(body, request, TranslateChatResponse);
+        UpstreamAnswer.Read(body, request, static (root, _, r) => TranslateChatResponse(root, r));
 
-    private static UpstreamChatResponse TranslateChatResponse(ReadOnlySpan<byte> body, ChatRequest request)
+    private static UpstreamChatResponse TranslateChatResponse(JsonElement root, ChatRequest request)
     {
-        var reader = new Utf8JsonReader(body);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
         var text = new System.Text.StringBuilder();
         var toolCalls = new List<(string Id, string Name, string Arguments)>();
         foreach (var block in root.GetProperty("output").GetProperty("message").GetProperty("content").EnumerateArray())
@@ -218,35 +192,15 @@ internal sealed class BedrockAdapter : IProviderAdapter
 
     public IChatStreamTranslator CreateStreamTranslator(ChatRequest request, RoutableDeployment deployment) => new BedrockStreamTranslator(request.Model);
 
-    public HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request) =>
-        throw new NotSupportedException("Embeddings through Amazon Bedrock are not supported.");
-
-    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) =>
-        throw new NotSupportedException("Embeddings through Amazon Bedrock are not supported.");
-
     /// <summary>
     /// Bedrock's errors are <c>{"message"}</c> with the exception's name in a header (and, from some endpoints, in
     /// <c>__type</c>); the status tells them apart: 400 validation, 403 access denied or a bad signature, 404 an unknown
     /// model, 408 model timeout, 429 throttling, 5xx service faults.
     /// </summary>
-    public UpstreamError ReadError(int status, ReadOnlySpan<byte> body)
-    {
-        string? message = null;
-        try
-        {
-            var reader = new Utf8JsonReader(body);
-            using var document = JsonDocument.ParseValue(ref reader);
-            if (document.RootElement.ValueKind == JsonValueKind.Object)
-            {
-                message = OpenAIAdapter.Str(document.RootElement, "message") ?? OpenAIAdapter.Str(document.RootElement, "Message");
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        message ??= $"The upstream provider answered HTTP {status}.";
-        return FromStatus(status, message);
-    }
+    public UpstreamError ReadError(int status, ReadOnlySpan<byte> body) =>
+        FromStatus(status, (UpstreamAnswer.ErrorRoot(body) is { ValueKind: JsonValueKind.Object } root
+            ? OpenAIAdapter.Str(root, "message") ?? OpenAIAdapter.Str(root, "Message")
+            : null) ?? UpstreamAnswer.StatusMessage(status));
 
     internal static UpstreamError FromStatus(int status, string message) => status switch
     {
@@ -273,24 +227,24 @@ internal sealed class BedrockStreamTranslator(string model) : ChunkTranslatorBas
     private readonly Dictionary<int, int> _toolIndexByBlock = [];
     private bool _stopped;
 
-    protected override StreamStep Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    private static bool IsException([NotNullWhen(true)] string? eventType) =>
+        eventType is not null && eventType.StartsWith(AwsEventStreamReader.ExceptionPrefix, StringComparison.Ordinal);
+
+    private StreamStep Fail(string eventType, string? message)
     {
-        if (eventType is not null && eventType.StartsWith(AwsEventStreamReader.ExceptionPrefix, StringComparison.Ordinal))
+        Error = BedrockAdapter.FromStreamException(eventType[AwsEventStreamReader.ExceptionPrefix.Length..], message ?? "The upstream provider sent an error event.");
+        return StreamStep.Error;
+    }
+
+    protected override StreamStep TranslateEmpty(string? eventType) =>
+        IsException(eventType) ? Fail(eventType, null) : StreamStep.Continue;
+
+    protected override StreamStep Translate(string? eventType, JsonElement root, IBufferWriter<byte> output)
+    {
+        if (IsException(eventType))
         {
-            string? message = null;
-            if (!data.IsEmpty)
-            {
-                var r = new Utf8JsonReader(data);
-                using var d = JsonDocument.ParseValue(ref r);
-                if (d.RootElement.ValueKind == JsonValueKind.Object) message = OpenAIAdapter.Str(d.RootElement, "message");
-            }
-            Error = BedrockAdapter.FromStreamException(eventType[AwsEventStreamReader.ExceptionPrefix.Length..], message ?? "The upstream provider sent an error event.");
-            return StreamStep.Error;
+            return Fail(eventType, root.ValueKind == JsonValueKind.Object ? OpenAIAdapter.Str(root, "message") : null);
         }
-        if (data.IsEmpty) return StreamStep.Continue;
-        var reader = new Utf8JsonReader(data);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
         switch (eventType)
         {
             case "messageStart":

@@ -1,7 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.ChatCompletions;
-using LlmMarketplace.Gateway.Embeddings;
 using LlmMarketplace.Gateway.Routing;
 
 namespace LlmMarketplace.Gateway.Providers.Vertex;
@@ -76,27 +74,9 @@ internal sealed class VertexAdapter : IProviderAdapter
             ? AnthropicAdapter.Instance.CreateStreamTranslator(request, deployment)
             : GeminiAdapter.Instance.CreateStreamTranslator(request, deployment);
 
-    public HttpRequestMessage CreateEmbeddingsRequest(RoutableDeployment deployment, EmbeddingsRequest request) =>
-        throw new NotSupportedException("Embeddings through Vertex AI are not supported.");
-
-    public UpstreamEmbeddingsResponse ReadEmbeddingsResponse(ReadOnlySpan<byte> body, EmbeddingsRequest request, RoutableDeployment deployment) =>
-        throw new NotSupportedException("Embeddings through Vertex AI are not supported.");
-
     /// <summary>Anthropic models answer errors in Anthropic's envelope (<c>{"type":"error",…}</c>), the rest in Google's.</summary>
-    public UpstreamError ReadError(int status, ReadOnlySpan<byte> body)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(body);
-            using var document = JsonDocument.ParseValue(ref reader);
-            if (document.RootElement.ValueKind == JsonValueKind.Object && OpenAIAdapter.Str(document.RootElement, "type") == "error")
-            {
-                return AnthropicAdapter.Instance.ReadError(status, body);
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return GeminiAdapter.Instance.ReadError(status, body);
-    }
+    public UpstreamError ReadError(int status, ReadOnlySpan<byte> body) =>
+        UpstreamAnswer.ErrorRoot(body) is { ValueKind: JsonValueKind.Object } root && OpenAIAdapter.Str(root, "type") == "error"
+            ? AnthropicAdapter.Instance.ReadError(status, body)
+            : GeminiAdapter.Instance.ReadError(status, body);
 }
