@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using LlmMarketplace.BuildingBlocks.Validation;
-using LlmMarketplace.Catalog.Listings;
 
 namespace LlmMarketplace.Catalog;
 

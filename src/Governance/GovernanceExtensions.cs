@@ -11,14 +11,7 @@ using LlmMarketplace.Governance.Audit;
 using LlmMarketplace.Governance.Identity;
 using LlmMarketplace.Governance.Policies;
 using LlmMarketplace.Governance.Secrets;
-using LlmMarketplace.Governance.Telemetry;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 
 namespace LlmMarketplace.Governance;
 

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Access.Budgets;
 

@@ -1,7 +1,5 @@
 using System.Collections.Frozen;
 using System.Security.Claims;
-using System.Text.Json;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Security;
 

@@ -2,7 +2,6 @@ using System.Security.Claims;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Teams;
 using LlmMarketplace.BuildingBlocks.Security;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMarketplace.Access.Keys;
 

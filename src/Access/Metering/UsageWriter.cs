@@ -1,9 +1,6 @@
 using System.Threading.Channels;
 using LlmMarketplace.Access.Budgets;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Access.Metering;
 

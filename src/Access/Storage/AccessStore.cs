@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Text;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
 
 namespace LlmMarketplace.Access.Storage;

@@ -1,10 +1,7 @@
 using LlmMarketplace.BuildingBlocks.Security;
-using Dapper;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Keys;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Security.Claims;
 

@@ -1,8 +1,4 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmMarketplace.Governance.Audit;

@@ -5,7 +5,6 @@ using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Governance.Audit;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmMarketplace.Governance.Identity;

@@ -1,5 +1,4 @@
 using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmMarketplace.Governance.Policies;

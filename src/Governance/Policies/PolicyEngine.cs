@@ -1,10 +1,7 @@
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Policy;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.BuildingBlocks.Validation;
-using LlmMarketplace.Governance.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Governance.Policies;
 

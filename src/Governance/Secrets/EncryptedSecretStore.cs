@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.BuildingBlocks.Storage;
 

@@ -5,7 +5,6 @@ using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Insights.Events;
-using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Insights.Alerts;
 

@@ -1,6 +1,4 @@
 using System.Text;
-using Dapper;
-using LlmMarketplace.Insights.Storage;
 
 namespace LlmMarketplace.Insights.Analytics;
 

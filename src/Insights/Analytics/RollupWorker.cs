@@ -2,9 +2,6 @@ using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.BuildingBlocks.Catalog;
 using LlmMarketplace.BuildingBlocks.Hosting;
-using LlmMarketplace.Insights.Storage;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Analytics;
 

@@ -1,8 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Dapper;
 using LlmMarketplace.Access.Metering;
-using LlmMarketplace.Insights.Storage;
 
 namespace LlmMarketplace.Insights.Events;
 

@@ -1,10 +1,5 @@
-using System.Text.Json;
-using Dapper;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.BuildingBlocks.Hosting;
-using LlmMarketplace.Insights.Storage;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Events;
 

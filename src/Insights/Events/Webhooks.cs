@@ -1,15 +1,9 @@
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.Insights.Storage;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Events;
 

@@ -1,5 +1,4 @@
 using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Insights.Sla;
 

@@ -1,11 +1,6 @@
-using System.Text.Json;
-using Dapper;
 using LlmMarketplace.Access.Statements;
 using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.Insights.Events;
-using LlmMarketplace.Insights.Storage;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Statements;
 

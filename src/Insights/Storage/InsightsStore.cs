@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Insights.Analytics;
 

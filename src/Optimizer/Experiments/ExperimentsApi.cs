@@ -1,15 +1,10 @@
-using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Optimizer.Statistics;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Optimizer.Experiments;
 
