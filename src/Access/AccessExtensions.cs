@@ -9,8 +9,6 @@ using LlmMarketplace.Access.Plans;
 using LlmMarketplace.Access.Teams;
 using LlmMarketplace.Access.Telemetry;
 using LlmMarketplace.BuildingBlocks.Distributed;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Pipeline;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 

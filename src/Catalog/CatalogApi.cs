@@ -1,5 +1,3 @@
-using System.Security.Claims;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Catalog.Import;
 using LlmMarketplace.Catalog.Publishing;
 using LlmMarketplace.Catalog.ServiceLevels;

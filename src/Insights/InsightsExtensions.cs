@@ -1,7 +1,6 @@
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.Insights.Alerts;
 using LlmMarketplace.Insights.Analytics;

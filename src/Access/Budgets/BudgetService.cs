@@ -1,7 +1,5 @@
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Access.Keys;
 using LlmMarketplace.Access.Teams;
-using LlmMarketplace.BuildingBlocks.Validation;
 
 namespace LlmMarketplace.Access.Budgets;
 

@@ -1,7 +1,5 @@
 using System.Collections.Frozen;
-using System.Security.Claims;
 using LlmMarketplace.BuildingBlocks.Distributed;
-using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Access.Keys;
 

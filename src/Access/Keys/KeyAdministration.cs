@@ -1,7 +1,5 @@
-using System.Security.Claims;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Teams;
-using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Access.Keys;
 

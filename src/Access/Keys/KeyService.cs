@@ -1,8 +1,6 @@
 using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Teams;
 using LlmMarketplace.Access.Telemetry;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Pipeline;
 
 namespace LlmMarketplace.Access.Keys;

@@ -1,9 +1,6 @@
-using LlmMarketplace.BuildingBlocks.Security;
-using System.Security.Claims;
 using System.Text;
 using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Teams;
-using LlmMarketplace.BuildingBlocks.Validation;
 
 using static LlmMarketplace.BuildingBlocks.Validation.QueryValues;
 

@@ -6,7 +6,6 @@ using LlmMarketplace.Access.Plans;
 using LlmMarketplace.Access.Telemetry;
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Policy;
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Pipeline;
 
 namespace LlmMarketplace.Access.Pipeline;

@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using System.Text;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Keys;
@@ -7,9 +6,6 @@ using LlmMarketplace.Access.Teams;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Catalog;
 using LlmMarketplace.BuildingBlocks.Http;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
 namespace LlmMarketplace.Access.Statements;

@@ -1,6 +1,4 @@
-using LlmMarketplace.BuildingBlocks.Validation;
 using Microsoft.AspNetCore.Http.Metadata;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 

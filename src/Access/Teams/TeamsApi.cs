@@ -1,9 +1,5 @@
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Keys;
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http.HttpResults;
-using System.Security.Claims;
 
 namespace LlmMarketplace.Access.Teams;
 

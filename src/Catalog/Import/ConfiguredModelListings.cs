@@ -1,4 +1,3 @@
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Configuration;
 
 namespace LlmMarketplace.Catalog.Import;

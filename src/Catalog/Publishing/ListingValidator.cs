@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.RegularExpressions;
 using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.BuildingBlocks.Validation;
 using Microsoft.OpenApi;
 using Microsoft.OpenApi.Reader;
 

@@ -1,6 +1,4 @@
-using System.Security.Claims;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Catalog.Storage;
 
 namespace LlmMarketplace.Catalog.Publishing;

@@ -1,6 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Configuration;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Catalog.Import;
 
 namespace LlmMarketplace.Catalog.Registry;

@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Catalog.Publishing;

@@ -1,5 +1,4 @@
 using LlmMarketplace.BuildingBlocks.Http;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Catalog.Publishing;
 using LlmMarketplace.Catalog.ServiceLevels;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -1,6 +1,3 @@
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http.HttpResults;
-
 namespace LlmMarketplace.Governance.Audit;
 
 /// <summary><c>GET /api/v1/audit</c> (filter, page, JSONL export) and <c>GET /api/v1/audit/verify</c>.</summary>

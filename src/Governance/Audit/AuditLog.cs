@@ -1,7 +1,6 @@
 using System.Data;
 using System.Data.Common;
 using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace LlmMarketplace.Governance.Audit;

@@ -1,7 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Distributed;
 using System.Collections.Concurrent;
-using System.Security.Claims;
-using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Governance.Identity;
 

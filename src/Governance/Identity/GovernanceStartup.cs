@@ -1,5 +1,4 @@
 using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Policies;
 using Microsoft.Extensions.Options;
 

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
-using System.Security.Claims;
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Governance.Identity;
 

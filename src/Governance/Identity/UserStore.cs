@@ -1,5 +1,3 @@
-using LlmMarketplace.BuildingBlocks.Storage;
-
 namespace LlmMarketplace.Governance.Identity;
 
 internal static class UserKinds

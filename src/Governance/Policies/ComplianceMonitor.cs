@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Catalog;
 using LlmMarketplace.BuildingBlocks.Policy;
-using LlmMarketplace.BuildingBlocks.Storage;
 
 namespace LlmMarketplace.Governance.Policies;
 

@@ -1,10 +1,7 @@
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Governance.Audit;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmMarketplace.Governance.Policies;
 

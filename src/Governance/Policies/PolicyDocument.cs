@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Policy;
-using LlmMarketplace.BuildingBlocks.Validation;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

@@ -1,5 +1,4 @@
 using LlmMarketplace.BuildingBlocks.Catalog;
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Routing;
 

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Xml.Linq;
-using LlmMarketplace.BuildingBlocks.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;

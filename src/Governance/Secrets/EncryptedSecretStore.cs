@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.BuildingBlocks.Storage;
 
 namespace LlmMarketplace.Governance.Secrets;
 

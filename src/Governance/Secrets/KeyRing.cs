@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.BuildingBlocks.Validation;
 
 namespace LlmMarketplace.Governance.Secrets;
 

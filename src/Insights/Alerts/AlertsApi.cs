@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using System.Net;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Net;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Insights.Events;
 
 namespace LlmMarketplace.Insights.Alerts;

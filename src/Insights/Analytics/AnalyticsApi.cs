@@ -2,7 +2,6 @@ using System.Security.Claims;
 using System.Text;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Http;
-using LlmMarketplace.BuildingBlocks.Validation;
 
 using static LlmMarketplace.BuildingBlocks.Validation.QueryValues;
 

@@ -1,5 +1,3 @@
-using LlmMarketplace.BuildingBlocks.Validation;
-
 namespace LlmMarketplace.Insights.Sla;
 
 public sealed record SlaStatusResult(IReadOnlyList<SlaMeasurement> Data);
