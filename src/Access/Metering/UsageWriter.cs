@@ -54,7 +54,7 @@ internal sealed class UsageWriter(AccessStore store, UsageSpool spool, AccessMet
                 await store.InsertUsageBatchAsync(rows, CancellationToken.None);
                 metrics.Committed(rows.Count);
                 foreach (var p in batch) p.Committed.TrySetResult();
-                events.RaiseUsageCommitted();
+                events.UsageCommitted.Raise();
             }
             catch (Exception ex)
             {

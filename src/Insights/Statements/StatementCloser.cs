@@ -45,7 +45,7 @@ internal sealed class StatementCloser(
         }
         if (closed > 0)
         {
-            log.SignalAppended();
+            log.Appended.Raise();
             Log.StatementsClosed(Logger, closed, monthText);
         }
         return closed;
