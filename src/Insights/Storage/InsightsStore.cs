@@ -5,17 +5,11 @@ using LlmMarketplace.Insights.Analytics;
 namespace LlmMarketplace.Insights.Storage;
 
 /// <summary>The Insights tables (rollups, cursors), through Dapper and SQL both SQLite and PostgreSQL accept.</summary>
-internal sealed class InsightsStore(Database database)
+internal sealed class InsightsStore(Database database) : ModuleStore(database)
 {
-    static InsightsStore() => DefaultTypeMap.MatchNamesWithUnderscores = true;
-
-    public Database Database => database;
-
-    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default) => database.OpenAsync(cancellationToken);
-
     public async Task<long> GetCursorAsync(string name, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
             "SELECT position FROM insights_cursors WHERE name = @name", new { name }, cancellationToken: cancellationToken)) ?? 0;
     }
@@ -26,7 +20,7 @@ internal sealed class InsightsStore(Database database)
     /// </summary>
     public async Task<bool> AdvanceAsync(string name, long expected, long next, long nowMs, Func<DbConnection, DbTransaction, Task> apply, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO insights_cursors (name, position, updated_ms) VALUES (@name, 0, @nowMs) ON CONFLICT (name) DO NOTHING",
             new { name, nowMs }, cancellationToken: cancellationToken));
@@ -121,7 +115,7 @@ internal sealed class InsightsStore(Database database)
     /// <summary>Deletes rollup rows of a granularity older than a time (retention).</summary>
     public async Task<int> PruneAsync(string granularity, long beforeMs, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         var pruned = await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM insights_rollups WHERE granularity = @granularity AND bucket_ms < @beforeMs", new { granularity, beforeMs }, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
