@@ -127,7 +127,7 @@ internal sealed class InsightsStore(Database database) : ModuleStore(database)
 }
 
 /// <summary>One stored rollup row.</summary>
-internal sealed class RollupRow
+internal sealed class RollupRow : RollupSums
 {
     public string Granularity { get; set; } = "";
     public long BucketMs { get; set; }
@@ -138,30 +138,13 @@ internal sealed class RollupRow
     public string Listing { get; set; } = "";
     public string Deployment { get; set; } = "";
     public string Provider { get; set; } = "";
-    public long Requests { get; set; }
-    public long PromptTokens { get; set; }
-    public long CompletionTokens { get; set; }
-    public long CachedTokens { get; set; }
-    public decimal CostUsd { get; set; }
-    public long ErrorsClient { get; set; }
-    public long ErrorsRateLimited { get; set; }
-    public long ErrorsServer { get; set; }
-    public long CacheHits { get; set; }
     public byte[] LatencySketch { get; set; } = [];
     public byte[] TtftSketch { get; set; } = [];
 
-    public RollupCell ToCell() => new()
+    public RollupCell ToCell()
     {
-        Requests = Requests,
-        PromptTokens = PromptTokens,
-        CompletionTokens = CompletionTokens,
-        CachedTokens = CachedTokens,
-        CostUsd = CostUsd,
-        ErrorsClient = ErrorsClient,
-        ErrorsRateLimited = ErrorsRateLimited,
-        ErrorsServer = ErrorsServer,
-        CacheHits = CacheHits,
-        Latency = DDSketch.FromBytes(LatencySketch),
-        Ttft = DDSketch.FromBytes(TtftSketch),
-    };
+        var cell = new RollupCell { Latency = DDSketch.FromBytes(LatencySketch), Ttft = DDSketch.FromBytes(TtftSketch) };
+        cell.AddSums(this);
+        return cell;
+    }
 }
