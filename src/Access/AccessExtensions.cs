@@ -6,21 +6,11 @@ using LlmMarketplace.Access.Limits;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.Access.Pipeline;
 using LlmMarketplace.Access.Plans;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Teams;
 using LlmMarketplace.Access.Telemetry;
 using LlmMarketplace.BuildingBlocks.Distributed;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Pipeline;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Access;
 

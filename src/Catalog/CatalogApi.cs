@@ -1,13 +1,7 @@
-using System.Globalization;
-using System.Security.Claims;
-using System.Text.Json;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Catalog.Import;
-using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Publishing;
 using LlmMarketplace.Catalog.ServiceLevels;
 using LlmMarketplace.Catalog.Storage;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmMarketplace.Catalog;

@@ -9,13 +9,7 @@ using LlmMarketplace.Catalog.Storage;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Routing;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Catalog;
 

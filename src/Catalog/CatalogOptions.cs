@@ -1,5 +1,4 @@
 using LlmMarketplace.BuildingBlocks.Configuration;
-using Microsoft.Extensions.Configuration;
 
 namespace LlmMarketplace.Catalog;
 

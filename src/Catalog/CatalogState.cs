@@ -1,10 +1,7 @@
 using LlmMarketplace.BuildingBlocks.Secrets;
 using System.Diagnostics;
-using System.Text.Json;
-using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Search;
 using LlmMarketplace.Catalog.Storage;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 
 namespace LlmMarketplace.Catalog;

@@ -1,7 +1,3 @@
-using System.Security.Claims;
-using LlmMarketplace.BuildingBlocks.Validation;
-using LlmMarketplace.Catalog.Listings;
-
 namespace LlmMarketplace.Catalog;
 
 /// <summary>A catalog step worth recording: publishing, approvals, lifecycle transitions, imports, reviews.</summary>

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace LlmMarketplace.Catalog;
 
 /// <summary>The catalog's log messages (event ids 3000–3099).</summary>

@@ -3,22 +3,13 @@ using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Policy;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.BuildingBlocks.Security;
 using AuthPolicies = LlmMarketplace.BuildingBlocks.Security.Policies;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Governance.Audit;
 using LlmMarketplace.Governance.Identity;
 using LlmMarketplace.Governance.Policies;
 using LlmMarketplace.Governance.Secrets;
-using LlmMarketplace.Governance.Telemetry;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 
 namespace LlmMarketplace.Governance;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace LlmMarketplace.Governance;
 
 /// <summary>JSON settings of the module's API (camelCase, as ASP.NET Core's defaults).</summary>

@@ -1,21 +1,12 @@
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.Insights.Alerts;
 using LlmMarketplace.Insights.Analytics;
 using LlmMarketplace.Insights.Events;
 using LlmMarketplace.Insights.Sla;
-using LlmMarketplace.Insights.Storage;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 
 namespace LlmMarketplace.Insights;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace LlmMarketplace.Insights;
 
 /// <summary>JSON as the API writes it (camelCase), for payloads Insights sends out.</summary>

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace LlmMarketplace.Optimizer;
 
 /// <summary>The optimizer's log messages (event ids 8100-8199).</summary>

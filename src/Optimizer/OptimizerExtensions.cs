@@ -7,13 +7,7 @@ using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Optimizer.Experiments;
 using LlmMarketplace.Optimizer.Feedback;
 using LlmMarketplace.Optimizer.Routing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 
 namespace LlmMarketplace.Optimizer;
 

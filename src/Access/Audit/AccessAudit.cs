@@ -1,9 +1,6 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Access.Keys;
 using LlmMarketplace.BuildingBlocks.Audit;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMarketplace.Access.Audit;
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
-using Microsoft.Extensions.Logging;
+using LlmMarketplace.BuildingBlocks.Hosting;
 
 namespace LlmMarketplace.Access.Budgets;
 
@@ -28,9 +27,7 @@ public sealed class AccessEvents
     internal void Raise(BudgetAlert alert) => BudgetAlert?.Invoke(alert);
 
     /// <summary>Raised after a batch of usage records is committed (readers of <see cref="Metering.IUsageFeed"/> wake on it).</summary>
-    public event Action? UsageCommitted;
-
-    internal void RaiseUsageCommitted() => UsageCommitted?.Invoke();
+    public WorkSignal UsageCommitted { get; } = new();
 }
 
 /// <summary>A limit to reserve against: a budget (USD and/or tokens) or a plan's token quota.</summary>

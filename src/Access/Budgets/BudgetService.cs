@@ -1,9 +1,5 @@
-using LlmMarketplace.BuildingBlocks.Security;
-using Dapper;
 using LlmMarketplace.Access.Keys;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Teams;
-using LlmMarketplace.BuildingBlocks.Validation;
 
 namespace LlmMarketplace.Access.Budgets;
 

@@ -1,9 +1,5 @@
 using System.Collections.Frozen;
-using System.Security.Claims;
-using System.Text.Json;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.BuildingBlocks.Distributed;
-using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Access.Keys;
 
@@ -28,48 +24,33 @@ internal sealed record KeyEntry(
 /// swapped atomically after every change and on a refresh interval. No request touches the database for it.
 /// </summary>
 internal sealed class AccessDirectory(AccessStore store, Budgets.BudgetLedger ledger, TimeProvider time, IInvalidationBus? bus = null)
+    : ReplicatedSnapshot(AccessDirectory.Topic, bus)
 {
     /// <summary>The invalidation topic of keys, teams, apps, budgets, plans and subscriptions.</summary>
     public const string Topic = "access";
 
     private volatile AccessSnapshot _snapshot = AccessSnapshot.Empty;
-    private readonly SemaphoreSlim _reload = new(1, 1);
 
     public AccessSnapshot Current => _snapshot;
 
-    /// <summary>Reloads after a change made here, and tells the other replicas to reload too (a revoked key is refused everywhere at once).</summary>
-    public async Task ReloadAsync(CancellationToken cancellationToken = default)
+    /// <summary>Loads keys, teams, apps, budgets, plans and subscriptions; a change made here is announced to the other replicas (a revoked key is refused everywhere at once).</summary>
+    protected override async Task LoadAsync(CancellationToken cancellationToken)
     {
-        await RefreshAsync(cancellationToken);
-        if (bus is not null) await bus.PublishAsync(Topic);
-    }
-
-    /// <summary>Reloads from the database without telling anyone (the periodic refresh, another replica's message).</summary>
-    public async Task RefreshAsync(CancellationToken cancellationToken = default)
-    {
-        await _reload.WaitAsync(cancellationToken);
-        try
+        var data = await store.LoadDirectoryAsync(time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
+        var snapshot = AccessSnapshot.Build(data);
+        // Counters start from the spend already recorded in their current period (once per budget).
+        foreach (var budget in snapshot.Budgets)
         {
-            var data = await store.LoadDirectoryAsync(time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
-            var snapshot = AccessSnapshot.Build(data);
-            // Counters start from the spend already recorded in their current period (once per budget).
-            foreach (var budget in snapshot.Budgets)
-            {
-                await ledger.SeedAsync(store, Pipeline.AccessInterceptor.ToLimit(budget), Budgets.BudgetService.UsageColumn(budget.Scope), cancellationToken);
-            }
-            foreach (var sub in snapshot.Subscriptions.Values)
-            {
-                if (snapshot.Plans.TryGetValue(sub.PlanId, out var plan) && plan.TokenQuota is { } quota)
-                {
-                    await ledger.SeedAsync(store, Pipeline.AccessInterceptor.QuotaLimit(sub, plan, quota), "subscription_id", cancellationToken);
-                }
-            }
-            _snapshot = snapshot;
+            await ledger.SeedAsync(store, Pipeline.AccessInterceptor.ToLimit(budget), Budgets.BudgetService.UsageColumn(budget.Scope), cancellationToken);
         }
-        finally
+        foreach (var sub in snapshot.Subscriptions.Values)
         {
-            _reload.Release();
+            if (snapshot.Plans.TryGetValue(sub.PlanId, out var plan) && plan.TokenQuota is { } quota)
+            {
+                await ledger.SeedAsync(store, Pipeline.AccessInterceptor.QuotaLimit(sub, plan, quota), "subscription_id", cancellationToken);
+            }
         }
+        _snapshot = snapshot;
     }
 }
 

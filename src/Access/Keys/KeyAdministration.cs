@@ -1,8 +1,5 @@
-using System.Security.Claims;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Teams;
-using LlmMarketplace.BuildingBlocks.Security;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMarketplace.Access.Keys;
 

@@ -1,5 +1,3 @@
-using System.Security.Claims;
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Pipeline;
 
 namespace LlmMarketplace.Access.Keys;

@@ -1,13 +1,7 @@
-using System.Text.Json;
-using Dapper;
 using LlmMarketplace.Access.Budgets;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Teams;
 using LlmMarketplace.Access.Telemetry;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Pipeline;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Access.Keys;
 

@@ -1,10 +1,5 @@
-using LlmMarketplace.BuildingBlocks.Security;
-using System.Security.Claims;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Teams;
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmMarketplace.Access.Keys;
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using LlmMarketplace.BuildingBlocks.Distributed;
 using StackExchange.Redis;
 

@@ -1,12 +1,6 @@
-using LlmMarketplace.BuildingBlocks.Security;
-using System.Globalization;
-using System.Security.Claims;
 using System.Text;
 using LlmMarketplace.Access.Budgets;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Teams;
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
 
 using static LlmMarketplace.BuildingBlocks.Validation.QueryValues;
 

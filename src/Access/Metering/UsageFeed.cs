@@ -1,6 +1,3 @@
-using Dapper;
-using LlmMarketplace.Access.Storage;
-
 namespace LlmMarketplace.Access.Metering;
 
 /// <summary>One committed usage record, as other modules (Insights) read it.</summary>

@@ -1,5 +1,3 @@
-using LlmMarketplace.Access.Storage;
-
 namespace LlmMarketplace.Access.Metering;
 
 /// <summary>Reads usage records for other modules (for example the optimizer's feedback), without their touching Access tables.</summary>

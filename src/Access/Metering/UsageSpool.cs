@@ -1,11 +1,8 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
 using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.BuildingBlocks.Storage;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Access.Metering;
 

@@ -1,9 +1,6 @@
-using System.Text.Json;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Hosting;
-using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace LlmMarketplace.Access.Metering;

@@ -1,9 +1,6 @@
 using System.Threading.Channels;
 using LlmMarketplace.Access.Budgets;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Access.Metering;
 
@@ -57,7 +54,7 @@ internal sealed class UsageWriter(AccessStore store, UsageSpool spool, AccessMet
                 await store.InsertUsageBatchAsync(rows, CancellationToken.None);
                 metrics.Committed(rows.Count);
                 foreach (var p in batch) p.Committed.TrySetResult();
-                events.RaiseUsageCommitted();
+                events.UsageCommitted.Raise();
             }
             catch (Exception ex)
             {

@@ -1,14 +1,11 @@
-using System.Globalization;
 using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Keys;
 using LlmMarketplace.Access.Limits;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.Access.Plans;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Telemetry;
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Policy;
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Pipeline;
 
 namespace LlmMarketplace.Access.Pipeline;
@@ -396,7 +393,6 @@ internal sealed class AccessInterceptor(
         };
         return (new BudgetLimit(cap.Id, "policy", scopeId, cap.MaxUsd, null, cap.Period, 0.8) { Because = cap.Because }, column);
     }
-
 
     internal static BudgetLimit QuotaLimit(SubscriptionRow sub, PlanRow plan, long quota) =>
         new("quota:" + sub.Id, "subscription", sub.Id, null, quota, plan.QuotaPeriod, 0.8);

@@ -1,15 +1,8 @@
-using LlmMarketplace.BuildingBlocks.Security;
-using System.Security.Claims;
-using Dapper;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Keys;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Teams;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Pipeline;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmMarketplace.Access.Plans;
 

@@ -1,7 +1,5 @@
-using Dapper;
 using LlmMarketplace.Access.Keys;
 using LlmMarketplace.Access.Plans;
-using LlmMarketplace.Access.Storage;
 
 namespace LlmMarketplace.Access.Statements;
 

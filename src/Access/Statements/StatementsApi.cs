@@ -1,19 +1,11 @@
-using System.Globalization;
-using System.Security.Claims;
 using System.Text;
-using Dapper;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Keys;
 using LlmMarketplace.Access.Metering;
-using LlmMarketplace.Access.Storage;
 using LlmMarketplace.Access.Teams;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Catalog;
 using LlmMarketplace.BuildingBlocks.Http;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
 namespace LlmMarketplace.Access.Statements;

@@ -1,22 +1,15 @@
 using System.Data.Common;
 using System.Text;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
 
 namespace LlmMarketplace.Access.Storage;
 
 /// <summary>The Access module's tables, through Dapper and plain SQL that both SQLite and PostgreSQL accept.</summary>
-internal sealed class AccessStore(Database database)
+internal sealed class AccessStore(Database database) : ModuleStore(database)
 {
-    static AccessStore() => DefaultTypeMap.MatchNamesWithUnderscores = true;
-
-    public Database Database => database;
-
-    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default) => database.OpenAsync(cancellationToken);
-
     public async Task<DirectoryData> LoadDirectoryAsync(long nowMs, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         var teams = (await connection.QueryAsync<TeamRow>(new CommandDefinition("SELECT * FROM access_teams", cancellationToken: cancellationToken))).AsList();
         var apps = (await connection.QueryAsync<AppRow>(new CommandDefinition("SELECT * FROM access_apps", cancellationToken: cancellationToken))).AsList();
         var keys = (await connection.QueryAsync<KeyRow>(new CommandDefinition(
@@ -32,7 +25,7 @@ internal sealed class AccessStore(Database database)
     {
         // column is one of a fixed set, never user input.
         var where = column is null ? "" : $"{column} = @scopeId AND ";
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         return await connection.QuerySingleAsync<SpendRow>(new CommandDefinition(
             $"SELECT SUM(cost_usd) AS cost, SUM(prompt_tokens + completion_tokens) AS tokens FROM access_usage WHERE {where}at_ms >= @fromMs AND at_ms < @toMs",
             new { scopeId, fromMs, toMs }, cancellationToken: cancellationToken));
@@ -58,9 +51,9 @@ internal sealed class AccessStore(Database database)
     public async Task InsertUsageBatchAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0) return;
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (database.Provider == StorageProvider.Postgres)
+        if (Database.Provider == StorageProvider.Postgres)
         {
             await using var command = InsertUsageArraysCommand(connection, rows);
             command.Transaction = transaction;
@@ -211,7 +204,7 @@ internal sealed class AccessStore(Database database)
         var (where, parameters) = Where(filter);
         parameters.Add("limit", limit);
         parameters.Add("offset", offset);
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM access_usage{where}", parameters, cancellationToken: cancellationToken));
         var rows = (await connection.QueryAsync<UsageRow>(new CommandDefinition(
             $"SELECT * FROM access_usage{where} ORDER BY at_ms DESC, seq DESC LIMIT @limit OFFSET @offset", parameters, cancellationToken: cancellationToken))).AsList();
@@ -222,7 +215,7 @@ internal sealed class AccessStore(Database database)
     public async IAsyncEnumerable<UsageRow> ScanUsageAsync(UsageFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var (where, parameters) = Where(filter);
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         var rows = connection.QueryUnbufferedAsync<UsageRow>(
             $"SELECT at_ms, model, listing, app_id, team_id, key_id, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, status FROM access_usage{where} ORDER BY at_ms",
             parameters);

@@ -1,12 +1,5 @@
-using LlmMarketplace.BuildingBlocks.Security;
-using Dapper;
 using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Keys;
-using LlmMarketplace.Access.Storage;
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-using System.Security.Claims;
 
 namespace LlmMarketplace.Access.Teams;
 
@@ -40,22 +33,12 @@ internal static class TeamsApi
         if (!body.IsValid) return body.Problem();
         var request = body.Value;
         var errors = new ValidationErrors();
-        var name = request.Name?.Trim();
-        if (string.IsNullOrEmpty(name)) errors.Add("name", "A name is required.");
-        else if (name.Length > 200) errors.Add("name", "The name must be at most 200 characters.");
-        if (request.Rpm is <= 0) errors.Add("rpm", "rpm must be positive.");
-        if (request.Tpm is <= 0) errors.Add("tpm", "tpm must be positive.");
+        var name = CheckNameAndLimits(request.Name, request.Rpm, request.Tpm, errors);
         if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary());
         if (directory.Current.FindTeam(name!) is not null) return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: $"A team named '{name}' exists.");
         var row = new TeamRow { Id = KeyService.NewId("team"), Name = name!, Rpm = request.Rpm, Tpm = request.Tpm, CreatedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds() };
-        await using (var connection = await store.OpenAsync(cancellationToken))
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO access_teams (id, name, rpm, tpm, created_at_ms) VALUES (@Id, @Name, @Rpm, @Tpm, @CreatedAtMs)", row, cancellationToken: cancellationToken));
-        }
-        await directory.ReloadAsync(cancellationToken);
-        await AccessAudit.RecordAsync(context, "team.created", "team", row.Id, after: ToDto(row));
-        return TypedResults.Created($"/api/v1/teams/{row.Id}", ToDto(row));
+        return await InsertAsync("INSERT INTO access_teams (id, name, rpm, tpm, created_at_ms) VALUES (@Id, @Name, @Rpm, @Tpm, @CreatedAtMs)",
+            row, "team", row.Id, ToDto(row), store, directory, context, cancellationToken);
     }
 
     public static Ok<ListResponse<TeamDto>> ListTeams(ClaimsPrincipal user, AccessDirectory directory)
@@ -72,11 +55,7 @@ internal static class TeamsApi
         var request = body.Value;
         var caller = CallerIdentity.From(user);
         var errors = new ValidationErrors();
-        var name = request.Name?.Trim();
-        if (string.IsNullOrEmpty(name)) errors.Add("name", "A name is required.");
-        else if (name.Length > 200) errors.Add("name", "The name must be at most 200 characters.");
-        if (request.Rpm is <= 0) errors.Add("rpm", "rpm must be positive.");
-        if (request.Tpm is <= 0) errors.Add("tpm", "tpm must be positive.");
+        var name = CheckNameAndLimits(request.Name, request.Rpm, request.Tpm, errors);
         var snapshot = directory.Current;
         TeamRow? team = null;
         if (string.IsNullOrWhiteSpace(request.Team)) errors.Add("team", "The app's team is required.");
@@ -86,14 +65,8 @@ internal static class TeamsApi
         if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary());
         if (!caller.CanManageTeam(team!.Id)) return TypedResults.Forbid();
         var row = new AppRow { Id = KeyService.NewId("app"), TeamId = team.Id, Name = name!, Rpm = request.Rpm, Tpm = request.Tpm, CreatedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds() };
-        await using (var connection = await store.OpenAsync(cancellationToken))
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO access_apps (id, team_id, name, rpm, tpm, created_at_ms) VALUES (@Id, @TeamId, @Name, @Rpm, @Tpm, @CreatedAtMs)", row, cancellationToken: cancellationToken));
-        }
-        await directory.ReloadAsync(cancellationToken);
-        await AccessAudit.RecordAsync(context, "app.created", "app", row.Id, after: ToDto(row));
-        return TypedResults.Created($"/api/v1/apps/{row.Id}", ToDto(row));
+        return await InsertAsync("INSERT INTO access_apps (id, team_id, name, rpm, tpm, created_at_ms) VALUES (@Id, @TeamId, @Name, @Rpm, @Tpm, @CreatedAtMs)",
+            row, "app", row.Id, ToDto(row), store, directory, context, cancellationToken);
     }
 
     public static Ok<ListResponse<AppDto>> ListApps(string? team, ClaimsPrincipal user, AccessDirectory directory)
@@ -105,6 +78,30 @@ internal static class TeamsApi
             .Where(a => caller.CanSeeTeam(a.TeamId) && (teamId is null || a.TeamId == teamId))
             .OrderBy(static a => a.Name, StringComparer.Ordinal).Select(ToDto).ToList();
         return TypedResults.Ok(new ListResponse<AppDto>(apps, apps.Count));
+    }
+
+    /// <summary>What a team and an app both carry: a name of at most 200 characters and optional positive limits; returns the trimmed name.</summary>
+    private static string? CheckNameAndLimits(string? requested, long? rpm, long? tpm, ValidationErrors errors)
+    {
+        var name = requested?.Trim();
+        if (string.IsNullOrEmpty(name)) errors.Add("name", "A name is required.");
+        else if (name.Length > 200) errors.Add("name", "The name must be at most 200 characters.");
+        if (rpm is <= 0) errors.Add("rpm", "rpm must be positive.");
+        if (tpm is <= 0) errors.Add("tpm", "tpm must be positive.");
+        return name;
+    }
+
+    /// <summary>Writes a new team or app, reloads the directory so that keys can use it at once, audits it and answers 201.</summary>
+    private static async Task<Created<TDto>> InsertAsync<TDto>(string sql, object row, string kind, string id, TDto dto,
+        AccessStore store, AccessDirectory directory, HttpContext context, CancellationToken cancellationToken)
+    {
+        await using (var connection = await store.OpenAsync(cancellationToken))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(sql, row, cancellationToken: cancellationToken));
+        }
+        await directory.ReloadAsync(cancellationToken);
+        await AccessAudit.RecordAsync(context, kind + ".created", kind, id, after: dto);
+        return TypedResults.Created($"/api/v1/{kind}s/{id}", dto);
     }
 
     private static TeamDto ToDto(TeamRow t) => new(t.Id, t.Name, t.Rpm, t.Tpm, DateTimeOffset.FromUnixTimeMilliseconds(t.CreatedAtMs));

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace LlmMarketplace.Access.Telemetry;
 
 /// <summary>The Access module's log messages (event ids 4000-4099). Never a key, a prompt or a completion.</summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using LlmMarketplace.Catalog.Listings;
-
 namespace LlmMarketplace.Catalog.Import;
 
 /// <summary>Reads model catalogs in the OpenRouter (<c>{"data": [...]}</c>) and models.dev (<c>{"providers": [...]}</c>) formats into listing specs.</summary>

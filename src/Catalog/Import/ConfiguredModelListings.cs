@@ -1,8 +1,4 @@
-using LlmMarketplace.BuildingBlocks.Validation;
-using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Gateway.Configuration;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Catalog.Import;
 

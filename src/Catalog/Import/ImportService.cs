@@ -1,8 +1,5 @@
-using System.Globalization;
-using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Storage;
 using LlmMarketplace.BuildingBlocks.Storage;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Catalog.Import;
 

@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Catalog.Publishing;

@@ -2,8 +2,6 @@ using System.Net;
 using System.Text.RegularExpressions;
 using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.BuildingBlocks.Validation;
-using LlmMarketplace.Catalog.Listings;
 using Microsoft.OpenApi;
 using Microsoft.OpenApi.Reader;
 

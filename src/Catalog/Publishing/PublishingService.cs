@@ -1,11 +1,5 @@
-using System.Globalization;
-using System.Security.Claims;
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.BuildingBlocks.Validation;
-using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Storage;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Catalog.Publishing;
 

@@ -1,8 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.Catalog.Listings;
 
 namespace LlmMarketplace.Catalog.Publishing;
 

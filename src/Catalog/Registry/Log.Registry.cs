@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace LlmMarketplace.Catalog;
 
 /// <summary>Registry sources' log messages (event ids 5100–5119).</summary>

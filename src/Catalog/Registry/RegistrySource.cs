@@ -1,8 +1,6 @@
 using LlmMarketplace.BuildingBlocks.Configuration;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Catalog.Import;
-using Microsoft.Extensions.Configuration;
 
 namespace LlmMarketplace.Catalog.Registry;
 

@@ -1,4 +1,3 @@
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
 
 namespace LlmMarketplace.Catalog.Registry;

@@ -1,11 +1,7 @@
 using System.Data.Common;
-using System.Globalization;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Catalog.Import;
-using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Storage;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Catalog.Registry;
 

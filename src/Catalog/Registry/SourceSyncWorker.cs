@@ -1,5 +1,4 @@
 using LlmMarketplace.BuildingBlocks.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Catalog.Registry;
 

@@ -1,11 +1,6 @@
-using System.Security.Claims;
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Catalog.Publishing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 
 namespace LlmMarketplace.Catalog.Registry;
 

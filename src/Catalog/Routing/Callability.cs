@@ -1,5 +1,4 @@
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.Catalog.Listings;
 
 namespace LlmMarketplace.Catalog.Routing;
 

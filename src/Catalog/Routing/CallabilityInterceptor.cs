@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using LlmMarketplace.Gateway.Pipeline;
 
 namespace LlmMarketplace.Catalog.Routing;

@@ -1,4 +1,3 @@
-using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Gateway.Configuration;
 
 namespace LlmMarketplace.Catalog.Routing;

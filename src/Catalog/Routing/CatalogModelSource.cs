@@ -1,8 +1,6 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Routing;
 using Microsoft.Extensions.Primitives;

@@ -1,5 +1,3 @@
-using System.Globalization;
-using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Gateway.Pipeline;
 
 namespace LlmMarketplace.Catalog.Routing;

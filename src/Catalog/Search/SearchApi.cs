@@ -1,12 +1,7 @@
-using System.Globalization;
 using LlmMarketplace.BuildingBlocks.Http;
-using LlmMarketplace.BuildingBlocks.Validation;
-using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Publishing;
 using LlmMarketplace.Catalog.ServiceLevels;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Catalog.Search;
 

@@ -1,6 +1,4 @@
-using System.Globalization;
 using LlmMarketplace.BuildingBlocks.Catalog;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Catalog.ServiceLevels;
 

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
 
 namespace LlmMarketplace.Catalog.Storage;

@@ -1,10 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-
 namespace LlmMarketplace.Governance.Audit;
 
 /// <summary><c>GET /api/v1/audit</c> (filter, page, JSONL export) and <c>GET /api/v1/audit/verify</c>.</summary>

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-
 namespace LlmMarketplace.Governance.Audit;
 
 /// <summary>The <c>audit verify</c> command: walks the chain and reports the first broken link.</summary>

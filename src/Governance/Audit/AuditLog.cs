@@ -1,9 +1,6 @@
 using System.Data;
 using System.Data.Common;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.Governance.Telemetry;
 using Microsoft.Data.Sqlite;
 
 namespace LlmMarketplace.Governance.Audit;

@@ -1,12 +1,5 @@
-using System.Security.Claims;
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.BuildingBlocks.Validation;
-using LlmMarketplace.Governance.Telemetry;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Governance.Identity;
 

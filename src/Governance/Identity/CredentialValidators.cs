@@ -1,7 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Distributed;
 using System.Collections.Concurrent;
-using System.Security.Claims;
-using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Governance.Identity;
 
@@ -27,7 +25,7 @@ internal sealed class AccessTokenValidator(TokenService tokens, Telemetry.Govern
 /// Accepts service-account tokens (<c>llmm_sa_...</c>) from an in-memory index of their SHA-256 hashes, refreshed
 /// whenever a service account or token changes.
 /// </summary>
-internal sealed class ServiceTokenValidator(UserStore users, IInvalidationBus? bus = null) : ICredentialValidator
+internal sealed class ServiceTokenValidator(UserStore users, IInvalidationBus? bus = null) : ReplicatedSnapshot(ServiceTokenValidator.Topic, bus), ICredentialValidator
 {
     /// <summary>The invalidation topic of service tokens and revoked sessions.</summary>
     public const string Topic = "identity";
@@ -35,7 +33,6 @@ internal sealed class ServiceTokenValidator(UserStore users, IInvalidationBus? b
     public const string CredentialKind = "service_token";
 
     private volatile IReadOnlyDictionary<string, ClaimsPrincipal> _principals = new Dictionary<string, ClaimsPrincipal>();
-    private readonly SemaphoreSlim _reload = new(1, 1);
 
     public ValueTask<CredentialResult> ValidateAsync(string credential, CancellationToken cancellationToken)
     {
@@ -60,45 +57,30 @@ internal sealed class ServiceTokenValidator(UserStore users, IInvalidationBus? b
         return CredentialResult.Fail("The service-account token is invalid or revoked.", "invalid_token");
     }
 
-    /// <summary>Reloads after a change made here (a token issued or revoked, a user disabled) and tells the other replicas.</summary>
-    public async Task ReloadAsync(CancellationToken cancellationToken)
+    /// <summary>Loads the live service tokens and their users; reloaded after a change made here (a token issued or revoked, a user disabled).</summary>
+    protected override async Task LoadAsync(CancellationToken cancellationToken)
     {
-        await RefreshAsync(cancellationToken);
-        if (bus is not null) await bus.PublishAsync(Topic);
-    }
-
-    /// <summary>Reloads from the database without telling anyone.</summary>
-    public async Task RefreshAsync(CancellationToken cancellationToken)
-    {
-        await _reload.WaitAsync(cancellationToken);
-        try
+        var tokens = await users.LiveServiceTokensAsync(cancellationToken);
+        var cache = new Dictionary<string, UserRecord?>(StringComparer.Ordinal);
+        var principals = new ConcurrentDictionary<string, ClaimsPrincipal>(StringComparer.Ordinal);
+        foreach (var (hash, userId) in tokens)
         {
-            var tokens = await users.LiveServiceTokensAsync(cancellationToken);
-            var cache = new Dictionary<string, UserRecord?>(StringComparer.Ordinal);
-            var principals = new ConcurrentDictionary<string, ClaimsPrincipal>(StringComparer.Ordinal);
-            foreach (var (hash, userId) in tokens)
+            if (!cache.TryGetValue(userId, out var user))
             {
-                if (!cache.TryGetValue(userId, out var user))
-                {
-                    cache[userId] = user = await users.FindByIdAsync(userId, cancellationToken);
-                }
-                if (user is null) continue;
-                var claims = new List<Claim>
-                {
-                    new(ClaimTypes.NameIdentifier, user.Id),
-                    new(ClaimTypes.Name, user.Username),
-                    new(MarketplaceClaims.UserId, user.Id),
-                    new(MarketplaceClaims.CredentialKind, CredentialKind),
-                };
-                claims.AddRange(user.Roles.Select(static r => new Claim(ClaimTypes.Role, r)));
-                claims.AddRange(user.Teams.Select(static t => new Claim(MarketplaceClaims.TeamId, t.Id)));
-                principals[hash] = new ClaimsPrincipal(new ClaimsIdentity(claims, MarketplaceAuthenticationHandler.SchemeName, ClaimTypes.Name, ClaimTypes.Role));
+                cache[userId] = user = await users.FindByIdAsync(userId, cancellationToken);
             }
-            _principals = principals;
+            if (user is null) continue;
+            var claims = new List<Claim>
+            {
+                new(ClaimTypes.NameIdentifier, user.Id),
+                new(ClaimTypes.Name, user.Username),
+                new(MarketplaceClaims.UserId, user.Id),
+                new(MarketplaceClaims.CredentialKind, CredentialKind),
+            };
+            claims.AddRange(user.Roles.Select(static r => new Claim(ClaimTypes.Role, r)));
+            claims.AddRange(user.Teams.Select(static t => new Claim(MarketplaceClaims.TeamId, t.Id)));
+            principals[hash] = new ClaimsPrincipal(new ClaimsIdentity(claims, MarketplaceAuthenticationHandler.SchemeName, ClaimTypes.Name, ClaimTypes.Role));
         }
-        finally
-        {
-            _reload.Release();
-        }
+        _principals = principals;
     }
 }

@@ -1,9 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Policies;
-using LlmMarketplace.Governance.Telemetry;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace LlmMarketplace.Governance.Identity;

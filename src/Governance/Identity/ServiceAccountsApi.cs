@@ -1,8 +1,4 @@
 using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmMarketplace.Governance.Identity;
 

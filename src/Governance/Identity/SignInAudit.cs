@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
-using System.Security.Claims;
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Security;
-using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Governance.Identity;
 

@@ -1,9 +1,6 @@
 using LlmMarketplace.BuildingBlocks.Distributed;
 using System.Collections.Concurrent;
-using System.Security.Claims;
 using System.Security.Cryptography;
-using System.Text;
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Secrets;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;

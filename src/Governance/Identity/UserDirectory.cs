@@ -1,5 +1,3 @@
-using LlmMarketplace.BuildingBlocks.Security;
-
 namespace LlmMarketplace.Governance.Identity;
 
 /// <summary>Answers <see cref="IUserDirectory"/> from the user store.</summary>

@@ -1,5 +1,3 @@
-using LlmMarketplace.BuildingBlocks.Security;
-
 namespace LlmMarketplace.Governance.Identity;
 
 public sealed record UserDto(

@@ -1,6 +1,3 @@
-using Dapper;
-using LlmMarketplace.BuildingBlocks.Storage;
-
 namespace LlmMarketplace.Governance.Identity;
 
 internal static class UserKinds
@@ -111,21 +108,17 @@ internal sealed class UserStore(Database database)
         return true;
     }
 
-    public async Task SetRolesAsync(string userId, IReadOnlyList<string> roles, CancellationToken ct)
-    {
-        await using var c = await database.OpenAsync(ct);
-        await using var tx = await c.BeginTransactionAsync(ct);
-        await c.ExecuteAsync(new CommandDefinition("DELETE FROM gov_user_roles WHERE user_id = @userId", new { userId }, tx, cancellationToken: ct));
-        await WriteRelationsAsync(c, tx, userId, roles, null, ct);
-        await tx.CommitAsync(ct);
-    }
+    public Task SetRolesAsync(string userId, IReadOnlyList<string> roles, CancellationToken ct) => ReplaceRelationsAsync("gov_user_roles", userId, roles, null, ct);
 
-    public async Task SetTeamsAsync(string userId, IReadOnlyList<TeamMembership> teams, CancellationToken ct)
+    public Task SetTeamsAsync(string userId, IReadOnlyList<TeamMembership> teams, CancellationToken ct) => ReplaceRelationsAsync("gov_user_teams", userId, null, teams, ct);
+
+    /// <summary>Replaces a user's roles or teams (the rows of <paramref name="table"/>) in one transaction.</summary>
+    private async Task ReplaceRelationsAsync(string table, string userId, IReadOnlyList<string>? roles, IReadOnlyList<TeamMembership>? teams, CancellationToken ct)
     {
         await using var c = await database.OpenAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
-        await c.ExecuteAsync(new CommandDefinition("DELETE FROM gov_user_teams WHERE user_id = @userId", new { userId }, tx, cancellationToken: ct));
-        await WriteRelationsAsync(c, tx, userId, null, teams, ct);
+        await c.ExecuteAsync(new CommandDefinition($"DELETE FROM {table} WHERE user_id = @userId", new { userId }, tx, cancellationToken: ct));
+        await WriteRelationsAsync(c, tx, userId, roles, teams, ct);
         await tx.CommitAsync(ct);
     }
 

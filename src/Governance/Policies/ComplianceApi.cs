@@ -1,7 +1,3 @@
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-
 namespace LlmMarketplace.Governance.Policies;
 
 /// <summary><c>GET /api/v1/governance/compliance/violations</c>: live listings that break a global policy, as the last re-evaluation found them.</summary>

@@ -1,14 +1,8 @@
 using System.Collections.Frozen;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Catalog;
 using LlmMarketplace.BuildingBlocks.Policy;
-using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.Governance.Telemetry;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Governance.Policies;
 

@@ -1,14 +1,7 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Governance.Audit;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmMarketplace.Governance.Policies;
 

@@ -1,8 +1,5 @@
-using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Policy;
-using LlmMarketplace.BuildingBlocks.Validation;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

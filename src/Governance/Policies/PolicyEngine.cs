@@ -1,10 +1,5 @@
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Policy;
-using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.BuildingBlocks.Validation;
-using LlmMarketplace.Governance.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Governance.Policies;
 
@@ -14,29 +9,20 @@ namespace LlmMarketplace.Governance.Policies;
 /// <c>Governance:PolicyFailOpen</c> is set.
 /// </summary>
 internal sealed class PolicyEngine(Database database, GovernanceOptions options, IEnumerable<IPolicyChangeListener> listeners, ILogger<PolicyEngine> logger,
-    IInvalidationBus? bus = null) : IPolicyDecisions
+    IInvalidationBus? bus = null) : ReplicatedSnapshot(PolicyEngine.Topic, bus), IPolicyDecisions
 {
     /// <summary>The invalidation topic of policies: a change on one replica recompiles them on every replica.</summary>
     public const string Topic = "policies";
 
     private volatile PolicySnapshot _snapshot = PolicySnapshot.Empty;
-    private readonly SemaphoreSlim _reload = new(1, 1);
 
     public PolicySnapshot Snapshot => _snapshot;
 
     public int DefaultClassificationRank { get; } = Classifications.Rank(options.DefaultClassification) ?? 1;
 
-    /// <summary>Recompiles after a change made here and tells the other replicas to do the same.</summary>
-    public async Task ReloadAsync(CancellationToken cancellationToken)
+    /// <summary>Compiles the enabled policies; recompiled after a change made here and on another replica's message.</summary>
+    protected override async Task LoadAsync(CancellationToken cancellationToken)
     {
-        await RefreshAsync(cancellationToken);
-        if (bus is not null) await bus.PublishAsync(Topic);
-    }
-
-    /// <summary>Recompiles from the database without telling anyone (start, another replica's message).</summary>
-    public async Task RefreshAsync(CancellationToken cancellationToken)
-    {
-        await _reload.WaitAsync(cancellationToken);
         try
         {
             await using var connection = await database.OpenAsync(cancellationToken);
@@ -73,10 +59,6 @@ internal sealed class PolicyEngine(Database database, GovernanceOptions options,
         {
             _snapshot = new PolicySnapshot([], ex);
             Log.PoliciesFaulted(logger, ex, options.PolicyFailOpen ? "fail-open" : "fail-closed");
-        }
-        finally
-        {
-            _reload.Release();
         }
     }
 

@@ -1,9 +1,6 @@
 using LlmMarketplace.BuildingBlocks.Catalog;
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Routing;
-using LlmMarketplace.Governance.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Governance.Policies;
 

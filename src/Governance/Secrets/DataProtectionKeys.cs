@@ -1,13 +1,9 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Xml.Linq;
-using Dapper;
-using LlmMarketplace.BuildingBlocks.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

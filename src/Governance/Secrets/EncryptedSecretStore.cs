@@ -1,8 +1,5 @@
 using System.Security.Cryptography;
-using System.Text;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.BuildingBlocks.Storage;
 
 namespace LlmMarketplace.Governance.Secrets;
 

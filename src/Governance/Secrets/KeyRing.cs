@@ -1,11 +1,5 @@
 using System.Security.Cryptography;
-using System.Text;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.BuildingBlocks.Validation;
-using LlmMarketplace.Governance.Telemetry;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Governance.Secrets;
 

@@ -1,8 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmMarketplace.Governance.Secrets;
 

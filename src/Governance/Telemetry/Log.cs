@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace LlmMarketplace.Governance.Telemetry;
 
 /// <summary>Governance's log messages. Passwords, tokens, secrets and personal data are never logged.</summary>

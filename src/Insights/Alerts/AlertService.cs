@@ -1,10 +1,5 @@
-using System.Text.Json;
-using Dapper;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Insights.Events;
-using LlmMarketplace.Insights.Storage;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Alerts;
 
@@ -68,116 +63,95 @@ internal sealed class AlertService(
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
 
-    public async Task<AlertDto> FireAsync(AlertSignal signal, CancellationToken cancellationToken)
+    /// <summary>Runs one change of alert state on a connection of its own, one change at a time (each reads the row it then writes).</summary>
+    private async Task<T> ChangeAsync<T>(Func<System.Data.Common.DbConnection, Task<T>> change, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken);
         try
         {
-            var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
             await using var connection = await store.OpenAsync(cancellationToken);
-            var open = await OpenAsync(connection, signal.Fingerprint, cancellationToken);
-            if (open is not null)
-            {
-                await connection.ExecuteAsync(new CommandDefinition(
-                    "UPDATE insights_alerts SET occurrences = occurrences + 1, last_seen_ms = @nowMs, value = @Value, summary = @Summary WHERE id = @Id",
-                    new { nowMs, signal.Value, signal.Summary, open.Id }, cancellationToken: cancellationToken));
-                open.Occurrences++;
-                open.LastSeenMs = nowMs;
-                open.Value = signal.Value;
-                open.Summary = signal.Summary;
-                return open.ToDto();
-            }
-            var actions = Respond(signal);
-            var row = new AlertRow
-            {
-                Id = "alert_" + Guid.CreateVersion7().ToString("N"),
-                Fingerprint = signal.Fingerprint,
-                Type = signal.Type,
-                Scope = signal.Scope,
-                GroupKey = signal.Group,
-                Severity = signal.Severity,
-                State = AlertStates.Firing,
-                Summary = signal.Summary,
-                Value = signal.Value,
-                Threshold = signal.Threshold,
-                Occurrences = 1,
-                Actions = string.Join(',', actions),
-                StartedMs = nowMs,
-                LastSeenMs = nowMs,
-            };
-            await connection.ExecuteAsync(new CommandDefinition(
-                """
-                INSERT INTO insights_alerts (id, fingerprint, type, scope, group_key, severity, state, summary, value, threshold, occurrences, actions, started_ms, last_seen_ms)
-                VALUES (@Id, @Fingerprint, @Type, @Scope, @GroupKey, @Severity, @State, @Summary, @Value, @Threshold, @Occurrences, @Actions, @StartedMs, @LastSeenMs)
-                """, row, cancellationToken: cancellationToken));
-            var dto = row.ToDto();
-            metrics.AlertFired(signal.Type);
-            Log.AlertFired(logger, signal.Type, signal.Scope, signal.Value, signal.Threshold);
-            await PublishAsync("alert.fired", dto, cancellationToken);
-            return dto;
+            return await change(connection);
         }
         finally
         {
             _lock.Release();
         }
     }
+
+    public Task<AlertDto> FireAsync(AlertSignal signal, CancellationToken cancellationToken) => ChangeAsync<AlertDto>(async connection =>
+    {
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var open = await OpenAsync(connection, signal.Fingerprint, cancellationToken);
+        if (open is not null)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE insights_alerts SET occurrences = occurrences + 1, last_seen_ms = @nowMs, value = @Value, summary = @Summary WHERE id = @Id",
+                new { nowMs, signal.Value, signal.Summary, open.Id }, cancellationToken: cancellationToken));
+            open.Occurrences++;
+            open.LastSeenMs = nowMs;
+            open.Value = signal.Value;
+            open.Summary = signal.Summary;
+            return open.ToDto();
+        }
+        var actions = Respond(signal);
+        var row = new AlertRow
+        {
+            Id = "alert_" + Guid.CreateVersion7().ToString("N"),
+            Fingerprint = signal.Fingerprint,
+            Type = signal.Type,
+            Scope = signal.Scope,
+            GroupKey = signal.Group,
+            Severity = signal.Severity,
+            State = AlertStates.Firing,
+            Summary = signal.Summary,
+            Value = signal.Value,
+            Threshold = signal.Threshold,
+            Occurrences = 1,
+            Actions = string.Join(',', actions),
+            StartedMs = nowMs,
+            LastSeenMs = nowMs,
+        };
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO insights_alerts (id, fingerprint, type, scope, group_key, severity, state, summary, value, threshold, occurrences, actions, started_ms, last_seen_ms)
+            VALUES (@Id, @Fingerprint, @Type, @Scope, @GroupKey, @Severity, @State, @Summary, @Value, @Threshold, @Occurrences, @Actions, @StartedMs, @LastSeenMs)
+            """, row, cancellationToken: cancellationToken));
+        var dto = row.ToDto();
+        metrics.AlertFired(signal.Type);
+        Log.AlertFired(logger, signal.Type, signal.Scope, signal.Value, signal.Threshold);
+        await PublishAsync("alert.fired", dto, cancellationToken);
+        return dto;
+    }, cancellationToken);
 
     /// <summary>Resolves the open alert of a fingerprint (the detector saw the condition clear); null when none was open.</summary>
-    public async Task<AlertDto?> ResolveAsync(string fingerprint, CancellationToken cancellationToken)
+    public Task<AlertDto?> ResolveAsync(string fingerprint, CancellationToken cancellationToken) => ChangeAsync<AlertDto?>(async connection =>
     {
-        await _lock.WaitAsync(cancellationToken);
-        try
-        {
-            await using var connection = await store.OpenAsync(cancellationToken);
-            var open = await OpenAsync(connection, fingerprint, cancellationToken);
-            return open is null ? null : await ResolveRowAsync(connection, open, cancellationToken);
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
+        var open = await OpenAsync(connection, fingerprint, cancellationToken);
+        return open is null ? null : await ResolveRowAsync(connection, open, cancellationToken);
+    }, cancellationToken);
 
-    public async Task<AlertDto?> ResolveByIdAsync(string id, CancellationToken cancellationToken)
+    public Task<AlertDto?> ResolveByIdAsync(string id, CancellationToken cancellationToken) => ChangeAsync<AlertDto?>(async connection =>
     {
-        await _lock.WaitAsync(cancellationToken);
-        try
-        {
-            await using var connection = await store.OpenAsync(cancellationToken);
-            var row = await GetRowAsync(connection, id, cancellationToken);
-            if (row is null) return null;
-            return row.State == AlertStates.Resolved ? row.ToDto() : await ResolveRowAsync(connection, row, cancellationToken);
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
+        var row = await GetRowAsync(connection, id, cancellationToken);
+        if (row is null) return null;
+        return row.State == AlertStates.Resolved ? row.ToDto() : await ResolveRowAsync(connection, row, cancellationToken);
+    }, cancellationToken);
 
-    public async Task<AlertDto?> AcknowledgeAsync(string id, string actor, CancellationToken cancellationToken)
+    public Task<AlertDto?> AcknowledgeAsync(string id, string actor, CancellationToken cancellationToken) => ChangeAsync<AlertDto?>(async connection =>
     {
-        await _lock.WaitAsync(cancellationToken);
-        try
-        {
-            await using var connection = await store.OpenAsync(cancellationToken);
-            var row = await GetRowAsync(connection, id, cancellationToken);
-            if (row is null || row.State != AlertStates.Firing) return row?.ToDto();
-            var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-            await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE insights_alerts SET state = @state, acknowledged_ms = @nowMs, acknowledged_by = @actor WHERE id = @id",
-                new { state = AlertStates.Acknowledged, nowMs, actor, id }, cancellationToken: cancellationToken));
-            row.State = AlertStates.Acknowledged;
-            row.AcknowledgedMs = nowMs;
-            row.AcknowledgedBy = actor;
-            var dto = row.ToDto();
-            await PublishAsync("alert.acknowledged", dto, cancellationToken);
-            return dto;
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
+        var row = await GetRowAsync(connection, id, cancellationToken);
+        if (row is null || row.State != AlertStates.Firing) return row?.ToDto();
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE insights_alerts SET state = @state, acknowledged_ms = @nowMs, acknowledged_by = @actor WHERE id = @id",
+            new { state = AlertStates.Acknowledged, nowMs, actor, id }, cancellationToken: cancellationToken));
+        row.State = AlertStates.Acknowledged;
+        row.AcknowledgedMs = nowMs;
+        row.AcknowledgedBy = actor;
+        var dto = row.ToDto();
+        await PublishAsync("alert.acknowledged", dto, cancellationToken);
+        return dto;
+    }, cancellationToken);
 
     /// <summary>The fingerprints of every open alert (detectors start from them after a restart).</summary>
     public async Task<IReadOnlyList<string>> OpenFingerprintsAsync(CancellationToken cancellationToken)

@@ -3,9 +3,7 @@ using System.Text.Json.Nodes;
 using System.Net;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Net;
-using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Insights.Events;
-using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Insights.Alerts;
 

@@ -1,10 +1,7 @@
-using System.Globalization;
 using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.Insights.Analytics;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Alerts;
 

@@ -1,10 +1,7 @@
-using System.Globalization;
 using System.Security.Claims;
 using System.Text;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Http;
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
 
 using static LlmMarketplace.BuildingBlocks.Validation.QueryValues;
 

@@ -1,6 +1,4 @@
 using System.Text;
-using Dapper;
-using LlmMarketplace.Insights.Storage;
 
 namespace LlmMarketplace.Insights.Analytics;
 
@@ -32,17 +30,8 @@ internal sealed record AnalyticsFilter(IReadOnlyDictionary<string, string> Equal
 internal readonly record struct RangePart(string Granularity, long FromMs, long ToMs);
 
 /// <summary>Sums and merged sketches for one (bucket, group).</summary>
-internal sealed class Aggregate
+internal sealed class Aggregate : RollupSums
 {
-    public long Requests;
-    public long PromptTokens;
-    public long CompletionTokens;
-    public long CachedTokens;
-    public decimal CostUsd;
-    public long ErrorsClient;
-    public long ErrorsRateLimited;
-    public long ErrorsServer;
-    public long CacheHits;
     public DDSketch? Latency;
     public DDSketch? Ttft;
 
@@ -137,18 +126,9 @@ internal sealed class AnalyticsQuery(InsightsStore store)
             foreach (var row in await connection.QueryAsync<SumRow>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken)))
             {
                 if (row.Requests == 0) continue;
-                result[(row.Bucket, row.Grp ?? "")] = new Aggregate
-                {
-                    Requests = row.Requests,
-                    PromptTokens = row.PromptTokens,
-                    CompletionTokens = row.CompletionTokens,
-                    CachedTokens = row.CachedTokens,
-                    CostUsd = row.CostUsd,
-                    ErrorsClient = row.ErrorsClient,
-                    ErrorsRateLimited = row.ErrorsRateLimited,
-                    ErrorsServer = row.ErrorsServer,
-                    CacheHits = row.CacheHits,
-                };
+                var aggregate = new Aggregate();
+                aggregate.AddSums(row);
+                result[(row.Bucket, row.Grp ?? "")] = aggregate;
             }
         }
         if (!withSketches || result.Count == 0 || sketchGroups is { Count: 0 }) return result;
@@ -214,19 +194,10 @@ internal sealed class AnalyticsQuery(InsightsStore store)
         return (sb.ToString(), p);
     }
 
-    private sealed class SumRow
+    private sealed class SumRow : RollupSums
     {
         public long Bucket { get; set; }
         public string? Grp { get; set; }
-        public long Requests { get; set; }
-        public long PromptTokens { get; set; }
-        public long CompletionTokens { get; set; }
-        public long CachedTokens { get; set; }
-        public decimal CostUsd { get; set; }
-        public long ErrorsClient { get; set; }
-        public long ErrorsRateLimited { get; set; }
-        public long ErrorsServer { get; set; }
-        public long CacheHits { get; set; }
     }
 
     private sealed class SketchRow

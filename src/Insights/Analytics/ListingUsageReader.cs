@@ -1,6 +1,4 @@
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Catalog;
-using LlmMarketplace.Insights.Storage;
 
 namespace LlmMarketplace.Insights.Analytics;
 

@@ -3,8 +3,6 @@ using LlmMarketplace.BuildingBlocks.Access;
 using LlmMarketplace.BuildingBlocks.Catalog;
 using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 

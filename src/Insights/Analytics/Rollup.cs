@@ -37,18 +37,37 @@ internal static class ErrorClass
     public static bool IsError(int status) => status >= 400;
 }
 
-/// <summary>Sums and sketches of one rollup row, accumulated in memory before they are merged into storage.</summary>
-internal sealed class RollupCell
+/// <summary>The sums every rollup row carries, stored, read back and merged alike: requests, tokens, cost, errors by class and cache hits.</summary>
+internal abstract class RollupSums
 {
-    public long Requests;
-    public long PromptTokens;
-    public long CompletionTokens;
-    public long CachedTokens;
-    public decimal CostUsd;
-    public long ErrorsClient;
-    public long ErrorsRateLimited;
-    public long ErrorsServer;
-    public long CacheHits;
+    public long Requests { get; set; }
+    public long PromptTokens { get; set; }
+    public long CompletionTokens { get; set; }
+    public long CachedTokens { get; set; }
+    public decimal CostUsd { get; set; }
+    public long ErrorsClient { get; set; }
+    public long ErrorsRateLimited { get; set; }
+    public long ErrorsServer { get; set; }
+    public long CacheHits { get; set; }
+
+    /// <summary>Adds <paramref name="other"/>'s sums to these.</summary>
+    public void AddSums(RollupSums other)
+    {
+        Requests += other.Requests;
+        PromptTokens += other.PromptTokens;
+        CompletionTokens += other.CompletionTokens;
+        CachedTokens += other.CachedTokens;
+        CostUsd += other.CostUsd;
+        ErrorsClient += other.ErrorsClient;
+        ErrorsRateLimited += other.ErrorsRateLimited;
+        ErrorsServer += other.ErrorsServer;
+        CacheHits += other.CacheHits;
+    }
+}
+
+/// <summary>Sums and sketches of one rollup row, accumulated in memory before they are merged into storage.</summary>
+internal sealed class RollupCell : RollupSums
+{
     public DDSketch Latency = new();
     public DDSketch Ttft = new();
 
@@ -69,15 +88,7 @@ internal sealed class RollupCell
 
     public void Merge(RollupCell other)
     {
-        Requests += other.Requests;
-        PromptTokens += other.PromptTokens;
-        CompletionTokens += other.CompletionTokens;
-        CachedTokens += other.CachedTokens;
-        CostUsd += other.CostUsd;
-        ErrorsClient += other.ErrorsClient;
-        ErrorsRateLimited += other.ErrorsRateLimited;
-        ErrorsServer += other.ErrorsServer;
-        CacheHits += other.CacheHits;
+        AddSums(other);
         Latency.Merge(other.Latency);
         Ttft.Merge(other.Ttft);
     }

@@ -2,9 +2,6 @@ using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.BuildingBlocks.Catalog;
 using LlmMarketplace.BuildingBlocks.Hosting;
-using LlmMarketplace.Insights.Storage;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Analytics;
 
@@ -32,7 +29,7 @@ internal sealed class RollupWorker(
     Events.EventsOutWorker eventsOut,
     Events.EventsOptions eventsOptions,
     Events.EventLog eventLog,
-    IListingDirectory? listings = null) : PeriodicWorker(time, logger)
+    IListingDirectory? listings = null) : SignalledWorker(accessEvents.UsageCommitted, time, logger)
 {
     public const string CursorName = "rollups";
 
@@ -54,18 +51,6 @@ internal sealed class RollupWorker(
     /// database's write lock (which slowed the gateway's own usage writes).
     /// </summary>
     protected override TimeSpan MinimumGap { get; } = TimeSpan.FromMilliseconds(250);
-
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        accessEvents.UsageCommitted += Wake;
-        return base.StartAsync(cancellationToken);
-    }
-
-    public override Task StopAsync(CancellationToken cancellationToken)
-    {
-        accessEvents.UsageCommitted -= Wake;
-        return base.StopAsync(cancellationToken);
-    }
 
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -105,7 +90,7 @@ internal sealed class RollupWorker(
                 return 0;
             }
             Position = next;
-            if (withUsageEvents) eventLog.SignalAppended();
+            if (withUsageEvents) eventLog.Appended.Raise();
             metrics.RolledUp(batch.Count);
             Log.RolledUp(Logger, batch.Count, next);
             foreach (var observer in _observers) await observer.ObserveAsync(batch, cancellationToken);

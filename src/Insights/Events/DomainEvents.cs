@@ -1,7 +1,4 @@
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Events;
 

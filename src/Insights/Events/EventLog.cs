@@ -1,8 +1,6 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Dapper;
 using LlmMarketplace.Access.Metering;
-using LlmMarketplace.Insights.Storage;
+using LlmMarketplace.BuildingBlocks.Hosting;
 
 namespace LlmMarketplace.Insights.Events;
 
@@ -30,9 +28,7 @@ public sealed record EventBatch([property: JsonPropertyName("events")] IReadOnly
 internal sealed class EventLog(InsightsStore store, TimeProvider time)
 {
     /// <summary>Raised after an event is appended (event sinks wake on it).</summary>
-    public event Action? Appended;
-
-    public void SignalAppended() => Appended?.Invoke();
+    public WorkSignal Appended { get; } = new();
 
     public async Task<EventEnvelope> AppendAsync(string type, JsonElement data, CancellationToken cancellationToken)
     {
@@ -42,7 +38,7 @@ internal sealed class EventLog(InsightsStore store, TimeProvider time)
             "INSERT INTO insights_events (event_id, type, payload, created_ms) VALUES (@Id, @Type, @Payload, @CreatedMs)",
             new { envelope.Id, envelope.Type, Payload = JsonSerializer.Serialize(envelope, InsightsJson.Options), CreatedMs = envelope.Time.ToUnixTimeMilliseconds() },
             cancellationToken: cancellationToken));
-        Appended?.Invoke();
+        Appended.Raise();
         return envelope;
     }
 

@@ -1,10 +1,5 @@
-using System.Text.Json;
-using Dapper;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.BuildingBlocks.Hosting;
-using LlmMarketplace.Insights.Storage;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Events;
 
@@ -59,7 +54,7 @@ internal sealed class EventsOutWorker(
     InsightsOptions insights,
     IEnumerable<IEventSink> staticSinks,
     TimeProvider time,
-    ILogger<EventsOutWorker> logger) : PeriodicWorker(time, logger)
+    ILogger<EventsOutWorker> logger) : SignalledWorker(log.Appended, time, logger)
 {
     private readonly SemaphoreSlim _runLock = new(1, 1);
     private readonly IEventSink[] _static = [.. staticSinks];
@@ -83,18 +78,6 @@ internal sealed class EventsOutWorker(
 
     /// <summary>A batch waits <see cref="EventsOptions.BatchDelay"/> at most, so the log is looked at every second at least.</summary>
     protected override TimeSpan Interval => options.BatchDelay < TimeSpan.FromSeconds(1) ? options.BatchDelay : TimeSpan.FromSeconds(1);
-
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        log.Appended += Wake;
-        return base.StartAsync(cancellationToken);
-    }
-
-    public override Task StopAsync(CancellationToken cancellationToken)
-    {
-        log.Appended -= Wake;
-        return base.StopAsync(cancellationToken);
-    }
 
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -199,7 +182,7 @@ internal sealed class EventsOutWorker(
         {
             if (await advance((connection, transaction) => outbox.InsertAsync(connection, transaction, webhookId, WebhookKinds.Events, batch, cancellationToken)))
             {
-                outbox.SignalEnqueued();
+                outbox.Enqueued.Raise();
             }
         }
     }

@@ -1,7 +1,4 @@
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Distributed;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
 using StackExchange.Redis;

@@ -1,15 +1,9 @@
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.BuildingBlocks.Secrets;
-using LlmMarketplace.Insights.Storage;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Events;
 
@@ -58,7 +52,7 @@ internal sealed class WebhookOutbox(InsightsStore store, ISecretStore secrets, T
     public static string SecretName(string webhookId) => $"insights.webhooks.{webhookId}";
 
     /// <summary>Raised after something was enqueued (the dispatcher wakes on it).</summary>
-    public event Action? Enqueued;
+    public WorkSignal Enqueued { get; } = new();
 
     public async Task<WebhookDto> CreateAsync(string url, IReadOnlyList<string> kinds, string secret, string actor, CancellationToken cancellationToken)
     {
@@ -122,7 +116,7 @@ internal sealed class WebhookOutbox(InsightsStore store, ISecretStore secrets, T
             await InsertAsync(connection, transaction, webhookId, kind, [envelope], cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
-        Enqueued?.Invoke();
+        Enqueued.Raise();
     }
 
     /// <summary>Enqueues a batch for one webhook inside the caller's transaction (events out advance their cursor with it).</summary>
@@ -138,8 +132,6 @@ internal sealed class WebhookOutbox(InsightsStore store, ISecretStore secrets, T
             new { id = "dlv_" + Guid.CreateVersion7().ToString("N"), webhookId, kind, payload = JsonSerializer.Serialize(new EventBatch(batch), InsightsJson.Options), nowMs },
             transaction, cancellationToken: cancellationToken));
     }
-
-    public void SignalEnqueued() => Enqueued?.Invoke();
 
     public async Task<IReadOnlyList<DeliveryDto>> DeliveriesAsync(string webhookId, int limit, CancellationToken cancellationToken)
     {
@@ -195,7 +187,7 @@ internal sealed class WebhookDispatcher(
     ISecretStore secrets,
     WebhookOptions options,
     TimeProvider time,
-    ILogger<WebhookDispatcher> logger) : PeriodicWorker(time, logger)
+    ILogger<WebhookDispatcher> logger) : SignalledWorker(outbox.Enqueued, time, logger)
 {
     private readonly HttpClient _http = new(OutboundHttp.CreateHandler(new OutboundAddressPolicy(options.AllowLoopback, options.AllowPrivate), TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1)))
     { Timeout = options.Timeout };
@@ -207,18 +199,6 @@ internal sealed class WebhookDispatcher(
     }
 
     protected override TimeSpan Interval => options.PollInterval;
-
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        outbox.Enqueued += Wake;
-        return base.StartAsync(cancellationToken);
-    }
-
-    public override Task StopAsync(CancellationToken cancellationToken)
-    {
-        outbox.Enqueued -= Wake;
-        return base.StopAsync(cancellationToken);
-    }
 
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {

@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Catalog;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Insights.Analytics;
-using LlmMarketplace.Insights.Storage;
 
 namespace LlmMarketplace.Insights.Sla;
 

@@ -1,6 +1,3 @@
-using LlmMarketplace.BuildingBlocks.Validation;
-using Microsoft.AspNetCore.Http;
-
 namespace LlmMarketplace.Insights.Sla;
 
 public sealed record SlaStatusResult(IReadOnlyList<SlaMeasurement> Data);

@@ -1,10 +1,6 @@
-using Dapper;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.BuildingBlocks.Catalog;
 using LlmMarketplace.Insights.Analytics;
-using LlmMarketplace.Insights.Storage;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Sla;
 

@@ -1,11 +1,6 @@
-using System.Text.Json;
-using Dapper;
 using LlmMarketplace.Access.Statements;
 using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.Insights.Events;
-using LlmMarketplace.Insights.Storage;
-using LlmMarketplace.Insights.Telemetry;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Insights.Statements;
 
@@ -50,7 +45,7 @@ internal sealed class StatementCloser(
         }
         if (closed > 0)
         {
-            log.SignalAppended();
+            log.Appended.Raise();
             Log.StatementsClosed(Logger, closed, monthText);
         }
         return closed;

@@ -1,22 +1,15 @@
 using System.Data.Common;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Insights.Analytics;
 
 namespace LlmMarketplace.Insights.Storage;
 
 /// <summary>The Insights tables (rollups, cursors), through Dapper and SQL both SQLite and PostgreSQL accept.</summary>
-internal sealed class InsightsStore(Database database)
+internal sealed class InsightsStore(Database database) : ModuleStore(database)
 {
-    static InsightsStore() => DefaultTypeMap.MatchNamesWithUnderscores = true;
-
-    public Database Database => database;
-
-    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default) => database.OpenAsync(cancellationToken);
-
     public async Task<long> GetCursorAsync(string name, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
             "SELECT position FROM insights_cursors WHERE name = @name", new { name }, cancellationToken: cancellationToken)) ?? 0;
     }
@@ -27,7 +20,7 @@ internal sealed class InsightsStore(Database database)
     /// </summary>
     public async Task<bool> AdvanceAsync(string name, long expected, long next, long nowMs, Func<DbConnection, DbTransaction, Task> apply, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO insights_cursors (name, position, updated_ms) VALUES (@name, 0, @nowMs) ON CONFLICT (name) DO NOTHING",
             new { name, nowMs }, cancellationToken: cancellationToken));
@@ -122,7 +115,7 @@ internal sealed class InsightsStore(Database database)
     /// <summary>Deletes rollup rows of a granularity older than a time (retention).</summary>
     public async Task<int> PruneAsync(string granularity, long beforeMs, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         var pruned = await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM insights_rollups WHERE granularity = @granularity AND bucket_ms < @beforeMs", new { granularity, beforeMs }, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
@@ -134,7 +127,7 @@ internal sealed class InsightsStore(Database database)
 }
 
 /// <summary>One stored rollup row.</summary>
-internal sealed class RollupRow
+internal sealed class RollupRow : RollupSums
 {
     public string Granularity { get; set; } = "";
     public long BucketMs { get; set; }
@@ -145,30 +138,13 @@ internal sealed class RollupRow
     public string Listing { get; set; } = "";
     public string Deployment { get; set; } = "";
     public string Provider { get; set; } = "";
-    public long Requests { get; set; }
-    public long PromptTokens { get; set; }
-    public long CompletionTokens { get; set; }
-    public long CachedTokens { get; set; }
-    public decimal CostUsd { get; set; }
-    public long ErrorsClient { get; set; }
-    public long ErrorsRateLimited { get; set; }
-    public long ErrorsServer { get; set; }
-    public long CacheHits { get; set; }
     public byte[] LatencySketch { get; set; } = [];
     public byte[] TtftSketch { get; set; } = [];
 
-    public RollupCell ToCell() => new()
+    public RollupCell ToCell()
     {
-        Requests = Requests,
-        PromptTokens = PromptTokens,
-        CompletionTokens = CompletionTokens,
-        CachedTokens = CachedTokens,
-        CostUsd = CostUsd,
-        ErrorsClient = ErrorsClient,
-        ErrorsRateLimited = ErrorsRateLimited,
-        ErrorsServer = ErrorsServer,
-        CacheHits = CacheHits,
-        Latency = DDSketch.FromBytes(LatencySketch),
-        Ttft = DDSketch.FromBytes(TtftSketch),
-    };
+        var cell = new RollupCell { Latency = DDSketch.FromBytes(LatencySketch), Ttft = DDSketch.FromBytes(TtftSketch) };
+        cell.AddSums(this);
+        return cell;
+    }
 }

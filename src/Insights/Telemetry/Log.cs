@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace LlmMarketplace.Insights.Telemetry;
 
 /// <summary>The Insights module's log messages (event ids 7000-7999).</summary>

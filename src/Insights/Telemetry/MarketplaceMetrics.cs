@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using LlmMarketplace.BuildingBlocks.Telemetry;
 using LlmMarketplace.Gateway.Pipeline;
 
 namespace LlmMarketplace.Insights.Telemetry;
@@ -8,19 +9,14 @@ namespace LlmMarketplace.Insights.Telemetry;
 /// with dots): tokens and cost consumed through the gateway by model and provider. They sit beside the GenAI
 /// semantic-convention metrics the gateway records; the HTTP request metrics are the host's.
 /// </summary>
-internal sealed class MarketplaceMetrics
+internal sealed class MarketplaceMetrics(IMeterFactory meterFactory)
 {
-    private readonly Counter<long> _tokens;
-    private readonly Counter<double> _cost;
-    private readonly Counter<long> _gatewayRequests;
-
-    public MarketplaceMetrics(IMeterFactory meterFactory)
-    {
-        var meter = meterFactory.Create(InsightsMetrics.MeterName);
-        _tokens = meter.CreateCounter<long>("marketplace.tokens.consumed", "{token}", "Tokens consumed through the gateway, by model, provider and type (input, output).");
-        _cost = meter.CreateCounter<double>("marketplace.cost.usd", "{USD}", "Cost in US dollars of the calls through the gateway, by model and provider.");
-        _gatewayRequests = meter.CreateCounter<long>("marketplace.gateway.requests", "{request}", "Gateway calls by model, provider, status code and cache result.");
-    }
+    private readonly Counter<long> _tokens = meterFactory.Counter<long>(InsightsMetrics.MeterName, "marketplace.tokens.consumed", "{token}",
+        "Tokens consumed through the gateway, by model, provider and type (input, output).");
+    private readonly Counter<double> _cost = meterFactory.Counter<double>(InsightsMetrics.MeterName, "marketplace.cost.usd", "{USD}",
+        "Cost in US dollars of the calls through the gateway, by model and provider.");
+    private readonly Counter<long> _gatewayRequests = meterFactory.Counter<long>(InsightsMetrics.MeterName, "marketplace.gateway.requests", "{request}",
+        "Gateway calls by model, provider, status code and cache result.");
 
     public void Call(GatewayCall call)
     {

@@ -1,9 +1,6 @@
 using System.Data.Common;
 using System.Threading.Channels;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Optimizer.Experiments;
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Pipeline;

@@ -1,15 +1,10 @@
-using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Optimizer.Statistics;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.Optimizer.Experiments;
 
@@ -127,15 +122,7 @@ internal static class ExperimentsApi
     {
         if (await store.GetAsync(id, cancellationToken) is not { } row) return TypedResults.NotFound();
         if (row.Status == ExperimentStatus.Stopped) return TypedResults.Problem("The experiment is already stopped.", statusCode: StatusCodes.Status409Conflict, title: "Conflict");
-        var before = ToDto(row, directory);
-        row.Status = ExperimentStatus.Stopped;
-        row.UpdatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        await store.UpdateStatusAsync(row.Id, row.Status, row.Winner, row.UpdatedMs, cancellationToken);
-        await directory.RefreshAsync(cancellationToken);
-        var after = ToDto(row, directory);
-        await AuditAsync(audit, context, "experiment.stopped", row.Id, JsonSerializer.SerializeToNode(before, ExperimentJson.Options), JsonSerializer.SerializeToNode(after, ExperimentJson.Options), cancellationToken);
-        Log.ExperimentChanged(logger, row.Id, row.Model, row.Status);
-        return TypedResults.Ok(after);
+        return await SetStatusAsync(row, ExperimentStatus.Stopped, row.Winner, "experiment.stopped", context, store, directory, time, audit, logger, cancellationToken);
     }
 
     public static async Task<Results<Ok<ExperimentDto>, NotFound, ValidationProblem, ProblemHttpResult>> PromoteAsync(
@@ -173,14 +160,21 @@ internal static class ExperimentsApi
             var other = (await store.ActiveAsync(cancellationToken)).FirstOrDefault(e => e.Model == row.Model && e.Id != row.Id);
             if (other is not null) return TypedResults.Problem($"Experiment {other.Id} now steers the model '{row.Model}'.", statusCode: StatusCodes.Status409Conflict, title: "Conflict");
         }
+        return await SetStatusAsync(row, ExperimentStatus.Promoted, winner, "experiment.promoted", context, store, directory, time, audit, logger, cancellationToken);
+    }
+
+    /// <summary>Stores a stop or a promotion, makes routing follow it at once, audits it (before and after) and answers the experiment.</summary>
+    private static async Task<Ok<ExperimentDto>> SetStatusAsync(ExperimentRow row, string status, string? winner, string action, HttpContext context,
+        ExperimentStore store, ExperimentDirectory directory, TimeProvider time, IAuditLog audit, ILogger logger, CancellationToken cancellationToken)
+    {
         var before = ToDto(row, directory);
-        row.Status = ExperimentStatus.Promoted;
+        row.Status = status;
         row.Winner = winner;
         row.UpdatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         await store.UpdateStatusAsync(row.Id, row.Status, row.Winner, row.UpdatedMs, cancellationToken);
         await directory.RefreshAsync(cancellationToken);
         var after = ToDto(row, directory);
-        await AuditAsync(audit, context, "experiment.promoted", row.Id, JsonSerializer.SerializeToNode(before, ExperimentJson.Options), JsonSerializer.SerializeToNode(after, ExperimentJson.Options), cancellationToken);
+        await AuditAsync(audit, context, action, row.Id, JsonSerializer.SerializeToNode(before, ExperimentJson.Options), JsonSerializer.SerializeToNode(after, ExperimentJson.Options), cancellationToken);
         Log.ExperimentChanged(logger, row.Id, row.Model, row.Status);
         return TypedResults.Ok(after);
     }

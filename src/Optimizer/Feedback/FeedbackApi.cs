@@ -1,13 +1,9 @@
-using System.Globalization;
 using System.Security.Claims;
-using System.Text.Json;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Errors;
 using LlmMarketplace.Optimizer.Routing;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 using static LlmMarketplace.BuildingBlocks.Validation.QueryValues;
 

@@ -1,4 +1,3 @@
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
 
 namespace LlmMarketplace.Optimizer.Feedback;
@@ -39,14 +38,12 @@ internal sealed record FeedbackFilter
 }
 
 /// <summary>Feedback storage: one row per request id, upserted.</summary>
-internal sealed class FeedbackStore(Database database)
+internal sealed class FeedbackStore(Database database) : ModuleStore(database)
 {
-    static FeedbackStore() => DefaultTypeMap.MatchNamesWithUnderscores = true;
-
     /// <summary>Inserts or replaces the feedback of a request in one transaction; true when it was new.</summary>
     public async Task<bool> UpsertAsync(FeedbackRow row, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var existing = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
             "SELECT created_ms FROM insights_feedback WHERE request_id = @RequestId", row, transaction, cancellationToken: cancellationToken));
@@ -74,7 +71,7 @@ internal sealed class FeedbackStore(Database database)
         var (where, parameters) = Where(filter);
         parameters.Add("limit", limit);
         parameters.Add("offset", offset);
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM insights_feedback{where}", parameters, cancellationToken: cancellationToken));
         var rows = (await connection.QueryAsync<FeedbackRow>(new CommandDefinition(
             $"SELECT * FROM insights_feedback{where} ORDER BY created_ms DESC, request_id LIMIT @limit OFFSET @offset", parameters, cancellationToken: cancellationToken))).AsList();

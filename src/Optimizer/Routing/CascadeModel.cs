@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace LlmMarketplace.Optimizer.Routing;
 
 /// <summary>One cascaded call, from its routing until its feedback: what the review read in the answers.</summary>

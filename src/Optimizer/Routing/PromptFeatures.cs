@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace LlmMarketplace.Optimizer.Routing;
 
 /// <summary>A sparse feature vector: hashed indexes and their values.</summary>

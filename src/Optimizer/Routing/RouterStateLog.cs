@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
 
 namespace LlmMarketplace.Optimizer.Routing;

@@ -1,29 +1,23 @@
 using System.Diagnostics.Metrics;
+using LlmMarketplace.BuildingBlocks.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMarketplace.BuildingBlocks.Distributed.Telemetry;
 
 /// <summary>The meter of the shared state (Redis): fallbacks to local state and refusals while Redis is unreachable.</summary>
-public sealed class DistributedMetrics
+public sealed class DistributedMetrics(IMeterFactory meterFactory)
 {
     public const string MeterName = "LlmMarketplace.Distributed";
 
-    private readonly Counter<long> _fallbacks;
-    private readonly Counter<long> _refusals;
-
-    public DistributedMetrics(IMeterFactory meterFactory)
-    {
-        var meter = meterFactory.Create(MeterName);
-        _fallbacks = meter.CreateCounter<long>("llmm.redis.fallbacks", "{operation}",
-            "Operations on shared state done on this replica's local state because Redis was unreachable (fail-open), by use.");
-        _refusals = meter.CreateCounter<long>("llmm.redis.refusals", "{request}",
-            "Calls refused because Redis was unreachable (fail-closed), by use.");
-    }
+    private readonly Counter<long> _fallbacks = meterFactory.Counter<long>(MeterName, "llmm.redis.fallbacks", "{operation}",
+        "Operations on shared state done on this replica's local state because Redis was unreachable (fail-open), by use.");
+    private readonly Counter<long> _refusals = meterFactory.Counter<long>(MeterName, "llmm.redis.refusals", "{request}",
+        "Calls refused because Redis was unreachable (fail-closed), by use.");
 
     /// <summary>Counts a fallback; <paramref name="use"/> is a fixed name (rate_limit, budget, cache, stream).</summary>
-    public void Fallback(string use) => _fallbacks.Add(1, new KeyValuePair<string, object?>("use", use));
+    public void Fallback(string use) => _fallbacks.Add(1, "use", use);
 
-    public void Refused(string use) => _refusals.Add(1, new KeyValuePair<string, object?>("use", use));
+    public void Refused(string use) => _refusals.Add(1, "use", use);
 }
 
 /// <summary>Log messages of the shared state (event ids 9000-9099). Never a key or a secret.</summary>
