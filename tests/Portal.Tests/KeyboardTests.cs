@@ -1,9 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using LlmMarketplace.Portal.Tests.Infrastructure;
-using Microsoft.Playwright;
 using Xunit.Abstractions;
-using static Microsoft.Playwright.Assertions;
 
 namespace LlmMarketplace.Portal.Tests;
 

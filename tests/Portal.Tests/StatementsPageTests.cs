@@ -1,12 +1,5 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.RegularExpressions;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Portal.Tests.Infrastructure;
-using Microsoft.Playwright;
-using static Microsoft.Playwright.Assertions;
 
 namespace LlmMarketplace.Portal.Tests;
 

@@ -1,11 +1,5 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text.Json;
 using LlmMarketplace.Access.Metering;
-using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Distributed;
 

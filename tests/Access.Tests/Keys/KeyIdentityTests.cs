@@ -1,10 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Keys;
 

@@ -1,10 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Metering;
 

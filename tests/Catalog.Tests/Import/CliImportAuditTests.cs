@@ -1,8 +1,5 @@
-using System.Text.Json;
 using Dapper;
-using LlmMarketplace.Catalog.Tests.Infrastructure;
 using LlmMarketplace.Host.Commands;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Import;
 

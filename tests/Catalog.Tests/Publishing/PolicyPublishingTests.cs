@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Catalog.Tests.Publishing;
 
 /// <summary>The policy layer of listing validation: the platform's global policies judge every new listing and version.</summary>

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlmMarketplace.Catalog.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Catalog.Tests.Publishing;

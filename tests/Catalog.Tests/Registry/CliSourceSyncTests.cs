@@ -1,9 +1,6 @@
-using System.Text.Json;
 using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.Catalog.Tests.Infrastructure;
 using LlmMarketplace.Host.Commands;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Registry;
 

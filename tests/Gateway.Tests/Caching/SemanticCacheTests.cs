@@ -1,11 +1,7 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using LlmMarketplace.Gateway.Caching;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Gateway.Tests.Resilience;
 using OpenAI;
 using OpenAI.Chat;

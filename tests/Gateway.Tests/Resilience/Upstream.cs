@@ -1,8 +1,3 @@
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Gateway.Tests.Resilience;
 
 /// <summary>OpenAI-format answers for fake upstreams, and the calls the resilience, routing and cache tests make.</summary>

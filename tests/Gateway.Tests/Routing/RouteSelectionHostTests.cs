@@ -1,5 +1,3 @@
-using System.Net;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Gateway.Tests.Resilience;
 
 namespace LlmMarketplace.Gateway.Tests.Routing;

@@ -1,12 +1,7 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Dapper;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 
 namespace LlmMarketplace.Governance.Tests.Audit;
 

@@ -1,12 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Identity;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 using LlmMarketplace.Host.Hosting;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 

@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LlmMarketplace.Governance.Tests.Identity;

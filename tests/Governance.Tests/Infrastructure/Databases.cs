@@ -1,5 +1,3 @@
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Governance.Tests.Infrastructure;
 
 /// <summary>Fresh databases for the storage tests (<c>[OnEachStorage]</c>: SQLite and PostgreSQL, <c>LLMM_TEST_POSTGRES</c> required, never skipped).</summary>

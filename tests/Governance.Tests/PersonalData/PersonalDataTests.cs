@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Governance.Tests.PersonalData;
 
 /// <summary>Export everything stored about a person; erase them without breaking the audit chain.</summary>

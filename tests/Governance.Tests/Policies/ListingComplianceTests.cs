@@ -1,11 +1,4 @@
 using System.ClientModel;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using OpenAI;
 using OpenAI.Chat;

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-
 namespace LlmMarketplace.Governance.Tests.Policies;
 
 /// <summary>

@@ -1,12 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using Dapper;
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 
 namespace LlmMarketplace.Governance.Tests.Policies;
 

@@ -1,6 +1,5 @@
 using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace LlmMarketplace.Governance.Tests.Secrets;

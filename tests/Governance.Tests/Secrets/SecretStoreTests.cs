@@ -1,11 +1,6 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Dapper;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Governance.Tests.Secrets;
 

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Insights.Tests.Infrastructure;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
-
 namespace LlmMarketplace.Insights.Tests.Sla;
 
 /// <summary>A published listing's SLA against what its calls measure: breaches become violations, counted and listed.</summary>

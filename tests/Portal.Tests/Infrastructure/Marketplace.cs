@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Portal.Tests.Infrastructure;

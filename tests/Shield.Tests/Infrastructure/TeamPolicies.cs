@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Shield.Tests.Infrastructure;
 
 /// <summary>What the shield tests that go through team policies set up through the management API of the real host.</summary>

@@ -1,9 +1,5 @@
-using System.Net;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.Pipeline;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMarketplace.Shield.Tests.Inline;

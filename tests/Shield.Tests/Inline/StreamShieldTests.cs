@@ -1,8 +1,4 @@
 using System.ClientModel;
-using System.Net;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 using OpenAI;
 using OpenAI.Chat;
