@@ -33,6 +33,14 @@ public static class TestPaths
         }
     }
 
+    /// <summary>A new empty directory of a test's own, under <c>llmm-tests</c> in the temporary folder.</summary>
+    public static string NewDirectory()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -10,7 +10,7 @@ public sealed class AuditChainTests
 {
     private static async Task<GatewayHost> StartWithEntriesAsync(string provider, int count)
     {
-        var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
+        var host = await Gov.StartOnAsync(provider);
         var audit = host.Service<IAuditLog>();
         for (var i = 0; i < count; i++)
         {

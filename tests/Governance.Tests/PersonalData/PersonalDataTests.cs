@@ -7,7 +7,7 @@ public sealed class PersonalDataTests
     [OnEachStorage]
     public async Task Export_contains_the_account_sessions_and_audit_entries_and_erasure_keeps_the_chain_intact(string provider)
     {
-        await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
+        await using var host = await Gov.StartOnAsync(provider);
         var (id, username) = await Gov.CreateUserAsync(host, Roles.Viewer, ["team-p"]);
         await Gov.TokensAsync(host, username);
         (await Gov.LoginAsync(host, username, "wrong password here")).Dispose();

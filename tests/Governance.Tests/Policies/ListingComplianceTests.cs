@@ -33,13 +33,11 @@ public sealed class ListingComplianceTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _upstream.DisposeAsync();
 
-    private static async Task<GatewayHost> StartAsync(string provider)
+    private static Task<GatewayHost> StartAsync(string provider) => Gov.StartOnAsync(provider, overrides: new Dictionary<string, string?>
     {
-        var settings = await Databases.FreshAsync(provider);
-        settings["Catalog:AllowLoopbackEndpoints"] = "true";
-        settings["Catalog:TrustedPublishers:0"] = Publisher;
-        return await Gov.StartAsync(overrides: settings);
-    }
+        ["Catalog:AllowLoopbackEndpoints"] = "true",
+        ["Catalog:TrustedPublishers:0"] = Publisher,
+    });
 
     /// <summary>Publishes a listing (a trusted publisher's version goes live on submit) and waits until the gateway routes it; returns its service id and slug.</summary>
     private static async Task<string[]> ListedModelsAsync(GatewayHost host) =>
@@ -282,10 +280,9 @@ public sealed class ListingComplianceTests : IAsyncLifetime
     [Fact]
     public async Task Two_replicas_reevaluating_the_same_change_suspend_and_reinstate_once()
     {
-        var variable = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
-        Environment.SetEnvironmentVariable(variable, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
-        var settings = await Databases.FreshAsync("postgres");
-        settings["Security:EncryptionKey"] = "env:" + variable;
+        await using var storage = await TestStorage.CreateAsync("postgres");
+        var settings = storage.Overrides;
+        settings["Security:EncryptionKey"] = Gov.NewEncryptionKey();
         settings["Catalog:AllowLoopbackEndpoints"] = "true";
         settings["Catalog:TrustedPublishers:0"] = Publisher;
         // No Redis here: the other replica hears of changes only at its catch-up, every second.
