@@ -53,10 +53,7 @@ public sealed class SemanticCacheTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // Every upstream answer is different, so an answer equal to an earlier one can only have come from the cache.
-        _upstream = await FakeUpstream.StartAsync((ctx, n) => FakeUpstream.WantsStream(ctx)
-            ? FakeUpstream.Sse(ctx, [Upstream.Chunk($"streamed-{n} "), Upstream.Chunk("end", "stop"), "data: [DONE]"])
-            : FakeUpstream.Json(ctx, Upstream.Completion($"answer-{n}")));
+        _upstream = await FakeUpstream.StartAsync(Upstream.Numbered);
         _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl));
     }
 
