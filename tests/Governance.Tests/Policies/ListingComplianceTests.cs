@@ -46,21 +46,8 @@ public sealed class ListingComplianceTests : IAsyncLifetime
     private async Task<(string Id, string Slug)> PublishAsync(GatewayHost host, string name, bool zeroRetention, string[] certifications, string maxDataClassification = "internal")
     {
         var slug = $"{Publisher}/{name}-{Guid.NewGuid().ToString("N")[..8]}";
-        var listing = new
-        {
-            slug,
-            version = "1.0.0",
-            name = "Compliance test chat " + name,
-            description = "A chat model for tests of listing compliance.",
-            publisher = Publisher,
-            kind = "chat",
-            inputModalities = new[] { "text" },
-            outputModalities = new[] { "text" },
-            contextLength = 8192,
-            pricing = new { inputPerMTok = 0.5m, outputPerMTok = 1.5m },
-            deployments = new[] { new { provider = "acme-cloud", upstreamModel = "tiny-1", baseUrl = _upstream.BaseUrl + "/v1", region = "eu-west-1" } },
-            compliance = new { certifications, zeroRetention, maxDataClassification },
-        };
+        var listing = TestListings.Chat(slug, _upstream.BaseUrl + "/v1", "Compliance test chat " + name, "A chat model for tests of listing compliance.", Publisher);
+        listing["compliance"] = JsonSerializer.SerializeToNode(new { certifications, zeroRetention, maxDataClassification });
         using var created = await host.Client.PostAsJsonAsync("api/v1/services", listing);
         Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
         var id = (await Gov.JsonAsync(created)).GetProperty("id").GetString()!;
