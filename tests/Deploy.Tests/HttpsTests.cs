@@ -1,11 +1,9 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Diagnostics;
-using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using OpenAI;

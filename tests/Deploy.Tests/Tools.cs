@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Deploy.Tests;
 

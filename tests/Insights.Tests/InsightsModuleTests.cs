@@ -1,5 +1,3 @@
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Insights.Tests;
 
 public sealed class InsightsModuleTests

@@ -1,7 +1,4 @@
-using System.Net;
 using LlmMarketplace.Optimizer.Routing;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Optimizer.Tests.OptimizerTestKit;
 
 namespace LlmMarketplace.Optimizer.Tests;
 

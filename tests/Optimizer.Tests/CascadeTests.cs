@@ -1,11 +1,5 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Optimizer.Routing;
-using static LlmMarketplace.Optimizer.Tests.OptimizerTestKit;
 
 namespace LlmMarketplace.Optimizer.Tests;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Host.Hosting;
 using LlmMarketplace.Optimizer.Experiments;
 using Microsoft.Extensions.DependencyInjection;

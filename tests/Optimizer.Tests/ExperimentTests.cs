@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Optimizer.Tests.OptimizerTestKit;
-
 namespace LlmMarketplace.Optimizer.Tests;
 
 /// <summary>Experiments on a model alias through the real host: validation, sticky assignment, results, promotion, audit.</summary>

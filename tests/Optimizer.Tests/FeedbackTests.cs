@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Optimizer.Tests.OptimizerTestKit;
-
 namespace LlmMarketplace.Optimizer.Tests;
 
 /// <summary><c>POST /v1/feedback</c> and <c>GET /api/v1/feedback</c> through the real host.</summary>

@@ -1,7 +1,4 @@
-using System.Net;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Optimizer.Routing;
-using static LlmMarketplace.Optimizer.Tests.OptimizerTestKit;
 
 namespace LlmMarketplace.Optimizer.Tests;
 

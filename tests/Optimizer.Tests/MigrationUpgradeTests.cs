@@ -4,7 +4,6 @@ using DbUp.Engine;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Host.Hosting;
 using LlmMarketplace.Insights;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Optimizer.Tests;
 

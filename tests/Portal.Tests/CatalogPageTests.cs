@@ -1,12 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Portal.Tests.Infrastructure;
 using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
-using Microsoft.Playwright;
 using Xunit.Abstractions;
-using static Microsoft.Playwright.Assertions;
 
 namespace LlmMarketplace.Portal.Tests;
 

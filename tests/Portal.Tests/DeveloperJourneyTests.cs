@@ -1,10 +1,5 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Portal.Client;
-using LlmMarketplace.Portal.Tests.Infrastructure;
-using Microsoft.Playwright;
-using static Microsoft.Playwright.Assertions;
 
 namespace LlmMarketplace.Portal.Tests;
 

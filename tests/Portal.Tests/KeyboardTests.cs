@@ -1,9 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using LlmMarketplace.Portal.Tests.Infrastructure;
-using Microsoft.Playwright;
 using Xunit.Abstractions;
-using static Microsoft.Playwright.Assertions;
 
 namespace LlmMarketplace.Portal.Tests;
 
@@ -13,7 +10,15 @@ namespace LlmMarketplace.Portal.Tests;
 /// </summary>
 public sealed class KeyboardTests(ITestOutputHelper output)
 {
-    private static readonly LocatorPressSequentiallyOptions PersonsPace = new() { Delay = 80 };
+    /// <summary>On the sign-in page, types the master key at a person's pace and presses Enter; the portal shows who is signed in.</summary>
+    private static async Task SignInWithTheKeyByEnterAsync(IPage page, Marketplace market)
+    {
+        await page.GotoAsync("/login");
+        var key = page.GetByLabel("API key or token");
+        await key.PressSequentiallyAsync(market.Host.MasterKey, Typing.PersonsPace);
+        await key.PressAsync("Enter");
+        await Expect(page.GetByTestId("signed-in-as")).Not.ToBeEmptyAsync();
+    }
 
     [Fact]
     public async Task A_key_typed_at_a_persons_pace_signs_in_when_Enter_is_pressed()
@@ -21,11 +26,7 @@ public sealed class KeyboardTests(ITestOutputHelper output)
         await using var market = await Marketplace.StartAsync();
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync(market.Host.BaseAddress);
-        await page.GotoAsync("/login");
-        var key = page.GetByLabel("API key or token");
-        await key.PressSequentiallyAsync(market.Host.MasterKey, PersonsPace);
-        await key.PressAsync("Enter");
-        await Expect(page.GetByTestId("signed-in-as")).Not.ToBeEmptyAsync();
+        await SignInWithTheKeyByEnterAsync(page, market);
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Users and roles" })).ToBeVisibleAsync();
     }
 
@@ -38,9 +39,9 @@ public sealed class KeyboardTests(ITestOutputHelper output)
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync(market.Host.BaseAddress);
         await page.GotoAsync("/login");
-        await page.GetByLabel("User name").PressSequentiallyAsync("typist", PersonsPace);
+        await page.GetByLabel("User name").PressSequentiallyAsync("typist", Typing.PersonsPace);
         var password = page.GetByLabel("Password", new() { Exact = true });
-        await password.PressSequentiallyAsync("correct horse battery staple", PersonsPace);
+        await password.PressSequentiallyAsync("correct horse battery staple", Typing.PersonsPace);
         await password.PressAsync("Enter");
         await Expect(page.GetByTestId("signed-in-as")).ToHaveTextAsync("typist");
     }
@@ -57,7 +58,7 @@ public sealed class KeyboardTests(ITestOutputHelper output)
         var page = await browser.NewPageAsync(market.Host.BaseAddress);
         await page.GotoAsync("/");
         var search = page.GetByLabel("Search the catalog");
-        await search.PressSequentiallyAsync("claude haiku", PersonsPace);
+        await search.PressSequentiallyAsync("claude haiku", Typing.PersonsPace);
         await search.PressAsync("Enter");
         await Expect(page).ToHaveURLAsync(new Regex(@"\?q=claude(\+|%20)haiku"));
         await Expect(search).ToHaveValueAsync("claude haiku");
@@ -66,7 +67,7 @@ public sealed class KeyboardTests(ITestOutputHelper output)
         await Expect(cards.Filter(new() { HasText = "Zephyr Breeze" })).ToHaveCountAsync(0);
 
         await search.ClearAsync();
-        await search.PressSequentiallyAsync("zephyr", PersonsPace);
+        await search.PressSequentiallyAsync("zephyr", Typing.PersonsPace);
         await search.PressAsync("Enter");
         await Expect(page).ToHaveURLAsync(new Regex(@"\?q=zephyr"));
         await Expect(cards.Filter(new() { HasText = "Zephyr Breeze" })).ToHaveCountAsync(1);
@@ -92,7 +93,7 @@ public sealed class KeyboardTests(ITestOutputHelper output)
         var cards = page.GetByTestId("result-card");
         await Expect(cards.Filter(new() { HasText = "Pricey Tiny" })).ToHaveCountAsync(1);
         var maxPrice = page.GetByLabel("Max input price ($/1M tokens)");
-        await maxPrice.PressSequentiallyAsync("0.155", PersonsPace);
+        await maxPrice.PressSequentiallyAsync("0.155", Typing.PersonsPace);
         await maxPrice.PressAsync("Enter");
         await Expect(page).ToHaveURLAsync(new Regex(@"maxPrice=0\.155"));
         await Expect(maxPrice).ToHaveValueAsync("0.155");
@@ -100,7 +101,7 @@ public sealed class KeyboardTests(ITestOutputHelper output)
         await Expect(cards.Filter(new() { HasText = "gpt-4o-mini" })).ToHaveCountAsync(1);
 
         var minContext = page.GetByLabel("Min context (tokens)");
-        await minContext.PressSequentiallyAsync("32768", PersonsPace);
+        await minContext.PressSequentiallyAsync("32768", Typing.PersonsPace);
         await minContext.PressAsync("Enter");
         await Expect(page).ToHaveURLAsync(new Regex(@"minContext=32768"));
         await Expect(minContext).ToHaveValueAsync("32768");
@@ -122,16 +123,12 @@ public sealed class KeyboardTests(ITestOutputHelper output)
         await using var market = await Marketplace.StartAsync();
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync(market.Host.BaseAddress);
-        await page.GotoAsync("/login");
-        var key = page.GetByLabel("API key or token");
-        await key.PressSequentiallyAsync(market.Host.MasterKey, PersonsPace);
-        await key.PressAsync("Enter");
-        await Expect(page.GetByTestId("signed-in-as")).Not.ToBeEmptyAsync();
+        await SignInWithTheKeyByEnterAsync(page, market);
 
         var teamName = "typed-team-" + Guid.NewGuid().ToString("N")[..6];
         await page.GotoAsync("/admin/teams");
         var name = page.GetByLabel("Team name");
-        await name.PressSequentiallyAsync(teamName, PersonsPace);
+        await name.PressSequentiallyAsync(teamName, Typing.PersonsPace);
         await name.PressAsync("Enter");
         await Expect(page.GetByRole(AriaRole.Cell, new() { Name = teamName, Exact = true })).ToBeVisibleAsync();
         var teams = await market.SendAsync(HttpMethod.Get, "api/v1/teams", null);
@@ -141,7 +138,7 @@ public sealed class KeyboardTests(ITestOutputHelper output)
         await page.GotoAsync("/admin/audit");
         await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "team.created", Exact = true }).First).ToBeVisibleAsync();
         var action = page.GetByLabel("Action (e.g. policy.updated)");
-        await action.PressSequentiallyAsync("policy.deleted", PersonsPace);
+        await action.PressSequentiallyAsync("policy.deleted", Typing.PersonsPace);
         await action.PressAsync("Enter");
         await Expect(page.GetByTestId("audit-row")).ToHaveCountAsync(0);
     }
@@ -158,7 +155,7 @@ public sealed class KeyboardTests(ITestOutputHelper output)
         await PublishingJourneyTests.SignInAsync(page, "keymaker", "correct horse battery staple");
         await page.GotoAsync("/apps");
         var name = page.GetByLabel("Key name");
-        await name.PressSequentiallyAsync("nightly batch (eu)", PersonsPace);
+        await name.PressSequentiallyAsync("nightly batch (eu)", Typing.PersonsPace);
         await Expect(name).ToHaveValueAsync("nightly batch (eu)");
         await name.PressAsync("Enter");
         await Expect(page.GetByLabel("New API key")).ToHaveValueAsync(new Regex(".{20,}"));
@@ -178,15 +175,15 @@ public sealed class KeyboardTests(ITestOutputHelper output)
         var page = await browser.NewPageAsync(market.Host.BaseAddress);
         await PublishingJourneyTests.SignInAsync(page, "wizard", "correct horse battery staple");
         await page.GotoAsync("/publish");
-        await page.GetByLabel("Name", new() { Exact = true }).PressSequentiallyAsync("Typed Orbit", PersonsPace);
-        await page.GetByLabel("Model name (slug)").PressSequentiallyAsync(slug, PersonsPace);
-        await page.GetByLabel("Context length (tokens)").PressSequentiallyAsync("65536", PersonsPace);
-        await page.GetByLabel("Input price (USD per 1M tokens)").PressSequentiallyAsync("0.25", PersonsPace);
-        await page.GetByLabel("Output price (USD per 1M tokens)").PressSequentiallyAsync("1.25", PersonsPace);
-        await page.GetByLabel("Provider name (deployment 1)").PressSequentiallyAsync("nimbus-cloud", PersonsPace);
-        await page.GetByLabel("Upstream model (deployment 1)").PressSequentiallyAsync("tiny-1", PersonsPace);
+        await page.GetByLabel("Name", new() { Exact = true }).PressSequentiallyAsync("Typed Orbit", Typing.PersonsPace);
+        await page.GetByLabel("Model name (slug)").PressSequentiallyAsync(slug, Typing.PersonsPace);
+        await page.GetByLabel("Context length (tokens)").PressSequentiallyAsync("65536", Typing.PersonsPace);
+        await page.GetByLabel("Input price (USD per 1M tokens)").PressSequentiallyAsync("0.25", Typing.PersonsPace);
+        await page.GetByLabel("Output price (USD per 1M tokens)").PressSequentiallyAsync("1.25", Typing.PersonsPace);
+        await page.GetByLabel("Provider name (deployment 1)").PressSequentiallyAsync("nimbus-cloud", Typing.PersonsPace);
+        await page.GetByLabel("Upstream model (deployment 1)").PressSequentiallyAsync("tiny-1", Typing.PersonsPace);
         var baseUrl = page.GetByLabel("Base URL (deployment 1)");
-        await baseUrl.PressSequentiallyAsync(market.Upstream.BaseUrl + "/v1", PersonsPace);
+        await baseUrl.PressSequentiallyAsync(market.Upstream.BaseUrl + "/v1", Typing.PersonsPace);
         await Expect(page.GetByLabel("Model name (slug)")).ToHaveValueAsync(slug);
         await Expect(baseUrl).ToHaveValueAsync(market.Upstream.BaseUrl + "/v1");
         await baseUrl.PressAsync("Enter");

@@ -1,7 +1,3 @@
-using LlmMarketplace.Portal.Tests.Infrastructure;
-using Microsoft.Playwright;
-using static Microsoft.Playwright.Assertions;
-
 namespace LlmMarketplace.Portal.Tests;
 
 /// <summary>An admin tightens a policy in the browser; the developer's next playground call is refused with its reason.</summary>

@@ -1,13 +1,6 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.RegularExpressions;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Portal.Client;
-using LlmMarketplace.Portal.Tests.Infrastructure;
-using Microsoft.Playwright;
-using static Microsoft.Playwright.Assertions;
 
 namespace LlmMarketplace.Portal.Tests;
 
@@ -17,15 +10,6 @@ namespace LlmMarketplace.Portal.Tests;
 /// </summary>
 public sealed class PublisherAndUsageTests
 {
-    private static async Task<HttpStatusCode> ChatAsync(Marketplace market, string key, string model)
-    {
-        using var client = new HttpClient { BaseAddress = market.Host.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        using var content = new StringContent($$"""{"model":"{{model}}","messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json");
-        using var response = await client.PostAsync("v1/chat/completions", content);
-        return response.StatusCode;
-    }
-
     private static async Task<string> KeyAsync(Marketplace market, string team, int? rpm = null)
     {
         var key = await market.SendAsync(HttpMethod.Post, "api/v1/keys", new { name = "calls-" + Guid.NewGuid().ToString("N")[..6], team, rpm });
@@ -36,17 +20,12 @@ public sealed class PublisherAndUsageTests
     public async Task A_publisher_sees_which_teams_call_its_listing_and_its_service_level_and_others_do_not()
     {
         await using var market = await Marketplace.StartAsync();
-        var publisherName = "orbit-" + Guid.NewGuid().ToString("N")[..6];
-        var publisherTeam = await market.CreateTeamAsync(publisherName);
-        var consumerName = "buyers-" + Guid.NewGuid().ToString("N")[..6];
-        var consumerTeam = await market.CreateTeamAsync(consumerName);
-        await market.CreateUserAsync("owner", "correct horse battery staple", [], publisherTeam);
-        await market.CreateUserAsync("buyer", "another long passphrase", [], consumerTeam);
+        var (publisherName, publisherTeam, consumerName, consumerTeam) = await market.PublisherAndConsumerAsync();
         var slug = "orbit/metered-" + Guid.NewGuid().ToString("N")[..6];
         await market.PublishAsync(slug, "Metered Orbit", publisherTeam);
         var key = await KeyAsync(market, consumerTeam);
-        await Wait.UntilAsync(() => ChatAsync(market, key, slug).Result == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "the listing to be routable");
-        Assert.Equal(HttpStatusCode.OK, await ChatAsync(market, key, slug));
+        await Wait.UntilAsync(() => market.ChatAsync(key, slug).Result == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "the listing to be routable");
+        Assert.Equal(HttpStatusCode.OK, await market.ChatAsync(key, slug));
         // Both calls rolled up (the API the page reads, polled with a deadline).
         await Wait.UntilAsync(() => market.SendAsync(HttpMethod.Get, "api/v1/analytics/publisher?listing=" + Uri.EscapeDataString(slug), null).Result
             .GetProperty("totals").GetProperty("requests").GetInt64() == 2, TimeSpan.FromSeconds(30), "the calls to be rolled up");
@@ -111,8 +90,8 @@ public sealed class PublisherAndUsageTests
         await market.CreateUserAsync("spender", "correct horse battery staple", [], team);
         await market.SendAsync(HttpMethod.Post, "api/v1/budgets", new { scope = "team", scopeId = team, limitUsd = 5m, period = "monthly" });
         var key = await KeyAsync(market, team, rpm: 1);
-        Assert.Equal(HttpStatusCode.OK, await ChatAsync(market, key, "gpt-4o-mini"));
-        Assert.Equal(HttpStatusCode.TooManyRequests, await ChatAsync(market, key, "gpt-4o-mini"));
+        Assert.Equal(HttpStatusCode.OK, await market.ChatAsync(key, "gpt-4o-mini"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await market.ChatAsync(key, "gpt-4o-mini"));
         var usage = await market.SendAsync(HttpMethod.Get, "api/v1/usage?limit=10", null);
         var answered = usage.GetProperty("data").EnumerateArray().Single(static u => u.GetProperty("status").GetInt32() == 200);
         var cost = answered.GetProperty("costUsd").GetDecimal();

@@ -1,7 +1,3 @@
-using LlmMarketplace.Portal.Tests.Infrastructure;
-using Microsoft.Playwright;
-using static Microsoft.Playwright.Assertions;
-
 namespace LlmMarketplace.Portal.Tests;
 
 /// <summary>Signing in: wrong passwords, the first-sign-in password change, signing out, role-based navigation.</summary>

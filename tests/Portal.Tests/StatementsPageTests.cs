@@ -1,12 +1,5 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.RegularExpressions;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Portal.Tests.Infrastructure;
-using Microsoft.Playwright;
-using static Microsoft.Playwright.Assertions;
 
 namespace LlmMarketplace.Portal.Tests;
 
@@ -23,15 +16,6 @@ public sealed class StatementsPageTests
 
     private static string Precise(decimal amount) => amount.ToString("0.00##########", CultureInfo.InvariantCulture) + " USD";
 
-    private static async Task<HttpStatusCode> ChatAsync(Marketplace market, string key, string model)
-    {
-        using var client = new HttpClient { BaseAddress = market.Host.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        using var content = new StringContent($$"""{"model":"{{model}}","messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json");
-        using var response = await client.PostAsync("v1/chat/completions", content);
-        return response.StatusCode;
-    }
-
     private static async Task<string> CsvAsync(Marketplace market, string team, string month)
     {
         using var response = await market.Host.Client.GetAsync($"api/v1/statements?team={team}&month={month}&format=csv");
@@ -43,12 +27,7 @@ public sealed class StatementsPageTests
     public async Task A_team_reads_its_statement_by_month_as_the_API_answers_it_an_admin_adjusts_it_and_the_publisher_sees_its_revenue()
     {
         await using var market = await Marketplace.StartAsync();
-        var publisherName = "orbit-" + Guid.NewGuid().ToString("N")[..6];
-        var publisherTeam = await market.CreateTeamAsync(publisherName);
-        var consumerName = "buyers-" + Guid.NewGuid().ToString("N")[..6];
-        var consumerTeam = await market.CreateTeamAsync(consumerName);
-        await market.CreateUserAsync("owner", "correct horse battery staple", [], publisherTeam);
-        await market.CreateUserAsync("buyer", "another long passphrase", [], consumerTeam);
+        var (publisherName, publisherTeam, consumerName, consumerTeam) = await market.PublisherAndConsumerAsync();
         await market.CreateUserAsync("root", "guard the gates carefully", ["admin"]);
         var slug = "orbit/billed-" + Guid.NewGuid().ToString("N")[..6];
         await market.PublishAsync(slug, "Billed Orbit", publisherTeam);
@@ -58,8 +37,8 @@ public sealed class StatementsPageTests
         var sub = await market.SendAsync(HttpMethod.Post, "api/v1/subscriptions", new { app = appId, plan = plan.GetProperty("id").GetString() });
         Assert.Equal("active", sub.GetProperty("status").GetString());
         var key = (await market.SendAsync(HttpMethod.Post, "api/v1/keys", new { name = "app-key", app = appId, direct = false })).GetProperty("key").GetString()!;
-        await Wait.UntilAsync(() => ChatAsync(market, key, slug).Result == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "the listing to be routable");
-        Assert.Equal(HttpStatusCode.OK, await ChatAsync(market, key, slug));
+        await Wait.UntilAsync(() => market.ChatAsync(key, slug).Result == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "the listing to be routable");
+        Assert.Equal(HttpStatusCode.OK, await market.ChatAsync(key, slug));
 
         var month = sub.GetProperty("createdAt").GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
         var previous = DateTime.ParseExact(month + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture).AddMonths(-1).ToString("yyyy-MM", CultureInfo.InvariantCulture);

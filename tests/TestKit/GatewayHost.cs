@@ -10,6 +10,7 @@ namespace LlmMarketplace.TestKit;
 public sealed class GatewayHost : IAsyncDisposable
 {
     private readonly string _dataDirectory;
+    private StorageUnderTest? _storage;
 
     private GatewayHost(WebApplication app, string dataDirectory, string masterKey)
     {
@@ -42,8 +43,7 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>Starts the host with a YAML configuration (the text of the file).</summary>
     public static async Task<GatewayHost> StartAsync(string yaml, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dataDirectory);
+        var dataDirectory = TestPaths.NewDirectory();
         var configFile = Path.Combine(dataDirectory, "config.yaml");
         await File.WriteAllTextAsync(configFile, yaml);
         var masterKey = "mk-" + Guid.NewGuid().ToString("N");
@@ -61,6 +61,27 @@ public sealed class GatewayHost : IAsyncDisposable
         return new GatewayHost(app, dataDirectory, masterKey);
     }
 
+    /// <summary>
+    /// Starts the host on a fresh storage of <paramref name="provider"/> (<see cref="TestStorage"/>) with
+    /// <paramref name="overrides"/> on top; the host owns the storage and drops it when disposed.
+    /// </summary>
+    public static async Task<GatewayHost> StartOnAsync(string provider, string yaml, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
+    {
+        var storage = await TestStorage.CreateAsync(provider);
+        try
+        {
+            foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) storage.Overrides[key] = value;
+            var host = await StartAsync(yaml, storage.Overrides, configureServices);
+            host._storage = storage;
+            return host;
+        }
+        catch
+        {
+            await storage.DisposeAsync();
+            throw;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
@@ -74,5 +95,6 @@ public sealed class GatewayHost : IAsyncDisposable
         {
             // SQLite may still hold the file briefly on some systems; the temp directory is disposable.
         }
+        if (_storage is not null) await _storage.DisposeAsync();
     }
 }

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 
 namespace LlmMarketplace.TestKit;
@@ -32,6 +31,14 @@ public static class TestPaths
             }
             return path;
         }
+    }
+
+    /// <summary>A new empty directory of a test's own, under <c>llmm-tests</c> in the temporary folder.</summary>
+    public static string NewDirectory()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
     }
 
     public static int FreePort()

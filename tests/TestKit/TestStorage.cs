@@ -14,8 +14,7 @@ public static class TestStorage
     /// <summary>A fresh storage of <paramref name="provider"/> (hosts given its overrides share it); disposing it drops it.</summary>
     public static async Task<StorageUnderTest> CreateAsync(string provider)
     {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dataDirectory);
+        var dataDirectory = TestPaths.NewDirectory();
         if (provider == "sqlite")
         {
             return new StorageUnderTest(new Dictionary<string, string?> { ["Storage:DataDirectory"] = dataDirectory }, dataDirectory, database: null);

@@ -1,10 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Audit;
 
@@ -23,7 +18,7 @@ public sealed class AccessAuditTests
     [OnEachStorage]
     public async Task Creating_and_revoking_a_key_are_audited_with_the_actor_and_the_chain_stays_intact(string provider)
     {
-        await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
+        await using var host = await Gov.StartOnAsync(provider);
         var (adminId, adminName) = await Gov.CreateUserAsync(host, Roles.Admin);
         var tokens = await Gov.TokensAsync(host, adminName);
         using var admin = Gov.WithToken(host, tokens.GetProperty("accessToken").GetString()!);

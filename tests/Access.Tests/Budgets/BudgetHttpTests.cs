@@ -1,8 +1,4 @@
-using System.Net;
 using LlmMarketplace.Access.Budgets;
-using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Budgets;
 

@@ -1,8 +1,3 @@
-using System.Net;
-using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
-
 namespace LlmMarketplace.Access.Tests.Distributed;
 
 /// <summary>Redis really stopped and restarted under a replica: fail-open serves on local limits (degraded), fail-closed refuses with 429.</summary>

@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
 using StackExchange.Redis;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Distributed;
 

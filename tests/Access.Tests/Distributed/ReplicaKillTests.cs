@@ -1,11 +1,5 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text.Json;
 using LlmMarketplace.Access.Metering;
-using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Distributed;
 
@@ -23,8 +17,7 @@ public sealed class ReplicaKillTests
     {
         await using var postgres = await PostgresServer.StartAsync();
         await using var upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
-        var dir = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = TestPaths.NewDirectory();
         var config = Path.Combine(dir, "config.yaml");
         await File.WriteAllTextAsync(config, Config(upstream.BaseUrl + "/v1"));
         var masterKey = "mk-" + Guid.NewGuid().ToString("N");

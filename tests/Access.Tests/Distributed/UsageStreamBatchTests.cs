@@ -1,11 +1,7 @@
-using System.Text.Json;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.Access.Storage;
-using LlmMarketplace.Access.Tests.Infrastructure;
 using LlmMarketplace.Access.Tests.Metering;
-using LlmMarketplace.TestKit;
 using StackExchange.Redis;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Distributed;
 

@@ -1,6 +1,3 @@
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
-
 namespace LlmMarketplace.Access.Tests.Infrastructure;
 
 /// <summary>

@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Access.Tests.Infrastructure;
 
 /// <summary>Upstreams speaking each protocol with known usage, and calls through the real host.</summary>

@@ -1,5 +1,3 @@
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Access.Tests.Infrastructure;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using LlmMarketplace.TestKit;
 using Npgsql;
 
 namespace LlmMarketplace.Access.Tests.Infrastructure;

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Access.Tests.Infrastructure;
 

@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
-
 namespace LlmMarketplace.Access.Tests.Keys;
 
 /// <summary>API keys through the real host: shown once, stored hashed, authenticated from memory, scoped, expired, revoked, rotated.</summary>

@@ -1,10 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Keys;
 
@@ -19,7 +14,7 @@ public sealed class KeyIdentityTests
     [OnEachStorage]
     public async Task A_member_cannot_create_a_key_for_another_user_team_or_app_and_refusals_do_not_reveal_existence(string provider)
     {
-        await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
+        await using var host = await Gov.StartOnAsync(provider);
         var teamA = (await PostJsonAsync(host.Client, "api/v1/teams", new { name = Gov.Unique("team-a") })).GetProperty("id").GetString()!;
         var teamB = (await PostJsonAsync(host.Client, "api/v1/teams", new { name = Gov.Unique("team-b") })).GetProperty("id").GetString()!;
         var appB = (await PostJsonAsync(host.Client, "api/v1/apps", new { name = Gov.Unique("app-b"), team = teamB })).GetProperty("id").GetString()!;
@@ -81,7 +76,7 @@ public sealed class KeyIdentityTests
     [OnEachStorage]
     public async Task An_admin_issues_a_key_to_an_existing_user_only_and_it_is_audited_against_that_user(string provider)
     {
-        await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
+        await using var host = await Gov.StartOnAsync(provider);
         var team = (await PostJsonAsync(host.Client, "api/v1/teams", new { name = Gov.Unique("issued") })).GetProperty("id").GetString()!;
         var (adminId, adminName) = await Gov.CreateUserAsync(host, Roles.Admin);
         var (userId, _) = await Gov.CreateUserAsync(host, null, [team]);

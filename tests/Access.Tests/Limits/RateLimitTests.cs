@@ -1,9 +1,5 @@
-using System.Net;
 using LlmMarketplace.Access.Limits;
-using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.Time.Testing;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Limits;
 

@@ -1,7 +1,3 @@
-using System.Net;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
-
 namespace LlmMarketplace.Access.Tests.Limits;
 
 /// <summary>Limits shared by several keys (team, app) and by the whole gateway (deployment).</summary>

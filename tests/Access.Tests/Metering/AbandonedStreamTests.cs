@@ -1,8 +1,4 @@
-using System.Net;
-using System.Text;
 using Microsoft.AspNetCore.Http;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Metering;
 

@@ -1,8 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Metering;
 

@@ -1,10 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Metering;
 
@@ -13,6 +8,17 @@ public sealed class CrashTests
 {
     private sealed class Program(string config, string data, string masterKey) : IAsyncDisposable
     {
+        /// <summary>A program of its own: <paramref name="yaml"/> as its config file in a fresh directory, its data beside it, a new master key.</summary>
+        public static async Task<Program> CreateAsync(string yaml)
+        {
+            var dir = TestPaths.NewDirectory();
+            var configFile = Path.Combine(dir, "config.yaml");
+            await File.WriteAllTextAsync(configFile, yaml);
+            return new Program(configFile, Path.Combine(dir, "data"), "mk-" + Guid.NewGuid().ToString("N"));
+        }
+
+        public string MasterKey => masterKey;
+
         public Process? Process { get; private set; }
 
         public Uri BaseAddress { get; private set; } = null!;
@@ -87,12 +93,7 @@ public sealed class CrashTests
     public async Task Every_200_has_exactly_one_usage_record_after_SIGKILL_and_restart()
     {
         await using var upstream = await OpenAIUpstreamAsync(new Usage(20, 10));
-        var dir = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        var config = Path.Combine(dir, "config.yaml");
-        await File.WriteAllTextAsync(config, Config(upstream.BaseUrl + "/v1"));
-        var masterKey = "mk-" + Guid.NewGuid().ToString("N");
-        await using var program = new Program(config, Path.Combine(dir, "data"), masterKey);
+        await using var program = await Program.CreateAsync(Config(upstream.BaseUrl + "/v1"));
 
         // The key comes from the command line, on the same storage.
         Assert.Equal(0, await program.RunCliAsync("keys", "create", "--name", "crash-load", "--team", "crash", "--create-team"));
@@ -132,7 +133,7 @@ public sealed class CrashTests
 
         await program.StartAsync();
         using var admin = new HttpClient { BaseAddress = program.BaseAddress };
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", masterKey);
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", program.MasterKey);
         // Records the database could not take before the kill (busy under load) were kept in the local spool; the
         // restarted program delivers them in the background, so the check waits for that delivery, not longer.
         var recorded = new List<string>();
@@ -165,12 +166,7 @@ public sealed class CrashTests
     public async Task The_keys_command_creates_lists_and_revokes_on_the_configured_storage()
     {
         await using var upstream = await OpenAIUpstreamAsync(new Usage(1, 1));
-        var dir = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        var config = Path.Combine(dir, "config.yaml");
-        await File.WriteAllTextAsync(config, Config(upstream.BaseUrl + "/v1"));
-        var masterKey = "mk-" + Guid.NewGuid().ToString("N");
-        await using var program = new Program(config, Path.Combine(dir, "data"), masterKey);
+        await using var program = await Program.CreateAsync(Config(upstream.BaseUrl + "/v1"));
 
         Assert.Equal(0, await program.RunCliAsync("keys", "create", "--name", "cli-key", "--rpm", "60", "--model", "gpt-4o-mini"));
         var created = JsonDocument.Parse(JsonOf(program.Output)).RootElement;
@@ -222,7 +218,7 @@ public sealed class CrashTests
         // The commands left their audit entries (actor "cli"), without the secret, on an intact chain.
         await program.StartAsync();
         using var admin = new HttpClient { BaseAddress = program.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", masterKey);
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", program.MasterKey);
         var audit = await GetJsonAsync(admin, $"api/v1/audit?targetId={id}&order=asc");
         var entries = audit.GetProperty("data").EnumerateArray().ToList();
         Assert.Equal(["key.created", "key.revoked"], entries.Select(static e => e.GetProperty("action").GetString()!).ToArray());

@@ -1,7 +1,3 @@
-using System.Net;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
-
 namespace LlmMarketplace.Access.Tests.Metering;
 
 /// <summary>Calls that fail still get their one usage record, with the status the client saw, and release what they reserved.</summary>

@@ -1,8 +1,3 @@
-using System.Net;
-using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
-
 namespace LlmMarketplace.Access.Tests.Metering;
 
 /// <summary>Keys, usage and budgets survive a restart on each storage: the directory and the budget counters reload from it.</summary>

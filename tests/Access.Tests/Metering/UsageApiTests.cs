@@ -1,9 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
-
 namespace LlmMarketplace.Access.Tests.Metering;
 
 /// <summary><c>GET /api/v1/usage</c>: one record per request, newest first, paging, filters, grouping, CSV, and team visibility.</summary>

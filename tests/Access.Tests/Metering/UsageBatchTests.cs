@@ -1,8 +1,4 @@
-using System.Text.Json;
 using LlmMarketplace.Access.Storage;
-using LlmMarketplace.Access.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Access.Tests.Infrastructure.AccessTestKit;
 
 namespace LlmMarketplace.Access.Tests.Metering;
 

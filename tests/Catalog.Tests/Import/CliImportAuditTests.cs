@@ -1,8 +1,5 @@
-using System.Text.Json;
 using Dapper;
-using LlmMarketplace.Catalog.Tests.Infrastructure;
 using LlmMarketplace.Host.Commands;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Import;
 
@@ -14,8 +11,7 @@ public sealed class CliImportAuditTests
     public async Task A_cli_import_is_audited_as_the_cli_with_each_version_it_published(string provider)
     {
         await using var database = await TestDatabases.CreateAsync(provider);
-        var dir = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = TestPaths.NewDirectory();
         var config = Path.Combine(dir, "config.json");
         await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new
         {

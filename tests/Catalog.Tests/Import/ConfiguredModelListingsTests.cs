@@ -1,10 +1,6 @@
-using System.Net;
-using System.Text.Json;
 using LlmMarketplace.Catalog.Import;
 using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Storage;
-using LlmMarketplace.Catalog.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 

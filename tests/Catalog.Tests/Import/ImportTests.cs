@@ -1,11 +1,8 @@
-using System.Text.Json;
 using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Catalog.Import;
 using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Storage;
-using LlmMarketplace.Catalog.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Host.Commands;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;

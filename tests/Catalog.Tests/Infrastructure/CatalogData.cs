@@ -2,7 +2,6 @@ using LlmMarketplace.Catalog.Import;
 using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Search;
 using LlmMarketplace.Catalog.Storage;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Infrastructure;
 

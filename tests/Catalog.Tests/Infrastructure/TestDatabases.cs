@@ -1,6 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Host.Hosting;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Infrastructure;
 

@@ -1,10 +1,6 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Catalog.Listings;
 using LlmMarketplace.Catalog.Publishing;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Catalog.Tests.Publishing;

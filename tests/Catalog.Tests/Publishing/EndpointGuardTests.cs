@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Net;
-using LlmMarketplace.Catalog.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Publishing;
 

@@ -1,8 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
+using System.Text.Json.Nodes;
 
 namespace LlmMarketplace.Catalog.Tests.Publishing;
 
@@ -16,19 +12,14 @@ public sealed class PolicyPublishingTests
         return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
     }
 
-    private static object Listing(string slug, string provider, string region, string[] certifications) => new
+    private static JsonObject Listing(string slug, string provider, string region, string[] certifications)
     {
-        slug,
-        version = "1.0.0",
-        name = "Policy test model",
-        description = "A listing judged by the platform's policies.",
-        publisher = "acme",
-        kind = "chat",
-        contextLength = 8192,
-        pricing = new { inputPerMTok = 0.5m, outputPerMTok = 1.5m },
-        deployments = new[] { new { provider, upstreamModel = "tiny-1", baseUrl = "https://models.example.com/v1", region } },
-        compliance = new { certifications },
-    };
+        var listing = TestListings.Chat(slug, "https://models.example.com/v1", "Policy test model", "A listing judged by the platform's policies.");
+        listing["deployments"]![0]!["provider"] = provider;
+        listing["deployments"]![0]!["region"] = region;
+        listing["compliance"] = new JsonObject { ["certifications"] = JsonSerializer.SerializeToNode(certifications) };
+        return listing;
+    }
 
     [Fact]
     public async Task A_listing_that_breaks_a_global_policy_is_refused_with_every_reason_and_a_compliant_one_is_accepted()

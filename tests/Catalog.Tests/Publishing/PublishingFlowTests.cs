@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlmMarketplace.Catalog.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Catalog.Tests.Publishing;
@@ -30,25 +25,15 @@ public sealed class PublishingFlowTests
         context.Response.StatusCode = StatusCodes.Status404NotFound;
     });
 
-    internal static object Listing(string slug, string baseUrl, string version = "1.0.0", string publisher = "acme") => new
+    internal static JsonObject Listing(string slug, string baseUrl, string version = "1.0.0", string publisher = "acme")
     {
-        slug,
-        version,
-        name = "Acme Tiny Chat",
-        description = "A tiny **chat** model for tests of the publishing flow.",
-        publisher,
-        category = "text-generation",
-        tags = new[] { "tests", "tiny" },
-        kind = "chat",
-        inputModalities = new[] { "text" },
-        outputModalities = new[] { "text" },
-        contextLength = 8192,
-        maxOutputTokens = 1024,
-        pricing = new { inputPerMTok = 0.5m, outputPerMTok = 1.5m },
-        deployments = new[] { new { provider = "acme-cloud", upstreamModel = "tiny-1", baseUrl, region = "eu-west", dataResidency = "EU" } },
-        compliance = new { certifications = new[] { "SOC2" }, zeroRetention = true, maxDataClassification = "internal" },
-        sla = new { p95LatencyMs = 800, uptimePercent = 99.9 },
-    };
+        var listing = TestListings.Chat(slug, baseUrl, "Acme Tiny Chat", "A tiny **chat** model for tests of the publishing flow.", publisher, version);
+        listing["tags"] = new JsonArray("tests", "tiny");
+        listing["deployments"]![0]!["dataResidency"] = "EU";
+        listing["compliance"] = new JsonObject { ["certifications"] = new JsonArray("SOC2"), ["zeroRetention"] = true, ["maxDataClassification"] = "internal" };
+        listing["sla"] = new JsonObject { ["p95LatencyMs"] = 800, ["uptimePercent"] = 99.9 };
+        return listing;
+    }
 
     private static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected)
     {

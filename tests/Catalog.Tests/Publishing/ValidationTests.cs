@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Catalog.Tests.Publishing;
 
 /// <summary>Layered validation through the API: every problem at once, with JSON paths.</summary>

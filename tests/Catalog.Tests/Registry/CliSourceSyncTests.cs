@@ -1,9 +1,6 @@
-using System.Text.Json;
 using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.Catalog.Tests.Infrastructure;
 using LlmMarketplace.Host.Commands;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Registry;
 
@@ -15,8 +12,7 @@ public sealed class CliSourceSyncTests
     public async Task The_cli_syncs_a_source_previews_a_change_and_is_audited(string provider)
     {
         await using var database = await TestDatabases.CreateAsync(provider);
-        var dir = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = TestPaths.NewDirectory();
         var source = Path.Combine(dir, "models.json");
         var config = Path.Combine(dir, "config.json");
         await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new

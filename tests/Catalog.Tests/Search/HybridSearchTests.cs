@@ -1,8 +1,4 @@
-using System.Net;
-using System.Text;
-using System.Text.Json;
 using LlmMarketplace.Catalog.Search;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Catalog.Tests.Search;

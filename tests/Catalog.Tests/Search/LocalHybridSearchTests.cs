@@ -1,10 +1,5 @@
-using System.Net;
-using System.Text;
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Catalog.Search;
-using LlmMarketplace.Catalog.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Catalog.Tests.Search;
 

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Catalog.Tests.Search;
 
 public sealed class PublicBrowsingTests

@@ -1,6 +1,5 @@
 using System.Globalization;
 using LlmMarketplace.Catalog.Search;
-using LlmMarketplace.Catalog.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace LlmMarketplace.Catalog.Tests.Search;

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using LlmMarketplace.Catalog.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Catalog.Tests.Search;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using LlmMarketplace.Gateway.Caching;
 
 namespace LlmMarketplace.Gateway.Tests.Caching;

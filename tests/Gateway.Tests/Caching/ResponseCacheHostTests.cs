@@ -1,5 +1,3 @@
-using System.Net;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Gateway.Tests.Resilience;
 
 namespace LlmMarketplace.Gateway.Tests.Caching;
@@ -19,10 +17,7 @@ public sealed class ResponseCacheHostTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // Every upstream answer is different, so a response equal to an earlier one can only have come from the cache.
-        _upstream = await FakeUpstream.StartAsync((ctx, n) => FakeUpstream.WantsStream(ctx)
-            ? FakeUpstream.Sse(ctx, [Upstream.Chunk($"streamed-{n} "), Upstream.Chunk("end", "stop"), "data: [DONE]"])
-            : FakeUpstream.Json(ctx, Upstream.Completion($"answer-{n}")));
+        _upstream = await FakeUpstream.StartAsync(Upstream.Numbered);
         _host = await GatewayHost.StartAsync(Upstream.Config([("a", _upstream.BaseUrl)], gateway: CacheOn));
     }
 
@@ -178,7 +173,7 @@ public sealed class CacheSwitchHostTests
     [Fact]
     public async Task A_model_can_opt_out_of_a_cache_that_is_on()
     {
-        await using var upstream = await FakeUpstream.StartAsync((ctx, n) => FakeUpstream.Json(ctx, Upstream.Completion($"answer-{n}")));
+        await using var upstream = await FakeUpstream.StartAsync(Upstream.Numbered);
         await using var host = await GatewayHost.StartAsync(Upstream.Config([("a", upstream.BaseUrl)], gateway: "Cache:\n  Enabled: true", modelExtra: "Cache: false"));
 
         using var first = await Upstream.PostAsync(host, Upstream.ChatBody);
@@ -192,7 +187,7 @@ public sealed class CacheSwitchHostTests
     [Fact]
     public async Task A_model_can_opt_in_to_a_cache_that_is_off()
     {
-        await using var upstream = await FakeUpstream.StartAsync((ctx, n) => FakeUpstream.Json(ctx, Upstream.Completion($"answer-{n}")));
+        await using var upstream = await FakeUpstream.StartAsync(Upstream.Numbered);
         await using var host = await GatewayHost.StartAsync(Upstream.Config([("a", upstream.BaseUrl)], modelExtra: "Cache: true"));
 
         using var first = await Upstream.PostAsync(host, Upstream.ChatBody);

@@ -1,11 +1,7 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using LlmMarketplace.Gateway.Caching;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Gateway.Tests.Resilience;
 using OpenAI;
 using OpenAI.Chat;
@@ -57,10 +53,7 @@ public sealed class SemanticCacheTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // Every upstream answer is different, so an answer equal to an earlier one can only have come from the cache.
-        _upstream = await FakeUpstream.StartAsync((ctx, n) => FakeUpstream.WantsStream(ctx)
-            ? FakeUpstream.Sse(ctx, [Upstream.Chunk($"streamed-{n} "), Upstream.Chunk("end", "stop"), "data: [DONE]"])
-            : FakeUpstream.Json(ctx, Upstream.Completion($"answer-{n}")));
+        _upstream = await FakeUpstream.StartAsync(Upstream.Numbered);
         _host = await GatewayHost.StartAsync(Config(_upstream.BaseUrl));
     }
 

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Gateway.Tests.Resilience;
 
 namespace LlmMarketplace.Gateway.Tests.Caching;
@@ -16,7 +13,7 @@ public sealed class SharedSemanticCacheTests
     [Fact]
     public async Task A_paraphrase_is_served_by_another_replica_and_an_invalidation_reaches_every_replica()
     {
-        await using var upstream = await FakeUpstream.StartAsync((ctx, n) => FakeUpstream.Json(ctx, Upstream.Completion($"answer-{n}")));
+        await using var upstream = await FakeUpstream.StartAsync(Upstream.Numbered);
         var shared = new Dictionary<string, string?> { ["Redis:Configuration"] = Redis, ["Redis:KeyPrefix"] = "t" + Guid.NewGuid().ToString("N")[..12] + ":" };
         await using var one = await GatewayHost.StartAsync(SemanticCacheTests.Config(upstream.BaseUrl), shared);
         await using var two = await GatewayHost.StartAsync(SemanticCacheTests.Config(upstream.BaseUrl), shared);

@@ -1,7 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Gateway.Tests.ChatCompletions;

@@ -1,11 +1,9 @@
 #pragma warning disable OPENAI001 // The Responses client is marked experimental by the SDK.
 using System.ClientModel;
-using System.Text.Json;
 using Anthropic;
 using Anthropic.Core;
 using Anthropic.Exceptions;
 using Anthropic.Models.Messages;
-using LlmMarketplace.TestKit;
 using OpenAI;
 using OpenAI.Responses;
 

@@ -1,5 +1,4 @@
 using System.ClientModel;
-using LlmMarketplace.TestKit;
 using OpenAI;
 using OpenAI.Chat;
 using OpenAI.Embeddings;

@@ -1,5 +1,3 @@
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Gateway.Tests.Foundations;
 
 /// <summary>The host times every HTTP request, whatever module serves it, and /metrics keeps to what operators need.</summary>

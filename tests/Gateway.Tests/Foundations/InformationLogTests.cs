@@ -1,4 +1,3 @@
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 

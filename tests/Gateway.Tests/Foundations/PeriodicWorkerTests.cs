@@ -1,5 +1,4 @@
 using LlmMarketplace.BuildingBlocks.Hosting;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 

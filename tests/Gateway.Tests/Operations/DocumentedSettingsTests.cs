@@ -1,6 +1,5 @@
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Providers;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Operations;
 

@@ -1,11 +1,5 @@
 using System.ClientModel;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Gateway.Tests.Providers;
 using Microsoft.AspNetCore.Http;
 using OpenAI;

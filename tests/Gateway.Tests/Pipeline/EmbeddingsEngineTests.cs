@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Text;
 using LlmMarketplace.Gateway.Routing;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Pipeline;
 

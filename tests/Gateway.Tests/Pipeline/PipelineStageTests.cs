@@ -1,5 +1,4 @@
 using LlmMarketplace.Gateway.Pipeline;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Pipeline;
 

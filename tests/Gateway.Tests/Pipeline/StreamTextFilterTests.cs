@@ -1,8 +1,4 @@
-using System.Net;
-using System.Text;
-using System.Text.Json;
 using LlmMarketplace.Gateway.Pipeline;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMarketplace.Gateway.Tests.Pipeline;

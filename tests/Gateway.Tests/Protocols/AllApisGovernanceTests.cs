@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using LlmMarketplace.Gateway.Tests.Clients;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Protocols;
 

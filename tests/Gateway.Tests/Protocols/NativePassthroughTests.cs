@@ -1,14 +1,10 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
 using Anthropic;
 using Anthropic.Core;
 using Anthropic.Models.Messages;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Pipeline;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

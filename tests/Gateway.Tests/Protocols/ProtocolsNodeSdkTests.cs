@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using LlmMarketplace.Gateway.Tests.Clients;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Protocols;
 

@@ -1,6 +1,4 @@
 using System.ClientModel;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using OpenAI;
 using OpenAI.Chat;
 using static LlmMarketplace.Gateway.Tests.Providers.ProviderTestKit;

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using static LlmMarketplace.Gateway.Tests.Providers.ProviderTestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Providers;

@@ -1,7 +1,5 @@
 using System.ClientModel;
 using System.Diagnostics;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using OpenAI;
 using OpenAI.Chat;
 using static LlmMarketplace.Gateway.Tests.Providers.ProviderTestKit;

@@ -1,9 +1,5 @@
 using System.ClientModel;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 using OpenAI;
 using OpenAI.Chat;

@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
 using System.ClientModel;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using OpenAI;
 using OpenAI.Embeddings;
 using static LlmMarketplace.Gateway.Tests.Providers.ProviderTestKit;

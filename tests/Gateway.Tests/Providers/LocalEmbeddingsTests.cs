@@ -1,10 +1,6 @@
 using System.ClientModel;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Configuration;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.Configuration;
 using OpenAI;
 using OpenAI.Embeddings;

@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Providers;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.Configuration;
 using OpenAI;
 using OpenAI.Chat;

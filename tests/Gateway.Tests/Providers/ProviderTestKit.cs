@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Gateway.Tests.Providers;

@@ -1,6 +1,3 @@
-using System.Net;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Gateway.Tests.Resilience;
 
 /// <summary>Per-deployment circuit breakers through the real host: they open on consecutive failures and stop traffic to the upstream.</summary>

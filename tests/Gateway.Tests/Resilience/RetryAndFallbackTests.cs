@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Resilience;
 
@@ -102,18 +100,7 @@ public sealed class RetryAndFallbackTests
     public async Task A_slow_first_byte_times_out_and_falls_back()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var a = await FakeUpstream.StartAsync(async (ctx, _) =>
-        {
-            try
-            {
-                await release.Task.WaitAsync(ctx.RequestAborted);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            await FakeUpstream.Json(ctx, Upstream.Completion("late-a"));
-        });
+        await using var a = await FakeUpstream.StartAsync(Upstream.AnswerWhenReleased(release.Task, "late-a"));
         await using var b = await FakeUpstream.StartAsync(Upstream.Answer("from-b"));
         await using var host = await GatewayHost.StartAsync(Upstream.Config([("a", a.BaseUrl), ("b", b.BaseUrl)], providerExtra: Upstream.ShortTimeoutOnA));
         try
@@ -135,18 +122,7 @@ public sealed class RetryAndFallbackTests
     public async Task A_slow_first_byte_on_every_deployment_is_a_504_in_the_envelope()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var a = await FakeUpstream.StartAsync(async (ctx, _) =>
-        {
-            try
-            {
-                await release.Task.WaitAsync(ctx.RequestAborted);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            await FakeUpstream.Json(ctx, Upstream.Completion("late-a"));
-        });
+        await using var a = await FakeUpstream.StartAsync(Upstream.AnswerWhenReleased(release.Task, "late-a"));
         await using var host = await GatewayHost.StartAsync(Upstream.Config([("a", a.BaseUrl)], providerExtra: Upstream.ShortTimeoutOnA));
         try
         {

@@ -1,8 +1,3 @@
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Gateway.Tests.Resilience;
 
 /// <summary>OpenAI-format answers for fake upstreams, and the calls the resilience, routing and cache tests make.</summary>
@@ -36,6 +31,31 @@ internal static class Upstream
     /// <summary>Answers with a completion naming <paramref name="content"/>.</summary>
     public static Func<Microsoft.AspNetCore.Http.HttpContext, int, Task> Answer(string content) =>
         (ctx, _) => FakeUpstream.Json(ctx, Completion(content));
+
+    /// <summary>
+    /// Answers every request differently (<c>answer-N</c>, or streamed <c>streamed-N end</c> when asked to stream), so an
+    /// answer equal to an earlier one can only have come from a cache.
+    /// </summary>
+    public static Task Numbered(Microsoft.AspNetCore.Http.HttpContext ctx, int n) => FakeUpstream.WantsStream(ctx)
+        ? FakeUpstream.Sse(ctx, [Chunk($"streamed-{n} "), Chunk("end", "stop"), "data: [DONE]"])
+        : FakeUpstream.Json(ctx, Completion($"answer-{n}"));
+
+    /// <summary>
+    /// Holds each request until <paramref name="release"/> completes, then answers like <see cref="Answer"/>; a request the
+    /// gateway gives up on first is left unanswered.
+    /// </summary>
+    public static Func<Microsoft.AspNetCore.Http.HttpContext, int, Task> AnswerWhenReleased(Task release, string content) => async (ctx, _) =>
+    {
+        try
+        {
+            await release.WaitAsync(ctx.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        await FakeUpstream.Json(ctx, Completion(content));
+    };
 
     public static Func<Microsoft.AspNetCore.Http.HttpContext, int, Task> Fail(int status, string message = "upstream failure") =>
         (ctx, _) => FakeUpstream.Json(ctx, Error(message, status == 429 ? "rate_limit_exceeded" : "server_error", null), status);

@@ -1,5 +1,3 @@
-using System.Net;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Gateway.Tests.Resilience;
 
 namespace LlmMarketplace.Gateway.Tests.Routing;
@@ -25,14 +23,20 @@ public sealed class RouteSelectionHostTests : IAsyncLifetime
         await _b.DisposeAsync();
     }
 
+    /// <summary>The call succeeded through <paramref name="deployment"/> and the other upstream saw no request.</summary>
+    private static void AssertAnsweredBy(HttpResponseMessage response, string deployment, FakeUpstream untouched)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(deployment, Upstream.Header(response, "x-gateway-deployment"));
+        Assert.Equal(0, untouched.Count);
+    }
+
     [Fact]
     public async Task Without_narrowing_priority_routing_uses_the_first_deployment()
     {
         using var response = await Upstream.PostAsync(_host, Upstream.ChatBody);
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("a/up-a", Upstream.Header(response, "x-gateway-deployment"));
-        Assert.Equal(0, _b.Count);
+        AssertAnsweredBy(response, "a/up-a", untouched: _b);
     }
 
     [Theory]
@@ -53,9 +57,7 @@ public sealed class RouteSelectionHostTests : IAsyncLifetime
     {
         using var response = await Upstream.PostAsync(_host, Upstream.ChatBody, r => r.Headers.Add("x-gateway-route", "b, a"));
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("b/up-b", Upstream.Header(response, "x-gateway-deployment"));
-        Assert.Equal(0, _a.Count);
+        AssertAnsweredBy(response, "b/up-b", untouched: _a);
     }
 
     [Fact]
@@ -63,9 +65,7 @@ public sealed class RouteSelectionHostTests : IAsyncLifetime
     {
         using var response = await Upstream.PostAsync(_host, """{"model":"m","messages":[{"role":"user","content":"hi"}],"provider":{"only":["b"]}}""");
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("b/up-b", Upstream.Header(response, "x-gateway-deployment"));
-        Assert.Equal(0, _a.Count);
+        AssertAnsweredBy(response, "b/up-b", untouched: _a);
         Assert.False(Assert.Single(_b.Requests).Json.TryGetProperty("provider", out _));
     }
 
@@ -74,9 +74,7 @@ public sealed class RouteSelectionHostTests : IAsyncLifetime
     {
         using var response = await Upstream.PostAsync(_host, """{"model":"m","messages":[{"role":"user","content":"hi"}],"provider":{"ignore":["a"]}}""");
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("b/up-b", Upstream.Header(response, "x-gateway-deployment"));
-        Assert.Equal(0, _a.Count);
+        AssertAnsweredBy(response, "b/up-b", untouched: _a);
     }
 
     [Fact]

@@ -1,6 +1,4 @@
-using System.Text;
 using LlmMarketplace.Gateway.Streaming;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Streaming;
 

@@ -1,9 +1,5 @@
-using System.Net;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using CsCheck;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Gateway.Tests.Validation;
 

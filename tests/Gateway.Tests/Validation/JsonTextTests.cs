@@ -1,4 +1,3 @@
-using System.Text;
 using LlmMarketplace.BuildingBlocks.Validation;
 
 namespace LlmMarketplace.Gateway.Tests.Validation;

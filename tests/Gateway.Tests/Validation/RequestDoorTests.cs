@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Gateway.Tests.Validation;
 
 /// <summary>A fake OpenAI-type upstream and the gateway in front of it, shared by the door tests.</summary>

@@ -1,12 +1,7 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Dapper;
 using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 
 namespace LlmMarketplace.Governance.Tests.Audit;
 
@@ -15,7 +10,7 @@ public sealed class AuditChainTests
 {
     private static async Task<GatewayHost> StartWithEntriesAsync(string provider, int count)
     {
-        var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
+        var host = await Gov.StartOnAsync(provider);
         var audit = host.Service<IAuditLog>();
         for (var i = 0; i < count; i++)
         {

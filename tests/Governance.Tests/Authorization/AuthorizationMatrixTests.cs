@@ -1,13 +1,6 @@
-using System.Net;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
-using System.Net.Http.Json;
 
 namespace LlmMarketplace.Governance.Tests.Authorization;
 

@@ -1,11 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-
 namespace LlmMarketplace.Governance.Tests.Contract;
 
 /// <summary>Every refusal of the management API is RFC 9457 problem details; 400s name every bad field.</summary>

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-
 namespace LlmMarketplace.Governance.Tests.Contract;
 
 /// <summary>Expensive management operations are limited per caller: 429 problem details with Retry-After, other callers unaffected.</summary>

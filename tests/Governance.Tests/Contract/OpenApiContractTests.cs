@@ -1,11 +1,5 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using CsCheck;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace LlmMarketplace.Governance.Tests.Contract;

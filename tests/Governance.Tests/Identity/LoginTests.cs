@@ -1,12 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Governance.Identity;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 using LlmMarketplace.Host.Hosting;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -22,10 +15,8 @@ public sealed class LoginTests
     [OnEachStorage]
     public async Task Five_wrong_passwords_lock_the_account_until_the_timeout_or_an_admin_unlock(string provider)
     {
-        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        var overrides = await Databases.FreshAsync(provider);
-        overrides["Governance:LockoutMinutes"] = "15";
-        await using var host = await Gov.StartAsync(time: time, overrides: overrides);
+        var time = Gov.Clock();
+        await using var host = await Gov.StartOnAsync(provider, time: time, overrides: new Dictionary<string, string?> { ["Governance:LockoutMinutes"] = "15" });
         var (id, username) = await Gov.CreateUserAsync(host, Roles.Viewer);
 
         for (var i = 0; i < 5; i++)
@@ -79,10 +70,8 @@ public sealed class LoginTests
     [OnEachStorage]
     public async Task An_access_token_expires_on_the_clock_and_a_refresh_token_rotates(string provider)
     {
-        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        var overrides = await Databases.FreshAsync(provider);
-        overrides["Governance:AccessTokenMinutes"] = "15";
-        await using var host = await Gov.StartAsync(time: time, overrides: overrides);
+        var time = Gov.Clock();
+        await using var host = await Gov.StartOnAsync(provider, time: time, overrides: new Dictionary<string, string?> { ["Governance:AccessTokenMinutes"] = "15" });
         var (id, username) = await Gov.CreateUserAsync(host, Roles.Viewer, teams: ["team-a"]);
         var tokens = await Gov.TokensAsync(host, username);
         using var client = Gov.WithToken(host, tokens.GetProperty("accessToken").GetString()!);
@@ -216,7 +205,7 @@ public sealed class LoginTests
     [OnEachStorage]
     public async Task Service_account_tokens_authenticate_until_the_account_is_deleted(string provider)
     {
-        await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
+        await using var host = await Gov.StartOnAsync(provider);
         using var created = await host.Client.PostAsJsonAsync("api/v1/service-accounts", new { name = Gov.Unique("ci"), teams = new[] { new { id = "team-ci" } } });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var body = await Gov.JsonAsync(created);

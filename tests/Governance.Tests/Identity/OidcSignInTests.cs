@@ -1,9 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text.Json;
 using System.Web;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 
 namespace LlmMarketplace.Governance.Tests.Identity;
 

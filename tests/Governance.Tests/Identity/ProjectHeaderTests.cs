@@ -1,9 +1,3 @@
-using System.Net;
-using System.Text;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-
 namespace LlmMarketplace.Governance.Tests.Identity;
 
 /// <summary>A person in several teams names the team a gateway call is for with OpenAI's <c>OpenAI-Project</c> header.</summary>

@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LlmMarketplace.Governance.Tests.Identity;
@@ -31,10 +24,8 @@ public sealed class SignInAuditTests
     [OnEachStorage]
     public async Task Master_key_and_refused_credentials_are_audited_once_per_interval(string provider)
     {
-        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        var overrides = await Databases.FreshAsync(provider);
-        overrides["Governance:SignInAuditInterval"] = "00:15:00";
-        await using var host = await Gov.StartAsync(time: time, overrides: overrides);
+        var time = Gov.Clock();
+        await using var host = await Gov.StartOnAsync(provider, time: time, overrides: new Dictionary<string, string?> { ["Governance:SignInAuditInterval"] = "00:15:00" });
 
         for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, await CallAsync(host, host.MasterKey));
         var master = Assert.Single(await LoginsAsync(host, "success", "master_key"));
@@ -69,10 +60,8 @@ public sealed class SignInAuditTests
     [OnEachStorage]
     public async Task API_keys_and_service_account_tokens_are_audited_as_their_own_actor_once_per_interval(string provider)
     {
-        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        var overrides = await Databases.FreshAsync(provider);
-        overrides["Governance:SignInAuditInterval"] = "00:15:00";
-        await using var host = await Gov.StartAsync(time: time, overrides: overrides);
+        var time = Gov.Clock();
+        await using var host = await Gov.StartOnAsync(provider, time: time, overrides: new Dictionary<string, string?> { ["Governance:SignInAuditInterval"] = "00:15:00" });
         var keys = new List<(string Id, string Secret)>();
         for (var i = 0; i < 2; i++)
         {
@@ -114,8 +103,7 @@ public sealed class SignInAuditTests
     [OnEachStorage]
     public async Task Password_sign_ins_are_audited_on_success_and_failure(string provider)
     {
-        var overrides = await Databases.FreshAsync(provider);
-        await using var host = await Gov.StartAsync(overrides: overrides);
+        await using var host = await Gov.StartOnAsync(provider);
         var (id, username) = await Gov.CreateUserAsync(host, Roles.Viewer);
         using (var wrong = await Gov.LoginAsync(host, username, "not the password")) Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
         using (var right = await Gov.LoginAsync(host, username, Gov.Password)) Assert.Equal(HttpStatusCode.OK, right.StatusCode);

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -16,14 +11,32 @@ public static class Gov
     /// <summary>A config with no upstream: management API only.</summary>
     public const string EmptyConfig = "Gateway:\n  ConnectTimeoutSeconds: 5\n";
 
+    /// <summary>The fake clock the time-driven tests start from: 2026-03-01 10:00 UTC.</summary>
+    public static FakeTimeProvider Clock() => new(new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero));
+
     public static Task<GatewayHost> StartAsync(string? yaml = null, FakeTimeProvider? time = null, IReadOnlyDictionary<string, string?>? overrides = null) =>
-        GatewayHost.StartAsync(yaml ?? EmptyConfig, Merge(overrides), time is null ? null : services => services.AddSingleton<TimeProvider>(time));
+        GatewayHost.StartAsync(yaml ?? EmptyConfig, Merge(overrides), UseClock(time));
+
+    /// <summary>Starts the host on a fresh storage of <paramref name="provider"/> (SQLite or PostgreSQL), dropped with the host.</summary>
+    public static Task<GatewayHost> StartOnAsync(string provider, string? yaml = null, FakeTimeProvider? time = null, IReadOnlyDictionary<string, string?>? overrides = null) =>
+        GatewayHost.StartOnAsync(provider, yaml ?? EmptyConfig, overrides, UseClock(time));
+
+    private static Action<IServiceCollection>? UseClock(FakeTimeProvider? time) =>
+        time is null ? null : services => services.AddSingleton<TimeProvider>(time);
 
     private static Dictionary<string, string?> Merge(IReadOnlyDictionary<string, string?>? overrides)
     {
         var all = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var (k, v) in overrides ?? new Dictionary<string, string?>()) all[k] = v;
         return all;
+    }
+
+    /// <summary>A new random root key in an environment variable of its own; returns the reference that names it (<c>env:...</c>).</summary>
+    public static string NewEncryptionKey()
+    {
+        var variable = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
+        Environment.SetEnvironmentVariable(variable, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        return "env:" + variable;
     }
 
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..10]}";

@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Governance.Tests.PersonalData;
 
 /// <summary>Export everything stored about a person; erase them without breaking the audit chain.</summary>
@@ -14,7 +7,7 @@ public sealed class PersonalDataTests
     [OnEachStorage]
     public async Task Export_contains_the_account_sessions_and_audit_entries_and_erasure_keeps_the_chain_intact(string provider)
     {
-        await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
+        await using var host = await Gov.StartOnAsync(provider);
         var (id, username) = await Gov.CreateUserAsync(host, Roles.Viewer, ["team-p"]);
         await Gov.TokensAsync(host, username);
         (await Gov.LoginAsync(host, username, "wrong password here")).Dispose();

@@ -1,11 +1,4 @@
 using System.ClientModel;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using OpenAI;
 using OpenAI.Chat;
@@ -40,13 +33,11 @@ public sealed class ListingComplianceTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _upstream.DisposeAsync();
 
-    private static async Task<GatewayHost> StartAsync(string provider)
+    private static Task<GatewayHost> StartAsync(string provider) => Gov.StartOnAsync(provider, overrides: new Dictionary<string, string?>
     {
-        var settings = await Databases.FreshAsync(provider);
-        settings["Catalog:AllowLoopbackEndpoints"] = "true";
-        settings["Catalog:TrustedPublishers:0"] = Publisher;
-        return await Gov.StartAsync(overrides: settings);
-    }
+        ["Catalog:AllowLoopbackEndpoints"] = "true",
+        ["Catalog:TrustedPublishers:0"] = Publisher,
+    });
 
     /// <summary>Publishes a listing (a trusted publisher's version goes live on submit) and waits until the gateway routes it; returns its service id and slug.</summary>
     private static async Task<string[]> ListedModelsAsync(GatewayHost host) =>
@@ -55,21 +46,8 @@ public sealed class ListingComplianceTests : IAsyncLifetime
     private async Task<(string Id, string Slug)> PublishAsync(GatewayHost host, string name, bool zeroRetention, string[] certifications, string maxDataClassification = "internal")
     {
         var slug = $"{Publisher}/{name}-{Guid.NewGuid().ToString("N")[..8]}";
-        var listing = new
-        {
-            slug,
-            version = "1.0.0",
-            name = "Compliance test chat " + name,
-            description = "A chat model for tests of listing compliance.",
-            publisher = Publisher,
-            kind = "chat",
-            inputModalities = new[] { "text" },
-            outputModalities = new[] { "text" },
-            contextLength = 8192,
-            pricing = new { inputPerMTok = 0.5m, outputPerMTok = 1.5m },
-            deployments = new[] { new { provider = "acme-cloud", upstreamModel = "tiny-1", baseUrl = _upstream.BaseUrl + "/v1", region = "eu-west-1" } },
-            compliance = new { certifications, zeroRetention, maxDataClassification },
-        };
+        var listing = TestListings.Chat(slug, _upstream.BaseUrl + "/v1", "Compliance test chat " + name, "A chat model for tests of listing compliance.", Publisher);
+        listing["compliance"] = JsonSerializer.SerializeToNode(new { certifications, zeroRetention, maxDataClassification });
         using var created = await host.Client.PostAsJsonAsync("api/v1/services", listing);
         Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
         var id = (await Gov.JsonAsync(created)).GetProperty("id").GetString()!;
@@ -289,10 +267,9 @@ public sealed class ListingComplianceTests : IAsyncLifetime
     [Fact]
     public async Task Two_replicas_reevaluating_the_same_change_suspend_and_reinstate_once()
     {
-        var variable = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
-        Environment.SetEnvironmentVariable(variable, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
-        var settings = await Databases.FreshAsync("postgres");
-        settings["Security:EncryptionKey"] = "env:" + variable;
+        await using var storage = await TestStorage.CreateAsync("postgres");
+        var settings = storage.Overrides;
+        settings["Security:EncryptionKey"] = Gov.NewEncryptionKey();
         settings["Catalog:AllowLoopbackEndpoints"] = "true";
         settings["Catalog:TrustedPublishers:0"] = Publisher;
         // No Redis here: the other replica hears of changes only at its catch-up, every second.

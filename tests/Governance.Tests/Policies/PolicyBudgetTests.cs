@@ -1,9 +1,3 @@
-using System.Net;
-using System.Text;
-using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-
 namespace LlmMarketplace.Governance.Tests.Policies;
 
 /// <summary>A policy's spending cap (<c>rules.budget</c>) is enforced on the gateway path over the spend of the policy's scope.</summary>

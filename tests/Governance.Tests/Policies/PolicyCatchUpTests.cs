@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-
 namespace LlmMarketplace.Governance.Tests.Policies;
 
 /// <summary>
@@ -15,10 +10,9 @@ public sealed class PolicyCatchUpTests
     public async Task A_replica_that_missed_the_change_message_applies_a_new_policy_within_the_refresh_interval()
     {
         await using var upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Configs.Completion));
-        var variable = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
-        Environment.SetEnvironmentVariable(variable, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
-        var overrides = await Databases.FreshAsync("postgres");
-        overrides["Security:EncryptionKey"] = "env:" + variable;
+        await using var storage = await TestStorage.CreateAsync("postgres");
+        var overrides = storage.Overrides;
+        overrides["Security:EncryptionKey"] = Gov.NewEncryptionKey();
         overrides["Governance:RefreshSeconds"] = "1";
         var config = Configs.OpenAI(upstream.BaseUrl + "/v1");
 

@@ -1,8 +1,4 @@
 using LlmMarketplace.BuildingBlocks.Policy;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-using System.Net;
-using System.Text;
 
 namespace LlmMarketplace.Governance.Tests.Policies;
 

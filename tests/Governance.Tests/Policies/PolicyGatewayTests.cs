@@ -1,12 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using Dapper;
-using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 
 namespace LlmMarketplace.Governance.Tests.Policies;
 
@@ -174,7 +167,7 @@ public sealed class PolicyGatewayTests : IAsyncLifetime
     [OnEachStorage]
     public async Task Policies_are_versioned_and_each_change_is_audited_and_applied_at_once(string provider)
     {
-        await using var host = await Gov.StartAsync(Config, overrides: await Databases.FreshAsync(provider));
+        await using var host = await Gov.StartOnAsync(provider, Config);
         var id = await CreatePolicyAsync(host, "name: models\nscope: global\nrules:\n  models: {deny: [gpt-4]}\n");
         using (var denied = await ChatAsync(host.Client, "gpt-4")) Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
 

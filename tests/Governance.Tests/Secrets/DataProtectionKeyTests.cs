@@ -1,6 +1,5 @@
 using Dapper;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.Governance.Tests.Infrastructure;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace LlmMarketplace.Governance.Tests.Secrets;
@@ -14,10 +13,9 @@ public sealed class DataProtectionKeyTests
     [Fact]
     public async Task What_one_replica_protected_another_reads_and_the_stored_keys_are_encrypted()
     {
-        var variable = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
-        Environment.SetEnvironmentVariable(variable, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
-        var overrides = await Databases.FreshAsync("postgres");
-        overrides["Security:EncryptionKey"] = "env:" + variable;
+        await using var storage = await TestStorage.CreateAsync("postgres");
+        var overrides = storage.Overrides;
+        overrides["Security:EncryptionKey"] = Gov.NewEncryptionKey();
 
         await using var first = await Gov.StartAsync(overrides: overrides);
         await using var second = await Gov.StartAsync(overrides: overrides);
@@ -35,15 +33,12 @@ public sealed class DataProtectionKeyTests
     [Fact]
     public async Task A_replica_with_another_root_key_cannot_read_the_stored_keys()
     {
-        var overrides = await Databases.FreshAsync("postgres");
-        var keyA = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
-        var keyB = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
-        Environment.SetEnvironmentVariable(keyA, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
-        Environment.SetEnvironmentVariable(keyB, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        await using var storage = await TestStorage.CreateAsync("postgres");
+        var overrides = storage.Overrides;
 
-        await using var first = await Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = "env:" + keyA });
+        await using var first = await Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = Gov.NewEncryptionKey() });
         var sealedText = first.Service<IDataProtectionProvider>().CreateProtector("portal-session").Protect("access-token-123");
-        await using var stranger = await Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = "env:" + keyB });
+        await using var stranger = await Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = Gov.NewEncryptionKey() });
         Assert.ThrowsAny<System.Security.Cryptography.CryptographicException>(() =>
             stranger.Service<IDataProtectionProvider>().CreateProtector("portal-session").Unprotect(sealedText));
     }

@@ -1,11 +1,6 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Dapper;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.BuildingBlocks.Storage;
-using LlmMarketplace.Governance.Tests.Infrastructure;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Governance.Tests.Secrets;
 
@@ -16,7 +11,7 @@ public sealed class SecretStoreTests
     [OnEachStorage]
     public async Task Secrets_are_encrypted_at_rest_and_never_returned_by_the_api(string provider)
     {
-        await using var host = await Gov.StartAsync(overrides: await Databases.FreshAsync(provider));
+        await using var host = await Gov.StartOnAsync(provider);
         const string value = "sk-live-THIS-IS-A-PROVIDER-KEY-0123456789";
         using (var put = await host.Client.PutAsJsonAsync("api/v1/secrets/openai-prod", new { value }))
         {
@@ -56,9 +51,7 @@ public sealed class SecretStoreTests
     [Fact]
     public async Task The_key_comes_from_configuration_when_set_and_a_missing_reference_fails_at_start_with_the_setting_named()
     {
-        var variable = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
-        Environment.SetEnvironmentVariable(variable, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
-        await using (var host = await Gov.StartAsync(overrides: new Dictionary<string, string?> { ["Security:EncryptionKey"] = "env:" + variable }))
+        await using (var host = await Gov.StartAsync(overrides: new Dictionary<string, string?> { ["Security:EncryptionKey"] = Gov.NewEncryptionKey() }))
         {
             await host.Service<ISecretStore>().PutAsync("k", "v-123");
             Assert.Equal("v-123", await host.Service<ISecretStore>().GetAsync("k"));

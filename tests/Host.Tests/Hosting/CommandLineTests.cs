@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using LlmMarketplace.TestKit;
 
 namespace LlmMarketplace.Host.Tests.Hosting;
 
@@ -33,8 +32,7 @@ public sealed class CommandLineTests
 
     private static string TempFile(string name, string content)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "llmm-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = TestPaths.NewDirectory();
         var path = Path.Combine(dir, name);
         File.WriteAllText(path, content);
         return path;

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Host.Tests.Hosting;

@@ -1,13 +1,7 @@
-using System.Globalization;
-using System.Net;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Insights.Analytics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
 
 namespace LlmMarketplace.Insights.Tests.Alerts;
 

@@ -1,7 +1,3 @@
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Insights.Tests.Infrastructure;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
-
 namespace LlmMarketplace.Insights.Tests.Analytics;
 
 /// <summary>Replicas sharing one database roll up every record exactly once; a restarted host picks up where it stopped.</summary>

@@ -1,10 +1,4 @@
-using System.Globalization;
-using System.Net;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Insights.Analytics;
-using LlmMarketplace.Insights.Tests.Infrastructure;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
 
 namespace LlmMarketplace.Insights.Tests.Analytics;
 

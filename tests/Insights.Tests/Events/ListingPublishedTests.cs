@@ -1,12 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Insights.Tests.Infrastructure;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
-
 namespace LlmMarketplace.Insights.Tests.Events;
 
 /// <summary>
@@ -91,23 +82,7 @@ public sealed class ListingPublishedTests
     private static async Task<(string Id, string Slug)> CreateAsync(GatewayHost host, string publisher, string baseUrl)
     {
         var slug = $"{publisher}/tiny-{Guid.NewGuid().ToString("N")[..8]}";
-        var created = await PostJsonAsync(host.Client, "api/v1/services", new
-        {
-            slug,
-            version = "1.0.0",
-            name = "Tiny Chat",
-            description = "A tiny chat model for the event tests.",
-            publisher,
-            category = "text-generation",
-            tags = new[] { "tests" },
-            kind = "chat",
-            inputModalities = new[] { "text" },
-            outputModalities = new[] { "text" },
-            contextLength = 8192,
-            maxOutputTokens = 1024,
-            pricing = new { inputPerMTok = 0.5m, outputPerMTok = 1.5m },
-            deployments = new[] { new { provider = "cloud", upstreamModel = "tiny-1", baseUrl, region = "eu-west" } },
-        });
+        var created = await PostJsonAsync(host.Client, "api/v1/services", TestListings.Chat(slug, baseUrl, "Tiny Chat", "A tiny chat model for the event tests.", publisher));
         return (created.GetProperty("id").GetString()!, slug);
     }
 

@@ -1,7 +1,4 @@
-using LlmMarketplace.TestKit;
 using StackExchange.Redis;
-using LlmMarketplace.Insights.Tests.Infrastructure;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
 
 namespace LlmMarketplace.Insights.Tests.Events;
 

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Insights.Tests.Infrastructure;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
-
 namespace LlmMarketplace.Insights.Tests.Events;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Insights.Tests.Infrastructure;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
-
 namespace LlmMarketplace.Insights.Tests.Events;
 
 /// <summary>

@@ -1,11 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Insights.Tests.Infrastructure;
 
 /// <summary>Calls through the real host: teams, keys, chat calls, usage and analytics.</summary>

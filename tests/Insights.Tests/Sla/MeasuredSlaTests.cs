@@ -1,9 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Insights.Tests.Infrastructure;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
-
 namespace LlmMarketplace.Insights.Tests.Sla;
 
 /// <summary>
@@ -106,20 +100,9 @@ public sealed class MeasuredSlaTests
 
     private static async Task<string> PublishAsync(GatewayHost host, FakeUpstream upstream, string slug, string name, object sla)
     {
-        var created = await PostJsonAsync(host.Client, "api/v1/services", new
-        {
-            slug,
-            version = "1.0.0",
-            name,
-            description = "A chat model whose measured service level the tests read.",
-            publisher = "acme",
-            category = "text-generation",
-            kind = "chat",
-            contextLength = 8192,
-            pricing = new { inputPerMTok = 0.5m, outputPerMTok = 1.5m },
-            deployments = new[] { new { provider = "acme-cloud", upstreamModel = "tiny-1", baseUrl = upstream.BaseUrl + "/v1", region = "eu-west" } },
-            sla,
-        });
+        var listing = TestListings.Chat(slug, upstream.BaseUrl + "/v1", name, "A chat model whose measured service level the tests read.");
+        listing["sla"] = JsonSerializer.SerializeToNode(sla);
+        var created = await PostJsonAsync(host.Client, "api/v1/services", listing);
         var serviceId = created.GetProperty("id").GetString()!;
         var submitted = await PostJsonAsync(host.Client, $"api/v1/services/{serviceId}/versions/1.0.0/submit", new { }, HttpStatusCode.OK);
         await PostJsonAsync(host.Client, $"api/v1/approvals/{submitted.GetProperty("id").GetString()}/approve", new { reason = "ok" }, HttpStatusCode.OK);

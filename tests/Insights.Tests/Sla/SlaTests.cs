@@ -1,8 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Insights.Tests.Infrastructure;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
+using System.Text.Json.Nodes;
 
 namespace LlmMarketplace.Insights.Tests.Sla;
 
@@ -22,21 +18,10 @@ public sealed class SlaTests
             ["Insights:Events:BatchDelay"] = "00:00:00.100",
         });
         var slug = "acme/sla-" + Guid.NewGuid().ToString("N")[..8];
-        var created = await PostJsonAsync(host.Client, "api/v1/services", new
-        {
-            slug,
-            version = "1.0.0",
-            name = "Acme SLA Chat",
-            description = "A chat model whose SLA the tests break.",
-            publisher = "acme",
-            category = "text-generation",
-            kind = "chat",
-            contextLength = 8192,
-            pricing = new { inputPerMTok = 0.5m, outputPerMTok = 1.5m },
-            deployments = new[] { new { provider = "acme-cloud", upstreamModel = "tiny-1", baseUrl = upstream.BaseUrl + "/v1", region = "eu-west" } },
-            // Unreachable on purpose: no call is that fast, and a fifth of the calls fail.
-            sla = new { p95LatencyMs = 0.001, uptimePercent = 99.9 },
-        });
+        var listing = TestListings.Chat(slug, upstream.BaseUrl + "/v1", "Acme SLA Chat", "A chat model whose SLA the tests break.");
+        // Unreachable on purpose: no call is that fast, and a fifth of the calls fail.
+        listing["sla"] = new JsonObject { ["p95LatencyMs"] = 0.001, ["uptimePercent"] = 99.9 };
+        var created = await PostJsonAsync(host.Client, "api/v1/services", listing);
         var serviceId = created.GetProperty("id").GetString()!;
         var submitted = await PostJsonAsync(host.Client, $"api/v1/services/{serviceId}/versions/1.0.0/submit", new { }, HttpStatusCode.OK);
         await PostJsonAsync(host.Client, $"api/v1/approvals/{submitted.GetProperty("id").GetString()}/approve", new { reason = "ok" }, HttpStatusCode.OK);

@@ -1,13 +1,7 @@
-using System.Globalization;
-using System.Net;
-using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Insights.Statements;
 using LlmMarketplace.Insights.Storage;
-using LlmMarketplace.Insights.Tests.Infrastructure;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
 
 namespace LlmMarketplace.Insights.Tests.Statements;
 

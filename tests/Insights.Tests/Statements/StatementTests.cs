@@ -1,11 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Insights.Tests.Infrastructure;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
-
 namespace LlmMarketplace.Insights.Tests.Statements;
 
 /// <summary>

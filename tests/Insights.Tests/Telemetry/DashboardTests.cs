@@ -1,9 +1,5 @@
 using System.Diagnostics.Metrics;
-using System.Net;
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using LlmMarketplace.TestKit;
-using LlmMarketplace.Insights.Tests.Infrastructure;
 
 namespace LlmMarketplace.Insights.Tests.Telemetry;
 

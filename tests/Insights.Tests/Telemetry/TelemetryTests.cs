@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using LlmMarketplace.TestKit;
-using static LlmMarketplace.Insights.Tests.Infrastructure.InsightsKit;
 
 namespace LlmMarketplace.Insights.Tests.Telemetry;
 

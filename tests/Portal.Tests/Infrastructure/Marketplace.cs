@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Portal.Tests.Infrastructure;
@@ -69,6 +66,21 @@ public sealed class Marketplace : IAsyncDisposable
         return team.GetProperty("id").GetString()!;
     }
 
+    /// <summary>
+    /// The two sides of a sale: a publishing team (<c>orbit-...</c>) with its member <c>owner</c> and a consuming team
+    /// (<c>buyers-...</c>) with its member <c>buyer</c>, who sign in with the passwords the tests type.
+    /// </summary>
+    public async Task<PublisherAndConsumer> PublisherAndConsumerAsync()
+    {
+        var publisherName = "orbit-" + Guid.NewGuid().ToString("N")[..6];
+        var publisherTeam = await CreateTeamAsync(publisherName);
+        var consumerName = "buyers-" + Guid.NewGuid().ToString("N")[..6];
+        var consumerTeam = await CreateTeamAsync(consumerName);
+        await CreateUserAsync("owner", "correct horse battery staple", [], publisherTeam);
+        await CreateUserAsync("buyer", "another long passphrase", [], consumerTeam);
+        return new PublisherAndConsumer(publisherName, publisherTeam, consumerName, consumerTeam);
+    }
+
     /// <summary>A local user with a password that needs no change at first sign-in.</summary>
     public Task CreateUserAsync(string username, string password, string[] roles, params string[] teamIds) =>
         SendAsync(HttpMethod.Post, "api/v1/users", new
@@ -115,6 +127,16 @@ public sealed class Marketplace : IAsyncDisposable
         return plan.GetProperty("id").GetString()!;
     }
 
+    /// <summary>One chat completion ("hello") to <paramref name="model"/> with the API key <paramref name="key"/>; answers its status.</summary>
+    public async Task<HttpStatusCode> ChatAsync(string key, string model)
+    {
+        using var client = new HttpClient { BaseAddress = Host.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var content = new StringContent($$"""{"model":"{{model}}","messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync("v1/chat/completions", content);
+        return response.StatusCode;
+    }
+
     public async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body)
     {
         using var request = new HttpRequestMessage(method, path);
@@ -131,3 +153,6 @@ public sealed class Marketplace : IAsyncDisposable
         await Upstream.DisposeAsync();
     }
 }
+
+/// <summary>The publishing and the consuming team of <see cref="Marketplace.PublisherAndConsumerAsync"/>: names and ids.</summary>
+public sealed record PublisherAndConsumer(string PublisherName, string PublisherTeam, string ConsumerName, string ConsumerTeam);

@@ -1,5 +1,3 @@
-using Microsoft.Playwright;
-
 namespace LlmMarketplace.Portal.Tests.Infrastructure;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Microsoft.Playwright;
-
 namespace LlmMarketplace.Portal.Tests.Infrastructure;
 
 /// <summary>Typing as people do: key by key with a pause between keys, never a value set in one go.</summary>

@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.BuildingBlocks.Validation;
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Shield.Configuration;
 using LlmMarketplace.Shield.Inline;
 using Microsoft.Extensions.Configuration;

@@ -1,4 +1,3 @@
-using LlmMarketplace.TestKit;
 using LlmMarketplace.Shield.Detection;
 using LlmMarketplace.Shield.Detection.Training;
 

@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Shield.Tests.Infrastructure;
 
 /// <summary>What the shield tests that go through team policies set up through the management API of the real host.</summary>
@@ -31,4 +24,10 @@ public static class TeamPolicies
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }
+
+    /// <summary>A word found nowhere else, put in a prompt to find the request that carried it upstream.</summary>
+    public static string Marker() => "marker" + Guid.NewGuid().ToString("N")[..12].Replace('0', 'x');
+
+    /// <summary>A unique name for a policy: <paramref name="prefix"/> and a random suffix.</summary>
+    public static string Name(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..8];
 }

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmMarketplace.Shield.Tests.Inline;
@@ -39,43 +35,18 @@ public sealed class InlineShieldTests : UpstreamHostTests
         await FakeUpstream.Json(ctx, answer);
     }
 
-    protected override string HostConfig(string upstreamBaseUrl) => $"""
-        Providers:
-          - Name: upstream
-            Type: openai
-            BaseUrl: {upstreamBaseUrl}/v1
-        Models:
-          - Name: open-model
-            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-          - Name: redacting-model
-            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-          - Name: blocking-model
-            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-          - Name: monitored-model
-            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-          - Name: redacting-embeddings
-            Kind: embedding
-            Deployments: [{"{"} Provider: upstream, Model: e {"}"}]
-          - Name: blocking-embeddings
-            Kind: embedding
-            Deployments: [{"{"} Provider: upstream, Model: e {"}"}]
-        Shield:
-          Scopes:
-            - Model: redacting-model
-              Injection: block
-              Pii: redact
-              Secrets: redact
-            - Model: blocking-model
-              Pii: block
-              Secrets: block
-            - Model: monitored-model
-              Injection: monitor
-              Pii: monitor
-            - Model: redacting-embeddings
-              Pii: redact
-            - Model: blocking-embeddings
-              Secrets: block
-        """;
+    protected override string HostConfig(string upstreamBaseUrl) => ShieldConfig.Yaml(upstreamBaseUrl,
+        [
+            new("open-model"), new("redacting-model"), new("blocking-model"), new("monitored-model"),
+            new("redacting-embeddings", Kind: "embedding", Upstream: "e"), new("blocking-embeddings", Kind: "embedding", Upstream: "e"),
+        ],
+        [
+            new("redacting-model", Injection: "block", Pii: "redact", Secrets: "redact"),
+            new("blocking-model", Pii: "block", Secrets: "block"),
+            new("monitored-model", Injection: "monitor", Pii: "monitor"),
+            new("redacting-embeddings", Pii: "redact"),
+            new("blocking-embeddings", Secrets: "block"),
+        ]);
 
     private async Task<(HttpStatusCode Status, string Body)> ChatAsync(string model, object messages, bool stream = false)
     {
@@ -86,8 +57,6 @@ public sealed class InlineShieldTests : UpstreamHostTests
 
     private ReceivedRequest Received(string marker) =>
         Assert.Single(Upstream.Requests, r => r.Body.Contains(marker, StringComparison.Ordinal));
-
-    private static string Marker() => "marker" + Guid.NewGuid().ToString("N")[..12].Replace('0', 'x');
 
     [Fact]
     public async Task Redact_mode_forwards_the_prompt_with_placeholders_and_keeps_every_other_field()

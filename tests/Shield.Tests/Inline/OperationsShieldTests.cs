@@ -1,11 +1,4 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
-using static LlmMarketplace.Shield.Tests.Infrastructure.TeamPolicies;
 
 namespace LlmMarketplace.Shield.Tests.Inline;
 
@@ -21,37 +14,13 @@ public sealed class OperationsShieldTests : UpstreamHostTests
 
     protected override Task AnswerAsync(HttpContext context, int index) => OpenAIFake.AnswerAsync(context, index);
 
-    protected override string HostConfig(string upstreamBaseUrl) => $"""
-        Providers:
-          - Name: upstream
-            Type: openai
-            BaseUrl: {upstreamBaseUrl}/v1
-        Models:
-          - Name: reranker
-            Kind: rerank
-            Deployments: [{"{"} Provider: upstream, Model: rr {"}"}]
-          - Name: moderation
-            Kind: moderation
-            Deployments: [{"{"} Provider: upstream, Model: mod {"}"}]
-          - Name: image
-            Kind: image
-            Deployments: [{"{"} Provider: upstream, Model: img {"}"}]
-          - Name: tts
-            Kind: speech
-            Deployments: [{"{"} Provider: upstream, Model: tts {"}"}]
-          - Name: guarded-image
-            Kind: image
-            Deployments: [{"{"} Provider: upstream, Model: img {"}"}]
-          - Name: guarded-reranker
-            Kind: rerank
-            Deployments: [{"{"} Provider: upstream, Model: rr {"}"}]
-        Shield:
-          Scopes:
-            - Model: guarded-image
-              Injection: block
-            - Model: guarded-reranker
-              Injection: block
-        """;
+    protected override string HostConfig(string upstreamBaseUrl) => ShieldConfig.Yaml(upstreamBaseUrl,
+        [
+            new("reranker", Kind: "rerank", Upstream: "rr"), new("moderation", Kind: "moderation", Upstream: "mod"),
+            new("image", Kind: "image", Upstream: "img"), new("tts", Kind: "speech", Upstream: "tts"),
+            new("guarded-image", Kind: "image", Upstream: "img"), new("guarded-reranker", Kind: "rerank", Upstream: "rr"),
+        ],
+        [new("guarded-image", Injection: "block"), new("guarded-reranker", Injection: "block")]);
 
     /// <summary>An operation's body with <paramref name="text"/> in each of its user-written fields, and where each lands upstream.</summary>
     private sealed record Operation(string Path, string Param, Func<string, object> Body, Func<JsonElement, IEnumerable<string>> Sent);
@@ -81,10 +50,6 @@ public sealed class OperationsShieldTests : UpstreamHostTests
     }
 
     private ReceivedRequest? Forwarded(string marker) => Upstream.Requests.SingleOrDefault(r => r.Body.Contains(marker, StringComparison.Ordinal));
-
-    private static string Marker() => "marker" + Guid.NewGuid().ToString("N")[..12].Replace('0', 'x');
-
-    private static string Name(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..8];
 
     private static JsonElement Error(string body, string type, string code)
     {

@@ -1,11 +1,4 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
-using static LlmMarketplace.Shield.Tests.Infrastructure.TeamPolicies;
 
 namespace LlmMarketplace.Shield.Tests.Inline;
 
@@ -18,21 +11,9 @@ public sealed class PolicyShieldTests : UpstreamHostTests
 {
     protected override Task AnswerAsync(HttpContext ctx, int _) => FakeUpstream.Json(ctx, Configs.Completion);
 
-    protected override string HostConfig(string upstreamBaseUrl) => $"""
-        Providers:
-          - Name: upstream
-            Type: openai
-            BaseUrl: {upstreamBaseUrl}/v1
-        Models:
-          - Name: plain-model
-            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-          - Name: config-redacting-model
-            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-        Shield:
-          Scopes:
-            - Model: config-redacting-model
-              Pii: redact
-        """;
+    protected override string HostConfig(string upstreamBaseUrl) => ShieldConfig.Yaml(upstreamBaseUrl,
+        [new("plain-model"), new("config-redacting-model")],
+        [new("config-redacting-model", Pii: "redact")]);
 
     private static async Task<(HttpStatusCode Status, string Body)> ChatAsync(HttpClient client, string model, string content)
     {
@@ -43,10 +24,6 @@ public sealed class PolicyShieldTests : UpstreamHostTests
 
     private string? Forwarded(string marker) =>
         Upstream.Requests.SingleOrDefault(r => r.Body.Contains(marker, StringComparison.Ordinal))?.Json.GetProperty("messages")[1].GetProperty("content").GetString();
-
-    private static string Marker() => "marker" + Guid.NewGuid().ToString("N")[..12].Replace('0', 'x');
-
-    private static string Name(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..8];
 
     [Fact]
     public async Task A_team_policy_with_pii_redact_redacts_that_teams_prompts_only()

@@ -1,9 +1,5 @@
-using System.Net;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmMarketplace.Gateway.Pipeline;
-using LlmMarketplace.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMarketplace.Shield.Tests.Inline;
@@ -37,19 +33,9 @@ public sealed class ShieldAfterRewriteTests
     {
         await using var upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx,
             """{"id":"c1","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"""));
-        await using var host = await GatewayHost.StartAsync($"""
-            Providers:
-              - Name: upstream
-                Type: openai
-                BaseUrl: {upstream.BaseUrl}/v1
-            Models:
-              - Name: redacting-model
-                Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-            Shield:
-              Scopes:
-                - Model: redacting-model
-                  Pii: redact
-            """, configureServices: static services => services.AddSingleton<IGatewayInterceptor, NoteAppender>());
+        await using var host = await GatewayHost.StartAsync(
+            ShieldConfig.Yaml(upstream.BaseUrl, [new("redacting-model")], [new("redacting-model", Pii: "redact")]),
+            configureServices: static services => services.AddSingleton<IGatewayInterceptor, NoteAppender>());
 
         var body = JsonSerializer.Serialize(new { model = "redacting-model", messages = new[] { new { role = "user", content = "Write to jane.doe@example.com please" } } });
         using var response = await host.Client.PostAsync("v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));

@@ -1,8 +1,4 @@
 using System.ClientModel;
-using System.Net;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
 using Microsoft.AspNetCore.Http;
 using OpenAI;
 using OpenAI.Chat;
@@ -41,27 +37,9 @@ public sealed class StreamShieldTests : UpstreamHostTests
         await FakeUpstream.Sse(ctx, events);
     }
 
-    protected override string HostConfig(string upstreamBaseUrl) => $"""
-        Providers:
-          - Name: upstream
-            Type: openai
-            BaseUrl: {upstreamBaseUrl}/v1
-        Models:
-          - Name: open-model
-            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-          - Name: redacting-model
-            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-          - Name: blocking-model
-            Deployments: [{"{"} Provider: upstream, Model: up {"}"}]
-        Shield:
-          Scopes:
-            - Model: redacting-model
-              Pii: redact
-              Secrets: redact
-            - Model: blocking-model
-              Pii: block
-              Secrets: block
-        """;
+    protected override string HostConfig(string upstreamBaseUrl) => ShieldConfig.Yaml(upstreamBaseUrl,
+        [new("open-model"), new("redacting-model"), new("blocking-model")],
+        [new("redacting-model", Pii: "redact", Secrets: "redact"), new("blocking-model", Pii: "block", Secrets: "block")]);
 
     private ChatClient Chat(string model) =>
         new OpenAIClient(new ApiKeyCredential(Host.MasterKey), new OpenAIClientOptions { Endpoint = Host.OpenAIBase, NetworkTimeout = TimeSpan.FromSeconds(30) }).GetChatClient(model);

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using LlmMarketplace.TestKit;
-
 namespace LlmMarketplace.Shield.Tests.Scan;
 
 /// <summary><c>POST /api/v1/shield/scan</c> through the real host.</summary>
