@@ -11,6 +11,7 @@ using LlmMarketplace.Access.Telemetry;
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.Gateway.Pipeline;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using LlmMarketplace.Governance.Contracts;
 
 namespace LlmMarketplace.Access;
 
@@ -29,7 +30,7 @@ public static class AccessExtensions
         services.TryAddSingleton<AccessStore>();
         services.TryAddSingleton<BudgetLedger>();
         services.TryAddSingleton<AccessDirectory>();
-        services.TryAddSingleton<BuildingBlocks.Access.ITeamNames, TeamNames>();
+        services.TryAddSingleton<Contracts.ITeamNames, TeamNames>();
         services.TryAddSingleton<InMemoryRateLimitStore>();
         // With Redis (Redis:Configuration), buckets and budget counters are shared by every replica; the guard exists only then.
         services.TryAddSingleton<IRateLimitStore>(static sp => sp.GetService<SharedStateGuard>() is { } guard
@@ -60,7 +61,7 @@ public static class AccessExtensions
         services.TryAddSingleton<AccessInterceptor>();
         services.AddSingleton<IGatewayInterceptor, AccessCallerInterceptor>();
         services.AddSingleton<IGatewayInterceptor>(static sp => sp.GetRequiredService<AccessInterceptor>());
-        services.AddSingleton<BuildingBlocks.Policy.IPolicyChangeListener, PolicyCapSeeder>();
+        services.AddSingleton<IPolicyChangeListener, PolicyCapSeeder>();
         services.AddSingleton<IModelVisibility, KeyModelVisibility>();
         services.TryAddSingleton(static sp => new Statements.StatementService(
             sp.GetRequiredService<AccessStore>(), sp.GetRequiredService<AccessDirectory>(), sp.GetRequiredService<TimeProvider>()));

@@ -10,6 +10,7 @@ using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Gateway.Routing;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using LlmMarketplace.Catalog.Contracts;
 
 namespace LlmMarketplace.Catalog;
 
@@ -46,7 +47,7 @@ public static class CatalogExtensions
         // Team names (Access).
         services.TryAddSingleton<PublisherNames>();
         services.AddSingleton<IModelSource, CatalogModelSource>();
-        services.TryAddSingleton<BuildingBlocks.Catalog.IListingDirectory, CatalogListingDirectory>();
+        services.TryAddSingleton<IListingDirectory, CatalogListingDirectory>();
         services.AddSingleton<IGatewayInterceptor, DeprecationInterceptor>();
         services.AddSingleton<IGatewayInterceptor, CallabilityInterceptor>();
         services.AddSingleton<IModelVisibility, CatalogModelVisibility>();

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using LlmMarketplace.Catalog.Search;
 using LlmMarketplace.Catalog.Storage;
 using Microsoft.Extensions.Primitives;
+using LlmMarketplace.Governance.Contracts;
 
 namespace LlmMarketplace.Catalog;
 

@@ -1,3 +1,4 @@
+using LlmMarketplace.Governance.Contracts;
 namespace LlmMarketplace.Catalog;
 
 /// <summary>A catalog step worth recording: publishing, approvals, lifecycle transitions, imports, reviews.</summary>
@@ -23,12 +24,12 @@ public interface ICatalogPublishPolicy
 }
 
 /// <summary>
-/// Judges a listing by the platform's global policies (<see cref="BuildingBlocks.Policy.IPolicyDecisions"/>: denied or
+/// Judges a listing by the platform's global policies (<see cref="IPolicyDecisions"/>: denied or
 /// allowed listings and providers, required certifications, data residency regions) when the governance module is
 /// present. Listing-wide reasons are reported under <c>policy</c>; a provider a policy refuses under that deployment's
 /// <c>deployments[i].provider</c>.
 /// </summary>
-internal sealed class PolicyPublishPolicy(BuildingBlocks.Policy.IPolicyDecisions decisions) : ICatalogPublishPolicy
+internal sealed class PolicyPublishPolicy(IPolicyDecisions decisions) : ICatalogPublishPolicy
 {
     public ValueTask EvaluateAsync(ListingSpec listing, ClaimsPrincipal publisher, ValidationErrors errors, CancellationToken cancellationToken)
     {
@@ -39,13 +40,13 @@ internal sealed class PolicyPublishPolicy(BuildingBlocks.Policy.IPolicyDecisions
         var certifications = listing.Compliance?.Certifications?.Where(static c => !string.IsNullOrWhiteSpace(c)).ToList() ?? [];
 
         var zeroRetention = listing.Compliance?.ZeroRetention == true;
-        var general = decisions.EvaluateListing(new BuildingBlocks.Policy.ListingFacts(listing.Slug, null, regions, certifications) { ZeroRetention = zeroRetention });
+        var general = decisions.EvaluateListing(new ListingFacts(listing.Slug, null, regions, certifications) { ZeroRetention = zeroRetention });
         var reported = new HashSet<string>(general.Reasons, StringComparer.Ordinal);
         foreach (var reason in general.Reasons) errors.Add("policy", reason);
         for (var i = 0; i < deployments.Count; i++)
         {
             if (string.IsNullOrWhiteSpace(deployments[i].Provider)) continue;
-            var decision = decisions.EvaluateListing(new BuildingBlocks.Policy.ListingFacts(listing.Slug, deployments[i].Provider, regions, certifications) { ZeroRetention = zeroRetention });
+            var decision = decisions.EvaluateListing(new ListingFacts(listing.Slug, deployments[i].Provider, regions, certifications) { ZeroRetention = zeroRetention });
             foreach (var reason in decision.Reasons)
             {
                 if (!reported.Contains(reason)) errors.Add($"deployments[{i}].provider", reason);
@@ -55,15 +56,15 @@ internal sealed class PolicyPublishPolicy(BuildingBlocks.Policy.IPolicyDecisions
     }
 }
 
-/// <summary>Writes catalog steps into the platform audit trail (<see cref="BuildingBlocks.Audit.IAuditLog"/>) when one is registered.</summary>
-internal sealed class AuditLogCatalogSink(BuildingBlocks.Audit.IAuditLog log) : ICatalogAuditSink
+/// <summary>Writes catalog steps into the platform audit trail (<see cref="IAuditLog"/>) when one is registered.</summary>
+internal sealed class AuditLogCatalogSink(IAuditLog log) : ICatalogAuditSink
 {
     public async ValueTask RecordAsync(CatalogAuditEvent auditEvent, CancellationToken cancellationToken)
     {
         var (kind, id) = auditEvent.Actor.IndexOf(':', StringComparison.Ordinal) is var colon and > 0
             ? (auditEvent.Actor[..colon], auditEvent.Actor[(colon + 1)..])
             : (auditEvent.Actor == "master_key" ? BuildingBlocks.Security.MarketplaceClaims.MasterKey : "system", auditEvent.Actor == "master_key" ? "master-key" : auditEvent.Actor);
-        await log.AppendAsync(new BuildingBlocks.Audit.AuditEntry
+        await log.AppendAsync(new AuditEntry
         {
             Action = auditEvent.Action,
             ActorId = id,

@@ -1,7 +1,6 @@
 using LlmMarketplace.BuildingBlocks.Http;
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.BuildingBlocks.Distributed;
-using LlmMarketplace.BuildingBlocks.Policy;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using AuthPolicies = LlmMarketplace.BuildingBlocks.Security.Policies;
 using LlmMarketplace.Gateway.Pipeline;

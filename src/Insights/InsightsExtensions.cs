@@ -1,12 +1,13 @@
 using LlmMarketplace.BuildingBlocks.Distributed;
 using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.Insights.Alerts;
 using LlmMarketplace.Insights.Analytics;
 using LlmMarketplace.Insights.Events;
 using LlmMarketplace.Insights.Sla;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using LlmMarketplace.Catalog.Contracts;
 
 namespace LlmMarketplace.Insights;
 
@@ -87,8 +88,8 @@ public static class InsightsExtensions
         services.TryAddSingleton<SlaTracker>();
         services.AddSingleton<IUsageObserver>(static sp => sp.GetRequiredService<SlaTracker>());
         services.TryAddSingleton<ServiceLevelReader>();
-        services.TryAddSingleton<BuildingBlocks.Catalog.IServiceLevelReader>(static sp => sp.GetRequiredService<ServiceLevelReader>());
-        services.TryAddSingleton<BuildingBlocks.Catalog.IListingUsageReader, ListingUsageReader>();
+        services.TryAddSingleton<IServiceLevelReader>(static sp => sp.GetRequiredService<ServiceLevelReader>());
+        services.TryAddSingleton<IListingUsageReader, ListingUsageReader>();
         services.TryAddSingleton<RollupWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<RollupWorker>());
         services.TryAddSingleton<Statements.StatementCloser>();

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using LlmMarketplace.Access.Keys;
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 
 namespace LlmMarketplace.Access.Audit;
 

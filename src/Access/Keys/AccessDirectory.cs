@@ -163,7 +163,7 @@ internal sealed class ApiKeyValidator(AccessDirectory directory, TimeProvider ti
 }
 
 /// <summary>Team names from the in-memory directory, for modules that show teams to people.</summary>
-internal sealed class TeamNames(AccessDirectory directory) : BuildingBlocks.Access.ITeamNames
+internal sealed class TeamNames(AccessDirectory directory) : Contracts.ITeamNames
 {
     public string? NameOf(string teamId) => directory.Current.Teams.GetValueOrDefault(teamId)?.Name;
 }

@@ -5,7 +5,7 @@ using LlmMarketplace.Access.Metering;
 using LlmMarketplace.Access.Plans;
 using LlmMarketplace.Access.Telemetry;
 using LlmMarketplace.BuildingBlocks.Distributed;
-using LlmMarketplace.BuildingBlocks.Policy;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.Gateway.Pipeline;
 
 namespace LlmMarketplace.Access.Pipeline;

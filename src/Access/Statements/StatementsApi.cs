@@ -3,10 +3,11 @@ using LlmMarketplace.Access.Audit;
 using LlmMarketplace.Access.Keys;
 using LlmMarketplace.Access.Metering;
 using LlmMarketplace.Access.Teams;
-using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Catalog;
+using LlmMarketplace.Governance.Contracts;
+using LlmMarketplace.Catalog.Contracts;
 using LlmMarketplace.BuildingBlocks.Http;
 using Microsoft.AspNetCore.Mvc;
+using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Access.Statements;
 
@@ -95,7 +96,7 @@ internal static class StatementsApi
             Month = request.Month!,
             AmountCents = (long)(request.AmountUsd!.Value * 100),
             Reason = request.Reason!.Trim(),
-            CreatedBy = AuditEntry.ActorIdOf(context.User),
+            CreatedBy = CallerIdentity.ActorIdOf(context.User),
             CreatedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds(),
         };
         await using (var connection = await store.OpenAsync(cancellationToken))

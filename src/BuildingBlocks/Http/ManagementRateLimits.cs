@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
-using LlmMarketplace.BuildingBlocks.Audit;
 using LlmMarketplace.BuildingBlocks.Validation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -8,6 +7,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.BuildingBlocks.Http;
 
@@ -110,7 +110,7 @@ public static class ManagementRateLimits
     /// <summary>Who is limited: the credential's principal, else the client's address.</summary>
     private static string Caller(HttpContext context) =>
         context.User.Identity?.IsAuthenticated == true
-            ? "principal:" + AuditEntry.ActorIdOf(context.User)
+            ? "principal:" + CallerIdentity.ActorIdOf(context.User)
             : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
 
     private static async ValueTask RejectAsync(OnRejectedContext context)

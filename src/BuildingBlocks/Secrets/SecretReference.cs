@@ -6,7 +6,7 @@ public static class SecretReference
     public const string EnvPrefix = "env:";
     public const string FilePrefix = "file:";
 
-    /// <summary>A secret kept encrypted in the platform's secret store (<see cref="ISecretStore"/>): <c>secret:NAME</c>. Catalog listings may use it.</summary>
+    /// <summary>A secret kept encrypted in the platform's secret store (Governance's <c>ISecretStore</c>): <c>secret:NAME</c>. Catalog listings may use it.</summary>
     public const string StorePrefix = "secret:";
 
     /// <summary>The name a <c>secret:NAME</c> reference points at in the secret store, or null for any other value.</summary>

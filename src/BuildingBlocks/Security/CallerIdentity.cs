@@ -34,6 +34,15 @@ public sealed record CallerIdentity
     /// <summary>The principal's name identifier (the master key and service principals have only this).</summary>
     public string? Name { get; init; }
 
+    /// <summary>
+    /// The stable id of a principal: an API key's id (a key never acts as its owner), else the user id, else its name identifier.
+    /// </summary>
+    public static string ActorIdOf(ClaimsPrincipal user) =>
+        user.FindFirst(MarketplaceClaims.KeyId)?.Value
+        ?? user.FindFirst(MarketplaceClaims.UserId)?.Value
+        ?? user.FindFirst(ClaimTypes.NameIdentifier)?.Value
+        ?? "anonymous";
+
     public static CallerIdentity From(ClaimsPrincipal principal)
     {
         // Built on every gateway call: one list, only when the principal has teams.

@@ -1,4 +1,4 @@
-using LlmMarketplace.BuildingBlocks.Access;
+using LlmMarketplace.Access.Contracts;
 
 namespace LlmMarketplace.Catalog.Publishing;
 

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using LlmMarketplace.BuildingBlocks.Secrets;
+using LlmMarketplace.Governance.Contracts;
 
 namespace LlmMarketplace.Catalog.Publishing;
 

@@ -2,6 +2,7 @@ using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.Catalog.Publishing;
 using LlmMarketplace.Catalog.ServiceLevels;
 using Microsoft.AspNetCore.Http.HttpResults;
+using LlmMarketplace.Catalog.Contracts;
 
 namespace LlmMarketplace.Catalog.Search;
 
@@ -208,7 +209,7 @@ internal static class SearchApi
         return hits.Select(h => ToResult(h, measured, names)).ToList();
     }
 
-    private static SearchResultItem ToResult(SearchHit h, IReadOnlyDictionary<string, BuildingBlocks.Catalog.MeasuredServiceLevel>? measured, PublisherNames names)
+    private static SearchResultItem ToResult(SearchHit h, IReadOnlyDictionary<string, MeasuredServiceLevel>? measured, PublisherNames names)
     {
         var d = h.Document;
         return new SearchResultItem(d.Id, d.Slug, d.Name, h.Score, d.Description.Length > 300 ? d.Description[..300] + "…" : d.Description,

@@ -1,6 +1,6 @@
 using System.Data;
 using System.Data.Common;
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 using Microsoft.Data.Sqlite;
 
 namespace LlmMarketplace.Governance.Audit;

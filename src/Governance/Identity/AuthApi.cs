@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
+using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Governance.Identity;
 
@@ -108,7 +109,7 @@ internal static class AuthApi
     {
         var isKey = user.HasClaim(MarketplaceClaims.CredentialKind, MarketplaceClaims.ApiKeyCredential);
         return TypedResults.Ok(new MeDto(
-            AuditEntry.ActorIdOf(user),
+            CallerIdentity.ActorIdOf(user),
             user.Identity?.Name ?? "",
             user.FindFirst(MarketplaceClaims.CredentialKind)?.Value ?? "unknown",
             user.FindAll(ClaimTypes.Role).Select(static c => c.Value).ToList(),
@@ -135,7 +136,7 @@ internal static class AuthApi
     }
 
     internal static AuditEntry Entry(HttpContext context, string action, string userId, string outcome, JsonNode? after) =>
-        AuditEntry.ForRequest(context, action, "user", userId) with { Outcome = outcome, After = after, ActorId = context.User.Identity?.IsAuthenticated == true ? AuditEntry.ActorIdOf(context.User) : userId };
+        AuditEntry.ForRequest(context, action, "user", userId) with { Outcome = outcome, After = after, ActorId = context.User.Identity?.IsAuthenticated == true ? CallerIdentity.ActorIdOf(context.User) : userId };
 
     internal static ProblemHttpResult Problem(int status, string title, string detail, string code) =>
         TypedResults.Problem(detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["code"] = code });

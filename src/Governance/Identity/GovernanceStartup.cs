@@ -1,4 +1,4 @@
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.Governance.Policies;
 using Microsoft.Extensions.Options;
 

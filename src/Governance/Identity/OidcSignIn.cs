@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;

@@ -1,4 +1,4 @@
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 
 namespace LlmMarketplace.Governance.Identity;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
+using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Governance.Identity;
 
@@ -20,7 +21,7 @@ internal sealed class SignInAudit(IAuditLog audit, GovernanceOptions options, Ti
         RecordAsync(context, "master_key", "success", "master-key", MarketplaceClaims.MasterKey, null);
 
     public ValueTask CredentialAcceptedAsync(HttpContext context, string method, ClaimsPrincipal principal) =>
-        RecordAsync(context, method, "success", AuditEntry.ActorIdOf(principal), principal.FindFirst(MarketplaceClaims.CredentialKind)?.Value ?? method, null);
+        RecordAsync(context, method, "success", CallerIdentity.ActorIdOf(principal), principal.FindFirst(MarketplaceClaims.CredentialKind)?.Value ?? method, null);
 
     public ValueTask CredentialRefusedAsync(HttpContext context, string method, string reason) =>
         RecordAsync(context, method, "failure", "anonymous", "anonymous", reason);

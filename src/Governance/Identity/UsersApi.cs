@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.Governance.Audit;
+using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Governance.Identity;
 
@@ -127,7 +128,7 @@ internal static partial class UsersApi
     {
         var user = await users.FindByIdAsync(id, context.RequestAborted);
         if (user is null || user.ErasedAt is not null) return TypedResults.NotFound();
-        if (disabled && id == AuditEntry.ActorIdOf(context.User))
+        if (disabled && id == CallerIdentity.ActorIdOf(context.User))
         {
             return AuthApi.Problem(StatusCodes.Status409Conflict, "Conflict", "You cannot disable your own account.", "self_disable");
         }

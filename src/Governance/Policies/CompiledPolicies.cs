@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
-using LlmMarketplace.BuildingBlocks.Catalog;
-using LlmMarketplace.BuildingBlocks.Policy;
+using LlmMarketplace.Catalog.Contracts;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.Gateway.Configuration;
 
 namespace LlmMarketplace.Governance.Policies;

@@ -1,8 +1,7 @@
 using System.Collections.Frozen;
 using System.Text.Json.Nodes;
-using LlmMarketplace.BuildingBlocks.Audit;
-using LlmMarketplace.BuildingBlocks.Catalog;
-using LlmMarketplace.BuildingBlocks.Policy;
+using LlmMarketplace.Governance.Contracts;
+using LlmMarketplace.Catalog.Contracts;
 
 namespace LlmMarketplace.Governance.Policies;
 

@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.Gateway.Routing;
 using LlmMarketplace.Governance.Audit;
+using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Governance.Policies;
 
@@ -66,7 +67,7 @@ internal static class PoliciesApi
             await c.ExecuteAsync(new CommandDefinition(
                 "INSERT INTO gov_policies (id, name, scope, scope_id, current_version, enabled, created_at, updated_at) VALUES (@id, @name, @scope, @scopeId, 1, @enabled, @now, @now)",
                 new { id, name = doc.Name, scope = doc.Scope, scopeId = doc.ScopeId, enabled = doc.Enabled ? 1 : 0, now }, tx, cancellationToken: context.RequestAborted));
-            await InsertVersionAsync(c, tx, id, 1, format, text, now, AuditEntry.ActorIdOf(context.User), context.RequestAborted);
+            await InsertVersionAsync(c, tx, id, 1, format, text, now, CallerIdentity.ActorIdOf(context.User), context.RequestAborted);
             await tx.CommitAsync(context.RequestAborted);
         }
         await engine.ReloadAsync(context.RequestAborted);
@@ -96,7 +97,7 @@ internal static class PoliciesApi
                 "UPDATE gov_policies SET name = @name, scope = @scope, scope_id = @scopeId, enabled = @enabled, current_version = @version, updated_at = @now WHERE id = @id AND current_version = @previous",
                 new { id, name = doc.Name, scope = doc.Scope, scopeId = doc.ScopeId, enabled = doc.Enabled ? 1 : 0, version, previous = row.CurrentVersion, now }, tx, cancellationToken: context.RequestAborted));
             if (changed != 1) return Conflict("The policy changed meanwhile; read it again and retry.");
-            await InsertVersionAsync(c, tx, id, version, format, text, now, AuditEntry.ActorIdOf(context.User), context.RequestAborted);
+            await InsertVersionAsync(c, tx, id, version, format, text, now, CallerIdentity.ActorIdOf(context.User), context.RequestAborted);
             await tx.CommitAsync(context.RequestAborted);
             var beforeErrors = new ValidationErrors();
             before = PolicyDocumentParser.ReadText(row.Document, beforeErrors) is JsonObject b ? new JsonObject { ["version"] = row.CurrentVersion, ["document"] = b } : null;

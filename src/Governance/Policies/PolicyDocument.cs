@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using LlmMarketplace.BuildingBlocks.Policy;
+using LlmMarketplace.Governance.Contracts;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

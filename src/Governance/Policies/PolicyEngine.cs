@@ -1,5 +1,5 @@
 using LlmMarketplace.BuildingBlocks.Distributed;
-using LlmMarketplace.BuildingBlocks.Policy;
+using LlmMarketplace.Governance.Contracts;
 
 namespace LlmMarketplace.Governance.Policies;
 

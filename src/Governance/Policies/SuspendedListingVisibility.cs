@@ -1,4 +1,4 @@
-using LlmMarketplace.BuildingBlocks.Catalog;
+using LlmMarketplace.Catalog.Contracts;
 using LlmMarketplace.Gateway.Pipeline;
 
 namespace LlmMarketplace.Governance.Policies;

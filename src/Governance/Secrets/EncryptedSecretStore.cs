@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using LlmMarketplace.BuildingBlocks.Secrets;
+using LlmMarketplace.Governance.Contracts;
 
 namespace LlmMarketplace.Governance.Secrets;
 

@@ -1,4 +1,4 @@
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.BuildingBlocks.Secrets;
 
 namespace LlmMarketplace.Governance.Secrets;

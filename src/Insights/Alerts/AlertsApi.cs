@@ -1,9 +1,10 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using System.Net;
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.Insights.Events;
+using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Insights.Alerts;
 
@@ -46,7 +47,7 @@ internal static class AlertsApi
         var before = await alerts.GetAsync(id, cancellationToken);
         if (before is null) return TypedResults.NotFound();
         if (before.State == AlertStates.Resolved) return Conflict("The alert is resolved already.");
-        var after = await alerts.AcknowledgeAsync(id, AuditEntry.ActorIdOf(user), cancellationToken);
+        var after = await alerts.AcknowledgeAsync(id, CallerIdentity.ActorIdOf(user), cancellationToken);
         await AuditAsync(audit, context, "alert.acknowledged", "alert", id, before.State, after!.State, cancellationToken);
         return TypedResults.Ok(after);
     }
@@ -86,7 +87,7 @@ internal static class AlertsApi
         if (!errors.IsEmpty) return TypedResults.ValidationProblem(errors.ToDictionary());
 
         var secret = request.Secret ?? "whsec_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        var created = await outbox.CreateAsync(request.Url!, [.. kinds.Distinct()], secret, AuditEntry.ActorIdOf(user), cancellationToken);
+        var created = await outbox.CreateAsync(request.Url!, [.. kinds.Distinct()], secret, CallerIdentity.ActorIdOf(user), cancellationToken);
         if (created.Kinds.Contains(WebhookKinds.Events)) await eventsOut.StartAtEndAsync(EventsOutWorker.CursorName(created.Id), cancellationToken);
         await AuditAsync(audit, context, "webhook.created", "webhook", created.Id, null, created.Url, cancellationToken);
         return TypedResults.Created($"/api/v1/alerts/webhooks/{created.Id}", new CreatedWebhook(created.Id, created.Url, created.Kinds, created.Enabled, created.CreatedAt, secret));

@@ -1,4 +1,4 @@
-using LlmMarketplace.BuildingBlocks.Catalog;
+using LlmMarketplace.Catalog.Contracts;
 
 namespace LlmMarketplace.Insights.Analytics;
 

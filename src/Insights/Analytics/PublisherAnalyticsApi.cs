@@ -1,6 +1,6 @@
 using System.Security.Claims;
-using LlmMarketplace.BuildingBlocks.Access;
-using LlmMarketplace.BuildingBlocks.Catalog;
+using LlmMarketplace.Access.Contracts;
+using LlmMarketplace.Catalog.Contracts;
 using LlmMarketplace.BuildingBlocks.Http;
 using LlmMarketplace.BuildingBlocks.Security;
 using Microsoft.AspNetCore.Http.HttpResults;

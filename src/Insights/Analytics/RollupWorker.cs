@@ -1,6 +1,6 @@
 using LlmMarketplace.Access.Budgets;
 using LlmMarketplace.Access.Metering;
-using LlmMarketplace.BuildingBlocks.Catalog;
+using LlmMarketplace.Catalog.Contracts;
 using LlmMarketplace.BuildingBlocks.Hosting;
 
 namespace LlmMarketplace.Insights.Analytics;

@@ -4,6 +4,7 @@ using System.Text;
 using LlmMarketplace.BuildingBlocks.Hosting;
 using LlmMarketplace.BuildingBlocks.Net;
 using LlmMarketplace.BuildingBlocks.Secrets;
+using LlmMarketplace.Governance.Contracts;
 
 namespace LlmMarketplace.Insights.Events;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
-using LlmMarketplace.BuildingBlocks.Catalog;
+using LlmMarketplace.Catalog.Contracts;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Insights.Analytics;
 

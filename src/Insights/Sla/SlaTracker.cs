@@ -1,5 +1,5 @@
 using LlmMarketplace.Access.Metering;
-using LlmMarketplace.BuildingBlocks.Catalog;
+using LlmMarketplace.Catalog.Contracts;
 using LlmMarketplace.Insights.Analytics;
 
 namespace LlmMarketplace.Insights.Sla;

@@ -1,10 +1,11 @@
 using System.Text.Json.Nodes;
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.Gateway.Configuration;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Optimizer.Statistics;
 using Microsoft.AspNetCore.Http.HttpResults;
+using LlmMarketplace.BuildingBlocks.Security;
 
 namespace LlmMarketplace.Optimizer.Experiments;
 
@@ -86,7 +87,7 @@ internal static class ExperimentsApi
             MinShare = minShare,
             MaxCostPerCall = request.MaxCostPerCallUsd,
             Variants = JsonSerializer.Serialize(stored, ExperimentJson.Options),
-            CreatedBy = AuditEntry.ActorIdOf(context.User),
+            CreatedBy = CallerIdentity.ActorIdOf(context.User),
             CreatedMs = now,
             UpdatedMs = now,
         };

@@ -1,4 +1,4 @@
-using LlmMarketplace.BuildingBlocks.Policy;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.BuildingBlocks.Security;
 using LlmMarketplace.Gateway.Pipeline;
 using LlmMarketplace.Shield.Configuration;

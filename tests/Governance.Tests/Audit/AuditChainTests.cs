@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Dapper;
-using LlmMarketplace.BuildingBlocks.Audit;
+using LlmMarketplace.Governance.Contracts;
 using LlmMarketplace.BuildingBlocks.Storage;
 
 namespace LlmMarketplace.Governance.Tests.Audit;

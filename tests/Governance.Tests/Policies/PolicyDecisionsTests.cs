@@ -1,4 +1,4 @@
-using LlmMarketplace.BuildingBlocks.Policy;
+using LlmMarketplace.Governance.Contracts;
 
 namespace LlmMarketplace.Governance.Tests.Policies;
 

@@ -1,6 +1,7 @@
 using Dapper;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using LlmMarketplace.BuildingBlocks.Storage;
+using LlmMarketplace.Governance.Contracts;
 
 namespace LlmMarketplace.Governance.Tests.Secrets;
 

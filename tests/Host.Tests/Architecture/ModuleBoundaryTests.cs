@@ -8,17 +8,25 @@ public sealed class ModuleBoundaryTests
     /// <summary>Which of our assemblies each module may reference. The host composes everything; nothing references the host.</summary>
     private static readonly Dictionary<string, string[]> Allowed = new(StringComparer.Ordinal)
     {
+        // Infrastructure only: it knows no module, not even their contracts.
         ["LlmMarketplace.BuildingBlocks"] = [],
+        // A module's contracts (the interfaces and records other modules call it through) live with their owner,
+        // in an assembly of their own that references nothing but infrastructure.
+        ["LlmMarketplace.Access.Contracts"] = ["LlmMarketplace.BuildingBlocks"],
+        ["LlmMarketplace.Catalog.Contracts"] = ["LlmMarketplace.BuildingBlocks"],
+        ["LlmMarketplace.Governance.Contracts"] = ["LlmMarketplace.BuildingBlocks"],
         ["LlmMarketplace.Gateway"] = ["LlmMarketplace.BuildingBlocks"],
-        // The catalog feeds the gateway through its public IModelSource and IGatewayInterceptor seams.
-        ["LlmMarketplace.Catalog"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
-        ["LlmMarketplace.Access"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
-        ["LlmMarketplace.Shield"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
-        ["LlmMarketplace.Governance"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway"],
-        // Insights reads usage through Access's public IUsageFeed and acts on the gateway through IGatewayControl.
-        ["LlmMarketplace.Insights"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Access"],
+        // The catalog feeds the gateway through its public IModelSource and IGatewayInterceptor seams; it names teams
+        // through Access's ITeamNames, judges listings by Governance's policies and writes its audit trail.
+        ["LlmMarketplace.Catalog"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Catalog.Contracts", "LlmMarketplace.Access.Contracts", "LlmMarketplace.Governance.Contracts"],
+        ["LlmMarketplace.Access"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Access.Contracts", "LlmMarketplace.Catalog.Contracts", "LlmMarketplace.Governance.Contracts"],
+        ["LlmMarketplace.Shield"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Governance.Contracts"],
+        ["LlmMarketplace.Governance"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Governance.Contracts", "LlmMarketplace.Catalog.Contracts"],
+        // Insights reads usage through Access's public IUsageFeed and acts on the gateway through IGatewayControl;
+        // it answers Catalog's IServiceLevelReader and IListingUsageReader.
+        ["LlmMarketplace.Insights"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Access", "LlmMarketplace.Access.Contracts", "LlmMarketplace.Catalog.Contracts", "LlmMarketplace.Governance.Contracts"],
         // The optimizer routes through the gateway's IAutoRouter and interceptors and judges calls by Access's usage records.
-        ["LlmMarketplace.Optimizer"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Access"],
+        ["LlmMarketplace.Optimizer"] = ["LlmMarketplace.BuildingBlocks", "LlmMarketplace.Gateway", "LlmMarketplace.Access", "LlmMarketplace.Governance.Contracts"],
         // The portal talks to the modules only through their HTTP API, as any client does.
         ["LlmMarketplace.Portal"] = [],
     };

@@ -1,4 +1,4 @@
-namespace LlmMarketplace.BuildingBlocks.Audit;
+namespace LlmMarketplace.Governance.Contracts;
 
 /// <summary>
 /// Hears of every audit entry once it is committed (for example to publish domain events to other systems).

@@ -1,4 +1,4 @@
-namespace LlmMarketplace.BuildingBlocks.Secrets;
+namespace LlmMarketplace.Governance.Contracts;
 
 /// <summary>
 /// Secrets (provider credentials, deployment API keys) encrypted at rest. Values are only ever returned to

@@ -1,4 +1,4 @@
-namespace LlmMarketplace.BuildingBlocks.Access;
+namespace LlmMarketplace.Access.Contracts;
 
 /// <summary>Team names by id (implemented by Access from its in-memory directory, read by modules that show teams to people).</summary>
 public interface ITeamNames

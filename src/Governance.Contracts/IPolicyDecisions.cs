@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace LlmMarketplace.BuildingBlocks.Policy;
+namespace LlmMarketplace.Governance.Contracts;
 
 /// <summary>What the policy engine decides about personal data found in a prompt or completion.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<PiiHandling>))]

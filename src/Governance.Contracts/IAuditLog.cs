@@ -1,9 +1,8 @@
-using System.Security.Claims;
 using System.Text.Json.Nodes;
 using LlmMarketplace.BuildingBlocks.Security;
 using Microsoft.AspNetCore.Http;
 
-namespace LlmMarketplace.BuildingBlocks.Audit;
+namespace LlmMarketplace.Governance.Contracts;
 
 /// <summary>
 /// The tamper-evident audit trail. Every state change appends one entry; entries are never updated or deleted.
@@ -48,19 +47,10 @@ public sealed record AuditEntry
     public static AuditEntry ForRequest(HttpContext context, string action, string? targetType = null, string? targetId = null) => new()
     {
         Action = action,
-        ActorId = ActorIdOf(context.User),
+        ActorId = CallerIdentity.ActorIdOf(context.User),
         ActorKind = context.User.FindFirst(MarketplaceClaims.CredentialKind)?.Value ?? (context.User.Identity?.IsAuthenticated == true ? "unknown" : "anonymous"),
         Ip = context.Connection.RemoteIpAddress?.ToString(),
         TargetType = targetType,
         TargetId = targetId,
     };
-
-    /// <summary>
-    /// The stable id of a principal: an API key's id (a key never acts as its owner), else the user id, else its name identifier.
-    /// </summary>
-    public static string ActorIdOf(ClaimsPrincipal user) =>
-        user.FindFirst(MarketplaceClaims.KeyId)?.Value
-        ?? user.FindFirst(MarketplaceClaims.UserId)?.Value
-        ?? user.FindFirst(ClaimTypes.NameIdentifier)?.Value
-        ?? "anonymous";
 }

@@ -1,4 +1,4 @@
-namespace LlmMarketplace.BuildingBlocks.Catalog;
+namespace LlmMarketplace.Catalog.Contracts;
 
 /// <summary>A listing version a gateway model name routes to, with the SLA its publisher promises (null where none).</summary>
 public sealed record ListingTargets(string ListingId, string Slug, string Version, double? P95LatencyMs, double? UptimePercent)

@@ -1,4 +1,4 @@
-namespace LlmMarketplace.BuildingBlocks.Catalog;
+namespace LlmMarketplace.Catalog.Contracts;
 
 /// <summary>
 /// What the calls to one listing version measured over a reader's window: <see cref="Requests"/> is 0 and every figure

@@ -1,4 +1,4 @@
-namespace LlmMarketplace.BuildingBlocks.Catalog;
+namespace LlmMarketplace.Catalog.Contracts;
 
 /// <summary>Successful gateway calls to one listing version (<c>slug@version</c>) in a window.</summary>
 public sealed record ListingCalls(string Listing, long Calls);
