@@ -88,7 +88,8 @@ public sealed class RedisRoundTripTests
                 using var response = await ChatAsync(client);
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
-            var after = await CommandsAsync(server);
+            // The settlement after a call and the usage append may follow its answer: wait for them, then count exactly.
+            var after = await SettledAsync(server, before, 4 * calls, calls);
 
             // Two buckets (key, team) and one budget: the buckets taken in one script and the budget reserved in another,
             // sent together; after the call the buckets reconciled in one script beside the budget's settlement.
@@ -103,7 +104,7 @@ public sealed class RedisRoundTripTests
                 using var response = await ChatAsync(host.Client);
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
-            after = await CommandsAsync(server);
+            after = await SettledAsync(server, before, 0, calls);
             Assert.Equal(0, after.Scripts - before.Scripts);
             Assert.Equal(calls, after.StreamAdds - before.StreamAdds);
         }
@@ -112,6 +113,11 @@ public sealed class RedisRoundTripTests
             foreach (var replica in replicas) await replica.DisposeAsync();
         }
     }
+
+    /// <summary>The counts once at least the expected scripts and appends have run since <paramref name="before"/>.</summary>
+    private static Task<(long Scripts, long StreamAdds)> SettledAsync(IServer server, (long Scripts, long StreamAdds) before, long scripts, long appends) =>
+        Wait.UntilAsync(() => CommandsAsync(server), now => now.Scripts - before.Scripts >= scripts && now.StreamAdds - before.StreamAdds >= appends,
+            TimeSpan.FromSeconds(10), $"{scripts} scripts and {appends} usage appends to reach Redis");
 
     /// <summary>How many scripts (EVAL, EVALSHA) and stream appends (XADD) the Redis has run.</summary>
     private static async Task<(long Scripts, long StreamAdds)> CommandsAsync(IServer server)
