@@ -32,7 +32,7 @@ public sealed class PolicyJourneyTests
         var developer = await browser.NewPageAsync(market.Host.BaseAddress);
         await PublishingJourneyTests.SignInAsync(developer, "dev", "correct horse battery staple");
         await developer.GotoAsync("/services/" + slug);
-        await developer.GetByLabel("API key").FillAsync(key);
+        await developer.GetByLabel("API key").PressSequentiallyAsync(key, Typing.PersonsPace);
         await developer.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
         await Expect(developer.GetByTestId("playground-output")).ToHaveTextAsync(Marketplace.Answer);
 
@@ -42,14 +42,17 @@ public sealed class PolicyJourneyTests
         await admin.GetByRole(AriaRole.Link, new() { Name = "Policies" }).ClickAsync();
         await admin.GetByText("model-guard · global · v1").ClickAsync();
         await Expect(admin.GetByRole(AriaRole.Heading, new() { Name = "Edit model-guard" })).ToBeVisibleAsync();
-        await admin.GetByLabel("Policy document (YAML or JSON)").FillAsync($$"""
+        // The admin clears the document and types the new one, line by line.
+        var document = admin.GetByLabel("Policy document (YAML or JSON)");
+        await document.ClearAsync();
+        await document.PressSequentiallyAsync($$"""
             name: model-guard
             scope: global
             reason: {{Reason}}
             rules:
               models: {deny: ["legacy/*", "acme/zephyr-*"]}
-            """);
-        await admin.GetByLabel("Sample model").FillAsync(slug);
+            """, Typing.PersonsPace);
+        await admin.GetByLabel("Sample model").PressSequentiallyAsync(slug, Typing.PersonsPace);
         await admin.GetByRole(AriaRole.Button, new() { Name = "Dry run" }).ClickAsync();
         await Expect(admin.GetByTestId("dry-run-result")).ToContainTextAsync($"Refused: model '{slug}' is denied by policy 'model-guard': {Reason}");
         await admin.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
