@@ -254,7 +254,7 @@ static async Task<int> InsertAsync(DbConnection connection, string granularity, 
 static async Task GenerateRawUsageAsync(Database database, long endHourMs, int count)
 {
     var random = new Random(11);
-    await using var connection = await database.OpenAsync();
+    await using var connection = await database.OpenAsync(Database.UsageFile);
     await using var transaction = await connection.BeginTransactionAsync();
     await using var command = connection.CreateCommand();
     command.Transaction = transaction;

@@ -40,7 +40,7 @@ internal sealed class UsageFeed(AccessStore store) : IUsageFeed
 {
     public async Task<IReadOnlyList<UsageEvent>> ReadAfterAsync(long afterSeq, int max, CancellationToken cancellationToken)
     {
-        await using var connection = await store.OpenAsync(cancellationToken);
+        await using var connection = await store.OpenUsageAsync(cancellationToken);
         var rows = await connection.QueryAsync<UsageRow>(new CommandDefinition(
             "SELECT * FROM access_usage WHERE seq > @afterSeq ORDER BY seq LIMIT @max", new { afterSeq, max }, cancellationToken: cancellationToken));
         return [.. rows.Select(static r => new UsageEvent(

@@ -42,7 +42,7 @@ public sealed class StatementService
         var (fromMs, toMs) = (month.Start.ToUnixTimeMilliseconds(), month.End.ToUnixTimeMilliseconds());
         List<UsageLine> usage;
         List<AdjustmentLine> adjustments;
-        await using (var connection = await _store.OpenAsync(cancellationToken))
+        await using (var connection = await _store.OpenUsageAsync(cancellationToken))
         {
             var rows = await connection.QueryAsync<UsageSumRow>(new CommandDefinition("""
                 SELECT model, listing, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens, SUM(cost_usd) AS cost_usd
@@ -51,6 +51,9 @@ public sealed class StatementService
                 """, new { teamId, fromMs, toMs }, cancellationToken: cancellationToken));
             usage = [.. rows.Select(static r => new UsageLine(r.Model, r.Listing, r.Requests, r.PromptTokens, r.CompletionTokens, r.CostUsd))
                 .OrderByDescending(static u => u.AmountUsd).ThenBy(static u => u.Model, StringComparer.Ordinal).ThenBy(static u => u.Listing, StringComparer.Ordinal)];
+        }
+        await using (var connection = await _store.OpenAsync(cancellationToken))
+        {
             var adjusted = await connection.QueryAsync<AdjustmentRow>(new CommandDefinition(
                 "SELECT * FROM access_statement_adjustments WHERE team_id = @teamId AND month = @month ORDER BY created_at_ms, id",
                 new { teamId, month = month.ToString() }, cancellationToken: cancellationToken));
@@ -76,7 +79,7 @@ public sealed class StatementService
         var usage = new Dictionary<string, UsageSumRow>(StringComparer.Ordinal);
         if (listings.Count > 0)
         {
-            await using var connection = await _store.OpenAsync(cancellationToken);
+            await using var connection = await _store.OpenUsageAsync(cancellationToken);
             foreach (var listing in listings)
             {
                 var row = await connection.QuerySingleAsync<UsageSumRow>(new CommandDefinition("""

@@ -7,6 +7,9 @@ namespace LlmMarketplace.Access.Storage;
 /// <summary>The Access module's tables, through Dapper and plain SQL that both SQLite and PostgreSQL accept.</summary>
 internal sealed class AccessStore(Database database) : ModuleStore(database)
 {
+    /// <summary>A connection to the usage records (<c>access_usage</c>): on the embedded database, a file of their own (<see cref="Database.UsageFile"/>).</summary>
+    public Task<DbConnection> OpenUsageAsync(CancellationToken cancellationToken) => Database.OpenAsync(Database.UsageFile, cancellationToken);
+
     public async Task<DirectoryData> LoadDirectoryAsync(long nowMs, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
@@ -25,7 +28,7 @@ internal sealed class AccessStore(Database database) : ModuleStore(database)
     {
         // column is one of a fixed set, never user input.
         var where = column is null ? "" : $"{column} = @scopeId AND ";
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenUsageAsync(cancellationToken);
         return await connection.QuerySingleAsync<SpendRow>(new CommandDefinition(
             $"SELECT SUM(cost_usd) AS cost, SUM(prompt_tokens + completion_tokens) AS tokens FROM access_usage WHERE {where}at_ms >= @fromMs AND at_ms < @toMs",
             new { scopeId, fromMs, toMs }, cancellationToken: cancellationToken));
@@ -51,7 +54,7 @@ internal sealed class AccessStore(Database database) : ModuleStore(database)
     public async Task InsertUsageBatchAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0) return;
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenUsageAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (Database.Provider == StorageProvider.Postgres)
         {
@@ -204,7 +207,7 @@ internal sealed class AccessStore(Database database) : ModuleStore(database)
         var (where, parameters) = Where(filter);
         parameters.Add("limit", limit);
         parameters.Add("offset", offset);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenUsageAsync(cancellationToken);
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM access_usage{where}", parameters, cancellationToken: cancellationToken));
         var rows = (await connection.QueryAsync<UsageRow>(new CommandDefinition(
             $"SELECT * FROM access_usage{where} ORDER BY at_ms DESC, seq DESC LIMIT @limit OFFSET @offset", parameters, cancellationToken: cancellationToken))).AsList();
@@ -215,7 +218,7 @@ internal sealed class AccessStore(Database database) : ModuleStore(database)
     public async IAsyncEnumerable<UsageRow> ScanUsageAsync(UsageFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var (where, parameters) = Where(filter);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenUsageAsync(cancellationToken);
         var rows = connection.QueryUnbufferedAsync<UsageRow>(
             $"SELECT at_ms, model, listing, app_id, team_id, key_id, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, status FROM access_usage{where} ORDER BY at_ms",
             parameters);

@@ -10,7 +10,23 @@ public sealed class Database : IAsyncDisposable
 {
     public const string SqliteFileName = "llm-marketplace.db";
 
+    /// <summary>
+    /// Tables the embedded database keeps in a file of their own beside the main file: the name of the file's part
+    /// (<see cref="OwnFileOf"/>) and its tables. SQLite admits one writer per file: the usage records, which every call
+    /// awaits, are committed in their own file, so their group commit never waits behind another module's write (the
+    /// rollup fold, events, webhooks, the audit trail, catalog edits). A module opens such a table's connection with
+    /// <see cref="OpenAsync(string, CancellationToken)"/>, and its queries there name only that file's tables. On
+    /// PostgreSQL and in-memory SQLite these tables stay in the one database.
+    /// </summary>
+    public static readonly IReadOnlyList<(string Name, string[] Tables)> OwnFiles = [(UsageFile, ["access_usage"])];
+
+    /// <summary>The own file (<see cref="OwnFiles"/>) of the usage records.</summary>
+    public const string UsageFile = "usage";
+
     private readonly NpgsqlDataSource? _npgsql;
+
+    /// <summary>The connection string of each own file (<see cref="OwnFiles"/>) of the embedded database; empty otherwise.</summary>
+    private readonly Dictionary<string, string> _ownFiles = new(StringComparer.Ordinal);
 
     /// <summary>The embedded database's directory, created on the first connection (so composing the app writes nothing).</summary>
     private string? _directoryToCreate;
@@ -37,6 +53,13 @@ public sealed class Database : IAsyncDisposable
                 var source = new SqliteConnectionStringBuilder(raw);
                 EmbeddedFile = source.Mode == SqliteOpenMode.Memory || source.DataSource is "" or ":memory:" ? null : Path.GetFullPath(source.DataSource);
                 Location = EmbeddedFile is null ? "an in-memory SQLite database" : Path.GetDirectoryName(EmbeddedFile)!;
+                if (EmbeddedFile is not null)
+                {
+                    foreach (var (name, _) in OwnFiles)
+                    {
+                        _ownFiles[name] = new SqliteConnectionStringBuilder(raw) { DataSource = OwnFileOf(name) }.ToString();
+                    }
+                }
                 break;
             case StorageProvider.Postgres:
                 var pg = ResolveConnectionString(options.ConnectionString)
@@ -58,22 +81,48 @@ public sealed class Database : IAsyncDisposable
     /// <summary>The embedded database's file (full path); null for PostgreSQL and in-memory SQLite.</summary>
     public string? EmbeddedFile { get; }
 
+    /// <summary>
+    /// The file of the embedded database that holds the tables of its own file <paramref name="name"/> (see
+    /// <see cref="OwnFiles"/>): beside the main file, named after it (<c>llm-marketplace.usage.db</c>). Null for
+    /// PostgreSQL and in-memory SQLite.
+    /// </summary>
+    public string? OwnFileOf(string name) => EmbeddedFile is null
+        ? null
+        : Path.Combine(Path.GetDirectoryName(EmbeddedFile)!, $"{Path.GetFileNameWithoutExtension(EmbeddedFile)}.{name}.db");
+
     /// <summary>Where the database is, for messages: the embedded database's directory, or PostgreSQL's database and host (never credentials).</summary>
     public string Location { get; } = "";
 
-    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
+    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default) => OpenSqliteOrPostgresAsync(ConnectionString, cancellationToken);
+
+    /// <summary>
+    /// Opens a connection to the tables of the own file <paramref name="ownFile"/> (<see cref="OwnFiles"/>): that file on
+    /// the embedded database, else the one database.
+    /// </summary>
+    public Task<DbConnection> OpenAsync(string ownFile, CancellationToken cancellationToken = default) =>
+        OpenSqliteOrPostgresAsync(_ownFiles.TryGetValue(ownFile, out var connectionString) ? connectionString : ConnectionString, cancellationToken);
+
+    private async Task<DbConnection> OpenSqliteOrPostgresAsync(string sqliteConnectionString, CancellationToken cancellationToken)
     {
         if (_npgsql is not null)
         {
             return await _npgsql.OpenConnectionAsync(cancellationToken);
         }
         EnsureDirectory();
-        var connection = new SqliteConnection(ConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
-        await pragma.ExecuteNonQueryAsync(cancellationToken);
-        return connection;
+        var connection = new SqliteConnection(sqliteConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            using var pragma = connection.CreateCommand();
+            pragma.CommandText = Settings;
+            await pragma.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Opens a connection synchronously, for the few framework interfaces that are synchronous (e.g. key storage).</summary>
@@ -85,12 +134,52 @@ public sealed class Database : IAsyncDisposable
         }
         EnsureDirectory();
         var connection = new SqliteConnection(ConnectionString);
-        connection.Open();
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
-        pragma.ExecuteNonQuery();
-        return connection;
+        try
+        {
+            connection.Open();
+            using var pragma = connection.CreateCommand();
+            pragma.CommandText = Settings;
+            pragma.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>
+    /// A non-pooled connection to the embedded database's main file with every own file (<see cref="OwnFiles"/>) attached
+    /// under its name, for the migrations: a script finds a table in whichever file holds it, and what it changes in the
+    /// connection's settings ends with the connection instead of staying in the pool.
+    /// </summary>
+    internal SqliteConnection OpenForMigrations()
+    {
+        EnsureDirectory();
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder(ConnectionString) { Pooling = false }.ToString());
+        try
+        {
+            connection.Open();
+            using var pragma = connection.CreateCommand();
+            // Only the lock wait and the attachments: the migrations keep SQLite's defaults (foreign keys off), as they always ran.
+            var attach = new System.Text.StringBuilder("PRAGMA busy_timeout=5000; ");
+            foreach (var (name, _) in OwnFiles)
+            {
+                attach.Append($"ATTACH DATABASE '{OwnFileOf(name)!.Replace("'", "''", StringComparison.Ordinal)}' AS {name}; PRAGMA {name}.journal_mode=WAL; ");
+            }
+            pragma.CommandText = attach.ToString();
+            pragma.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private const string Settings = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
 
     /// <summary>Creates the embedded database's directory if it is still missing (opening a connection does it too).</summary>
     public void EnsureDirectory()

@@ -2,6 +2,8 @@ using System.Reflection;
 using DbUp;
 using DbUp.Engine;
 using DbUp.Engine.Output;
+using DbUp.Sqlite.Helpers;
+using Microsoft.Data.Sqlite;
 
 namespace LlmMarketplace.BuildingBlocks.Storage;
 
@@ -14,7 +16,10 @@ public static class Migrator
     public static MigrationResult Run(Database database, IEnumerable<Assembly> assemblies, IUpgradeLog? log = null)
     {
         database.EnsureDirectory();
-        var upgrader = Upgrader(database, assemblies, log);
+        // The embedded database's migrations run on a connection with the tables' own files attached, so a script
+        // finds a table wherever it lives (see Database.OwnFiles).
+        using var embedded = database.Provider == StorageProvider.Sqlite && database.EmbeddedFile is not null ? database.OpenForMigrations() : null;
+        var upgrader = Upgrader(database, assemblies, log, embedded);
 
         // Replicas that start together on PostgreSQL take turns: the first applies the pending scripts while the others
         // wait on a session advisory lock, then find nothing left to do. (SQLite is one process's file.)
@@ -32,6 +37,17 @@ public static class Migrator
         }
         using var held = turn;
         var result = upgrader.PerformUpgrade();
+        if (result.Successful && embedded is not null)
+        {
+            try
+            {
+                OwnFileMove.Run(embedded);
+            }
+            catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
+            {
+                return new MigrationResult(false, result.Scripts.Select(static s => s.Name).ToArray(), ex.Message);
+            }
+        }
         return new MigrationResult(
             result.Successful,
             result.Scripts.Select(static s => s.Name).ToArray(),
@@ -49,15 +65,18 @@ public static class Migrator
         var upgrader = Upgrader(database, assemblies, null);
         if (upgrader.GetExecutedScripts().Count == 0) return (SchemaState.Missing, 0);
         var pending = upgrader.GetScriptsToExecute().Count;
+        if (database.EmbeddedFile is not null) pending += OwnFileMove.Pending(database);
         return (pending == 0 ? SchemaState.Current : SchemaState.Pending, pending);
     }
 
-    private static UpgradeEngine Upgrader(Database database, IEnumerable<Assembly> assemblies, IUpgradeLog? log)
+    private static UpgradeEngine Upgrader(Database database, IEnumerable<Assembly> assemblies, IUpgradeLog? log, SqliteConnection? embedded = null)
     {
         var dialect = database.Provider == StorageProvider.Postgres ? ".Migrations.postgres." : ".Migrations.sqlite.";
         var builder = database.Provider == StorageProvider.Postgres
             ? DeployChanges.To.PostgresqlDatabase(database.ConnectionString)
-            : DeployChanges.To.SqliteDatabase(database.ConnectionString);
+            : embedded is not null
+                ? DeployChanges.To.SqliteDatabase(new SharedConnection(embedded))
+                : DeployChanges.To.SqliteDatabase(database.ConnectionString);
 
         foreach (var assembly in assemblies.Distinct())
         {
