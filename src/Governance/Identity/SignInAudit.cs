@@ -10,9 +10,11 @@ namespace LlmMarketplace.Governance.Identity;
 /// every request) and bearer credentials no validator accepted, as <c>auth.login</c> entries with <c>after.method</c>. A
 /// credential sent with every request would otherwise write one entry per call (and a stream of wrong keys could flood
 /// the trail), so each (method, outcome, address, and for an accepted key or token its actor) is recorded at most once
-/// per <see cref="GovernanceOptions.SignInAuditInterval"/>.
+/// per <see cref="GovernanceOptions.SignInAuditInterval"/>. An entry that cannot be written (the database is down, or
+/// held by another writer past the lock wait) does not fail the request it came with: the failure is logged and the
+/// next request with the same credential records it.
 /// </summary>
-internal sealed class SignInAudit(IAuditLog audit, GovernanceOptions options, TimeProvider time) : ISignInAudit
+internal sealed class SignInAudit(IAuditLog audit, GovernanceOptions options, TimeProvider time, ILogger<SignInAudit> logger) : ISignInAudit
 {
     private const int MaxRemembered = 10_000;
     private readonly ConcurrentDictionary<string, long> _lastRecordedMs = new(StringComparer.Ordinal);
@@ -38,14 +40,22 @@ internal sealed class SignInAudit(IAuditLog audit, GovernanceOptions options, Ti
         if (last == 0 ? !_lastRecordedMs.TryAdd(key, nowMs) : !_lastRecordedMs.TryUpdate(key, nowMs, last)) return;
         var after = new JsonObject { ["method"] = method };
         if (reason is not null) after["reason"] = reason;
-        await audit.AppendAsync(new AuditEntry
+        try
         {
-            Action = "auth.login",
-            Outcome = outcome,
-            ActorId = actorId,
-            ActorKind = actorKind,
-            Ip = ip,
-            After = after,
-        }, CancellationToken.None);
+            await audit.AppendAsync(new AuditEntry
+            {
+                Action = "auth.login",
+                Outcome = outcome,
+                ActorId = actorId,
+                ActorKind = actorKind,
+                Ip = ip,
+                After = after,
+            }, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException)
+        {
+            _lastRecordedMs.TryRemove(new KeyValuePair<string, long>(key, nowMs));
+            Log.SignInAuditFailed(logger, method, outcome, ex);
+        }
     }
 }

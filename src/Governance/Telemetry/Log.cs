@@ -35,4 +35,7 @@ internal static partial class Log
 
     [LoggerMessage(3011, LogLevel.Information, "Listing {Listing} complies with policy {Policy} again; violation resolved")]
     public static partial void ListingViolationResolved(ILogger logger, string listing, string policy);
+
+    [LoggerMessage(3012, LogLevel.Warning, "Recording a {Method} sign-in ({Outcome}) in the audit trail failed; the request goes on and a later one records it")]
+    public static partial void SignInAuditFailed(ILogger logger, string method, string outcome, Exception exception);
 }

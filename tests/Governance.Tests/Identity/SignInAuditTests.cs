@@ -56,6 +56,35 @@ public sealed class SignInAuditTests
         Assert.Equal(2, (await LoginsAsync(host, "failure", "master_key")).Count);
     }
 
+    [Fact]
+    public async Task A_sign_in_the_audit_trail_cannot_take_does_not_fail_its_request_and_a_later_one_records_it()
+    {
+        await using var host = await Gov.StartOnAsync("sqlite");
+        using var created = await host.Client.PostAsJsonAsync("api/v1/keys", new { name = Gov.Unique("locked") });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var key = await Gov.JsonAsync(created);
+        var (keyId, secret) = (key.GetProperty("id").GetString()!, key.GetProperty("key").GetString()!);
+
+        // Another writer holds the database past the lock wait while the key signs in for the first time.
+        var file = host.Service<LlmMarketplace.BuildingBlocks.Storage.Database>().EmbeddedFile!;
+        await using (var other = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False"))
+        {
+            await other.OpenAsync();
+            await using var hold = other.CreateCommand();
+            hold.CommandText = "BEGIN IMMEDIATE; CREATE TABLE held_lock (x INTEGER);";
+            await hold.ExecuteNonQueryAsync();
+            Assert.Equal(HttpStatusCode.OK, await CallAsync(host, secret));
+            await using var rollback = other.CreateCommand();
+            rollback.CommandText = "ROLLBACK";
+            await rollback.ExecuteNonQueryAsync();
+        }
+        Assert.DoesNotContain(await LoginsAsync(host, "success", "api_key"), e => e.GetProperty("actorId").GetString() == keyId);
+
+        // The next request with the key records its sign-in.
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(host, secret));
+        Assert.Single(await LoginsAsync(host, "success", "api_key"), e => e.GetProperty("actorId").GetString() == keyId);
+    }
+
     [Theory]
     [OnEachStorage]
     public async Task API_keys_and_service_account_tokens_are_audited_as_their_own_actor_once_per_interval(string provider)
