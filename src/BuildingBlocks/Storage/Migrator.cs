@@ -18,7 +18,16 @@ public static class Migrator
         database.EnsureDirectory();
         // The embedded database's migrations run on a connection with the tables' own files attached, so a script
         // finds a table wherever it lives (see Database.OwnFiles).
-        using var embedded = database.Provider == StorageProvider.Sqlite && database.EmbeddedFile is not null ? database.OpenForMigrations() : null;
+        SqliteConnection? embedded;
+        try
+        {
+            embedded = database.Provider == StorageProvider.Sqlite && database.EmbeddedFile is not null ? database.OpenForMigrations() : null;
+        }
+        catch (SqliteException ex)
+        {
+            return new MigrationResult(false, [], ex.Message);
+        }
+        using var attached = embedded;
         var upgrader = Upgrader(database, assemblies, log, embedded);
 
         // Replicas that start together on PostgreSQL take turns: the first applies the pending scripts while the others

@@ -134,6 +134,30 @@ public sealed class UsageOwnFileTests
         }
     }
 
+    [Fact]
+    public async Task A_usage_file_that_is_not_a_database_fails_the_migration_and_the_records_stay_in_the_main_file()
+    {
+        var dir = TestPaths.NewDirectory();
+        await using var database = new Database(new StorageOptions { DataDirectory = dir });
+        try
+        {
+            Directory.CreateDirectory(dir);
+            await File.WriteAllTextAsync(database.OwnFileOf(Database.UsageFile)!, new string('x', 4096));
+
+            var result = Migrator.Run(database, MigrationAssemblies.All);
+
+            // A clear failure, and the records stay where they were.
+            Assert.False(result.Successful);
+            Assert.False(string.IsNullOrWhiteSpace(result.Error));
+            Assert.Equal(1, TableCount(database.EmbeddedFile!, "access_usage"));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+
     /// <summary>Every migration as the previous releases ran them: on the main file alone, so the usage table is made there.</summary>
     private static void MigrateAsBefore(Database database)
     {
