@@ -58,104 +58,102 @@ public sealed class UsageOwnFileTests
     [Fact]
     public async Task A_database_from_before_the_split_moves_its_usage_records_with_their_sequence_numbers()
     {
-        var dir = TestPaths.NewDirectory();
-        await using var database = new Database(new StorageOptions { DataDirectory = dir });
-        try
+        await using var embedded = new EmbeddedDirectory();
+        var database = embedded.Database;
+        MigrateAsBefore(database);
+        await using (var main = await OpenMainFileAsync(database))
         {
-            MigrateAsBefore(database);
-            await using (var main = new SqliteConnection($"Data Source={database.EmbeddedFile};Pooling=False"))
-            {
-                await main.OpenAsync();
-                for (var i = 1; i <= 3; i++) await InsertUsageAsync(main, $"req-old-{i}");
-                // A later record was deleted by hand: its sequence number must never be handed out again.
-                await ExecuteAsync(main, "UPDATE sqlite_sequence SET seq = 10 WHERE name = 'access_usage'");
-            }
-            Assert.Equal((SchemaState.Pending, 1), Migrator.Inspect(database, MigrationAssemblies.All));
-
-            var result = Migrator.Run(database, MigrationAssemblies.All);
-
-            Assert.True(result.Successful, result.Error);
-            Assert.Empty(result.Applied);
-            Assert.Equal(0, TableCount(database.EmbeddedFile!, "access_usage"));
-            var usageFile = database.OwnFileOf("usage")!;
-            Assert.Equal(["1:req-old-1", "2:req-old-2", "3:req-old-3"], await RecordsAsync(usageFile));
-            Assert.Equal((SchemaState.Current, 0), Migrator.Inspect(database, MigrationAssemblies.All));
-
-            // The indexes came along (the unique record id among them), and the next record continues after the high-water mark.
-            Assert.Equal(8, await CountAsync(usageFile, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'access_usage' AND sql IS NOT NULL"));
-            await using (var connection = await database.OpenAsync(Database.UsageFile))
-            {
-                await InsertUsageAsync((SqliteConnection)connection, "req-new");
-            }
-            Assert.Equal(["1:req-old-1", "2:req-old-2", "3:req-old-3", "11:req-new"], await RecordsAsync(usageFile));
-            Assert.Empty(Migrator.Run(database, MigrationAssemblies.All).Applied);
+            for (var i = 1; i <= 3; i++) await InsertUsageAsync(main, $"req-old-{i}");
+            // A later record was deleted by hand: its sequence number must never be handed out again.
+            await ExecuteAsync(main, "UPDATE sqlite_sequence SET seq = 10 WHERE name = 'access_usage'");
         }
-        finally
+        Assert.Equal((SchemaState.Pending, 1), Migrator.Inspect(database, MigrationAssemblies.All));
+
+        var result = Migrator.Run(database, MigrationAssemblies.All);
+
+        Assert.True(result.Successful, result.Error);
+        Assert.Empty(result.Applied);
+        Assert.Equal(0, TableCount(database.EmbeddedFile!, "access_usage"));
+        var usageFile = database.OwnFileOf("usage")!;
+        Assert.Equal(["1:req-old-1", "2:req-old-2", "3:req-old-3"], await RecordsAsync(usageFile));
+        Assert.Equal((SchemaState.Current, 0), Migrator.Inspect(database, MigrationAssemblies.All));
+
+        // The indexes came along (the unique record id among them), and the next record continues after the high-water mark.
+        Assert.Equal(8, await CountAsync(usageFile, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'access_usage' AND sql IS NOT NULL"));
+        await using (var connection = await database.OpenAsync(Database.UsageFile))
         {
-            SqliteConnection.ClearAllPools();
-            try { Directory.Delete(dir, true); } catch (IOException) { }
+            await InsertUsageAsync((SqliteConnection)connection, "req-new");
         }
+        Assert.Equal(["1:req-old-1", "2:req-old-2", "3:req-old-3", "11:req-new"], await RecordsAsync(usageFile));
+        Assert.Empty(Migrator.Run(database, MigrationAssemblies.All).Applied);
     }
 
     [Fact]
     public async Task A_move_cut_short_after_its_copy_completes_at_the_next_start_without_doubling_a_record()
     {
-        var dir = TestPaths.NewDirectory();
-        await using var database = new Database(new StorageOptions { DataDirectory = dir });
-        try
+        await using var embedded = new EmbeddedDirectory();
+        var database = embedded.Database;
+        MigrateAsBefore(database);
+        await using (var main = await OpenMainFileAsync(database))
         {
-            MigrateAsBefore(database);
-            await using (var main = new SqliteConnection($"Data Source={database.EmbeddedFile};Pooling=False"))
-            {
-                await main.OpenAsync();
-                for (var i = 1; i <= 3; i++) await InsertUsageAsync(main, $"req-cut-{i}");
-            }
-            Assert.True(Migrator.Run(database, MigrationAssemblies.All).Successful);
-            // The state a crash between the copy and the drop leaves: the records in both files, a fourth only in the main one.
-            await using (var main = new SqliteConnection($"Data Source={database.EmbeddedFile};Pooling=False"))
-            {
-                await main.OpenAsync();
-                await ExecuteAsync(main, $"ATTACH DATABASE '{database.OwnFileOf("usage")}' AS usage");
-                await ExecuteAsync(main, "CREATE TABLE main.access_usage AS SELECT * FROM usage.access_usage");
-                await ExecuteAsync(main, "INSERT INTO main.access_usage (seq, request_id, at_ms, operation, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, status, cache, stream) " +
-                    "VALUES (4, 'req-cut-4', 1, 'chat', 'm', 0, 0, 0, 0, 0, 1, 200, 'miss', 0)");
-            }
-
-            var result = Migrator.Run(database, MigrationAssemblies.All);
-
-            Assert.True(result.Successful, result.Error);
-            Assert.Equal(0, TableCount(database.EmbeddedFile!, "access_usage"));
-            Assert.Equal(["1:req-cut-1", "2:req-cut-2", "3:req-cut-3", "4:req-cut-4"], await RecordsAsync(database.OwnFileOf("usage")!));
+            for (var i = 1; i <= 3; i++) await InsertUsageAsync(main, $"req-cut-{i}");
         }
-        finally
+        Assert.True(Migrator.Run(database, MigrationAssemblies.All).Successful);
+        // The state a crash between the copy and the drop leaves: the records in both files, a fourth only in the main one.
+        await using (var main = await OpenMainFileAsync(database))
         {
-            SqliteConnection.ClearAllPools();
-            try { Directory.Delete(dir, true); } catch (IOException) { }
+            await ExecuteAsync(main, $"ATTACH DATABASE '{database.OwnFileOf("usage")}' AS usage");
+            await ExecuteAsync(main, "CREATE TABLE main.access_usage AS SELECT * FROM usage.access_usage");
+            await ExecuteAsync(main, "INSERT INTO main.access_usage (seq, request_id, at_ms, operation, model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, status, cache, stream) " +
+                "VALUES (4, 'req-cut-4', 1, 'chat', 'm', 0, 0, 0, 0, 0, 1, 200, 'miss', 0)");
         }
+
+        var result = Migrator.Run(database, MigrationAssemblies.All);
+
+        Assert.True(result.Successful, result.Error);
+        Assert.Equal(0, TableCount(database.EmbeddedFile!, "access_usage"));
+        Assert.Equal(["1:req-cut-1", "2:req-cut-2", "3:req-cut-3", "4:req-cut-4"], await RecordsAsync(database.OwnFileOf("usage")!));
     }
 
     [Fact]
     public async Task A_usage_file_that_is_not_a_database_fails_the_migration_and_the_records_stay_in_the_main_file()
     {
-        var dir = TestPaths.NewDirectory();
-        await using var database = new Database(new StorageOptions { DataDirectory = dir });
-        try
-        {
-            Directory.CreateDirectory(dir);
-            await File.WriteAllTextAsync(database.OwnFileOf(Database.UsageFile)!, new string('x', 4096));
+        await using var embedded = new EmbeddedDirectory();
+        var database = embedded.Database;
+        Directory.CreateDirectory(Path.GetDirectoryName(database.EmbeddedFile)!);
+        await File.WriteAllTextAsync(database.OwnFileOf(Database.UsageFile)!, new string('x', 4096));
 
-            var result = Migrator.Run(database, MigrationAssemblies.All);
+        var result = Migrator.Run(database, MigrationAssemblies.All);
 
-            // A clear failure, and the records stay where they were.
-            Assert.False(result.Successful);
-            Assert.False(string.IsNullOrWhiteSpace(result.Error));
-            Assert.Equal(1, TableCount(database.EmbeddedFile!, "access_usage"));
-        }
-        finally
+        // A clear failure, and the records stay where they were.
+        Assert.False(result.Successful);
+        Assert.False(string.IsNullOrWhiteSpace(result.Error));
+        Assert.Equal(1, TableCount(database.EmbeddedFile!, "access_usage"));
+    }
+
+    /// <summary>An embedded database in a directory of its own, deleted when disposed.</summary>
+    private sealed class EmbeddedDirectory : IAsyncDisposable
+    {
+        private readonly string _directory = TestPaths.NewDirectory();
+
+        public EmbeddedDirectory() => Database = new Database(new StorageOptions { DataDirectory = _directory });
+
+        public Database Database { get; }
+
+        public async ValueTask DisposeAsync()
         {
+            await Database.DisposeAsync();
             SqliteConnection.ClearAllPools();
-            try { Directory.Delete(dir, true); } catch (IOException) { }
+            try { Directory.Delete(_directory, true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>The main file alone (nothing attached), as the previous releases opened it.</summary>
+    private static async Task<SqliteConnection> OpenMainFileAsync(Database database)
+    {
+        var connection = new SqliteConnection($"Data Source={database.EmbeddedFile};Pooling=False");
+        await connection.OpenAsync();
+        return connection;
     }
 
     /// <summary>Every migration as the previous releases ran them: on the main file alone, so the usage table is made there.</summary>
@@ -194,17 +192,23 @@ public sealed class UsageOwnFileTests
 
     private static async Task<long> CountAsync(string file, string sql)
     {
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        await connection.OpenAsync();
+        await using var connection = await OpenReadOnlyAsync(file);
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>One file on its own (nothing attached), read only.</summary>
+    private static async Task<SqliteConnection> OpenReadOnlyAsync(string file)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        return connection;
+    }
+
     private static async Task<string[]> RecordsAsync(string file)
     {
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        await connection.OpenAsync();
+        await using var connection = await OpenReadOnlyAsync(file);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT seq, request_id FROM access_usage ORDER BY seq";
         await using var reader = await command.ExecuteReaderAsync();
