@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 
 namespace LlmMarketplace.Insights.Analytics;
@@ -68,6 +69,7 @@ internal sealed class DDSketch
     public void Merge(DDSketch other)
     {
         if (other.IsEmpty) return;
+        if (other._maxIndex != int.MinValue) Reserve(other._minIndex, other._maxIndex);
         for (var i = other._minIndex; i <= other._maxIndex; i++)
         {
             var c = other._counts[i - other._offset];
@@ -119,18 +121,41 @@ internal sealed class DDSketch
         }
         else if (index < _offset || index >= _offset + _counts.Length)
         {
-            var low = Math.Min(index, _minIndex);
-            var high = Math.Max(index, _maxIndex);
-            var length = Math.Max(_counts.Length * 2, high - low + 1 + 32);
-            var grown = new long[length];
-            var newOffset = low - ((length - (high - low + 1)) / 2);
-            Array.Copy(_counts, _minIndex - _offset, grown, _minIndex - newOffset, _maxIndex - _minIndex + 1);
-            _counts = grown;
-            _offset = newOffset;
+            Grow(Math.Min(index, _minIndex), Math.Max(index, _maxIndex), _counts.Length * 2);
         }
         _counts[index - _offset] += count;
         if (index < _minIndex) _minIndex = index;
         if (index > _maxIndex) _maxIndex = index;
+    }
+
+    /// <summary>
+    /// Makes room for the bin indexes [<paramref name="low"/>, <paramref name="high"/>] (as far as <see cref="MaxBins"/>
+    /// allows) in one allocation, so that a merge does not grow the array step by step.
+    /// </summary>
+    private void Reserve(int low, int high)
+    {
+        low = Math.Max(low, high - MaxBins + 1);
+        if (_maxIndex != int.MinValue)
+        {
+            low = Math.Min(low, _minIndex);
+            high = Math.Max(high, _maxIndex);
+            if (low >= _offset && high < _offset + _counts.Length) return;
+            Grow(low, high, 0);
+            return;
+        }
+        _counts = new long[high - low + 1 + 32];
+        _offset = low - 16;
+    }
+
+    /// <summary>Moves the bins into a new array covering [<paramref name="low"/>, <paramref name="high"/>] with slack on both sides.</summary>
+    private void Grow(int low, int high, int atLeast)
+    {
+        var length = Math.Max(atLeast, high - low + 1 + 32);
+        var grown = new long[length];
+        var newOffset = low - ((length - (high - low + 1)) / 2);
+        Array.Copy(_counts, _minIndex - _offset, grown, _minIndex - newOffset, _maxIndex - _minIndex + 1);
+        _counts = grown;
+        _offset = newOffset;
     }
 
     private void CollapseBelow(int lowestKept)
@@ -159,28 +184,42 @@ internal sealed class DDSketch
     public byte[] ToBytes()
     {
         var bins = BinCount;
-        var buffer = new byte[1 + 10 + 8 * 3 + 5 + (bins * 15)];
+        // Written into a pooled worst-case buffer, then copied out at its exact length: one allocation per sketch.
+        var rented = ArrayPool<byte>.Shared.Rent(1 + 10 + 8 * 3 + 5 + (bins * 15));
+        try
+        {
+            var length = Write(rented, bins);
+            return rented.AsSpan(0, length).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private int Write(Span<byte> buffer, int bins)
+    {
         var at = 0;
         buffer[at++] = FormatVersion;
-        at += WriteVarint(buffer.AsSpan(at), (ulong)ZeroCount);
-        BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(at), Sum);
+        at += WriteVarint(buffer[at..], (ulong)ZeroCount);
+        BinaryPrimitives.WriteDoubleLittleEndian(buffer[at..], Sum);
         at += 8;
-        BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(at), Count == 0 ? 0 : Min);
+        BinaryPrimitives.WriteDoubleLittleEndian(buffer[at..], Count == 0 ? 0 : Min);
         at += 8;
-        BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(at), Count == 0 ? 0 : Max);
+        BinaryPrimitives.WriteDoubleLittleEndian(buffer[at..], Count == 0 ? 0 : Max);
         at += 8;
-        at += WriteVarint(buffer.AsSpan(at), (ulong)bins);
+        at += WriteVarint(buffer[at..], (ulong)bins);
         var previous = 0;
         for (var index = _minIndex; index <= _maxIndex; index++)
         {
             var count = _counts[index - _offset];
             if (count == 0) continue;
             var delta = index - previous;
-            at += WriteVarint(buffer.AsSpan(at), (ulong)((delta << 1) ^ (delta >> 31)));
-            at += WriteVarint(buffer.AsSpan(at), (ulong)count);
+            at += WriteVarint(buffer[at..], (ulong)((delta << 1) ^ (delta >> 31)));
+            at += WriteVarint(buffer[at..], (ulong)count);
             previous = index;
         }
-        return buffer[..at];
+        return at;
     }
 
     public static DDSketch FromBytes(ReadOnlySpan<byte> bytes)
@@ -204,6 +243,7 @@ internal sealed class DDSketch
         var max = BinaryPrimitives.ReadDoubleLittleEndian(bytes[at..]);
         at += 8;
         var bins = (int)ReadVarint(bytes, ref at);
+        if (bins > 0) ReserveFor(bytes[at..], bins);
         long count = zeros;
         var index = 0;
         for (var i = 0; i < bins; i++)
@@ -220,6 +260,22 @@ internal sealed class DDSketch
         Sum += sum;
         Min = Math.Min(Min, min);
         Max = Math.Max(Max, max);
+    }
+
+    /// <summary>Reserves the range of the serialized bins (their indexes ascend: the first and the last bound it).</summary>
+    private void ReserveFor(ReadOnlySpan<byte> encodedBins, int bins)
+    {
+        var at = 0;
+        var index = 0;
+        var low = 0;
+        for (var i = 0; i < bins; i++)
+        {
+            var zig = (uint)ReadVarint(encodedBins, ref at);
+            index += (int)(zig >> 1) ^ -(int)(zig & 1);
+            if (i == 0) low = index;
+            ReadVarint(encodedBins, ref at);
+        }
+        Reserve(low, index);
     }
 
     private static int WriteVarint(Span<byte> span, ulong value)

@@ -44,11 +44,10 @@ internal sealed class InsightsStore(Database database) : ModuleStore(database)
     {
         foreach (var (key, cell) in cells)
         {
-            await MergeCellAsync(connection, transaction, "insights_rollups",
+            await MergeCellAsync(connection, transaction, RollupsTable,
             [
-                ("granularity", key.Granularity), ("bucket_ms", key.BucketMs), ("team_id", key.Dimensions.Team), ("app_id", key.Dimensions.App),
-                ("key_id", key.Dimensions.Key), ("model", key.Dimensions.Model), ("listing", key.Dimensions.Listing),
-                ("deployment", key.Dimensions.Deployment), ("provider", key.Dimensions.Provider),
+                key.Granularity, key.BucketMs, key.Dimensions.Team, key.Dimensions.App, key.Dimensions.Key, key.Dimensions.Model,
+                key.Dimensions.Listing, key.Dimensions.Deployment, key.Dimensions.Provider,
             ], cell, cancellationToken);
         }
     }
@@ -58,8 +57,7 @@ internal sealed class InsightsStore(Database database) : ModuleStore(database)
     {
         foreach (var ((granularity, bucketMs), cell) in totals)
         {
-            await MergeCellAsync(connection, transaction, "insights_rollup_totals",
-                [("granularity", granularity), ("bucket_ms", bucketMs)], cell, cancellationToken);
+            await MergeCellAsync(connection, transaction, TotalsTable, [granularity, bucketMs], cell, cancellationToken);
         }
     }
 
@@ -69,47 +67,72 @@ internal sealed class InsightsStore(Database database) : ModuleStore(database)
     {
         foreach (var ((granularity, bucketMs, dimension, value), cell) in cells)
         {
-            await MergeCellAsync(connection, transaction, "insights_rollup_dimensions",
-                [("granularity", granularity), ("bucket_ms", bucketMs), ("dimension", dimension), ("value", value)], cell, cancellationToken);
+            await MergeCellAsync(connection, transaction, DimensionsTable, [granularity, bucketMs, dimension, value], cell, cancellationToken);
         }
     }
 
-    /// <summary>The measure columns every rollup table has, in the order <see cref="MergeCellAsync"/> binds them.</summary>
+    /// <summary>The measure columns every rollup table has (<see cref="MergeCellAsync"/> binds each by its name).</summary>
     private static readonly string[] MeasureColumns =
     [
         "requests", "prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd",
         "errors_client", "errors_rate_limited", "errors_server", "cache_hits", "latency_sketch", "ttft_sketch",
     ];
 
+    /// <summary>A rollup table, its key columns and the statements that read, insert and update one of its rows (made once).</summary>
+    private sealed class RollupTable
+    {
+        public RollupTable(string name, params string[] keyColumns)
+        {
+            KeyColumns = keyColumns;
+            var match = string.Join(" AND ", keyColumns.Select(static c => $"{c} = @{c}"));
+            Select = $"SELECT * FROM {name} WHERE {match}";
+            var columns = keyColumns.Concat(MeasureColumns).ToArray();
+            Insert = $"INSERT INTO {name} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", columns.Select(static c => "@" + c))})";
+            Update = $"UPDATE {name} SET {string.Join(", ", MeasureColumns.Select(static c => $"{c} = @{c}"))} WHERE {match}";
+        }
+
+        public string[] KeyColumns { get; }
+        public string Select { get; }
+        public string Insert { get; }
+        public string Update { get; }
+    }
+
+    private static readonly RollupTable RollupsTable = new("insights_rollups",
+        "granularity", "bucket_ms", "team_id", "app_id", "key_id", "model", "listing", "deployment", "provider");
+
+    private static readonly RollupTable TotalsTable = new("insights_rollup_totals", "granularity", "bucket_ms");
+
+    private static readonly RollupTable DimensionsTable = new("insights_rollup_dimensions", "granularity", "bucket_ms", "dimension", "value");
+
     /// <summary>
-    /// Adds <paramref name="cell"/> to the row of <paramref name="table"/> that <paramref name="key"/> names (its key columns
-    /// and their values), inserting the row when there is none; each parameter is named after its column.
+    /// Adds <paramref name="cell"/> to the row of <paramref name="table"/> that <paramref name="key"/> names (the values of its
+    /// key columns, in order), inserting the row when there is none; each parameter is named after its column.
     /// </summary>
-    private static async Task MergeCellAsync(DbConnection connection, DbTransaction transaction, string table,
-        (string Column, object Value)[] key, RollupCell cell, CancellationToken cancellationToken)
+    private static async Task MergeCellAsync(DbConnection connection, DbTransaction transaction, RollupTable table,
+        object[] key, RollupCell cell, CancellationToken cancellationToken)
     {
         var p = new DynamicParameters();
-        foreach (var (column, value) in key) p.Add(column, value);
-        var match = string.Join(" AND ", key.Select(static k => $"{k.Column} = @{k.Column}"));
+        for (var i = 0; i < key.Length; i++) p.Add(table.KeyColumns[i], key[i]);
         var existing = await connection.QuerySingleOrDefaultAsync<RollupRow>(new CommandDefinition(
-            $"SELECT * FROM {table} WHERE {match}", p, transaction, cancellationToken: cancellationToken));
+            table.Select, p, transaction, cancellationToken: cancellationToken));
         var merged = cell;
         if (existing is not null)
         {
             merged = existing.ToCell();
             merged.Merge(cell);
         }
-        object[] measures =
-        [
-            merged.Requests, merged.PromptTokens, merged.CompletionTokens, merged.CachedTokens, merged.CostUsd,
-            merged.ErrorsClient, merged.ErrorsRateLimited, merged.ErrorsServer, merged.CacheHits, merged.Latency.ToBytes(), merged.Ttft.ToBytes(),
-        ];
-        for (var i = 0; i < MeasureColumns.Length; i++) p.Add(MeasureColumns[i], measures[i]);
-        var sql = existing is null
-            ? $"INSERT INTO {table} ({string.Join(", ", key.Select(static k => k.Column).Concat(MeasureColumns))}) " +
-              $"VALUES ({string.Join(", ", key.Select(static k => k.Column).Concat(MeasureColumns).Select(static c => "@" + c))})"
-            : $"UPDATE {table} SET {string.Join(", ", MeasureColumns.Select(static c => $"{c} = @{c}"))} WHERE {match}";
-        await connection.ExecuteAsync(new CommandDefinition(sql, p, transaction, cancellationToken: cancellationToken));
+        p.Add("requests", merged.Requests);
+        p.Add("prompt_tokens", merged.PromptTokens);
+        p.Add("completion_tokens", merged.CompletionTokens);
+        p.Add("cached_tokens", merged.CachedTokens);
+        p.Add("cost_usd", merged.CostUsd);
+        p.Add("errors_client", merged.ErrorsClient);
+        p.Add("errors_rate_limited", merged.ErrorsRateLimited);
+        p.Add("errors_server", merged.ErrorsServer);
+        p.Add("cache_hits", merged.CacheHits);
+        p.Add("latency_sketch", merged.Latency.ToBytes());
+        p.Add("ttft_sketch", merged.Ttft.ToBytes());
+        await connection.ExecuteAsync(new CommandDefinition(existing is null ? table.Insert : table.Update, p, transaction, cancellationToken: cancellationToken));
     }
 
     /// <summary>Deletes rollup rows of a granularity older than a time (retention).</summary>

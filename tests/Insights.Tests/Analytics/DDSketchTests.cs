@@ -1,3 +1,4 @@
+using CsCheck;
 using LlmMarketplace.Insights.Analytics;
 
 namespace LlmMarketplace.Insights.Tests.Analytics;
@@ -88,5 +89,40 @@ public sealed class DDSketchTests
             var exact = values[(int)Math.Floor(q * (values.Count - 1))];
             Assert.True(Math.Abs(back.Quantile(q)!.Value - exact) <= DDSketch.RelativeAccuracy * exact, $"q={q}");
         }
+    }
+
+    /// <summary>
+    /// Generated sets of values, some spanning far more than <see cref="DDSketch.MaxBins"/> bins, split in parts: the parts'
+    /// sketches merged in memory or from their bytes, in any order, answer exactly like one sketch of every value.
+    /// </summary>
+    [Fact]
+    public void Merging_parts_in_any_order_and_form_gives_the_sketch_of_the_whole()
+    {
+        // A value is 10^exponent with the exponent in [-5, 60]: a part can hold zeros, a narrow range or thousands of bins.
+        var value = Gen.Double[-5, 60].Select(static e => e < -4 ? 0 : Math.Pow(10, e));
+        var part = Gen.OneOf(value.Array[0, 40], Gen.Double[0.5, 3].Array[0, 400].Select(static a => a.Select(static e => Math.Pow(10, e)).ToArray()));
+        Gen.Select(part.Array[1, 6], Gen.Bool).Sample(static sample =>
+        {
+            var (parts, fromBytes) = sample;
+            var whole = new DDSketch();
+            foreach (var v in parts.SelectMany(static p => p)) whole.Add(v);
+            var merged = new DDSketch();
+            foreach (var p in parts.Reverse())
+            {
+                var sketch = new DDSketch();
+                foreach (var v in p) sketch.Add(v);
+                if (fromBytes) merged.MergeBytes(sketch.ToBytes());
+                else merged.Merge(sketch);
+            }
+            Assert.Equal(whole.Count, merged.Count);
+            Assert.Equal(whole.ZeroCount, merged.ZeroCount);
+            Assert.Equal(whole.BinCount, merged.BinCount);
+            Assert.True(merged.BinCount <= DDSketch.MaxBins);
+            foreach (var q in new[] { 0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 1.0 }) Assert.Equal(whole.Quantile(q), merged.Quantile(q));
+            var back = DDSketch.FromBytes(merged.ToBytes());
+            Assert.Equal(merged.Count, back.Count);
+            Assert.Equal(merged.BinCount, back.BinCount);
+            foreach (var q in new[] { 0.01, 0.5, 0.99 }) Assert.Equal(merged.Quantile(q), back.Quantile(q));
+        }, iter: 2000);
     }
 }
