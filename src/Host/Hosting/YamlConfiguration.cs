@@ -69,6 +69,7 @@ internal static class YamlConfigurationExtensions
     {
         var source = new YamlConfigurationSource { Path = path, Optional = optional, ReloadOnChange = reloadOnChange };
         source.ResolveFileProvider();
+        MarketplaceConfiguration.PollForChanges(source);
         return builder.Add(source);
     }
 }
