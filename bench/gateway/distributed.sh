@@ -179,6 +179,12 @@ for n in $REPLICAS; do run_case "replicas$n" "$n" postgres; done
     echo "| ${R[$c.desc]} | $(calc "${R[$c-sat.rps]}" 0) | ${R[$c-sat.p99_ms]} | $(calc "${R[$c-rate.p99_ms]} - ${R[direct-rate.p99_ms]}" 3) | ${R[$c.rows_per_s]} | ${R[$c.commits_per_s]} | $errors |"
   done
   echo
+  if [ -n "${R[embedded-sat.rps]:-}" ] && [ -n "${R[replicas1-sat.rps]:-}" ]; then
+    share=$(calc "100 * ${R[replicas1-sat.rps]} / ${R[embedded-sat.rps]}" 0)
+    echo "One replica on PostgreSQL + Redis serves ${share} % of the embedded default's saturated throughput (target: at least 80 %:" \
+      "$([ "$share" -ge 80 ] && echo met || echo missed))."
+    echo
+  fi
   echo "## Sizing: CPU per 1,000 requests/s at $RATE req/s"
   echo
   echo "CPU time (user + system from /proc/PID/stat) during the fixed-rate run, divided by its length (cores busy) and by"
