@@ -1,7 +1,9 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using SQLitePCL;
 
 namespace LlmMarketplace.BuildingBlocks.Storage;
 
@@ -113,9 +115,11 @@ public sealed class Database : IAsyncDisposable
         try
         {
             await connection.OpenAsync(cancellationToken);
+            if (IsConfigured(connection)) return connection;
             using var pragma = connection.CreateCommand();
             pragma.CommandText = Settings;
             await pragma.ExecuteNonQueryAsync(cancellationToken);
+            MarkConfigured(connection);
             return connection;
         }
         catch
@@ -137,9 +141,11 @@ public sealed class Database : IAsyncDisposable
         try
         {
             connection.Open();
+            if (IsConfigured(connection)) return connection;
             using var pragma = connection.CreateCommand();
             pragma.CommandText = Settings;
             pragma.ExecuteNonQuery();
+            MarkConfigured(connection);
             return connection;
         }
         catch
@@ -180,6 +186,20 @@ public sealed class Database : IAsyncDisposable
     }
 
     private const string Settings = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
+
+    /// <summary>
+    /// The SQLite handles that already carry <see cref="Settings"/>. A pooled connection keeps its handle, and the handle
+    /// keeps its settings (nothing else in the product changes them), so they are applied once per handle instead of at
+    /// every open: that was four statements parsed and run for every usage batch, twice as many as the batch itself.
+    /// </summary>
+    private static readonly ConditionalWeakTable<sqlite3, object> Configured = new();
+
+    private static bool IsConfigured(SqliteConnection connection) => connection.Handle is { } handle && Configured.TryGetValue(handle, out _);
+
+    private static void MarkConfigured(SqliteConnection connection)
+    {
+        if (connection.Handle is { } handle) Configured.AddOrUpdate(handle, Configured);
+    }
 
     /// <summary>Creates the embedded database's directory if it is still missing (opening a connection does it too).</summary>
     public void EnsureDirectory()
