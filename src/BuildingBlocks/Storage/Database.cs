@@ -194,11 +194,13 @@ public sealed class Database : IAsyncDisposable
     /// </summary>
     private static readonly ConditionalWeakTable<sqlite3, object> Configured = new();
 
+    private static readonly object ConfiguredMark = new();
+
     private static bool IsConfigured(SqliteConnection connection) => connection.Handle is { } handle && Configured.TryGetValue(handle, out _);
 
     private static void MarkConfigured(SqliteConnection connection)
     {
-        if (connection.Handle is { } handle) Configured.AddOrUpdate(handle, Configured);
+        if (connection.Handle is { } handle) Configured.AddOrUpdate(handle, ConfiguredMark);
     }
 
     /// <summary>Creates the embedded database's directory if it is still missing (opening a connection does it too).</summary>

@@ -153,7 +153,8 @@ internal sealed class DDSketch
         var length = Math.Max(atLeast, high - low + 1 + 32);
         var grown = new long[length];
         var newOffset = low - ((length - (high - low + 1)) / 2);
-        Array.Copy(_counts, _minIndex - _offset, grown, _minIndex - newOffset, _maxIndex - _minIndex + 1);
+        // A sketch can be empty here (room reserved, nothing added yet): then there is nothing to move.
+        if (_maxIndex != int.MinValue) Array.Copy(_counts, _minIndex - _offset, grown, _minIndex - newOffset, _maxIndex - _minIndex + 1);
         _counts = grown;
         _offset = newOffset;
     }

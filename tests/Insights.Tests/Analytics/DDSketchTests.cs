@@ -125,4 +125,24 @@ public sealed class DDSketchTests
             foreach (var q in new[] { 0.01, 0.5, 0.99 }) Assert.Equal(merged.Quantile(q), back.Quantile(q));
         }, iter: 2000);
     }
+
+    /// <summary>
+    /// Bytes no sketch of this version writes (two bins further apart than <see cref="DDSketch.MaxBins"/>, say from a
+    /// damaged row) merge into an empty sketch like added values would: the lower bin collapses, nothing throws.
+    /// </summary>
+    [Fact]
+    public void Serialized_bins_further_apart_than_the_limit_collapse_when_merged()
+    {
+        var bytes = new List<byte> { 1, 0 };
+        bytes.AddRange(BitConverter.GetBytes(2.0)); // sum, min, max
+        bytes.AddRange(BitConverter.GetBytes(0.5));
+        bytes.AddRange(BitConverter.GetBytes(1e50));
+        bytes.Add(2); // two bins: index 0 (zig-zag 0), count 1; index 5,000 (delta 5,000, zig-zag 10,000), count 1
+        bytes.AddRange([0, 1, 0x90, 0x4E, 1]);
+        var sketch = new DDSketch();
+        sketch.MergeBytes(bytes.ToArray());
+        Assert.Equal(2, sketch.Count);
+        Assert.Equal(2, sketch.BinCount);
+        Assert.True(sketch.Quantile(0.99) > 1e20, "the upper bin is kept");
+    }
 }
