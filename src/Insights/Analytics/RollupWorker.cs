@@ -82,7 +82,7 @@ internal sealed class RollupWorker(
                 await InsightsStore.MergeRollupsAsync(connection, transaction, cells, cancellationToken);
                 await InsightsStore.MergeTotalsAsync(connection, transaction, totals, cancellationToken);
                 await InsightsStore.MergeDimensionsAsync(connection, transaction, byDimension, cancellationToken);
-                if (withUsageEvents) await Events.EventsOutWorker.AppendUsageAsync(connection, transaction, batch, cancellationToken);
+                if (withUsageEvents) await Events.EventsOutWorker.AppendUsageAsync(store, connection, transaction, batch, cancellationToken);
             }, cancellationToken);
             if (!applied)
             {

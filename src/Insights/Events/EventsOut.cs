@@ -150,17 +150,16 @@ internal sealed class EventsOutWorker(
         return batch.Count;
     }
 
-    /// <summary>Appends usage records as events inside the rollup transaction (so none is lost or added twice).</summary>
-    public static async Task AppendUsageAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken)
+    /// <summary>Appends usage records as events inside the rollup transaction (so none is lost or added twice), in one statement per batch.</summary>
+    public static Task AppendUsageAsync(InsightsStore store, System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken)
     {
-        foreach (var usage in batch)
+        var events = new StoredEvent[batch.Count];
+        for (var i = 0; i < events.Length; i++)
         {
-            var envelope = EventLog.ForUsage(usage);
-            await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO insights_events (event_id, type, payload, created_ms) VALUES (@Id, @Type, @Payload, @CreatedMs)",
-                new { envelope.Id, envelope.Type, Payload = JsonSerializer.Serialize(envelope, InsightsJson.Options), CreatedMs = usage.AtMs },
-                transaction, cancellationToken: cancellationToken));
+            var envelope = EventLog.ForUsage(batch[i]);
+            events[i] = new StoredEvent(envelope.Id, envelope.Type, JsonSerializer.Serialize(envelope, InsightsJson.Options), batch[i].AtMs);
         }
+        return store.InsertEventsAsync(connection, transaction, events, cancellationToken);
     }
 
     private async Task PruneIfDueAsync(CancellationToken cancellationToken)

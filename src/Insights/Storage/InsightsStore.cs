@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Insights.Analytics;
 
@@ -135,6 +136,63 @@ internal sealed class InsightsStore(Database database) : ModuleStore(database)
         await connection.ExecuteAsync(new CommandDefinition(existing is null ? table.Insert : table.Update, p, transaction, cancellationToken: cancellationToken));
     }
 
+    /// <summary>Events per INSERT on SQLite (four parameters each).</summary>
+    internal const int MaxEventsPerStatement = 250;
+
+    /// <summary>
+    /// Appends events to the event log inside the caller's transaction, in one round trip per statement rather than one
+    /// per event: on PostgreSQL one INSERT of the four columns as arrays, on SQLite multi-row INSERTs of up to
+    /// <see cref="MaxEventsPerStatement"/> events. Positions follow the order of <paramref name="events"/>.
+    /// </summary>
+    public async Task InsertEventsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken)
+    {
+        if (events.Count == 0) return;
+        if (Database.Provider == StorageProvider.Postgres)
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            // WITH ORDINALITY keeps the list's order in the identity the rows get.
+            command.CommandText = """
+                INSERT INTO insights_events (event_id, type, payload, created_ms)
+                SELECT id, type, payload, created_ms
+                FROM unnest(@id::text[], @type::text[], @payload::text[], @created_ms::bigint[]) WITH ORDINALITY AS e(id, type, payload, created_ms, n)
+                ORDER BY n
+                """;
+            Add(command, "id", events.Select(static e => e.Id).ToArray());
+            Add(command, "type", events.Select(static e => e.Type).ToArray());
+            Add(command, "payload", events.Select(static e => e.Payload).ToArray());
+            Add(command, "created_ms", events.Select(static e => e.CreatedMs).ToArray());
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return;
+        }
+        for (var start = 0; start < events.Count; start += MaxEventsPerStatement)
+        {
+            var count = Math.Min(MaxEventsPerStatement, events.Count - start);
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            var sql = new StringBuilder("INSERT INTO insights_events (event_id, type, payload, created_ms) VALUES ", 64 + count * 32);
+            for (var i = 0; i < count; i++)
+            {
+                var e = events[start + i];
+                sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@i{i}, @t{i}, @p{i}, @c{i})");
+                Add(command, $"i{i}", e.Id);
+                Add(command, $"t{i}", e.Type);
+                Add(command, $"p{i}", e.Payload);
+                Add(command, $"c{i}", e.CreatedMs);
+            }
+            command.CommandText = sql.ToString();
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        static void Add(DbCommand command, string name, object value)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+    }
+
     /// <summary>Deletes rollup rows of a granularity older than a time (retention).</summary>
     public async Task<int> PruneAsync(string granularity, long beforeMs, CancellationToken cancellationToken)
     {
@@ -148,6 +206,9 @@ internal sealed class InsightsStore(Database database) : ModuleStore(database)
         return pruned;
     }
 }
+
+/// <summary>An event as the log stores it: its id, type, JSON envelope and creation time.</summary>
+internal readonly record struct StoredEvent(string Id, string Type, string Payload, long CreatedMs);
 
 /// <summary>One stored rollup row.</summary>
 internal sealed class RollupRow : RollupSums
