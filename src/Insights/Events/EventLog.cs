@@ -24,6 +24,13 @@ public sealed record EventEnvelope(
 /// <summary>A batch of events as webhooks receive it.</summary>
 public sealed record EventBatch([property: JsonPropertyName("events")] IReadOnlyList<EventEnvelope> Events);
 
+/// <summary>An event as the log holds it: its position, creation time, id, type and JSON envelope.</summary>
+internal sealed record LoggedEvent(long Seq, long CreatedMs, string Id, string Type, string Json)
+{
+    /// <summary>The envelope, parsed from the stored JSON.</summary>
+    public EventEnvelope Envelope() => JsonSerializer.Deserialize<EventEnvelope>(Json, InsightsJson.Options)!;
+}
+
 /// <summary>The durable log of domain events (usage records are read from Access's usage feed instead).</summary>
 internal sealed class EventLog(InsightsStore store, TimeProvider time)
 {
@@ -42,13 +49,13 @@ internal sealed class EventLog(InsightsStore store, TimeProvider time)
         return envelope;
     }
 
-    /// <summary>Events after a position, lowest first, with their positions.</summary>
-    public async Task<IReadOnlyList<(long Seq, long CreatedMs, EventEnvelope Event)>> ReadAfterAsync(long afterSeq, int max, CancellationToken cancellationToken)
+    /// <summary>Events after a position, lowest first, as stored: sinks that forward the JSON need not parse it.</summary>
+    public async Task<IReadOnlyList<LoggedEvent>> ReadAfterAsync(long afterSeq, int max, CancellationToken cancellationToken)
     {
         await using var connection = await store.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(long Seq, long CreatedMs, string Payload)>(new CommandDefinition(
-            "SELECT seq, created_ms, payload FROM insights_events WHERE seq > @afterSeq ORDER BY seq LIMIT @max", new { afterSeq, max }, cancellationToken: cancellationToken));
-        return [.. rows.Select(static r => (r.Seq, r.CreatedMs, JsonSerializer.Deserialize<EventEnvelope>(r.Payload, InsightsJson.Options)!))];
+        var rows = await connection.QueryAsync<(long Seq, long CreatedMs, string EventId, string Type, string Payload)>(new CommandDefinition(
+            "SELECT seq, created_ms, event_id, type, payload FROM insights_events WHERE seq > @afterSeq ORDER BY seq LIMIT @max", new { afterSeq, max }, cancellationToken: cancellationToken));
+        return [.. rows.Select(static r => new LoggedEvent(r.Seq, r.CreatedMs, r.EventId, r.Type, r.Payload))];
     }
 
     /// <summary>A usage record as an event; its id derives from the record's position, so redeliveries keep it.</summary>

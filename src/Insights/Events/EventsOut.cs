@@ -37,7 +37,7 @@ internal interface IEventSink
     string Name { get; }
 
     /// <summary>Delivers a batch; inside <paramref name="advance"/>'s transaction when the sink writes to the database.</summary>
-    Task DeliverAsync(IReadOnlyList<EventEnvelope> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken);
+    Task DeliverAsync(IReadOnlyList<LoggedEvent> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -117,7 +117,7 @@ internal sealed class EventsOutWorker(
     {
         var cursor = await store.GetCursorAsync(sink.Name, cancellationToken);
         var read = await log.ReadAfterAsync(cursor, options.BatchSize, cancellationToken);
-        var batch = new List<(long Seq, long CreatedMs, EventEnvelope Event)>(read.Count);
+        var batch = new List<LoggedEvent>(read.Count);
         var expected = cursor + 1;
         foreach (var e in read)
         {
@@ -140,7 +140,7 @@ internal sealed class EventsOutWorker(
         if (batch.Count < options.BatchSize && nowMs - batch[0].CreatedMs < options.BatchDelay.TotalMilliseconds) return 0;
         var next = batch[^1].Seq;
         var advanced = false;
-        await sink.DeliverAsync([.. batch.Select(static b => b.Event)], async apply =>
+        await sink.DeliverAsync(batch, async apply =>
         {
             advanced = await store.AdvanceAsync(sink.Name, cursor, next, nowMs, apply, cancellationToken);
             return advanced;
@@ -177,9 +177,10 @@ internal sealed class EventsOutWorker(
     {
         public string Name => CursorName(webhookId);
 
-        public async Task DeliverAsync(IReadOnlyList<EventEnvelope> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken)
+        public async Task DeliverAsync(IReadOnlyList<LoggedEvent> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken)
         {
-            if (await advance((connection, transaction) => outbox.InsertAsync(connection, transaction, webhookId, WebhookKinds.Events, batch, cancellationToken)))
+            EventEnvelope[] envelopes = [.. batch.Select(static e => e.Envelope())];
+            if (await advance((connection, transaction) => outbox.InsertAsync(connection, transaction, webhookId, WebhookKinds.Events, envelopes, cancellationToken)))
             {
                 outbox.Enqueued.Raise();
             }

@@ -15,14 +15,14 @@ internal sealed class RedisStreamSink(RedisConnection redis, EventsOptions optio
 {
     public string Name => "events.redis";
 
-    public async Task DeliverAsync(IReadOnlyList<EventEnvelope> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken)
+    public async Task DeliverAsync(IReadOnlyList<LoggedEvent> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken)
     {
         var db = redis.Database;
         var adds = new List<Task>(batch.Count);
         foreach (var e in batch)
         {
             adds.Add(db.StreamAddAsync(options.RedisStream,
-                [new NameValueEntry("id", e.Id), new NameValueEntry("type", e.Type), new NameValueEntry("event", JsonSerializer.Serialize(e, InsightsJson.Options))],
+                [new NameValueEntry("id", e.Id), new NameValueEntry("type", e.Type), new NameValueEntry("event", e.Json)],
                 maxLength: options.RedisMaxLength, useApproximateMaxLength: true));
         }
         await Task.WhenAll(adds);
@@ -52,11 +52,11 @@ internal sealed class OtlpLogSink : IEventSink, IDisposable
 
     public string Name => "events.otlp";
 
-    public async Task DeliverAsync(IReadOnlyList<EventEnvelope> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken)
+    public async Task DeliverAsync(IReadOnlyList<LoggedEvent> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken)
     {
         foreach (var e in batch)
         {
-            Log.EventOut(_logger, e.Type, e.Id, JsonSerializer.Serialize(e, InsightsJson.Options));
+            Log.EventOut(_logger, e.Type, e.Id, e.Json);
         }
         await advance(static (_, _) => Task.CompletedTask);
     }

@@ -40,14 +40,16 @@ public sealed class EventLogTests
             }
 
             var read = await log.ReadAfterAsync(before, 1000, CancellationToken.None);
-            Assert.Equal(events.Select(static e => e.Id), read.Select(static r => r.Event.Id));
+            Assert.Equal(events.Select(static e => e.Id), read.Select(static r => r.Id));
+            Assert.Equal(events.Select(static e => e.Payload), read.Select(static r => r.Json));
             Assert.Equal(events.Select(static e => e.CreatedMs), read.Select(static r => r.CreatedMs));
             Assert.True(read.Zip(read.Skip(1)).All(static p => p.First.Seq < p.Second.Seq), "positions rise in the batch's order");
             for (var i = 0; i < items.Length; i++)
             {
-                Assert.Equal("test.generated", read[i].Event.Type);
-                Assert.Equal(items[i].Item1, read[i].Event.Data.GetProperty("text").GetString());
-                Assert.Equal(i, read[i].Event.Data.GetProperty("index").GetInt32());
+                var envelope = read[i].Envelope();
+                Assert.Equal(("test.generated", "test.generated", read[i].Id), (read[i].Type, envelope.Type, envelope.Id));
+                Assert.Equal(items[i].Item1, envelope.Data.GetProperty("text").GetString());
+                Assert.Equal(i, envelope.Data.GetProperty("index").GetInt32());
             }
         }, iter: 20, threads: 1);
     }

@@ -31,6 +31,16 @@ public sealed class RedisStreamTests
         Assert.Equal(usage.Count, ids.Count);
         Assert.Equal(usage.Count, ids.Distinct().Count());
         Assert.All(ids, static id => Assert.StartsWith("evt_usage_", id, StringComparison.Ordinal));
+        // Each entry carries the whole envelope, the one the log stored, with the entry's id and the record's request.
+        var requests = usage.Select(static u => u.GetProperty("requestId").GetString()).ToHashSet();
+        Assert.All(entries, e =>
+        {
+            using var envelope = JsonDocument.Parse((string)e["event"]!);
+            Assert.Equal((string)e["id"]!, envelope.RootElement.GetProperty("id").GetString());
+            Assert.Equal("usage.recorded", envelope.RootElement.GetProperty("type").GetString());
+            Assert.Equal(1, envelope.RootElement.GetProperty("version").GetInt32());
+            Assert.Contains(envelope.RootElement.GetProperty("data").GetProperty("requestId").GetString(), requests);
+        });
         await db.KeyDeleteAsync(stream);
     }
 }
