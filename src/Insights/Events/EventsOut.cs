@@ -17,8 +17,11 @@ public sealed record EventsOptions
     /// <summary>Publish every usage record as a <c>usage.recorded</c> event (when any sink is configured).</summary>
     public bool IncludeUsage { get; init; } = true;
 
-    /// <summary>The Redis stream events are added to when <c>Redis:Configuration</c> is set.</summary>
-    public string RedisStream { get; init; } = "llmm:events";
+    /// <summary>
+    /// The Redis stream events are added to when <c>Redis:Configuration</c> is set, by its full key name. Unset: <c>events</c>
+    /// under <c>Redis:KeyPrefix</c> (<c>llmm:events</c> by default), so installations sharing a Redis keep their events apart.
+    /// </summary>
+    public string? RedisStream { get; init; }
 
     /// <summary>The approximate length the Redis stream is trimmed to.</summary>
     public int RedisMaxLength { get; init; } = 1_000_000;

@@ -6,7 +6,8 @@ using StackExchange.Redis;
 namespace LlmMarketplace.Insights.Events;
 
 /// <summary>
-/// Adds events to a Redis stream (<c>XADD</c> with fields <c>id</c>, <c>type</c> and <c>event</c>, the JSON envelope),
+/// Adds events to a Redis stream (<c>XADD</c> with fields <c>id</c>, <c>type</c> and <c>event</c>, the JSON envelope) named
+/// <see cref="EventsOptions.RedisStream"/> or else <c>events</c> under the key prefix,
 /// trimmed to about <see cref="EventsOptions.RedisMaxLength"/> entries. The cursor moves after the batch was added.
 /// It writes through the process's one <see cref="RedisConnection"/> (<c>Redis:Configuration</c>), not a connection of its
 /// own: the stream lives on the Redis the replicas share, and a Redis that is away fails the batch, which is sent again.
@@ -18,10 +19,11 @@ internal sealed class RedisStreamSink(RedisConnection redis, EventsOptions optio
     public async Task DeliverAsync(IReadOnlyList<LoggedEvent> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken)
     {
         var db = redis.Database;
+        var stream = options.RedisStream is { Length: > 0 } name ? new RedisKey(name) : redis.Key("events");
         var adds = new List<Task>(batch.Count);
         foreach (var e in batch)
         {
-            adds.Add(db.StreamAddAsync(options.RedisStream,
+            adds.Add(db.StreamAddAsync(stream,
                 [new NameValueEntry("id", e.Id), new NameValueEntry("type", e.Type), new NameValueEntry("event", e.Json)],
                 maxLength: options.RedisMaxLength, useApproximateMaxLength: true));
         }

@@ -43,4 +43,28 @@ public sealed class RedisStreamTests
         });
         await db.KeyDeleteAsync(stream);
     }
+
+    [Fact]
+    public async Task Unnamed_the_stream_lives_under_the_installations_key_prefix()
+    {
+        var redis = TestRedis.Configuration;
+        var prefix = "llmm-test-" + Guid.NewGuid().ToString("N")[..12] + ":";
+        await using var upstream = await UpstreamAsync();
+        await using var host = await GatewayHost.StartAsync(Configs.OpenAI(upstream.BaseUrl + "/v1"), new Dictionary<string, string?>
+        {
+            ["Redis:Configuration"] = redis,
+            ["Redis:KeyPrefix"] = prefix,
+            ["Insights:Events:BatchDelay"] = "00:00:00.100",
+        });
+        for (var i = 0; i < 3; i++) await ChatAsync(host.Client);
+
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis);
+        var db = connection.GetDatabase();
+        var stream = prefix + "events";
+        StreamEntry[] entries = [];
+        await Wait.UntilAsync(() => (entries = db.StreamRange(stream).Where(static e => (string)e["type"]! == "usage.recorded").ToArray()).Length >= 3,
+            TimeSpan.FromSeconds(30), "the usage events in the stream under the prefix");
+        Assert.Equal(3, entries.Length);
+        await db.KeyDeleteAsync(stream);
+    }
 }
