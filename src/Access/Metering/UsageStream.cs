@@ -67,7 +67,7 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
         return row is { RequestId: not null, Operation: not null, Model: not null, Cache: not null } ? row : null;
     }
 
-    /// <summary>An idle consumer looks for new entries this often.</summary>
+    /// <summary>The consumer looks for new entries this often; it reads on at once only after a full batch.</summary>
     protected override TimeSpan Interval { get; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Redis or the database is away: the entries stay pending and are read again a second later.</summary>
@@ -116,6 +116,9 @@ internal sealed class UsageStreamConsumer(UsageStream stream, AccessStore store,
             var acknowledged = db.StreamAcknowledgeAsync(stream.Key, UsageStream.Group, ids);
             var deleted = db.StreamDeleteAsync(stream.Key, ids);
             await Task.WhenAll(acknowledged, deleted);
+            // A batch that was not full took what there was: the next round, an interval later, takes what arrived
+            // meanwhile in one transaction, rather than this loop committing a few records at a time under load.
+            if (entries.Length < options.MaxBatchSize) return;
         }
     }
 
