@@ -41,7 +41,10 @@ internal sealed class EventLog(InsightsStore store, TimeProvider time)
     {
         var envelope = new EventEnvelope("evt_" + Guid.CreateVersion7().ToString("N"), type, EventEnvelope.CurrentVersion, time.GetUtcNow(), EventEnvelope.SourceName, data);
         await using var connection = await store.OpenAsync(cancellationToken);
-        await store.InsertEventsAsync(connection, null, [StoredEvent.Of(envelope, envelope.Time.ToUnixTimeMilliseconds())], cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO insights_events (event_id, type, payload, created_ms) VALUES (@Id, @Type, @Payload, @CreatedMs)",
+            new { envelope.Id, envelope.Type, Payload = JsonSerializer.Serialize(envelope, InsightsJson.Options), CreatedMs = envelope.Time.ToUnixTimeMilliseconds() },
+            cancellationToken: cancellationToken));
         Appended.Raise();
         return envelope;
     }

@@ -157,7 +157,11 @@ internal sealed class EventsOutWorker(
     public static Task AppendUsageAsync(InsightsStore store, System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken)
     {
         var events = new StoredEvent[batch.Count];
-        for (var i = 0; i < events.Length; i++) events[i] = StoredEvent.Of(EventLog.ForUsage(batch[i]), batch[i].AtMs);
+        for (var i = 0; i < events.Length; i++)
+        {
+            var envelope = EventLog.ForUsage(batch[i]);
+            events[i] = new StoredEvent(envelope.Id, envelope.Type, JsonSerializer.Serialize(envelope, InsightsJson.Options), batch[i].AtMs);
+        }
         return store.InsertEventsAsync(connection, transaction, events, cancellationToken);
     }
 

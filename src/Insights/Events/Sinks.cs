@@ -14,17 +14,16 @@ namespace LlmMarketplace.Insights.Events;
 /// </summary>
 internal sealed class RedisStreamSink(RedisConnection redis, EventsOptions options) : IEventSink
 {
-    private readonly RedisKey _stream = options.RedisStream is { Length: > 0 } name ? new RedisKey(name) : redis.Key("events");
-
     public string Name => "events.redis";
 
     public async Task DeliverAsync(IReadOnlyList<LoggedEvent> batch, Func<Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task>, Task<bool>> advance, CancellationToken cancellationToken)
     {
         var db = redis.Database;
+        var stream = options.RedisStream is { Length: > 0 } name ? new RedisKey(name) : redis.Key("events");
         var adds = new List<Task>(batch.Count);
         foreach (var e in batch)
         {
-            adds.Add(db.StreamAddAsync(_stream,
+            adds.Add(db.StreamAddAsync(stream,
                 [new NameValueEntry("id", e.Id), new NameValueEntry("type", e.Type), new NameValueEntry("event", e.Json)],
                 maxLength: options.RedisMaxLength, useApproximateMaxLength: true));
         }

@@ -73,7 +73,10 @@ internal sealed class StatementCloser(
             "INSERT INTO insights_statement_closures (team_id, month, event_id, closed_ms) VALUES (@team, @month, @eventId, @nowMs) ON CONFLICT (team_id, month) DO NOTHING",
             new { team = statement.Team, month = statement.Month, eventId = envelope.Id, nowMs = now.ToUnixTimeMilliseconds() }, transaction, cancellationToken: cancellationToken));
         if (claimed == 0) return false;
-        await store.InsertEventsAsync(connection, transaction, [StoredEvent.Of(envelope, now.ToUnixTimeMilliseconds())], cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO insights_events (event_id, type, payload, created_ms) VALUES (@Id, @Type, @Payload, @CreatedMs)",
+            new { envelope.Id, envelope.Type, Payload = JsonSerializer.Serialize(envelope, InsightsJson.Options), CreatedMs = now.ToUnixTimeMilliseconds() },
+            transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         return true;
     }

@@ -140,11 +140,11 @@ internal sealed class InsightsStore(Database database) : ModuleStore(database)
     internal const int MaxEventsPerStatement = 250;
 
     /// <summary>
-    /// Appends events to the event log (inside the caller's transaction, if any): the one way every part of Insights writes
-    /// there, in one round trip per statement rather than one per event: on PostgreSQL one INSERT of the four columns as arrays, on SQLite multi-row INSERTs of up to
+    /// Appends events to the event log inside the caller's transaction, in one round trip per statement rather than one
+    /// per event: on PostgreSQL one INSERT of the four columns as arrays, on SQLite multi-row INSERTs of up to
     /// <see cref="MaxEventsPerStatement"/> events. Positions follow the order of <paramref name="events"/>.
     /// </summary>
-    public async Task InsertEventsAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken)
+    public async Task InsertEventsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken)
     {
         if (events.Count == 0) return;
         if (Database.Provider == StorageProvider.Postgres)
@@ -160,7 +160,7 @@ internal sealed class InsightsStore(Database database) : ModuleStore(database)
                 """;
             Add(command, "id", events.Select(static e => e.Id).ToArray());
             Add(command, "type", events.Select(static e => e.Type).ToArray());
-            Add(command, "payload", events.Select(static e => e.Json).ToArray());
+            Add(command, "payload", events.Select(static e => e.Payload).ToArray());
             Add(command, "created_ms", events.Select(static e => e.CreatedMs).ToArray());
             await command.ExecuteNonQueryAsync(cancellationToken);
             return;
@@ -177,7 +177,7 @@ internal sealed class InsightsStore(Database database) : ModuleStore(database)
                 sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@i{i}, @t{i}, @p{i}, @c{i})");
                 Add(command, $"i{i}", e.Id);
                 Add(command, $"t{i}", e.Type);
-                Add(command, $"p{i}", e.Json);
+                Add(command, $"p{i}", e.Payload);
                 Add(command, $"c{i}", e.CreatedMs);
             }
             command.CommandText = sql.ToString();
@@ -208,11 +208,7 @@ internal sealed class InsightsStore(Database database) : ModuleStore(database)
 }
 
 /// <summary>An event as the log stores it: its id, type, JSON envelope and creation time.</summary>
-internal readonly record struct StoredEvent(string Id, string Type, string Json, long CreatedMs)
-{
-    public static StoredEvent Of(Events.EventEnvelope envelope, long createdMs) =>
-        new(envelope.Id, envelope.Type, JsonSerializer.Serialize(envelope, InsightsJson.Options), createdMs);
-}
+internal readonly record struct StoredEvent(string Id, string Type, string Payload, long CreatedMs);
 
 /// <summary>One stored rollup row.</summary>
 internal sealed class RollupRow : RollupSums

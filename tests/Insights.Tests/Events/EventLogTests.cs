@@ -18,8 +18,8 @@ public sealed class EventLogTests
         var log = host.Service<EventLog>();
         var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-        // One sample at a time (each reads what it appended). Up to 600 events: more than two of SQLite's multi-row
-        // statements, text of any plane-0 character (quotes, backslashes, control characters, non-Latin scripts).
+        // One sample at a time (each reads what it appended). Up to 600 events: more than two of SQLite's multi-row statements, text of any plane-0 character (quotes,
+        // backslashes, control characters, non-Latin scripts).
         var gen = Gen.Select(Gen.String[Gen.Char[' ', '\uD7FF'], 0, 40], Gen.Long[0, 86_400_000]).Array[0, 600];
         await gen.SampleAsync(async items =>
         {
@@ -28,7 +28,7 @@ public sealed class EventLogTests
                 var envelope = new EventEnvelope("evt_test_" + Guid.NewGuid().ToString("N"), "test.generated", EventEnvelope.CurrentVersion,
                     DateTimeOffset.FromUnixTimeMilliseconds(nowMs + item.Item2), EventEnvelope.SourceName,
                     JsonSerializer.SerializeToElement(new { text = item.Item1, index = i }));
-                return StoredEvent.Of(envelope, nowMs + item.Item2);
+                return new StoredEvent(envelope.Id, envelope.Type, JsonSerializer.Serialize(envelope, InsightsJson.Options), nowMs + item.Item2);
             }).ToArray();
 
             await using var connection = await store.OpenAsync();
@@ -41,7 +41,7 @@ public sealed class EventLogTests
 
             var read = await log.ReadAfterAsync(before, 1000, CancellationToken.None);
             Assert.Equal(events.Select(static e => e.Id), read.Select(static r => r.Id));
-            Assert.Equal(events.Select(static e => e.Json), read.Select(static r => r.Json));
+            Assert.Equal(events.Select(static e => e.Payload), read.Select(static r => r.Json));
             Assert.Equal(events.Select(static e => e.CreatedMs), read.Select(static r => r.CreatedMs));
             Assert.True(read.Zip(read.Skip(1)).All(static p => p.First.Seq < p.Second.Seq), "positions rise in the batch's order");
             for (var i = 0; i < items.Length; i++)
