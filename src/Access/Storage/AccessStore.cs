@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Text;
 using LlmMarketplace.BuildingBlocks.Storage;
 
 namespace LlmMarketplace.Access.Storage;
@@ -40,16 +39,12 @@ internal sealed class AccessStore(Database database) : ModuleStore(database)
     private const int UsageColumnCount = 24;
 
     /// <summary>
-    /// SQLite: rows per INSERT statement. 24 parameters a row keeps a statement under SQLite's 32,766 bound parameters;
-    /// a larger batch is several statements in the same transaction.
-    /// </summary>
-    internal const int MaxUsageRowsPerStatement = 1000;
-
-    /// <summary>
-    /// Writes the records in one transaction, in one round trip per statement rather than one per record: on PostgreSQL
-    /// one INSERT of the batch's columns as arrays, on SQLite multi-row INSERTs of up to <see cref="MaxUsageRowsPerStatement"/>
-    /// records. A record whose id is already stored (delivered twice) is skipped, whether the earlier copy is in the table
-    /// or earlier in the same batch; the others are written.
+    /// Writes the records in one transaction: on PostgreSQL one INSERT of the batch's columns as arrays (one round trip);
+    /// on SQLite, which runs in the process, one single-record INSERT prepared once and executed for each record. A
+    /// multi-record INSERT would cost more there: binding a parameter by name searches the statement's names one by one,
+    /// so a statement of many records spends time quadratic in their number. A record whose id is already stored
+    /// (delivered twice) is skipped, whether the earlier copy is in the table or earlier in the same batch; the others
+    /// are written.
     /// </summary>
     public async Task InsertUsageBatchAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken)
     {
@@ -64,11 +59,10 @@ internal sealed class AccessStore(Database database) : ModuleStore(database)
         }
         else
         {
-            for (var start = 0; start < rows.Count; start += MaxUsageRowsPerStatement)
+            await using var insert = new UsageInsert(connection, transaction);
+            foreach (var row in rows)
             {
-                await using var command = InsertUsageCommand(connection, rows, start, Math.Min(MaxUsageRowsPerStatement, rows.Count - start));
-                command.Transaction = transaction;
-                await command.ExecuteNonQueryAsync(cancellationToken);
+                await insert.ExecuteAsync(row, cancellationToken);
             }
         }
         await transaction.CommitAsync(cancellationToken);
@@ -126,80 +120,65 @@ internal sealed class AccessStore(Database database) : ModuleStore(database)
         return command;
     }
 
-    // A batch is often one record (one call at a time): the statements and parameter names of small batches are made
-    // once, not on every write.
-    private static readonly string?[] InsertUsageSql = new string?[17];
-
-    private static readonly string[][] UsageParameterNames =
-        [.. Enumerable.Range(0, 64).Select(static i => Enumerable.Range(0, UsageColumnCount).Select(c => UsageParameterName(i, c)).ToArray())];
-
-    private static string UsageParameterName(int row, int column) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"@p{row}_{column}");
-
-    private static DbCommand InsertUsageCommand(DbConnection connection, IReadOnlyList<UsageRow> rows, int start, int count)
+    /// <summary>SQLite: the single-record INSERT, prepared once and executed with each record's values in turn.</summary>
+    private sealed class UsageInsert : IAsyncDisposable
     {
-        var command = connection.CreateCommand();
-        for (var i = 0; i < count; i++)
+        private const string Sql = "INSERT INTO access_usage (" + UsageColumns + ") VALUES (@request_id, @at_ms, @operation, @key_id, @app_id, "
+            + "@team_id, @user_id, @subscription_id, @model, @provider, @deployment, @listing, @listing_version, @prompt_tokens, "
+            + "@completion_tokens, @cached_tokens, @reasoning_tokens, @cost_usd, @latency_ms, @ttft_ms, @status, @cache, @stream, @record_id) "
+            + "ON CONFLICT (record_id) DO NOTHING";
+
+        private readonly DbCommand _command;
+        private readonly DbParameter[] _values = new DbParameter[UsageColumnCount];
+
+        public UsageInsert(DbConnection connection, DbTransaction transaction)
         {
-            var row = rows[start + i];
-            var names = i < UsageParameterNames.Length ? UsageParameterNames[i] : null;
+            _command = connection.CreateCommand();
+            _command.Transaction = transaction;
+            _command.CommandText = Sql;
+            var names = UsageColumns.Split(", ");
+            for (var c = 0; c < names.Length; c++)
+            {
+                var parameter = _command.CreateParameter();
+                parameter.ParameterName = "@" + names[c];
+                _command.Parameters.Add(parameter);
+                _values[c] = parameter;
+            }
+            _command.Prepare();
+        }
+
+        public Task ExecuteAsync(UsageRow row, CancellationToken cancellationToken)
+        {
             var c = 0;
-            void Add(object? value)
-            {
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = names?[c] ?? UsageParameterName(i, c);
-                parameter.Value = value ?? DBNull.Value;
-                command.Parameters.Add(parameter);
-                c++;
-            }
-            Add(row.RequestId);
-            Add(row.AtMs);
-            Add(row.Operation);
-            Add(row.KeyId);
-            Add(row.AppId);
-            Add(row.TeamId);
-            Add(row.UserId);
-            Add(row.SubscriptionId);
-            Add(row.Model);
-            Add(row.Provider);
-            Add(row.Deployment);
-            Add(row.Listing);
-            Add(row.ListingVersion);
-            Add(row.PromptTokens);
-            Add(row.CompletionTokens);
-            Add(row.CachedTokens);
-            Add(row.ReasoningTokens);
-            Add(row.CostUsd);
-            Add(row.LatencyMs);
-            Add(row.TtftMs);
-            Add(row.Status);
-            Add(row.Cache);
-            Add(row.Stream);
-            Add(row.RecordId);
+            void Set(object? value) => _values[c++].Value = value ?? DBNull.Value;
+            Set(row.RequestId);
+            Set(row.AtMs);
+            Set(row.Operation);
+            Set(row.KeyId);
+            Set(row.AppId);
+            Set(row.TeamId);
+            Set(row.UserId);
+            Set(row.SubscriptionId);
+            Set(row.Model);
+            Set(row.Provider);
+            Set(row.Deployment);
+            Set(row.Listing);
+            Set(row.ListingVersion);
+            Set(row.PromptTokens);
+            Set(row.CompletionTokens);
+            Set(row.CachedTokens);
+            Set(row.ReasoningTokens);
+            Set(row.CostUsd);
+            Set(row.LatencyMs);
+            Set(row.TtftMs);
+            Set(row.Status);
+            Set(row.Cache);
+            Set(row.Stream);
+            Set(row.RecordId);
+            return _command.ExecuteNonQueryAsync(cancellationToken);
         }
-        var cached = count < InsertUsageSql.Length;
-        command.CommandText = (cached ? InsertUsageSql[count] : null) ?? InsertUsageText(count, cached);
-        return command;
-    }
 
-    private static string InsertUsageText(int count, bool cache)
-    {
-        var sql = new StringBuilder(128 + count * UsageColumnCount * 8);
-        sql.Append("INSERT INTO access_usage (").Append(UsageColumns).Append(") VALUES ");
-        for (var i = 0; i < count; i++)
-        {
-            sql.Append(i == 0 ? "(" : ", (");
-            for (var c = 0; c < UsageColumnCount; c++)
-            {
-                if (c > 0) sql.Append(", ");
-                sql.Append(i < UsageParameterNames.Length ? UsageParameterNames[i][c] : UsageParameterName(i, c));
-            }
-            sql.Append(')');
-        }
-        sql.Append(" ON CONFLICT (record_id) DO NOTHING");
-        var text = sql.ToString();
-        if (cache) InsertUsageSql[count] = text;
-        return text;
+        public ValueTask DisposeAsync() => _command.DisposeAsync();
     }
 
     public async Task<(IReadOnlyList<UsageRow> Rows, long Total)> QueryUsageAsync(UsageFilter filter, int limit, int offset, CancellationToken cancellationToken)

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Text;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Insights.Analytics;
 
@@ -136,21 +135,19 @@ internal sealed class InsightsStore(Database database) : ModuleStore(database)
         await connection.ExecuteAsync(new CommandDefinition(existing is null ? table.Insert : table.Update, p, transaction, cancellationToken: cancellationToken));
     }
 
-    /// <summary>Events per INSERT on SQLite (four parameters each).</summary>
-    internal const int MaxEventsPerStatement = 250;
-
     /// <summary>
-    /// Appends events to the event log inside the caller's transaction, in one round trip per statement rather than one
-    /// per event: on PostgreSQL one INSERT of the four columns as arrays, on SQLite multi-row INSERTs of up to
-    /// <see cref="MaxEventsPerStatement"/> events. Positions follow the order of <paramref name="events"/>.
+    /// Appends events to the event log inside the caller's transaction: on PostgreSQL one INSERT of the four columns as
+    /// arrays (one round trip); on SQLite, which runs in the process, one single-event INSERT prepared once and executed
+    /// for each event (binding a parameter by name searches a statement's names one by one, so a multi-event statement
+    /// would cost time quadratic in its events). Positions follow the order of <paramref name="events"/>.
     /// </summary>
     public async Task InsertEventsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken)
     {
         if (events.Count == 0) return;
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         if (Database.Provider == StorageProvider.Postgres)
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
             // WITH ORDINALITY keeps the list's order in the identity the rows get.
             command.CommandText = """
                 INSERT INTO insights_events (event_id, type, payload, created_ms)
@@ -165,31 +162,28 @@ internal sealed class InsightsStore(Database database) : ModuleStore(database)
             await command.ExecuteNonQueryAsync(cancellationToken);
             return;
         }
-        for (var start = 0; start < events.Count; start += MaxEventsPerStatement)
+        command.CommandText = "INSERT INTO insights_events (event_id, type, payload, created_ms) VALUES (@id, @type, @payload, @created_ms)";
+        var id = Add(command, "@id", "");
+        var type = Add(command, "@type", "");
+        var payload = Add(command, "@payload", "");
+        var created = Add(command, "@created_ms", 0L);
+        command.Prepare();
+        foreach (var e in events)
         {
-            var count = Math.Min(MaxEventsPerStatement, events.Count - start);
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            var sql = new StringBuilder("INSERT INTO insights_events (event_id, type, payload, created_ms) VALUES ", 64 + count * 32);
-            for (var i = 0; i < count; i++)
-            {
-                var e = events[start + i];
-                sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@i{i}, @t{i}, @p{i}, @c{i})");
-                Add(command, $"i{i}", e.Id);
-                Add(command, $"t{i}", e.Type);
-                Add(command, $"p{i}", e.Payload);
-                Add(command, $"c{i}", e.CreatedMs);
-            }
-            command.CommandText = sql.ToString();
+            id.Value = e.Id;
+            type.Value = e.Type;
+            payload.Value = e.Payload;
+            created.Value = e.CreatedMs;
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        static void Add(DbCommand command, string name, object value)
+        static DbParameter Add(DbCommand command, string name, object value)
         {
             var parameter = command.CreateParameter();
             parameter.ParameterName = name;
             parameter.Value = value;
             command.Parameters.Add(parameter);
+            return parameter;
         }
     }
 
