@@ -50,10 +50,12 @@ public static class AccessExtensions
         services.TryAddSingleton<BudgetService>();
         services.TryAddSingleton<UsageSpool>();
         services.AddHostedService<UsageSpoolDelivery>();
+        services.TryAddSingleton<UsageFileTurn>();
         services.TryAddSingleton<UsageWriter>();
         services.TryAddSingleton<IUsageFeed, UsageFeed>();
         services.TryAddSingleton<IUsageRecords, UsageRecords>();
         services.AddHostedService(static sp => sp.GetRequiredService<UsageWriter>());
+        services.AddHostedService<UsageCheckpointer>();
         // Loaded before the server takes requests; reloaded on another replica's change and every RefreshInterval.
         services.AddSnapshotRefresh(new SnapshotRefresh("the access directory", AccessDirectory.Topic, options.RefreshInterval,
             static (sp, ct) => sp.GetRequiredService<AccessDirectory>().RefreshAsync(ct)));

@@ -35,4 +35,7 @@ internal static partial class Log
 
     [LoggerMessage(4012, LogLevel.Error, "Usage stream entry {EntryId} is not a usage record; it is acknowledged and dropped so that it does not hold up the stream")]
     public static partial void UsageStreamEntryRejected(ILogger logger, string entryId);
+
+    [LoggerMessage(4013, LogLevel.Warning, "The usage records' write-ahead log could not be checkpointed in the background; the commits checkpoint it themselves")]
+    public static partial void CheckpointFailed(ILogger logger, Exception exception);
 }

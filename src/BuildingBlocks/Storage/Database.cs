@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using LlmMarketplace.BuildingBlocks.Secrets;
 using Microsoft.Data.Sqlite;
@@ -102,9 +103,11 @@ public sealed class Database : IAsyncDisposable
     /// the embedded database, else the one database.
     /// </summary>
     public Task<DbConnection> OpenAsync(string ownFile, CancellationToken cancellationToken = default) =>
-        OpenSqliteOrPostgresAsync(_ownFiles.TryGetValue(ownFile, out var connectionString) ? connectionString : ConnectionString, cancellationToken);
+        _ownFiles.TryGetValue(ownFile, out var connectionString)
+            ? OpenSqliteOrPostgresAsync(connectionString, cancellationToken, OwnFileSettings)
+            : OpenSqliteOrPostgresAsync(ConnectionString, cancellationToken);
 
-    private async Task<DbConnection> OpenSqliteOrPostgresAsync(string sqliteConnectionString, CancellationToken cancellationToken)
+    private async Task<DbConnection> OpenSqliteOrPostgresAsync(string sqliteConnectionString, CancellationToken cancellationToken, string settings = Settings)
     {
         if (_npgsql is not null)
         {
@@ -117,7 +120,7 @@ public sealed class Database : IAsyncDisposable
             await connection.OpenAsync(cancellationToken);
             if (IsConfigured(connection)) return connection;
             using var pragma = connection.CreateCommand();
-            pragma.CommandText = Settings;
+            pragma.CommandText = settings;
             await pragma.ExecuteNonQueryAsync(cancellationToken);
             MarkConfigured(connection);
             return connection;
@@ -186,6 +189,16 @@ public sealed class Database : IAsyncDisposable
     }
 
     private const string Settings = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
+
+    /// <summary>
+    /// Pages of an own file's write-ahead log at which a commit checkpoints it itself. An own file's log is checkpointed
+    /// in the background by its module (the usage records' by <c>UsageCheckpointer</c>), so that the commits callers
+    /// wait for do not copy the log into the file and sync it; this bound only keeps the log's size in check if the
+    /// background checkpoints fall behind.
+    /// </summary>
+    public const int OwnFileAutoCheckpointPages = 10_000;
+
+    private static readonly string OwnFileSettings = string.Create(CultureInfo.InvariantCulture, $"{Settings} PRAGMA wal_autocheckpoint={OwnFileAutoCheckpointPages};");
 
     /// <summary>
     /// The SQLite handles that already carry <see cref="Settings"/>. A pooled connection keeps its handle, and the handle

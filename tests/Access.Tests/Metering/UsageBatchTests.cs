@@ -3,7 +3,8 @@ using LlmMarketplace.Access.Storage;
 namespace LlmMarketplace.Access.Tests.Metering;
 
 /// <summary>
-/// A batch of usage records is written in one transaction with multi-row INSERTs, on each storage: a record whose id is
+/// A batch of usage records is written in one transaction (one INSERT of arrays on PostgreSQL, one prepared INSERT run
+/// per record on SQLite), on each storage: a record whose id is
 /// already stored (delivered twice) is skipped, the others of its batch are written, and every field arrives as sent.
 /// </summary>
 public sealed class UsageBatchTests

@@ -56,6 +56,33 @@ public sealed class UsageOwnFileTests
     }
 
     [Fact]
+    public async Task Under_continuous_usage_writes_the_usage_log_starts_again_before_the_commits_would_checkpoint_it()
+    {
+        await using var host = await GatewayHost.StartAsync(Config("http://127.0.0.1:9/v1"));
+        var usageFile = host.Service<Database>().OwnFileOf("usage")!;
+        var log = new FileInfo(usageFile + "-wal");
+        var writer = host.Service<LlmMarketplace.Access.Metering.UsageWriter>();
+        var keyId = "key-" + Guid.NewGuid().ToString("N");
+
+        // One record per commit, each awaited as a call awaits its own: every commit adds the table's and its nine
+        // indexes' last pages to the log, so 2,000 commits write about twice the pages at which a commit would copy the
+        // log into the file itself while its callers wait. The background checkpoints must start the log again first.
+        const int count = 2_000;
+        long largest = 0;
+        for (var i = 0; i < count; i++)
+        {
+            await writer.WriteAsync(UsageBatchTests.Row(keyId, i));
+            log.Refresh();
+            if (log.Exists) largest = Math.Max(largest, log.Length);
+        }
+
+        var bound = (long)Database.OwnFileAutoCheckpointPages * 4096;
+        Assert.True(largest > 0, "the usage file is written through its log");
+        Assert.True(largest < bound, $"the log grew to {largest} bytes, as far as the commits' own checkpoint at {bound}");
+        Assert.Equal(count, await CountAsync(usageFile, $"SELECT COUNT(*) FROM access_usage WHERE key_id = '{keyId}'"));
+    }
+
+    [Fact]
     public async Task A_database_from_before_the_split_moves_its_usage_records_with_their_sequence_numbers()
     {
         await using var embedded = new EmbeddedDirectory();

@@ -1,0 +1,106 @@
+using LlmMarketplace.Access.Storage;
+using LlmMarketplace.Access.Telemetry;
+using LlmMarketplace.BuildingBlocks.Storage;
+
+namespace LlmMarketplace.Access.Metering;
+
+/// <summary>
+/// The usage file's writer turn: the usage writer holds it while it commits a batch, and <see cref="UsageCheckpointer"/>
+/// holds it for the last, short round of a checkpoint, so that the round finds no commit in progress and the log can
+/// start again from its beginning.
+/// </summary>
+internal sealed class UsageFileTurn
+{
+    private readonly SemaphoreSlim _turn = new(1, 1);
+
+    public async ValueTask<IDisposable> TakeAsync(CancellationToken cancellationToken)
+    {
+        await _turn.WaitAsync(cancellationToken);
+        return new Held(_turn);
+    }
+
+    private sealed class Held(SemaphoreSlim turn) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) turn.Release();
+        }
+    }
+}
+
+/// <summary>
+/// On the embedded database, checkpoints the usage records' write-ahead log in the background. A commit that crossed
+/// SQLite's checkpoint threshold used to copy the log into the file and sync it while every call of its batch and of
+/// the next one waited: a few milliseconds, most of the latency tail under load. Here passive checkpoints copy the log
+/// beside the usage writer without blocking it; when little is left to copy, one last round takes the writer's turn, so
+/// that it finds the whole log copied and the writer's next commit starts the log again from its beginning.
+/// </summary>
+internal sealed class UsageCheckpointer(AccessStore store, UsageFileTurn turn, ILogger<UsageCheckpointer> logger) : BackgroundService
+{
+    /// <summary>How often the log is looked at.</summary>
+    internal static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Log pages from which the log is copied and started again.</summary>
+    internal const long StartAgainPages = 2_000;
+
+    /// <summary>Pages still to copy at which the last round takes the writer's turn.</summary>
+    private const long LastRoundPages = 128;
+
+    /// <summary>Passive rounds in a row at most, before the last round.</summary>
+    private const int MaxRounds = 16;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (store.Database.Provider != StorageProvider.Sqlite) return;
+        using var timer = new PeriodicTimer(Interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    await CheckpointAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.CheckpointFailed(logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Copies the log when it has grown to <see cref="StartAgainPages"/>: passive rounds while the writer goes on, then
+    /// a last round in the writer's turn. Returns whether the whole log was copied.
+    /// </summary>
+    internal async Task<bool> CheckpointAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenUsageAsync(cancellationToken);
+        var (log, copied) = await RoundAsync(connection, "PASSIVE", cancellationToken);
+        if (log < StartAgainPages) return false;
+        for (var round = 1; round < MaxRounds && log - copied > LastRoundPages; round++)
+        {
+            (log, copied) = await RoundAsync(connection, "PASSIVE", cancellationToken);
+        }
+        using (await turn.TakeAsync(cancellationToken))
+        {
+            (log, copied) = await RoundAsync(connection, "PASSIVE", cancellationToken);
+        }
+        return copied >= log;
+    }
+
+    /// <summary>One checkpoint: the log's pages and how many of them are now copied into the file.</summary>
+    private static async Task<(long Log, long Copied)> RoundAsync(System.Data.Common.DbConnection connection, string mode, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA wal_checkpoint({mode})";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        // busy, pages in the log, pages of it copied into the file
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(1), reader.GetInt64(2)) : (0, 0);
+    }
+}
