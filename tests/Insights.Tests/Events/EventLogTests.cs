@@ -18,8 +18,8 @@ public sealed class EventLogTests
         var log = host.Service<EventLog>();
         var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-        // One sample at a time (each reads what it appended). Up to 600 events: more than two of SQLite's multi-row
-        // statements, text of any plane-0 character (quotes, backslashes, control characters, non-Latin scripts).
+        // One sample at a time (each reads what it appended). Up to 600 events in one append, text of any plane-0
+        // character (quotes, backslashes, control characters, non-Latin scripts).
         var gen = Gen.Select(Gen.String[Gen.Char[' ', '\uD7FF'], 0, 40], Gen.Long[0, 86_400_000]).Array[0, 600];
         await gen.SampleAsync(async items =>
         {
