@@ -7,14 +7,22 @@ namespace LlmMarketplace.Access.Metering;
 /// <summary>
 /// The usage file's writer turn: the usage writer holds it while it commits a batch, and <see cref="UsageCheckpointer"/>
 /// holds it for the last, short round of a checkpoint, so that the round finds no commit in progress and the log can
-/// start again from its beginning.
+/// start again from its beginning. Only the embedded database has such a log; on PostgreSQL taking the turn is free.
 /// </summary>
-internal sealed class UsageFileTurn
+internal sealed class UsageFileTurn(AccessStore store)
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
+    private readonly bool _needed = store.Database.Provider == StorageProvider.Sqlite;
+    private long _taken;
 
-    public async ValueTask<IDisposable> TakeAsync(CancellationToken cancellationToken)
+    /// <summary>How many times the turn has been taken: unchanged means nothing was written to the file since.</summary>
+    public long Taken => Interlocked.Read(ref _taken);
+
+    /// <summary>Waits for the turn; disposing the result gives it back. Null (nothing to give back) on PostgreSQL.</summary>
+    public async ValueTask<IDisposable?> TakeAsync(CancellationToken cancellationToken)
     {
+        if (!_needed) return null;
+        Interlocked.Increment(ref _taken);
         await _turn.WaitAsync(cancellationToken);
         return new Held(_turn);
     }
@@ -51,6 +59,9 @@ internal sealed class UsageCheckpointer(AccessStore store, UsageFileTurn turn, I
     /// <summary>Passive rounds in a row at most, before the last round.</summary>
     private const int MaxRounds = 16;
 
+    /// <summary>The turns taken before the last look; the log is not looked at again until a commit has taken one.</summary>
+    private long _lastLook = -1;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (store.Database.Provider != StorageProvider.Sqlite) return;
@@ -80,25 +91,29 @@ internal sealed class UsageCheckpointer(AccessStore store, UsageFileTurn turn, I
     /// </summary>
     internal async Task<bool> CheckpointAsync(CancellationToken cancellationToken)
     {
+        // An idle file costs nothing: no connection, no round, until the writer commits again.
+        var taken = turn.Taken;
+        if (taken == _lastLook) return false;
+        _lastLook = taken;
         await using var connection = await store.OpenUsageAsync(cancellationToken);
-        var (log, copied) = await RoundAsync(connection, "PASSIVE", cancellationToken);
+        var (log, copied) = await RoundAsync(connection, cancellationToken);
         if (log < StartAgainPages) return false;
         for (var round = 1; round < MaxRounds && log - copied > LastRoundPages; round++)
         {
-            (log, copied) = await RoundAsync(connection, "PASSIVE", cancellationToken);
+            (log, copied) = await RoundAsync(connection, cancellationToken);
         }
         using (await turn.TakeAsync(cancellationToken))
         {
-            (log, copied) = await RoundAsync(connection, "PASSIVE", cancellationToken);
+            (log, copied) = await RoundAsync(connection, cancellationToken);
         }
         return copied >= log;
     }
 
-    /// <summary>One checkpoint: the log's pages and how many of them are now copied into the file.</summary>
-    private static async Task<(long Log, long Copied)> RoundAsync(System.Data.Common.DbConnection connection, string mode, CancellationToken cancellationToken)
+    /// <summary>One passive checkpoint: the log's pages and how many of them are now copied into the file.</summary>
+    private static async Task<(long Log, long Copied)> RoundAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = $"PRAGMA wal_checkpoint({mode})";
+        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         // busy, pages in the log, pages of it copied into the file
         return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(1), reader.GetInt64(2)) : (0, 0);
