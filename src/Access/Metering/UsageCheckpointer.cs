@@ -38,6 +38,22 @@ internal sealed class UsageFileTurn(AccessStore store)
     }
 }
 
+/// <summary>What one look of <see cref="UsageCheckpointer"/> at the usage file's log did.</summary>
+internal enum UsageCheckpoint
+{
+    /// <summary>Nothing was committed since the last look: the file was left alone.</summary>
+    Idle,
+
+    /// <summary>One passive round copied what it could of a log still below <see cref="UsageCheckpointer.StartAgainPages"/>.</summary>
+    Copied,
+
+    /// <summary>The whole log was copied in the writer's turn: the next commit starts it again from its beginning.</summary>
+    StartedAgain,
+
+    /// <summary>The log had grown to the bound but could not be copied whole (a reader still used part of it).</summary>
+    Behind,
+}
+
 /// <summary>
 /// On the embedded database, checkpoints the usage records' write-ahead log in the background. A commit that crossed
 /// SQLite's checkpoint threshold used to copy the log into the file and sync it while every call of its batch and of
@@ -87,17 +103,17 @@ internal sealed class UsageCheckpointer(AccessStore store, UsageFileTurn turn, I
 
     /// <summary>
     /// Copies the log when it has grown to <see cref="StartAgainPages"/>: passive rounds while the writer goes on, then
-    /// a last round in the writer's turn. Returns whether the whole log was copied.
+    /// a last round in the writer's turn. Returns what it did.
     /// </summary>
-    internal async Task<bool> CheckpointAsync(CancellationToken cancellationToken)
+    internal async Task<UsageCheckpoint> CheckpointAsync(CancellationToken cancellationToken)
     {
         // An idle file costs nothing: no connection, no round, until the writer commits again.
         var taken = turn.Taken;
-        if (taken == _lastLook) return false;
+        if (taken == _lastLook) return UsageCheckpoint.Idle;
         _lastLook = taken;
         await using var connection = await store.OpenUsageAsync(cancellationToken);
         var (log, copied) = await RoundAsync(connection, cancellationToken);
-        if (log < StartAgainPages) return false;
+        if (log < StartAgainPages) return UsageCheckpoint.Copied;
         for (var round = 1; round < MaxRounds && log - copied > LastRoundPages; round++)
         {
             (log, copied) = await RoundAsync(connection, cancellationToken);
@@ -106,7 +122,7 @@ internal sealed class UsageCheckpointer(AccessStore store, UsageFileTurn turn, I
         {
             (log, copied) = await RoundAsync(connection, cancellationToken);
         }
-        return copied >= log;
+        return copied >= log ? UsageCheckpoint.StartedAgain : UsageCheckpoint.Behind;
     }
 
     /// <summary>One passive checkpoint: the log's pages and how many of them are now copied into the file.</summary>

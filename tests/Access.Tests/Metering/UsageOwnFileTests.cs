@@ -1,6 +1,7 @@
 using System.Reflection;
 using DbUp;
 using DbUp.Engine;
+using LlmMarketplace.Access.Metering;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Host.Hosting;
 using Microsoft.Data.Sqlite;
@@ -80,6 +81,26 @@ public sealed class UsageOwnFileTests
         Assert.True(largest > 0, "the usage file is written through its log");
         Assert.True(largest < bound, $"the log grew to {largest} bytes, as far as the commits' own checkpoint at {bound}");
         Assert.Equal(count, await CountAsync(usageFile, $"SELECT COUNT(*) FROM access_usage WHERE key_id = '{keyId}'"));
+    }
+
+    [Fact]
+    public async Task The_checkpointer_leaves_an_idle_usage_file_alone_and_looks_again_after_a_commit()
+    {
+        await using var host = await GatewayHost.StartAsync(Config("http://127.0.0.1:9/v1"));
+        var writer = host.Service<LlmMarketplace.Access.Metering.UsageWriter>();
+        // A checkpointer of the test's own beside the host's, so that the host's looks every 100 ms do not take its turn.
+        var checkpointer = new UsageCheckpointer(host.Service<LlmMarketplace.Access.Storage.AccessStore>(), host.Service<UsageFileTurn>(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<UsageCheckpointer>.Instance);
+        var keyId = "key-" + Guid.NewGuid().ToString("N");
+
+        await writer.WriteAsync(UsageBatchTests.Row(keyId, 0));
+        Assert.Equal(UsageCheckpoint.Copied, await checkpointer.CheckpointAsync(CancellationToken.None));
+        // No call, no commit: the file is not opened again however often it looks.
+        for (var i = 0; i < 3; i++) Assert.Equal(UsageCheckpoint.Idle, await checkpointer.CheckpointAsync(CancellationToken.None));
+
+        await writer.WriteAsync(UsageBatchTests.Row(keyId, 1));
+        Assert.Equal(UsageCheckpoint.Copied, await checkpointer.CheckpointAsync(CancellationToken.None));
+        Assert.Equal(UsageCheckpoint.Idle, await checkpointer.CheckpointAsync(CancellationToken.None));
     }
 
     [Fact]
