@@ -143,8 +143,13 @@ run_case() { # NAME REPLICAS PROVIDER [ROUND]
   run_wrk "$url" "$key" "$name-warmup" "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0
   sleep 2
   total0=$(usage_total); [ "$provider" = postgres ] && commits0=$(psql_q -d postgres -c "SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'")
+  local redis_sat0=0
+  if [ "$provider" = postgres ]; then redis-cli -p "$REDIS_PORT" CONFIG RESETSTAT >/dev/null; redis_sat0=$(cpu_of "$REDIS_PID"); fi
   run_wrk "$url" "$key" "$name-sat" "$SAT_CONNECTIONS" "$SAT_DURATION" 0
   sleep 2   # the usage stream drains
+  [ "$provider" = postgres ] && R[$name.redis_sat_cpu_s]=$(calc "($(cpu_of "$REDIS_PID") - $redis_sat0) / $CLK_TCK" 3)
+  # What Redis executed for the saturation run (and the stream's drain after it): calls and time per command.
+  [ "$provider" = postgres ] && redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' | grep '^cmdstat_' >"$LOGS/$name-redis-commands.txt"
   total1=$(usage_total); [ "$provider" = postgres ] && commits1=$(psql_q -d postgres -c "SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'")
   R[$name.rows_per_s]=$(calc "($total1 - $total0) / ${R[$name-sat.duration_s]}" 0)
   R[$name.commits_per_s]=$([ "$provider" = postgres ] && calc "($commits1 - $commits0) / (${R[$name-sat.duration_s]} + 2)" 0 || echo "n/a")
@@ -213,6 +218,31 @@ for n in $REPLICAS; do [ "$n" = 1 ] || run_case "replicas$n" "$n" postgres; done
       "$([ "$share" -ge 80 ] && echo met || echo missed))."
     echo
   fi
+  # Redis's work per request in the first distributed case: Redis runs its commands on one thread, so this is what
+  # bounds one replica's throughput once that thread is busy.
+  for c in "${CASES[@]}"; do
+    f=$LOGS/$c-redis-commands.txt
+    [ -s "$f" ] || continue
+    requests=${R[$c-sat.requests]}
+    echo "## Redis per request: ${R[$c.desc]}, saturation run"
+    echo
+    echo "\`INFO commandstats\` after \`CONFIG RESETSTAT\` before the saturation run, read 2 s after it (so the usage"
+    echo "stream's drain is counted), divided by the $requests requests wrk counted."
+    echo
+    echo "| Command | Calls per request | µs per call | µs per request |"
+    echo "| --- | ---: | ---: | ---: |"
+    sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\1 \2 \3/p' "$f" | sort -k3 -n -r | while read -r cmd calls usec; do
+      echo "| $cmd | $(calc "$calls / $requests" 2) | $(calc "$usec / $calls" 1) | $(calc "$usec / $requests" 1) |"
+    done
+    cpu_us=$(calc "1000000 * ${R[$c.redis_sat_cpu_s]} / $requests" 1)
+    echo
+    echo "A command a script calls is counted on its own line and again inside the script's time, so the lines do not add"
+    echo "up. Redis's own CPU time over the same span (user and system, from /proc) was ${R[$c.redis_sat_cpu_s]} s: $cpu_us µs per request,"
+    echo "network reads and writes and the append-only file included, which bounds it at about $(calc "1000000 / $cpu_us" 0) requests/s with"
+    echo "its one thread busy."
+    echo
+    break
+  done
   echo "## Sizing: CPU per 1,000 requests/s at $RATE req/s"
   echo
   echo "CPU time (user + system from /proc/PID/stat) during the fixed-rate run, divided by its length (cores busy) and by"
