@@ -50,7 +50,6 @@ public static class AccessExtensions
         services.TryAddSingleton<BudgetService>();
         services.TryAddSingleton<UsageSpool>();
         services.AddHostedService<UsageSpoolDelivery>();
-        services.TryAddSingleton<UsageFileTurn>();
         services.TryAddSingleton<UsageWriter>();
         services.TryAddSingleton<IUsageFeed, UsageFeed>();
         services.TryAddSingleton<IUsageRecords, UsageRecords>();

@@ -4,40 +4,6 @@ using LlmMarketplace.BuildingBlocks.Storage;
 
 namespace LlmMarketplace.Access.Metering;
 
-/// <summary>
-/// The usage file's writer turn: the usage writer holds it while it commits a batch, and <see cref="UsageCheckpointer"/>
-/// holds it for the last, short round of a checkpoint, so that the round finds no commit in progress and the log can
-/// start again from its beginning. Only the embedded database has such a log; on PostgreSQL taking the turn is free.
-/// </summary>
-internal sealed class UsageFileTurn(AccessStore store)
-{
-    private readonly SemaphoreSlim _turn = new(1, 1);
-    private readonly bool _needed = store.Database.Provider == StorageProvider.Sqlite;
-    private long _taken;
-
-    /// <summary>How many times the turn has been taken: unchanged means nothing was written to the file since.</summary>
-    public long Taken => Interlocked.Read(ref _taken);
-
-    /// <summary>Waits for the turn; disposing the result gives it back. Null (nothing to give back) on PostgreSQL.</summary>
-    public async ValueTask<IDisposable?> TakeAsync(CancellationToken cancellationToken)
-    {
-        if (!_needed) return null;
-        Interlocked.Increment(ref _taken);
-        await _turn.WaitAsync(cancellationToken);
-        return new Held(_turn);
-    }
-
-    private sealed class Held(SemaphoreSlim turn) : IDisposable
-    {
-        private int _released;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _released, 1) == 0) turn.Release();
-        }
-    }
-}
-
 /// <summary>What one look of <see cref="UsageCheckpointer"/> at the usage file's log did.</summary>
 internal enum UsageCheckpoint
 {
@@ -61,8 +27,10 @@ internal enum UsageCheckpoint
 /// beside the usage writer without blocking it; when little is left to copy, one last round takes the writer's turn, so
 /// that it finds the whole log copied and the writer's next commit starts the log again from its beginning.
 /// </summary>
-internal sealed class UsageCheckpointer(AccessStore store, UsageFileTurn turn, ILogger<UsageCheckpointer> logger) : BackgroundService
+internal sealed class UsageCheckpointer(AccessStore store, ILogger<UsageCheckpointer> logger) : BackgroundService
 {
+    private readonly UsageFileTurn _turn = store.UsageTurn;
+
     /// <summary>How often the log is looked at.</summary>
     internal static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
 
@@ -108,7 +76,7 @@ internal sealed class UsageCheckpointer(AccessStore store, UsageFileTurn turn, I
     internal async Task<UsageCheckpoint> CheckpointAsync(CancellationToken cancellationToken)
     {
         // An idle file costs nothing: no connection, no round, until the writer commits again.
-        var taken = turn.Taken;
+        var taken = _turn.Taken;
         if (taken == _lastLook) return UsageCheckpoint.Idle;
         _lastLook = taken;
         await using var connection = await store.OpenUsageAsync(cancellationToken);
@@ -118,7 +86,7 @@ internal sealed class UsageCheckpointer(AccessStore store, UsageFileTurn turn, I
         {
             (log, copied) = await RoundAsync(connection, cancellationToken);
         }
-        using (await turn.TakeAsync(cancellationToken))
+        using (await _turn.TakeAsync(cancellationToken))
         {
             (log, copied) = await RoundAsync(connection, cancellationToken);
         }

@@ -12,7 +12,7 @@ namespace LlmMarketplace.Access.Metering;
 /// With Redis, batches go to the usage stream first (<see cref="UsageStream"/>), whose consumers write them to the database.
 /// </summary>
 internal sealed class UsageWriter(AccessStore store, UsageSpool spool, AccessMetrics metrics, AccessOptions options, AccessEvents events, ILogger<UsageWriter> logger,
-    UsageFileTurn turn, UsageStream? stream = null) : BackgroundService
+    UsageStream? stream = null) : BackgroundService
 {
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -51,10 +51,7 @@ internal sealed class UsageWriter(AccessStore store, UsageSpool spool, AccessMet
             }
             try
             {
-                using (await turn.TakeAsync(CancellationToken.None))
-                {
-                    await store.InsertUsageBatchAsync(rows, CancellationToken.None);
-                }
+                await store.InsertUsageBatchAsync(rows, CancellationToken.None);
                 metrics.Committed(rows.Count);
                 foreach (var p in batch) p.Committed.TrySetResult();
                 events.UsageCommitted.Raise();

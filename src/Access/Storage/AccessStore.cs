@@ -9,6 +9,9 @@ internal sealed class AccessStore(Database database) : ModuleStore(database)
     /// <summary>A connection to the usage records (<c>access_usage</c>): on the embedded database, a file of their own (<see cref="Database.UsageFile"/>).</summary>
     public Task<DbConnection> OpenUsageAsync(CancellationToken cancellationToken) => Database.OpenAsync(Database.UsageFile, cancellationToken);
 
+    /// <summary>The usage file's writer turn, held by every usage commit.</summary>
+    public UsageFileTurn UsageTurn { get; } = new(database.Provider == StorageProvider.Sqlite);
+
     public async Task<DirectoryData> LoadDirectoryAsync(long nowMs, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
@@ -49,6 +52,7 @@ internal sealed class AccessStore(Database database) : ModuleStore(database)
     public async Task InsertUsageBatchAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0) return;
+        using var turn = await UsageTurn.TakeAsync(cancellationToken);
         await using var connection = await OpenUsageAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (Database.Provider == StorageProvider.Postgres)

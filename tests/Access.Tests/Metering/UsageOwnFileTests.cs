@@ -88,9 +88,9 @@ public sealed class UsageOwnFileTests
     {
         await using var host = await GatewayHost.StartAsync(Config("http://127.0.0.1:9/v1"));
         var writer = host.Service<LlmMarketplace.Access.Metering.UsageWriter>();
-        // A checkpointer of the test's own beside the host's, so that the host's looks every 100 ms do not take its turn.
-        var checkpointer = new UsageCheckpointer(host.Service<LlmMarketplace.Access.Storage.AccessStore>(), host.Service<UsageFileTurn>(),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<UsageCheckpointer>.Instance);
+        var store = host.Service<LlmMarketplace.Access.Storage.AccessStore>();
+        // A checkpointer of the test's own beside the host's (which looks every 100 ms): each remembers its own last look.
+        var checkpointer = new UsageCheckpointer(store, Microsoft.Extensions.Logging.Abstractions.NullLogger<UsageCheckpointer>.Instance);
         var keyId = "key-" + Guid.NewGuid().ToString("N");
 
         await writer.WriteAsync(UsageBatchTests.Row(keyId, 0));
@@ -99,6 +99,11 @@ public sealed class UsageOwnFileTests
         for (var i = 0; i < 3; i++) Assert.Equal(UsageCheckpoint.Idle, await checkpointer.CheckpointAsync(CancellationToken.None));
 
         await writer.WriteAsync(UsageBatchTests.Row(keyId, 1));
+        Assert.Equal(UsageCheckpoint.Copied, await checkpointer.CheckpointAsync(CancellationToken.None));
+        Assert.Equal(UsageCheckpoint.Idle, await checkpointer.CheckpointAsync(CancellationToken.None));
+
+        // A batch that does not come through the writer (the spool's delivery after an outage) counts as a commit too.
+        await store.InsertUsageBatchAsync([UsageBatchTests.Row(keyId, 2)], CancellationToken.None);
         Assert.Equal(UsageCheckpoint.Copied, await checkpointer.CheckpointAsync(CancellationToken.None));
         Assert.Equal(UsageCheckpoint.Idle, await checkpointer.CheckpointAsync(CancellationToken.None));
     }
