@@ -671,7 +671,8 @@ TMP_RESULTS=$RUN_DIR/gateway.md
     sat_ratio() {
       local ours pk
       ours=$(median $(rounds "keyed-$1" rps)); pk=$(median $(rounds "portkey-$1" rps))
-      echo "$(calc "$ours / $pk" 2)x (req/s, ours: $(rounds "keyed-$1" rps | awk '{ for (i = 1; i <= NF; i++) printf "%s%.0f", (i > 1 ? ", " : ""), $i }'); Portkey: $(rounds "portkey-$1" rps | awk '{ for (i = 1; i <= NF; i++) printf "%s%.0f", (i > 1 ? ", " : ""), $i }'))"
+      whole() { awk '{ for (i = 1; i <= NF; i++) printf "%s%.0f", (i > 1 ? ", " : ""), $i }'; }
+      echo "$(calc "$ours / $pk" 2)x (req/s, ours: $(rounds "keyed-$1" rps | whole); Portkey: $(rounds "portkey-$1" rps | whole))"
     }
     x=$(sat_ratio sat1); echo "| Throughput vs Portkey, API key, -t1 -c$ONE_THREAD_CONNECTIONS | ≥ 10x | $x | $(verdict "${x%%x *} >= 10") |"
     x=$(sat_ratio sat); echo "| Throughput vs Portkey, API key, -t$THREADS -c$SAT_CONNECTIONS | ≥ 15x | $x | $(verdict "${x%%x *} >= 15") |"
