@@ -59,7 +59,7 @@ PG_DIR=$RUN_DIR/postgres; mkdir -p "$PG_DIR"; PG_DATA=$PG_DIR/data
 if [ "$(id -u)" -eq 0 ]; then chown postgres: "$PG_DIR"; PG_USER=(runuser -u postgres --); fi
 PG_PORT=$(free_port)
 "${PG_USER[@]}" "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --no-locale >"$LOGS/initdb.log" 2>&1 || die "initdb failed"
-"${PG_USER[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/server.log" -w -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DIR -c max_connections=300" start >/dev/null
+"${PG_USER[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/server.log" -w -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DIR -c max_connections=300 -c shared_preload_libraries=pg_stat_statements" start >/dev/null
 psql_q() { "${PG_USER[@]}" "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -qAt "$@"; }
 REDIS_PORT=$(free_port)
 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly yes --appendfsync everysec --dir "$RUN_DIR" >"$LOGS/redis.log" 2>&1 & PIDS+=($!); REDIS_PID=$!
@@ -77,6 +77,8 @@ declare -A R   # R[case.key]
 CLK_TCK=$(getconf CLK_TCK)
 # CPU time (user + system, jiffies) of processes: the replicas, or PostgreSQL's postmaster and its backends.
 cpu_of() { local p s=0; for p in "$@"; do s=$(( s + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo "$s"; }
+# CPU time of the whole machine (every process, the kernel's interrupts included), jiffies; idle, I/O wait and time the hypervisor took left out.
+machine_cpu() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
 pg_pids() { local main; main=$(head -1 "$PG_DATA/postmaster.pid"); echo "$main" $(pgrep -P "$main" || true); }
 run_wrk() { # URL KEY LABEL CONNECTIONS SECONDS RATE
   local out=$LOGS/wrk-$3.txt line kv
@@ -143,11 +145,28 @@ run_case() { # NAME REPLICAS PROVIDER [ROUND]
   run_wrk "$url" "$key" "$name-warmup" "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0
   sleep 2
   total0=$(usage_total); [ "$provider" = postgres ] && commits0=$(psql_q -d postgres -c "SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'")
-  local redis_sat0=0
-  if [ "$provider" = postgres ]; then redis-cli -p "$REDIS_PORT" CONFIG RESETSTAT >/dev/null; redis_sat0=$(cpu_of "$REDIS_PID"); fi
+  local redis_sat0=0 app_sat0 db_sat0=0 machine_sat0 statements=0
+  if [ "$provider" = postgres ]; then
+    redis-cli -p "$REDIS_PORT" CONFIG RESETSTAT >/dev/null; redis_sat0=$(cpu_of "$REDIS_PID"); db_sat0=$(cpu_of $(pg_pids))
+    # What PostgreSQL executed for the first distributed case's saturation run, statement by statement.
+    if [ -z "${PG_STATEMENTS_CASE:-}" ] && psql_q -d "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null 2>&1; then
+      PG_STATEMENTS_CASE=$name; statements=1; psql_q -d "$db" -c "SELECT pg_stat_statements_reset()" >/dev/null
+    fi
+  fi
+  app_sat0=$(cpu_of "${pids[@]:0:$n}"); machine_sat0=$(machine_cpu)
   run_wrk "$url" "$key" "$name-sat" "$SAT_CONNECTIONS" "$SAT_DURATION" 0
   sleep 2   # the usage stream drains
-  [ "$provider" = postgres ] && R[$name.redis_sat_cpu_s]=$(calc "($(cpu_of "$REDIS_PID") - $redis_sat0) / $CLK_TCK" 3)
+  # Where the machine's CPU went during the saturation run and the drain after it, per request wrk counted.
+  R[$name.sat_app_us]=$(calc "1000000 * ($(cpu_of "${pids[@]:0:$n}") - $app_sat0) / $CLK_TCK / ${R[$name-sat.requests]}" 0)
+  R[$name.sat_machine_us]=$(calc "1000000 * ($(machine_cpu) - $machine_sat0) / $CLK_TCK / ${R[$name-sat.requests]}" 0)
+  R[$name.sat_db_us]=0; R[$name.sat_redis_us]=0
+  if [ "$provider" = postgres ]; then
+    R[$name.redis_sat_cpu_s]=$(calc "($(cpu_of "$REDIS_PID") - $redis_sat0) / $CLK_TCK" 3)
+    R[$name.sat_redis_us]=$(calc "1000000 * ${R[$name.redis_sat_cpu_s]} / ${R[$name-sat.requests]}" 0)
+    R[$name.sat_db_us]=$(calc "1000000 * ($(cpu_of $(pg_pids)) - $db_sat0) / $CLK_TCK / ${R[$name-sat.requests]}" 0)
+    [ "$statements" = 1 ] && psql_q -F $'\t' -d "$db" -c "SELECT calls, total_exec_time, rows, regexp_replace(query, '\s+', ' ', 'g') FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 10" >"$LOGS/$name-pg-statements.tsv"
+  fi
   # What Redis executed for the saturation run (and the stream's drain after it): calls and time per command.
   [ "$provider" = postgres ] && redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' | grep '^cmdstat_' >"$LOGS/$name-redis-commands.txt"
   total1=$(usage_total); [ "$provider" = postgres ] && commits1=$(psql_q -d postgres -c "SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'")
@@ -243,6 +262,41 @@ for n in $REPLICAS; do [ "$n" = 1 ] || run_case "replicas$n" "$n" postgres; done
     echo
     break
   done
+  echo "## Where the CPU goes at saturation"
+  echo
+  echo "CPU time (user + system) during each saturation run and the 2 s after it, divided by the requests wrk counted:"
+  echo "the replicas, PostgreSQL (postmaster and backends) and Redis from /proc/PID/stat, the machine from /proc/stat."
+  echo "The rest is the load generator, the load balancer, the upstream and the kernel's network work not charged to a"
+  echo "process. The machine's $(nproc) CPUs give $(( $(nproc) * 1000000 )) µs per second, so µs per request bounds the throughput."
+  echo
+  echo "| Configuration | Requests/s | Replicas µs/request | PostgreSQL µs/request | Redis µs/request | Rest µs/request | Machine µs/request |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for c in "${CASES[@]}"; do
+    echo "| ${R[$c.desc]} | $(calc "${R[$c-sat.rps]}" 0) | ${R[$c.sat_app_us]} | ${R[$c.sat_db_us]} | ${R[$c.sat_redis_us]} |" \
+      "$(calc "${R[$c.sat_machine_us]} - ${R[$c.sat_app_us]} - ${R[$c.sat_db_us]} - ${R[$c.sat_redis_us]}" 0) | ${R[$c.sat_machine_us]} |"
+  done
+  echo
+  if [ -n "${PG_STATEMENTS_CASE:-}" ] && [ -s "$LOGS/$PG_STATEMENTS_CASE-pg-statements.tsv" ]; then
+    c=$PG_STATEMENTS_CASE; requests=${R[$c-sat.requests]}
+    echo "## PostgreSQL per request: ${R[$c.desc]}, saturation run"
+    echo
+    echo "\`pg_stat_statements\` reset before the saturation run, read 2 s after it, divided by the $requests requests wrk"
+    echo "counted: the ten statements that took the most execution time (the time includes waiting for the client to read"
+    echo "the rows, and for the CPU the other processes hold)."
+    echo
+    echo "| Statement | Calls per request | Rows per call | Execution µs per request |"
+    echo "| --- | ---: | ---: | ---: |"
+    while IFS=$'\t' read -r calls total rows query; do
+      [ "$calls" -gt 0 ] || continue
+      query=${query:0:110}; query=${query//|/\\|}
+      echo "| \`$query\` | $(calc "$calls / $requests" 3) | $(calc "$rows / $calls" 1) | $(calc "1000 * $total / $requests" 1) |"
+    done <"$LOGS/$c-pg-statements.tsv"
+    echo
+  elif [[ " ${CASES[*]} " == *" replicas"* ]]; then
+    echo "PostgreSQL's statements per request are missing: \`pg_stat_statements\` could not be created (it ships with the"
+    echo "Debian package postgresql-15)."
+    echo
+  fi
   echo "## Sizing: CPU per 1,000 requests/s at $RATE req/s"
   echo
   echo "CPU time (user + system from /proc/PID/stat) during the fixed-rate run, divided by its length (cores busy) and by"
