@@ -72,6 +72,7 @@ if [ "$SKIP_BUILD" != 1 ] || [ ! -f "$WORK/gateway/llm-marketplace.dll" ]; then
 fi
 gateway_yaml "$RUN_DIR/gateway.yaml" "http://127.0.0.1:$UP_PORT/v1"
 MASTER_KEY=bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
 
 declare -A R   # R[case.key]
 CLK_TCK=$(getconf CLK_TCK)
@@ -114,7 +115,9 @@ run_case() { # NAME REPLICAS PROVIDER [ROUND]
     db=bench_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
     psql_q -d postgres -c "CREATE DATABASE $db"
     env=(LLMM__Storage__Provider=postgres "LLMM__Storage__ConnectionString=Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$db"
-      LLMM__Redis__Configuration=127.0.0.1:$REDIS_PORT LLMM__Redis__KeyPrefix=$db:)
+      LLMM__Redis__Configuration=127.0.0.1:$REDIS_PORT LLMM__Redis__KeyPrefix=$db:
+      # One root key for every replica, as a deployment of replicas has (tokens, secrets and data protection keys).
+      LLMM__Security__EncryptionKey=env:LLMM_BENCH_ENCRYPTION_KEY "LLMM_BENCH_ENCRYPTION_KEY=$ENCRYPTION_KEY")
   fi
   local pids=()
   for i in $(seq 1 "$n"); do

@@ -25,6 +25,13 @@ public sealed class ComposeTests
         Assert.Equal("service_healthy", ((YamlMappingNode)dependsOn["redis"])["condition"].ToString());
         Assert.Equal("service_completed_successfully", ((YamlMappingNode)dependsOn["migrate"])["condition"].ToString());
         Assert.Equal(".env", ((YamlSequenceNode)gateway["env_file"])[0].ToString());
+        // Every replica reads the same root key, which compose requires from the env file (the replicas' settings are
+        // the x-gateway-env block, merged into the service's environment).
+        Assert.True(((YamlMappingNode)gateway["environment"]).Children.ContainsKey("<<"));
+        var environment = (YamlMappingNode)((YamlMappingNode)stream.Documents[0].RootNode)["x-gateway-env"];
+        Assert.Equal("env:LLMM_ENCRYPTION_KEY", environment["LLMM__SECURITY__ENCRYPTIONKEY"].ToString());
+        Assert.StartsWith("${LLMM_ENCRYPTION_KEY:?", environment["LLMM_ENCRYPTION_KEY"].ToString(), StringComparison.Ordinal);
+        Assert.Contains("LLMM_ENCRYPTION_KEY=", File.ReadAllLines(Path.Combine(Tools.RepositoryRoot, "deploy", "env.example")));
 
         // No secret is written into the file: every password is a variable from the env file.
         var text = File.ReadAllText(Path.Combine(Tools.RepositoryRoot, "deploy", "compose.yaml"));

@@ -66,11 +66,13 @@ public sealed class KustomizeTests
 
         var container = At(deployment, "spec", "template", "spec", "containers", 0);
         var env = ((YamlSequenceNode)At(container, "env")).Cast<YamlMappingNode>().ToDictionary(static e => e["name"].ToString());
-        foreach (var name in new[] { "LLMM_MASTER_KEY", "LLMM__STORAGE__CONNECTIONSTRING", "LLMM__REDIS__CONFIGURATION" })
+        foreach (var name in new[] { "LLMM_MASTER_KEY", "LLMM__STORAGE__CONNECTIONSTRING", "LLMM__REDIS__CONFIGURATION", "LLMM_ENCRYPTION_KEY" })
         {
             Assert.True(env.TryGetValue(name, out var variable), name);
             Assert.NotNull(At(variable, "valueFrom", "secretKeyRef", "key"));
         }
+        // Every pod reads the same root key from the Secret, not a key of its own in its emptyDir.
+        Assert.Equal("env:LLMM_ENCRYPTION_KEY", At(env["LLMM__SECURITY__ENCRYPTIONKEY"], "value").ToString());
         Assert.Equal("postgres", At(env["LLMM__STORAGE__PROVIDER"], "value").ToString());
 
         // The migration job holds the database credentials and nothing else.
