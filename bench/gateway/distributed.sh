@@ -17,7 +17,7 @@ SAT_DURATION=${BENCH_SAT_DURATION:-10}
 RATE=${BENCH_RATE:-500}                       # fixed total rate for the latency run, requests/s
 RATE_CONNECTIONS=${BENCH_RATE_CONNECTIONS:-32}
 RATE_DURATION=${BENCH_RATE_DURATION:-10}
-WARMUP_DURATION=${BENCH_WARMUP_DURATION:-30}       # seconds of unmeasured load per configuration: after 10 s the JIT still takes ~15% of the CPU
+WARMUP_DURATION=${BENCH_WARMUP_DURATION:-60}       # seconds of unmeasured load per configuration: after 30-40 s the JIT still takes 5-10 % of a core
 REPLICAS=${BENCH_REPLICAS:-1 2 3}
 ROUNDS=${BENCH_ROUNDS:-3}                     # embedded and one replica, alternated this many times: the share is their median
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
@@ -222,6 +222,7 @@ for n in $REPLICAS; do [ "$n" = 1 ] || run_case "replicas$n" "$n" postgres; done
   echo "  Redis usage stream and its consumer group in the distributed cases, group commit to SQLite in the embedded one)."
   echo "- Saturation: \`wrk -t$THREADS -c$SAT_CONNECTIONS -d${SAT_DURATION}s\`; latency at the same total load: \`WRK_RATE=$RATE wrk -t$THREADS -c$RATE_CONNECTIONS -d${RATE_DURATION}s\`,"
   echo "  added latency = p99 through the gateway minus p99 of the upstream alone at that rate (${R[direct-rate.p99_ms]} ms)."
+  echo "- Each configuration first takes ${WARMUP_DURATION} s of unmeasured load at saturation, so that the JIT has settled."
   echo "- DB writes/s: usage rows stored per second during the saturation run, and PostgreSQL commits per second"
   echo "  (\`pg_stat_database.xact_commit\`). Where usage rows/s is below requests/s, the usage stream holds the rest"
   echo "  and its consumers write it once the load stops: the database write rate, not the calls, is the limit there."
