@@ -2,9 +2,11 @@ using System.Reflection;
 using DbUp;
 using DbUp.Engine;
 using LlmMarketplace.Access.Metering;
+using LlmMarketplace.Access.Storage;
 using LlmMarketplace.BuildingBlocks.Storage;
 using LlmMarketplace.Host.Hosting;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LlmMarketplace.Access.Tests.Metering;
 
@@ -62,7 +64,7 @@ public sealed class UsageOwnFileTests
         await using var host = await GatewayHost.StartAsync(Config("http://127.0.0.1:9/v1"));
         var usageFile = host.Service<Database>().OwnFileOf("usage")!;
         var log = new FileInfo(usageFile + "-wal");
-        var writer = host.Service<LlmMarketplace.Access.Metering.UsageWriter>();
+        var writer = host.Service<UsageWriter>();
         var keyId = "key-" + Guid.NewGuid().ToString("N");
 
         // One record per commit, each awaited as a call awaits its own: every commit adds the table's and its nine
@@ -87,10 +89,10 @@ public sealed class UsageOwnFileTests
     public async Task The_checkpointer_leaves_an_idle_usage_file_alone_and_looks_again_after_a_commit()
     {
         await using var host = await GatewayHost.StartAsync(Config("http://127.0.0.1:9/v1"));
-        var writer = host.Service<LlmMarketplace.Access.Metering.UsageWriter>();
-        var store = host.Service<LlmMarketplace.Access.Storage.AccessStore>();
+        var writer = host.Service<UsageWriter>();
+        var store = host.Service<AccessStore>();
         // A checkpointer of the test's own beside the host's (which looks every 100 ms): each remembers its own last look.
-        var checkpointer = new UsageCheckpointer(store, Microsoft.Extensions.Logging.Abstractions.NullLogger<UsageCheckpointer>.Instance);
+        var checkpointer = new UsageCheckpointer(store, NullLogger<UsageCheckpointer>.Instance);
         var keyId = "key-" + Guid.NewGuid().ToString("N");
 
         await writer.WriteAsync(UsageBatchTests.Row(keyId, 0));
