@@ -93,9 +93,8 @@ run_wrk() { # URL KEY LABEL CONNECTIONS SECONDS RATE
 run_wrk "http://127.0.0.1:$UP_PORT/v1/chat/completions" "" direct-warmup "$SAT_CONNECTIONS" "$WARMUP_DURATION" 0
 run_wrk "http://127.0.0.1:$UP_PORT/v1/chat/completions" "" direct-rate "$RATE_CONNECTIONS" "$RATE_DURATION" "$RATE"
 
-# Each distributed case starts on an empty Redis whose append-only file holds nothing: the earlier cases' events streams
-# (trimmed only at about a million entries each) and the AOF would otherwise grow from case to case, and a later case
-# would pay for the earlier ones' AOF rewrites.
+# Each distributed case starts on an empty Redis whose append-only file holds nothing: the earlier cases' keys and the
+# AOF would otherwise grow from case to case, and a later case would pay for the earlier ones' AOF rewrites.
 fresh_redis() {
   redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
   redis-cli -p "$REDIS_PORT" BGREWRITEAOF >/dev/null

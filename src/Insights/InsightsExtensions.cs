@@ -56,6 +56,12 @@ public static class InsightsExtensions
         if (eventsOptions.BatchDelay < TimeSpan.Zero) errors.Add("Insights:Events:BatchDelay", "Set a non-negative delay, e.g. 00:00:05.");
         var otlp = eventsOptions.OtlpEndpoint ?? builder.Configuration["Telemetry:OtlpEndpoint"];
         if (!string.IsNullOrWhiteSpace(otlp) && !Uri.TryCreate(otlp, UriKind.Absolute, out _)) errors.Add("Insights:Events:OtlpEndpoint", "Set an absolute URL, e.g. http://127.0.0.1:4317.");
+        if (eventsOptions.ToRedisStream && string.IsNullOrWhiteSpace(builder.Configuration["Redis:Configuration"]))
+        {
+            errors.Add(eventsOptions.RedisStreamEnabled ? "Insights:Events:RedisStreamEnabled" : "Insights:Events:RedisStream",
+                "Events go to a Redis stream only on a Redis: set Redis:Configuration, or turn the stream off.");
+        }
+        if (eventsOptions.RedisMaxLength < 1) errors.Add("Insights:Events:RedisMaxLength", "Set a positive length, e.g. 1000000.");
         if (!errors.IsEmpty) throw new InvalidConfigurationException(errors);
 
         var services = builder.Services;
@@ -75,7 +81,7 @@ public static class InsightsExtensions
         services.AddHostedService(static sp => sp.GetRequiredService<WebhookDispatcher>());
         services.TryAddSingleton<EventsOutWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<EventsOutWorker>());
-        if (builder.Configuration["Redis:Configuration"] is { Length: > 0 })
+        if (eventsOptions.ToRedisStream && builder.Configuration["Redis:Configuration"] is { Length: > 0 })
         {
             services.AddSingleton<IEventSink>(static sp => new RedisStreamSink(sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<EventsOptions>()));
         }

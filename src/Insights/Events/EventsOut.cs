@@ -18,10 +18,20 @@ public sealed record EventsOptions
     public bool IncludeUsage { get; init; } = true;
 
     /// <summary>
-    /// The Redis stream events are added to when <c>Redis:Configuration</c> is set, by its full key name. Unset: <c>events</c>
+    /// Adds every event to a Redis stream (on the Redis of <c>Redis:Configuration</c>). Off by default: a stream nobody reads
+    /// would hold up to <see cref="RedisMaxLength"/> events in Redis's memory, and every usage record would become an
+    /// event in the log. Naming a <see cref="RedisStream"/> turns it on too.
+    /// </summary>
+    public bool RedisStreamEnabled { get; init; }
+
+    /// <summary>
+    /// The Redis stream events are added to, by its full key name; naming it turns the stream on. Unset: <c>events</c>
     /// under <c>Redis:KeyPrefix</c> (<c>llmm:events</c> by default), so installations sharing a Redis keep their events apart.
     /// </summary>
     public string? RedisStream { get; init; }
+
+    /// <summary>Whether events go to the Redis stream (when Redis is configured).</summary>
+    public bool ToRedisStream => RedisStreamEnabled || RedisStream is { Length: > 0 };
 
     /// <summary>The approximate length the Redis stream is trimmed to.</summary>
     public int RedisMaxLength { get; init; } = 1_000_000;
