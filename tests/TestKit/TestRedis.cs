@@ -30,15 +30,22 @@ public sealed class RedisServer : IAsyncDisposable
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "llmm-tests", "redis-" + Guid.NewGuid().ToString("N"));
     private Process? _process;
 
-    private RedisServer(int port) => Port = port;
+    private readonly string[] _extra;
+
+    private RedisServer(int port, string[] extra)
+    {
+        Port = port;
+        _extra = extra;
+    }
 
     public int Port { get; }
 
     public string Configuration => $"127.0.0.1:{Port}";
 
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>Starts one; <paramref name="extra"/> are further arguments of redis-server (e.g. to run it as a cluster node).</summary>
+    public static async Task<RedisServer> StartAsync(params string[] extra)
     {
-        var server = new RedisServer(TestPaths.FreePort());
+        var server = new RedisServer(TestPaths.FreePort(), extra);
         Directory.CreateDirectory(server._directory);
         await server.StartAgainAsync();
         return server;
@@ -54,7 +61,8 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = _directory,
         };
-        foreach (var arg in new[] { "--bind", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no", "--dir", _directory })
+        string[] args = ["--bind", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no", "--dir", _directory, .. _extra];
+        foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
         }

@@ -145,9 +145,6 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
         return 1
         """;
 
-    // Whether the Redis is a cluster, where one script may only touch keys of one slot (learnt once connected).
-    private bool? _cluster;
-
     public ValueTask<RateLimitDecision> TryAcquireAsync(string key, RateLimit limit, long tokens) =>
         guard.RunAsync(Use, async db => Decide(await EvaluateAsync(db, key, limit, tokens, "0"), limit), () => local.TryAcquire(key, limit, tokens));
 
@@ -177,7 +174,7 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
         }
         return guard.RunAsync(Use, async db =>
         {
-            var result = (RedisResult[])(await db.ScriptEvaluateAsync(AcquireAllScript, keys, args))!;
+            var result = (RedisResult[])(await ScriptBatch.EvaluateAsync(db, AcquireAllScript, keys, args))!;
             var refused = (int)(long)result[0] - 1;
             return new BucketsDecision(refused, Decide(result, buckets[Math.Max(refused, 0)].Limit, allowed: refused < 0));
         }, () => local.TryAcquireAll(buckets, tokens));
@@ -203,7 +200,7 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
             args[1 + i] = buckets[i].Limit.Tpm ?? -1;
             args[1 + buckets.Count + i] = buckets[i].Limit.Rpm ?? -1;
         }
-        return BestEffortAsync(db => db.ScriptEvaluateAsync(AdjustAllScript, keys, args), () =>
+        return BestEffortAsync(db => ScriptBatch.EvaluateAsync(db, AdjustAllScript, keys, args), () =>
         {
             for (var i = 0; i < buckets.Count; i++) local.AdjustTokens(buckets[i].Key, buckets[i].Limit, delta);
         });
@@ -231,10 +228,9 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
     private bool OneScript(RedisKey[] keys)
     {
         if (!guard.Redis.IsConnected) return true; // the guard falls back (or refuses) before anything is sent
-        _cluster ??= Array.Exists(guard.Redis.Multiplexer.GetServers(), static s => s.IsConnected && s.ServerType == ServerType.Cluster);
-        if (_cluster != true) return true;
-        var slot = guard.Redis.Multiplexer.HashSlot(keys[0]);
-        for (var i = 1; i < keys.Length; i++) if (guard.Redis.Multiplexer.HashSlot(keys[i]) != slot) return false;
+        if (!guard.Redis.IsCluster) return true;
+        var slot = ClusterSlot.Of(keys[0]);
+        for (var i = 1; i < keys.Length; i++) if (ClusterSlot.Of(keys[i]) != slot) return false;
         return true;
     }
 
@@ -252,7 +248,7 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
     }
 
     private async Task<RedisResult[]> EvaluateAsync(IDatabase db, string key, RateLimit limit, long tokens, string op) =>
-        (RedisResult[])(await db.ScriptEvaluateAsync(Script, [guard.Redis.Key("rl:" + key)],
+        (RedisResult[])(await ScriptBatch.EvaluateAsync(db, Script, [guard.Redis.Key("rl:" + key)],
             [limit.Rpm ?? -1, limit.Tpm ?? -1, tokens, op]))!;
 
     private static RateLimitDecision Decide(RedisResult[] result, RateLimit limit) => Decide(result, limit, (long)result[0] == 1);

@@ -27,7 +27,8 @@ internal sealed class AccessInterceptor(
     AccessMetrics metrics,
     AccessStore store,
     IPolicyDecisions policies,
-    TimeProvider time) : IGatewayInterceptor
+    TimeProvider time,
+    RedisConnection? redis = null) : IGatewayInterceptor
 {
 
     private sealed class CallState
@@ -171,15 +172,21 @@ internal sealed class AccessInterceptor(
         }
 
         // The buckets (all or none) and the budgets are independent checks: both are asked at once, so with Redis the
-        // call's admission is one round trip. A call one of them refuses gives back what the other took.
-        var reserving = budgetLimits.Count > 0 ? ReserveAsync(call, budgetLimits, state.EstimatedTokens) : default;
+        // call's admission is one round trip and one script. A call one of them refuses gives back what the other took.
+        ValueTask<(BudgetReservation? Reservation, BudgetLimit? Exhausted, DateTimeOffset ResetsAt)> reserving;
+        ValueTask<BucketsDecision> acquiring;
+        using (Scripts())
+        {
+            reserving = budgetLimits.Count > 0 ? ReserveAsync(call, budgetLimits, state.EstimatedTokens) : default;
+            acquiring = buckets.Count > 0 ? limits.TryAcquireAllAsync(buckets, state.EstimatedTokens) : default;
+        }
         RateLimitDecision? shown = null;
         if (buckets.Count > 0)
         {
             BucketsDecision acquired;
             try
             {
-                acquired = await limits.TryAcquireAllAsync(buckets, state.EstimatedTokens);
+                acquired = await acquiring;
             }
             catch (SharedStateUnavailableException)
             {
@@ -299,8 +306,12 @@ internal sealed class AccessInterceptor(
         if (state.Admitted)
         {
             var delta = actualTokens - state.EstimatedTokens;
-            var adjusting = state.Buckets.Count > 0 ? limits.AdjustAllAsync(state.Buckets, delta) : default;
-            var settling = budgets.SettleAsync(state.Reservation, null, call.CostUsd, actualTokens);
+            ValueTask adjusting, settling;
+            using (Scripts())
+            {
+                adjusting = state.Buckets.Count > 0 ? limits.AdjustAllAsync(state.Buckets, delta) : default;
+                settling = budgets.SettleAsync(state.Reservation, null, call.CostUsd, actualTokens);
+            }
             foreach (var (deployment, limit) in state.DeploymentBuckets)
             {
                 if (deployment == call.Deployment) await limits.AdjustTokensAsync("deployment:" + deployment, limit, delta);
@@ -311,6 +322,12 @@ internal sealed class AccessInterceptor(
         }
         await written;
     }
+
+    /// <summary>
+    /// With Redis, the scripts the counters start inside the returned scope go to Redis as one (see <see cref="ScriptBatch"/>);
+    /// only starts belong inside it, every await after it.
+    /// </summary>
+    private ScriptBatch? Scripts() => redis is null ? null : ScriptBatch.Open(redis);
 
     private ValueTask<(BudgetReservation? Reservation, BudgetLimit? Exhausted, DateTimeOffset ResetsAt)> ReserveAsync(GatewayCall call, List<BudgetLimit> budgetLimits, long estimatedTokens)
     {

@@ -59,6 +59,21 @@ public sealed class RedisConnection : IAsyncDisposable
 
     public bool IsConnected => _multiplexer.IsConnected;
 
+    /// <summary>Whether the Redis is a cluster, where one script may only touch keys of one slot (learnt once connected).</summary>
+    public bool IsCluster
+    {
+        get
+        {
+            if (_cluster is { } known) return known;
+            if (!_multiplexer.IsConnected) return false;
+            var cluster = Array.Exists(_multiplexer.GetServers(), static s => s.IsConnected && s.ServerType == ServerType.Cluster);
+            _cluster = cluster;
+            return cluster;
+        }
+    }
+
+    private bool? _cluster;
+
     public RedisKey Key(string name) => new(KeyPrefix + name);
 
     public RedisChannel Channel(string name) => RedisChannel.Literal(KeyPrefix + name);
