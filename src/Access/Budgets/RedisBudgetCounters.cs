@@ -95,7 +95,7 @@ internal sealed class RedisBudgetCounters(SharedStateGuard guard)
         guard.RunAsync(Use, async db =>
         {
             var key = Key(limit, periodStart);
-            var result = (long)await ScriptBatch.EvaluateAsync(db, ReserveScript, [key, Reservations(key)],
+            var result = (long)await db.ScriptEvaluateAsync(ReserveScript, [key, Reservations(key)],
                 [limit.LimitUsd is { } maxUsd ? Text(maxUsd) : "-1", limit.LimitTokens ?? -1, Text(usd), tokens, (long)ReservationExpiry.TotalMilliseconds]);
             return result switch { 1 => true, 0 => (bool?)false, _ => local() };
         }, local);
@@ -110,7 +110,7 @@ internal sealed class RedisBudgetCounters(SharedStateGuard guard)
                 var key = Key(limit, periodStart);
                 var alertUsd = limit.LimitUsd is { } max && max > 0 ? Text(max * (decimal)limit.AlertThreshold) : "-1";
                 var alertTokens = limit.LimitTokens is { } maxTokens && maxTokens > 0 ? (maxTokens * limit.AlertThreshold).ToString("R", CultureInfo.InvariantCulture) : "-1";
-                var r = (RedisResult[])(await ScriptBatch.EvaluateAsync(db, SettleScript, [key, Reservations(key)],
+                var r = (RedisResult[])(await db.ScriptEvaluateAsync(SettleScript, [key, Reservations(key)],
                     [Text(reservedUsd), reservedTokens, Text(usd), tokens, alertUsd, alertTokens]))!;
                 if ((long)r[0] == 0) return null;
                 return ((long)r[1] == 1, decimal.Parse((string)r[2]!, NumberStyles.Float, CultureInfo.InvariantCulture), long.Parse((string)r[3]!, CultureInfo.InvariantCulture));

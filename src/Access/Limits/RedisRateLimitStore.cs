@@ -174,7 +174,7 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
         }
         return guard.RunAsync(Use, async db =>
         {
-            var result = (RedisResult[])(await ScriptBatch.EvaluateAsync(db, AcquireAllScript, keys, args))!;
+            var result = (RedisResult[])(await db.ScriptEvaluateAsync(AcquireAllScript, keys, args))!;
             var refused = (int)(long)result[0] - 1;
             return new BucketsDecision(refused, Decide(result, buckets[Math.Max(refused, 0)].Limit, allowed: refused < 0));
         }, () => local.TryAcquireAll(buckets, tokens));
@@ -200,7 +200,7 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
             args[1 + i] = buckets[i].Limit.Tpm ?? -1;
             args[1 + buckets.Count + i] = buckets[i].Limit.Rpm ?? -1;
         }
-        return BestEffortAsync(db => ScriptBatch.EvaluateAsync(db, AdjustAllScript, keys, args), () =>
+        return BestEffortAsync(db => db.ScriptEvaluateAsync(AdjustAllScript, keys, args), () =>
         {
             for (var i = 0; i < buckets.Count; i++) local.AdjustTokens(buckets[i].Key, buckets[i].Limit, delta);
         });
@@ -248,7 +248,7 @@ internal sealed class RedisRateLimitStore(SharedStateGuard guard, InMemoryRateLi
     }
 
     private async Task<RedisResult[]> EvaluateAsync(IDatabase db, string key, RateLimit limit, long tokens, string op) =>
-        (RedisResult[])(await ScriptBatch.EvaluateAsync(db, Script, [guard.Redis.Key("rl:" + key)],
+        (RedisResult[])(await db.ScriptEvaluateAsync(Script, [guard.Redis.Key("rl:" + key)],
             [limit.Rpm ?? -1, limit.Tpm ?? -1, tokens, op]))!;
 
     private static RateLimitDecision Decide(RedisResult[] result, RateLimit limit) => Decide(result, limit, (long)result[0] == 1);

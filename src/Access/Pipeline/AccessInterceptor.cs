@@ -27,8 +27,7 @@ internal sealed class AccessInterceptor(
     AccessMetrics metrics,
     AccessStore store,
     IPolicyDecisions policies,
-    TimeProvider time,
-    RedisConnection? redis = null) : IGatewayInterceptor
+    TimeProvider time) : IGatewayInterceptor
 {
 
     private sealed class CallState
@@ -172,21 +171,15 @@ internal sealed class AccessInterceptor(
         }
 
         // The buckets (all or none) and the budgets are independent checks: both are asked at once, so with Redis the
-        // call's admission is one round trip and one script. A call one of them refuses gives back what the other took.
-        ValueTask<(BudgetReservation? Reservation, BudgetLimit? Exhausted, DateTimeOffset ResetsAt)> reserving;
-        ValueTask<BucketsDecision> acquiring;
-        using (Scripts())
-        {
-            reserving = budgetLimits.Count > 0 ? ReserveAsync(call, budgetLimits, state.EstimatedTokens) : default;
-            acquiring = buckets.Count > 0 ? limits.TryAcquireAllAsync(buckets, state.EstimatedTokens) : default;
-        }
+        // call's admission is one round trip. A call one of them refuses gives back what the other took.
+        var reserving = budgetLimits.Count > 0 ? ReserveAsync(call, budgetLimits, state.EstimatedTokens) : default;
         RateLimitDecision? shown = null;
         if (buckets.Count > 0)
         {
             BucketsDecision acquired;
             try
             {
-                acquired = await acquiring;
+                acquired = await limits.TryAcquireAllAsync(buckets, state.EstimatedTokens);
             }
             catch (SharedStateUnavailableException)
             {
@@ -306,12 +299,8 @@ internal sealed class AccessInterceptor(
         if (state.Admitted)
         {
             var delta = actualTokens - state.EstimatedTokens;
-            ValueTask adjusting, settling;
-            using (Scripts())
-            {
-                adjusting = state.Buckets.Count > 0 ? limits.AdjustAllAsync(state.Buckets, delta) : default;
-                settling = budgets.SettleAsync(state.Reservation, null, call.CostUsd, actualTokens);
-            }
+            var adjusting = state.Buckets.Count > 0 ? limits.AdjustAllAsync(state.Buckets, delta) : default;
+            var settling = budgets.SettleAsync(state.Reservation, null, call.CostUsd, actualTokens);
             foreach (var (deployment, limit) in state.DeploymentBuckets)
             {
                 if (deployment == call.Deployment) await limits.AdjustTokensAsync("deployment:" + deployment, limit, delta);
@@ -322,12 +311,6 @@ internal sealed class AccessInterceptor(
         }
         await written;
     }
-
-    /// <summary>
-    /// With Redis, the scripts the counters start inside the returned scope go to Redis as one (see <see cref="ScriptBatch"/>);
-    /// only starts belong inside it, every await after it.
-    /// </summary>
-    private ScriptBatch? Scripts() => redis is null ? null : ScriptBatch.Open(redis);
 
     private ValueTask<(BudgetReservation? Reservation, BudgetLimit? Exhausted, DateTimeOffset ResetsAt)> ReserveAsync(GatewayCall call, List<BudgetLimit> budgetLimits, long estimatedTokens)
     {

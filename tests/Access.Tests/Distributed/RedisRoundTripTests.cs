@@ -5,9 +5,9 @@ using StackExchange.Redis;
 namespace LlmMarketplace.Access.Tests.Distributed;
 
 /// <summary>
-/// The shared counters of a call with an API key go to Redis together: every rate-limit bucket of the call (all or
-/// none) and every budget in one script, and after the call one script for the buckets' reconciliation and the
-/// budgets' settlement. Limits stay exact when concurrent calls race for a bucket two keys share, and the
+/// The shared counters of a call with an API key go to Redis together: every rate-limit bucket of the call in one
+/// script (all or none), every budget at the same time, and after the call one script for the buckets' reconciliation
+/// beside the budgets' settlement. Limits stay exact when concurrent calls race for a bucket two keys share, and the
 /// commands one call sends are counted on a Redis of the test's own (<c>INFO commandstats</c>).
 /// </summary>
 public sealed class RedisRoundTripTests
@@ -60,7 +60,7 @@ public sealed class RedisRoundTripTests
     }
 
     [Fact]
-    public async Task A_call_with_a_limited_and_budgeted_api_key_sends_two_scripts_and_one_usage_entry_to_redis()
+    public async Task A_call_with_a_limited_and_budgeted_api_key_sends_four_scripts_and_one_usage_entry_to_redis()
     {
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await OpenAIUpstreamAsync(new Usage(10, 5));
@@ -89,12 +89,12 @@ public sealed class RedisRoundTripTests
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
             // The settlement after a call and the usage append may follow its answer: wait for them, then count exactly.
-            var after = await SettledAsync(server, before, 2 * calls, calls);
+            var after = await SettledAsync(server, before, 4 * calls, calls);
 
-            // Two buckets (key, team) and one budget: the buckets taken and the budget reserved by one script; after the
-            // call the buckets reconciled and the budget settled by another. Sent apart it was four (a script for the
-            // buckets and one for the budget, before and after), and one by one six.
-            Assert.Equal(2 * calls, after.Scripts - before.Scripts);
+            // Two buckets (key, team) and one budget: the buckets taken in one script and the budget reserved in another,
+            // sent together; after the call the buckets reconciled in one script beside the budget's settlement.
+            // One by one it was six: a script per bucket before and after, one per budget before and after.
+            Assert.Equal(4 * calls, after.Scripts - before.Scripts);
             Assert.Equal(calls, after.StreamAdds - before.StreamAdds);
 
             // The master key has no limits or budgets: its calls only append their usage.
