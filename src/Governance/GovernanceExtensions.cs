@@ -24,6 +24,7 @@ public static class GovernanceExtensions
         services.TryAddSingleton(options);
         services.TryAddSingleton<GovernanceMetrics>();
         services.TryAddSingleton<KeyRing>();
+        services.TryAddSingleton<RootKeyCheck>();
         services.AddSharedDataProtection();
         services.TryAddSingleton<AuditLog>();
         services.TryAddSingleton<IAuditLog>(static sp => sp.GetRequiredService<AuditLog>());

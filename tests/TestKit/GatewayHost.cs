@@ -43,6 +43,13 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>Starts the host with a YAML configuration (the text of the file).</summary>
     public static async Task<GatewayHost> StartAsync(string yaml, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
+        // Hosts on one database must share a root key, as an installation's replicas do (a host with another key refuses
+        // to start): unless a test sets one of its own, or null for the key file in the data directory, every host of
+        // the test run gets the run's key.
+        if (overrides is null || !overrides.ContainsKey(RootKeySetting))
+        {
+            overrides = new Dictionary<string, string?>(overrides ?? new Dictionary<string, string?>()) { [RootKeySetting] = RunRootKey.Value };
+        }
         var dataDirectory = TestPaths.NewDirectory();
         var configFile = Path.Combine(dataDirectory, "config.yaml");
         await File.WriteAllTextAsync(configFile, yaml);
@@ -60,6 +67,16 @@ public sealed class GatewayHost : IAsyncDisposable
         await app.StartAsync();
         return new GatewayHost(app, dataDirectory, masterKey);
     }
+
+    public const string RootKeySetting = "Security:EncryptionKey";
+
+    /// <summary>A reference to the root key every host of this test run shares unless a test sets its own.</summary>
+    public static readonly Lazy<string> RunRootKey = new(static () =>
+    {
+        const string variable = "LLMM_TEST_RUN_ROOT_KEY";
+        Environment.SetEnvironmentVariable(variable, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        return "env:" + variable;
+    });
 
     /// <summary>
     /// Starts the host on a fresh storage of <paramref name="provider"/> (<see cref="TestStorage"/>) with

@@ -5,17 +5,19 @@ using Microsoft.Extensions.Options;
 namespace LlmMarketplace.Governance.Identity;
 
 /// <summary>
-/// On start (after migrations): loads service tokens, revoked sessions and policies into memory, and on the first run
+/// On start (after migrations): checks the root key against the database's (<see cref="Secrets.RootKeyCheck"/>), loads service tokens, revoked sessions and policies into memory, and on the first run
 /// without <c>LLMM_MASTER_KEY</c> creates an administrator whose one-time password is printed once to the console.
 /// </summary>
 internal sealed class GovernanceStartup(
     UserStore users, PasswordHasher hasher, TokenService tokens, ServiceTokenValidator serviceTokens, PolicyEngine policies,
-    IAuditLog audit, TimeProvider time, IOptionsMonitor<MarketplaceAuthenticationOptions> authentication, BootstrapConsole console, ILogger<GovernanceStartup> logger) : IHostedService
+    IAuditLog audit, TimeProvider time, IOptionsMonitor<MarketplaceAuthenticationOptions> authentication, BootstrapConsole console,
+    Secrets.RootKeyCheck rootKey, ILogger<GovernanceStartup> logger) : IHostedService
 {
     public const string BootstrapUsername = "admin";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        await rootKey.VerifyAsync(cancellationToken);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var (id, expires) in await users.RevokedSessionsAsync(now, cancellationToken))
         {

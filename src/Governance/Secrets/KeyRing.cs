@@ -65,6 +65,12 @@ internal sealed class KeyRing
     /// <summary>The HMAC-SHA256 key that signs access tokens.</summary>
     public byte[] TokenSigningKey => Derive("llmm access tokens v1");
 
+    /// <summary>
+    /// A value that identifies the root key without revealing it or any key derived for another purpose (HKDF with a
+    /// purpose of its own): equal values, equal keys.
+    /// </summary>
+    public string CheckValue => Convert.ToBase64String(Derive("llmm root key check v1"));
+
     private byte[] Derive(string purpose) => HKDF.DeriveKey(HashAlgorithmName.SHA256, _root, 32, salt: [], info: Encoding.UTF8.GetBytes(purpose));
 
     private static byte[]? Decode(string text)

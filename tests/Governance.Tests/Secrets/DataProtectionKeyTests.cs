@@ -1,4 +1,5 @@
 using Dapper;
+using LlmMarketplace.BuildingBlocks.Validation;
 using LlmMarketplace.BuildingBlocks.Storage;
 using Microsoft.AspNetCore.DataProtection;
 
@@ -30,16 +31,22 @@ public sealed class DataProtectionKeyTests
         Assert.DoesNotContain("masterKey", key, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_replica_with_another_root_key_cannot_read_the_stored_keys()
+    [Theory]
+    [OnEachStorage]
+    public async Task A_replica_with_another_root_key_refuses_to_start_and_one_with_the_same_key_reads_what_the_first_stored(string provider)
     {
-        await using var storage = await TestStorage.CreateAsync("postgres");
+        await using var storage = await TestStorage.CreateAsync(provider);
         var overrides = storage.Overrides;
+        var key = Gov.NewEncryptionKey();
 
-        await using var first = await Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = Gov.NewEncryptionKey() });
+        await using var first = await Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = key });
         var sealedText = first.Service<IDataProtectionProvider>().CreateProtector("portal-session").Protect("access-token-123");
-        await using var stranger = await Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = Gov.NewEncryptionKey() });
-        Assert.ThrowsAny<System.Security.Cryptography.CryptographicException>(() =>
-            stranger.Service<IDataProtectionProvider>().CreateProtector("portal-session").Unprotect(sealedText));
+        var refused = await Assert.ThrowsAsync<InvalidConfigurationException>(() =>
+            Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = Gov.NewEncryptionKey() }));
+        Assert.Contains("Security:EncryptionKey", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("same key", refused.Message, StringComparison.Ordinal);
+
+        await using var second = await Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = key });
+        Assert.Equal("access-token-123", second.Service<IDataProtectionProvider>().CreateProtector("portal-session").Unprotect(sealedText));
     }
 }

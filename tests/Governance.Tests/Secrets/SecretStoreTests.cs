@@ -67,7 +67,7 @@ public sealed class SecretStoreTests
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task The_generated_key_file_is_readable_by_the_owner_only()
     {
-        await using var host = await Gov.StartAsync();
+        await using var host = await Gov.StartAsync(overrides: new Dictionary<string, string?> { [GatewayHost.RootKeySetting] = null });
         var path = Path.Combine(host.Service<StorageOptions>().DataDirectory, "llm-marketplace.key");
         await host.Service<ISecretStore>().PutAsync("x", "y");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
