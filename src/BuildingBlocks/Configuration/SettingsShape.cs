@@ -104,6 +104,10 @@ public abstract class SettingsShape
         if (EnumerableItemType(type) is { } itemType) return new ListShape(Of(itemType, depth + 1));
         var members = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(static p => p.GetIndexParameters().Length == 0)
+            // A value without a setter is computed from the settings (RedisOptions.IsConfigured), not one: the binder
+            // cannot set it, so naming it in the configuration is an error like any unknown key. Collections and objects
+            // without a setter are still bound into.
+            .Where(static p => p.CanWrite || !IsValue(Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType))
             .Select(p => (p.Name, Of(p.PropertyType, depth + 1)));
         return new ObjectShape(members);
     }

@@ -80,6 +80,8 @@ public sealed class CommandLineTests
             Insights:
               Alerts:
                 ErrorRateTreshold: 0.1
+              Events:
+                ToRedisStream: true
             Shield:
               Defaults:
                 Pi: redact
@@ -99,6 +101,8 @@ public sealed class CommandLineTests
         Assert.Contains("Access.TimeZon: is not a known setting; did you mean 'TimeZone'?", check.Output, StringComparison.Ordinal);
         Assert.Contains("Insights.Alerts.ErrorRateTreshold: is not a known setting; did you mean 'ErrorRateThreshold'?", check.Output, StringComparison.Ordinal);
         Assert.Contains("Shield.Defaults.Pi: is not a known setting; did you mean 'Pii'?", check.Output, StringComparison.Ordinal);
+        // A value the options compute from the settings is not a setting itself: it could never be set.
+        Assert.Contains("Insights.Events.ToRedisStream: is not a known setting", check.Output, StringComparison.Ordinal);
         Assert.Contains("Governance.REFRESHSECOND: is not a known setting; did you mean 'RefreshSeconds'?", check.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("The configuration is valid", check.Output, StringComparison.Ordinal);
         // The program does not start on a configuration it does not fully understand, and migrate refuses it too.
