@@ -21,6 +21,8 @@ public sealed class ReplicaKillTests
         var config = Path.Combine(dir, "config.yaml");
         await File.WriteAllTextAsync(config, Config(upstream.BaseUrl + "/v1"));
         var masterKey = "mk-" + Guid.NewGuid().ToString("N");
+        var rootKey = Path.Combine(dir, "root.key");
+        await File.WriteAllTextAsync(rootKey, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
         var environment = new Dictionary<string, string>
         {
             ["LLMM__Storage__Provider"] = "postgres",
@@ -30,6 +32,8 @@ public sealed class ReplicaKillTests
             ["LLMM__Access__SpoolRetryInterval"] = "00:00:00.200",
             ["LLMM__Access__UsageStream"] = usageStream ? "true" : "false",
             ["LLMM__Access__UsageStreamClaimAfter"] = "00:00:02",
+            // One root key for the three, as an installation's replicas need (each data directory would make its own).
+            ["LLMM__Security__EncryptionKey"] = "file:" + rootKey,
         };
         var replicas = Enumerable.Range(0, 3).Select(i => new ReplicaProcess(config, Path.Combine(dir, $"data{i}"), masterKey, environment)).ToArray();
         try
