@@ -71,12 +71,15 @@ public sealed class GatewayHost : IAsyncDisposable
     public const string RootKeySetting = "Security:EncryptionKey";
 
     /// <summary>A reference to the root key every host of this test run shares unless a test sets its own.</summary>
-    public static readonly Lazy<string> RunRootKey = new(static () =>
+    public static readonly Lazy<string> RunRootKey = new(NewRootKey);
+
+    /// <summary>A new random root key in an environment variable of its own; returns the reference that names it (<c>env:...</c>).</summary>
+    public static string NewRootKey()
     {
-        const string variable = "LLMM_TEST_RUN_ROOT_KEY";
+        var variable = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..12];
         Environment.SetEnvironmentVariable(variable, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
         return "env:" + variable;
-    });
+    }
 
     /// <summary>
     /// Starts the host on a fresh storage of <paramref name="provider"/> (<see cref="TestStorage"/>) with

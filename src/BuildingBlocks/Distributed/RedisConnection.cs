@@ -64,15 +64,17 @@ public sealed class RedisConnection : IAsyncDisposable
     {
         get
         {
-            if (_cluster is { } known) return known;
+            var known = Volatile.Read(ref _cluster);
+            if (known != 0) return known == 2;
             if (!_multiplexer.IsConnected) return false;
             var cluster = Array.Exists(_multiplexer.GetServers(), static s => s.IsConnected && s.ServerType == ServerType.Cluster);
-            _cluster = cluster;
+            Volatile.Write(ref _cluster, cluster ? 2 : 1);
             return cluster;
         }
     }
 
-    private bool? _cluster;
+    // 0: not known yet (not connected), 1: one server, 2: a cluster.
+    private int _cluster;
 
     public RedisKey Key(string name) => new(KeyPrefix + name);
 

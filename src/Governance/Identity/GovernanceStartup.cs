@@ -5,8 +5,9 @@ using Microsoft.Extensions.Options;
 namespace LlmMarketplace.Governance.Identity;
 
 /// <summary>
-/// On start (after migrations): checks the root key against the database's (<see cref="Secrets.RootKeyCheck"/>), loads service tokens, revoked sessions and policies into memory, and on the first run
-/// without <c>LLMM_MASTER_KEY</c> creates an administrator whose one-time password is printed once to the console.
+/// On start (after migrations): checks the root key against the database's (<see cref="Secrets.RootKeyCheck"/>), loads
+/// service tokens, revoked sessions and policies into memory, and on the first run without <c>LLMM_MASTER_KEY</c>
+/// creates an administrator whose one-time password is printed once to the console.
 /// </summary>
 internal sealed class GovernanceStartup(
     UserStore users, PasswordHasher hasher, TokenService tokens, ServiceTokenValidator serviceTokens, PolicyEngine policies,

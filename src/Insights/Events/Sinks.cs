@@ -8,7 +8,8 @@ namespace LlmMarketplace.Insights.Events;
 /// <summary>
 /// Adds events to a Redis stream (<c>XADD</c> with fields <c>id</c>, <c>type</c> and <c>event</c>, the JSON envelope) named
 /// <see cref="EventsOptions.RedisStream"/> or else <c>events</c> under the key prefix,
-/// trimmed to about <see cref="EventsOptions.RedisMaxLength"/> entries. Registered only when <see cref="EventsOptions.ToRedisStream"/>. The cursor moves after the batch was added.
+/// trimmed to about <see cref="EventsOptions.RedisMaxLength"/> entries; registered only when
+/// <see cref="EventsOptions.ToRedisStream"/>. The cursor moves after the batch was added.
 /// It writes through the process's one <see cref="RedisConnection"/> (<c>Redis:Configuration</c>), not a connection of its
 /// own: the stream lives on the Redis the replicas share, and a Redis that is away fails the batch, which is sent again.
 /// </summary>

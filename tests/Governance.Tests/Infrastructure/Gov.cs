@@ -31,13 +31,6 @@ public static class Gov
         return all;
     }
 
-    /// <summary>A new random root key in an environment variable of its own; returns the reference that names it (<c>env:...</c>).</summary>
-    public static string NewEncryptionKey()
-    {
-        var variable = "LLMM_TEST_KEY_" + Guid.NewGuid().ToString("N")[..8];
-        Environment.SetEnvironmentVariable(variable, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
-        return "env:" + variable;
-    }
 
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..10]}";
 

@@ -269,7 +269,7 @@ public sealed class ListingComplianceTests : IAsyncLifetime
     {
         await using var storage = await TestStorage.CreateAsync("postgres");
         var settings = storage.Overrides;
-        settings["Security:EncryptionKey"] = Gov.NewEncryptionKey();
+        settings["Security:EncryptionKey"] = GatewayHost.NewRootKey();
         settings["Catalog:AllowLoopbackEndpoints"] = "true";
         settings["Catalog:TrustedPublishers:0"] = Publisher;
         // No Redis here: the other replica hears of changes only at its catch-up, every second.

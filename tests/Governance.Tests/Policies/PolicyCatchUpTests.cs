@@ -12,7 +12,7 @@ public sealed class PolicyCatchUpTests
         await using var upstream = await FakeUpstream.StartAsync(static (ctx, _) => FakeUpstream.Json(ctx, Configs.Completion));
         await using var storage = await TestStorage.CreateAsync("postgres");
         var overrides = storage.Overrides;
-        overrides["Security:EncryptionKey"] = Gov.NewEncryptionKey();
+        overrides["Security:EncryptionKey"] = GatewayHost.NewRootKey();
         overrides["Governance:RefreshSeconds"] = "1";
         var config = Configs.OpenAI(upstream.BaseUrl + "/v1");
 

@@ -16,7 +16,7 @@ public sealed class DataProtectionKeyTests
     {
         await using var storage = await TestStorage.CreateAsync("postgres");
         var overrides = storage.Overrides;
-        overrides["Security:EncryptionKey"] = Gov.NewEncryptionKey();
+        overrides["Security:EncryptionKey"] = GatewayHost.NewRootKey();
 
         await using var first = await Gov.StartAsync(overrides: overrides);
         await using var second = await Gov.StartAsync(overrides: overrides);
@@ -37,12 +37,12 @@ public sealed class DataProtectionKeyTests
     {
         await using var storage = await TestStorage.CreateAsync(provider);
         var overrides = storage.Overrides;
-        var key = Gov.NewEncryptionKey();
+        var key = GatewayHost.NewRootKey();
 
         await using var first = await Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = key });
         var sealedText = first.Service<IDataProtectionProvider>().CreateProtector("portal-session").Protect("access-token-123");
         var refused = await Assert.ThrowsAsync<InvalidConfigurationException>(() =>
-            Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = Gov.NewEncryptionKey() }));
+            Gov.StartAsync(overrides: new Dictionary<string, string?>(overrides) { ["Security:EncryptionKey"] = GatewayHost.NewRootKey() }));
         Assert.Contains("Security:EncryptionKey", refused.Message, StringComparison.Ordinal);
         Assert.Contains("same key", refused.Message, StringComparison.Ordinal);
 

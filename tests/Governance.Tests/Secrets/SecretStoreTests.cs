@@ -52,7 +52,7 @@ public sealed class SecretStoreTests
     [Fact]
     public async Task The_key_comes_from_configuration_when_set_and_a_missing_reference_fails_at_start_with_the_setting_named()
     {
-        await using (var host = await Gov.StartAsync(overrides: new Dictionary<string, string?> { ["Security:EncryptionKey"] = Gov.NewEncryptionKey() }))
+        await using (var host = await Gov.StartAsync(overrides: new Dictionary<string, string?> { ["Security:EncryptionKey"] = GatewayHost.NewRootKey() }))
         {
             await host.Service<ISecretStore>().PutAsync("k", "v-123");
             Assert.Equal("v-123", await host.Service<ISecretStore>().GetAsync("k"));
